@@ -1,0 +1,3 @@
+from generator.main import main
+
+main()

@@ -1,0 +1,84 @@
+"""Facts about AWS that the checks and the policy builder share: regions, ARNs, limits."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+REGIONS = frozenset(
+    {
+        "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
+        "ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3",
+        "ap-southeast-4", "ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "ca-central-1",
+        "ca-west-1", "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2",
+        "eu-west-1", "eu-west-2", "eu-west-3", "il-central-1", "me-central-1", "me-south-1",
+        "mx-central-1", "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2",
+        "cn-north-1", "cn-northwest-1", "us-gov-east-1", "us-gov-west-1",
+    }
+)  # fmt: skip
+
+
+def partition_of(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def dns_suffix(partition: str) -> str:
+    return "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
+
+
+# IAM and Lambda limits (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html)
+ROLE_NAME_MAX = 64
+POLICY_NAME_MAX = 128
+FUNCTION_NAME_MAX = 64
+STATEMENT_ID_MAX = 100
+ROLE_INLINE_POLICIES_MAX = 10_240  # all inline policies of one role, whitespace not counted
+LAMBDA_RESOURCE_POLICY_MAX = 20_480
+
+IAM_NAME_RE = re.compile(r"^[A-Za-z0-9+=,.@_-]+$")
+LAMBDA_NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+STATEMENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+SECRET_NAME_RE = re.compile(r"^[A-Za-z0-9/_+=.@-]+$")
+SECRET_NAME_MAX = 512
+TAG_CHARS_RE = re.compile(r"^[\w .:/=+\-@]*$")  # letters, digits, spaces and _.:/=+-@ (Unicode)
+TAG_KEY_MAX = 128
+TAG_VALUE_MAX = 256
+
+
+@dataclass(frozen=True)
+class Arn:
+    partition: str
+    service: str
+    region: str
+    account: str
+    resource: str
+
+    def __str__(self) -> str:
+        return f"arn:{self.partition}:{self.service}:{self.region}:{self.account}:{self.resource}"
+
+
+_ARN_RE = re.compile(r"^arn:(aws|aws-cn|aws-us-gov):([a-z0-9-]+):([a-z0-9-]*):([0-9]{12}|):(.+)$")
+
+
+def parse_arn(text: str) -> Arn | None:
+    m = _ARN_RE.match(text)
+    if not m:
+        return None
+    return Arn(*m.groups())
+
+
+LAMBDA_RESOURCE_RE = re.compile(r"^function:([A-Za-z0-9_-]{1,64})(?::([A-Za-z0-9$_-]+))?$")
+SECRET_RESOURCE_RE = re.compile(r"^secret:([A-Za-z0-9/_+=.@-]+)-([A-Za-z0-9]{6})$")
+KEY_RESOURCE_RE = re.compile(r"^key/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
+
+
+def secret_pattern(partition: str, region: str, account: str, name: str) -> str:
+    """AWS's partial-ARN form for a secret known only by name: six random characters follow."""
+    return f"arn:{partition}:secretsmanager:{region}:{account}:secret:{name}-??????"
+
+
+def function_arn(partition: str, region: str, account: str, name: str) -> str:
+    return f"arn:{partition}:lambda:{region}:{account}:function:{name}"

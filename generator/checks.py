@@ -1,0 +1,333 @@
+"""Stage 2b: rules that relate fields to each other and to AWS's limits.
+
+Each check appends diagnostics; none stops early, so one run reports every problem.
+Contradictions between an ARN and the manifest's account, region or partition are
+errors: the module would create grants that can never match.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from generator import aws, naming
+from generator.errors import Diagnostic, Level
+from generator.manifest import Function, Manifest, Schedule, Secret
+from generator.source import Source
+
+MIN_INTERVAL_HOURS = 4
+MAX_DAYS = 1000
+_RATE_RE = re.compile(r"^rate\(\s*([0-9]+)\s+(hour|hours|day|days)\s*\)$")
+_CRON_RE = re.compile(r"^cron\((.*)\)$")
+
+
+@dataclass(frozen=True)
+class ScheduleFacts:
+    """What a valid schedule means: start hours in a UTC day and the shortest gap."""
+
+    interval_hours: int | None  # shortest time between two rotations, when known
+    start_hours: tuple[int, ...]  # hours of the UTC day at which a window opens
+
+
+def _expand_hours(field: str) -> list[int] | None:
+    hours: set[int] = set()
+    for part in field.split(","):
+        m = re.fullmatch(r"(\*|[0-9]{1,2}(?:-[0-9]{1,2})?)(?:/([0-9]{1,2}))?", part)
+        if not m:
+            return None
+        rng, step = m.group(1), int(m.group(2)) if m.group(2) else 1
+        if step < 1:
+            return None
+        if rng == "*":
+            lo, hi = 0, 23
+        elif "-" in rng:
+            lo, hi = (int(x) for x in rng.split("-"))
+        else:
+            lo = int(rng)
+            hi = 23 if m.group(2) else lo
+        if not (0 <= lo <= 23 and 0 <= hi <= 23 and lo <= hi):
+            return None
+        hours.update(range(lo, hi + 1, step))
+    return sorted(hours)
+
+
+def schedule_facts(expr: str) -> tuple[ScheduleFacts | None, str | None]:
+    """Parse a rate() or cron() expression; return facts or an error message."""
+    m = _RATE_RE.match(expr)
+    if m:
+        n, unit = int(m.group(1)), m.group(2)
+        if n < 1:
+            return None, f"rate must be at least 1; got {expr!r}"
+        if unit.startswith("hour"):
+            if n < MIN_INTERVAL_HOURS:
+                return None, f"{expr!r} rotates more often than Secrets Manager allows (every 4 hours at most)"
+            if n > 24 * MAX_DAYS:
+                return None, f"{expr!r} is longer than {MAX_DAYS} days"
+            return ScheduleFacts(n, tuple(range(0, 24, n)) if n < 24 else (0,)), None
+        if n > MAX_DAYS:
+            return None, f"{expr!r} is longer than {MAX_DAYS} days"
+        return ScheduleFacts(24 * n, (0,)), None
+    m = _CRON_RE.match(expr)
+    if m:
+        fields = m.group(1).split()
+        if len(fields) != 6:
+            return None, (
+                f"{expr!r} has {len(fields)} fields; a Secrets Manager cron needs 6: "
+                "minutes hours day-of-month month day-of-week year, e.g. cron(0 4 ? * SUN *)"
+            )
+        minute, hour, dom, _month, dow, year = fields
+        if minute != "0":
+            return None, f"{expr!r}: the minutes field must be 0 (rotation windows start on the hour)"
+        if year != "*":
+            return None, f"{expr!r}: the year field must be * (a schedule that ends would stop rotation)"
+        if (dom == "?") == (dow == "?"):
+            return None, f"{expr!r}: exactly one of day-of-month and day-of-week must be '?'"
+        hours = _expand_hours(hour)
+        if not hours:
+            return None, f"{expr!r}: cannot read the hours field {hour!r}"
+        gaps = [b - a for a, b in zip(hours, hours[1:])] + [hours[0] + 24 - hours[-1]]
+        interval = min(gaps)
+        if interval < MIN_INTERVAL_HOURS:
+            return None, f"{expr!r} rotates {interval} hour(s) apart; Secrets Manager needs at least 4 hours"
+        return ScheduleFacts(interval, tuple(hours)), None
+    return None, f"{expr!r} must be rate(N hours), rate(N days) or cron(0 H D M W *)"
+
+
+def check_schedule(source: Source, path: tuple[Any, ...], sched: Schedule) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    if sched.every_days is not None and sched.expression is not None:
+        out.append(source.diag(path, "give either every_days or expression, not both"))
+        return out
+    if sched.every_days is None and sched.expression is None:
+        out.append(source.diag(path, "give one of every_days or expression"))
+        return out
+    facts: ScheduleFacts | None
+    if sched.every_days is not None:
+        if not 1 <= sched.every_days <= MAX_DAYS:
+            out.append(source.diag(path + ("every_days",), f"{sched.every_days} is outside 1-{MAX_DAYS}"))
+            return out
+        facts = ScheduleFacts(24 * sched.every_days, (0,))
+    else:
+        facts, problem = schedule_facts(sched.expression or "")
+        if problem:
+            out.append(source.diag(path + ("expression",), problem))
+            return out
+    if sched.window is not None and facts is not None:
+        hours = int(sched.window[:-1])
+        if facts.interval_hours is not None and hours > facts.interval_hours:
+            out.append(
+                source.diag(
+                    path + ("window",),
+                    f"the {sched.window} window is longer than the {facts.interval_hours}-hour interval between rotations",
+                )
+            )
+        else:
+            late = [h for h in facts.start_hours if h + hours > 24]
+            if late:
+                out.append(
+                    source.diag(
+                        path + ("window",),
+                        f"a {sched.window} window opening at {late[-1]:02d}:00 UTC would run past midnight; "
+                        "Secrets Manager windows must end within the UTC day",
+                    )
+                )
+    return out
+
+
+class Checker:
+    def __init__(self, source: Source, head: Manifest | None, raw_function_keys: set[str]):
+        self.s = source
+        self.head = head
+        self.raw_function_keys = raw_function_keys
+        self.out: list[Diagnostic] = []
+        self.partition: str | None = None
+        if head is not None:
+            self._check_head(head)
+
+    def err(self, path: tuple[Any, ...], message: str) -> None:
+        self.out.append(self.s.diag(path, message))
+
+    def warn(self, path: tuple[Any, ...], message: str) -> None:
+        self.out.append(self.s.diag(path, message, level=Level.WARNING))
+
+    # ---- top level ------------------------------------------------------------------
+    def _check_head(self, m: Manifest) -> None:
+        if m.region not in aws.REGIONS:
+            close = sorted(aws.REGIONS, key=lambda r: _distance(r, m.region))[0]
+            self.err(("region",), f"{m.region!r} is not an AWS region; did you mean {close!r}?")
+            return
+        implied = aws.partition_of(m.region)
+        if m.partition is not None and m.partition != implied:
+            self.err(("partition",), f"region {m.region} is in partition {implied!r}, not {m.partition!r}")
+            return
+        self.partition = implied
+        if m.name_prefix and not aws.IAM_NAME_RE.match(m.name_prefix):
+            self.err(("name_prefix",), f"{m.name_prefix!r} may only hold letters, digits and +=,.@_-")
+        for key, value in m.tags.items():
+            path = ("tags", key)
+            if not key or len(key) > aws.TAG_KEY_MAX or not aws.TAG_CHARS_RE.match(key):
+                self.err(path, f"tag key {key!r} must be 1-128 letters, digits, spaces or _.:/=+-@")
+            elif key.lower().startswith("aws:"):
+                self.err(path, f"tag key {key!r} uses the reserved prefix 'aws:'")
+            if len(value) > aws.TAG_VALUE_MAX or not aws.TAG_CHARS_RE.match(value):
+                self.err(path, f"tag value {value!r} must be 0-256 letters, digits, spaces or _.:/=+-@")
+
+    @property
+    def ready(self) -> bool:
+        return self.head is not None and self.partition is not None
+
+    def _arn(self, path: tuple[Any, ...], text: str, service: str, what: str) -> aws.Arn | None:
+        arn = aws.parse_arn(text)
+        if arn is None:
+            self.err(path, f"{text!r} is not a valid ARN")
+            return None
+        if arn.service != service:
+            self.err(path, f"{text!r} is a {arn.service} ARN; expected {what} ({service})")
+            return None
+        if not self.ready:
+            return arn
+        assert self.head is not None
+        if arn.partition != self.partition:
+            self.err(path, f"{text!r} is in partition {arn.partition!r}, but the manifest's is {self.partition!r}")
+            return None
+        if arn.region != self.head.region:
+            self.err(path, f"{text!r} is in region {arn.region!r}, but the manifest's region is {self.head.region!r}")
+            return None
+        return arn
+
+    def _same_account(self, path: tuple[Any, ...], arn: aws.Arn) -> None:
+        if self.ready and self.head is not None and arn.account != self.head.account_id:
+            self.err(path, f"{str(arn)!r} is in account {arn.account}, but the manifest's account_id is {self.head.account_id}")
+
+    def _kms(self, path: tuple[Any, ...], text: str) -> None:
+        arn = self._arn(path, text, "kms", "a KMS key")
+        if arn is None:
+            return
+        if arn.resource.startswith("alias/"):
+            self.err(path, f"{text!r} is an alias; IAM grants need the key ARN (arn:...:key/<key id>)")
+        elif not aws.KEY_RESOURCE_RE.match(arn.resource):
+            self.err(path, f"{text!r} is not a KMS key ARN (arn:...:key/<key id>)")
+
+    # ---- functions ---------------------------------------------------------------
+    def function(self, key: str, fn: Function) -> None:
+        path = ("functions", key)
+        if not naming.FUNCTION_KEY_RE.match(key):
+            self.err(path, f"function name {key!r} must start with a letter and hold only letters, digits, '-' and '_'")
+        sources = [n for n in ("existing_function_arn", "package") if getattr(fn, n) is not None]
+        if len(sources) != 1:
+            self.err(path, "give exactly one of existing_function_arn or package" + (", not both" if sources else ""))
+        if fn.existing_function_arn is not None:
+            p = path + ("existing_function_arn",)
+            arn = self._arn(p, fn.existing_function_arn, "lambda", "a Lambda function")
+            if arn is not None:
+                m = aws.LAMBDA_RESOURCE_RE.match(arn.resource)
+                if not m:
+                    self.err(p, f"{fn.existing_function_arn!r} is not a Lambda function ARN")
+                elif m.group(2):
+                    self.err(
+                        p,
+                        f"{fn.existing_function_arn!r} is qualified (:{m.group(2)}); give the unqualified function ARN "
+                        "so that the permission and the rotation name the same function",
+                    )
+                else:
+                    self._same_account(p, arn)
+        if fn.package is not None:
+            pkg = fn.package
+            p = path + ("package", "filename")
+            if pkg.filename.startswith("/") or re.match(r"^[A-Za-z]:[\\/]", pkg.filename):
+                self.err(p, "give the zip's path relative to the manifest, not an absolute path")
+            elif not pkg.filename.endswith(".zip"):
+                self.err(p, f"{pkg.filename!r} must be a .zip file")
+            elif not (self.s.base_dir / pkg.filename).is_file():
+                self.warn(p, f"{pkg.filename!r} does not exist yet; terraform plan needs it")
+        if self.head is not None:
+            self._names(key)
+
+    def _names(self, key: str) -> None:
+        assert self.head is not None
+        names = naming.Names(self.head.name_prefix, key)
+        path = ("functions", key)
+        for what, value, limit in (
+            ("role name", names.role, aws.ROLE_NAME_MAX),
+            ("policy name", names.policy, aws.POLICY_NAME_MAX),
+            ("function name", names.function, aws.FUNCTION_NAME_MAX),
+            ("permission statement id", names.statement_id, aws.STATEMENT_ID_MAX),
+        ):
+            if len(value) > limit:
+                self.err(path, f"the {what} {value!r} is {len(value)} characters; AWS allows {limit}")
+        if not aws.LAMBDA_NAME_RE.match(names.statement_id):
+            self.err(("name_prefix",), f"the permission statement id {names.statement_id!r} may only hold letters, digits, '-' and '_'")
+
+    # ---- secrets -----------------------------------------------------------------
+    def secret(self, name: str, sec: Secret, functions: dict[str, Function]) -> None:
+        path = ("secrets", name)
+        if not name or len(name) > aws.SECRET_NAME_MAX or not aws.SECRET_NAME_RE.match(name):
+            bad = sorted({c for c in name if not re.match(r"[A-Za-z0-9/_+=.@-]", c)})
+            detail = f" (not allowed: {' '.join(repr(c) for c in bad)})" if bad else ""
+            self.err(path, f"secret name {name!r} must be 1-512 of letters, digits and /_+=.@-{detail}")
+        fn = functions.get(sec.function)
+        if fn is None and sec.function not in self.raw_function_keys:
+            import difflib
+
+            close = difflib.get_close_matches(sec.function, sorted(self.raw_function_keys), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            self.err(path + ("function",), f"no function named {sec.function!r} in functions{hint}")
+        if sec.arn is not None:
+            p = path + ("arn",)
+            arn = self._arn(p, sec.arn, "secretsmanager", "a Secrets Manager secret")
+            if arn is not None:
+                m = aws.SECRET_RESOURCE_RE.match(arn.resource)
+                if not m:
+                    self.err(p, f"{sec.arn!r} is not a secret ARN (…:secret:<name>-<6 characters>)")
+                elif m.group(1) != name:
+                    self.err(p, f"{sec.arn!r} is the ARN of secret {m.group(1)!r}, not {name!r}")
+                else:
+                    self._same_account(p, arn)
+        if sec.kms_key_arn is not None:
+            self._kms(path + ("kms_key_arn",), sec.kms_key_arn)
+        if fn is not None:
+            if fn.strategy == "alternating_users" and sec.master_secret is None:
+                self.err(path + ("master_secret",), f"function {sec.function!r} uses alternating_users, which needs a master_secret")
+            if fn.strategy == "single_user" and sec.master_secret is not None:
+                self.err(path + ("master_secret",), f"function {sec.function!r} uses single_user, which takes no master_secret")
+        if sec.master_secret is not None:
+            p = path + ("master_secret", "arn")
+            arn = self._arn(p, sec.master_secret.arn, "secretsmanager", "a Secrets Manager secret")
+            if arn is not None:
+                m = aws.SECRET_RESOURCE_RE.match(arn.resource)
+                if not m:
+                    self.err(p, f"{sec.master_secret.arn!r} is not a secret ARN (…:secret:<name>-<6 characters>)")
+                elif m.group(1) == name:
+                    self.err(p, "the master secret must be a different secret from the one it rotates")
+                else:
+                    self._same_account(p, arn)
+            if sec.master_secret.kms_key_arn is not None:
+                self._kms(path + ("master_secret", "kms_key_arn"), sec.master_secret.kms_key_arn)
+        self.out.extend(check_schedule(self.s, path + ("schedule",), sec.schedule))
+
+
+def _distance(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def run(source: Source, head: Manifest | None, functions: dict[str, Function], secrets: dict[str, Secret]) -> list[Diagnostic]:
+    raw = source.data.get("functions")
+    raw_keys = set(raw) if isinstance(raw, dict) else set()
+    checker = Checker(source, head, raw_keys)
+    for key, fn in functions.items():
+        checker.function(key, fn)
+    for name, sec in secrets.items():
+        checker.secret(name, sec, functions)
+    if head is not None:
+        used = {s.function for s in secrets.values()}
+        for key in functions:
+            if key not in used and secrets:
+                checker.warn(("functions", key), f"function {key!r} rotates no secret; its role and permission are still generated")
+    return checker.out

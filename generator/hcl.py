@@ -1,0 +1,157 @@
+"""HCL text: escaping, values, identifiers and layout. The one place that escapes.
+
+Everything a manifest author wrote reaches the output through :func:`string`, which
+turns any Python string into an HCL quoted-string literal whose value is exactly that
+string: backslashes, quotes and control characters are escaped, and the template
+sequences ``${`` and ``%{`` are doubled so that Terraform never interpolates them.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+INDENT = "  "
+IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+_RESERVED = {"true", "false", "null", "for", "in", "if", "endif", "endfor", "else"}
+_SIMPLE = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_char(c: str) -> str:
+    if c in _SIMPLE:
+        return _SIMPLE[c]
+    cat = unicodedata.category(c)
+    if cat in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+        code = ord(c)
+        return f"\\u{code:04X}" if code <= 0xFFFF else f"\\U{code:08X}"
+    return c
+
+
+def escape(value: str) -> str:
+    """The body of an HCL quoted string whose value is ``value``."""
+    out = "".join(_escape_char(c) for c in value)
+    # Template sequences: "${" and "%{" start interpolations and directives; doubling the
+    # introducer makes them literal. Only the sequence immediately before "{" matters.
+    out = out.replace("${", "$${").replace("%{", "%%{")
+    return out
+
+
+def string(value: str) -> str:
+    """An HCL quoted-string literal for ``value``."""
+    return f'"{escape(value)}"'
+
+
+def ident(value: str) -> str:
+    """``value`` as a Terraform identifier; refuse anything that is not one."""
+    if not IDENT_RE.match(value) or value in _RESERVED:
+        raise ValueError(f"{value!r} cannot be a Terraform identifier")
+    return value
+
+
+def key(value: str) -> str:
+    """An object key: bare when it is a plain identifier, quoted otherwise."""
+    if IDENT_RE.match(value) and value not in _RESERVED:
+        return value
+    return string(value)
+
+
+class Raw(str):
+    """An HCL expression to emit as is (a reference such as ``aws_iam_role.x.arn``)."""
+
+
+def value(v: Any, level: int = 0) -> str:
+    """Render a Python value as an HCL expression; nested lines are indented from ``level``."""
+    if isinstance(v, Raw):
+        return str(v)
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, str):
+        return string(v)
+    pad = INDENT * (level + 1)
+    end = INDENT * level
+    if isinstance(v, (list, tuple)):
+        if not v:
+            return "[]"
+        items = "".join(f"{pad}{value(item, level + 1)},\n" for item in v)
+        return f"[\n{items}{end}]"
+    if isinstance(v, dict):
+        if not v:
+            return "{}"
+        lines = "".join(f"{pad}{key(str(k))} = {value(item, level + 1)}\n" for k, item in v.items())
+        return f"{{\n{lines}{end}}}"
+    raise TypeError(f"cannot render {type(v).__name__} as HCL")
+
+
+def template_path(raw_prefix: str, literal: str) -> str:
+    """A quoted string that starts with a raw template (``${path.module}/``) then literal text."""
+    return f'"{raw_prefix}{escape(literal)}"'
+
+
+# --------------------------------------------------------------------------------------
+# Layout: align "=" the way `terraform fmt` does
+
+
+def _split_attr(line: str) -> tuple[str, str, str] | None:
+    """Split ``  key = value`` into (indent, key, value); None when not an attribute line."""
+    stripped = line.lstrip(" ")
+    indent = line[: len(line) - len(stripped)]
+    if stripped.startswith('"'):
+        i, n = 1, len(stripped)
+        while i < n:
+            if stripped[i] == "\\":
+                i += 2
+                continue
+            if stripped[i] == '"':
+                break
+            i += 1
+        else:
+            return None
+        k, rest = stripped[: i + 1], stripped[i + 1 :]
+    else:
+        m = re.match(r"[A-Za-z_][A-Za-z0-9_-]*", stripped)
+        if not m:
+            return None
+        k, rest = m.group(0), stripped[m.end() :]
+    m = re.match(r"\s*=\s*(?!=)", rest)
+    if not m:
+        return None
+    return indent, k, rest[m.end() :]
+
+
+_OPENERS = ("{", "[", "(", "<<EOT", "<<-EOT")
+
+
+def align(text: str) -> str:
+    """Pad the keys of consecutive one-line attributes at one indent so their ``=`` line up.
+
+    Blank lines, block headers, closing brackets and attributes whose value spans lines
+    end a run, which is what ``terraform fmt`` does.
+    """
+    lines = text.split("\n")
+    out: list[str] = []
+    run: list[tuple[str, str, str]] = []
+
+    def flush() -> None:
+        if run:
+            width = max(len(k) for _, k, _ in run)
+            out.extend(f"{ind}{k.ljust(width)} = {v}" for ind, k, v in run)
+            run.clear()
+
+    for line in lines:
+        parts = _split_attr(line)
+        if parts is None or parts[2].rstrip().endswith(_OPENERS):
+            flush()
+            if parts is not None:
+                line = f"{parts[0]}{parts[1]} = {parts[2]}"
+            out.append(line)
+            continue
+        if run and run[0][0] != parts[0]:
+            flush()
+        run.append(parts)
+    flush()
+    return "\n".join(out)

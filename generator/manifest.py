@@ -1,0 +1,271 @@
+"""Stage 2: the manifest schema (version 1) as pydantic models, and shape validation.
+
+These models are the single definition of the manifest: they validate it, and
+``rotation-tf schema`` derives the JSON Schema from them. They check shape, types and
+closed sets. Rules that relate fields to each other live in :mod:`generator.checks`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from generator.errors import Diagnostic
+from generator.source import Source
+
+Strategy = Literal["single_user", "alternating_users"]
+Engine = Literal["postgresql", "mysql", "mariadb", "oracle", "sqlserver", "redshift", "mongodb", "other"]
+Partition = Literal["aws", "aws-cn", "aws-us-gov"]
+
+ACCOUNT_PATTERN = r"^[0-9]{12}$"
+WINDOW_PATTERN = r"^([1-9]|1[0-9]|2[0-4])h$"
+SUBNET_PATTERN = r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$"
+SG_PATTERN = r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$"
+RUNTIME_PATTERN = r"^(python3\.[0-9]+|nodejs[0-9]+\.x|java[0-9]+|dotnet[0-9]+|ruby[0-9]+\.[0-9]+|provided\.al2(023)?)$"
+MODULE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+
+# Friendlier words for pattern mismatches, keyed by the last element of the field path.
+_PATTERN_HINTS = {
+    "account_id": "must be the 12-digit AWS account id, quoted so that YAML keeps it text (\"012345678901\")",
+    "window": "must be a whole number of hours from 1h to 24h, such as 3h",
+    "subnet_ids": "must be a subnet id such as subnet-0a1b2c3d4e5f60718",
+    "security_group_ids": "must be a security group id such as sg-0a1b2c3d4e5f60718",
+    "runtime": "must be a Lambda runtime identifier such as python3.12",
+    "module": "must be 1-64 letters, digits, '-' or '_', starting with a letter or digit",
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Vpc(_Strict):
+    """The function runs in a VPC; the role gets the network-interface actions."""
+
+    subnet_ids: Annotated[list[Annotated[str, Field(pattern=SUBNET_PATTERN)]], Field(min_length=1)]
+    security_group_ids: Annotated[list[Annotated[str, Field(pattern=SG_PATTERN)]], Field(min_length=1)]
+
+
+class Package(_Strict):
+    """Build the rotation function from a zip file; the path is relative to the manifest."""
+
+    filename: Annotated[str, Field(min_length=1, description="Zip file, relative to the manifest")]
+    handler: Annotated[str, Field(min_length=1, max_length=128)]
+    runtime: Annotated[str, Field(pattern=RUNTIME_PATTERN)]
+    timeout: Annotated[int, Field(ge=1, le=900, description="Seconds")] = 30
+    memory_size: Annotated[int, Field(ge=128, le=10240, description="MB")] = 128
+
+
+class Function(_Strict):
+    """A rotation Lambda function. One function can serve many secrets."""
+
+    strategy: Strategy
+    engine: Engine
+    existing_function_arn: Annotated[
+        str | None, Field(description="Use a function that already exists (unqualified ARN)")
+    ] = None
+    package: Annotated[Package | None, Field(description="Create the function from a zip")] = None
+    vpc: Vpc | None = None
+
+
+class MasterSecret(_Strict):
+    """The separate secret with the credentials that alternating-users rotation uses."""
+
+    arn: str
+    kms_key_arn: Annotated[str | None, Field(description="Customer managed key of the master secret")] = None
+
+
+class Schedule(_Strict):
+    """Exactly one of every_days or expression; window is the rotation window."""
+
+    every_days: Annotated[int | None, Field(description="Rotate every N days (1-1000)")] = None
+    expression: Annotated[str | None, Field(description="rate(N hours|days) or cron(0 H D M W *)")] = None
+    window: Annotated[str | None, Field(pattern=WINDOW_PATTERN, description="Rotation window, e.g. 3h")] = None
+
+
+class Secret(_Strict):
+    """A secret to rotate, keyed by its name."""
+
+    function: Annotated[str, Field(description="Key of the function in `functions`")]
+    arn: Annotated[str | None, Field(description="The secret's full ARN; optional")] = None
+    kms_key_arn: Annotated[str | None, Field(description="Customer managed key that encrypts the secret")] = None
+    master_secret: Annotated[
+        MasterSecret | None, Field(description="Required for alternating_users, not allowed for single_user")
+    ] = None
+    schedule: Schedule
+    rotate_immediately: bool = False
+
+
+class Manifest(_Strict):
+    """A rotation-tf manifest, version 1."""
+
+    model_config = ConfigDict(
+        extra="forbid", strict=True, frozen=True, title="rotation-tf manifest", json_schema_extra={"$id": "rotation-tf"}
+    )
+
+    version: Literal[1]
+    account_id: Annotated[str, Field(pattern=ACCOUNT_PATTERN, description="The aws:SourceAccount value")]
+    region: str
+    partition: Partition | None = None
+    name_prefix: Annotated[str, Field(max_length=32, description="Prepended to IAM role and policy names")] = ""
+    tags: Annotated[dict[str, str], Field(description="Tags on every taggable resource")] = Field(default_factory=dict)
+    module: Annotated[
+        str | None,
+        Field(pattern=MODULE_PATTERN, description="Name of the module folder; defaults to the manifest's file name"),
+    ] = None
+    functions: Annotated[dict[str, Function], Field(min_length=1)]
+    secrets: Annotated[dict[str, Secret], Field(min_length=1)]
+
+
+# --------------------------------------------------------------------------------------
+# Turning pydantic errors into diagnostics
+
+
+def _model_at(model: Any, loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model class that owns the field at ``loc`` (used to suggest spellings)."""
+    current: Any = model
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                return None
+            current = field.annotation
+        elif get_origin(current) is dict:
+            current = get_args(current)[1]
+        elif get_origin(current) is list:
+            current = get_args(current)[0]
+        else:
+            return None
+    current = _unwrap(current)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _unwrap(tp: Any) -> Any:
+    while True:
+        origin = get_origin(tp)
+        if origin is Annotated:
+            tp = get_args(tp)[0]
+        elif origin is Union or (origin is not None and str(origin) == "<class 'types.UnionType'>"):
+            args = [a for a in get_args(tp) if a is not type(None)]
+            if len(args) != 1:
+                return tp
+            tp = args[0]
+        else:
+            return tp
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, int):
+        return f"a number ({value})"
+    if isinstance(value, float):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+_EXPECTED = {
+    "string_type": "text",
+    "int_type": "a whole number",
+    "bool_type": "true or false",
+    "dict_type": "a mapping",
+    "list_type": "a list",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+}
+
+
+def _message(model: type[BaseModel], err: dict[str, Any], loc: tuple[Any, ...]) -> str:
+    kind = err["type"]
+    value = err.get("input")
+    name = str(loc[-1]) if loc else ""
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        owner = _model_at(model, loc[:-1])
+        msg = f"unknown field {name!r}"
+        if owner is not None:
+            allowed = sorted(owner.model_fields)
+            close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+            if close:
+                msg += f"; did you mean {close[0]!r}?"
+            else:
+                msg += f"; expected one of: {', '.join(allowed)}"
+        return msg
+    if kind == "literal_error":
+        expected = err.get("ctx", {}).get("expected", "")
+        options = [o.strip().strip("'") for o in expected.replace(" or ", ",").split(",") if o.strip()]
+        msg = f"{value!r} is not one of: {', '.join(options)}" if isinstance(value, str) else (
+            f"must be one of: {', '.join(options)}; got {_describe(value)}"
+        )
+        if isinstance(value, str):
+            close = difflib.get_close_matches(value, options, n=1, cutoff=0.6)
+            if close:
+                msg += f"; did you mean {close[0]!r}?"
+        return msg
+    if kind == "string_type" and name == "account_id" and isinstance(value, int):
+        return (
+            f"YAML read the account id as the number {value}; quote it so that it stays text, "
+            'for example account_id: "012345678901"'
+        )
+    if kind in _EXPECTED:
+        return f"expected {_EXPECTED[kind]}, got {_describe(value)}"
+    if kind == "string_pattern_mismatch":
+        key = next((str(p) for p in reversed(loc) if isinstance(p, str)), name)
+        hint = _PATTERN_HINTS.get(key, f"does not match {err.get('ctx', {}).get('pattern')}")
+        return f"{value!r} {hint}"
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        return f"{value!r} is out of range: {err['msg'].replace('Input should be', 'must be')}"
+    if kind in ("too_short", "too_long", "string_too_short", "string_too_long"):
+        return err["msg"].replace("Value should", "must").replace("String should", "must").replace("List should", "must").replace("Dictionary should", "must")
+    return err["msg"]
+
+
+def diagnostics_from(source: Source, model: type[BaseModel], exc: ValidationError, prefix: tuple[Any, ...] = ()) -> list[Diagnostic]:
+    out = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        out.append(source.diag(prefix + loc, _message(model, err, prefix + loc)))
+    return out
+
+
+def validate_shape(source: Source) -> tuple[Manifest | None, dict[str, Any], list[Diagnostic]]:
+    """Validate ``source.data`` against :class:`Manifest`.
+
+    Returns the manifest when it is valid. Otherwise returns every shape error, plus the
+    parts that did validate (``head`` fields, functions and secrets), so that the semantic
+    checks can still report problems in the valid parts.
+    """
+    data = source.data
+    try:
+        return Manifest.model_validate(data), {}, []
+    except ValidationError as exc:
+        diags = diagnostics_from(source, Manifest, exc)
+    parts: dict[str, Any] = {"functions": {}, "secrets": {}, "head": None}
+    head_data = dict(data)
+    head_data["functions"] = {"_": {"strategy": "single_user", "engine": "other", "existing_function_arn": "x"}}
+    head_data["secrets"] = {"_": {"function": "_", "schedule": {"every_days": 1}}}
+    try:
+        parts["head"] = Manifest.model_validate(head_data)
+    except ValidationError:
+        pass
+    for section, cls in (("functions", Function), ("secrets", Secret)):
+        entries = data.get(section)
+        if isinstance(entries, dict):
+            for key, value in entries.items():
+                try:
+                    parts[section][key] = cls.model_validate(value)
+                except ValidationError:
+                    pass
+    return None, parts, diags

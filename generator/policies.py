@@ -1,0 +1,221 @@
+"""Which statements each rotation role gets, as plain data.
+
+Everything here is decided in Python so that tests can inspect it; the templates only lay
+the result out as HCL. The statements follow AWS's "Permissions for rotation" text:
+
+* the four rotation actions on exactly the secrets that use the function;
+* ``GetSecretValue`` (read only) on master secrets, for alternating users;
+* ``GetRandomPassword`` on ``*`` (the action has no resource type);
+* ``kms:Decrypt``/``kms:DescribeKey``/``kms:GenerateDataKey`` on customer managed keys,
+  conditioned on ``kms:EncryptionContext:SecretARN`` as AWS's current guidance shows;
+  master-secret keys get no ``GenerateDataKey`` because the role must not write them;
+* the network-interface actions only when the function runs in a VPC;
+* CloudWatch Logs for the function's own log group.
+
+When listing every secret would overflow IAM's 10,240-character limit for a role's
+inline policies, the function switches to the *compact* form used by AWS's published
+rotation templates: the account-and-region secret wildcard, conditioned on
+``secretsmanager:resource/AllowRotationLambdaArn`` equal to the function's ARN.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from generator import aws
+
+ROTATION_ACTIONS = (
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:GetSecretValue",
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:UpdateSecretVersionStage",
+)
+ENI_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DetachNetworkInterface",
+)
+KMS_SECRET_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey")
+KMS_MASTER_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
+LOG_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
+
+EXPLICIT = "explicit"
+COMPACT = "compact"
+
+
+@dataclass(frozen=True)
+class Statement:
+    sid: str
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+    reason: str
+    condition: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def document(self) -> dict[str, Any]:
+        """The statement as IAM JSON (keys in a fixed order)."""
+        out: dict[str, Any] = {
+            "Sid": self.sid,
+            "Effect": "Allow",
+            "Action": list(self.actions),
+            "Resource": list(self.resources) if len(self.resources) != 1 else self.resources[0],
+        }
+        if self.condition:
+            out["Condition"] = self.condition
+        return out
+
+
+@dataclass(frozen=True)
+class SecretGrant:
+    """What one secret contributes to its function's role."""
+
+    arn: str  # full ARN, or AWS's partial-ARN pattern when only the name is known
+    kms_key_arn: str | None
+    master_arn: str | None
+    master_kms_key_arn: str | None
+
+
+@dataclass(frozen=True)
+class RolePolicy:
+    form: str
+    statements: tuple[Statement, ...]
+
+    def document(self) -> dict[str, Any]:
+        return {"Version": "2012-10-17", "Statement": [s.document() for s in self.statements]}
+
+    @property
+    def size(self) -> int:
+        """Characters IAM counts against the role's inline-policy quota (whitespace excluded)."""
+        return policy_size(self.document())
+
+
+def policy_size(document: dict[str, Any]) -> int:
+    return len(json.dumps(document, separators=(",", ":"), ensure_ascii=False))
+
+
+@dataclass(frozen=True)
+class Context:
+    partition: str
+    region: str
+    account: str
+
+
+def _uniq(values: list[str]) -> tuple[str, ...]:
+    return tuple(sorted(set(values)))
+
+
+def _kms_statements(grants: tuple[SecretGrant, ...], ctx: Context, compact: bool) -> list[Statement]:
+    out: list[Statement] = []
+    wildcard = f"arn:{ctx.partition}:secretsmanager:{ctx.region}:{ctx.account}:secret:*"
+    by_key: dict[str, list[str]] = {}
+    for g in grants:
+        if g.kms_key_arn:
+            by_key.setdefault(g.kms_key_arn, []).append(g.arn)
+    for i, (key, arns) in enumerate(sorted(by_key.items()), 1):
+        secret_arns = [wildcard] if compact else list(_uniq(arns))
+        out.append(
+            Statement(
+                sid=f"UseSecretKey{i}",
+                actions=KMS_SECRET_ACTIONS,
+                resources=(key,),
+                reason="customer managed key of rotated secrets",
+                condition={"StringLike": {"kms:EncryptionContext:SecretARN": secret_arns if len(secret_arns) > 1 else secret_arns[0]}},
+            )
+        )
+    by_master_key: dict[str, list[str]] = {}
+    for g in grants:
+        if g.master_arn and g.master_kms_key_arn:
+            by_master_key.setdefault(g.master_kms_key_arn, []).append(g.master_arn)
+    for i, (key, arns) in enumerate(sorted(by_master_key.items()), 1):
+        masters = list(_uniq(arns))
+        out.append(
+            Statement(
+                sid=f"ReadMasterSecretKey{i}",
+                actions=KMS_MASTER_ACTIONS,
+                resources=(key,),
+                reason="customer managed key of master secrets (decrypt only)",
+                condition={"StringLike": {"kms:EncryptionContext:SecretARN": masters if len(masters) > 1 else masters[0]}},
+            )
+        )
+    return out
+
+
+def build(
+    grants: tuple[SecretGrant, ...],
+    *,
+    ctx: Context,
+    function_name: str,
+    function_arn: str,
+    in_vpc: bool,
+    form: str = EXPLICIT,
+) -> RolePolicy:
+    compact = form == COMPACT
+    statements: list[Statement] = []
+    if grants:
+        if compact:
+            statements.append(
+                Statement(
+                    sid="RotateSecrets",
+                    actions=ROTATION_ACTIONS,
+                    resources=(f"arn:{ctx.partition}:secretsmanager:{ctx.region}:{ctx.account}:secret:*",),
+                    reason="rotate the secrets whose rotation function is this function (compact form)",
+                    condition={"StringEquals": {"secretsmanager:resource/AllowRotationLambdaArn": function_arn}},
+                )
+            )
+        else:
+            statements.append(
+                Statement(
+                    sid="RotateSecrets",
+                    actions=ROTATION_ACTIONS,
+                    resources=_uniq([g.arn for g in grants]),
+                    reason="rotate the secrets that use this function (seed)",
+                )
+            )
+    masters = _uniq([g.master_arn for g in grants if g.master_arn])
+    if masters:
+        statements.append(
+            Statement(
+                sid="ReadMasterSecrets",
+                actions=("secretsmanager:GetSecretValue",),
+                resources=masters,
+                reason="read the master secret of alternating users (seed; read only)",
+            )
+        )
+    statements.append(
+        Statement(
+            sid="GetRandomPassword",
+            actions=("secretsmanager:GetRandomPassword",),
+            resources=("*",),
+            reason="create a new password (seed; the action has no resource type)",
+        )
+    )
+    statements.extend(_kms_statements(grants, ctx, compact))
+    if in_vpc:
+        statements.append(
+            Statement(
+                sid="ManageNetworkInterfaces",
+                actions=ENI_ACTIONS,
+                resources=("*",),
+                reason="run in the VPC (seed)",
+            )
+        )
+    log_group = f"arn:{ctx.partition}:logs:{ctx.region}:{ctx.account}:log-group:/aws/lambda/{function_name}"
+    statements.append(
+        Statement(
+            sid="WriteOwnLogs",
+            actions=LOG_ACTIONS,
+            resources=(log_group, f"{log_group}:*"),
+            reason="write the function's own CloudWatch logs",
+        )
+    )
+    return RolePolicy(form, tuple(statements))
+
+
+def choose(grants: tuple[SecretGrant, ...], **kw: Any) -> RolePolicy:
+    """The explicit policy when it fits IAM's quota, else the compact one."""
+    explicit = build(grants, form=EXPLICIT, **kw)
+    if explicit.size <= aws.ROLE_INLINE_POLICIES_MAX:
+        return explicit
+    return build(grants, form=COMPACT, **kw)

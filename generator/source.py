@@ -1,0 +1,243 @@
+"""Stage 1: read a manifest file into plain Python data plus a map of source positions.
+
+PyYAML's C-accelerated composer builds the node graph (with line and column marks); this
+module turns nodes into values itself, so that it can
+
+* reject duplicate keys, which YAML loaders silently resolve to the last one;
+* keep mapping keys as the text the user wrote (``2024:`` stays the string ``"2024"``);
+* bound alias expansion (a "billion laughs" document is rejected before it is expanded);
+* remember where every field came from, for error messages.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+from typing import Any
+
+import yaml
+
+from generator.errors import Diagnostic, Failed, Path
+
+try:  # the C composer is ~10x faster; fall back to pure Python where libyaml is absent
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on the PyYAML build
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+MAX_BYTES = 32 * 1024 * 1024
+"""Manifests larger than this are rejected unread (10,000 secrets take about 3 MB)."""
+
+MAX_VALUES = 2_000_000
+"""Upper bound on values built from the document, counting every alias expansion."""
+
+_STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
+_SCALAR_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:timestamp",
+}
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+
+
+@dataclass
+class Source:
+    """A loaded manifest: its data, the name to show in messages, and field positions."""
+
+    display_name: str
+    data: Any
+    positions: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    base_dir: FsPath = field(default_factory=lambda: FsPath("."))
+
+    def where(self, path: Path) -> tuple[int | None, int | None]:
+        """Line and column of ``path``, or of its nearest ancestor that has a position."""
+        p = tuple(path)
+        while True:
+            if p in self.positions:
+                return self.positions[p]
+            if not p:
+                return (None, None)
+            p = p[:-1]
+
+    def diag(self, path: Path, message: str, **kw: Any) -> Diagnostic:
+        line, col = self.where(path)
+        return Diagnostic(self.display_name, line, col, tuple(path), message, **kw)
+
+
+class _Builder:
+    def __init__(self, name: str):
+        self.name = name
+        self.positions: dict[Path, tuple[int, int]] = {}
+        self.errors: list[Diagnostic] = []
+        self.count = 0
+        self._sizes: dict[int, int] = {}
+        self._ctor = yaml.constructor.SafeConstructor()
+
+    def err(self, node: yaml.Node | None, path: Path, message: str) -> None:
+        line = col = None
+        if node is not None:
+            line, col = node.start_mark.line + 1, node.start_mark.column + 1
+        self.errors.append(Diagnostic(self.name, line, col, path, message))
+
+    def size(self, node: yaml.Node, stack: set[int] | None = None) -> int:
+        """Number of values ``node`` expands to, aliases included (memoised, cycle-safe)."""
+        key = id(node)
+        if key in self._sizes:
+            return self._sizes[key]
+        stack = stack if stack is not None else set()
+        if key in stack:
+            raise _Recursive(node)
+        stack.add(key)
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            total += sum(self.size(n, stack) for n in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total += sum(self.size(k, stack) + self.size(v, stack) for k, v in node.value)
+        stack.discard(key)
+        self._sizes[key] = total
+        return total
+
+    def build(self, node: yaml.Node, path: Path) -> Any:
+        self.count += 1
+        if self.count > MAX_VALUES:
+            raise _TooBig(node)
+        self.positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != _SEQ:
+                self.err(node, path, f"unsupported YAML tag {node.tag!r}")
+            return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
+        if isinstance(node, yaml.MappingNode):
+            if node.tag != _MAP:
+                self.err(node, path, f"unsupported YAML tag {node.tag!r}")
+            return self.mapping(node, path)
+        raise AssertionError(f"unknown node type {type(node)}")  # pragma: no cover
+
+    def scalar(self, node: yaml.ScalarNode, path: Path) -> Any:
+        if node.tag not in _SCALAR_TAGS:
+            self.err(node, path, f"unsupported YAML tag {node.tag!r}")
+            return node.value
+        if node.tag == _STR:
+            return node.value
+        if node.tag == "tag:yaml.org,2002:timestamp":
+            return node.value  # keep dates as the text written; no field is a date
+        value = self._ctor.construct_object(node)
+        if isinstance(value, (datetime.date, datetime.datetime)):  # pragma: no cover
+            return node.value
+        return value
+
+    def mapping(self, node: yaml.MappingNode, path: Path) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        explicit: dict[str, yaml.Node] = {}
+        merged: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag == _MERGE:
+                self.merge(value_node, path, merged)
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.err(key_node, path, "mapping keys must be plain text, not a list or mapping")
+                continue
+            key = key_node.value
+            if key in explicit:
+                first = explicit[key].start_mark.line + 1
+                self.err(key_node, path + (key,), f"duplicate key {key!r} (first defined on line {first})")
+                continue
+            explicit[key] = key_node
+            self.positions[path + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            result[key] = self.build(value_node, path + (key,))
+        for key, value in merged.items():
+            result.setdefault(key, value)
+        return result
+
+    def merge(self, value_node: yaml.Node, path: Path, into: dict[str, Any]) -> None:
+        sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+        for src in sources:
+            if not isinstance(src, yaml.MappingNode):
+                self.err(src, path, "a merge key '<<' must refer to a mapping")
+                continue
+            built = self.mapping(src, path)
+            for key, value in built.items():
+                into.setdefault(key, value)
+
+
+class _Recursive(Exception):
+    def __init__(self, node: yaml.Node):
+        self.node = node
+
+
+class _TooBig(Exception):
+    def __init__(self, node: yaml.Node):
+        self.node = node
+
+
+def load(path: FsPath, display_name: str | None = None) -> Source:
+    """Load ``path``; raise :class:`Failed` with diagnostics when it is not a usable manifest."""
+    name = display_name or str(path)
+
+    def fail(message: str, line: int | None = None, col: int | None = None) -> Failed:
+        return Failed([Diagnostic(name, line, col, (), message)])
+
+    if not path.exists():
+        raise fail("no such file")
+    if path.is_dir():
+        raise fail("is a directory, not a manifest file")
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise fail(f"file is {size:,} bytes; manifests are limited to {MAX_BYTES:,} bytes")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise fail(f"cannot read file: {exc.strerror or exc}") from None
+    if len(raw) > MAX_BYTES:  # pragma: no cover - file grew between stat and read
+        raise fail(f"file is larger than {MAX_BYTES:,} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise fail(f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})", line, col) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if not text.strip():
+        raise fail("the manifest is empty")
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or "invalid YAML"
+        if exc.context:
+            problem = f"{exc.context}: {problem}" if exc.context not in problem else problem
+        if mark is not None:
+            raise fail(f"YAML syntax error: {problem}", mark.line + 1, mark.column + 1) from None
+        raise fail(f"YAML syntax error: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise fail(f"YAML error: {exc}") from None
+    if node is None:
+        raise fail("the manifest is empty")
+    builder = _Builder(name)
+    try:
+        total = builder.size(node)
+        if total > MAX_VALUES:
+            raise fail(
+                f"the document expands to more than {MAX_VALUES:,} values through YAML aliases; "
+                "refusing to expand it",
+                node.start_mark.line + 1,
+                node.start_mark.column + 1,
+            )
+        data = builder.build(node, ())
+    except _Recursive as exc:
+        raise fail("recursive YAML alias", exc.node.start_mark.line + 1, exc.node.start_mark.column + 1) from None
+    except _TooBig as exc:  # pragma: no cover - guarded by the size check above
+        raise fail("document too large after alias expansion", exc.node.start_mark.line + 1) from None
+    if builder.errors:
+        raise Failed(sorted(builder.errors))
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else f"a single value ({type(data).__name__})"
+        raise fail(f"the manifest must be a mapping of fields, not {kind}", 1, 1)
+    return Source(name, data, builder.positions, path.parent)

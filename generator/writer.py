@@ -1,0 +1,185 @@
+"""Stage 5: put rendered files on disk atomically, or compare them with what is there.
+
+Writing renders nothing: it receives every file's text, writes them into a staging folder
+beside the target, and swaps the folder in with one ``renameat2(RENAME_EXCHANGE)`` call,
+so a run killed at any moment leaves the old module or the new one, never a mix. Runs on
+the same output folder are serialised with ``flock`` on the folder itself (no lock file
+to commit). A file without the tool's header is never overwritten or deleted.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import difflib
+import errno
+import fcntl
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+from typing import Iterator
+
+from generator.errors import Diagnostic, Failed
+from generator.render import is_generated
+
+STAGING_PREFIX = ".rotation-tf-staging-"
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+@dataclass
+class Drift:
+    changed: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    foreign: list[str] = field(default_factory=list)
+    diff: str = ""
+
+    @property
+    def count(self) -> int:
+        return len(self.changed) + len(self.missing) + len(self.extra) + len(self.foreign)
+
+
+def module_dir(out_dir: FsPath, name: str) -> FsPath:
+    """The module folder; refuses names that would leave ``out_dir``."""
+    if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name or os.path.isabs(name):
+        raise Failed([Diagnostic(str(out_dir), None, None, ("module",), f"module name {name!r} is not a plain folder name")])
+    return out_dir / name
+
+
+def _read_tree(target: FsPath) -> tuple[dict[str, str | None], list[str]]:
+    """Files in ``target``: name -> text (None when not UTF-8); plus foreign entries."""
+    files: dict[str, str | None] = {}
+    foreign: list[str] = []
+    if not target.exists():
+        return files, foreign
+    if not target.is_dir():
+        return files, [target.name]
+    for entry in sorted(target.iterdir()):
+        if entry.is_symlink() or not entry.is_file():
+            foreign.append(entry.name)
+            continue
+        try:
+            text = entry.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            foreign.append(entry.name)
+            continue
+        if not is_generated(text):
+            foreign.append(entry.name)
+            continue
+        files[entry.name] = text
+    return files, foreign
+
+
+def compare(files: dict[str, str], target: FsPath, display: str) -> Drift:
+    """What ``generate`` would change in ``target``. Writes nothing."""
+    drift = Drift()
+    on_disk, drift.foreign = _read_tree(target)
+    chunks: list[str] = []
+    for name in sorted(files):
+        if name in drift.foreign:
+            continue
+        if name not in on_disk:
+            drift.missing.append(name)
+            continue
+        if on_disk[name] != files[name]:
+            drift.changed.append(name)
+            chunks.extend(
+                difflib.unified_diff(
+                    (on_disk[name] or "").splitlines(keepends=True),
+                    files[name].splitlines(keepends=True),
+                    fromfile=f"a/{display}/{name}",
+                    tofile=f"b/{display}/{name}",
+                )
+            )
+    drift.extra = sorted(set(on_disk) - set(files))
+    drift.diff = "".join(c if c.endswith("\n") else c + "\n\\ No newline at end of file\n" for c in chunks)
+    return drift
+
+
+@contextmanager
+def _locked(directory: FsPath) -> Iterator[None]:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _fsync_dir(directory: FsPath) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+_libc = None
+
+
+def _exchange(a: FsPath, b: FsPath) -> bool:
+    """Atomically swap two paths (Linux renameat2). False where the system lacks it."""
+    global _libc
+    if _libc is None:
+        name = ctypes.util.find_library("c")
+        _libc = ctypes.CDLL(name, use_errno=True) if name else False
+    fn = getattr(_libc, "renameat2", None) if _libc else None
+    if fn is None:
+        return False
+    rc = fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if rc == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def write(files: dict[str, str], target: FsPath) -> None:
+    """Replace ``target`` with exactly ``files``, atomically."""
+    out_dir = target.parent
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise Failed([Diagnostic(str(out_dir), None, None, (), f"cannot create the output folder: {exc.strerror}")]) from None
+    if not out_dir.is_dir():
+        raise Failed([Diagnostic(str(out_dir), None, None, (), "the output path is not a folder")])
+    with _locked(out_dir):
+        for stale in out_dir.glob(f"{STAGING_PREFIX}*"):  # left by a run that was killed
+            shutil.rmtree(stale, ignore_errors=True)
+        _, foreign = _read_tree(target)
+        if foreign:
+            raise Failed(
+                [
+                    Diagnostic(str(target / name), None, None, (), "not generated by rotation-tf (no header); refusing to overwrite or delete it")
+                    for name in foreign
+                ]
+            )
+        staging = FsPath(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir))
+        try:
+            for name in sorted(files):
+                path = staging / name
+                with open(path, "w", encoding="utf-8", newline="\n") as fh:
+                    fh.write(files[name])
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.chmod(path, 0o644)
+            os.chmod(staging, 0o755)
+            _fsync_dir(staging)
+            if not target.exists():
+                os.rename(staging, target)
+            elif _exchange(staging, target):
+                pass  # staging now holds the old tree
+            else:  # pragma: no cover - kernels without renameat2
+                old = FsPath(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir))
+                os.rmdir(old)
+                os.rename(target, old)
+                os.rename(staging, target)
+                staging = old
+            _fsync_dir(out_dir)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
