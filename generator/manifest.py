@@ -236,7 +236,8 @@ def diagnostics_from(source: Source, model: type[BaseModel], exc: ValidationErro
     out = []
     for err in exc.errors(include_url=False):
         loc = tuple(err["loc"])
-        out.append(source.diag(prefix + loc, _message(model, err, prefix + loc)))
+        on_key = err["type"] == "extra_forbidden"
+        out.append(source.diag(prefix + loc, _message(model, err, prefix + loc), key=on_key))
     return out
 
 

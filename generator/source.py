@@ -53,10 +53,14 @@ class Source:
     data: Any
     positions: dict[Path, tuple[int, int]] = field(default_factory=dict)
     base_dir: FsPath = field(default_factory=lambda: FsPath("."))
+    key_positions: dict[Path, tuple[int, int]] = field(default_factory=dict)
 
-    def where(self, path: Path) -> tuple[int | None, int | None]:
-        """Line and column of ``path``, or of its nearest ancestor that has a position."""
+    def where(self, path: Path, key: bool = False) -> tuple[int | None, int | None]:
+        """Line and column of the value at ``path`` (of its key with ``key=True``), or of
+        its nearest ancestor that has a position."""
         p = tuple(path)
+        if key and p in self.key_positions:
+            return self.key_positions[p]
         while True:
             if p in self.positions:
                 return self.positions[p]
@@ -64,8 +68,8 @@ class Source:
                 return (None, None)
             p = p[:-1]
 
-    def diag(self, path: Path, message: str, **kw: Any) -> Diagnostic:
-        line, col = self.where(path)
+    def diag(self, path: Path, message: str, *, key: bool = False, **kw: Any) -> Diagnostic:
+        line, col = self.where(path, key)
         return Diagnostic(self.display_name, line, col, tuple(path), message, **kw)
 
 
@@ -73,6 +77,7 @@ class _Builder:
     def __init__(self, name: str):
         self.name = name
         self.positions: dict[Path, tuple[int, int]] = {}
+        self.key_positions: dict[Path, tuple[int, int]] = {}
         self.errors: list[Diagnostic] = []
         self.count = 0
         self._sizes: dict[int, int] = {}
@@ -106,7 +111,7 @@ class _Builder:
         self.count += 1
         if self.count > MAX_VALUES:
             raise _TooBig(node)
-        self.positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+        self.positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))  # aliases: first use
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node, path)
         if isinstance(node, yaml.SequenceNode):
@@ -149,7 +154,7 @@ class _Builder:
                 self.err(key_node, path + (key,), f"duplicate key {key!r} (first defined on line {first})")
                 continue
             explicit[key] = key_node
-            self.positions[path + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            self.key_positions[path + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             result[key] = self.build(value_node, path + (key,))
         for key, value in merged.items():
             result.setdefault(key, value)
@@ -240,4 +245,4 @@ def load(path: FsPath, display_name: str | None = None) -> Source:
     if not isinstance(data, dict):
         kind = "a list" if isinstance(data, list) else f"a single value ({type(data).__name__})"
         raise fail(f"the manifest must be a mapping of fields, not {kind}", 1, 1)
-    return Source(name, data, builder.positions, path.parent)
+    return Source(name, data, builder.positions, path.parent, builder.key_positions)

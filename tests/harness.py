@@ -1,0 +1,248 @@
+"""Real Terraform and a real (moto) AWS API for tests and benchmarks.
+
+* :func:`terraform_or_skip` finds the CLI and the offline provider mirror, or skips with
+  the reason. With ``ROTATION_TF_REQUIRE_TERRAFORM=1`` (set by ``.ci/run``) a missing
+  tool fails the test instead, so CI cannot pass by skipping.
+* :class:`MotoServer` runs ``moto.server`` on a free 127.0.0.1 port in a child process
+  and always stops it. Every wait loop is bounded.
+* :class:`Root` wraps a generated module in a root configuration whose provider talks to
+  moto (or to nothing, for validate) and runs terraform commands in it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ACCOUNT = "111122223333"
+REQUIRE_ENV = "ROTATION_TF_REQUIRE_TERRAFORM"
+MIRROR_ENV = "ROTATION_TF_PROVIDER_MIRROR"
+_MIRROR_CANDIDATES = (
+    "/opt/tf-plugins",
+    "~/.terraform.d/plugins",
+    "~/.local/share/terraform/plugins",
+    "/usr/local/share/terraform/plugins",
+    "/usr/share/terraform/plugins",
+)
+
+
+def find_mirror() -> Path | None:
+    """A filesystem mirror holding registry.terraform.io/hashicorp/aws."""
+    candidates = [os.environ[MIRROR_ENV]] if os.environ.get(MIRROR_ENV) else list(_MIRROR_CANDIDATES)
+    for c in candidates:
+        p = Path(c).expanduser()
+        if (p / "registry.terraform.io" / "hashicorp" / "aws").is_dir():
+            return p
+    return None
+
+
+@dataclass(frozen=True)
+class Terraform:
+    binary: str
+    mirror: Path
+    cli_config: Path
+
+
+_TF: Terraform | None = None
+
+
+def terraform_or_skip(tmp_root: Path | None = None) -> Terraform:
+    global _TF
+    if _TF is not None:
+        return _TF
+    binary = shutil.which("terraform")
+    mirror = find_mirror()
+    problem = None
+    if binary is None:
+        problem = "terraform CLI not found on PATH"
+    elif mirror is None:
+        problem = f"no hashicorp/aws provider mirror found (set {MIRROR_ENV})"
+    if problem:
+        if os.environ.get(REQUIRE_ENV) == "1":
+            pytest.fail(f"{problem}, and {REQUIRE_ENV}=1 makes terraform tests mandatory")
+        pytest.skip(problem)
+    assert binary is not None and mirror is not None
+    base = Path(os.environ.get("ROTATION_TF_WORK", Path(__file__).resolve().parent.parent / ".tf-work"))
+    base.mkdir(parents=True, exist_ok=True)
+    cfg = base / "terraform.tfrc"
+    cfg.write_text(
+        "provider_installation {\n"
+        "  filesystem_mirror {\n"
+        f"    path    = {json.dumps(str(mirror))}\n"
+        '    include = ["registry.terraform.io/hashicorp/*"]\n'
+        "  }\n"
+        "  direct {\n"
+        '    exclude = ["registry.terraform.io/*/*"]\n'
+        "  }\n"
+        "}\n"
+    )
+    _TF = Terraform(binary, mirror, cfg)
+    return _TF
+
+
+def tf_env(tf: Terraform) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "AWS_"))}
+    env.update(
+        TF_CLI_CONFIG_FILE=str(tf.cli_config),
+        TF_IN_AUTOMATION="1",
+        TF_INPUT="0",
+        CHECKPOINT_DISABLE="1",
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_EC2_METADATA_DISABLED="true",
+        NO_PROXY="127.0.0.1,localhost",
+    )
+    return env
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class MotoServer:
+    """``python -m moto.server`` on loopback, with moto's account set to the manifests'."""
+
+    def __init__(self, account: str = ACCOUNT):
+        self.account = account
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "MotoServer":
+        env = dict(os.environ, MOTO_ACCOUNT_ID=self.account, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        for _ in range(300):  # bounded: at most 300 tries and 30 seconds
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"moto server exited with {self.proc.returncode}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/moto-api/", timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+        else:  # pragma: no cover
+            self.stop()
+            raise RuntimeError("moto server did not start within 30 s")
+        self.configure()
+        return self
+
+    def _post(self, path: str, body: dict | None = None) -> None:
+        data = json.dumps(body or {}).encode()
+        req = urllib.request.Request(f"{self.url}{path}", data=data, method="POST", headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10):
+            pass
+
+    def configure(self) -> None:
+        # No Docker engine here: Lambda functions are stored, never run.
+        self._post("/moto-api/config", {"lambda": {"use_docker": False}})
+
+    def reset(self) -> None:
+        self._post("/moto-api/reset")
+        self.configure()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # pragma: no cover
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+    def client(self, service: str, region: str = "us-east-1"):
+        import boto3
+
+        return boto3.client(
+            service,
+            region_name=region,
+            endpoint_url=self.url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+
+ENDPOINT_SERVICES = ("cloudformation", "ec2", "iam", "kms", "lambda", "logs", "secretsmanager", "serverlessrepo", "sts")
+
+
+def provider_block(region: str, endpoint: str | None) -> str:
+    lines = [
+        'provider "aws" {',
+        f'  region                      = "{region}"',
+        '  access_key                  = "testing"',
+        '  secret_key                  = "testing"',
+        "  skip_credentials_validation = true",
+        "  skip_metadata_api_check     = true",
+        "  skip_requesting_account_id  = true",
+        "  skip_region_validation      = true",
+    ]
+    if endpoint:
+        lines.append("")
+        lines.append("  endpoints {")
+        width = max(len(s) for s in ENDPOINT_SERVICES)
+        for s in ENDPOINT_SERVICES:
+            lines.append(f'    {s.ljust(width)} = "{endpoint}"')
+        lines.append("  }")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class Run:
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+class Root:
+    """A root configuration in ``path`` that calls the module at ``module_dir``."""
+
+    def __init__(self, tf: Terraform, path: Path, module_dir: Path, region: str = "us-east-1", endpoint: str | None = None):
+        self.tf = tf
+        self.path = path
+        self.module_dir = module_dir
+        path.mkdir(parents=True, exist_ok=True)
+        # A relative source makes Terraform use the module in place (an absolute one is copied).
+        source = os.path.relpath(module_dir.resolve(), path.resolve())
+        if not source.startswith("."):
+            source = "./" + source
+        (path / "main.tf").write_text(
+            provider_block(region, endpoint)
+            + f'\nmodule "rotation" {{\n  source = "{source}"\n}}\n'
+            + '\noutput "rotation" {\n  value = module.rotation\n}\n'
+        )
+
+    def run(self, *args: str, check: bool = True, timeout: int = 300) -> Run:
+        cmd = [self.tf.binary, *args]
+        proc = subprocess.run(cmd, cwd=self.path, env=tf_env(self.tf), capture_output=True, text=True, timeout=timeout)
+        result = Run(list(args), proc.returncode, proc.stdout, proc.stderr)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"terraform {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+        return result
+
+    def init(self) -> Run:
+        return self.run("init", "-input=false", "-no-color", "-backend=false")
+
+    def plan_json(self, *extra: str) -> dict:
+        self.run("plan", "-input=false", "-no-color", "-lock=false", "-out=tfplan", *extra)
+        shown = self.run("show", "-json", "tfplan")
+        return json.loads(shown.stdout)

@@ -1,0 +1,173 @@
+"""Parse every generated .tf with python-hcl2 and compare what it says with the model and
+with AWS's "Permissions for rotation" text (tests/data/seed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLES, GOLDEN, ROOT
+from hclparse import Expr, expr_value, load_module, normalise, resources, role_policy_statements
+
+from generator import model, policies
+
+SEED = ROOT / "tests" / "data" / "seed"
+
+
+def _load(example: Path):
+    module, _ = model.load(example)
+    return module, load_module(GOLDEN / module.name)
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_every_file_parses_and_matches_the_model(example: Path) -> None:
+    m, parsed = _load(example)
+    roles = resources(parsed, "aws_iam_role")
+    role_policies = resources(parsed, "aws_iam_role_policy")
+    permissions = resources(parsed, "aws_lambda_permission")
+    lambdas = resources(parsed, "aws_lambda_function")
+    assert set(roles) == set(role_policies) == set(permissions) == {f.key for f in m.functions}
+    assert set(lambdas) == {f.key for f in m.functions if f.package}
+    for fn in m.functions:
+        role = roles[fn.key]
+        assert role["name"] == fn.role_name
+        assert role["tags"] == "local.tags"
+        trust = expr_value(role["assume_role_policy"])
+        assert trust["Statement"] == [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ]
+        rp = role_policies[fn.key]
+        assert rp["name"] == fn.policy_name
+        assert rp["role"] == f"aws_iam_role.{fn.key}.id"
+        assert expr_value(rp["policy"]) == fn.policy.document()
+
+        perm = permissions[fn.key]
+        assert perm["principal"] == "secretsmanager.amazonaws.com"
+        assert perm["action"] == "lambda:InvokeFunction"
+        assert perm["source_account"] == "local.account_id"
+        assert "source_arn" not in perm, "source_arn would tie the function to one secret"
+        assert "qualifier" not in perm
+        if fn.existing:
+            assert perm["function_name"] == fn.function_name
+            assert ":" not in perm["function_name"], "the permission must use the unqualified function name"
+        else:
+            assert perm["function_name"] == f"aws_lambda_function.{fn.key}.function_name"
+            fnres = lambdas[fn.key]
+            assert fnres["function_name"] == fn.function_name
+            assert fnres["role"] == f"aws_iam_role.{fn.key}.arn"
+            assert fnres["filename"] == '"${path.module}/../../../examples/build/rotator.zip"'
+            if fn.in_vpc:
+                vpc = fnres["vpc_config"][0]
+                assert vpc["subnet_ids"] == list(fn.subnet_ids)
+                assert vpc["security_group_ids"] == list(fn.security_group_ids)
+            else:
+                assert "vpc_config" not in fnres
+
+    loc = parsed["locals"]
+    assert loc["account_id"] == m.account_id
+    assert loc["tags"] == dict(m.tags)
+    assert set(loc["rotations"]) == {s.name for s in m.secrets}
+    for s in m.secrets:
+        r = loc["rotations"][s.name]
+        assert r == {
+            "function": s.function,
+            "secret_arn": s.arn,
+            "every_days": s.schedule.every_days,
+            "expression": s.schedule.expression,
+            "window": s.schedule.window,
+            "rotate_immediately": s.rotate_immediately,
+        }
+        # exactly one schedule form, never both (a perpetual diff otherwise)
+        assert (r["every_days"] is None) != (r["expression"] is None)
+    for fn in m.functions:
+        ref = loc["function_arns"][fn.key]
+        if fn.existing:
+            assert ref == fn.function_arn
+        else:
+            assert isinstance(ref, Expr) and ref == f"aws_lambda_function.{fn.key}.arn"
+
+    rotation = resources(parsed, "aws_secretsmanager_secret_rotation")["this"]
+    assert rotation["for_each"] == "local.rotations"
+    assert rotation["rotate_immediately"] == "each.value.rotate_immediately"
+    deps = rotation["depends_on"]
+    for fn in m.functions:
+        assert f"aws_lambda_permission.{fn.key}" in deps
+        assert f"aws_iam_role_policy.{fn.key}" in deps
+    assert not any("provider" in p for p in (GOLDEN / m.name).glob("*.tf") if False)
+    text = "".join(p.read_text() for p in (GOLDEN / m.name).glob("*.tf"))
+    assert 'provider "aws"' not in text, "a module must not configure providers"
+
+
+def _seed(name: str, **placeholders: str) -> list[tuple]:
+    text = (SEED / name).read_text()
+    for k, v in placeholders.items():
+        text = text.replace(f'"{k}"', json.dumps(v))
+    doc = json.loads(text)
+    statements = doc["Statement"] if "Statement" in doc else [doc]
+    return [normalise(s) for s in statements]
+
+
+def _statements(example: str, fn_key: str):
+    m, parsed = _load(ROOT / "examples" / example)
+    fn = next(f for f in m.functions if f.key == fn_key)
+    return fn, [normalise(s) for s in role_policy_statements(parsed, fn_key)]
+
+
+def _logs(fn) -> tuple:
+    group = f"arn:aws:logs:us-east-1:111122223333:log-group:/aws/lambda/{fn.function_name}"
+    return ("Allow", tuple(sorted(policies.LOG_ACTIONS)), (group, f"{group}:*"), ())
+
+
+def test_single_user_without_vpc_or_cmk_equals_the_seed() -> None:
+    """No VPC and no CMK: exactly the seed's statements (without the VPC one), plus logs."""
+    fn, got = _statements("minimal.yaml", "rotator")
+    secret = fn.secrets[0].arn
+    expected = _seed("single_user.json", SecretARN=secret)
+    eni = [s for s in expected if s[1][0].startswith("ec2:")]
+    expected = [s for s in expected if s not in eni]
+    assert sorted(got) == sorted(expected + [_logs(fn)])
+
+
+def test_single_user_with_cmk_and_two_secrets() -> None:
+    fn, got = _statements("rotation.yaml", "pg-single")
+    arns = sorted(s.policy_arn for s in fn.secrets)
+    assert "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/billing/db-??????" in arns
+    rotate = [s for s in got if "secretsmanager:PutSecretValue" in s[1]]
+    assert rotate == [("Allow", _seed("single_user.json", SecretARN="x")[0][1], tuple(arns), ())]
+    kms = [s for s in got if s[1][0].startswith("kms:")]
+    seed_kms = _seed("customer_managed_key.json", KMSKeyARN="k")[0]
+    assert len(kms) == 1
+    assert set(seed_kms[1]) <= set(kms[0][1]), "the seed's KMS actions are all granted"
+    assert kms[0][2] == (fn.secrets[1].kms_key_arn,)
+    # Current AWS guidance: limit the key to the secrets this function rotates.
+    assert kms[0][3] == (("StringLike", "kms:EncryptionContext:SecretARN", (fn.secrets[1].arn,)),)
+    assert not [s for s in got if s[1][0].startswith("ec2:")], "no VPC, no network-interface actions"
+
+
+def test_alternating_users_in_vpc_equals_the_seed_plus_keys() -> None:
+    fn, got = _statements("rotation.yaml", "mysql-alt")
+    sec = fn.secrets[0]
+    expected = _seed("alternating_users.json", SecretARN=sec.arn, SeparateSecretARN=sec.master_arn)
+    kms = [s for s in got if s[1][0].startswith("kms:")]
+    assert sorted(s for s in got if s not in kms) == sorted(expected + [_logs(fn)])
+    by_key = {s[2][0]: s for s in kms}
+    assert by_key[sec.kms_key_arn][1] == ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey")
+    assert by_key[sec.kms_key_arn][3] == (("StringLike", "kms:EncryptionContext:SecretARN", (sec.arn,)),)
+    # The master secret is read only: no write action, no GenerateDataKey on its key.
+    assert by_key[sec.master_kms_key_arn][1] == ("kms:Decrypt", "kms:DescribeKey")
+    assert by_key[sec.master_kms_key_arn][3] == (("StringLike", "kms:EncryptionContext:SecretARN", (sec.master_arn,)),)
+    writes = [s for s in got if sec.master_arn in s[2] and set(s[1]) - {"secretsmanager:GetSecretValue"}]
+    assert not writes, "the role must not be able to write the master secret"
+
+
+def test_permission_matches_the_seed_resource_policy() -> None:
+    seed = json.loads((SEED / "lambda_resource_policy.json").read_text())["Statement"][0]
+    for example in EXAMPLES:
+        m, parsed = _load(example)
+        for fn in m.functions:
+            perm = resources(parsed, "aws_lambda_permission")[fn.key]
+            assert perm["principal"] == seed["Principal"]["Service"]
+            assert perm["action"] == seed["Action"]
+            assert parsed["locals"]["account_id"] == m.account_id
+            assert list(seed["Condition"]["StringEquals"]) == ["aws:SourceAccount"]

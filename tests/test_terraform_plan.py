@@ -1,0 +1,92 @@
+"""terraform fmt, init (from the offline provider mirror), validate and plan on every example.
+
+The plan runs against a moto server on 127.0.0.1: secrets given by name are looked up
+through the API, so moto holds them (with a first version) as they would exist in AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLES, GOLDEN
+from harness import Root, tf_env
+
+from generator import model
+
+pytestmark = pytest.mark.terraform
+
+
+def _seed_moto(moto, m: model.Module) -> dict[str, str]:
+    sm = moto.client("secretsmanager", m.region)
+    arns = {}
+    for s in m.lookups:
+        arns[s.name] = sm.create_secret(Name=s.name, SecretString=json.dumps({"username": "app", "password": "x"}))["ARN"]
+    return arns
+
+
+def test_fmt_check_on_every_golden_module(terraform) -> None:
+    for example in EXAMPLES:
+        m, _ = model.load(example)
+        proc = subprocess.run(
+            [terraform.binary, "fmt", "-check", "-diff", "-recursive", str(GOLDEN / m.name)],
+            capture_output=True, text=True, env=tf_env(terraform), timeout=120,
+        )
+        assert proc.returncode == 0, f"terraform fmt would change {m.name}:\n{proc.stdout}{proc.stderr}"
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_init_validate_plan(example: Path, terraform, moto, tmp_path: Path) -> None:
+    m, _ = model.load(example)
+    looked_up = _seed_moto(moto, m)
+    root = Root(terraform, tmp_path / "root", GOLDEN / m.name, region=m.region, endpoint=moto.url)
+    root.init()
+    root.run("validate", "-no-color")
+    plan = root.plan_json()
+
+    changes = plan["resource_changes"]
+    assert all(c["change"]["actions"] in (["create"], ["read"]) for c in changes), [c["change"]["actions"] for c in changes]
+    by_type: dict[str, list[dict]] = {}
+    for c in changes:
+        if c["mode"] == "managed":
+            by_type.setdefault(c["type"], []).append(c)
+    n = len(m.functions)
+    assert len(by_type["aws_iam_role"]) == n
+    assert len(by_type["aws_iam_role_policy"]) == n
+    assert len(by_type["aws_lambda_permission"]) == n
+    assert len(by_type.get("aws_lambda_function", [])) == sum(1 for f in m.functions if f.package)
+    assert len(by_type["aws_secretsmanager_secret_rotation"]) == len(m.secrets)
+
+    fns = {f.key: f for f in m.functions}
+    for c in by_type["aws_lambda_permission"]:
+        after = c["change"]["after"]
+        fn = fns[c["name"]]
+        assert after["principal"] == "secretsmanager.amazonaws.com"
+        assert after["action"] == "lambda:InvokeFunction"
+        assert after["source_account"] == m.account_id
+        assert after.get("source_arn") is None
+        assert after["statement_id"] == fn.statement_id
+        if fn.existing:
+            assert after["function_name"] == fn.function_name
+    for c in by_type["aws_iam_role_policy"]:
+        fn = fns[c["name"]]
+        assert json.loads(c["change"]["after"]["policy"]) == fn.policy.document()
+    for c in by_type["aws_iam_role"]:
+        after = c["change"]["after"]
+        assert after["name"] == fns[c["name"]].role_name
+        assert after["tags"] == (dict(m.tags) or None)
+    secrets = {s.name: s for s in m.secrets}
+    for c in by_type["aws_secretsmanager_secret_rotation"]:
+        s = secrets[c["index"]]
+        after = c["change"]["after"]
+        assert after["rotate_immediately"] is s.rotate_immediately
+        assert after["secret_id"] == (s.arn or looked_up[s.name])
+        rules = after["rotation_rules"][0]
+        assert rules.get("automatically_after_days") == s.schedule.every_days
+        assert rules.get("schedule_expression") == s.schedule.expression
+        assert rules.get("duration") == s.schedule.window
+        fn = fns[s.function]
+        if fn.existing:
+            assert after["rotation_lambda_arn"] == fn.function_arn
