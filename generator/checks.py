@@ -164,6 +164,13 @@ class Checker:
         self.partition = implied
         if m.name_prefix and not aws.IAM_NAME_RE.match(m.name_prefix):
             self.err(("name_prefix",), f"{m.name_prefix!r} may only hold letters, digits and +=,.@_-")
+        if m.roles.permissions_boundary is not None:
+            arn = aws.parse_arn(m.roles.permissions_boundary)
+            path = ("roles", "permissions_boundary")
+            if arn is None or arn.service != "iam" or arn.region or not arn.resource.startswith("policy/"):
+                self.err(path, f"{m.roles.permissions_boundary!r} is not an IAM managed policy ARN (arn:aws:iam::<account>:policy/<name>)")
+            elif arn.partition != implied:
+                self.err(path, f"{m.roles.permissions_boundary!r} is in partition {arn.partition!r}, not {implied!r}")
         for key, value in m.tags.items():
             path = ("tags", key)
             if not key or len(key) > aws.TAG_KEY_MAX or not aws.TAG_CHARS_RE.match(key):
@@ -242,11 +249,16 @@ class Checker:
             elif not (self.s.base_dir / pkg.filename).is_file():
                 self.warn(p, f"{pkg.filename!r} does not exist yet; terraform plan needs it")
         if self.head is not None:
-            self._names(key)
+            self._names(fn.previous_names[0] if fn.previous_names else key)
+        for i, old in enumerate(fn.previous_names):
+            if not naming.FUNCTION_KEY_RE.match(old):
+                self.err(path + ("previous_names", i), f"{old!r} is not a valid function name")
 
     def _names(self, key: str) -> None:
         assert self.head is not None
         names = naming.Names(self.head.name_prefix, key)
+        if len(self.head.roles.path) + len(names.role) > 512:
+            self.err(("roles", "path"), "the role path and name together exceed 512 characters")
         path = ("functions", key)
         for what, value, limit in (
             ("role name", names.role, aws.ROLE_NAME_MAX),
@@ -307,6 +319,21 @@ class Checker:
         self.out.extend(check_schedule(self.s, path + ("schedule",), sec.schedule))
 
 
+def _previous_names(checker: Checker, entries: dict[str, Any], section: str) -> None:
+    """Earlier names must not be in use now, nor claimed by two entries."""
+    seen: dict[str, str] = {}
+    for key in sorted(entries):
+        for i, old in enumerate(entries[key].previous_names):
+            path = (section, key, "previous_names", i)
+            if old in entries:
+                checker.err(path, f"{old!r} is still the name of an entry in {section}")
+            elif old in seen and seen[old] != key:
+                checker.err(path, f"{old!r} is also a previous name of {seen[old]!r}")
+            elif old == key:
+                checker.err(path, "an entry cannot list its own name as a previous name")
+            seen.setdefault(old, key)
+
+
 def _distance(a: str, b: str) -> int:
     prev = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
@@ -325,6 +352,17 @@ def run(source: Source, head: Manifest | None, functions: dict[str, Function], s
         checker.function(key, fn)
     for name, sec in secrets.items():
         checker.secret(name, sec, functions)
+    _previous_names(checker, functions, "functions")
+    _previous_names(checker, secrets, "secrets")
+    for key, fn in functions.items():
+        if fn.lock_to_secret:
+            users = sorted(n for n, s in secrets.items() if s.function == key)
+            if len(users) != 1:
+                checker.err(
+                    ("functions", key, "lock_to_secret"),
+                    f"lock_to_secret needs exactly one secret using function {key!r}; {len(users)} do"
+                    + (f" ({', '.join(users[:5])}{', ...' if len(users) > 5 else ''})" if users else ""),
+                )
     if head is not None:
         used = {s.function for s in secrets.values()}
         for key in functions:

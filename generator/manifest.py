@@ -33,6 +33,7 @@ _PATTERN_HINTS = {
     "subnet_ids": "must be a subnet id such as subnet-0a1b2c3d4e5f60718",
     "security_group_ids": "must be a security group id such as sg-0a1b2c3d4e5f60718",
     "runtime": "must be a Lambda runtime identifier such as python3.12",
+    "path": "must start and end with / and hold printable ASCII, such as /rotation/",
     "module": "must be 1-64 letters, digits, '-' or '_', starting with a letter or digit",
 }
 
@@ -58,6 +59,12 @@ class Package(_Strict):
     memory_size: Annotated[int, Field(ge=128, le=10240, description="MB")] = 128
 
 
+PreviousNames = Annotated[
+    list[str],
+    Field(description="Earlier keys of this entry; the module emits moved blocks so a rename never recreates"),
+]
+
+
 class Function(_Strict):
     """A rotation Lambda function. One function can serve many secrets."""
 
@@ -68,6 +75,25 @@ class Function(_Strict):
     ] = None
     package: Annotated[Package | None, Field(description="Create the function from a zip")] = None
     vpc: Vpc | None = None
+    lock_to_secret: Annotated[
+        bool,
+        Field(description="Add source_arn to the permission; allowed only when exactly one secret uses the function"),
+    ] = False
+    previous_names: PreviousNames = Field(default_factory=list)
+
+
+class Roles(_Strict):
+    """Hardening of every rotation role, each with a safe default."""
+
+    path: Annotated[str, Field(pattern=r"^/([\x21-\x7E]{0,510}/)?$", description="IAM path of the roles")] = "/"
+    permissions_boundary: Annotated[
+        str | None, Field(description="ARN of a managed policy set as every role's permissions boundary")
+    ] = None
+    max_session_duration: Annotated[int, Field(ge=3600, le=43200, description="Seconds")] = 3600
+    exclusive_policies: Annotated[
+        bool,
+        Field(description="Manage the roles' inline policies exclusively (aws_iam_role_policies_exclusive)"),
+    ] = True
 
 
 class MasterSecret(_Strict):
@@ -96,6 +122,7 @@ class Secret(_Strict):
     ] = None
     schedule: Schedule
     rotate_immediately: bool = False
+    previous_names: PreviousNames = Field(default_factory=list)
 
 
 class Manifest(_Strict):
@@ -115,6 +142,7 @@ class Manifest(_Strict):
         str | None,
         Field(pattern=MODULE_PATTERN, description="Name of the module folder; defaults to the manifest's file name"),
     ] = None
+    roles: Annotated[Roles, Field(description="Hardening of the rotation roles")] = Field(default_factory=Roles)
     functions: Annotated[dict[str, Function], Field(min_length=1)]
     secrets: Annotated[dict[str, Secret], Field(min_length=1)]
 

@@ -36,6 +36,7 @@ class SecretPlan:
     master_kms_key_arn: str | None
     schedule: Schedule
     rotate_immediately: bool
+    previous_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -63,10 +64,21 @@ class FunctionPlan:
     statement_id: str
     secrets: tuple[SecretPlan, ...]
     policy: policies.RolePolicy
+    role_arn: str = ""
+    lock_secret: str | None = None  # lock_to_secret: the one secret the permission is tied to
+    previous_names: tuple[str, ...] = ()
 
     @property
     def in_vpc(self) -> bool:
         return bool(self.subnet_ids)
+
+
+@dataclass(frozen=True)
+class RoleSettings:
+    path: str
+    permissions_boundary: str | None
+    max_session_duration: int
+    exclusive_policies: bool
 
 
 @dataclass(frozen=True)
@@ -83,6 +95,19 @@ class Module:
     tags: tuple[tuple[str, str], ...]
     functions: tuple[FunctionPlan, ...]
     secrets: tuple[SecretPlan, ...]
+    roles: RoleSettings = RoleSettings("/", None, 3600, True)
+
+    @property
+    def moves(self) -> tuple[tuple[str, str, str], ...]:
+        """(kind, from, to) for every rename, oldest name first, as a chain."""
+        out = []
+        for f in self.functions:
+            chain = [*f.previous_names, f.key]
+            out.extend(("function", a, b) for a, b in zip(chain, chain[1:]))
+        for s in self.secrets:
+            chain = [*s.previous_names, s.name]
+            out.extend(("secret", a, b) for a, b in zip(chain, chain[1:]))
+        return tuple(out)
 
     @property
     def lookups(self) -> tuple[SecretPlan, ...]:
@@ -121,12 +146,14 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
                 master_kms_key_arn=s.master_secret.kms_key_arn if s.master_secret else None,
                 schedule=Schedule(s.schedule.every_days, s.schedule.expression, s.schedule.window),
                 rotate_immediately=s.rotate_immediately,
+                previous_names=tuple(s.previous_names),
             )
         )
     functions: list[FunctionPlan] = []
     for key in sorted(manifest.functions):
         f = manifest.functions[key]
-        names = Names(manifest.name_prefix, key)
+        # After a rename, AWS names keep deriving from the oldest key: nothing is replaced.
+        names = Names(manifest.name_prefix, f.previous_names[0] if f.previous_names else key)
         mine = tuple(s for s in secrets if s.function == key)
         if f.existing_function_arn:
             arn = f.existing_function_arn
@@ -184,6 +211,9 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
                 statement_id=names.statement_id,
                 secrets=mine,
                 policy=policy,
+                role_arn=f"arn:{partition}:iam::{manifest.account_id}:role{manifest.roles.path}{names.role}",
+                lock_secret=mine[0].name if f.lock_to_secret and len(mine) == 1 else None,
+                previous_names=tuple(f.previous_names),
             )
         )
     module = Module(
@@ -199,6 +229,12 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
         tags=tuple(sorted(manifest.tags.items())),
         functions=tuple(functions),
         secrets=tuple(secrets),
+        roles=RoleSettings(
+            manifest.roles.path,
+            manifest.roles.permissions_boundary,
+            manifest.roles.max_session_duration,
+            manifest.roles.exclusive_policies,
+        ),
     )
     return module, notes
 

@@ -107,11 +107,12 @@ def context(module: Module, module_dir: FsPath) -> dict[str, Any]:
         "rotations": rotations,
         "function_refs": {f.key: _function_ref(f) for f in module.functions},
         "zip_exprs": {f.key: _zip_expr(f, module, module_dir) for f in module.functions if f.package},
+        "functions_by_key": {f.key: f for f in module.functions},
         "endpoint": f"https://secretsmanager.{module.region}.{aws.dns_suffix(module.partition)}",
     }
 
 
-FILES = ("versions.tf", "locals.tf", "iam.tf", "lambda.tf", "rotation.tf", "outputs.tf", "README.md")
+FILES = ("versions.tf", "locals.tf", "iam.tf", "lambda.tf", "rotation.tf", "moved.tf", "outputs.tf", "README.md")
 
 
 def render(module: Module, module_dir: FsPath) -> dict[str, str]:
@@ -120,6 +121,8 @@ def render(module: Module, module_dir: FsPath) -> dict[str, str]:
     ctx = context(module, module_dir)
     files: dict[str, str] = {}
     for name in FILES:
+        if name == "moved.tf" and not module.moves:
+            continue
         text = env.get_template(f"{name}.j2").render(ctx)
         if name.endswith(".tf"):
             text = hcl.align(text)

@@ -32,6 +32,15 @@ def test_every_file_parses_and_matches_the_model(example: Path) -> None:
     for fn in m.functions:
         role = roles[fn.key]
         assert role["name"] == fn.role_name
+        assert role["path"] == m.roles.path
+        assert role["max_session_duration"] == m.roles.max_session_duration
+        assert role.get("permissions_boundary") == m.roles.permissions_boundary
+        exclusive = resources(parsed, "aws_iam_role_policies_exclusive")
+        if m.roles.exclusive_policies:
+            assert exclusive[fn.key]["role_name"] == f"aws_iam_role.{fn.key}.name"
+            assert exclusive[fn.key]["policy_names"] == [f"aws_iam_role_policy.{fn.key}.name"]
+        else:
+            assert fn.key not in exclusive
         assert role["tags"] == "local.tags"
         trust = expr_value(role["assume_role_policy"])
         assert trust["Statement"] == [
@@ -46,7 +55,10 @@ def test_every_file_parses_and_matches_the_model(example: Path) -> None:
         assert perm["principal"] == "secretsmanager.amazonaws.com"
         assert perm["action"] == "lambda:InvokeFunction"
         assert perm["source_account"] == "local.account_id"
-        assert "source_arn" not in perm, "source_arn would tie the function to one secret"
+        if fn.lock_secret:
+            assert perm["source_arn"] == f'local.secret_arns["{fn.lock_secret}"]'
+        else:
+            assert "source_arn" not in perm, "source_arn would tie the function to one secret"
         assert "qualifier" not in perm
         if fn.existing:
             assert perm["function_name"] == fn.function_name

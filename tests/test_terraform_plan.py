@@ -60,13 +60,18 @@ def test_init_validate_plan(example: Path, terraform, moto, tmp_path: Path) -> N
     assert len(by_type["aws_secretsmanager_secret_rotation"]) == len(m.secrets)
 
     fns = {f.key: f for f in m.functions}
+    secrets = {s.name: s for s in m.secrets}
+    assert len(by_type.get("aws_iam_role_policies_exclusive", [])) == (n if m.roles.exclusive_policies else 0)
     for c in by_type["aws_lambda_permission"]:
         after = c["change"]["after"]
         fn = fns[c["name"]]
         assert after["principal"] == "secretsmanager.amazonaws.com"
         assert after["action"] == "lambda:InvokeFunction"
         assert after["source_account"] == m.account_id
-        assert after.get("source_arn") is None
+        if fn.lock_secret:
+            assert after["source_arn"] == (secrets[fn.lock_secret].arn or looked_up[fn.lock_secret])
+        else:
+            assert after.get("source_arn") is None
         assert after["statement_id"] == fn.statement_id
         if fn.existing:
             assert after["function_name"] == fn.function_name
@@ -76,8 +81,10 @@ def test_init_validate_plan(example: Path, terraform, moto, tmp_path: Path) -> N
     for c in by_type["aws_iam_role"]:
         after = c["change"]["after"]
         assert after["name"] == fns[c["name"]].role_name
+        assert after["path"] == m.roles.path
+        assert after["max_session_duration"] == m.roles.max_session_duration
+        assert after.get("permissions_boundary") == m.roles.permissions_boundary
         assert after["tags"] == (dict(m.tags) or None)
-    secrets = {s.name: s for s in m.secrets}
     for c in by_type["aws_secretsmanager_secret_rotation"]:
         s = secrets[c["index"]]
         after = c["change"]["after"]

@@ -2,8 +2,10 @@
 
 # Execution role of rotation function "mysql-alt" (mysql, alternating_users).
 resource "aws_iam_role" "mysql-alt" {
-  name        = "acme-mysql-alt-rotation"
-  description = "Execution role of the Secrets Manager rotation function acme-mysql-alt"
+  name                 = "acme-mysql-alt-rotation"
+  path                 = "/"
+  description          = "Execution role of the Secrets Manager rotation function acme-mysql-alt"
+  max_session_duration = 3600
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -109,10 +111,18 @@ resource "aws_iam_role_policy" "mysql-alt" {
   })
 }
 
+# The role's only inline policy: Terraform removes any other that someone adds by hand.
+resource "aws_iam_role_policies_exclusive" "mysql-alt" {
+  role_name    = aws_iam_role.mysql-alt.name
+  policy_names = [aws_iam_role_policy.mysql-alt.name]
+}
+
 # Execution role of rotation function "pg-single" (postgresql, single_user).
 resource "aws_iam_role" "pg-single" {
-  name        = "acme-pg-single-rotation"
-  description = "Execution role of the Secrets Manager rotation function pg-rotator"
+  name                 = "acme-pg-single-rotation"
+  path                 = "/"
+  description          = "Execution role of the Secrets Manager rotation function pg-rotator"
+  max_session_duration = 3600
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -186,4 +196,10 @@ resource "aws_iam_role_policy" "pg-single" {
       },
     ]
   })
+}
+
+# The role's only inline policy: Terraform removes any other that someone adds by hand.
+resource "aws_iam_role_policies_exclusive" "pg-single" {
+  role_name    = aws_iam_role.pg-single.name
+  policy_names = [aws_iam_role_policy.pg-single.name]
 }

@@ -2,8 +2,10 @@
 
 # Execution role of rotation function "rotator" (postgresql, single_user).
 resource "aws_iam_role" "rotator" {
-  name        = "rotator-rotation"
-  description = "Execution role of the Secrets Manager rotation function SecretsManagerRotator"
+  name                 = "rotator-rotation"
+  path                 = "/"
+  description          = "Execution role of the Secrets Manager rotation function SecretsManagerRotator"
+  max_session_duration = 3600
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -59,4 +61,10 @@ resource "aws_iam_role_policy" "rotator" {
       },
     ]
   })
+}
+
+# The role's only inline policy: Terraform removes any other that someone adds by hand.
+resource "aws_iam_role_policies_exclusive" "rotator" {
+  role_name    = aws_iam_role.rotator.name
+  policy_names = [aws_iam_role_policy.rotator.name]
 }
