@@ -285,10 +285,29 @@ def validate_shape(source: Source) -> tuple[Manifest | None, dict[str, Any], lis
     head_data = dict(data)
     head_data["functions"] = {"_": {"strategy": "single_user", "engine": "other", "existing_function_arn": "x"}}
     head_data["secrets"] = {"_": {"function": "_", "schedule": {"every_days": 1}}}
-    try:
-        parts["head"] = Manifest.model_validate(head_data)
-    except ValidationError:
-        pass
+    # Salvage the top level: remove the values that are themselves wrong (their errors are
+    # already reported) so that the checks of the other fields still run.
+    import copy
+
+    head_data = copy.deepcopy(head_data)
+    for _ in range(5):
+        try:
+            parts["head"] = Manifest.model_validate(head_data)
+            break
+        except ValidationError as exc:
+            removed = False
+            for e in exc.errors():
+                loc = e["loc"]
+                if not loc or loc[0] in ("functions", "secrets") or e["type"] == "missing":
+                    continue
+                node: Any = head_data
+                for part in loc[:-1]:
+                    node = node.get(part) if isinstance(node, dict) else None
+                if isinstance(node, dict) and loc[-1] in node:
+                    del node[loc[-1]]
+                    removed = True
+            if not removed:
+                break
     for section, cls in (("functions", Function), ("secrets", Secret)):
         entries = data.get(section)
         if isinstance(entries, dict):

@@ -1,0 +1,133 @@
+"""The wider rotation surface (issue 5): hardening, lock_to_secret, renames, one account."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT
+from harness import Root
+
+from generator import api, model
+from generator.errors import Failed
+
+BASE = {
+    "version": 1,
+    "account_id": "111122223333",
+    "region": "eu-west-1",
+    "functions": {
+        "pg": {
+            "strategy": "single_user",
+            "engine": "postgresql",
+            "existing_function_arn": "arn:aws:lambda:eu-west-1:111122223333:function:pg-rotator",
+        }
+    },
+    "secrets": {"prod/a": {"function": "pg", "schedule": {"every_days": 30}}},
+}
+
+
+def _write(tmp_path: Path, data: dict, name: str = "rotation.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def _errors(tmp_path: Path, data: dict) -> list[str]:
+    with pytest.raises(Failed) as exc:
+        model.load(_write(tmp_path, data))
+    return [d.render() for d in exc.value.diagnostics]
+
+
+def test_lock_to_secret_needs_exactly_one_secret(tmp_path: Path) -> None:
+    data = json.loads(json.dumps(BASE))
+    data["functions"]["pg"]["lock_to_secret"] = True
+    data["secrets"]["prod/b"] = {"function": "pg", "schedule": {"every_days": 30}}
+    errs = _errors(tmp_path, data)
+    assert any("functions.pg.lock_to_secret: lock_to_secret needs exactly one secret using function 'pg'; 2 do (prod/a, prod/b)" in e for e in errs), errs
+    del data["secrets"]["prod/b"]
+    m, _ = model.load(_write(tmp_path, data))
+    assert m.functions[0].lock_secret == "prod/a"
+
+
+def test_previous_names_rules(tmp_path: Path) -> None:
+    data = json.loads(json.dumps(BASE))
+    data["functions"]["other"] = dict(data["functions"]["pg"], previous_names=["pg"])
+    errs = _errors(tmp_path, data)
+    assert any("functions.other.previous_names[0]: 'pg' is still the name of an entry in functions" in e for e in errs), errs
+
+
+def test_permissions_boundary_must_be_a_policy_arn(tmp_path: Path) -> None:
+    data = json.loads(json.dumps(BASE))
+    data["roles"] = {"permissions_boundary": "arn:aws:iam::111122223333:role/x", "max_session_duration": 100}
+    errs = _errors(tmp_path, data)
+    assert any("roles.permissions_boundary" in e and "not an IAM managed policy ARN" in e for e in errs), errs
+    assert any("roles.max_session_duration" in e and "out of range" in e for e in errs), errs
+
+
+def test_one_account_and_region_per_manifest(tmp_path: Path) -> None:
+    """Several accounts or regions in one manifest are a clear error: a manifest is one
+    module for one (account, region); use one manifest per pair."""
+    data = json.loads(json.dumps(BASE))
+    data["secrets"]["prod/a"]["arn"] = "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/a-AbCdEf"
+    data["functions"]["pg"]["existing_function_arn"] = "arn:aws:lambda:eu-west-1:444455556666:function:pg-rotator"
+    errs = _errors(tmp_path, data)
+    assert any("secrets[\"prod/a\"].arn" in e and "is in region 'us-east-1', but the manifest's region is 'eu-west-1'" in e for e in errs), errs
+    assert any("functions.pg.existing_function_arn" in e and "is in account 444455556666" in e for e in errs), errs
+
+
+def _dummy_zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("lambda_function.py", "def lambda_handler(e, c):\n    return None\n")
+    return buf.getvalue()
+
+
+def _prepare_moto(moto, region: str, functions: list[str], secrets: list[str]) -> None:
+    iam = moto.client("iam", region)
+    role = iam.create_role(
+        RoleName="existing-rotator-role",
+        AssumeRolePolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+        ),
+    )["Role"]["Arn"]
+    lam = moto.client("lambda", region)
+    for name in functions:
+        lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="lambda_function.lambda_handler", Code={"ZipFile": _dummy_zip()})
+    sm = moto.client("secretsmanager", region)
+    for name in secrets:
+        sm.create_secret(Name=name, SecretString=json.dumps({"username": "u", "password": "p"}))
+
+
+@pytest.mark.terraform
+def test_rename_plans_moves_only(terraform, moto, tmp_path: Path) -> None:
+    _prepare_moto(moto, "eu-west-1", ["pg-rotator"], ["prod/a"])
+    manifest = _write(tmp_path, BASE)
+    out = tmp_path / "out"
+    assert api.generate(manifest, out).exit == api.Exit.OK
+    root = Root(terraform, tmp_path / "root", out / "rotation", region="eu-west-1", endpoint=moto.url)
+    root.init()
+    root.run("apply", "-auto-approve", "-input=false", "-no-color", "-lock=false")
+
+    renamed = json.loads(json.dumps(BASE))
+    renamed["functions"] = {"postgres": dict(BASE["functions"]["pg"], previous_names=["pg"])}
+    renamed["secrets"]["prod/a"]["function"] = "postgres"
+    _write(tmp_path, renamed)
+    assert api.generate(manifest, out).exit == api.Exit.OK
+    plan = root.plan_json()
+    actions = {c["address"]: (c["change"]["actions"], c.get("previous_address")) for c in plan["resource_changes"]}
+    moved = {a: p for a, (acts, p) in actions.items() if p}
+    assert all(acts in (["no-op"], ["read"]) for acts, _ in actions.values()), actions
+    assert moved == {
+        "module.rotation.aws_iam_role.postgres": "module.rotation.aws_iam_role.pg",
+        "module.rotation.aws_iam_role_policy.postgres": "module.rotation.aws_iam_role_policy.pg",
+        "module.rotation.aws_iam_role_policies_exclusive.postgres": "module.rotation.aws_iam_role_policies_exclusive.pg",
+        "module.rotation.aws_lambda_permission.postgres": "module.rotation.aws_lambda_permission.pg",
+    }
+    root.run("apply", "-auto-approve", "-input=false", "-no-color", "-lock=false")
+    again = root.run("plan", "-detailed-exitcode", "-input=false", "-no-color", "-lock=false", check=False)
+    assert again.returncode == 0, again.stdout + again.stderr
