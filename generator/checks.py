@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from generator import aws, naming
+from generator import aws, naming, rotation_apps
 from generator.errors import Diagnostic, Level
 from generator.manifest import Function, Manifest, Schedule, Secret
 from generator.source import Source
@@ -221,9 +221,15 @@ class Checker:
         path = ("functions", key)
         if not naming.FUNCTION_KEY_RE.match(key):
             self.err(path, f"function name {key!r} must start with a letter and hold only letters, digits, '-' and '_'")
-        sources = [n for n in ("existing_function_arn", "package") if getattr(fn, n) is not None]
+        sources = [n for n in ("existing_function_arn", "package", "rotation_app") if getattr(fn, n) is not None]
         if len(sources) != 1:
-            self.err(path, "give exactly one of existing_function_arn or package" + (", not both" if sources else ""))
+            self.err(
+                path,
+                "give exactly one of existing_function_arn, package or rotation_app"
+                + (f"; got {' and '.join(sources)}" if sources else ""),
+            )
+        if fn.rotation_app is not None and not rotation_apps.supported(fn.engine):
+            self.err(path + ("engine",), f"AWS publishes no rotation function for engine {fn.engine!r}; use package or existing_function_arn")
         if fn.existing_function_arn is not None:
             p = path + ("existing_function_arn",)
             arn = self._arn(p, fn.existing_function_arn, "lambda", "a Lambda function")
@@ -355,6 +361,19 @@ def run(source: Source, head: Manifest | None, functions: dict[str, Function], s
     _previous_names(checker, functions, "functions")
     _previous_names(checker, secrets, "secrets")
     for key, fn in functions.items():
+        if fn.rotation_app is not None:
+            mine = [s for s in secrets.values() if s.function == key]
+            for what, values in (
+                ("kms_key_arn", {s.kms_key_arn for s in mine}),
+                ("master_secret.arn", {s.master_secret.arn for s in mine if s.master_secret}),
+                ("master_secret.kms_key_arn", {s.master_secret.kms_key_arn for s in mine if s.master_secret}),
+            ):
+                if len(values) > 1:
+                    checker.err(
+                        ("functions", key, "rotation_app"),
+                        f"AWS's rotation application takes one {what} per function, but its secrets use "
+                        f"{len(values)} different values; split them over several functions",
+                    )
         if fn.lock_to_secret:
             users = sorted(n for n, s in secrets.items() if s.function == key)
             if len(users) != 1:

@@ -16,7 +16,7 @@ from generator.errors import Diagnostic
 from generator.source import Source
 
 Strategy = Literal["single_user", "alternating_users"]
-Engine = Literal["postgresql", "mysql", "mariadb", "oracle", "sqlserver", "redshift", "mongodb", "other"]
+Engine = Literal["postgresql", "mysql", "mariadb", "oracle", "sqlserver", "db2", "redshift", "mongodb", "other"]
 Partition = Literal["aws", "aws-cn", "aws-us-gov"]
 
 ACCOUNT_PATTERN = r"^[0-9]{12}$"
@@ -34,6 +34,8 @@ _PATTERN_HINTS = {
     "security_group_ids": "must be a security group id such as sg-0a1b2c3d4e5f60718",
     "runtime": "must be a Lambda runtime identifier such as python3.12",
     "path": "must start and end with / and hold printable ASCII, such as /rotation/",
+    "semantic_version": "must be a version such as 1.1.671",
+    "endpoint": "must be an https:// URL without a path",
     "module": "must be 1-64 letters, digits, '-' or '_', starting with a letter or digit",
 }
 
@@ -59,6 +61,20 @@ class Package(_Strict):
     memory_size: Annotated[int, Field(ge=128, le=10240, description="MB")] = 128
 
 
+class RotationApp(_Strict):
+    """Deploy AWS's published rotation function for the engine and strategy (Serverless Application Repository)."""
+
+    semantic_version: Annotated[
+        str | None, Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$", description="Override the pinned version")
+    ] = None
+    endpoint: Annotated[
+        str | None, Field(pattern=r"^https://[A-Za-z0-9.-]+$", description="Secrets Manager endpoint for the function")
+    ] = None
+    exclude_characters: Annotated[
+        str | None, Field(max_length=128, description="Characters the new passwords must not contain")
+    ] = None
+
+
 PreviousNames = Annotated[
     list[str],
     Field(description="Earlier keys of this entry; the module emits moved blocks so a rename never recreates"),
@@ -74,6 +90,9 @@ class Function(_Strict):
         str | None, Field(description="Use a function that already exists (unqualified ARN)")
     ] = None
     package: Annotated[Package | None, Field(description="Create the function from a zip")] = None
+    rotation_app: Annotated[
+        RotationApp | None, Field(description="Deploy AWS's published rotation function (SAR)")
+    ] = None
     vpc: Vpc | None = None
     lock_to_secret: Annotated[
         bool,

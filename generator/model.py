@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 
-from generator import __version__, aws, checks, policies
+from generator import __version__, aws, checks, policies, rotation_apps
 from generator.errors import Diagnostic, Failed, Level
 from generator.manifest import Manifest, validate_shape
 from generator.naming import Names
@@ -49,6 +49,21 @@ class PackagePlan:
 
 
 @dataclass(frozen=True)
+class AppPlan:
+    """AWS's published rotation application, deployed as a CloudFormation stack."""
+
+    stack_name: str
+    application_id: str
+    semantic_version: str
+    capabilities: tuple[str, ...]
+    parameters: tuple[tuple[str, str], ...]
+
+    @property
+    def parameter_map(self) -> dict[str, str]:
+        return dict(self.parameters)
+
+
+@dataclass(frozen=True)
 class FunctionPlan:
     key: str
     strategy: str
@@ -63,14 +78,23 @@ class FunctionPlan:
     policy_name: str
     statement_id: str
     secrets: tuple[SecretPlan, ...]
-    policy: policies.RolePolicy
+    policy: policies.RolePolicy | None  # None: the rotation application brings its own role
     role_arn: str = ""
+    app: AppPlan | None = None
     lock_secret: str | None = None  # lock_to_secret: the one secret the permission is tied to
     previous_names: tuple[str, ...] = ()
 
     @property
     def in_vpc(self) -> bool:
         return bool(self.subnet_ids)
+
+    @property
+    def has_role(self) -> bool:
+        return self.app is None
+
+    @property
+    def source(self) -> str:
+        return "existing" if self.existing else "rotation_app" if self.app else "package"
 
 
 @dataclass(frozen=True)
@@ -116,7 +140,37 @@ class Module:
 
     @property
     def switched(self) -> tuple[FunctionPlan, ...]:
-        return tuple(f for f in self.functions if f.policy.form == policies.COMPACT)
+        return tuple(f for f in self.functions if f.policy is not None and f.policy.form == policies.COMPACT)
+
+
+def _app_plan(f, names: Names, mine: tuple[SecretPlan, ...], manifest: Manifest, partition: str) -> AppPlan:
+    assert f.rotation_app is not None
+    app = f.rotation_app
+    params: dict[str, str] = {
+        "endpoint": app.endpoint or f"https://secretsmanager.{manifest.region}.{aws.dns_suffix(partition)}",
+        "functionName": names.function,
+    }
+    if f.vpc is not None:
+        params["vpcSubnetIds"] = ",".join(sorted(set(f.vpc.subnet_ids)))
+        params["vpcSecurityGroupIds"] = ",".join(sorted(set(f.vpc.security_group_ids)))
+    keys = sorted({s.kms_key_arn for s in mine if s.kms_key_arn})
+    masters = sorted({s.master_arn for s in mine if s.master_arn})
+    master_keys = sorted({s.master_kms_key_arn for s in mine if s.master_kms_key_arn})
+    if keys:
+        params["kmsKeyArn"] = keys[0]
+    if masters:
+        params["masterSecretArn"] = masters[0]
+    if master_keys:
+        params["masterSecretKmsKeyArn"] = master_keys[0]
+    if app.exclude_characters is not None:
+        params["excludeCharacters"] = app.exclude_characters
+    return AppPlan(
+        stack_name=f"{names.function}-rotation-app",
+        application_id=rotation_apps.application_id(f.engine, f.strategy, partition),
+        semantic_version=app.semantic_version or rotation_apps.pinned_version(f.engine, f.strategy, partition),
+        capabilities=rotation_apps.CAPABILITIES,
+        parameters=tuple(sorted(params.items())),
+    )
 
 
 def _digest(manifest: Manifest) -> str:
@@ -164,11 +218,18 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
         grants = tuple(
             policies.SecretGrant(s.policy_arn, s.kms_key_arn, s.master_arn, s.master_kms_key_arn) for s in mine
         )
-        policy = policies.choose(
-            grants, ctx=ctx, function_name=function_name, function_arn=arn, in_vpc=f.vpc is not None
-        )
+        policy: policies.RolePolicy | None = None
+        app = None
+        if f.rotation_app is not None:
+            app = _app_plan(f, names, mine, manifest, partition)
+        else:
+            policy = policies.choose(
+                grants, ctx=ctx, function_name=function_name, function_arn=arn, in_vpc=f.vpc is not None
+            )
         path = ("functions", key)
-        if policy.size > aws.ROLE_INLINE_POLICIES_MAX:
+        if policy is None:
+            pass
+        elif policy.size > aws.ROLE_INLINE_POLICIES_MAX:
             notes.append(
                 source.diag(
                     path,
@@ -211,7 +272,8 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
                 statement_id=names.statement_id,
                 secrets=mine,
                 policy=policy,
-                role_arn=f"arn:{partition}:iam::{manifest.account_id}:role{manifest.roles.path}{names.role}",
+                role_arn=f"arn:{partition}:iam::{manifest.account_id}:role{manifest.roles.path}{names.role}" if app is None else "",
+                app=app,
                 lock_secret=mine[0].name if f.lock_to_secret and len(mine) == 1 else None,
                 previous_names=tuple(f.previous_names),
             )

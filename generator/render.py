@@ -13,7 +13,7 @@ from typing import Any
 
 import jinja2
 
-from generator import aws, hcl
+from generator import aws, hcl, rotation_apps
 from generator.model import FunctionPlan, Module
 
 MARKER = "DO NOT EDIT"
@@ -64,6 +64,9 @@ def is_generated(text: str) -> bool:
 def _function_ref(fn: FunctionPlan) -> hcl.Raw | str:
     if fn.existing:
         return fn.function_arn
+    if fn.app:
+        stack = f"aws_serverlessapplicationrepository_cloudformation_stack.{hcl.ident(fn.key)}"
+        return hcl.Raw(f'{stack}.outputs["{rotation_apps.OUTPUT}"]')
     return hcl.Raw(f"aws_lambda_function.{hcl.ident(fn.key)}.arn")
 
 

@@ -27,9 +27,24 @@ def test_every_file_parses_and_matches_the_model(example: Path) -> None:
     role_policies = resources(parsed, "aws_iam_role_policy")
     permissions = resources(parsed, "aws_lambda_permission")
     lambdas = resources(parsed, "aws_lambda_function")
-    assert set(roles) == set(role_policies) == set(permissions) == {f.key for f in m.functions}
+    stacks = resources(parsed, "aws_serverlessapplicationrepository_cloudformation_stack")
+    assert set(roles) == set(role_policies) == {f.key for f in m.functions if f.has_role}
+    assert set(permissions) == {f.key for f in m.functions}
     assert set(lambdas) == {f.key for f in m.functions if f.package}
+    assert set(stacks) == {f.key for f in m.functions if f.app}
     for fn in m.functions:
+        if fn.app:
+            stack = stacks[fn.key]
+            assert stack["application_id"] == fn.app.application_id
+            assert stack["semantic_version"] == fn.app.semantic_version
+            assert stack["capabilities"] == ["CAPABILITY_IAM", "CAPABILITY_RESOURCE_POLICY"]
+            assert stack["parameters"] == fn.app.parameter_map
+            assert stack["parameters"]["functionName"] == fn.function_name
+            perm = permissions[fn.key]
+            assert perm["function_name"] == fn.function_name
+            assert perm["source_account"] == "local.account_id"
+            assert perm["depends_on"] == [f"aws_serverlessapplicationrepository_cloudformation_stack.{fn.key}"]
+            continue
         role = roles[fn.key]
         assert role["name"] == fn.role_name
         assert role["path"] == m.roles.path
@@ -96,6 +111,8 @@ def test_every_file_parses_and_matches_the_model(example: Path) -> None:
         ref = loc["function_arns"][fn.key]
         if fn.existing:
             assert ref == fn.function_arn
+        elif fn.app:
+            assert ref == f'aws_serverlessapplicationrepository_cloudformation_stack.{fn.key}.outputs["RotationLambdaARN"]'
         else:
             assert isinstance(ref, Expr) and ref == f"aws_lambda_function.{fn.key}.arn"
 
@@ -105,7 +122,7 @@ def test_every_file_parses_and_matches_the_model(example: Path) -> None:
     deps = rotation["depends_on"]
     for fn in m.functions:
         assert f"aws_lambda_permission.{fn.key}" in deps
-        assert f"aws_iam_role_policy.{fn.key}" in deps
+        assert (f"aws_iam_role_policy.{fn.key}" in deps) == fn.has_role
     assert not any("provider" in p for p in (GOLDEN / m.name).glob("*.tf") if False)
     text = "".join(p.read_text() for p in (GOLDEN / m.name).glob("*.tf"))
     assert 'provider "aws"' not in text, "a module must not configure providers"
@@ -179,6 +196,7 @@ def test_permission_matches_the_seed_resource_policy() -> None:
         m, parsed = _load(example)
         for fn in m.functions:
             perm = resources(parsed, "aws_lambda_permission")[fn.key]
+            assert perm["source_account"] == "local.account_id"
             assert perm["principal"] == seed["Principal"]["Service"]
             assert perm["action"] == seed["Action"]
             assert parsed["locals"]["account_id"] == m.account_id

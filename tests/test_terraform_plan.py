@@ -53,15 +53,25 @@ def test_init_validate_plan(example: Path, terraform, moto, tmp_path: Path) -> N
         if c["mode"] == "managed":
             by_type.setdefault(c["type"], []).append(c)
     n = len(m.functions)
-    assert len(by_type["aws_iam_role"]) == n
-    assert len(by_type["aws_iam_role_policy"]) == n
+    with_role = sum(1 for f in m.functions if f.has_role)
+    assert len(by_type.get("aws_iam_role", [])) == with_role
+    assert len(by_type.get("aws_iam_role_policy", [])) == with_role
     assert len(by_type["aws_lambda_permission"]) == n
+    stacks = by_type.get("aws_serverlessapplicationrepository_cloudformation_stack", [])
+    assert len(stacks) == sum(1 for f in m.functions if f.app)
     assert len(by_type.get("aws_lambda_function", [])) == sum(1 for f in m.functions if f.package)
     assert len(by_type["aws_secretsmanager_secret_rotation"]) == len(m.secrets)
 
     fns = {f.key: f for f in m.functions}
     secrets = {s.name: s for s in m.secrets}
-    assert len(by_type.get("aws_iam_role_policies_exclusive", [])) == (n if m.roles.exclusive_policies else 0)
+    assert len(by_type.get("aws_iam_role_policies_exclusive", [])) == (with_role if m.roles.exclusive_policies else 0)
+    for c in stacks:  # plan only: moto does not serve the Serverless Application Repository
+        fn = fns[c["name"]]
+        after = c["change"]["after"]
+        assert after["application_id"] == fn.app.application_id
+        assert after["semantic_version"] == fn.app.semantic_version
+        assert sorted(after["capabilities"]) == ["CAPABILITY_IAM", "CAPABILITY_RESOURCE_POLICY"]
+        assert after["parameters"] == fn.app.parameter_map
     for c in by_type["aws_lambda_permission"]:
         after = c["change"]["after"]
         fn = fns[c["name"]]
@@ -75,10 +85,10 @@ def test_init_validate_plan(example: Path, terraform, moto, tmp_path: Path) -> N
         assert after["statement_id"] == fn.statement_id
         if fn.existing:
             assert after["function_name"] == fn.function_name
-    for c in by_type["aws_iam_role_policy"]:
+    for c in by_type.get("aws_iam_role_policy", []):
         fn = fns[c["name"]]
         assert json.loads(c["change"]["after"]["policy"]) == fn.policy.document()
-    for c in by_type["aws_iam_role"]:
+    for c in by_type.get("aws_iam_role", []):
         after = c["change"]["after"]
         assert after["name"] == fns[c["name"]].role_name
         assert after["path"] == m.roles.path
