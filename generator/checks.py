@@ -323,6 +323,44 @@ class Checker:
             if sec.master_secret.kms_key_arn is not None:
                 self._kms(path + ("master_secret", "kms_key_arn"), sec.master_secret.kms_key_arn)
         self.out.extend(check_schedule(self.s, path + ("schedule",), sec.schedule))
+        self._created(path, sec)
+
+    def _created(self, path: tuple[Any, ...], sec: Secret) -> None:
+        if not sec.create:
+            for field in ("description", "connection"):
+                if getattr(sec, field) is not None:
+                    self.err(path + (field,), f"{field} is only used with create: true")
+            if sec.replicas:
+                self.err(path + ("replicas",), "replicas are only used with create: true")
+            if sec.recovery_window_days != 30:
+                self.err(path + ("recovery_window_days",), "recovery_window_days is only used with create: true")
+            return
+        if sec.arn is not None:
+            self.err(path + ("arn",), "a secret with create: true gets its ARN when it is created; remove arn")
+        if sec.connection is None:
+            self.err(path + ("connection",), "create: true needs connection (host, username; port and dbname optional)")
+        if sec.recovery_window_days != 0 and not 7 <= sec.recovery_window_days <= 30:
+            self.err(path + ("recovery_window_days",), f"{sec.recovery_window_days} must be 0 (delete at once) or 7-30")
+        if sec.description is not None and any(ord(c) < 0x20 and c not in "\t\n\r" for c in sec.description):
+            self.err(path + ("description",), "the description holds control characters that Secrets Manager rejects")
+        seen: set[str] = set()
+        for i, rep in enumerate(sec.replicas):
+            p = path + ("replicas", i)
+            if rep.region not in aws.REGIONS:
+                self.err(p + ("region",), f"{rep.region!r} is not an AWS region")
+            elif self.head is not None and rep.region == self.head.region:
+                self.err(p + ("region",), "a replica must be in another region than the secret")
+            elif self.partition is not None and aws.partition_of(rep.region) != self.partition:
+                self.err(p + ("region",), f"{rep.region!r} is in another partition")
+            if rep.region in seen:
+                self.err(p + ("region",), f"{rep.region!r} is listed twice")
+            seen.add(rep.region)
+            if rep.kms_key_arn is not None:
+                arn = aws.parse_arn(rep.kms_key_arn)
+                if arn is None or arn.service != "kms" or not aws.KEY_RESOURCE_RE.match(arn.resource):
+                    self.err(p + ("kms_key_arn",), f"{rep.kms_key_arn!r} is not a KMS key ARN")
+                elif arn.region != rep.region:
+                    self.err(p + ("kms_key_arn",), f"the replica's key must be in {rep.region}, not {arn.region}")
 
 
 def _previous_names(checker: Checker, entries: dict[str, Any], section: str) -> None:

@@ -130,6 +130,20 @@ class Schedule(_Strict):
     window: Annotated[str | None, Field(pattern=WINDOW_PATTERN, description="Rotation window, e.g. 3h")] = None
 
 
+class Connection(_Strict):
+    """The database fields of the secret's first version (the password is generated)."""
+
+    host: Annotated[str, Field(min_length=1, max_length=255)]
+    port: Annotated[int | None, Field(ge=1, le=65535)] = None
+    username: Annotated[str, Field(min_length=1, max_length=128)]
+    dbname: Annotated[str | None, Field(min_length=1, max_length=128)] = None
+
+
+class Replica(_Strict):
+    region: str
+    kms_key_arn: Annotated[str | None, Field(description="Key in the replica's region")] = None
+
+
 class Secret(_Strict):
     """A secret to rotate, keyed by its name."""
 
@@ -142,6 +156,17 @@ class Secret(_Strict):
     schedule: Schedule
     rotate_immediately: bool = False
     previous_names: PreviousNames = Field(default_factory=list)
+    create: Annotated[bool, Field(description="The module creates the secret and its first version")] = False
+    description: Annotated[str | None, Field(max_length=2048, description="Description of a created secret")] = None
+    recovery_window_days: Annotated[
+        int, Field(description="Days a deleted created secret can be restored: 0 or 7-30")
+    ] = 30
+    replicas: Annotated[list[Replica], Field(description="Replica regions of a created secret")] = Field(
+        default_factory=list
+    )
+    connection: Annotated[
+        Connection | None, Field(description="Fields of a created secret's first version")
+    ] = None
 
 
 class Manifest(_Strict):

@@ -25,6 +25,37 @@ class Schedule:
     window: str | None
 
 
+# The "engine" value AWS's rotation functions expect in a database secret.
+SECRET_ENGINE = {
+    "postgresql": "postgres",
+    "mysql": "mysql",
+    "mariadb": "mariadb",
+    "oracle": "oracle",
+    "sqlserver": "sqlserver",
+    "db2": "db2",
+    "redshift": "redshift",
+    "mongodb": "mongo",
+}
+
+
+@dataclass(frozen=True)
+class ManagedSecret:
+    """A secret the module creates, with a first version that rotation then takes over."""
+
+    description: str | None
+    recovery_window_days: int
+    replicas: tuple[tuple[str, str | None], ...]  # (region, kms key ARN)
+    fields: tuple[tuple[str, object], ...]  # the first version's JSON fields, password excepted
+
+    @property
+    def field_map(self) -> dict[str, object]:
+        return dict(self.fields)
+
+    @property
+    def replica_list(self) -> list[dict[str, str | None]]:
+        return [{"region": r, "kms_key_id": k} for r, k in self.replicas]
+
+
 @dataclass(frozen=True)
 class SecretPlan:
     name: str
@@ -37,6 +68,7 @@ class SecretPlan:
     schedule: Schedule
     rotate_immediately: bool
     previous_names: tuple[str, ...] = ()
+    managed: ManagedSecret | None = None
 
 
 @dataclass(frozen=True)
@@ -135,12 +167,35 @@ class Module:
 
     @property
     def lookups(self) -> tuple[SecretPlan, ...]:
-        """Secrets without an ARN: the module looks their ARN up by name."""
-        return tuple(s for s in self.secrets if s.arn is None)
+        """Secrets without an ARN that the module does not create: it looks them up by name."""
+        return tuple(s for s in self.secrets if s.arn is None and s.managed is None)
+
+    @property
+    def managed(self) -> tuple[SecretPlan, ...]:
+        return tuple(s for s in self.secrets if s.managed is not None)
 
     @property
     def switched(self) -> tuple[FunctionPlan, ...]:
         return tuple(f for f in self.functions if f.policy is not None and f.policy.form == policies.COMPACT)
+
+
+def _managed(s, manifest: Manifest) -> ManagedSecret:
+    assert s.connection is not None
+    fn = manifest.functions[s.function]
+    fields: dict[str, object] = {"engine": SECRET_ENGINE.get(fn.engine, fn.engine), "host": s.connection.host}
+    if s.connection.port is not None:
+        fields["port"] = s.connection.port
+    fields["username"] = s.connection.username
+    if s.connection.dbname is not None:
+        fields["dbname"] = s.connection.dbname
+    if s.master_secret is not None:
+        fields["masterarn"] = s.master_secret.arn
+    return ManagedSecret(
+        description=s.description,
+        recovery_window_days=s.recovery_window_days,
+        replicas=tuple(sorted((r.region, r.kms_key_arn) for r in s.replicas)),
+        fields=tuple(fields.items()),
+    )
 
 
 def _app_plan(f, names: Names, mine: tuple[SecretPlan, ...], manifest: Manifest, partition: str) -> AppPlan:
@@ -201,6 +256,7 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
                 schedule=Schedule(s.schedule.every_days, s.schedule.expression, s.schedule.window),
                 rotate_immediately=s.rotate_immediately,
                 previous_names=tuple(s.previous_names),
+                managed=_managed(s, manifest) if s.create else None,
             )
         )
     functions: list[FunctionPlan] = []

@@ -96,6 +96,7 @@ def context(module: Module, module_dir: FsPath) -> dict[str, Any]:
         rotations[s.name] = {
             "function": s.function,
             "secret_arn": s.arn,
+            "create": s.managed is not None,
             "every_days": s.schedule.every_days,
             "expression": s.schedule.expression,
             "window": s.schedule.window,
@@ -115,7 +116,7 @@ def context(module: Module, module_dir: FsPath) -> dict[str, Any]:
     }
 
 
-FILES = ("versions.tf", "locals.tf", "iam.tf", "lambda.tf", "rotation.tf", "moved.tf", "outputs.tf", "README.md")
+FILES = ("versions.tf", "locals.tf", "iam.tf", "lambda.tf", "secrets.tf", "rotation.tf", "moved.tf", "outputs.tf", "README.md")
 
 
 def render(module: Module, module_dir: FsPath) -> dict[str, str]:
@@ -124,7 +125,7 @@ def render(module: Module, module_dir: FsPath) -> dict[str, str]:
     ctx = context(module, module_dir)
     files: dict[str, str] = {}
     for name in FILES:
-        if name == "moved.tf" and not module.moves:
+        if (name == "moved.tf" and not module.moves) or (name == "secrets.tf" and not module.managed):
             continue
         text = env.get_template(f"{name}.j2").render(ctx)
         if name.endswith(".tf"):

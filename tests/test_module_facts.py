@@ -100,6 +100,7 @@ def test_every_file_parses_and_matches_the_model(example: Path) -> None:
         assert r == {
             "function": s.function,
             "secret_arn": s.arn,
+            "create": s.managed is not None,
             "every_days": s.schedule.every_days,
             "expression": s.schedule.expression,
             "window": s.schedule.window,
@@ -116,6 +117,20 @@ def test_every_file_parses_and_matches_the_model(example: Path) -> None:
         else:
             assert isinstance(ref, Expr) and ref == f"aws_lambda_function.{fn.key}.arn"
 
+    managed = resources(parsed, "aws_secretsmanager_secret")
+    if m.managed:
+        assert managed["managed"]["for_each"] == "local.managed_secrets"
+        assert set(loc["managed_secrets"]) == {s.name for s in m.managed}
+        for s in m.managed:
+            entry = loc["managed_secrets"][s.name]
+            assert entry["fields"] == s.managed.field_map
+            assert "password" not in entry["fields"], "the password never appears in the output"
+            assert entry["kms_key_id"] == s.kms_key_arn
+        version = resources(parsed, "aws_secretsmanager_secret_version")["initial"]
+        assert "secret_string" not in version, "only the write-only attribute may carry the value"
+        assert version["secret_string_wo_version"] == 1
+    else:
+        assert not managed
     rotation = resources(parsed, "aws_secretsmanager_secret_rotation")["this"]
     assert rotation["for_each"] == "local.rotations"
     assert rotation["rotate_immediately"] == "each.value.rotate_immediately"

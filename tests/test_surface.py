@@ -131,3 +131,50 @@ def test_rename_plans_moves_only(terraform, moto, tmp_path: Path) -> None:
     root.run("apply", "-auto-approve", "-input=false", "-no-color", "-lock=false")
     again = root.run("plan", "-detailed-exitcode", "-input=false", "-no-color", "-lock=false", check=False)
     assert again.returncode == 0, again.stdout + again.stderr
+
+
+@pytest.mark.terraform
+def test_created_secret_apply_keeps_password_out_of_state(terraform, moto, tmp_path: Path) -> None:
+    """create: true in moto: the secret and its first version exist, the version holds the
+    engine's fields plus a generated password, the password is in neither plan nor state,
+    rotation is on, and the next plan is empty."""
+    data = {
+        "version": 1,
+        "account_id": "111122223333",
+        "region": "us-east-1",
+        "functions": {
+            "pg": {"strategy": "single_user", "engine": "postgresql",
+                   "existing_function_arn": "arn:aws:lambda:us-east-1:111122223333:function:pg-rotator"}
+        },
+        "secrets": {
+            "app/db": {
+                "function": "pg",
+                "create": True,
+                "description": 'quotes " and ${not_interpolated} and %{ if x }',
+                "recovery_window_days": 0,
+                "connection": {"host": "db.internal", "port": 5432, "username": "app", "dbname": "app"},
+                "schedule": {"every_days": 30},
+            }
+        },
+    }
+    _prepare_moto(moto, "us-east-1", ["pg-rotator"], [])
+    manifest = _write(tmp_path, data)
+    out = tmp_path / "out"
+    assert api.generate(manifest, out).exit == api.Exit.OK
+    root = Root(terraform, tmp_path / "root", out / "rotation", region="us-east-1", endpoint=moto.url)
+    root.init()
+    applied = root.run("apply", "-auto-approve", "-input=false", "-no-color", "-lock=false")
+
+    sm = moto.client("secretsmanager")
+    described = sm.describe_secret(SecretId="app/db")
+    assert described["Description"] == data["secrets"]["app/db"]["description"]
+    assert described["RotationEnabled"] is True
+    assert described["RotationLambdaARN"] == "arn:aws:lambda:us-east-1:111122223333:function:pg-rotator"
+    value = json.loads(sm.get_secret_value(SecretId="app/db")["SecretString"])
+    password = value.pop("password")
+    assert value == {"engine": "postgres", "host": "db.internal", "port": 5432, "username": "app", "dbname": "app"}
+    assert len(password) == 32 and not set(password) & set("/@\"'\\")
+    state = (tmp_path / "root" / "terraform.tfstate").read_text()
+    assert password not in state and password not in applied.stdout
+    again = root.run("plan", "-detailed-exitcode", "-input=false", "-no-color", "-lock=false", check=False)
+    assert again.returncode == 0, again.stdout + again.stderr

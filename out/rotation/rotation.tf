@@ -3,7 +3,7 @@
 # Secrets given by name only: Secrets Manager stores rotation against the full ARN, so the
 # module looks it up instead of passing the name (which would plan a replacement forever).
 data "aws_secretsmanager_secret" "by_name" {
-  for_each = toset([for name, r in local.rotations : name if r.secret_arn == null])
+  for_each = toset([for name, r in local.rotations : name if r.secret_arn == null && !r.create])
 
   name = each.key
 }

@@ -14,6 +14,7 @@ locals {
     "prod/catalog/db" = {
       function           = "postgres"
       secret_arn         = null
+      create             = false
       every_days         = null
       expression         = "rate(4 hours)"
       window             = "1h"
@@ -22,6 +23,7 @@ locals {
     "prod/ledger/db" = {
       function           = "ledger"
       secret_arn         = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/ledger/db-Lg8dQ2"
+      create             = false
       every_days         = 14
       expression         = null
       window             = "4h"

@@ -12,6 +12,7 @@ locals {
     "app/db" = {
       function           = "rotator"
       secret_arn         = "arn:aws:secretsmanager:us-east-1:111122223333:secret:app/db-a1B2c3"
+      create             = false
       every_days         = 7
       expression         = null
       window             = null

@@ -14,6 +14,7 @@ locals {
     "analytics/docdb" = {
       function           = "mongo-app"
       secret_arn         = "arn:aws:secretsmanager:us-east-1:111122223333:secret:analytics/docdb-Dc5678"
+      create             = false
       every_days         = null
       expression         = "cron(0 3 ? * MON *)"
       window             = "3h"
@@ -22,6 +23,7 @@ locals {
     "analytics/pg" = {
       function           = "pg-app"
       secret_arn         = "arn:aws:secretsmanager:us-east-1:111122223333:secret:analytics/pg-Pg1234"
+      create             = false
       every_days         = 30
       expression         = null
       window             = null

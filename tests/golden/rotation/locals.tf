@@ -15,6 +15,7 @@ locals {
     "prod/billing/db" = {
       function           = "pg-single"
       secret_arn         = null
+      create             = false
       every_days         = null
       expression         = "cron(0 4 ? * SUN *)"
       window             = "2h"
@@ -23,6 +24,7 @@ locals {
     "prod/orders/db" = {
       function           = "pg-single"
       secret_arn         = "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/orders/db-AbCdEf"
+      create             = false
       every_days         = 30
       expression         = null
       window             = "3h"
@@ -31,6 +33,7 @@ locals {
     "prod/users/db" = {
       function           = "mysql-alt"
       secret_arn         = "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/users/db-XyZ123"
+      create             = false
       every_days         = null
       expression         = "rate(10 days)"
       window             = null
