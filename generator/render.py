@@ -13,7 +13,9 @@ from typing import Any
 
 import jinja2
 
-from generator import aws, hcl, rotation_apps
+import json
+
+from generator import aws, grants, hcl, rotation_apps
 from generator.model import FunctionPlan, Module
 
 MARKER = "DO NOT EDIT"
@@ -57,8 +59,10 @@ def header(module: Module, comment: str = "#") -> str:
 
 
 def is_generated(text: str) -> bool:
-    first = text.split("\n", 1)[0]
-    return TOOL in first and MARKER in first
+    """True when the file carries the tool's header: on its first line, or for JSON
+    (which has no comments) in a "_comment" member on its second line."""
+    head = text.split("\n", 2)[:2]
+    return any(TOOL in line and MARKER in line for line in head)
 
 
 def _function_ref(fn: FunctionPlan) -> hcl.Raw | str:
@@ -112,6 +116,7 @@ def context(module: Module, module_dir: FsPath) -> dict[str, Any]:
         "function_refs": {f.key: _function_ref(f) for f in module.functions},
         "zip_exprs": {f.key: _zip_expr(f, module, module_dir) for f in module.functions if f.package},
         "functions_by_key": {f.key: f for f in module.functions},
+        "deployer_policy": grants.deployer_policy(module),
         "endpoint": f"https://secretsmanager.{module.region}.{aws.dns_suffix(module.partition)}",
     }
 
@@ -132,4 +137,14 @@ def render(module: Module, module_dir: FsPath) -> dict[str, str]:
             text = hcl.align(text)
         text = text.rstrip("\n") + "\n"
         files[name] = text
+    if ctx["deployer_policy"] is not None:
+        files["deployer/main.tf"] = hcl.align(env.get_template("deployer.tf.j2").render(ctx)).rstrip("\n") + "\n"
+    key_statements = grants.key_policy_statements(module)
+    if key_statements:
+        doc = {
+            "_comment": f"{header(module, '').strip()} Add each key's statements to that key's policy "
+            "when the key policy does not delegate to IAM (principals must exist first).",
+            "keys": key_statements,
+        }
+        files["kms-key-policy-statements.json"] = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     return files

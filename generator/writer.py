@@ -51,26 +51,33 @@ def module_dir(out_dir: FsPath, name: str) -> FsPath:
 
 
 def _read_tree(target: FsPath) -> tuple[dict[str, str | None], list[str]]:
-    """Files in ``target``: name -> text (None when not UTF-8); plus foreign entries."""
+    """Files under ``target`` by relative path (forward slashes) -> text; plus foreign
+    entries: anything that is not a regular UTF-8 file carrying the tool's header."""
     files: dict[str, str | None] = {}
     foreign: list[str] = []
     if not target.exists():
         return files, foreign
-    if not target.is_dir():
+    if not target.is_dir() or target.is_symlink():
         return files, [target.name]
-    for entry in sorted(target.iterdir()):
-        if entry.is_symlink() or not entry.is_file():
-            foreign.append(entry.name)
+    for entry in sorted(target.rglob("*")):
+        rel = entry.relative_to(target).as_posix()
+        if entry.is_symlink():
+            foreign.append(rel)
+            continue
+        if entry.is_dir():
+            continue
+        if not entry.is_file():
+            foreign.append(rel)
             continue
         try:
             text = entry.read_text(encoding="utf-8")
         except (UnicodeDecodeError, OSError):
-            foreign.append(entry.name)
+            foreign.append(rel)
             continue
         if not is_generated(text):
-            foreign.append(entry.name)
+            foreign.append(rel)
             continue
-        files[entry.name] = text
+        files[rel] = text
     return files, foreign
 
 
@@ -163,6 +170,9 @@ def write(files: dict[str, str], target: FsPath) -> None:
         try:
             for name in sorted(files):
                 path = staging / name
+                if path.parent != staging:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    os.chmod(path.parent, 0o755)
                 with open(path, "w", encoding="utf-8", newline="\n") as fh:
                     fh.write(files[name])
                     fh.flush()

@@ -52,7 +52,8 @@ def test_generate_then_check(workdir: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     module = workdir / "out" / "rotation"
     assert sorted(p.name for p in module.iterdir()) == [
-        "README.md", "iam.tf", "lambda.tf", "locals.tf", "outputs.tf", "rotation.tf", "versions.tf",
+        "README.md", "iam.tf", "kms-key-policy-statements.json", "lambda.tf", "locals.tf", "outputs.tf", "rotation.tf",
+        "versions.tf",
     ]
     assert cli("generate", "examples/rotation.yaml", "--check", cwd=workdir).returncode == 0
 

@@ -16,7 +16,9 @@ from generator import api
 
 
 def _tree(path: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(path.iterdir())} if path.is_dir() else {}
+    if not path.is_dir():
+        return {}
+    return {p.relative_to(path).as_posix(): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)

@@ -1,0 +1,141 @@
+"""The deployer's policy (issue 5): sufficient for what Terraform really calls, and
+refusing roles without the configured permissions boundary.
+
+moto's IAM enforcement evaluates actions but not Resource patterns or conditions, so
+sufficiency is tested against the API calls Terraform makes (recorded from the provider's
+debug log during a real apply and destroy in moto), and refusal with a small evaluator of
+the policy's own statements.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT
+from harness import Root, tf_env
+from test_surface import _prepare_moto
+
+from generator import api, grants, model
+
+SERVICES = {"IAM": "iam", "Lambda": "lambda", "Secrets Manager": "secretsmanager", "STS": "sts", "KMS": "kms", "EC2": "ec2"}
+_CALL = re.compile(r'rpc\.method=(\w+)')
+_SERVICE = re.compile(r'rpc\.service=("([^"]+)"|(\w+))')
+
+
+def _matches(patterns, value: str) -> bool:
+    patterns = [patterns] if isinstance(patterns, str) else patterns
+    return any(fnmatch.fnmatchcase(value, p) for p in patterns)
+
+
+def _condition_holds(condition: dict, context: dict) -> bool:
+    for op, pairs in condition.items():
+        for key, expected in pairs.items():
+            if key not in context:
+                return False
+            values = [expected] if isinstance(expected, str) else expected
+            actual = context[key]
+            if op == "StringEquals" and actual not in values:
+                return False
+            if op == "StringLike" and not _matches(values, actual):
+                return False
+    return True
+
+
+def allowed(policy: dict, action: str, resource: str, context: dict | None = None) -> bool:
+    """IAM's evaluation for one identity policy: an explicit Deny wins, then any Allow."""
+    context = context or {}
+    decision = False
+    for st in policy["Statement"]:
+        if not (_matches(st["Action"], action) and _matches(st["Resource"], resource)):
+            continue
+        if not _condition_holds(st.get("Condition", {}), context):
+            continue
+        if st["Effect"] == "Deny":
+            return False
+        decision = True
+    return decision
+
+
+def _module(tmp_path: Path) -> tuple[Path, model.Module]:
+    data = yaml.safe_load((ROOT / "examples" / "hardened.yaml").read_text())
+    data["secrets"]["prod/ledger/db"].pop("arn")  # moto makes its own ARN suffixes
+    manifest = tmp_path / "hardened.yaml"
+    manifest.write_text(yaml.safe_dump(data))
+    module, _ = model.load(manifest)
+    return manifest, module
+
+
+def test_refuses_roles_without_the_boundary(tmp_path: Path) -> None:
+    _, m = _module(tmp_path)
+    policy = grants.deployer_policy(m)
+    assert policy is not None
+    role = m.functions[0].role_arn
+    boundary = m.roles.permissions_boundary
+    assert allowed(policy, "iam:CreateRole", role, {"iam:PermissionsBoundary": boundary})
+    assert not allowed(policy, "iam:CreateRole", role), "a role without a boundary is refused"
+    assert not allowed(policy, "iam:CreateRole", role, {"iam:PermissionsBoundary": "arn:aws:iam::111122223333:policy/admin"})
+    assert not allowed(policy, "iam:PutRolePolicy", role)
+    assert allowed(policy, "iam:PutRolePolicy", role, {"iam:PermissionsBoundary": boundary})
+    assert not allowed(policy, "iam:DeleteRolePermissionsBoundary", role, {"iam:PermissionsBoundary": boundary})
+    assert not allowed(policy, "iam:AttachRolePolicy", role, {"iam:PermissionsBoundary": boundary})
+    # Only the rotation roles: not another role of the account, not another path.
+    other = f"arn:aws:iam::111122223333:role{m.roles.path}admin"
+    assert not allowed(policy, "iam:CreateRole", other, {"iam:PermissionsBoundary": boundary})
+    assert not allowed(policy, "iam:CreateRole", role.replace("/rotation/", "/"), {"iam:PermissionsBoundary": boundary})
+    assert not any(_matches(st["Action"], "iam:PassRole") for st in policy["Statement"]), "no packaged function, no PassRole"
+
+
+def test_pass_role_only_to_lambda() -> None:
+    m, _ = model.load(ROOT / "examples" / "rotation.yaml")
+    assert grants.deployer_policy(m) is None, "no boundary configured, no deployer policy"
+    data = yaml.safe_load((ROOT / "examples" / "rotation.yaml").read_text())
+    data["roles"] = {"permissions_boundary": "arn:aws:iam::111122223333:policy/boundary"}
+    path = ROOT / ".tf-work" / "deployer-pass-role.yaml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(yaml.safe_dump(data))
+    (ROOT / ".tf-work" / "build").mkdir(exist_ok=True)
+    (ROOT / ".tf-work" / "build" / "rotator.zip").write_bytes((ROOT / "examples" / "build" / "rotator.zip").read_bytes())
+    m, _ = model.load(path)
+    policy = grants.deployer_policy(m)
+    role = next(f.role_arn for f in m.functions if f.package)
+    assert allowed(policy, "iam:PassRole", role, {"iam:PassedToService": "lambda.amazonaws.com"})
+    assert not allowed(policy, "iam:PassRole", role, {"iam:PassedToService": "ec2.amazonaws.com"})
+    assert not allowed(policy, "iam:PassRole", "arn:aws:iam::111122223333:role/admin", {"iam:PassedToService": "lambda.amazonaws.com"})
+
+
+@pytest.mark.terraform
+def test_deployer_policy_covers_every_call_terraform_makes(terraform, moto, tmp_path: Path) -> None:
+    manifest, m = _module(tmp_path)
+    _prepare_moto(moto, "eu-west-1", ["pg-rotator", "ledger-rotator"], ["prod/catalog/db", "prod/ledger/db"])
+    out = tmp_path / "out"
+    assert api.generate(manifest, out).exit == api.Exit.OK
+    root = Root(terraform, tmp_path / "root", out / "hardened", region="eu-west-1", endpoint=moto.url)
+    root.init()
+    log = tmp_path / "tf.log"
+    env = dict(tf_env(terraform), TF_LOG="DEBUG", TF_LOG_PATH=str(log))
+    for args in (["apply", "-auto-approve"], ["plan"], ["destroy", "-auto-approve"]):
+        proc = subprocess.run([terraform.binary, *args, "-no-color", "-lock=false", "-input=false"], cwd=root.path, env=env, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    calls = set()
+    # One log entry per timestamp; a request's fields and body may span several lines.
+    for line in re.split(r"\n(?=\d{4}-\d\d-\d\dT)", log.read_text()):
+        if "HTTP Request Sent" not in line:
+            continue
+        method, service = _CALL.search(line), _SERVICE.search(line)
+        if method and service:
+            calls.add(f"{SERVICES[service.group(2) or service.group(3)]}:{method.group(1)}")
+    assert {"iam:CreateRole", "iam:PutRolePolicy", "lambda:AddPermission", "secretsmanager:RotateSecret", "iam:DeleteRole"} <= calls
+    policy = grants.deployer_policy(m)
+    granted = {a for st in policy["Statement"] if st["Effect"] == "Allow" for a in st["Action"]}
+    missing = sorted(c for c in calls if not any(fnmatch.fnmatchcase(c, a) for a in granted))
+    assert not missing, f"the deployer policy lacks {missing}"
+    # RotateSecret also needs lambda:InvokeFunction on the function (checked by AWS, not logged).
+    for fn in m.functions:
+        assert allowed(policy, "lambda:InvokeFunction", fn.function_arn)
+    (tmp_path / "calls.json").write_text(json.dumps(sorted(calls)))
