@@ -228,6 +228,8 @@ class Checker:
                 "give exactly one of existing_function_arn, package or rotation_app"
                 + (f"; got {' and '.join(sources)}" if sources else ""),
             )
+        if fn.import_ and fn.rotation_app is not None:
+            self.err(path + ("import",), "import adopts a role, policy and permission the module manages; a rotation_app brings its own")
         if fn.rotation_app is not None and not rotation_apps.supported(fn.engine):
             self.err(path + ("engine",), f"AWS publishes no rotation function for engine {fn.engine!r}; use package or existing_function_arn")
         if fn.existing_function_arn is not None:
@@ -337,6 +339,8 @@ class Checker:
             return
         if sec.arn is not None:
             self.err(path + ("arn",), "a secret with create: true gets its ARN when it is created; remove arn")
+        if sec.import_:
+            self.err(path + ("import",), "a secret with create: true has no existing rotation to import")
         if sec.connection is None:
             self.err(path + ("connection",), "create: true needs connection (host, username; port and dbname optional)")
         if sec.recovery_window_days != 0 and not 7 <= sec.recovery_window_days <= 30:

@@ -106,6 +106,49 @@ def validate(manifest: ManifestArg) -> None:
     raise typer.Exit(int(result.exit))
 
 
+@app.command()
+def imports(
+    manifest: ManifestArg,
+    module_address: Annotated[
+        str, typer.Option("--module-address", help="How the root configuration calls the module.")
+    ] = "module.rotation",
+) -> None:
+    """Print import blocks for the root module that adopt the existing resources of the
+    functions and secrets marked `import: true`. Exit 0, or 2 when the manifest is bad."""
+    import re
+
+    from generator import api
+    from generator import imports as imports_mod
+
+    if not re.fullmatch(r"module\.[A-Za-z_][A-Za-z0-9_-]*(\[[^\]]+\])?(\.module\.[A-Za-z_][A-Za-z0-9_-]*)*", module_address):
+        typer.echo(f"rotation-tf: {module_address!r} is not a module address such as module.rotation", err=True)
+        raise typer.Exit(2)
+    result = api.validate(manifest)
+    _report(result)
+    if result.exit is not Exit.OK:
+        raise typer.Exit(int(result.exit))
+    sys.stdout.write(imports_mod.render(result.module, module_address))
+
+
+@app.command("deployer-policy")
+def deployer_policy(manifest: ManifestArg) -> None:
+    """Print the least-privilege policy (JSON) for the CI principal that applies the module.
+    Needs roles.permissions_boundary. Exit 0, or 2 when the manifest is bad or has no boundary."""
+    import json
+
+    from generator import api, grants
+
+    result = api.validate(manifest)
+    _report(result)
+    if result.exit is not Exit.OK:
+        raise typer.Exit(int(result.exit))
+    policy = grants.deployer_policy(result.module)
+    if policy is None:
+        typer.echo(f"{manifest}: set roles.permissions_boundary; without a boundary no deployer policy can be safe", err=True)
+        raise typer.Exit(2)
+    sys.stdout.write(json.dumps(policy, indent=2) + "\n")
+
+
 def run() -> None:
     try:
         app(prog_name="rotation-tf")

@@ -99,6 +99,10 @@ class Function(_Strict):
         Field(description="Add source_arn to the permission; allowed only when exactly one secret uses the function"),
     ] = False
     previous_names: PreviousNames = Field(default_factory=list)
+    import_: Annotated[
+        bool,
+        Field(alias="import", description="Adopt the function's existing role, policy and permission (rotation-tf imports)"),
+    ] = False
 
 
 class Roles(_Strict):
@@ -156,6 +160,9 @@ class Secret(_Strict):
     schedule: Schedule
     rotate_immediately: bool = False
     previous_names: PreviousNames = Field(default_factory=list)
+    import_: Annotated[
+        bool, Field(alias="import", description="Adopt the secret's existing rotation (rotation-tf imports)")
+    ] = False
     create: Annotated[bool, Field(description="The module creates the secret and its first version")] = False
     description: Annotated[str | None, Field(max_length=2048, description="Description of a created secret")] = None
     recovery_window_days: Annotated[
@@ -268,7 +275,7 @@ def _message(model: type[BaseModel], err: dict[str, Any], loc: tuple[Any, ...]) 
         owner = _model_at(model, loc[:-1])
         msg = f"unknown field {name!r}"
         if owner is not None:
-            allowed = sorted(owner.model_fields)
+            allowed = sorted(f.alias or n for n, f in owner.model_fields.items())
             close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
             if close:
                 msg += f"; did you mean {close[0]!r}?"

@@ -69,6 +69,7 @@ class SecretPlan:
     rotate_immediately: bool
     previous_names: tuple[str, ...] = ()
     managed: ManagedSecret | None = None
+    adopt: bool = False  # import: true
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,7 @@ class FunctionPlan:
     app: AppPlan | None = None
     lock_secret: str | None = None  # lock_to_secret: the one secret the permission is tied to
     previous_names: tuple[str, ...] = ()
+    adopt: bool = False  # import: true
 
     @property
     def in_vpc(self) -> bool:
@@ -257,6 +259,7 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
                 rotate_immediately=s.rotate_immediately,
                 previous_names=tuple(s.previous_names),
                 managed=_managed(s, manifest) if s.create else None,
+                adopt=s.import_,
             )
         )
     functions: list[FunctionPlan] = []
@@ -332,6 +335,7 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
                 app=app,
                 lock_secret=mine[0].name if f.lock_to_secret and len(mine) == 1 else None,
                 previous_names=tuple(f.previous_names),
+                adopt=f.import_,
             )
         )
     module = Module(

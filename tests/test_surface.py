@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -178,3 +179,42 @@ def test_created_secret_apply_keeps_password_out_of_state(terraform, moto, tmp_p
     assert password not in state and password not in applied.stdout
     again = root.run("plan", "-detailed-exitcode", "-input=false", "-no-color", "-lock=false", check=False)
     assert again.returncode == 0, again.stdout + again.stderr
+
+
+@pytest.mark.terraform
+def test_import_adopts_existing_resources(terraform, moto, tmp_path: Path) -> None:
+    """Resources made outside this state (here: by another root) are adopted by the import
+    blocks `rotation-tf imports` prints: the plan imports them and changes nothing."""
+    _prepare_moto(moto, "eu-west-1", ["pg-rotator"], ["prod/a"])
+    data = json.loads(json.dumps(BASE))
+    manifest = _write(tmp_path, data)
+    out = tmp_path / "out"
+    assert api.generate(manifest, out).exit == api.Exit.OK
+    first = Root(terraform, tmp_path / "first", out / "rotation", region="eu-west-1", endpoint=moto.url)
+    first.init()
+    first.run("apply", "-auto-approve", "-input=false", "-no-color", "-lock=false")
+
+    data["functions"]["pg"]["import"] = True
+    data["secrets"]["prod/a"]["import"] = True
+    _write(tmp_path, data)
+    assert api.generate(manifest, out).exit == api.Exit.OK
+    proc = subprocess.run(
+        [sys.executable, "-m", "generator", "imports", str(manifest), "--module-address", "module.rotation"],
+        capture_output=True, text=True, check=True,
+    )
+    second = Root(terraform, tmp_path / "second", out / "rotation", region="eu-west-1", endpoint=moto.url)
+    (second.path / "imports.tf").write_text(proc.stdout)
+    second.run("fmt", "-check", "imports.tf")
+    second.init()
+    plan = second.plan_json()
+    changes = [c for c in plan["resource_changes"] if c["mode"] == "managed"]
+    assert {c["address"] for c in changes} == {
+        "module.rotation.aws_iam_role.pg",
+        "module.rotation.aws_iam_role_policy.pg",
+        "module.rotation.aws_iam_role_policies_exclusive.pg",
+        "module.rotation.aws_lambda_permission.pg",
+        'module.rotation.aws_secretsmanager_secret_rotation.this["prod/a"]',
+    }
+    for c in changes:
+        assert c["change"].get("importing"), c["address"]
+        assert c["change"]["actions"] == ["no-op"], (c["address"], c["change"]["actions"])

@@ -1,0 +1,58 @@
+"""Import blocks that adopt existing resources into the module (``import: true``).
+
+Terraform accepts ``import`` blocks only in the root module, so they cannot live in the
+generated module: ``rotation-tf imports MANIFEST`` prints them for the root, addressed
+through the module call (``module.rotation`` by default). Import IDs follow the AWS
+provider: a role by name, a role policy as ``role:policy``, a permission as
+``function/statement``, a rotation by the secret's ARN (or name, when no ARN is given).
+"""
+
+from __future__ import annotations
+
+from generator import hcl
+from generator.model import Module
+
+
+def blocks(module: Module, address: str) -> list[tuple[str, str]]:
+    """(resource address, import id expression) pairs, in a stable order."""
+    out: list[tuple[str, str]] = []
+    for fn in module.functions:
+        if not fn.adopt:
+            continue
+        key = hcl.ident(fn.key)
+        q = hcl.string
+        out.append((f"{address}.aws_iam_role.{key}", q(fn.role_name)))
+        out.append((f"{address}.aws_iam_role_policy.{key}", q(f"{fn.role_name}:{fn.policy_name}")))
+        if module.roles.exclusive_policies:
+            out.append((f"{address}.aws_iam_role_policies_exclusive.{key}", q(fn.role_name)))
+        if fn.package:
+            out.append((f"{address}.aws_lambda_function.{key}", q(fn.function_name)))
+        out.append((f"{address}.aws_lambda_permission.{key}", q(f"{fn.function_name}/{fn.statement_id}")))
+    for s in module.secrets:
+        if s.adopt:
+            # A rotation imported by name plans a replacement; the ID must be the ARN.
+            ident = hcl.string(s.arn) if s.arn else f"data.aws_secretsmanager_secret.{_lookup_name(module)}[{hcl.string(s.name)}].arn"
+            out.append((f"{address}.aws_secretsmanager_secret_rotation.this[{hcl.string(s.name)}]", ident))
+    return out
+
+
+def _lookup_name(module: Module) -> str:
+    return f"rotation_tf_import_{module.name.replace('-', '_')}"
+
+
+def render(module: Module, address: str) -> str:
+    lines = [f"# Import blocks for the root module, from rotation-tf {module.version} ({module.manifest_name})."]
+    by_name = [s.name for s in module.secrets if s.adopt and not s.arn]
+    if by_name:
+        lines += [
+            "",
+            "# Secrets given by name: import needs their ARN.",
+            f'data "aws_secretsmanager_secret" "{_lookup_name(module)}" {{',
+            f"  for_each = toset({hcl.value(by_name, 1)})",
+            "",
+            "  name = each.key",
+            "}",
+        ]
+    for to, ident in blocks(module, address):
+        lines += ["", "import {", f"  to = {to}", f"  id = {ident}", "}"]
+    return hcl.align("\n".join(lines)) + "\n"
