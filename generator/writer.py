@@ -20,7 +20,7 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
-from typing import Iterator
+from collections.abc import Iterator
 
 from generator.errors import Diagnostic, Failed
 from generator.render import is_generated

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT
 from harness import Root
 
 from generator import api, model
