@@ -74,12 +74,14 @@ def generate_many(manifests: list[FsPath], out_dir: FsPath, check: bool = False)
         seen[key] = manifest
         results.append(None)
         rendered.append((files, target, module, notes))
+    drifts: dict[int, object] = {}
     if not check:  # a foreign file in any target fails the whole run before anything is written
         for i, item in enumerate(rendered):
             if item is None:
                 continue
             files, target, _module, _notes = item
-            foreign = writer.compare(files, target, display=str(target)).foreign
+            drifts[i] = writer.compare(files, target, display=str(target))
+            foreign = drifts[i].foreign
             if foreign:
                 results[i] = Result(
                     Exit.ERROR,
@@ -91,14 +93,15 @@ def generate_many(manifests: list[FsPath], out_dir: FsPath, check: bool = False)
     if any(r is not None for r in results):
         return [r if r is not None else Result(Exit.OK, rendered[i][3], None, rendered[i][1], rendered[i][2]) for i, r in enumerate(results)]  # type: ignore[index]
     out: list[Result] = []
-    for files, target, module, notes in rendered:  # type: ignore[misc]
+    for i, (files, target, module, notes) in enumerate(rendered):  # type: ignore[misc]
         try:
             if check:
                 drift = writer.compare(files, target, display=str(target))
                 out.append(Result(Exit.DRIFT if drift.count else Exit.OK, notes, drift, target, module))
             else:
                 writer.write(files, target)
-                out.append(Result(Exit.OK, notes, None, target, module))
+                # drift here is what the write changed (compared just before writing)
+                out.append(Result(Exit.OK, notes, drifts.get(i), target, module))
         except Failed as exc:
             out.append(Result(Exit.ERROR, exc.diagnostics, None, target, module))
     return out

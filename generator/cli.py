@@ -117,11 +117,21 @@ def generate(
             "(a unified diff goes to stdout, a summary to stderr), 2 when the manifest is bad.",
         ),
     ] = False,
+    fail_on_change: Annotated[
+        bool,
+        typer.Option(
+            "--fail-on-change",
+            help="Write, then exit 1 if any file was created, changed or removed (for pre-commit, "
+            "which does not notice new files by itself).",
+        ),
+    ] = False,
     color: ColorOpt = Color.auto,
 ) -> None:
     """Write the module for each MANIFEST into OUT/<module>/ (atomically), or check it with --check.
 
     With several manifests nothing is written unless every one of them is valid.
+
+    Exit 0 ok, 1 when --check finds drift, 2 when a manifest is bad.
     """
     from generator import api
 
@@ -133,8 +143,15 @@ def generate(
         typer.echo(f"rotation-tf: {errors} error(s); nothing was written.", err=True)
         raise typer.Exit(int(Exit.ERROR))
     if not check:
+        changed = 0
         for result in results:
-            typer.echo(f"wrote {result.target}", err=True)
+            count = result.drift.count if result.drift is not None else 0  # type: ignore[attr-defined]
+            changed += count
+            typer.echo(f"wrote {result.target}" + (f" ({_plural(count, 'file')} changed)" if count else " (unchanged)"), err=True)
+        if fail_on_change and changed:
+            targets = " ".join(shlex.quote(str(r.target)) for r in results if r.drift is not None and r.drift.count)  # type: ignore[attr-defined]
+            typer.echo(f"{_plural(changed, 'file')} changed; review and stage them: git add {targets}", err=True)
+            raise typer.Exit(int(Exit.DRIFT))
         return
     paint = use_color(color, sys.stdout)
     changed_files = 0
