@@ -13,7 +13,7 @@ from typing import Any
 
 import jinja2
 
-from generator import aws, hcl
+from generator import aws, explain, hcl
 from generator.model import FunctionPlan, Module
 
 MARKER = "DO NOT EDIT"
@@ -30,12 +30,54 @@ def templates_dir() -> FsPath:
     raise FileNotFoundError("rotation-tf templates are missing from this installation")  # pragma: no cover
 
 
+def md(value: object) -> str:
+    """Text for a Markdown table cell: pipes escaped (GitHub honours that inside code spans
+    too), line breaks as <br>. The values are names, ARNs and our own reasons."""
+    return str(value).replace("|", "\\|").replace("\r\n", "\n").replace("\n", "<br>")
+
+
 FILTERS = {
     "hcl": hcl.value,
     "q": hcl.string,
     "ident": hcl.ident,
     "key": hcl.key,
+    "md": md,
 }
+
+# One source for what versions.tf requires and what the module README says it requires.
+TERRAFORM_VERSION = ">= 1.5.0"
+AWS_PROVIDER_VERSION = ">= 5.40.0, < 7.0.0"
+
+# Output name -> description, for outputs.tf and the module README alike.
+OUTPUTS = {
+    "role_arns": "Execution role ARN of each rotation function, keyed by function.",
+    "role_names": "Execution role name of each rotation function, keyed by function.",
+    "function_arns": "ARN of each rotation function, keyed by function.",
+    "secret_arns": "ARN of each rotated secret, keyed by secret name.",
+}
+
+_REGISTRY = "https://registry.terraform.io/providers/hashicorp/aws/latest/docs"
+
+
+def resource_table(module: Module) -> list[dict[str, str]]:
+    """Every resource and data source the module declares, sorted as terraform-docs sorts
+    them (by type, then name), with its provider documentation link."""
+    items: list[tuple[str, str, str]] = []
+    for fn in module.functions:
+        name = hcl.ident(fn.key)
+        items += [("aws_iam_role", name, "resource"), ("aws_iam_role_policy", name, "resource")]
+        items.append(("aws_lambda_permission", name, "resource"))
+        if fn.package:
+            items.append(("aws_lambda_function", name, "resource"))
+    items.append(("aws_secretsmanager_secret_rotation", "this", "resource"))
+    items.append(("aws_secretsmanager_secret", "by_name", "data source"))
+    rows = []
+    for rtype, name, kind in sorted(items):
+        short = rtype[len("aws_"):]
+        folder = "resources" if kind == "resource" else "data-sources"
+        address = f"{rtype}.{name}" if kind == "resource" else f"data.{rtype}.{name}"
+        rows.append({"address": address, "type": rtype, "name": name, "kind": kind, "url": f"{_REGISTRY}/{folder}/{short}"})
+    return rows
 
 
 @lru_cache(maxsize=1)
@@ -108,8 +150,16 @@ def context(module: Module, module_dir: FsPath) -> dict[str, Any]:
         "function_refs": {f.key: _function_ref(f) for f in module.functions},
         "zip_exprs": {f.key: _zip_expr(f, module, module_dir) for f in module.functions if f.package},
         "endpoint": f"https://secretsmanager.{module.region}.{aws.dns_suffix(module.partition)}",
+        "terraform_version": TERRAFORM_VERSION,
+        "aws_provider_version": AWS_PROVIDER_VERSION,
+        "outputs": OUTPUTS,
+        "resource_table": resource_table(module),
+        "explain": explain.facts(module, max_resources=README_MAX_RESOURCES),
     }
 
+
+README_MAX_RESOURCES = 20
+"""Resources listed per statement in the module README; iam.tf always has them all."""
 
 FILES = ("versions.tf", "locals.tf", "iam.tf", "lambda.tf", "rotation.tf", "outputs.tf", "README.md")
 
