@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from enum import IntEnum
-import os
 from pathlib import Path as FsPath
 
 from generator.errors import Diagnostic, Failed

@@ -196,6 +196,25 @@ def test_explain_rich_on_a_terminal_follows_width_and_no_color() -> None:
     assert not re.search(r"\x1b\[(3[0-9]|9[0-9])m", no_color), "NO_COLOR must turn colour off"
 
 
+def test_explain_and_module_readme_show_the_compact_form(tmp_path: Path) -> None:
+    data = yaml.safe_load((ROOT / "examples" / "minimal.yaml").read_text())
+    data["secrets"] = {f"prod/service-{i:03d}/database": {"function": "rotator", "schedule": {"every_days": 7}} for i in range(160)}
+    manifest = tmp_path / "many.yaml"
+    manifest.write_text(yaml.safe_dump(data))
+    proc = cli("explain", "many.yaml", "--format", "json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    role = json.loads(proc.stdout)["roles"][0]
+    assert role["form"] == "compact" and role["policy_size"] <= role["policy_size_limit"]
+    rotate = role["statements"][0]
+    assert rotate["condition"] == {
+        "StringEquals": {"secretsmanager:resource/AllowRotationLambdaArn": data["functions"]["rotator"]["existing_function_arn"]}
+    }
+    assert cli("generate", "many.yaml", cwd=tmp_path).returncode == 0
+    readme = (tmp_path / "out" / "many" / "README.md").read_text()
+    assert "Compact form:" in readme and "compact form," in readme
+    assert readme.count("| `prod/service-") == 160
+
+
 def test_explain_bad_manifest_exits_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("version: 1\n")
