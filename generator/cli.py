@@ -3,7 +3,10 @@ maps it to an exit code: 0 ok, 1 drift (``--check``), 2 bad input or usage."""
 
 from __future__ import annotations
 
+import os
+import shlex
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -44,14 +47,67 @@ def _root(
     """
 
 
+class Color(str, Enum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+
+
+ColorOpt = Annotated[
+    Color,
+    typer.Option(
+        "--color",
+        help="Colour: auto (only on a terminal, and never when NO_COLOR is set), always or never.",
+        case_sensitive=False,
+    ),
+]
+
+
+def use_color(color: Color, stream=None) -> bool:
+    """Whether to colour ``stream``: --color wins; auto means a terminal without NO_COLOR."""
+    if color is Color.always:
+        return True
+    if color is Color.never or os.environ.get("NO_COLOR"):
+        return False
+    stream = stream or sys.stdout
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+_DIFF_STYLES = (("+++", "\x1b[1m"), ("---", "\x1b[1m"), ("@@", "\x1b[36m"), ("+", "\x1b[32m"), ("-", "\x1b[31m"))
+
+
+def colour_diff(diff: str) -> str:
+    out = []
+    for line in diff.splitlines(keepends=True):
+        body, nl = (line[:-1], "\n") if line.endswith("\n") else (line, "")
+        style = next((code for prefix, code in _DIFF_STYLES if body.startswith(prefix)), None)
+        out.append(f"{style}{body}\x1b[0m{nl}" if style else line)
+    return "".join(out)
+
+
 def _report(result: Result) -> None:
     for d in result.diagnostics:
         typer.echo(d.render(), err=True)
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 @app.command()
 def generate(
-    manifest: ManifestArg,
+    manifests: Annotated[
+        list[Path],
+        typer.Argument(
+            help="One or more rotation manifests (YAML); a pre-commit hook passes every changed one.",
+            show_default=False,
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder that holds the module folder.")] = Path("out"),
     check: Annotated[
         bool,
@@ -61,21 +117,50 @@ def generate(
             "(a unified diff goes to stdout, a summary to stderr), 2 when the manifest is bad.",
         ),
     ] = False,
+    fail_on_change: Annotated[
+        bool,
+        typer.Option(
+            "--fail-on-change",
+            help="Write, then exit 1 if any file was created, changed or removed (for pre-commit, "
+            "which does not notice new files by itself).",
+        ),
+    ] = False,
+    color: ColorOpt = Color.auto,
 ) -> None:
-    """Write the module for MANIFEST into OUT/<module>/ (atomically), or check it with --check."""
+    """Write the module for each MANIFEST into OUT/<module>/ (atomically), or check it with --check.
+
+    With several manifests nothing is written unless every one of them is valid.
+
+    Exit 0 ok, 1 when --check finds drift, 2 when a manifest is bad.
+    """
     from generator import api
 
-    result = api.generate(manifest, out, check=check)
-    _report(result)
-    if result.exit is Exit.ERROR:
-        errors = sum(1 for d in result.diagnostics if d.level.value == "error")
+    results = api.generate_many(manifests, out, check=check)
+    for result in results:
+        _report(result)
+    errors = sum(1 for r in results for d in r.diagnostics if d.level.value == "error")
+    if any(r.exit is Exit.ERROR for r in results):
         typer.echo(f"rotation-tf: {errors} error(s); nothing was written.", err=True)
-        raise typer.Exit(int(result.exit))
-    if check:
+        raise typer.Exit(int(Exit.ERROR))
+    if not check:
+        changed = 0
+        for result in results:
+            count = result.drift.count if result.drift is not None else 0  # type: ignore[attr-defined]
+            changed += count
+            typer.echo(f"wrote {result.target}" + (f" ({_plural(count, 'file')} changed)" if count else " (unchanged)"), err=True)
+        if fail_on_change and changed:
+            targets = " ".join(shlex.quote(str(r.target)) for r in results if r.drift is not None and r.drift.count)  # type: ignore[attr-defined]
+            typer.echo(f"{_plural(changed, 'file')} changed; review and stage them: git add {targets}", err=True)
+            raise typer.Exit(int(Exit.DRIFT))
+        return
+    paint = use_color(color, sys.stdout)
+    changed_files = 0
+    stale: list[Path] = []
+    for manifest, result in zip(manifests, results):
         drift = result.drift
         assert drift is not None
         if drift.diff:
-            sys.stdout.write(drift.diff)
+            sys.stdout.write(colour_diff(drift.diff) if paint else drift.diff)
         for name in drift.missing:
             typer.echo(f"MISSING: {result.target}/{name}")
         for name in drift.extra:
@@ -83,15 +168,111 @@ def generate(
         for name in drift.foreign:
             typer.echo(f"FOREIGN: {result.target}/{name} (not generated by rotation-tf)")
         if drift.count:
-            typer.echo(
-                f"{result.target} is out of date: {drift.count} file(s) would change; "
-                f"run: rotation-tf generate {manifest}" + (f" --out {out}" if out != Path("out") else ""),
-                err=True,
-            )
+            changed_files += drift.count
+            stale.append(manifest)
+            typer.echo(f"{result.target} is out of date.", err=True)
         else:
             typer.echo(f"{result.target} is up to date.", err=True)
+    if stale:
+        command = "rotation-tf generate " + " ".join(shlex.quote(str(m)) for m in stale)
+        if out != Path("out"):
+            command += f" --out {shlex.quote(str(out))}"
+        typer.echo(f"{_plural(changed_files, 'file')} would change; run: {command}", err=True)
+    raise typer.Exit(int(max(r.exit for r in results)))
+
+
+@app.command()
+def schema() -> None:
+    """Print the manifest's JSON Schema (derived from the models that validate manifests).
+
+    Save it and point your editor at it, e.g. first line of a manifest:
+    # yaml-language-server: $schema=rotation-tf.schema.json
+    """
+    from generator import schema as schema_mod
+
+    sys.stdout.write(schema_mod.dumps())
+
+
+@app.command()
+def explain(
+    manifest: ManifestArg,
+    fmt: Annotated[
+        Format, typer.Option("--format", "-f", help="text (tables; rich on a terminal) or json.", case_sensitive=False)
+    ] = Format.text,
+    color: ColorOpt = Color.auto,
+) -> None:
+    """Show each rotation function and every action its role may take, on which resources, and why.
+
+    On a terminal the tables follow its width and colours (NO_COLOR turns colour off);
+    piped, the output is plain text. Exit 0, or 2 when the manifest is bad.
+    """
+    from generator import api
+    from generator import explain as explain_mod
+
+    result = api.validate(manifest)
+    _report(result)
+    if result.exit is Exit.ERROR:
         raise typer.Exit(int(result.exit))
-    typer.echo(f"wrote {result.target}", err=True)
+    data = explain_mod.facts(result.module)  # type: ignore[arg-type]
+    if fmt is Format.json:
+        sys.stdout.write(explain_mod.to_json(data))
+        return
+    tty = sys.stdout.isatty()
+    if color is Color.never or (color is Color.auto and not tty):
+        sys.stdout.write(explain_mod.plain(data))
+        return
+    from rich.console import Console
+
+    console = Console(
+        force_terminal=True if color is Color.always else None,
+        no_color=True if (color is Color.auto and os.environ.get("NO_COLOR")) else None,
+        highlight=False,
+        emoji=False,
+        markup=False,
+    )
+    for renderable in explain_mod.rich_tables(data):
+        console.print(renderable)
+        console.print()
+
+
+class Engine(str, Enum):
+    postgresql = "postgresql"
+    mysql = "mysql"
+    mariadb = "mariadb"
+    oracle = "oracle"
+    sqlserver = "sqlserver"
+    redshift = "redshift"
+    mongodb = "mongodb"
+    other = "other"
+
+
+class Strategy(str, Enum):
+    single_user = "single_user"
+    alternating_users = "alternating_users"
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the manifest.")] = Path("rotation.yaml"),
+    engine: Annotated[Engine, typer.Option("--engine", "-e", help="Database engine.")] = Engine.postgresql,
+    strategy: Annotated[Strategy, typer.Option("--strategy", "-s", help="Rotation strategy.")] = Strategy.single_user,
+    account_id: Annotated[str, typer.Option("--account-id", help="12-digit AWS account id.")] = "111122223333",
+    region: Annotated[str, typer.Option("--region", help="AWS region.")] = "us-east-1",
+) -> None:
+    """Write a commented starter manifest that validates as written. Never overwrites a file.
+
+    Exit 0 when written, 2 when PATH exists or an option is invalid.
+    """
+    from generator import starter
+    from generator.errors import Failed
+
+    try:
+        starter.write(path, engine=engine.value, strategy=strategy.value, account_id=account_id, region=region)
+    except Failed as exc:
+        for d in exc.diagnostics:
+            typer.echo(d.render(), err=True)
+        raise typer.Exit(int(Exit.ERROR)) from None
+    typer.echo(f"wrote {path}; next: rotation-tf generate {shlex.quote(str(path))}", err=True)
 
 
 @app.command()
@@ -113,8 +294,7 @@ def imports(
         str, typer.Option("--module-address", help="How the root configuration calls the module.")
     ] = "module.rotation",
 ) -> None:
-    """Print import blocks for the root module that adopt the existing resources of the
-    functions and secrets marked `import: true`. Exit 0, or 2 when the manifest is bad."""
+    """Print root-module import blocks for what is marked `import: true`. Exit 0, or 2 on a bad manifest."""
     import re
 
     from generator import api
@@ -132,8 +312,7 @@ def imports(
 
 @app.command("deployer-policy")
 def deployer_policy(manifest: ManifestArg) -> None:
-    """Print the least-privilege policy (JSON) for the CI principal that applies the module.
-    Needs roles.permissions_boundary. Exit 0, or 2 when the manifest is bad or has no boundary."""
+    """Print the deployer's least-privilege policy (JSON). Needs roles.permissions_boundary; exit 2 without."""
     import json
 
     from generator import api, grants

@@ -47,16 +47,20 @@ class _Strict(BaseModel):
 class Vpc(_Strict):
     """The function runs in a VPC; the role gets the network-interface actions."""
 
-    subnet_ids: Annotated[list[Annotated[str, Field(pattern=SUBNET_PATTERN)]], Field(min_length=1)]
-    security_group_ids: Annotated[list[Annotated[str, Field(pattern=SG_PATTERN)]], Field(min_length=1)]
+    subnet_ids: Annotated[
+        list[Annotated[str, Field(pattern=SUBNET_PATTERN)]], Field(min_length=1, description="Subnets the function runs in")
+    ]
+    security_group_ids: Annotated[
+        list[Annotated[str, Field(pattern=SG_PATTERN)]], Field(min_length=1, description="Security groups of the function")
+    ]
 
 
 class Package(_Strict):
     """Build the rotation function from a zip file; the path is relative to the manifest."""
 
     filename: Annotated[str, Field(min_length=1, description="Zip file, relative to the manifest")]
-    handler: Annotated[str, Field(min_length=1, max_length=128)]
-    runtime: Annotated[str, Field(pattern=RUNTIME_PATTERN)]
+    handler: Annotated[str, Field(min_length=1, max_length=128, description="Lambda handler, e.g. lambda_function.lambda_handler")]
+    runtime: Annotated[str, Field(pattern=RUNTIME_PATTERN, description="Lambda runtime, e.g. python3.12")]
     timeout: Annotated[int, Field(ge=1, le=900, description="Seconds")] = 30
     memory_size: Annotated[int, Field(ge=128, le=10240, description="MB")] = 128
 
@@ -84,8 +88,8 @@ PreviousNames = Annotated[
 class Function(_Strict):
     """A rotation Lambda function. One function can serve many secrets."""
 
-    strategy: Strategy
-    engine: Engine
+    strategy: Annotated[Strategy, Field(description="Rotation strategy; alternating_users needs a master secret")]
+    engine: Annotated[Engine, Field(description="Engine of the database whose credentials the function rotates; other for anything else")]
     existing_function_arn: Annotated[
         str | None, Field(description="Use a function that already exists (unqualified ARN)")
     ] = None
@@ -93,7 +97,7 @@ class Function(_Strict):
     rotation_app: Annotated[
         RotationApp | None, Field(description="Deploy AWS's published rotation function (SAR)")
     ] = None
-    vpc: Vpc | None = None
+    vpc: Annotated[Vpc | None, Field(description="Run the function in a VPC")] = None
     lock_to_secret: Annotated[
         bool,
         Field(description="Add source_arn to the permission; allowed only when exactly one secret uses the function"),
@@ -122,7 +126,7 @@ class Roles(_Strict):
 class MasterSecret(_Strict):
     """The separate secret with the credentials that alternating-users rotation uses."""
 
-    arn: str
+    arn: Annotated[str, Field(description="ARN of the master secret (read only for the role)")]
     kms_key_arn: Annotated[str | None, Field(description="Customer managed key of the master secret")] = None
 
 
@@ -157,8 +161,8 @@ class Secret(_Strict):
     master_secret: Annotated[
         MasterSecret | None, Field(description="Required for alternating_users, not allowed for single_user")
     ] = None
-    schedule: Schedule
-    rotate_immediately: bool = False
+    schedule: Annotated[Schedule, Field(description="When the secret rotates")]
+    rotate_immediately: Annotated[bool, Field(description="Rotate once as soon as rotation is turned on")] = False
     previous_names: PreviousNames = Field(default_factory=list)
     import_: Annotated[
         bool, Field(alias="import", description="Adopt the secret's existing rotation (rotation-tf imports)")
@@ -183,10 +187,10 @@ class Manifest(_Strict):
         extra="forbid", strict=True, frozen=True, title="rotation-tf manifest", json_schema_extra={"$id": "rotation-tf"}
     )
 
-    version: Literal[1]
+    version: Annotated[Literal[1], Field(description="Manifest format version")]
     account_id: Annotated[str, Field(pattern=ACCOUNT_PATTERN, description="The aws:SourceAccount value")]
-    region: str
-    partition: Partition | None = None
+    region: Annotated[str, Field(description="AWS region of the secrets and functions, e.g. us-east-1")]
+    partition: Annotated[Partition | None, Field(description="Must match the region; derived from it when omitted")] = None
     name_prefix: Annotated[str, Field(max_length=32, description="Prepended to IAM role and policy names")] = ""
     tags: Annotated[dict[str, str], Field(description="Tags on every taggable resource")] = Field(default_factory=dict)
     module: Annotated[
@@ -194,8 +198,8 @@ class Manifest(_Strict):
         Field(pattern=MODULE_PATTERN, description="Name of the module folder; defaults to the manifest's file name"),
     ] = None
     roles: Annotated[Roles, Field(description="Hardening of the rotation roles")] = Field(default_factory=Roles)
-    functions: Annotated[dict[str, Function], Field(min_length=1)]
-    secrets: Annotated[dict[str, Secret], Field(min_length=1)]
+    functions: Annotated[dict[str, Function], Field(min_length=1, description="Rotation Lambda functions, keyed by name")]
+    secrets: Annotated[dict[str, Secret], Field(min_length=1, description="Secrets to rotate, keyed by the secret's name")]
 
 
 # --------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import jinja2
 
 import json
 
-from generator import aws, grants, hcl, rotation_apps
+from generator import aws, explain, grants, hcl, rotation_apps
 from generator.model import FunctionPlan, Module
 
 MARKER = "DO NOT EDIT"
@@ -32,12 +32,68 @@ def templates_dir() -> FsPath:
     raise FileNotFoundError("rotation-tf templates are missing from this installation")  # pragma: no cover
 
 
+def md(value: object) -> str:
+    """Text for a Markdown table cell: pipes escaped (GitHub honours that inside code spans
+    too), line breaks as <br>. The values are names, ARNs and our own reasons."""
+    return str(value).replace("|", "\\|").replace("\r\n", "\n").replace("\n", "<br>")
+
+
 FILTERS = {
     "hcl": hcl.value,
     "q": hcl.string,
     "ident": hcl.ident,
     "key": hcl.key,
+    "md": md,
 }
+
+# One source for what versions.tf requires and what the module README says it requires.
+TERRAFORM_VERSION = ">= 1.5.0"
+TERRAFORM_VERSION_WRITE_ONLY = ">= 1.11.0"  # created secrets use ephemeral + write-only values
+AWS_PROVIDER_VERSION = ">= 5.73.0, < 7.0.0"  # aws_iam_role_policies_exclusive
+
+
+def terraform_version(module: Module) -> str:
+    return TERRAFORM_VERSION_WRITE_ONLY if module.managed else TERRAFORM_VERSION
+
+# Output name -> description, for outputs.tf and the module README alike.
+OUTPUTS = {
+    "role_arns": "Execution role ARN of each rotation function the module gives a role, keyed by function.",
+    "role_names": "Execution role name of each rotation function the module gives a role, keyed by function.",
+    "function_arns": "ARN of each rotation function, keyed by function.",
+    "secret_arns": "ARN of each rotated secret, keyed by secret name.",
+}
+
+_REGISTRY = "https://registry.terraform.io/providers/hashicorp/aws/latest/docs"
+
+
+def resource_table(module: Module) -> list[dict[str, str]]:
+    """Every resource and data source the module declares, sorted as terraform-docs sorts
+    them (by type, then name), with its provider documentation link."""
+    items: list[tuple[str, str, str]] = []
+    for fn in module.functions:
+        name = hcl.ident(fn.key)
+        if fn.has_role:
+            items += [("aws_iam_role", name, "resource"), ("aws_iam_role_policy", name, "resource")]
+            if module.roles.exclusive_policies:
+                items.append(("aws_iam_role_policies_exclusive", name, "resource"))
+        if fn.app:
+            items.append(("aws_serverlessapplicationrepository_cloudformation_stack", name, "resource"))
+        items.append(("aws_lambda_permission", name, "resource"))
+        if fn.package:
+            items.append(("aws_lambda_function", name, "resource"))
+    items.append(("aws_secretsmanager_secret_rotation", "this", "resource"))
+    items.append(("aws_secretsmanager_secret", "by_name", "data source"))
+    if module.managed:
+        items.append(("aws_secretsmanager_secret", "managed", "resource"))
+        items.append(("aws_secretsmanager_secret_version", "initial", "resource"))
+        items.append(("aws_secretsmanager_random_password", "initial", "ephemeral resource"))
+    rows = []
+    for rtype, name, kind in sorted(items):
+        short = rtype[len("aws_"):]
+        folder = {"resource": "resources", "data source": "data-sources", "ephemeral resource": "ephemeral-resources"}[kind]
+        address = {"resource": f"{rtype}.{name}", "data source": f"data.{rtype}.{name}", "ephemeral resource": f"ephemeral.{rtype}.{name}"}[kind]
+        rows.append({"address": address, "type": rtype, "name": name, "kind": kind, "url": f"{_REGISTRY}/{folder}/{short}"})
+    return rows
 
 
 @lru_cache(maxsize=1)
@@ -118,8 +174,16 @@ def context(module: Module, module_dir: FsPath) -> dict[str, Any]:
         "functions_by_key": {f.key: f for f in module.functions},
         "deployer_policy": grants.deployer_policy(module),
         "endpoint": f"https://secretsmanager.{module.region}.{aws.dns_suffix(module.partition)}",
+        "terraform_version": terraform_version(module),
+        "aws_provider_version": AWS_PROVIDER_VERSION,
+        "outputs": OUTPUTS,
+        "resource_table": resource_table(module),
+        "explain": explain.facts(module, max_resources=README_MAX_RESOURCES),
     }
 
+
+README_MAX_RESOURCES = 20
+"""Resources listed per statement in the module README; iam.tf always has them all."""
 
 FILES = ("versions.tf", "locals.tf", "iam.tf", "lambda.tf", "secrets.tf", "rotation.tf", "moved.tf", "outputs.tf", "README.md")
 

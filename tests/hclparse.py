@@ -98,11 +98,12 @@ def blocks(parsed: dict[str, Any], kind: str) -> dict[tuple[str, str], dict[str,
 
 def load_module(module_dir: Path) -> dict[str, Any]:
     """Every .tf of a module parsed and merged: resources, data, locals, outputs."""
-    result: dict[str, Any] = {"resource": {}, "data": {}, "locals": {}, "output": {}, "terraform": []}
+    result: dict[str, Any] = {"resource": {}, "data": {}, "ephemeral": {}, "locals": {}, "output": {}, "terraform": []}
     for path in sorted(module_dir.glob("*.tf")):
         parsed = load_file(path)
         result["resource"].update(blocks(parsed, "resource"))
         result["data"].update(blocks(parsed, "data"))
+        result["ephemeral"].update(blocks(parsed, "ephemeral"))
         for loc in parsed.get("locals", []):
             result["locals"].update(value(loc))
         for out in parsed.get("output", []):

@@ -67,7 +67,7 @@ def test_generate_then_check(workdir: Path) -> None:
     assert "--- a/out/rotation/iam.tf" in proc.stdout and '+  name = "acme-pg-single-rotation"' in proc.stdout
     assert "MISSING: out/rotation/outputs.tf" in proc.stdout
     assert "EXTRA: out/rotation/old.tf" in proc.stdout
-    assert "3 file(s) would change; run: rotation-tf generate examples/rotation.yaml" in proc.stderr
+    assert "3 files would change; run: rotation-tf generate examples/rotation.yaml" in proc.stderr
     assert {p.name: p.read_bytes() for p in module.iterdir()} == before, "--check must write nothing"
 
     # generate repairs all three, removing the stale generated file

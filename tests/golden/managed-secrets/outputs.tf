@@ -9,7 +9,7 @@ output "role_arns" {
 }
 
 output "role_names" {
-  description = "Execution role name of each rotation function, keyed by function."
+  description = "Execution role name of each rotation function the module gives a role, keyed by function."
   value = {
     pg-multi  = aws_iam_role.pg-multi.name
     pg-single = aws_iam_role.pg-single.name

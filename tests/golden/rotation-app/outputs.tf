@@ -7,7 +7,7 @@ output "role_arns" {
 }
 
 output "role_names" {
-  description = "Execution role name of each rotation function, keyed by function."
+  description = "Execution role name of each rotation function the module gives a role, keyed by function."
   value = {
   }
 }

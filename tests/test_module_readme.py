@@ -1,0 +1,71 @@
+"""The module README (terraform-docs layout) says what the .tf files beside it declare:
+its Resources, Outputs and Requirements tables are compared with python-hcl2 parses of the
+golden modules, and its role tables with the model's statements."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLES, GOLDEN
+from hclparse import load_module
+
+from generator import model
+
+
+def _table(readme: str, heading: str) -> list[list[str]]:
+    section = readme.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("|")]
+    return [[c.strip() for c in re.split(r"(?<!\\)\|", row)[1:-1]] for row in rows[2:]]
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_module_readme_matches_the_tf_files(example: Path) -> None:
+    module, _ = model.load(example)
+    folder = GOLDEN / module.name
+    readme = (folder / "README.md").read_text(encoding="utf-8")
+    parsed = load_module(folder)
+
+    headings = re.findall(r"^## (.+)$", readme, re.M)
+    assert headings[:7] == ["Requirements", "Providers", "Modules", "Resources", "Inputs", "Outputs", "Rotation functions"]
+
+    listed = set()
+    for name, kind in _table(readme, "Resources"):
+        m = re.fullmatch(r"\[(\w+)\.([\w-]+)\]\(https://registry\.terraform\.io/providers/hashicorp/aws/latest/docs/(resources|data-sources|ephemeral-resources)/(\w+)\)", name)
+        assert m, name
+        rtype, rname, folder_kind, short = m.groups()
+        assert short == rtype[len("aws_"):]
+        assert (kind, folder_kind) in (
+            ("resource", "resources"),
+            ("data source", "data-sources"),
+            ("ephemeral resource", "ephemeral-resources"),
+        )
+        listed.add((kind, rtype, rname))
+    declared = (
+        {("resource", t, n) for t, n in parsed["resource"]}
+        | {("data source", t, n) for t, n in parsed["data"]}
+        | {("ephemeral resource", t, n) for t, n in parsed["ephemeral"]}
+    )
+    assert listed == declared
+
+    outputs = {name: desc for name, desc in _table(readme, "Outputs")}
+    assert outputs == {name: body["description"] for name, body in parsed["output"].items()}
+
+    requirements = dict(_table(readme, "Requirements"))
+    versions = (folder / "versions.tf").read_text()
+    assert f'required_version = "{requirements["terraform"]}"' in versions
+    assert f'version = "{requirements["aws"]}"' in versions
+    assert "\n## Inputs\n\nNo inputs.\n" in readme and not list(folder.glob("variables.tf"))
+
+    for fn in module.functions:
+        if fn.policy is None:  # a rotation application brings its own role
+            assert f"(function `{fn.key}`)" not in readme
+            continue
+        section = readme.split(f"### `{fn.role_name}` (function `{fn.key}`)", 1)[1].split("\n### ", 1)[0].split("\n## ", 1)[0]
+        rows = [r for r in section.splitlines() if r.startswith("| ") and not r.startswith("| Sid")]
+        assert [r.split("|")[1].strip() for r in rows] == [st.sid for st in fn.policy.statements]
+        for st, row in zip(fn.policy.statements, rows):
+            assert st.reason in row
+            for item in (*st.actions, *st.resources):
+                assert f"`{item}`" in row

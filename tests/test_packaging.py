@@ -1,0 +1,99 @@
+"""The package as a user installs it: a wheel built by `python -m build` (from the sdist,
+so the sdist is complete too) installed into a fresh virtual environment, and `pipx install`.
+Both need PyPI for build and runtime dependencies, hence the `packaging` mark.
+"""
+
+from __future__ import annotations
+
+import email
+import os
+import shutil
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import GOLDEN, ROOT
+
+pytestmark = pytest.mark.packaging
+
+TIMEOUT = 900
+
+
+def run(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    proc = subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT, env=env)
+    assert proc.returncode == 0, f"{args}\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    return proc
+
+
+def _tree(path: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(path.iterdir())}
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    run(sys.executable, "-m", "build", "--outdir", out, ROOT)
+    return out
+
+
+def test_wheel_contents_and_metadata(dist: Path) -> None:
+    wheel = next(dist.glob("rotation_tf-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    templates = sorted(p.name for p in (ROOT / "templates").glob("*.j2"))
+    for name in templates:
+        assert f"generator/templates/{name}" in names
+    assert "generator/templates/init/manifest.yaml.j2" in names
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+    meta = email.message_from_string(zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode())
+    assert meta["Requires-Python"] == ">=3.10"
+    assert meta["License-Expression"] == "MIT"
+    assert {u.split(",")[0] for u in meta.get_all("Project-URL")} >= {"Homepage", "Source", "Issues", "Documentation"}
+    assert len(meta.get_all("Classifier")) >= 10
+    for req in meta.get_all("Requires-Dist"):
+        if "extra ==" in req:
+            continue
+        assert ">=" in req and "<" in req, f"runtime dependency without a compatible range: {req}"
+    sdist = next(dist.glob("rotation_tf-*.tar.gz"))
+    assert sdist.stat().st_size > 0
+
+
+def test_wheel_in_a_fresh_venv_generates_the_golden_tree(dist: Path, tmp_path: Path) -> None:
+    wheel = next(dist.glob("rotation_tf-*.whl"))
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
+    py = env_dir / "bin" / "python"
+    run(py, "-m", "pip", "install", "--quiet", wheel)
+    exe = env_dir / "bin" / "rotation-tf"
+    work = tmp_path / "work"
+    shutil.copytree(ROOT / "examples", work / "examples")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NO_COLOR")}
+    # run from a folder outside the checkout so that nothing can import the source tree
+    version = run(exe, "--version", cwd=work, env=env).stdout.strip()
+    assert version.startswith("rotation-tf ")
+    where = run(py, "-c", "import generator, sys; print(generator.__file__)", cwd=work, env=env).stdout
+    assert str(env_dir) in where, where
+    # same layout as the checkout (examples/ beside tests/golden/), so paths match byte for byte
+    for example in ("rotation", "minimal"):
+        run(exe, "generate", f"examples/{example}.yaml", "--out", "tests/golden", cwd=work, env=env)
+        assert _tree(work / "tests" / "golden" / example) == _tree(GOLDEN / example)
+        run(exe, "generate", f"examples/{example}.yaml", "--out", "tests/golden", "--check", cwd=work, env=env)
+    assert '"$schema"' in run(exe, "schema", cwd=work, env=env).stdout
+    assert "RotateSecrets" in run(exe, "explain", "examples/rotation.yaml", cwd=work, env=env).stdout
+    run(exe, "init", "starter.yaml", "--engine", "mysql", "--strategy", "alternating_users", cwd=work, env=env)
+    run(exe, "validate", "starter.yaml", cwd=work, env=env)
+
+
+def test_pipx_install(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NO_COLOR")}
+    env.update({"PIPX_HOME": str(tmp_path / "pipx"), "PIPX_BIN_DIR": str(tmp_path / "bin"), "PIPX_MAN_DIR": str(tmp_path / "man")})
+    source = tmp_path / "src"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".venv", ".git", ".tf-work", "out", "__pycache__", ".pytest_cache", ".hypothesis"))
+    run(sys.executable, "-m", "pipx", "install", source, env=env)
+    exe = tmp_path / "bin" / "rotation-tf"
+    work = tmp_path / "work"
+    shutil.copytree(ROOT / "examples", work / "examples")
+    run(exe, "generate", "examples/rotation.yaml", "--out", "tests/golden", cwd=work, env=env)
+    assert _tree(work / "tests" / "golden" / "rotation") == _tree(GOLDEN / "rotation")

@@ -1,0 +1,336 @@
+"""Daily-use commands as users meet them, through `python -m generator` (the console script
+runs the same entry point): schema, explain, init, multi-manifest generate and --check output."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import select
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from conftest import EXAMPLES, ROOT
+
+from generator import explain, model
+from generator import schema as schema_mod
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def cli(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "COLUMNS")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "generator", *args], cwd=cwd, capture_output=True, text=True, timeout=120, env=full_env
+    )
+
+
+def cli_tty(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None, columns: int = 100) -> str:
+    """Run the CLI with stdout on a pseudo-terminal, as in an interactive shell."""
+    full_env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    full_env.update({"COLUMNS": str(columns), "TERM": "xterm-256color"})
+    full_env.update(env or {})
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "generator", *args], cwd=cwd, stdout=slave, stderr=subprocess.PIPE, env=full_env
+    )
+    os.close(slave)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 1.0)
+        if not ready:
+            if proc.poll() is not None:
+                break
+            continue
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert proc.wait(timeout=30) == 0, proc.stderr.read() if proc.stderr else ""
+    return b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    return tmp_path
+
+
+# --------------------------------------------------------------------------------------
+# schema
+
+
+@pytest.fixture(scope="module")
+def validator() -> jsonschema.Draft202012Validator:
+    proc = cli("schema")
+    assert proc.returncode == 0, proc.stderr
+    schema = json.loads(proc.stdout)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def test_schema_is_the_models_schema() -> None:
+    from generator.manifest import Manifest
+
+    printed = json.loads(cli("schema").stdout)
+    assert printed.pop("$schema") == schema_mod.DIALECT
+    assert printed == Manifest.model_json_schema()
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_schema_accepts_every_example(validator, example: Path) -> None:
+    errors = list(validator.iter_errors(yaml.safe_load(example.read_text())))
+    assert not errors, [e.message for e in errors]
+
+
+def _base() -> dict:
+    return yaml.safe_load((ROOT / "examples" / "rotation.yaml").read_text())
+
+
+def _set(data: dict, path: tuple, value) -> dict:
+    node = data
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+    return data
+
+
+# (name, change) pairs that JSON Schema can express; each is also rejected by `validate`.
+BAD = {
+    "unknown_top_field": lambda d: _set(d, ("regoin",), "us-east-1"),
+    "unknown_function_field": lambda d: _set(d, ("functions", "pg-single", "stratgy"), "single_user"),
+    "wrong_strategy_enum": lambda d: _set(d, ("functions", "pg-single", "strategy"), "single_usr"),
+    "wrong_engine_enum": lambda d: _set(d, ("functions", "pg-single", "engine"), "postgres"),
+    "account_id_as_number": lambda d: _set(d, ("account_id",), 111122223333),
+    "account_id_too_short": lambda d: _set(d, ("account_id",), "11112222333"),
+    "version_2": lambda d: _set(d, ("version",), 2),
+    "every_days_as_text": lambda d: _set(d, ("secrets", "prod/orders/db", "schedule", "every_days"), "30"),
+    "window_pattern": lambda d: _set(d, ("secrets", "prod/orders/db", "schedule", "window"), "3 hours"),
+    "subnet_pattern": lambda d: _set(d, ("functions", "mysql-alt", "vpc", "subnet_ids"), ["subnet-xyz"]),
+    "empty_functions": lambda d: _set(d, ("functions",), {}),
+    "missing_schedule": lambda d: d["secrets"]["prod/orders/db"].pop("schedule") and d,
+    "timeout_too_long": lambda d: _set(d, ("functions", "mysql-alt", "package", "timeout"), 901),
+    "rotate_immediately_text": lambda d: _set(d, ("secrets", "prod/users/db", "rotate_immediately"), "no"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_schema_rejects_bad_manifests(validator, name: str, tmp_path: Path) -> None:
+    data = BAD[name](_base())
+    assert list(validator.iter_errors(data)), f"the schema accepted {name}"
+    # the CLI rejects it too: the schema never accepts less than `validate` does
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert cli("validate", str(path)).returncode == 2
+
+
+def test_readme_manifest_reference_is_generated_from_the_schema() -> None:
+    section = schema_mod.readme_section((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert section is not None, "README.md lacks the manifest reference markers"
+    assert section == schema_mod.reference_markdown(), (
+        "README's manifest reference is stale; run: .venv/bin/python -m generator.schema --update-readme"
+    )
+
+
+# --------------------------------------------------------------------------------------
+# explain
+
+
+def test_explain_json_lists_every_statement_with_reason() -> None:
+    proc = cli("explain", "examples/rotation.yaml", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    module, _ = model.load(ROOT / "examples" / "rotation.yaml")
+    assert [f["function"] for f in data["functions"]] == [f.key for f in module.functions]
+    for role, fn in zip(data["roles"], module.functions):
+        assert role["role_name"] == fn.role_name
+        got = [(s["sid"], s["actions"], s["resources"], s["condition"], s["reason"]) for s in role["statements"]]
+        want = [(s.sid, list(s.actions), list(s.resources), s.condition, s.reason) for s in fn.policy.statements]
+        assert got == want
+    mysql = next(f for f in data["functions"] if f["function"] == "mysql-alt")
+    assert mysql["vpc"] is True and mysql["source"] == "package" and mysql["secret_count"] == 1
+    assert len(mysql["kms_keys"]) == 2
+
+
+def test_explain_plain_when_piped() -> None:
+    proc = cli("explain", "examples/rotation.yaml")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert not ANSI.search(out) and "┃" not in out
+    assert out.splitlines()[0].startswith("Module rotation (from rotation.yaml)")
+    # every action and every resource of every role appears, with its reason
+    module, _ = model.load(ROOT / "examples" / "rotation.yaml")
+    for fn in module.functions:
+        assert explain.role_title(explain.facts(module)["roles"][module.functions.index(fn)]) in out
+        for st in fn.policy.statements:
+            assert st.reason in out
+            for item in (*st.actions, *st.resources):
+                assert item in out
+
+
+def test_explain_rich_on_a_terminal_follows_width_and_no_color() -> None:
+    coloured = cli_tty("explain", "examples/rotation.yaml", columns=100)
+    assert ANSI.search(coloured), "expected colour on a terminal"
+    assert "┏" in coloured and "㊙" not in coloured, "tables, and ARNs printed verbatim (no emoji codes)"
+    wide = ANSI.sub("", cli_tty("explain", "examples/rotation.yaml", columns=400))
+    assert "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/users/db-XyZ123" in wide
+    plain_text = ANSI.sub("", coloured)
+    assert max(len(line) for line in plain_text.splitlines()) <= 100
+    narrow = ANSI.sub("", cli_tty("explain", "examples/rotation.yaml", columns=60))
+    assert max(len(line) for line in narrow.splitlines()) <= 60
+    no_color = cli_tty("explain", "examples/rotation.yaml", env={"NO_COLOR": "1"})
+    assert "┏" in no_color
+    assert not re.search(r"\x1b\[(3[0-9]|9[0-9])m", no_color), "NO_COLOR must turn colour off"
+
+
+def test_explain_and_module_readme_show_the_compact_form(tmp_path: Path) -> None:
+    data = yaml.safe_load((ROOT / "examples" / "minimal.yaml").read_text())
+    data["secrets"] = {f"prod/service-{i:03d}/database": {"function": "rotator", "schedule": {"every_days": 7}} for i in range(160)}
+    manifest = tmp_path / "many.yaml"
+    manifest.write_text(yaml.safe_dump(data))
+    proc = cli("explain", "many.yaml", "--format", "json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    role = json.loads(proc.stdout)["roles"][0]
+    assert role["form"] == "compact" and role["policy_size"] <= role["policy_size_limit"]
+    rotate = role["statements"][0]
+    assert rotate["condition"] == {
+        "StringEquals": {"secretsmanager:resource/AllowRotationLambdaArn": data["functions"]["rotator"]["existing_function_arn"]}
+    }
+    assert cli("generate", "many.yaml", cwd=tmp_path).returncode == 0
+    readme = (tmp_path / "out" / "many" / "README.md").read_text()
+    assert "Compact form:" in readme and "compact form," in readme
+    assert readme.count("| `prod/service-") == 160
+
+
+def test_explain_bad_manifest_exits_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\n")
+    proc = cli("explain", str(bad))
+    assert proc.returncode == 2 and "error:" in proc.stderr and not proc.stdout
+    assert "Traceback" not in proc.stderr
+
+
+# --------------------------------------------------------------------------------------
+# generate: several manifests, --check output
+
+
+def test_generate_several_manifests_and_check(workdir: Path) -> None:
+    args = ("generate", "examples/rotation.yaml", "examples/minimal.yaml")
+    assert cli(*args, cwd=workdir).returncode == 0
+    assert (workdir / "out" / "rotation" / "iam.tf").is_file() and (workdir / "out" / "minimal" / "iam.tf").is_file()
+    assert cli(*args, "--check", cwd=workdir).returncode == 0
+
+    (workdir / "out" / "minimal" / "outputs.tf").unlink()
+    iam = workdir / "out" / "rotation" / "iam.tf"
+    iam.write_text(iam.read_text().replace("acme-pg-single-rotation", "edited"))
+    proc = cli(*args, "--check", cwd=workdir)
+    assert proc.returncode == 1
+    assert "MISSING: out/minimal/outputs.tf" in proc.stdout and "--- a/out/rotation/iam.tf" in proc.stdout
+    assert not ANSI.search(proc.stdout), "no colour when piped"
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "2 files would change; run: rotation-tf generate examples/rotation.yaml examples/minimal.yaml"
+    )
+    coloured = cli(*args, "--check", "--color", "always", cwd=workdir).stdout
+    assert "\x1b[31m-  name                 = \"edited\"\x1b[0m" in coloured
+    assert "\x1b[32m+  name                 = \"acme-pg-single-rotation\"\x1b[0m" in coloured
+    assert ANSI.sub("", coloured) == proc.stdout
+
+
+def test_check_colours_on_a_terminal_only(workdir: Path) -> None:
+    assert cli("generate", "examples/minimal.yaml", cwd=workdir).returncode == 0
+    (workdir / "out" / "minimal" / "iam.tf").write_text(
+        (workdir / "out" / "minimal" / "iam.tf").read_text().replace("rotator-rotation", "edited", 1)
+    )
+    master, slave = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "generator", "generate", "examples/minimal.yaml", "--check"],
+        cwd=workdir, stdout=slave, stderr=subprocess.PIPE, env=env, timeout=60,
+    )
+    os.close(slave)
+    out = b""
+    while select.select([master], [], [], 0.5)[0]:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    assert proc.returncode == 1
+    assert b"\x1b[31m-" in out and b"\x1b[32m+" in out
+    assert not ANSI.search(cli("generate", "examples/minimal.yaml", "--check", cwd=workdir, env={"NO_COLOR": "1"}).stdout)
+
+
+def test_several_manifests_all_or_nothing(workdir: Path) -> None:
+    bad = workdir / "examples" / "bad.yaml"
+    bad.write_text((workdir / "examples" / "minimal.yaml").read_text().replace("every_days: 7", "every_days: seven"))
+    proc = cli("generate", "examples/rotation.yaml", "examples/bad.yaml", cwd=workdir)
+    assert proc.returncode == 2
+    assert "examples/bad.yaml:" in proc.stderr and "nothing was written" in proc.stderr
+    assert not (workdir / "out").exists()
+
+
+def test_two_manifests_for_one_module_folder_are_refused(workdir: Path) -> None:
+    (workdir / "other").mkdir()
+    shutil.copy(workdir / "examples" / "minimal.yaml", workdir / "other" / "minimal.yaml")
+    proc = cli("generate", "examples/minimal.yaml", "other/minimal.yaml", cwd=workdir)
+    assert proc.returncode == 2
+    assert "same module folder" in proc.stderr
+    assert not (workdir / "out").exists()
+
+
+# --------------------------------------------------------------------------------------
+# init
+
+
+@pytest.mark.parametrize(
+    "engine,strategy",
+    [("postgresql", "single_user"), ("mysql", "alternating_users"), ("sqlserver", "alternating_users"), ("other", "single_user")],
+)
+def test_init_writes_a_manifest_that_validates_and_generates(tmp_path: Path, engine: str, strategy: str) -> None:
+    proc = cli("init", "rotation.yaml", "--engine", engine, "--strategy", strategy, "--account-id", "123456789012", "--region", "eu-west-1", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    text = (tmp_path / "rotation.yaml").read_text()
+    assert text.startswith("# yaml-language-server: $schema=")
+    assert f"engine: {engine}" in text and f"strategy: {strategy}" in text
+    assert ("master_secret:" in text) == (strategy == "alternating_users")
+    assert cli("validate", "rotation.yaml", cwd=tmp_path).returncode == 0
+    assert cli("generate", "rotation.yaml", cwd=tmp_path).returncode == 0
+    assert cli("generate", "rotation.yaml", "--check", cwd=tmp_path).returncode == 0
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("rotation-tf-init-")] == []
+
+
+def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
+    target = tmp_path / "rotation.yaml"
+    target.write_text("mine\n")
+    proc = cli("init", "rotation.yaml", cwd=tmp_path)
+    assert proc.returncode == 2 and "already exists" in proc.stderr
+    assert target.read_text() == "mine\n"
+
+
+def test_init_rejects_bad_options(tmp_path: Path) -> None:
+    proc = cli("init", "x.yaml", "--account-id", "12345", "--region", "moon-1", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "account_id" in proc.stderr and "region" in proc.stderr and "Traceback" not in proc.stderr
+    assert cli("init", "y.yaml", "--engine", "postgres", cwd=tmp_path).returncode == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_completion_is_offered() -> None:
+    proc = cli("--help")
+    assert "--install-completion" in proc.stdout and "--show-completion" in proc.stdout
