@@ -123,11 +123,14 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
                 rotate_immediately=s.rotate_immediately,
             )
         )
+    by_function: dict[str, list[SecretPlan]] = {}
+    for s in secrets:  # one pass, in name order: each function's secrets stay sorted
+        by_function.setdefault(s.function, []).append(s)
     functions: list[FunctionPlan] = []
     for key in sorted(manifest.functions):
         f = manifest.functions[key]
         names = Names(manifest.name_prefix, key)
-        mine = tuple(s for s in secrets if s.function == key)
+        mine = tuple(by_function.get(key, ()))
         if f.existing_function_arn:
             arn = f.existing_function_arn
             function_name = arn.rsplit(":", 1)[1]
