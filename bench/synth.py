@@ -269,6 +269,58 @@ def minimal_tf(spec: Spec) -> str:
     return "\n".join(out) + "\n"
 
 
+def _hcl(v: object) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, int):
+        return str(v)
+    return _q(str(v))
+
+
+def minimal_for_each_tf(spec: Spec) -> str:
+    """The minimal design written with for_each: the same shared function, role, policy and
+    permission, and one ``aws_secretsmanager_secret_rotation`` block over a literal map."""
+    common = minimal_tf(Spec((), spec.functions))
+    fn_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:rotator-shared"
+    entries = []
+    for s in spec.secrets:
+        entries += [
+            f"    {_q(s.name)} = {{",
+            f"      secret_arn         = {_q(s.arn)}",
+            f"      every_days         = {_hcl(s.every_days)}",
+            f"      expression         = {_hcl(s.expression)}",
+            f"      window             = {_hcl(s.window)}",
+            f"      rotate_immediately = {_hcl(s.rotate_immediately)}",
+            "    }",
+        ]
+    return common + "\n".join(
+        [
+            "",
+            "locals {",
+            "  rotations = {",
+            *entries,
+            "  }",
+            "}",
+            "",
+            'resource "aws_secretsmanager_secret_rotation" "this" {',
+            "  for_each = local.rotations",
+            "",
+            "  secret_id           = each.value.secret_arn",
+            f"  rotation_lambda_arn = {_q(fn_arn)}",
+            "  rotate_immediately  = each.value.rotate_immediately",
+            "  rotation_rules {",
+            "    automatically_after_days = each.value.every_days",
+            "    schedule_expression      = each.value.expression",
+            "    duration                 = each.value.window",
+            "  }",
+            "  depends_on = [aws_lambda_permission.rotator, aws_iam_role_policy.rotator]",
+            "}",
+        ]
+    ) + "\n"
+
+
 def per_secret_tf(spec: Spec, zip_path: str) -> str:
     """A function (from the zip), a role, its policy and a permission for every secret."""
     out = []
