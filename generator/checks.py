@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from generator import aws, naming, rotation_apps
@@ -52,6 +53,7 @@ def _expand_hours(field: str) -> list[int] | None:
     return sorted(hours)
 
 
+@lru_cache(maxsize=1024)  # pure; manifests repeat a handful of expressions thousands of times
 def schedule_facts(expr: str) -> tuple[ScheduleFacts | None, str | None]:
     """Parse a rate() or cron() expression; return facts or an error message."""
     m = _RATE_RE.match(expr)

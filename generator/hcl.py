@@ -28,8 +28,17 @@ def _escape_char(c: str) -> str:
     return c
 
 
+# Printable ASCII other than the quote and the backslash: such a string needs no escaping
+# unless it holds a template sequence. Nearly every value (ARNs, names) takes this path.
+_PLAIN = re.compile(r'[ !#-\[\]-~]*')
+
+
 def escape(value: str) -> str:
     """The body of an HCL quoted string whose value is ``value``."""
+    if _PLAIN.fullmatch(value):
+        if "{" not in value:
+            return value
+        return value.replace("${", "$${").replace("%{", "%%{")
     out = "".join(_escape_char(c) for c in value)
     # Template sequences: "${" and "%{" start interpolations and directives; doubling the
     # introducer makes them literal. Only the sequence immediately before "{" matters.
@@ -96,31 +105,19 @@ def template_path(raw_prefix: str, literal: str) -> str:
 # Layout: align "=" the way `terraform fmt` does
 
 
+_ATTR = re.compile(r'( *)([A-Za-z_][A-Za-z0-9_-]*|"(?:[^"\\]|\\.)*")\s*=\s*(?!=)(.*)', re.DOTALL)
+
+
 def _split_attr(line: str) -> tuple[str, str, str] | None:
-    """Split ``  key = value`` into (indent, key, value); None when not an attribute line."""
-    stripped = line.lstrip(" ")
-    indent = line[: len(line) - len(stripped)]
-    if stripped.startswith('"'):
-        i, n = 1, len(stripped)
-        while i < n:
-            if stripped[i] == "\\":
-                i += 2
-                continue
-            if stripped[i] == '"':
-                break
-            i += 1
-        else:
-            return None
-        k, rest = stripped[: i + 1], stripped[i + 1 :]
-    else:
-        m = re.match(r"[A-Za-z_][A-Za-z0-9_-]*", stripped)
-        if not m:
-            return None
-        k, rest = m.group(0), stripped[m.end() :]
-    m = re.match(r"\s*=\s*(?!=)", rest)
-    if not m:
+    """Split ``  key = value`` into (indent, key, value); None when not an attribute line.
+
+    The key is an identifier or a quoted string (with backslash escapes); ``==`` is not an
+    assignment.
+    """
+    m = _ATTR.match(line)
+    if m is None:
         return None
-    return indent, k, rest[m.end() :]
+    return m.group(1), m.group(2), m.group(3)
 
 
 _OPENERS = ("{", "[", "(", "<<EOT", "<<-EOT")
@@ -133,25 +130,30 @@ def align(text: str) -> str:
     end a run, which is what ``terraform fmt`` does.
     """
     lines = text.split("\n")
-    out: list[str] = []
-    run: list[tuple[str, str, str]] = []
+    match = _ATTR.match
+    run: list[tuple[int, str, str, str]] = []  # (line number, indent, key, value)
 
     def flush() -> None:
-        if run:
-            width = max(len(k) for _, k, _ in run)
-            out.extend(f"{ind}{k.ljust(width)} = {v}" for ind, k, v in run)
-            run.clear()
+        width = max(len(k) for _, _, k, _ in run)
+        for i, ind, k, v in run:
+            lines[i] = f"{ind}{k.ljust(width)} = {v}"
+        run.clear()
 
-    for line in lines:
-        parts = _split_attr(line)
-        if parts is None or parts[2].rstrip().endswith(_OPENERS):
-            flush()
-            if parts is not None:
-                line = f"{parts[0]}{parts[1]} = {parts[2]}"
-            out.append(line)
+    for i, line in enumerate(lines):
+        m = match(line)
+        if m is None:
+            if run:
+                flush()
             continue
-        if run and run[0][0] != parts[0]:
+        ind, k, v = m.groups()
+        if v.rstrip().endswith(_OPENERS):
+            if run:
+                flush()
+            lines[i] = f"{ind}{k} = {v}"
+            continue
+        if run and run[0][1] != ind:
             flush()
-        run.append(parts)
-    flush()
-    return "\n".join(out)
+        run.append((i, ind, k, v))
+    if run:
+        flush()
+    return "\n".join(lines)

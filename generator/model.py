@@ -262,12 +262,15 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
                 adopt=s.import_,
             )
         )
+    by_function: dict[str, list[SecretPlan]] = {}
+    for s in secrets:  # one pass, in name order: each function's secrets stay sorted
+        by_function.setdefault(s.function, []).append(s)
     functions: list[FunctionPlan] = []
     for key in sorted(manifest.functions):
         f = manifest.functions[key]
         # After a rename, AWS names keep deriving from the oldest key: nothing is replaced.
         names = Names(manifest.name_prefix, f.previous_names[0] if f.previous_names else key)
-        mine = tuple(s for s in secrets if s.function == key)
+        mine = tuple(by_function.get(key, ()))
         if f.existing_function_arn:
             arn = f.existing_function_arn
             function_name = arn.rsplit(":", 1)[1]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path as FsPath
-from typing import Any
+from typing import Any, NamedTuple
 
 import jinja2
 
@@ -150,18 +150,32 @@ def _trust_policy() -> dict[str, Any]:
     }
 
 
+class Rotation(NamedTuple):
+    """One entry of ``local.rotations``. A tuple with named fields rather than a dict:
+    Jinja's ``r.function`` tries attribute access first, which fails (slowly) on a dict."""
+
+    function: str
+    secret_arn: str | None
+    create: bool
+    every_days: int | None
+    expression: str | None
+    window: str | None
+    rotate_immediately: bool
+
+
 def context(module: Module, module_dir: FsPath) -> dict[str, Any]:
-    rotations = {}
-    for s in module.secrets:
-        rotations[s.name] = {
-            "function": s.function,
-            "secret_arn": s.arn,
-            "create": s.managed is not None,
-            "every_days": s.schedule.every_days,
-            "expression": s.schedule.expression,
-            "window": s.schedule.window,
-            "rotate_immediately": s.rotate_immediately,
-        }
+    rotations = {
+        s.name: Rotation(
+            s.function,
+            s.arn,
+            s.managed is not None,
+            s.schedule.every_days,
+            s.schedule.expression,
+            s.schedule.window,
+            s.rotate_immediately,
+        )
+        for s in module.secrets
+    }
     return {
         "m": module,
         "header": header(module),

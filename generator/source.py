@@ -21,9 +21,29 @@ import yaml
 from generator.errors import Diagnostic, Failed, Path
 
 try:  # the C composer is ~10x faster; fall back to pure Python where libyaml is absent
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover - depends on the PyYAML build
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """The safe loader, resolving the tag of each distinct plain scalar once.
+
+    A plain scalar's implicit tag depends only on its text (the safe loader has no path
+    resolvers), and manifests repeat the same keys and values thousands of times.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._plain_tags: dict[str, str] = {}
+
+    def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode and implicit[0] and not self.yaml_path_resolvers:
+            tag = self._plain_tags.get(value)
+            if tag is None:
+                tag = self._plain_tags[value] = _BaseLoader.resolve(self, kind, value, implicit)
+            return tag
+        return _BaseLoader.resolve(self, kind, value, implicit)
 
 MAX_BYTES = 32 * 1024 * 1024
 """Manifests larger than this are rejected unread (10,000 secrets take about 3 MB)."""
@@ -111,8 +131,12 @@ class _Builder:
         self.count += 1
         if self.count > MAX_VALUES:
             raise _TooBig(node)
-        self.positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))  # aliases: first use
+        if path not in self.positions:  # aliases: the first use
+            mark = node.start_mark
+            self.positions[path] = (mark.line + 1, mark.column + 1)
         if isinstance(node, yaml.ScalarNode):
+            if node.tag == _STR:
+                return node.value
             return self.scalar(node, path)
         if isinstance(node, yaml.SequenceNode):
             if node.tag != _SEQ:
@@ -154,8 +178,10 @@ class _Builder:
                 self.err(key_node, path + (key,), f"duplicate key {key!r} (first defined on line {first})")
                 continue
             explicit[key] = key_node
-            self.key_positions[path + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            result[key] = self.build(value_node, path + (key,))
+            sub = path + (key,)
+            mark = key_node.start_mark
+            self.key_positions[sub] = (mark.line + 1, mark.column + 1)
+            result[key] = self.build(value_node, sub)
         for key, value in merged.items():
             result.setdefault(key, value)
         return result
@@ -227,7 +253,9 @@ def load(path: FsPath, display_name: str | None = None) -> Source:
         raise fail("the manifest is empty")
     builder = _Builder(name)
     try:
-        total = builder.size(node)
+        # Only an alias can make the document expand beyond what was read, and an alias
+        # needs an anchor ("&"). Without one, build() counts the values as it goes.
+        total = builder.size(node) if "&" in text else 0
         if total > MAX_VALUES:
             raise fail(
                 f"the document expands to more than {MAX_VALUES:,} values through YAML aliases; "
@@ -238,8 +266,12 @@ def load(path: FsPath, display_name: str | None = None) -> Source:
         data = builder.build(node, ())
     except _Recursive as exc:
         raise fail("recursive YAML alias", exc.node.start_mark.line + 1, exc.node.start_mark.column + 1) from None
-    except _TooBig as exc:  # pragma: no cover - guarded by the size check above
-        raise fail("document too large after alias expansion", exc.node.start_mark.line + 1) from None
+    except _TooBig as exc:
+        raise fail(
+            f"the document holds more than {MAX_VALUES:,} values; refusing to read it",
+            exc.node.start_mark.line + 1,
+            exc.node.start_mark.column + 1,
+        ) from None
     if builder.errors:
         raise Failed(sorted(builder.errors))
     if not isinstance(data, dict):

@@ -1,0 +1,571 @@
+"""Benchmark rotation-tf against Terraform itself, in one run, as ratios.
+
+    .venv/bin/python bench/run.py [--quick] [--json results.json] [--keep DIR]
+
+Not part of the test suite. On the shared 2-core machine, with other test suites running
+beside it (load average 7-9), a full run took about 11 minutes and ``--quick`` about 4; an
+idle machine should need about half that, which could not be checked there. Every figure that matters is a ratio against a baseline measured
+in the same run (the machine is shared, so absolute times drift): the whole ``rotation-tf
+generate`` process against ``terraform fmt -check`` on what it wrote and against a plain
+Python process writing the same bytes; ``rotation-tf --version`` against ``python -c pass``;
+and ``terraform plan`` on the generated module against two hand-written designs of the same
+rotations. Each command runs as its own process; a figure is the median of several runs,
+and the runs of the commands being compared are interleaved so that load on the machine
+hits them alike. Peak memory is the child's ``ru_maxrss`` from ``wait4``.
+
+Needs the ``terraform`` CLI and the offline provider mirror that the tests use (see
+tests/harness.py); without them the plan section is skipped and says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT / "tests"))
+
+import synth  # noqa: E402
+
+SIZES = (10, 100, 1_000, 10_000)
+FUNCTIONS = (1, 20, 100)
+PLAN_SIZES = (10, 100, 1_000)
+
+TARGETS = {
+    "generate_vs_fmt": 0.5,
+    "check_vs_generate": 1.0,
+    "peak_rss_mb": 250.0,
+    "version_vs_python": 5.0,
+    "plan_vs_minimal": 1.1,
+    "extra_resources_per_secret": 1,
+    "linearity": 1.5,
+}
+
+
+# ------------------------------------------------------------------------------------------
+# Running and timing one process
+
+
+@dataclass
+class Sample:
+    seconds: float  # wall clock
+    maxrss_kb: int
+    cpu: float = 0.0  # user + system seconds of the child
+
+
+def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None, ok: tuple[int, ...] = (0,), timeout: float = 600) -> None:
+    """Run a set-up step (not measured)."""
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode not in ok:
+        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+
+
+def run_rss(cmd: list[str], cwd: Path, env: dict[str, str] | None = None, ok: tuple[int, ...] = (0,), timeout: float = 600) -> Sample:
+    """Like :func:`run`, but reaps the child with ``os.wait4`` to read its own ``ru_maxrss``.
+
+    Output goes to files, not pipes, so that waiting cannot dead-lock on a full pipe.
+    """
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err)
+        deadline = start + timeout
+        while True:  # bounded by the deadline
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                proc.kill()
+                os.wait4(proc.pid, 0)
+                raise RuntimeError(f"timed out after {timeout}s: {' '.join(cmd)}")
+            time.sleep(0.002)
+        elapsed = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode not in ok:
+            out.seek(0)
+            err.seek(0)
+            raise RuntimeError(
+                f"{' '.join(cmd)} exited {proc.returncode}:\n{out.read().decode()[-2000:]}\n{err.read().decode()[-2000:]}"
+            )
+    return Sample(elapsed, usage.ru_maxrss, usage.ru_utime + usage.ru_stime)
+
+
+def median(xs: list[float]) -> float:
+    return statistics.median(xs)
+
+
+# ------------------------------------------------------------------------------------------
+# The I/O floor: a plain Python process that writes the same bytes the same way (one file
+# each, fsync'd, as the generator does), reading them from one blob the way the generator
+# reads its manifest.
+
+FLOOR = r"""
+import os, sys, json
+src, dst = sys.argv[1], sys.argv[2]
+with open(src, "rb") as fh:
+    blob = fh.read()
+index = json.loads(blob[: blob.index(b"\n")])
+os.mkdir(dst)
+pos = blob.index(b"\n") + 1
+for name, size in index:
+    with open(os.path.join(dst, name), "wb") as fh:
+        fh.write(blob[pos : pos + size])
+        fh.flush()
+        os.fsync(fh.fileno())
+    pos += size
+fd = os.open(dst, os.O_RDONLY)
+os.fsync(fd)
+os.close(fd)
+"""
+
+
+def make_blob(module_dir: Path, blob: Path) -> int:
+    files = sorted(p for p in module_dir.iterdir() if p.is_file())
+    datas = [p.read_bytes() for p in files]
+    index = json.dumps([[p.name, len(d)] for p, d in zip(files, datas)]).encode()
+    blob.write_bytes(index + b"\n" + b"".join(datas))
+    return sum(len(d) for d in datas)
+
+
+# ------------------------------------------------------------------------------------------
+# Terraform
+
+
+@dataclass
+class Tf:
+    binary: str
+    env: dict[str, str]
+
+
+def find_terraform(work: Path) -> Tf | None:
+    try:
+        from harness import find_mirror
+    except Exception:  # pragma: no cover - harness needs pytest (the test extra)
+        find_mirror = None  # type: ignore[assignment]
+    binary = shutil.which("terraform")
+    mirror = find_mirror() if find_mirror else None
+    if binary is None:
+        return None
+    cfg = work / "terraform.tfrc"
+    if mirror is not None:
+        cfg.write_text(
+            "provider_installation {\n"
+            f"  filesystem_mirror {{\n    path    = {json.dumps(str(mirror))}\n"
+            '    include = ["registry.terraform.io/hashicorp/*"]\n  }\n'
+            '  direct {\n    exclude = ["registry.terraform.io/*/*"]\n  }\n}\n'
+        )
+    else:
+        cfg.write_text("")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "AWS_"))}
+    env.update(
+        TF_CLI_CONFIG_FILE=str(cfg),
+        TF_IN_AUTOMATION="1",
+        TF_INPUT="0",
+        CHECKPOINT_DISABLE="1",
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    tf = Tf(binary, env)
+    tf.mirror = mirror  # type: ignore[attr-defined]
+    return tf
+
+
+def provider_block() -> str:
+    try:
+        from harness import provider_block as pb
+
+        return pb(synth.REGION, None)
+    except Exception:  # pragma: no cover
+        return (
+            'provider "aws" {\n  region = "us-east-1"\n  access_key = "testing"\n  secret_key = "testing"\n'
+            "  skip_credentials_validation = true\n  skip_metadata_api_check = true\n"
+            "  skip_requesting_account_id = true\n  skip_region_validation = true\n}\n"
+        )
+
+
+def make_root(path: Path, module_files: dict[str, str] | Path, zip_src: Path) -> None:
+    """A root config that calls the module in ./mod (the same wrapper for every variant)."""
+    if path.exists():
+        shutil.rmtree(path)
+    mod = path / "mod"
+    if isinstance(module_files, Path):
+        shutil.copytree(module_files, mod)
+    else:
+        mod.mkdir(parents=True)
+        for name, text in module_files.items():
+            (mod / name).write_text(text)
+    shutil.copy(zip_src, mod / "rotator.zip")
+    (path / "main.tf").write_text(provider_block() + '\nmodule "rotation" {\n  source = "./mod"\n}\n')
+
+
+def init_roots(tf: Tf, roots: list[Path], template: Path) -> None:
+    """``terraform init`` once; every root calls ./mod, so the others share its result."""
+    make_root(template, {"main.tf": "# empty\n"}, next(iter(roots)).parent.parent / "rotator.zip")
+    run([tf.binary, "init", "-backend=false", "-input=false", "-no-color"], template, tf.env)
+    for r in roots:
+        (r / ".terraform" / "modules").mkdir(parents=True, exist_ok=True)
+        os.symlink((template / ".terraform" / "providers").resolve(), r / ".terraform" / "providers")
+        shutil.copy(template / ".terraform" / "modules" / "modules.json", r / ".terraform" / "modules")
+        shutil.copy(template / ".terraform.lock.hcl", r)
+
+
+PLAN = ["plan", "-refresh=false", "-input=false", "-lock=false", "-no-color", "-out=tfplan"]
+
+
+def count_planned(tf: Tf, root: Path) -> int:
+    shown = subprocess.run(
+        [tf.binary, "show", "-json", "tfplan"], cwd=root, env=tf.env, capture_output=True, text=True, timeout=600, check=True
+    )
+    plan = json.loads(shown.stdout)
+    return sum(1 for c in plan.get("resource_changes", []) if c["mode"] == "managed" and "create" in c["change"]["actions"])
+
+
+# ------------------------------------------------------------------------------------------
+# The benchmark
+
+
+@dataclass
+class Case:
+    secrets: int
+    functions: int  # functions declared (at most one per secret)
+    dir: Path
+    manifest_bytes: int = 0
+    output_bytes: int = 0
+    times: dict[str, list[float]] = field(default_factory=dict)
+    rss_kb: list[int] = field(default_factory=list)
+
+    cpu: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, what: str, s: Sample) -> None:
+        self.times.setdefault(what, []).append(s.seconds)
+        self.cpu.setdefault(what, []).append(s.cpu)
+
+    def med(self, what: str) -> float:
+        return median(self.times[what])
+
+    def med_cpu(self, what: str) -> float:
+        return median(self.cpu[what])
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def bench_cases(args, work: Path, tool: str, tf: Tf | None) -> list[Case]:
+    cases = []
+    seen = set()
+    for n in args.sizes:
+        for f in args.functions:
+            if (n, min(n, f)) in seen:  # 10 secrets over 20 or 100 functions: the same case
+                continue
+            seen.add((n, min(n, f)))
+            d = work / f"s{n}-f{f}"
+            d.mkdir(parents=True)
+            spec = synth.make(n, f)
+            synth.write_zip(d)
+            text = synth.manifest_yaml(spec)
+            (d / "rotation.yaml").write_text(text)
+            c = Case(n, len(spec.functions), d, manifest_bytes=len(text.encode()))
+            cases.append(c)
+    for c in cases:
+        runs = args.runs
+        log(f"  {c.secrets:>6} secrets / {c.functions:>3} functions: {runs} runs")
+        out = c.dir / "out"
+        module = out / "rotation"
+        blob = c.dir / "floor.bin"
+        for i in range(runs):
+            shutil.rmtree(out, ignore_errors=True)
+            s = run_rss([tool, "generate", "rotation.yaml", "--out", "out"], c.dir)
+            c.add("generate", s)
+            c.rss_kb.append(s.maxrss_kb)
+            if i == 0:
+                c.output_bytes = make_blob(module, blob)
+            c.add("check", run_rss([tool, "generate", "rotation.yaml", "--check", "--out", "out"], c.dir))
+            c.add("validate", run_rss([tool, "validate", "rotation.yaml"], c.dir))
+            if tf is not None:
+                c.add("fmt", run_rss([tf.binary, "fmt", "-check", "-recursive", str(module)], c.dir, tf.env))
+            shutil.rmtree(c.dir / "floor", ignore_errors=True)
+            c.add("floor", run_rss([sys.executable, "-c", FLOOR, str(blob), str(c.dir / "floor")], c.dir))
+    return cases
+
+
+def bench_startup(args, tool: str, work: Path) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {"version": [], "python": []}
+    for _ in range(args.startup_runs):
+        out["python"].append(run_rss([sys.executable, "-c", "pass"], work).seconds)
+        out["version"].append(run_rss([tool, "--version"], work).seconds)
+    return out
+
+
+def bench_plans(args, work: Path, tool: str, tf: Tf) -> dict[str, dict]:
+    base = work / "plan"
+    base.mkdir()
+    synth.write_zip(base)
+    zip_src = base / synth.ZIP_NAME
+    shutil.copy(zip_src, base / "rotator.zip")
+    roots: dict[tuple[str, int], Path] = {}
+    for n in args.plan_sizes:
+        spec = synth.make(n, 1)
+        d = base / f"gen-{n}"
+        d.mkdir()
+        synth.write_zip(d)
+        (d / "rotation.yaml").write_text(synth.manifest_yaml(spec))
+        run([tool, "generate", "rotation.yaml", "--out", "out"], d, ok=(0,))
+        variants = {
+            "generated": d / "out" / "rotation",
+            "minimal": {"main.tf": synth.minimal_tf(spec)},
+            "minimal_for_each": {"main.tf": synth.minimal_for_each_tf(spec)},
+            "per_secret": {"main.tf": synth.per_secret_tf(spec, "rotator.zip")},
+        }
+        for name, files in variants.items():
+            if name == "per_secret" and n > args.per_secret_max:
+                continue
+            r = base / f"{name}-{n}" / "root"
+            make_root(r, files, zip_src)
+            roots[(name, n)] = r
+    init_roots(tf, list(roots.values()), base / "template" / "root")
+    results: dict[str, dict] = {}
+    for n in args.plan_sizes:
+        names = [v for (v, m) in roots if m == n]
+        runs = args.plan_runs if n < 1_000 else args.plan_runs_large
+        log(f"  plan at {n} secrets: {', '.join(names)} x {runs}")
+        times: dict[str, list[float]] = {v: [] for v in names}
+        for _ in range(runs):
+            for v in names:
+                times[v].append(run_rss([tf.binary, *PLAN], roots[(v, n)], tf.env, timeout=900).seconds)
+        results[str(n)] = {v: {"times": times[v], "median": median(times[v]), "resources": count_planned(tf, roots[(v, n)])} for v in names}
+    return results
+
+
+# ------------------------------------------------------------------------------------------
+# Report
+
+
+def slope(points: list[tuple[int, float]]) -> float:
+    """Least-squares slope, seconds per secret."""
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+
+
+def verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("hold" if ok else "MISS")
+
+
+def report(args, cases: list[Case], startup: dict, plans: dict | None, have_fmt: bool, elapsed: float) -> dict:
+    lines = []
+    p = lines.append
+    p("")
+    p("## generate, --check and validate (median seconds; ratios against baselines of the same run)")
+    p("")
+    hdr = "| secrets | functions | manifest | output | generate | --check | validate | fmt -check | I/O floor | gen/fmt | gen/fmt (CPU) | check/gen | gen/floor | peak RSS |"
+    p(hdr)
+    p("| ---: " * (hdr.count("|") - 1) + "|")
+    rows = []
+    for c in cases:
+        g, ch, v, fl = c.med("generate"), c.med("check"), c.med("validate"), c.med("floor")
+        fm = c.med("fmt") if have_fmt else None
+        row = {
+            "secrets": c.secrets,
+            "functions": c.functions,
+            "manifest_bytes": c.manifest_bytes,
+            "output_bytes": c.output_bytes,
+            "generate_s": g,
+            "check_s": ch,
+            "validate_s": v,
+            "fmt_s": fm,
+            "floor_s": fl,
+            "generate_vs_fmt": g / fm if fm else None,
+            "generate_vs_fmt_cpu": c.med_cpu("generate") / c.med_cpu("fmt") if fm else None,
+            "check_vs_generate": ch / g,
+            "check_vs_generate_cpu": c.med_cpu("check") / c.med_cpu("generate"),
+            "generate_vs_floor": g / fl,
+            "peak_rss_mb": max(c.rss_kb) / 1024,
+            "runs": c.times,
+            "cpu_runs": c.cpu,
+        }
+        rows.append(row)
+        p(
+            f"| {c.secrets:,} | {c.functions} | {c.manifest_bytes / 1e6:.2f} MB | {c.output_bytes / 1e6:.2f} MB | {g:.3f} | {ch:.3f} | {v:.3f} | "
+            + (f"{fm:.3f}" if fm else "n/a")
+            + f" | {fl:.3f} | "
+            + (f"{g / fm:.2f} | {row['generate_vs_fmt_cpu']:.2f}" if fm else "n/a | n/a")
+            + f" | {ch / g:.2f} | {g / fl:.1f} | {max(c.rss_kb) / 1024:.0f} MB |"
+        )
+    # linearity per function count: slope over all sizes and the marginal cost per 1,000
+    # secrets between the two largest sizes against that between the two before them
+    lin = {}
+    p("")
+    p("## Growth of generate (CPU time of the process, median of runs: steadier than wall clock on a shared machine)")
+    p("")
+    p("| functions | slope, CPU (ms per 1,000 secrets, least squares) | slope, wall clock | marginal 100→1k | marginal 1k→10k | ratio |")
+    p("| ---: | ---: | ---: | ---: | ---: | ---: |")
+    for f in sorted({c.functions for c in cases if c.secrets >= 100}):
+        pts = sorted((c.secrets, c.med_cpu("generate")) for c in cases if c.functions == f and c.secrets >= 100)
+        if len(pts) < 3:
+            continue
+        s = slope(pts) * 1000 * 1000
+        s_wall = slope(sorted((c.secrets, c.med("generate")) for c in cases if c.functions == f and c.secrets >= 100)) * 1e6
+        (n1, t1), (n2, t2), (n3, t3) = pts[-3:]
+        lo = (t2 - t1) / (n2 - n1) * 1e6
+        hi = (t3 - t2) / (n3 - n2) * 1e6
+        lin[f] = {"slope_cpu_ms_per_1000": s, "slope_wall_ms_per_1000": s_wall, "marginal_low_ms_per_1000": lo, "marginal_high_ms_per_1000": hi, "ratio": hi / lo if lo > 0 else None}
+        p(f"| {f} | {s:.0f} | {s_wall:.0f} | {lo:.0f} ({n1:,}→{n2:,}) | {hi:.0f} ({n2:,}→{n3:,}) | " + (f"{hi / lo:.2f}" if lo > 0 else "n/a") + " |")
+    py, ver = median(startup["python"]), median(startup["version"])
+    p("")
+    p(f"## Start-up: `rotation-tf --version` {ver * 1000:.0f} ms vs `python -c pass` {py * 1000:.0f} ms: **{ver / py:.2f}x**")
+    plan_rows = {}
+    if plans:
+        p("")
+        p("## terraform plan -refresh=false (median seconds; every design over one shared function)")
+        p("")
+        p("| secrets | generated | minimal (literal blocks) | minimal (for_each) | one function per secret | generated/minimal | for_each/minimal | generated/for_each | per-secret/minimal | resources: generated / minimal / per-secret |")
+        p("| ---: " * 10 + "|")
+        for n, r in plans.items():
+            g, m = r["generated"]["median"], r["minimal"]["median"]
+            fe = r["minimal_for_each"]["median"]
+            ps = r.get("per_secret")
+            plan_rows[n] = {
+                "generated_vs_minimal": g / m,
+                "for_each_vs_minimal": fe / m,
+                "generated_vs_for_each": g / fe,
+                "per_secret_vs_minimal": (ps["median"] / m) if ps else None,
+            }
+            p(
+                f"| {int(n):,} | {g:.2f} | {m:.2f} | {fe:.2f} | " + (f"{ps['median']:.2f}" if ps else "not run") + f" | {g / m:.2f} | {fe / m:.2f} | {g / fe:.2f} | "
+                + (f"{ps['median'] / m:.2f}" if ps else "n/a")
+                + f" | {r['generated']['resources']} / {r['minimal']['resources']} / "
+                + (str(ps["resources"]) if ps else "-")
+                + " |"
+            )
+    # targets
+    big = [r for r in rows if r["secrets"] == max(args.sizes)]
+    gen_fmt = max((r["generate_vs_fmt"] for r in big if r["generate_vs_fmt"]), default=None)
+    chk = max(r["check_vs_generate"] for r in rows if r["secrets"] >= 1000) if any(r["secrets"] >= 1000 for r in rows) else None
+    chk_cpu = max(r["check_vs_generate_cpu"] for r in rows if r["secrets"] >= 1000) if chk is not None else None
+    gen_fmt_cpu = max((r["generate_vs_fmt_cpu"] for r in big if r["generate_vs_fmt_cpu"]), default=None)
+    rss = max(r["peak_rss_mb"] for r in big)
+    lin_ratio = max((v["ratio"] for v in lin.values() if v["ratio"] is not None), default=None)
+    plan_ratio = extra = None
+    if plans:
+        largest = str(max(int(n) for n in plans))
+        plan_ratio = plan_rows[largest]["generated_vs_minimal"]
+        ns = sorted(int(n) for n in plans)
+        if len(ns) >= 2:
+            a, b = ns[-2], ns[-1]
+            extra = (plans[str(b)]["generated"]["resources"] - plans[str(a)]["generated"]["resources"]) / (b - a)
+    targets = {
+        "generate_vs_fmt": {"value": gen_fmt, "cpu": gen_fmt_cpu, "target": "<= 0.5 at the largest size (worst function count)", "ok": None if gen_fmt is None else gen_fmt <= 0.5},
+        "check_vs_generate": {"value": chk, "cpu": chk_cpu, "target": "<= 1.0 at >= 1,000 secrets (worst case)", "ok": None if chk is None else chk <= 1.0},
+        "peak_rss_mb": {"value": rss, "target": "< 250 MB at the largest size", "ok": rss < 250},
+        "linearity": {"value": lin_ratio, "target": "CPU per secret 1k→10k <= 1.5x CPU per secret 100→1k", "ok": None if lin_ratio is None else lin_ratio <= 1.5},
+        "version_vs_python": {"value": ver / py, "target": "< 5x", "ok": ver / py < 5},
+        "plan_vs_minimal": {"value": plan_ratio, "target": "<= 1.1 at the largest plan size", "ok": None if plan_ratio is None else plan_ratio <= 1.1},
+        "extra_resources_per_secret": {"value": extra, "target": "== 1", "ok": None if extra is None else abs(extra - 1) < 1e-9},
+    }
+    p("")
+    p("## Targets")
+    p("")
+    p("| target | value (wall clock) | same ratio in CPU time | goal | verdict (wall clock) |")
+    p("| --- | ---: | ---: | --- | --- |")
+    for k, t in targets.items():
+        val, cpu = t["value"], t.get("cpu")
+        p(
+            f"| {k} | " + ("n/a" if val is None else f"{val:.2f}") + " | " + ("" if cpu is None else f"{cpu:.2f}")
+            + f" | {t['target']} | {verdict(t['ok'])} |"
+        )
+    p("")
+    p(f"Machine: {machine()}; whole run {elapsed:.0f} s.")
+    print("\n".join(lines))
+    return {
+        "machine": machine(),
+        "elapsed_s": elapsed,
+        "cases": rows,
+        "growth": lin,
+        "startup": {"python_s": py, "version_s": ver, "ratio": ver / py, "runs": startup},
+        "plans": plans,
+        "plan_ratios": plan_rows,
+        "targets": targets,
+    }
+
+
+def machine() -> str:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, load average {load:.1f} at the end"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="smaller sizes and fewer runs (about a minute)")
+    ap.add_argument("--json", type=Path, help="also write the results as JSON here")
+    ap.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary folder, removed)")
+    ap.add_argument("--no-plan", action="store_true", help="skip the terraform plan comparison")
+    ap.add_argument("--runs", type=int, default=None, help="runs per command (default 3; --quick 2)")
+    ap.add_argument(
+        "--full", action="store_true", help="also plan one function per secret at 1,000 secrets (adds ~2 minutes)"
+    )
+    args = ap.parse_args()
+    args.sizes = (10, 100, 1_000) if args.quick else SIZES
+    args.functions = (1, 20) if args.quick else FUNCTIONS
+    args.plan_sizes = (10, 100) if args.quick else PLAN_SIZES
+    args.runs = args.runs or (2 if args.quick else 3)
+    args.startup_runs = 10 if args.quick else 20
+    args.plan_runs = args.runs
+    args.plan_runs_large = 1  # a plan of 1,000 rotations takes 15-30 s on this machine
+    args.per_secret_max = 1_000 if args.full else 100  # 5,000 resources: ~1.5 minutes a plan
+
+    tool = shutil.which("rotation-tf", path=str(Path(sys.executable).parent)) or shutil.which("rotation-tf")
+    if tool is None:
+        print("rotation-tf is not installed next to this Python; run: pip install -e '.[test]'", file=sys.stderr)
+        return 2
+    work = args.keep or Path(tempfile.mkdtemp(prefix="rotation-tf-bench-"))
+    if args.keep:
+        if work.exists():
+            shutil.rmtree(work)
+        work.mkdir(parents=True)
+    start = time.perf_counter()
+    try:
+        tf = find_terraform(work)
+        if tf is None:
+            log("terraform not found: fmt and plan baselines are skipped")
+        log("start-up")
+        startup = bench_startup(args, tool, work)
+        log("generate / --check / validate / fmt / floor")
+        cases = bench_cases(args, work, tool, tf)
+        plans = None
+        if tf is not None and getattr(tf, "mirror", None) is not None and not args.no_plan:
+            log("terraform plan")
+            plans = bench_plans(args, work, tool, tf)
+        elif not args.no_plan:
+            log("no provider mirror: plan comparison skipped")
+        result = report(args, cases, startup, plans, tf is not None, time.perf_counter() - start)
+        if args.json:
+            args.json.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
