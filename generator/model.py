@@ -63,6 +63,8 @@ class FunctionPlan:
     statement_id: str
     secrets: tuple[SecretPlan, ...]
     policy: policies.RolePolicy
+    role_description: str
+    function_description: str
 
     @property
     def in_vpc(self) -> bool:
@@ -184,6 +186,16 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
                 statement_id=names.statement_id,
                 secrets=mine,
                 policy=policy,
+                role_description=(
+                    f.description
+                    if f.description is not None
+                    else f"Execution role of the Secrets Manager rotation function {function_name}"
+                ),
+                function_description=(
+                    f.description
+                    if f.description is not None
+                    else f"Rotates Secrets Manager secrets ({f.engine}, {f.strategy})"
+                ),
             )
         )
     module = Module(
@@ -212,7 +224,7 @@ def load(path: FsPath, display_name: str | None = None) -> tuple[Module, list[Di
     if manifest is not None:
         diags = checks.run(src, manifest, dict(manifest.functions), dict(manifest.secrets))
     else:
-        diags = diags + checks.run(src, parts["head"], parts["functions"], parts["secrets"])
+        diags = diags + checks.run(src, parts["head"], parts["functions"], parts["secrets"], frozenset(parts["dropped"]))
     errors = [d for d in diags if d.level is Level.ERROR]
     if errors or manifest is None:
         raise Failed(sorted(errors, key=_order))
