@@ -65,6 +65,7 @@ class FunctionPlan:
     policy: policies.RolePolicy
     role_description: str
     function_description: str
+    permission_size: int  # bytes of the Lambda resource policy this module creates
 
     @property
     def in_vpc(self) -> bool:
@@ -143,6 +144,16 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
             grants, ctx=ctx, function_name=function_name, function_arn=arn, in_vpc=f.vpc is not None
         )
         path = ("functions", key)
+        permission_size = policies.permission_size(
+            function_arn=arn, account=manifest.account_id, statement_id=names.statement_id
+        )
+        if permission_size > aws.LAMBDA_RESOURCE_POLICY_MAX:  # pragma: no cover - one statement is ~400 bytes
+            notes.append(
+                source.diag(
+                    path,
+                    f"the Lambda resource policy needs {permission_size:,} bytes; Lambda allows {aws.LAMBDA_RESOURCE_POLICY_MAX:,}",
+                )
+            )
         if policy.size > aws.ROLE_INLINE_POLICIES_MAX:
             notes.append(
                 source.diag(
@@ -155,9 +166,10 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
             notes.append(
                 source.diag(
                     path,
-                    f"{len(mine)} secrets would need more than IAM's {aws.ROLE_INLINE_POLICIES_MAX:,} characters "
-                    "of inline policy; the role grants the account's secrets whose rotation function is this "
-                    f"function instead (compact form, {policy.size:,} characters)",
+                    f"listing its {len(mine)} secrets would take {policy.explicit_size:,} characters of inline "
+                    f"policy, over IAM's {aws.ROLE_INLINE_POLICIES_MAX:,} per role; switched to the compact form "
+                    f"({policy.size:,} characters), which grants the account's secrets whose rotation function "
+                    "is this function (secretsmanager:resource/AllowRotationLambdaArn)",
                     level=Level.WARNING,
                 )
             )
@@ -186,6 +198,7 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
                 statement_id=names.statement_id,
                 secrets=mine,
                 policy=policy,
+                permission_size=permission_size,
                 role_description=(
                     f.description
                     if f.description is not None
