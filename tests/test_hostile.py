@@ -117,3 +117,39 @@ def test_hostile_manifest(case: str, tmp_path: Path, request: pytest.FixtureRequ
 def test_many_errors_are_reported_in_one_run() -> None:
     text = (HOSTILE / "many_errors.expected").read_text()
     assert text.count(": error: ") >= 8, text
+
+
+def test_alias_bomb_is_refused_without_expanding_it() -> None:
+    """The corpus's bomb expands to 10**9 values. It is refused after counting nodes, with
+    memory bounded: the guard (64 MiB peak of Python allocations) is generous; expanding
+    even 1% of the bomb would take gigabytes."""
+    import tracemalloc
+
+    from generator import source
+    from generator.errors import Failed
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(Failed) as info:
+            source.load(HOSTILE / "alias_bomb.yaml")
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert "through YAML aliases; refusing to expand it" in info.value.diagnostics[0].message
+    assert peak < 64 * 1024 * 1024, peak
+
+
+def test_only_the_role_name_limit_can_bind() -> None:
+    """Names derive from name_prefix (<= 32) and the function key (<= 64): whenever the role
+    name fits its 64 characters, the policy (128), function (64) and permission statement
+    id (100 of [A-Za-z0-9_-]) names fit too, so the corpus shows the role-name error."""
+    from generator import aws, naming
+
+    for p in range(0, 33):
+        for k in range(1, 65):
+            names = naming.Names("p" * p, "k" * k)
+            if len(names.role) <= aws.ROLE_NAME_MAX:
+                assert len(names.policy) <= aws.POLICY_NAME_MAX
+                assert len(names.function) <= aws.FUNCTION_NAME_MAX
+                assert len(names.statement_id) <= aws.STATEMENT_ID_MAX
+                assert aws.STATEMENT_ID_RE.match(names.statement_id)
