@@ -45,6 +45,11 @@ SECRET_NAME_RE = re.compile(r"^[A-Za-z0-9/_+=.@-]+$")
 SECRET_NAME_MAX = 512
 TAG_CHARS_RE = re.compile(r"^[\w .:/=+\-@]*$")  # letters, digits, spaces and _.:/=+-@ (Unicode)
 TAG_KEY_MAX = 128
+# IAM role descriptions: 1000 characters of this set; Lambda function descriptions: 256
+# (the provider counts UTF-8 bytes). A description serves both, so both limits apply.
+DESCRIPTION_RE = re.compile(r"^[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*$")
+DESCRIPTION_CHAR_RE = re.compile(r"[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]")
+DESCRIPTION_MAX_BYTES = 256
 TAG_VALUE_MAX = 256
 
 

@@ -7,6 +7,7 @@ errors: the module would create grants that can never match.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -96,8 +97,12 @@ def schedule_facts(expr: str) -> tuple[ScheduleFacts | None, str | None]:
     return None, f"{expr!r} must be rate(N hours), rate(N days) or cron(0 H D M W *)"
 
 
-def check_schedule(source: Source, path: tuple[Any, ...], sched: Schedule) -> list[Diagnostic]:
+def check_schedule(
+    source: Source, path: tuple[Any, ...], sched: Schedule, dropped: frozenset[tuple[Any, ...]] = frozenset()
+) -> list[Diagnostic]:
     out: list[Diagnostic] = []
+    if path + ("every_days",) in dropped or path + ("expression",) in dropped:
+        return out  # the form given has a shape error, already reported
     if sched.every_days is not None and sched.expression is not None:
         out.append(source.diag(path, "give either every_days or expression, not both"))
         return out
@@ -138,10 +143,17 @@ def check_schedule(source: Source, path: tuple[Any, ...], sched: Schedule) -> li
 
 
 class Checker:
-    def __init__(self, source: Source, head: Manifest | None, raw_function_keys: set[str]):
+    def __init__(
+        self,
+        source: Source,
+        head: Manifest | None,
+        raw_function_keys: set[str] | None,
+        dropped: frozenset[tuple[Any, ...]] = frozenset(),
+    ):
         self.s = source
         self.head = head
-        self.raw_function_keys = raw_function_keys
+        self.raw_function_keys = raw_function_keys  # None when `functions` is not a mapping
+        self.dropped = dropped  # paths whose values had shape errors (already reported)
         self.out: list[Diagnostic] = []
         self.partition: str | None = None
         if head is not None:
@@ -154,25 +166,39 @@ class Checker:
         self.out.append(self.s.diag(path, message, level=Level.WARNING))
 
     # ---- top level ------------------------------------------------------------------
+    def _dropped(self, path: tuple[Any, ...]) -> bool:
+        """Whether ``path`` or a value inside it had a shape error."""
+        n = len(path)
+        return any(d[:n] == path for d in self.dropped)
+
     def _check_head(self, m: Manifest) -> None:
-        if m.region not in aws.REGIONS:
-            close = sorted(aws.REGIONS, key=lambda r: _distance(r, m.region))[0]
+        # m may be partial (see manifest.validate_shape): a field with a shape error is None.
+        if m.region is None:
+            pass
+        elif m.region not in aws.REGIONS:
+            close = min(sorted(aws.REGIONS), key=lambda r: (_distance(r, m.region), r))  # ties: by name
             self.err(("region",), f"{m.region!r} is not an AWS region; did you mean {close!r}?")
-            return
-        implied = aws.partition_of(m.region)
-        if m.partition is not None and m.partition != implied:
-            self.err(("partition",), f"region {m.region} is in partition {implied!r}, not {m.partition!r}")
-            return
-        self.partition = implied
+        else:
+            implied = aws.partition_of(m.region)
+            if m.partition is not None and m.partition != implied:
+                self.err(("partition",), f"region {m.region} is in partition {implied!r}, not {m.partition!r}")
+            elif not self._dropped(("partition",)):
+                self.partition = implied
         if m.name_prefix and not aws.IAM_NAME_RE.match(m.name_prefix):
             self.err(("name_prefix",), f"{m.name_prefix!r} may only hold letters, digits and +=,.@_-")
-        if m.roles.permissions_boundary is not None:
+        elif m.name_prefix and not aws.STATEMENT_ID_RE.match(m.name_prefix):
+            self.err(
+                ("name_prefix",),
+                f"{m.name_prefix!r} is part of each Lambda permission's statement id, which may only hold "
+                "letters, digits, '-' and '_'",
+            )
+        if m.roles is not None and m.roles.permissions_boundary is not None:
             arn = aws.parse_arn(m.roles.permissions_boundary)
             path = ("roles", "permissions_boundary")
             if arn is None or arn.service != "iam" or arn.region or not arn.resource.startswith("policy/"):
                 self.err(path, f"{m.roles.permissions_boundary!r} is not an IAM managed policy ARN (arn:aws:iam::<account>:policy/<name>)")
-            elif arn.partition != implied:
-                self.err(path, f"{m.roles.permissions_boundary!r} is in partition {arn.partition!r}, not {implied!r}")
+            elif self.partition is not None and arn.partition != self.partition:
+                self.err(path, f"{m.roles.permissions_boundary!r} is in partition {arn.partition!r}, not {self.partition!r}")
         for key, value in m.tags.items():
             path = ("tags", key)
             if not key or len(key) > aws.TAG_KEY_MAX or not aws.TAG_CHARS_RE.match(key):
@@ -184,7 +210,7 @@ class Checker:
 
     @property
     def ready(self) -> bool:
-        return self.head is not None and self.partition is not None
+        return self.head is not None and self.partition is not None and self.head.region is not None
 
     def _arn(self, path: tuple[Any, ...], text: str, service: str, what: str) -> aws.Arn | None:
         arn = aws.parse_arn(text)
@@ -206,7 +232,7 @@ class Checker:
         return arn
 
     def _same_account(self, path: tuple[Any, ...], arn: aws.Arn) -> None:
-        if self.ready and self.head is not None and arn.account != self.head.account_id:
+        if self.ready and self.head is not None and self.head.account_id is not None and arn.account != self.head.account_id:
             self.err(path, f"{str(arn)!r} is in account {arn.account}, but the manifest's account_id is {self.head.account_id}")
 
     def _kms(self, path: tuple[Any, ...], text: str) -> None:
@@ -218,13 +244,28 @@ class Checker:
         elif not aws.KEY_RESOURCE_RE.match(arn.resource):
             self.err(path, f"{text!r} is not a KMS key ARN (arn:...:key/<key id>)")
 
+    def _description(self, path: tuple[Any, ...], text: str) -> None:
+        size = len(text.encode("utf-8"))
+        if size > aws.DESCRIPTION_MAX_BYTES:
+            self.err(path, f"is {size} bytes long in UTF-8; Lambda allows {aws.DESCRIPTION_MAX_BYTES}")
+        if not aws.DESCRIPTION_RE.match(text):
+            bad = sorted({c for c in text if not aws.DESCRIPTION_CHAR_RE.match(c)})
+            shown = " ".join(f"U+{ord(c):04X}" for c in bad[:10])
+            self.err(
+                path,
+                f"holds characters that IAM role descriptions do not allow ({shown}); "
+                "use tab, newline, printable ASCII or Latin-1 letters",
+            )
+
     # ---- functions ---------------------------------------------------------------
     def function(self, key: str, fn: Function) -> None:
         path = ("functions", key)
         if not naming.FUNCTION_KEY_RE.match(key):
             self.err(path, f"function name {key!r} must start with a letter and hold only letters, digits, '-' and '_'")
+        if fn.description is not None:
+            self._description(path + ("description",), fn.description)
         sources = [n for n in ("existing_function_arn", "package", "rotation_app") if getattr(fn, n) is not None]
-        if len(sources) != 1:
+        if len(sources) != 1 and not any(self._dropped(path + (n,)) for n in ("existing_function_arn", "package", "rotation_app")):
             self.err(
                 path,
                 "give exactly one of existing_function_arn, package or rotation_app"
@@ -258,7 +299,7 @@ class Checker:
                 self.err(p, f"{pkg.filename!r} must be a .zip file")
             elif not (self.s.base_dir / pkg.filename).is_file():
                 self.warn(p, f"{pkg.filename!r} does not exist yet; terraform plan needs it")
-        if self.head is not None:
+        if self.head is not None and not self._dropped(("name_prefix",)):
             self._names(fn.previous_names[0] if fn.previous_names else key)
         for i, old in enumerate(fn.previous_names):
             if not naming.FUNCTION_KEY_RE.match(old):
@@ -267,7 +308,7 @@ class Checker:
     def _names(self, key: str) -> None:
         assert self.head is not None
         names = naming.Names(self.head.name_prefix, key)
-        if len(self.head.roles.path) + len(names.role) > 512:
+        if self.head.roles is not None and len(self.head.roles.path) + len(names.role) > 512:
             self.err(("roles", "path"), "the role path and name together exceed 512 characters")
         path = ("functions", key)
         for what, value, limit in (
@@ -278,8 +319,6 @@ class Checker:
         ):
             if len(value) > limit:
                 self.err(path, f"the {what} {value!r} is {len(value)} characters; AWS allows {limit}")
-        if not aws.LAMBDA_NAME_RE.match(names.statement_id):
-            self.err(("name_prefix",), f"the permission statement id {names.statement_id!r} may only hold letters, digits, '-' and '_'")
 
     # ---- secrets -----------------------------------------------------------------
     def secret(self, name: str, sec: Secret, functions: dict[str, Function]) -> None:
@@ -289,9 +328,7 @@ class Checker:
             detail = f" (not allowed: {' '.join(repr(c) for c in bad)})" if bad else ""
             self.err(path, f"secret name {name!r} must be 1-512 of letters, digits and /_+=.@-{detail}")
         fn = functions.get(sec.function)
-        if fn is None and sec.function not in self.raw_function_keys:
-            import difflib
-
+        if fn is None and self.raw_function_keys is not None and sec.function not in self.raw_function_keys:
             close = difflib.get_close_matches(sec.function, sorted(self.raw_function_keys), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             self.err(path + ("function",), f"no function named {sec.function!r} in functions{hint}")
@@ -308,7 +345,7 @@ class Checker:
                     self._same_account(p, arn)
         if sec.kms_key_arn is not None:
             self._kms(path + ("kms_key_arn",), sec.kms_key_arn)
-        if fn is not None:
+        if fn is not None and not self._dropped(path + ("master_secret",)):
             if fn.strategy == "alternating_users" and sec.master_secret is None:
                 self.err(path + ("master_secret",), f"function {sec.function!r} uses alternating_users, which needs a master_secret")
             if fn.strategy == "single_user" and sec.master_secret is not None:
@@ -326,7 +363,7 @@ class Checker:
                     self._same_account(p, arn)
             if sec.master_secret.kms_key_arn is not None:
                 self._kms(path + ("master_secret", "kms_key_arn"), sec.master_secret.kms_key_arn)
-        self.out.extend(check_schedule(self.s, path + ("schedule",), sec.schedule))
+        self.out.extend(check_schedule(self.s, path + ("schedule",), sec.schedule, self.dropped))
         self._created(path, sec)
 
     def _created(self, path: tuple[Any, ...], sec: Secret) -> None:
@@ -394,10 +431,16 @@ def _distance(a: str, b: str) -> int:
     return prev[-1]
 
 
-def run(source: Source, head: Manifest | None, functions: dict[str, Function], secrets: dict[str, Secret]) -> list[Diagnostic]:
+def run(
+    source: Source,
+    head: Manifest | None,
+    functions: dict[str, Function],
+    secrets: dict[str, Secret],
+    dropped: frozenset[tuple[Any, ...]] = frozenset(),
+) -> list[Diagnostic]:
     raw = source.data.get("functions")
-    raw_keys = set(raw) if isinstance(raw, dict) else set()
-    checker = Checker(source, head, raw_keys)
+    raw_keys = set(raw) if isinstance(raw, dict) else None
+    checker = Checker(source, head, raw_keys, frozenset(dropped))
     for key, fn in functions.items():
         checker.function(key, fn)
     for name, sec in secrets.items():

@@ -3,7 +3,13 @@
 Everything a manifest author wrote reaches the output through :func:`string`, which
 turns any Python string into an HCL quoted-string literal whose value is exactly that
 string: backslashes, quotes and control characters are escaped, and the template
-sequences ``${`` and ``%{`` are doubled so that Terraform never interpolates them.
+sequences ``${`` and ``%{`` are written with their first character as a unicode escape
+(``\u0024{``, ``\u0025{``) so that Terraform never interpolates them.
+
+Why not HCL's own ``$${`` / ``%%{``: Terraform reads both forms the same, but python-hcl2
+(the parser behind checkov and other scanners that read generated modules) rejects
+``"$${"`` when no ``}`` follows and rejects ``"%%{"`` outright. Template sequences are found
+in the raw text before escapes are decoded, so ``\u0024{`` is always a literal ``${``.
 """
 
 from __future__ import annotations
@@ -38,12 +44,13 @@ def escape(value: str) -> str:
     if _PLAIN.fullmatch(value):
         if "{" not in value:
             return value
-        return value.replace("${", "$${").replace("%{", "%%{")
+        return value.replace("${", "\\u0024{").replace("%{", "\\u0025{")
     out = "".join(_escape_char(c) for c in value)
-    # Template sequences: "${" and "%{" start interpolations and directives; doubling the
-    # introducer makes them literal. Only the sequence immediately before "{" matters.
-    out = out.replace("${", "$${").replace("%{", "%%{")
-    return out
+    # Template sequences: "${" and "%{" start interpolations and directives. Writing the
+    # introducer as a unicode escape makes them literal (see the module docstring). No
+    # escape produced above ends in "$" or "%" or starts with "{", so only sequences of
+    # the input are matched.
+    return out.replace("${", "\\u0024{").replace("%{", "\\u0025{")
 
 
 def string(value: str) -> str:

@@ -7,6 +7,7 @@ closed sets. Rules that relate fields to each other live in :mod:`generator.chec
 
 from __future__ import annotations
 
+import copy
 import difflib
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
@@ -24,6 +25,7 @@ WINDOW_PATTERN = r"^([1-9]|1[0-9]|2[0-4])h$"
 SUBNET_PATTERN = r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$"
 SG_PATTERN = r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$"
 RUNTIME_PATTERN = r"^(python3\.[0-9]+|nodejs[0-9]+\.x|java[0-9]+|dotnet[0-9]+|ruby[0-9]+\.[0-9]+|provided\.al2(023)?)$"
+HANDLER_PATTERN = r"^[^\s]+$"  # AWS Lambda's own pattern for a handler
 MODULE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 
 # Friendlier words for pattern mismatches, keyed by the last element of the field path.
@@ -36,6 +38,7 @@ _PATTERN_HINTS = {
     "path": "must start and end with / and hold printable ASCII, such as /rotation/",
     "semantic_version": "must be a version such as 1.1.671",
     "endpoint": "must be an https:// URL without a path",
+    "handler": "must be a Lambda handler: 1-128 characters without whitespace",
     "module": "must be 1-64 letters, digits, '-' or '_', starting with a letter or digit",
 }
 
@@ -59,7 +62,7 @@ class Package(_Strict):
     """Build the rotation function from a zip file; the path is relative to the manifest."""
 
     filename: Annotated[str, Field(min_length=1, description="Zip file, relative to the manifest")]
-    handler: Annotated[str, Field(min_length=1, max_length=128, description="Lambda handler, e.g. lambda_function.lambda_handler")]
+    handler: Annotated[str, Field(pattern=HANDLER_PATTERN, max_length=128, description="Lambda handler, e.g. lambda_function.lambda_handler")]
     runtime: Annotated[str, Field(pattern=RUNTIME_PATTERN, description="Lambda runtime, e.g. python3.12")]
     timeout: Annotated[int, Field(ge=1, le=900, description="Seconds")] = 30
     memory_size: Annotated[int, Field(ge=128, le=10240, description="MB")] = 128
@@ -98,6 +101,10 @@ class Function(_Strict):
         RotationApp | None, Field(description="Deploy AWS's published rotation function (SAR)")
     ] = None
     vpc: Annotated[Vpc | None, Field(description="Run the function in a VPC")] = None
+    description: Annotated[
+        str | None,
+        Field(description="Free text for the execution role's (and a packaged function's) description"),
+    ] = None
     lock_to_secret: Annotated[
         bool,
         Field(description="Add source_arn to the permission; allowed only when exactly one secret uses the function"),
@@ -310,6 +317,8 @@ def _message(model: type[BaseModel], err: dict[str, Any], loc: tuple[Any, ...]) 
         return f"{value!r} {hint}"
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
         return f"{value!r} is out of range: {err['msg'].replace('Input should be', 'must be')}"
+    if kind in ("too_short", "string_too_short") and err.get("ctx", {}).get("min_length") == 1:
+        return "must not be empty"
     if kind in ("too_short", "too_long", "string_too_short", "string_too_long"):
         return err["msg"].replace("Value should", "must").replace("String should", "must").replace("List should", "must").replace("Dictionary should", "must")
     return err["msg"]
@@ -324,51 +333,92 @@ def diagnostics_from(source: Source, model: type[BaseModel], exc: ValidationErro
     return out
 
 
+def _delete(data: Any, loc: tuple[Any, ...]) -> bool:
+    """Remove the value at ``loc`` from nested dicts/lists; False when there is none."""
+    if not loc:
+        return False
+    parent = data
+    for part in loc[:-1]:
+        if isinstance(parent, dict) and part in parent:
+            parent = parent[part]
+        elif isinstance(parent, list) and isinstance(part, int) and 0 <= part < len(parent):
+            parent = parent[part]
+        else:
+            return False
+    last = loc[-1]
+    if isinstance(parent, dict) and last in parent:
+        del parent[last]
+        return True
+    if isinstance(parent, list) and isinstance(last, int) and 0 <= last < len(parent):
+        del parent[last]
+        return True
+    return False
+
+
+def _salvage(cls: type[BaseModel], data: Any, rounds: int = 4) -> tuple[BaseModel | None, Any, set[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Validate ``data`` as ``cls``, dropping the values that fail, so that the rules in
+    :mod:`generator.checks` can still look at the rest. Shape errors are reported
+    separately; this only decides what is left to check.
+
+    Returns (model or None, what is left, dropped paths, paths of missing required fields).
+    """
+    work = copy.deepcopy(data)
+    dropped: set[tuple[Any, ...]] = set()
+    for _ in range(rounds):  # bounded: each round removes at least one value
+        try:
+            return cls.model_validate(work), work, dropped, []
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False)
+        removed = False
+        missing = []
+        for err in errors:
+            loc = tuple(err["loc"])
+            if err["type"] == "missing":
+                missing.append(loc)
+            elif _delete(work, loc):
+                dropped.add(loc)
+                removed = True
+        if missing or not removed:
+            return None, work, dropped, missing
+    return None, work, dropped, []
+
+
+_HEAD_PLACEHOLDER = {
+    "functions": {"_": {"strategy": "single_user", "engine": "other", "existing_function_arn": "x"}},
+    "secrets": {"_": {"function": "_", "schedule": {"every_days": 1}}},
+}
+
+
 def validate_shape(source: Source) -> tuple[Manifest | None, dict[str, Any], list[Diagnostic]]:
     """Validate ``source.data`` against :class:`Manifest`.
 
     Returns the manifest when it is valid. Otherwise returns every shape error, plus the
-    parts that did validate (``head`` fields, functions and secrets), so that the semantic
-    checks can still report problems in the valid parts.
+    parts that are left once the invalid values are dropped (``head`` fields, functions and
+    secrets) and the paths that were dropped (``dropped``), so that the semantic checks
+    can still report problems in the rest without repeating the shape errors.
     """
     data = source.data
     try:
         return Manifest.model_validate(data), {}, []
     except ValidationError as exc:
         diags = diagnostics_from(source, Manifest, exc)
-    parts: dict[str, Any] = {"functions": {}, "secrets": {}, "head": None}
-    head_data = dict(data)
-    head_data["functions"] = {"_": {"strategy": "single_user", "engine": "other", "existing_function_arn": "x"}}
-    head_data["secrets"] = {"_": {"function": "_", "schedule": {"every_days": 1}}}
-    # Salvage the top level: remove the values that are themselves wrong (their errors are
-    # already reported) so that the checks of the other fields still run.
-    import copy
-
-    head_data = copy.deepcopy(head_data)
-    for _ in range(5):
-        try:
-            parts["head"] = Manifest.model_validate(head_data)
-            break
-        except ValidationError as exc:
-            removed = False
-            for e in exc.errors():
-                loc = e["loc"]
-                if not loc or loc[0] in ("functions", "secrets") or e["type"] == "missing":
-                    continue
-                node: Any = head_data
-                for part in loc[:-1]:
-                    node = node.get(part) if isinstance(node, dict) else None
-                if isinstance(node, dict) and loc[-1] in node:
-                    del node[loc[-1]]
-                    removed = True
-            if not removed:
-                break
+    parts: dict[str, Any] = {"functions": {}, "secrets": {}, "head": None, "dropped": set()}
+    head_data = {k: v for k, v in data.items() if k not in ("functions", "secrets")}
+    head_data.update(_HEAD_PLACEHOLDER)
+    head, left, dropped, missing = _salvage(Manifest, head_data)
+    parts["dropped"] |= {loc for loc in dropped if loc and loc[0] not in _HEAD_PLACEHOLDER}
+    if head is None and all(len(loc) == 1 for loc in missing):
+        # Required head fields that are missing or were dropped stay unknown (None);
+        # every check that needs one of them is skipped.
+        fields = {k: left.get(k) for k in Manifest.model_fields if k in left or k in ("version", "account_id", "region")}
+        head = Manifest.model_construct(**fields)
+    parts["head"] = head
     for section, cls in (("functions", Function), ("secrets", Secret)):
         entries = data.get(section)
         if isinstance(entries, dict):
             for key, value in entries.items():
-                try:
-                    parts[section][key] = cls.model_validate(value)
-                except ValidationError:
-                    pass
+                entry, _left, dropped, _missing = _salvage(cls, value)
+                if entry is not None:
+                    parts[section][key] = entry
+                    parts["dropped"] |= {(section, key) + loc for loc in dropped}
     return None, parts, diags

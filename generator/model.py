@@ -112,6 +112,9 @@ class FunctionPlan:
     statement_id: str
     secrets: tuple[SecretPlan, ...]
     policy: policies.RolePolicy | None  # None: the rotation application brings its own role
+    role_description: str
+    function_description: str
+    permission_size: int  # bytes of the Lambda resource policy this module creates
     role_arn: str = ""
     app: AppPlan | None = None
     lock_secret: str | None = None  # lock_to_secret: the one secret the permission is tied to
@@ -289,6 +292,16 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
                 grants, ctx=ctx, function_name=function_name, function_arn=arn, in_vpc=f.vpc is not None
             )
         path = ("functions", key)
+        permission_size = policies.permission_size(
+            function_arn=arn, account=manifest.account_id, statement_id=names.statement_id
+        )
+        if permission_size > aws.LAMBDA_RESOURCE_POLICY_MAX:  # pragma: no cover - one statement is ~400 bytes
+            notes.append(
+                source.diag(
+                    path,
+                    f"the Lambda resource policy needs {permission_size:,} bytes; Lambda allows {aws.LAMBDA_RESOURCE_POLICY_MAX:,}",
+                )
+            )
         if policy is None:
             pass
         elif policy.size > aws.ROLE_INLINE_POLICIES_MAX:
@@ -303,9 +316,10 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
             notes.append(
                 source.diag(
                     path,
-                    f"{len(mine)} secrets would need more than IAM's {aws.ROLE_INLINE_POLICIES_MAX:,} characters "
-                    "of inline policy; the role grants the account's secrets whose rotation function is this "
-                    f"function instead (compact form, {policy.size:,} characters)",
+                    f"listing its {len(mine)} secrets would take {policy.explicit_size:,} characters of inline "
+                    f"policy, over IAM's {aws.ROLE_INLINE_POLICIES_MAX:,} per role; switched to the compact form "
+                    f"({policy.size:,} characters), which grants the account's secrets whose rotation function "
+                    "is this function (secretsmanager:resource/AllowRotationLambdaArn)",
                     level=Level.WARNING,
                 )
             )
@@ -339,6 +353,17 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
                 lock_secret=mine[0].name if f.lock_to_secret and len(mine) == 1 else None,
                 previous_names=tuple(f.previous_names),
                 adopt=f.import_,
+                permission_size=permission_size,
+                role_description=(
+                    f.description
+                    if f.description is not None
+                    else f"Execution role of the Secrets Manager rotation function {function_name}"
+                ),
+                function_description=(
+                    f.description
+                    if f.description is not None
+                    else f"Rotates Secrets Manager secrets ({f.engine}, {f.strategy})"
+                ),
             )
         )
     module = Module(
@@ -373,7 +398,7 @@ def load(path: FsPath, display_name: str | None = None) -> tuple[Module, list[Di
     if manifest is not None:
         diags = checks.run(src, manifest, dict(manifest.functions), dict(manifest.secrets))
     else:
-        diags = diags + checks.run(src, parts["head"], parts["functions"], parts["secrets"])
+        diags = diags + checks.run(src, parts["head"], parts["functions"], parts["secrets"], frozenset(parts["dropped"]))
     errors = [d for d in diags if d.level is Level.ERROR]
     if errors or manifest is None:
         raise Failed(sorted(errors, key=_order))

@@ -81,6 +81,7 @@ class SecretGrant:
 class RolePolicy:
     form: str
     statements: tuple[Statement, ...]
+    explicit_size: int | None = None  # for the compact form: what the explicit one would need
 
     def document(self) -> dict[str, Any]:
         return {"Version": "2012-10-17", "Statement": [s.document() for s in self.statements]}
@@ -213,9 +214,35 @@ def build(
     return RolePolicy(form, tuple(statements))
 
 
+def permission_document(*, function_arn: str, account: str, statement_id: str) -> dict[str, Any]:
+    """The function's resource policy as the ``aws_lambda_permission`` leaves it (AWS's
+    seed policy): one statement letting Secrets Manager invoke it from this account only.
+    For an existing function this is what the module adds to its current policy."""
+    return {
+        "Version": "2012-10-17",
+        "Id": "default",
+        "Statement": [
+            {
+                "Sid": statement_id,
+                "Effect": "Allow",
+                "Principal": {"Service": "secretsmanager.amazonaws.com"},
+                "Action": "lambda:InvokeFunction",
+                "Resource": function_arn,
+                "Condition": {"StringEquals": {"AWS:SourceAccount": account}},
+            }
+        ],
+    }
+
+
+def permission_size(**kw: str) -> int:
+    """Bytes of the resource policy against Lambda's 20 KB quota (UTF-8, no whitespace)."""
+    return len(json.dumps(permission_document(**kw), separators=(",", ":")).encode("utf-8"))
+
+
 def choose(grants: tuple[SecretGrant, ...], **kw: Any) -> RolePolicy:
     """The explicit policy when it fits IAM's quota, else the compact one."""
     explicit = build(grants, form=EXPLICIT, **kw)
     if explicit.size <= aws.ROLE_INLINE_POLICIES_MAX:
         return explicit
-    return build(grants, form=COMPACT, **kw)
+    compact = build(grants, form=COMPACT, **kw)
+    return RolePolicy(compact.form, compact.statements, explicit_size=explicit.size)

@@ -117,8 +117,16 @@ def header(module: Module, comment: str = "#") -> str:
 def is_generated(text: str) -> bool:
     """True when the file carries the tool's header: on its first line, or for JSON
     (which has no comments) in a "_comment" member on its second line."""
-    head = text.split("\n", 2)[:2]
-    return any(TOOL in line and MARKER in line for line in head)
+    head = text.split("\n", 2)
+    if TOOL in head[0] and MARKER in head[0]:
+        return True
+    return (
+        head[0] == "{"
+        and len(head) > 1
+        and head[1].lstrip().startswith('"_comment"')
+        and TOOL in head[1]
+        and MARKER in head[1]
+    )
 
 
 def _function_ref(fn: FunctionPlan) -> hcl.Raw | str:

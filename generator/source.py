@@ -227,6 +227,8 @@ def load(path: FsPath, display_name: str | None = None) -> Source:
         raise fail(f"cannot read file: {exc.strerror or exc}") from None
     if len(raw) > MAX_BYTES:  # pragma: no cover - file grew between stat and read
         raise fail(f"file is larger than {MAX_BYTES:,} bytes")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise fail("the file is UTF-16 (it starts with a UTF-16 byte order mark); save it as UTF-8", 1, 1)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

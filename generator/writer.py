@@ -65,6 +65,8 @@ def _read_tree(target: FsPath) -> tuple[dict[str, str | None], list[str]]:
             foreign.append(rel)
             continue
         if entry.is_dir():
+            if not any(p.is_file() or p.is_symlink() for p in entry.rglob("*")):
+                foreign.append(rel)  # the tool never writes an empty folder
             continue
         if not entry.is_file():
             foreign.append(rel)
@@ -157,7 +159,13 @@ def write(files: dict[str, str], target: FsPath) -> None:
         raise Failed([Diagnostic(str(out_dir), None, None, (), "the output path is not a folder")])
     with _locked(out_dir):
         for stale in out_dir.glob(f"{STAGING_PREFIX}*"):  # left by a run that was killed
-            shutil.rmtree(stale, ignore_errors=True)
+            if stale.is_symlink() or not stale.is_dir():
+                stale.unlink(missing_ok=True)
+            else:
+                shutil.rmtree(stale, ignore_errors=True)
+        if target.is_symlink():
+            # Swapping would move the link, not what it points to; refuse rather than guess.
+            raise Failed([Diagnostic(str(target), None, None, (), "is a symbolic link; refusing to replace it")])
         _, foreign = _read_tree(target)
         if foreign:
             raise Failed(

@@ -22,6 +22,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="Regenerate the golden output trees (tests/golden/) and out/ instead of comparing.",
     )
+    parser.addoption(
+        "--update-hostile",
+        action="store_true",
+        default=False,
+        help="Rewrite the expected messages of the hostile corpus (tests/hostile/*.expected).",
+    )
 
 
 @pytest.fixture
