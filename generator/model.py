@@ -45,6 +45,9 @@ class PackagePlan:
     runtime: str
     timeout: int
     memory_size: int
+    tracing_mode: str
+    reserved_concurrency: int | None
+    code_signing_config_arn: str | None
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,8 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
             policies.SecretGrant(s.policy_arn, s.kms_key_arn, s.master_arn, s.master_kms_key_arn) for s in mine
         )
         policy = policies.choose(
-            grants, ctx=ctx, function_name=function_name, function_arn=arn, in_vpc=f.vpc is not None
+            grants, ctx=ctx, function_name=function_name, function_arn=arn, in_vpc=f.vpc is not None,
+            traced=f.package is not None and f.package.tracing_mode == "Active",
         )
         path = ("functions", key)
         if policy.size > aws.ROLE_INLINE_POLICIES_MAX:
@@ -167,6 +171,9 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
                 f.package.runtime,
                 f.package.timeout,
                 f.package.memory_size,
+                f.package.tracing_mode,
+                f.package.reserved_concurrency,
+                f.package.code_signing_config_arn,
             )
         functions.append(
             FunctionPlan(

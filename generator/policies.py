@@ -48,6 +48,7 @@ ENI_ACTIONS = tuple(sorted(ENI_SCOPED_ACTIONS + ENI_DESCRIBE_ACTIONS))
 KMS_SECRET_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 KMS_MASTER_ACTIONS = ("kms:Decrypt",)
 LOG_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
+XRAY_ACTIONS = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")  # no resource-level permissions
 
 EXPLICIT = "explicit"
 COMPACT = "compact"
@@ -156,6 +157,7 @@ def build(
     function_name: str,
     function_arn: str,
     in_vpc: bool,
+    traced: bool = False,
     form: str = EXPLICIT,
 ) -> RolePolicy:
     compact = form == COMPACT
@@ -214,6 +216,15 @@ def build(
                 actions=ENI_DESCRIBE_ACTIONS,
                 resources=("*",),
                 reason="run in the VPC (seed; the action has no resource-level permissions)",
+            )
+        )
+    if traced:
+        statements.append(
+            Statement(
+                sid="WriteTraces",
+                actions=XRAY_ACTIONS,
+                resources=("*",),
+                reason="send X-Ray traces (package tracing_mode Active; the actions have no resource type)",
             )
         )
     log_group = f"arn:{ctx.partition}:logs:{ctx.region}:{ctx.account}:log-group:/aws/lambda/{function_name}"
