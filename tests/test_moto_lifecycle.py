@@ -110,9 +110,10 @@ def test_apply_verify_replan_regenerate_destroy(example: Path, terraform, moto, 
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
     root.run("validate", "-no-color")
     root.run("apply", "-auto-approve", "-input=false", "-no-color", "-lock=false")
-    verify_applied(world, m)
+    counts = verify_applied(world, m)
     code, planned = root.plan_changes()
     assert code == 0, f"second plan is not empty: {planned}"
+    report = [f"{m.name}: applied and verified {counts}; second plan empty"]
 
     # The CI regeneration flow.
     for steps in ROUNDS:
@@ -127,7 +128,8 @@ def test_apply_verify_replan_regenerate_destroy(example: Path, terraform, moto, 
             f"planned  {planned}\nexpected {expected}"
         )
         root.run("apply", "-auto-approve", "-input=false", "-no-color", "-lock=false")
-        verify_applied(world, m)
+        counts = verify_applied(world, m)
+        report.append(f"{label}: plan == implied {planned}; applied, verified {counts}")
         if steps is ROUNDS[-1]:
             code, planned = root.plan_changes()
             assert code == 0, f"{label}: plan after apply is not empty: {planned}"
@@ -137,3 +139,5 @@ def test_apply_verify_replan_regenerate_destroy(example: Path, terraform, moto, 
 
     root.run("destroy", "-auto-approve", "-input=false", "-no-color", "-lock=false")
     verify_destroyed(world, m)
+    report.append("destroyed; nothing left in moto")
+    print("\n".join(report))
