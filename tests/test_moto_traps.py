@@ -33,7 +33,7 @@ from lifecycle import World
 
 from generator import api, errors, model
 
-pytestmark = [pytest.mark.moto, pytest.mark.terraform]
+pytestmark = [pytest.mark.moto, pytest.mark.terraform, pytest.mark.xdist_group("traps")]  # one worker builds the root
 
 ACCOUNT = "111122223333"
 FN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:trap-fn"
