@@ -58,6 +58,9 @@ def test_every_file_parses_and_matches_the_model(example: Path) -> None:
             assert fnres["function_name"] == fn.function_name
             assert fnres["role"] == f"aws_iam_role.{fn.key}.arn"
             assert fnres["filename"] == '"${path.module}/../../../examples/build/rotator.zip"'
+            assert fnres["tracing_config"] == [{"mode": fn.package.tracing_mode}]
+            assert fnres.get("reserved_concurrent_executions") == fn.package.reserved_concurrency
+            assert fnres.get("code_signing_config_arn") == fn.package.code_signing_config_arn
             if fn.in_vpc:
                 vpc = fnres["vpc_config"][0]
                 assert vpc["subnet_ids"] == list(fn.subnet_ids)
