@@ -31,10 +31,9 @@ from pathlib import Path
 
 import yaml
 
-from generator import api, aws, model, policies, render
+from generator import api, aws, model, render
 
 HARNESS_ROLE = "rotation-tf-harness-existing-function"
-HARNESS_PREFIX = "harness/"
 
 
 def dummy_zip() -> bytes:
@@ -286,19 +285,3 @@ def expected_actions(old: model.Module, new: model.Module) -> dict[str, list[str
         ):
             out[addr] = ["update"]
     return out
-
-
-def planned_actions(plan: dict) -> dict[str, list[str]]:
-    return {
-        c["address"]: c["change"]["actions"]
-        for c in plan.get("resource_changes", [])
-        if c["mode"] == "managed" and c["change"]["actions"] != ["no-op"]
-    }
-
-
-def statement_count(m: model.Module) -> int:
-    return sum(len(f.policy.statements) for f in m.functions)
-
-
-__all__ = ["World", "Workspace", "apply_variant", "verify_applied", "verify_destroyed", "expected_actions",
-           "planned_actions", "policies", "HARNESS_PREFIX"]
