@@ -7,7 +7,9 @@
   the rotation roles' names and path, and removing the boundary is denied. ``iam:PassRole``
   is limited to the rotation roles and to ``lambda.amazonaws.com``.
 * **KMS key-policy statements**: for keys whose key policy does not delegate to IAM, the
-  statement each key administrator must add so that the rotation roles may use the key.
+  statement each key administrator must add so that the rotation roles may use the key
+  (no ``kms:DescribeKey``: it carries no encryption context, so under the
+  ``kms:EncryptionContext:SecretARN`` condition it could never be allowed).
   The module never manages foreign key policies.
 """
 
@@ -179,7 +181,7 @@ def key_policy_statements(module: Module) -> dict[str, list[dict[str, Any]]]:
                     "Sid": "RotationRolesUseKeyForRotatedSecrets",
                     "Effect": "Allow",
                     "Principal": {"AWS": sorted(u["roles"])},
-                    "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
+                    "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
                     "Resource": "*",
                     "Condition": {
                         "StringEquals": {"kms:ViaService": via},
@@ -193,7 +195,7 @@ def key_policy_statements(module: Module) -> dict[str, list[dict[str, Any]]]:
                     "Sid": "RotationRolesReadMasterSecrets",
                     "Effect": "Allow",
                     "Principal": {"AWS": sorted(u["mroles"])},
-                    "Action": ["kms:Decrypt", "kms:DescribeKey"],
+                    "Action": ["kms:Decrypt"],
                     "Resource": "*",
                     "Condition": {
                         "StringEquals": {"kms:ViaService": via},

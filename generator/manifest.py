@@ -27,6 +27,8 @@ SG_PATTERN = r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$"
 RUNTIME_PATTERN = r"^(python3\.[0-9]+|nodejs[0-9]+\.x|java[0-9]+|dotnet[0-9]+|ruby[0-9]+\.[0-9]+|provided\.al2(023)?)$"
 HANDLER_PATTERN = r"^[^\s]+$"  # AWS Lambda's own pattern for a handler
 MODULE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+CSC_PATTERN = r"^arn:(aws|aws-cn|aws-us-gov):lambda:[a-z0-9-]+:[0-9]{12}:code-signing-config:csc-[a-z0-9]{17}$"
+TracingMode = Literal["PassThrough", "Active"]
 
 # Friendlier words for pattern mismatches, keyed by the last element of the field path.
 _PATTERN_HINTS = {
@@ -40,6 +42,7 @@ _PATTERN_HINTS = {
     "endpoint": "must be an https:// URL without a path",
     "handler": "must be a Lambda handler: 1-128 characters without whitespace",
     "module": "must be 1-64 letters, digits, '-' or '_', starting with a letter or digit",
+    "code_signing_config_arn": "must be a code signing configuration ARN (arn:aws:lambda:<region>:<account>:code-signing-config:csc-...)",
 }
 
 
@@ -66,6 +69,15 @@ class Package(_Strict):
     runtime: Annotated[str, Field(pattern=RUNTIME_PATTERN, description="Lambda runtime, e.g. python3.12")]
     timeout: Annotated[int, Field(ge=1, le=900, description="Seconds")] = 30
     memory_size: Annotated[int, Field(ge=128, le=10240, description="MB")] = 128
+    tracing_mode: Annotated[
+        TracingMode, Field(description="X-Ray tracing; PassThrough is Lambda's own default, Active adds X-Ray grants")
+    ] = "PassThrough"
+    reserved_concurrency: Annotated[
+        int | None, Field(ge=1, le=1000, description="Reserved concurrent executions; unset by default")
+    ] = None
+    code_signing_config_arn: Annotated[
+        str | None, Field(pattern=CSC_PATTERN, description="Lambda code signing configuration to enforce")
+    ] = None
 
 
 class RotationApp(_Strict):

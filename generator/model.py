@@ -79,6 +79,9 @@ class PackagePlan:
     runtime: str
     timeout: int
     memory_size: int
+    tracing_mode: str
+    reserved_concurrency: int | None
+    code_signing_config_arn: str | None
 
 
 @dataclass(frozen=True)
@@ -289,7 +292,8 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
             app = _app_plan(f, names, mine, manifest, partition)
         else:
             policy = policies.choose(
-                grants, ctx=ctx, function_name=function_name, function_arn=arn, in_vpc=f.vpc is not None
+                grants, ctx=ctx, function_name=function_name, function_arn=arn, in_vpc=f.vpc is not None,
+                traced=f.package is not None and f.package.tracing_mode == "Active",
             )
         path = ("functions", key)
         permission_size = policies.permission_size(
@@ -331,6 +335,9 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
                 f.package.runtime,
                 f.package.timeout,
                 f.package.memory_size,
+                f.package.tracing_mode,
+                f.package.reserved_concurrency,
+                f.package.code_signing_config_arn,
             )
         functions.append(
             FunctionPlan(

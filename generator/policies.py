@@ -6,10 +6,13 @@ the result out as HCL. The statements follow AWS's "Permissions for rotation" te
 * the four rotation actions on exactly the secrets that use the function;
 * ``GetSecretValue`` (read only) on master secrets, for alternating users;
 * ``GetRandomPassword`` on ``*`` (the action has no resource type);
-* ``kms:Decrypt``/``kms:DescribeKey``/``kms:GenerateDataKey`` on customer managed keys,
+* ``kms:Decrypt``/``kms:GenerateDataKey`` on customer managed keys (the seed's actions),
   conditioned on ``kms:EncryptionContext:SecretARN`` as AWS's current guidance shows;
   master-secret keys get no ``GenerateDataKey`` because the role must not write them;
-* the network-interface actions only when the function runs in a VPC;
+* the network-interface actions only when the function runs in a VPC: create, delete and
+  detach scoped to the account and region's EC2 ARNs (AWS's Lambda VPC guide scopes
+  DeleteNetworkInterface the same way), describe on ``*`` (it has no resource-level
+  permissions);
 * CloudWatch Logs for the function's own log group.
 
 When listing every secret would overflow IAM's 10,240-character limit for a role's
@@ -32,15 +35,20 @@ ROTATION_ACTIONS = (
     "secretsmanager:PutSecretValue",
     "secretsmanager:UpdateSecretVersionStage",
 )
-ENI_ACTIONS = (
+# The seed's four network-interface actions, split by whether IAM can scope them.
+ENI_SCOPED_ACTIONS = (
     "ec2:CreateNetworkInterface",
     "ec2:DeleteNetworkInterface",
-    "ec2:DescribeNetworkInterfaces",
     "ec2:DetachNetworkInterface",
 )
-KMS_SECRET_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey")
-KMS_MASTER_ACTIONS = ("kms:Decrypt", "kms:DescribeKey")
+ENI_DESCRIBE_ACTIONS = ("ec2:DescribeNetworkInterfaces",)  # no resource-level permissions
+ENI_ACTIONS = tuple(sorted(ENI_SCOPED_ACTIONS + ENI_DESCRIBE_ACTIONS))
+# The seed's KMS actions. kms:DescribeKey is not granted: it carries no encryption
+# context, so under the kms:EncryptionContext:SecretARN condition it could never match.
+KMS_SECRET_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+KMS_MASTER_ACTIONS = ("kms:Decrypt",)
 LOG_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
+XRAY_ACTIONS = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")  # no resource-level permissions
 
 EXPLICIT = "explicit"
 COMPACT = "compact"
@@ -150,6 +158,7 @@ def build(
     function_name: str,
     function_arn: str,
     in_vpc: bool,
+    traced: bool = False,
     form: str = EXPLICIT,
 ) -> RolePolicy:
     compact = form == COMPACT
@@ -197,9 +206,26 @@ def build(
         statements.append(
             Statement(
                 sid="ManageNetworkInterfaces",
-                actions=ENI_ACTIONS,
+                actions=ENI_SCOPED_ACTIONS,
+                resources=(f"arn:{ctx.partition}:ec2:{ctx.region}:{ctx.account}:*",),
+                reason="run in the VPC (seed; scoped to the account and region)",
+            )
+        )
+        statements.append(
+            Statement(
+                sid="DescribeNetworkInterfaces",
+                actions=ENI_DESCRIBE_ACTIONS,
                 resources=("*",),
-                reason="run in the VPC (seed)",
+                reason="run in the VPC (seed; the action has no resource-level permissions)",
+            )
+        )
+    if traced:
+        statements.append(
+            Statement(
+                sid="WriteTraces",
+                actions=XRAY_ACTIONS,
+                resources=("*",),
+                reason="send X-Ray traces (package tracing_mode Active; the actions have no resource type)",
             )
         )
     log_group = f"arn:{ctx.partition}:logs:{ctx.region}:{ctx.account}:log-group:/aws/lambda/{function_name}"

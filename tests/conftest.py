@@ -53,3 +53,25 @@ def moto_server(terraform):
 def moto(moto_server):
     moto_server.reset()
     return moto_server
+
+
+@pytest.fixture(scope="session")
+def checkov() -> Path:
+    """The checkov executable from its own virtual environment (never the project's).
+
+    checkov pins a fork of python-hcl2 under the same import name, which breaks the
+    project's python-hcl2 8.x; so it lives in .tf-work/checkov-venv, built once (under a
+    file lock, for parallel workers) and reused. Skipped with the reason where it cannot be
+    built, unless ROTATION_TF_REQUIRE_TERRAFORM=1.
+    """
+    from harness import checkov_or_skip
+
+    return checkov_or_skip()
+
+
+_COST = {"test_moto_lifecycle.py": 0, "test_moto_traps.py": 1, "test_terraform_plan.py": 2, "test_linters.py": 3}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Start the slowest tests first, so parallel workers (pytest -n 2) finish together."""
+    items.sort(key=lambda item: _COST.get(item.path.name, 9))

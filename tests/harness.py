@@ -90,6 +90,42 @@ def terraform_or_skip(tmp_root: Path | None = None) -> Terraform:
     return _TF
 
 
+CHECKOV_SPEC = "checkov>=3.2,<4"
+
+
+def work_dir() -> Path:
+    base = Path(os.environ.get("ROTATION_TF_WORK", Path(__file__).resolve().parent.parent / ".tf-work"))
+    base.mkdir(parents=True, exist_ok=True)
+    return base
+
+
+def checkov_or_skip() -> Path:
+    """checkov in its own venv under .tf-work (built once; a file lock serialises workers)."""
+    import fcntl
+
+    venv = work_dir() / "checkov-venv"
+    exe = venv / "bin" / "checkov"
+    problem = None
+    with open(work_dir() / "checkov-venv.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not exe.exists():
+            try:
+                subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=300)
+                subprocess.run(
+                    [str(venv / "bin" / "pip"), "install", "--quiet", CHECKOV_SPEC],
+                    check=True, capture_output=True, text=True, timeout=1200,
+                )
+            except (subprocess.SubprocessError, OSError) as exc:
+                detail = getattr(exc, "stderr", "") or ""
+                problem = f"cannot build checkov's virtualenv ({CHECKOV_SPEC}): {exc} {detail[-500:]}"
+                shutil.rmtree(venv, ignore_errors=True)
+    if problem:
+        if os.environ.get(REQUIRE_ENV) == "1":
+            pytest.fail(f"{problem}, and {REQUIRE_ENV}=1 makes the linters mandatory")
+        pytest.skip(problem)
+    return exe
+
+
 def tf_env(tf: Terraform) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "AWS_"))}
     env.update(
@@ -233,14 +269,42 @@ class Root:
 
     def run(self, *args: str, check: bool = True, timeout: int = 300) -> Run:
         cmd = [self.tf.binary, *args]
+        started = time.monotonic()
         proc = subprocess.run(cmd, cwd=self.path, env=tf_env(self.tf), capture_output=True, text=True, timeout=timeout)
         result = Run(list(args), proc.returncode, proc.stdout, proc.stderr)
+        if os.environ.get("ROTATION_TF_TIMING"):
+            with open(os.environ["ROTATION_TF_TIMING"], "a") as log:
+                log.write(f"{time.monotonic() - started:7.1f}s terraform {' '.join(args[:2])} ({self.path.name})\n")
         if check and proc.returncode != 0:
             raise AssertionError(f"terraform {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
         return result
 
     def init(self) -> Run:
         return self.run("init", "-input=false", "-no-color", "-backend=false")
+
+    def plan_changes(self, *extra: str) -> tuple[int, dict[str, list[str]]]:
+        """``plan -detailed-exitcode -json``: the exit code and {managed address: actions}.
+
+        Reads the plan's machine-readable UI stream (``planned_change`` messages) instead
+        of a second ``terraform show -json`` run, which would load the provider again.
+        No-op resources are not listed; ``replace`` is given as ``["delete", "create"]``.
+        """
+        run = self.run("plan", "-detailed-exitcode", "-json", "-input=false", "-lock=false", *extra, check=False)
+        if run.returncode not in (0, 2):
+            raise AssertionError(f"terraform plan failed ({run.returncode}):\n{run.stdout}\n{run.stderr}")
+        changes: dict[str, list[str]] = {}
+        for line in run.stdout.splitlines():
+            msg = json.loads(line)
+            if msg.get("type") != "planned_change":
+                continue
+            res = msg["change"]["resource"]
+            if res.get("resource", res["addr"]).startswith("data."):
+                continue
+            action = msg["change"]["action"]
+            changes[res["addr"]] = ["delete", "create"] if action == "replace" else [action]
+        if (run.returncode == 0) != (not changes):
+            raise AssertionError(f"exit code {run.returncode} but changes {changes}")
+        return run.returncode, changes
 
     def plan_json(self, *extra: str) -> dict:
         self.run("plan", "-input=false", "-no-color", "-lock=false", "-out=tfplan", *extra)

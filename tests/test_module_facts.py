@@ -3,6 +3,7 @@ with AWS's "Permissions for rotation" text (tests/data/seed)."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from pathlib import Path
 
@@ -84,6 +85,9 @@ def test_every_file_parses_and_matches_the_model(example: Path) -> None:
             assert fnres["function_name"] == fn.function_name
             assert fnres["role"] == f"aws_iam_role.{fn.key}.arn"
             assert fnres["filename"] == '"${path.module}/../../../examples/build/rotator.zip"'
+            assert fnres["tracing_config"] == [{"mode": fn.package.tracing_mode}]
+            assert fnres.get("reserved_concurrent_executions") == fn.package.reserved_concurrency
+            assert fnres.get("code_signing_config_arn") == fn.package.code_signing_config_arn
             if fn.in_vpc:
                 vpc = fnres["vpc_config"][0]
                 assert vpc["subnet_ids"] == list(fn.subnet_ids)
@@ -181,7 +185,7 @@ def test_single_user_with_cmk_and_two_secrets() -> None:
     kms = [s for s in got if s[1][0].startswith("kms:")]
     seed_kms = _seed("customer_managed_key.json", KMSKeyARN="k")[0]
     assert len(kms) == 1
-    assert set(seed_kms[1]) <= set(kms[0][1]), "the seed's KMS actions are all granted"
+    assert kms[0][1] == seed_kms[1], "exactly the seed's KMS actions"
     assert kms[0][2] == (fn.secrets[1].kms_key_arn,)
     # Current AWS guidance: limit the key to the secrets this function rotates.
     assert kms[0][3] == (("StringLike", "kms:EncryptionContext:SecretARN", (fn.secrets[1].arn,)),)
@@ -193,12 +197,33 @@ def test_alternating_users_in_vpc_equals_the_seed_plus_keys() -> None:
     sec = fn.secrets[0]
     expected = _seed("alternating_users.json", SecretARN=sec.arn, SeparateSecretARN=sec.master_arn)
     kms = [s for s in got if s[1][0].startswith("kms:")]
-    assert sorted(s for s in got if s not in kms) == sorted(expected + [_logs(fn)])
+    # The seed grants the four network-interface actions on "*". The module splits them:
+    # DescribeNetworkInterfaces stays on "*" (no resource-level permissions); create,
+    # delete and detach are scoped to arn:aws:ec2:<region>:<account>:*, which matches
+    # every EC2 ARN those actions are authorised on (network-interface/*, subnet/*,
+    # security-group/*, instance/*) in this account and region, so ENI creation works
+    # as with the seed. Everything else is exactly the seed's.
+    seed_eni = [s for s in expected if s[1][0].startswith("ec2:")]
+    assert len(seed_eni) == 1 and seed_eni[0][2] == ("*",)
+    eni = [s for s in got if s[1][0].startswith("ec2:")]
+    assert sorted(a for s in eni for a in s[1]) == sorted(seed_eni[0][1]), "the same four ec2 actions"
+    scope = "arn:aws:ec2:us-east-1:111122223333:*"
+    assert sorted(eni) == sorted([
+        ("Allow", ("ec2:DescribeNetworkInterfaces",), ("*",), ()),
+        ("Allow", ("ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:DetachNetworkInterface"), (scope,), ()),
+    ])
+    for resource_type in ("network-interface/eni-0123456789abcdef0", "subnet/subnet-0a1b2c3d4e5f60718",
+                          "security-group/sg-0a1b2c3d4e5f60718", "instance/i-0123456789abcdef0"):
+        assert fnmatch.fnmatchcase(f"arn:aws:ec2:us-east-1:111122223333:{resource_type}", scope)
+    rest = [s for s in got if s not in kms and s not in eni]
+    assert sorted(rest) == sorted([s for s in expected if s not in seed_eni] + [_logs(fn)])
     by_key = {s[2][0]: s for s in kms}
-    assert by_key[sec.kms_key_arn][1] == ("kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey")
+    # The seed's two KMS actions (kms:DescribeKey carries no encryption context, so under
+    # this condition it could never be allowed; it is not granted).
+    assert by_key[sec.kms_key_arn][1] == ("kms:Decrypt", "kms:GenerateDataKey")
     assert by_key[sec.kms_key_arn][3] == (("StringLike", "kms:EncryptionContext:SecretARN", (sec.arn,)),)
     # The master secret is read only: no write action, no GenerateDataKey on its key.
-    assert by_key[sec.master_kms_key_arn][1] == ("kms:Decrypt", "kms:DescribeKey")
+    assert by_key[sec.master_kms_key_arn][1] == ("kms:Decrypt",)
     assert by_key[sec.master_kms_key_arn][3] == (("StringLike", "kms:EncryptionContext:SecretARN", (sec.master_arn,)),)
     writes = [s for s in got if sec.master_arn in s[2] and set(s[1]) - {"secretsmanager:GetSecretValue"}]
     assert not writes, "the role must not be able to write the master secret"

@@ -11,6 +11,10 @@ resource "aws_lambda_function" "mysql-alt" {
   timeout          = 30
   memory_size      = 128
 
+  tracing_config {
+    mode = "PassThrough"
+  }
+
   environment {
     variables = {
       SECRETS_MANAGER_ENDPOINT = "https://secretsmanager.us-east-1.amazonaws.com"

@@ -122,7 +122,6 @@ resource "aws_iam_role_policy" "postgres" {
         Effect = "Allow"
         Action = [
           "kms:Decrypt",
-          "kms:DescribeKey",
           "kms:GenerateDataKey",
         ]
         Resource = "arn:aws:kms:eu-west-1:111122223333:key/mrk-0123456789abcdef0123456789abcdef"

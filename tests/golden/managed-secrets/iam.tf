@@ -128,7 +128,6 @@ resource "aws_iam_role_policy" "pg-single" {
         Effect = "Allow"
         Action = [
           "kms:Decrypt",
-          "kms:DescribeKey",
           "kms:GenerateDataKey",
         ]
         Resource = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"

@@ -59,7 +59,6 @@ resource "aws_iam_role_policy" "mysql-alt" {
         Effect = "Allow"
         Action = [
           "kms:Decrypt",
-          "kms:DescribeKey",
           "kms:GenerateDataKey",
         ]
         Resource = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -74,7 +73,6 @@ resource "aws_iam_role_policy" "mysql-alt" {
         Effect = "Allow"
         Action = [
           "kms:Decrypt",
-          "kms:DescribeKey",
         ]
         Resource = "arn:aws:kms:us-east-1:111122223333:key/abcd1234-ab12-cd34-ef56-abcdef123456"
         Condition = {
@@ -89,8 +87,15 @@ resource "aws_iam_role_policy" "mysql-alt" {
         Action = [
           "ec2:CreateNetworkInterface",
           "ec2:DeleteNetworkInterface",
-          "ec2:DescribeNetworkInterfaces",
           "ec2:DetachNetworkInterface",
+        ]
+        Resource = "arn:aws:ec2:us-east-1:111122223333:*"
+      },
+      {
+        Sid    = "DescribeNetworkInterfaces"
+        Effect = "Allow"
+        Action = [
+          "ec2:DescribeNetworkInterfaces",
         ]
         Resource = "*"
       },
@@ -171,7 +176,6 @@ resource "aws_iam_role_policy" "pg-single" {
         Effect = "Allow"
         Action = [
           "kms:Decrypt",
-          "kms:DescribeKey",
           "kms:GenerateDataKey",
         ]
         Resource = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"

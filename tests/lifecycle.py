@@ -1,0 +1,287 @@
+"""The apply tier's harness: put a manifest's world into moto, generate, verify, diff.
+
+Everything here works around moto, never around the generator. The limits it works
+around, each named where it is handled:
+
+* ``SUFFIX``: Secrets Manager gives every secret a random six-character ARN suffix, and
+  the examples name ARNs with fixed suffixes (``-AbCdEf``). The harness creates those
+  secrets with moto's ``_custom_id_`` tag, so that moto's ARN *is* the manifest's ARN,
+  then removes the tag again. The generated module is therefore the one users get.
+* ``VERSION``: moto's RotateSecret needs a secret that already has a version; every
+  secret is created with a first ``SecretString``.
+* ``SCHEDULE``: moto models only ``AutomaticallyAfterDays``. It drops
+  ``ScheduleExpression`` and ``Duration`` (and reports rotation as disabled for an
+  expression), so an applied expression schedule or window reads back empty and plans a
+  change forever. The applied variant of a manifest turns ``expression`` into
+  ``every_days`` and drops ``window``; expression schedules and windows stay covered by
+  ``terraform plan`` (tests/test_terraform_plan.py, tests/test_moto_traps.py).
+* ``FUNCTION``: an ``existing_function_arn`` must exist; the harness creates it with a
+  dummy zip and a harness-owned role (use_docker is off: moto stores it, never runs it).
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import shutil
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from generator import api, aws, model, render
+
+HARNESS_ROLE = "rotation-tf-harness-existing-function"
+
+
+def dummy_zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("lambda_function.py", "def lambda_handler(event, context):\n    return None\n")
+    return buf.getvalue()
+
+
+def apply_variant(data: dict) -> tuple[dict, list[str]]:
+    """The manifest as the apply tier applies it (moto limit SCHEDULE); returns what changed."""
+    out = copy.deepcopy(data)
+    changed = []
+    for name, sec in sorted(out["secrets"].items()):
+        sched = sec["schedule"]
+        if sched.get("expression") is not None:
+            sched.pop("expression")
+            sched["every_days"] = 10
+            changed.append(f"{name}: expression -> every_days 10")
+        if sched.get("window") is not None:
+            sched.pop("window")
+            changed.append(f"{name}: window dropped")
+    return out, changed
+
+
+@dataclass
+class World:
+    """What the harness created in moto for one manifest (the module does not own it)."""
+
+    moto: object
+    region: str
+    secret_arns: dict[str, str] = field(default_factory=dict)
+    functions: set[str] = field(default_factory=set)
+
+    def client(self, service: str):
+        return self.moto.client(service, self.region)
+
+    def secret(self, name: str, arn: str | None = None) -> str:
+        """A secret with a first version (moto limit VERSION); its ARN as given (SUFFIX)."""
+        if name in self.secret_arns:
+            return self.secret_arns[name]
+        sm = self.client("secretsmanager")
+        kwargs = {}
+        if arn is not None:
+            suffix = arn.rsplit("-", 1)[1]
+            kwargs["Tags"] = [{"Key": "_custom_id_", "Value": suffix}]
+        got = sm.create_secret(Name=name, SecretString=json.dumps({"username": "app", "password": "initial"}), **kwargs)["ARN"]
+        if arn is not None:
+            assert got == arn, f"moto did not reproduce {arn} (got {got})"
+            sm.untag_resource(SecretId=got, TagKeys=["_custom_id_"])
+        self.secret_arns[name] = got
+        return got
+
+    def function(self, arn: str) -> None:
+        """An existing rotation function (moto limit FUNCTION)."""
+        name = arn.rsplit(":", 1)[1]
+        if name in self.functions:
+            return
+        iam = self.client("iam")
+        try:
+            role_arn = iam.get_role(RoleName=HARNESS_ROLE)["Role"]["Arn"]
+        except iam.exceptions.NoSuchEntityException:
+            role_arn = iam.create_role(
+                RoleName=HARNESS_ROLE,
+                AssumeRolePolicyDocument=json.dumps(render._trust_policy()),
+            )["Role"]["Arn"]
+        got = self.client("lambda").create_function(
+            FunctionName=name, Runtime="python3.12", Role=role_arn, Handler="lambda_function.lambda_handler",
+            Code={"ZipFile": dummy_zip()},
+        )["FunctionArn"]
+        assert got == arn, (got, arn)
+        self.functions.add(name)
+
+    def provide(self, m: model.Module) -> None:
+        """Everything the manifest assumes already exists."""
+        for s in m.secrets:
+            self.secret(s.name, s.arn)
+            if s.master_arn:
+                self.secret(aws.SECRET_RESOURCE_RE.match(aws.parse_arn(s.master_arn).resource).group(1), s.master_arn)
+        for fn in m.functions:
+            if fn.existing:
+                self.function(fn.function_arn)
+
+
+class Workspace:
+    """A copy of a manifest (and its zips) in ``path``, generated into ``path/out``."""
+
+    def __init__(self, example: Path, path: Path):
+        self.example = example
+        self.path = path
+        self.original = yaml.safe_load(example.read_text())
+        self.data, self.changed = apply_variant(self.original)
+        self.manifest = path / "examples" / example.name
+        self.manifest.parent.mkdir(parents=True, exist_ok=True)
+        for fn in self.original["functions"].values():
+            if fn.get("package"):
+                src = example.parent / fn["package"]["filename"]
+                dst = self.manifest.parent / fn["package"]["filename"]
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, dst)
+        self.out = path / "tests" / "golden"
+
+    def generate(self) -> tuple[model.Module, Path]:
+        self.manifest.write_text(yaml.safe_dump(self.data, sort_keys=True))
+        result = api.generate(self.manifest, self.out)
+        assert result.exit == api.Exit.OK, [str(d) for d in result.diagnostics]
+        return result.module, result.target
+
+
+# ---------------------------------------------------------------------------------------
+# Verification against what moto holds
+
+
+def _condition_value(condition: dict, key: str) -> list[str]:
+    """Values of condition key ``key`` under any operator; IAM condition keys are case-insensitive."""
+    out = []
+    for _op, kv in condition.items():
+        for k, v in kv.items():
+            if k.lower() == key.lower():
+                out.extend([v] if isinstance(v, str) else v)
+    return out
+
+
+def verify_applied(world: World, m: model.Module) -> dict[str, int]:
+    """Compare what moto holds with the model; returns counts of what was checked."""
+    iam = world.client("iam")
+    lam = world.client("lambda")
+    sm = world.client("secretsmanager")
+    counts = {"roles": 0, "statements": 0, "permissions": 0, "rotations": 0, "tags": 0}
+    function_arns = {}
+    for fn in m.functions:
+        role = iam.get_role(RoleName=fn.role_name)["Role"]
+        assert role["AssumeRolePolicyDocument"] == render._trust_policy()
+        assert iam.list_role_policies(RoleName=fn.role_name)["PolicyNames"] == [fn.policy_name]
+        doc = iam.get_role_policy(RoleName=fn.role_name, PolicyName=fn.policy_name)["PolicyDocument"]
+        expected = fn.policy.document()
+        assert doc["Version"] == expected["Version"]
+        assert len(doc["Statement"]) == len(expected["Statement"])
+        for got, want in zip(doc["Statement"], expected["Statement"]):
+            assert got == want, f"{fn.key}: statement {want['Sid']} differs:\n{got}\n{want}"
+            counts["statements"] += 1
+        tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=fn.role_name)["Tags"]}
+        assert tags == dict(m.tags)
+        counts["tags"] += len(tags)
+        counts["roles"] += 1
+
+        conf = lam.get_function(FunctionName=fn.function_name)["Configuration"]
+        function_arns[fn.key] = conf["FunctionArn"]
+        assert conf["FunctionArn"] == fn.function_arn
+        if fn.package:
+            assert conf["Role"] == role["Arn"]
+            assert conf["Handler"] == fn.package.handler and conf["Runtime"] == fn.package.runtime
+            assert conf["Timeout"] == fn.package.timeout and conf["MemorySize"] == fn.package.memory_size
+            if fn.in_vpc:
+                assert sorted(conf["VpcConfig"]["SubnetIds"]) == list(fn.subnet_ids)
+                assert sorted(conf["VpcConfig"]["SecurityGroupIds"]) == list(fn.security_group_ids)
+            ftags = lam.list_tags(Resource=conf["FunctionArn"])["Tags"]
+            assert ftags == dict(m.tags)
+            counts["tags"] += len(ftags)
+
+        policy = json.loads(lam.get_policy(FunctionName=fn.function_name)["Policy"])
+        mine = [
+            s for s in policy["Statement"]
+            if (s.get("Principal") or {}).get("Service") == "secretsmanager.amazonaws.com"
+        ]
+        assert len(mine) == 1, f"{fn.key}: {len(mine)} statements for secretsmanager.amazonaws.com: {mine}"
+        st = mine[0]
+        assert st["Sid"] == fn.statement_id
+        assert st["Effect"] == "Allow" and st["Action"] == "lambda:InvokeFunction"
+        assert st["Resource"] == fn.function_arn
+        assert _condition_value(st.get("Condition", {}), "aws:SourceAccount") == [m.account_id]
+        assert not _condition_value(st.get("Condition", {}), "aws:SourceArn"), "SourceArn would pin one secret"
+        counts["permissions"] += 1
+
+    for s in m.secrets:
+        d = sm.describe_secret(SecretId=world.secret_arns[s.name])
+        assert d.get("RotationEnabled") is True, f"{s.name}: rotation is not enabled: {d}"
+        assert d["RotationLambdaARN"] == function_arns[s.function]
+        # moto limit SCHEDULE: only AutomaticallyAfterDays is modelled (and applied).
+        assert s.schedule.expression is None and s.schedule.window is None
+        assert d["RotationRules"]["AutomaticallyAfterDays"] == s.schedule.every_days
+        current = [v for v, stages in d["VersionIdsToStages"].items() if "AWSCURRENT" in stages]
+        assert len(current) == 1
+        counts["rotations"] += 1
+    return counts
+
+
+def verify_destroyed(world: World, m: model.Module) -> None:
+    """Nothing the module created is left: roles, permissions, functions, rotations."""
+    iam = world.client("iam")
+    lam = world.client("lambda")
+    sm = world.client("secretsmanager")
+    roles = {r["RoleName"] for r in iam.list_roles()["Roles"]}
+    assert roles <= {HARNESS_ROLE}, f"roles left behind: {sorted(roles - {HARNESS_ROLE})}"
+    names = {f["FunctionName"] for f in lam.list_functions()["Functions"]}
+    assert names == world.functions, f"functions left behind: {sorted(names - world.functions)}"
+    for name in world.functions:
+        try:
+            policy = json.loads(lam.get_policy(FunctionName=name)["Policy"])
+            statements = policy.get("Statement", [])
+        except lam.exceptions.ResourceNotFoundException:
+            statements = []
+        assert statements == [], f"{name}: permissions left behind: {statements}"
+    for name, arn in world.secret_arns.items():
+        d = sm.describe_secret(SecretId=arn)
+        assert not d.get("RotationEnabled"), f"{name}: rotation still enabled after destroy"
+
+
+# ---------------------------------------------------------------------------------------
+# What a regeneration must change
+
+
+def expected_actions(old: model.Module, new: model.Module) -> dict[str, list[str]]:
+    """Managed resource address -> actions implied by going from ``old`` to ``new``.
+
+    Derived from the two models only (not from terraform): a resource appears when it is
+    created, deleted or updated; anything not listed must plan as no-op.
+    """
+    out: dict[str, list[str]] = {}
+    prefix = "module.rotation."
+    of = {f.key: f for f in old.functions}
+    nf = {f.key: f for f in new.functions}
+    for key in sorted(set(of) | set(nf)):
+        a, b = of.get(key), nf.get(key)
+        types = ["aws_iam_role", "aws_iam_role_policy", "aws_lambda_permission"]
+        if (a and a.package) or (b and b.package):
+            types.append("aws_lambda_function")
+        for t in types:
+            addr = f"{prefix}{t}.{key}"
+            if a is None:
+                out[addr] = ["create"]
+            elif b is None:
+                out[addr] = ["delete"]
+            elif t == "aws_iam_role_policy" and a.policy.document() != b.policy.document():
+                out[addr] = ["update"]
+    os_ = {s.name: s for s in old.secrets}
+    ns = {s.name: s for s in new.secrets}
+    for name in sorted(set(os_) | set(ns)):
+        a, b = os_.get(name), ns.get(name)
+        addr = f'{prefix}aws_secretsmanager_secret_rotation.this["{name}"]'
+        if a is None:
+            out[addr] = ["create"]
+        elif b is None:
+            out[addr] = ["delete"]
+        elif (
+            of[a.function].function_arn != nf[b.function].function_arn
+            or a.schedule != b.schedule
+            or a.rotate_immediately != b.rotate_immediately
+        ):
+            out[addr] = ["update"]
+    return out
