@@ -44,7 +44,7 @@ def dummy_zip() -> bytes:
 
 
 def apply_variant(data: dict) -> tuple[dict, list[str]]:
-    """The manifest as the apply tier applies it (moto limit SCHEDULE); returns what changed."""
+    """The manifest as the apply tier applies it (moto limits SCHEDULE, REPLICA_KMS); returns what changed."""
     out = copy.deepcopy(data)
     changed = []
     for name, sec in sorted(out["secrets"].items()):
@@ -56,6 +56,11 @@ def apply_variant(data: dict) -> tuple[dict, list[str]]:
         if sched.get("window") is not None:
             sched.pop("window")
             changed.append(f"{name}: window dropped")
+        for rep in sec.get("replicas", []):
+            # moto limit REPLICA_KMS: moto ignores a replica's KmsKeyId and reports the AWS
+            # managed key, which would plan an update forever. The key is kept in plan tests.
+            if rep.pop("kms_key_arn", None) is not None:
+                changed.append(f"{name}: replica key in {rep['region']} dropped")
     return out, changed
 
 
@@ -108,9 +113,10 @@ class World:
         self.functions.add(name)
 
     def provide(self, m: model.Module) -> None:
-        """Everything the manifest assumes already exists."""
+        """Everything the manifest assumes already exists (not the secrets it creates)."""
         for s in m.secrets:
-            self.secret(s.name, s.arn)
+            if s.managed is None:
+                self.secret(s.name, s.arn)
             if s.master_arn:
                 self.secret(aws.SECRET_RESOURCE_RE.match(aws.parse_arn(s.master_arn).resource).group(1), s.master_arn)
         for fn in m.functions:
@@ -157,15 +163,22 @@ def _condition_value(condition: dict, key: str) -> list[str]:
     return out
 
 
-def verify_applied(world: World, m: model.Module) -> dict[str, int]:
-    """Compare what moto holds with the model; returns counts of what was checked."""
+def verify_applied(world: World, m: model.Module, first: bool = True) -> dict[str, int]:
+    """Compare what moto holds with the model; returns counts of what was checked. A created
+    secret's first version is compared on the first apply only: Terraform never rewrites
+    that value afterwards (it is write-only and rotation owns it)."""
     iam = world.client("iam")
     lam = world.client("lambda")
     sm = world.client("secretsmanager")
     counts = {"roles": 0, "statements": 0, "permissions": 0, "rotations": 0, "tags": 0}
     function_arns = {}
     for fn in m.functions:
+        assert fn.has_role, "rotation applications are not applied on moto (no Serverless Application Repository)"
         role = iam.get_role(RoleName=fn.role_name)["Role"]
+        assert role["Path"] == m.roles.path
+        assert role["MaxSessionDuration"] == m.roles.max_session_duration
+        if m.roles.permissions_boundary:
+            assert role["PermissionsBoundary"]["PermissionsBoundaryArn"] == m.roles.permissions_boundary
         assert role["AssumeRolePolicyDocument"] == render._trust_policy()
         assert iam.list_role_policies(RoleName=fn.role_name)["PolicyNames"] == [fn.policy_name]
         doc = iam.get_role_policy(RoleName=fn.role_name, PolicyName=fn.policy_name)["PolicyDocument"]
@@ -205,11 +218,19 @@ def verify_applied(world: World, m: model.Module) -> dict[str, int]:
         assert st["Effect"] == "Allow" and st["Action"] == "lambda:InvokeFunction"
         assert st["Resource"] == fn.function_arn
         assert _condition_value(st.get("Condition", {}), "aws:SourceAccount") == [m.account_id]
-        assert not _condition_value(st.get("Condition", {}), "aws:SourceArn"), "SourceArn would pin one secret"
+        source_arns = _condition_value(st.get("Condition", {}), "aws:SourceArn")
+        if fn.lock_secret:  # lock_to_secret: pinned to its one secret
+            assert source_arns == [_secret_arn(world, sm, fn.lock_secret)]
+        else:
+            assert not source_arns, "SourceArn would pin one secret"
         counts["permissions"] += 1
 
     for s in m.secrets:
-        d = sm.describe_secret(SecretId=world.secret_arns[s.name])
+        d = sm.describe_secret(SecretId=_secret_arn(world, sm, s.name))
+        if s.managed is not None and first:
+            value = json.loads(sm.get_secret_value(SecretId=d["ARN"], VersionStage="AWSCURRENT")["SecretString"])
+            assert {k: v for k, v in value.items() if k != "password"} == s.managed.field_map
+            assert d.get("Description") == s.managed.description
         assert d.get("RotationEnabled") is True, f"{s.name}: rotation is not enabled: {d}"
         assert d["RotationLambdaARN"] == function_arns[s.function]
         # moto limit SCHEDULE: only AutomaticallyAfterDays is modelled (and applied).
@@ -219,6 +240,11 @@ def verify_applied(world: World, m: model.Module) -> dict[str, int]:
         assert len(current) == 1
         counts["rotations"] += 1
     return counts
+
+
+def _secret_arn(world: World, sm, name: str) -> str:
+    """The ARN of a secret the harness made, or of one the module created."""
+    return world.secret_arns.get(name) or sm.describe_secret(SecretId=name)["ARN"]
 
 
 def verify_destroyed(world: World, m: model.Module) -> None:
@@ -240,6 +266,8 @@ def verify_destroyed(world: World, m: model.Module) -> None:
     for name, arn in world.secret_arns.items():
         d = sm.describe_secret(SecretId=arn)
         assert not d.get("RotationEnabled"), f"{name}: rotation still enabled after destroy"
+    created = [s["Name"] for s in sm.list_secrets()["SecretList"] if s["Name"] not in world.secret_arns]
+    assert created == [], f"secrets the module created are left behind: {created}"
 
 
 # ---------------------------------------------------------------------------------------
@@ -261,6 +289,8 @@ def expected_actions(old: model.Module, new: model.Module) -> dict[str, list[str
         types = ["aws_iam_role", "aws_iam_role_policy", "aws_lambda_permission"]
         if (a and a.package) or (b and b.package):
             types.append("aws_lambda_function")
+        if old.roles.exclusive_policies or new.roles.exclusive_policies:
+            types.append("aws_iam_role_policies_exclusive")
         for t in types:
             addr = f"{prefix}{t}.{key}"
             if a is None:
@@ -269,11 +299,18 @@ def expected_actions(old: model.Module, new: model.Module) -> dict[str, list[str
                 out[addr] = ["delete"]
             elif t == "aws_iam_role_policy" and a.policy.document() != b.policy.document():
                 out[addr] = ["update"]
+            elif t == "aws_lambda_permission" and a.lock_secret != b.lock_secret:
+                out[addr] = ["delete", "create"]  # source_arn forces a new permission
     os_ = {s.name: s for s in old.secrets}
     ns = {s.name: s for s in new.secrets}
     for name in sorted(set(os_) | set(ns)):
         a, b = os_.get(name), ns.get(name)
         addr = f'{prefix}aws_secretsmanager_secret_rotation.this["{name}"]'
+        for created in (f'{prefix}aws_secretsmanager_secret.managed["{name}"]', f'{prefix}aws_secretsmanager_secret_version.initial["{name}"]'):
+            if (a is None or a.managed is None) and b is not None and b.managed is not None:
+                out[created] = ["create"]
+            elif a is not None and a.managed is not None and (b is None or b.managed is None):
+                out[created] = ["delete"]
         if a is None:
             out[addr] = ["create"]
         elif b is None:
