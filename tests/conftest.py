@@ -15,6 +15,17 @@ GOLDEN = ROOT / "tests" / "golden"
 REGENERATE = "pytest tests/test_golden.py --update-golden"
 
 
+def shuffled(data, rng):
+    """``data`` with every mapping's keys in a random (seeded) order: same meaning."""
+    if isinstance(data, dict):
+        items = list(data.items())
+        rng.shuffle(items)
+        return {k: shuffled(v, rng) for k, v in items}
+    if isinstance(data, list):
+        return [shuffled(v, rng) for v in data]
+    return data
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-golden",

@@ -8,20 +8,10 @@ import shutil
 from pathlib import Path
 
 import yaml
-from conftest import EXAMPLES, ROOT
+from conftest import shuffled as _shuffled, EXAMPLES, ROOT
 
 from generator import api
 from generator.render import is_generated
-
-
-def _shuffled(data, rng: random.Random):
-    if isinstance(data, dict):
-        items = list(data.items())
-        rng.shuffle(items)
-        return {k: _shuffled(v, rng) for k, v in items}
-    if isinstance(data, list):
-        return [_shuffled(v, rng) for v in data]
-    return data
 
 
 def _render(manifest: Path, out: Path) -> dict[str, str]:

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import yaml
-from conftest import ROOT
+from conftest import shuffled as _shuffled, ROOT
 
 ENVIRONMENTS = [
     {"PYTHONHASHSEED": "0", "LC_ALL": "C.UTF-8", "TZ": "UTC"},
@@ -23,16 +23,6 @@ ENVIRONMENTS = [
     {"PYTHONHASHSEED": "99", "LANG": "tr_TR.UTF-8", "LC_ALL": "", "TZ": "EST5EDT"},  # dotless i, if installed
     {"PYTHONHASHSEED": "random", "LC_ALL": "C.UTF-8", "TZ": "Etc/GMT+12", "PYTHONUTF8": "1"},
 ]
-
-
-def _shuffled(data, rng: random.Random):
-    if isinstance(data, dict):
-        items = list(data.items())
-        rng.shuffle(items)
-        return {k: _shuffled(v, rng) for k, v in items}
-    if isinstance(data, list):
-        return [_shuffled(v, rng) for v in data]
-    return data
 
 
 def _env(extra: dict[str, str]) -> dict[str, str]:

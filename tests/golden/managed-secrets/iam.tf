@@ -55,6 +55,20 @@ resource "aws_iam_role_policy" "pg-multi" {
         Resource = "*"
       },
       {
+        Sid    = "UseSecretKey1"
+        Effect = "Allow"
+        Action = [
+          "kms:Decrypt",
+          "kms:GenerateDataKey",
+        ]
+        Resource = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+        Condition = {
+          StringLike = {
+            "kms:EncryptionContext:SecretARN" = "arn:aws:secretsmanager:us-east-1:111122223333:secret:payments/reporting-??????"
+          }
+        }
+      },
+      {
         Sid    = "WriteOwnLogs"
         Effect = "Allow"
         Action = [

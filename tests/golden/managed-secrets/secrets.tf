@@ -27,7 +27,7 @@ locals {
     }
     "payments/reporting" = {
       description          = null
-      kms_key_id           = null
+      kms_key_id           = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
       recovery_window_days = 30
       replicas             = []
       fields = {
