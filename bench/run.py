@@ -150,34 +150,16 @@ class Tf:
 
 def find_terraform(work: Path) -> Tf | None:
     try:
-        from harness import find_mirror
+        from harness import cli_config_text, find_mirror, terraform_env
     except Exception:  # pragma: no cover - harness needs pytest (the test extra)
-        find_mirror = None  # type: ignore[assignment]
+        return None
     binary = shutil.which("terraform")
-    mirror = find_mirror() if find_mirror else None
     if binary is None:
         return None
+    mirror = find_mirror()
     cfg = work / "terraform.tfrc"
-    if mirror is not None:
-        cfg.write_text(
-            "provider_installation {\n"
-            f"  filesystem_mirror {{\n    path    = {json.dumps(str(mirror))}\n"
-            '    include = ["registry.terraform.io/hashicorp/*"]\n  }\n'
-            '  direct {\n    exclude = ["registry.terraform.io/*/*"]\n  }\n}\n'
-        )
-    else:
-        cfg.write_text("")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "AWS_"))}
-    env.update(
-        TF_CLI_CONFIG_FILE=str(cfg),
-        TF_IN_AUTOMATION="1",
-        TF_INPUT="0",
-        CHECKPOINT_DISABLE="1",
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_EC2_METADATA_DISABLED="true",
-    )
-    tf = Tf(binary, env)
+    cfg.write_text(cli_config_text(mirror))
+    tf = Tf(binary, terraform_env(cfg))
     tf.mirror = mirror  # type: ignore[attr-defined]
     return tf
 

@@ -75,17 +75,7 @@ def terraform_or_skip(tmp_root: Path | None = None) -> Terraform:
     base = Path(os.environ.get("ROTATION_TF_WORK", Path(__file__).resolve().parent.parent / ".tf-work"))
     base.mkdir(parents=True, exist_ok=True)
     cfg = base / "terraform.tfrc"
-    cfg.write_text(
-        "provider_installation {\n"
-        "  filesystem_mirror {\n"
-        f"    path    = {json.dumps(str(mirror))}\n"
-        '    include = ["registry.terraform.io/hashicorp/*"]\n'
-        "  }\n"
-        "  direct {\n"
-        '    exclude = ["registry.terraform.io/*/*"]\n'
-        "  }\n"
-        "}\n"
-    )
+    cfg.write_text(cli_config_text(mirror))
     _TF = Terraform(binary, mirror, cfg)
     return _TF
 
@@ -126,10 +116,28 @@ def checkov_or_skip() -> Path:
     return exe
 
 
-def tf_env(tf: Terraform) -> dict[str, str]:
+def cli_config_text(mirror: Path | None) -> str:
+    """A Terraform CLI configuration that installs hashicorp/* from ``mirror`` only."""
+    if mirror is None:
+        return ""
+    return (
+        "provider_installation {\n"
+        "  filesystem_mirror {\n"
+        f"    path    = {json.dumps(str(mirror))}\n"
+        '    include = ["registry.terraform.io/hashicorp/*"]\n'
+        "  }\n"
+        "  direct {\n"
+        '    exclude = ["registry.terraform.io/*/*"]\n'
+        "  }\n"
+        "}\n"
+    )
+
+
+def terraform_env(cli_config: Path) -> dict[str, str]:
+    """The environment for offline terraform runs with fake credentials."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "AWS_"))}
     env.update(
-        TF_CLI_CONFIG_FILE=str(tf.cli_config),
+        TF_CLI_CONFIG_FILE=str(cli_config),
         TF_IN_AUTOMATION="1",
         TF_INPUT="0",
         CHECKPOINT_DISABLE="1",
@@ -139,6 +147,10 @@ def tf_env(tf: Terraform) -> dict[str, str]:
         NO_PROXY="127.0.0.1,localhost",
     )
     return env
+
+
+def tf_env(tf: Terraform) -> dict[str, str]:
+    return terraform_env(tf.cli_config)
 
 
 def free_port() -> int:
