@@ -421,6 +421,31 @@ def _previous_names(checker: Checker, entries: dict[str, Any], section: str) -> 
             seen.setdefault(old, key)
 
 
+def _secret_idents(checker: Checker, secrets: dict[str, Any]) -> None:
+    """Each secret's blocks are named after it (naming.secret_ident), and that name is an
+    address in the state: two secrets may not share it, and a previous name may not take
+    another secret's. Reported on the later name in sorted order, so the message is stable."""
+    owner: dict[str, str] = {}
+    for name in sorted(secrets):
+        ident = naming.secret_ident(name)
+        if ident in owner:
+            checker.err(
+                ("secrets", name),
+                f"secrets {owner[ident]!r} and {name!r} would both be named {ident!r} in Terraform "
+                "(characters other than letters, digits, _ and - become _); rename one",
+            )
+        else:
+            owner[ident] = name
+    for name in sorted(secrets):
+        for i, old in enumerate(secrets[name].previous_names):
+            other = owner.get(naming.secret_ident(old))
+            if other is not None and other != name and old not in secrets:
+                checker.err(
+                    ("secrets", name, "previous_names", i),
+                    f"{old!r} would be named {naming.secret_ident(old)!r} in Terraform, which is secret {other!r}'s name",
+                )
+
+
 def _distance(a: str, b: str) -> int:
     prev = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
@@ -447,6 +472,7 @@ def run(
         checker.secret(name, sec, functions)
     _previous_names(checker, functions, "functions")
     _previous_names(checker, secrets, "secrets")
+    _secret_idents(checker, secrets)
     for key, fn in functions.items():
         if fn.rotation_app is not None:
             mine = [s for s in secrets.values() if s.function == key]

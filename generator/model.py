@@ -14,7 +14,7 @@ from pathlib import Path as FsPath
 from generator import __version__, aws, checks, policies, rotation_apps
 from generator.errors import Diagnostic, Failed, Level
 from generator.manifest import Manifest, validate_shape
-from generator.naming import Names
+from generator.naming import Names, secret_ident
 from generator.source import Source
 
 
@@ -70,6 +70,11 @@ class SecretPlan:
     previous_names: tuple[str, ...] = ()
     managed: ManagedSecret | None = None
     adopt: bool = False  # import: true
+
+    @property
+    def ident(self) -> str:
+        """The Terraform name of this secret's blocks (naming.secret_ident)."""
+        return secret_ident(self.name)
 
 
 @dataclass(frozen=True)
@@ -169,7 +174,17 @@ class Module:
             chain = [*f.previous_names, f.key]
             out.extend(("function", a, b) for a, b in zip(chain, chain[1:]))
         for s in self.secrets:
-            chain = [*s.previous_names, s.name]
+            # By Terraform name, newest first: a rename that keeps the name needs no move,
+            # and a name seen again ends the chain (moving back and forth would be a cycle).
+            chain: list[str] = []
+            for name in reversed([*s.previous_names, s.name]):
+                ident = secret_ident(name)
+                if ident in chain:
+                    if ident != chain[-1]:
+                        break
+                    continue
+                chain.append(ident)
+            chain.reverse()
             out.extend(("secret", a, b) for a, b in zip(chain, chain[1:]))
         return tuple(out)
 

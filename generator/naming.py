@@ -1,10 +1,14 @@
 """Names of AWS resources and Terraform addresses, derived from manifest keys.
 
 Function keys become Terraform identifiers as they are (they are validated to be valid
-identifiers), so ``functions.pg-single`` becomes ``aws_iam_role.pg-single``. Secret names
-are never turned into identifiers: they are the keys of a ``for_each`` map, so any name
-Secrets Manager allows is a valid, collision-free address such as
-``aws_secretsmanager_secret_rotation.this["prod/orders/db"]``.
+identifiers), so ``functions.pg-single`` becomes ``aws_iam_role.pg-single``.
+
+Each secret gets its own blocks, named by :func:`secret_ident`: ``prod/orders/db`` becomes
+``aws_secretsmanager_secret_rotation.prod_orders_db``. Literal blocks rather than one
+``for_each`` over a map, because Terraform re-evaluates a ``for_each`` collection for every
+instance it plans, so plan time grows with the square of the number of secrets (measured in
+bench/: 1.9x the literal form at 1,000 secrets, 3.7x at 2,000). Two names that map to the
+same identifier are an error (checks.py), never silently renamed: an address is state.
 """
 
 from __future__ import annotations
@@ -13,6 +17,19 @@ import re
 from dataclasses import dataclass
 
 FUNCTION_KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+_NOT_IN_IDENT = re.compile(r"[^A-Za-z0-9_-]")
+# HCL keywords; Terraform would read ``x.true`` in a reference as the keyword.
+_KEYWORDS = frozenset({"true", "false", "null", "for", "in", "if", "endif", "endfor", "else"})
+
+
+def secret_ident(name: str) -> str:
+    """The Terraform name of a secret's blocks: every character other than letters, digits,
+    ``_`` and ``-`` (Secrets Manager also allows ``/+=.@``) becomes ``_``; a name that would
+    not start with a letter or ``_``, or is an HCL keyword, gets a leading ``_``."""
+    ident = _NOT_IN_IDENT.sub("_", name)
+    if not ident[:1].isalpha() and not ident.startswith("_") or ident in _KEYWORDS:
+        ident = "_" + ident
+    return ident
 
 
 @dataclass(frozen=True)

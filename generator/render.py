@@ -9,14 +9,14 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path as FsPath
-from typing import Any, NamedTuple
+from typing import Any
 
 import jinja2
 
 import json
 
 from generator import aws, explain, grants, hcl, rotation_apps
-from generator.model import FunctionPlan, Module
+from generator.model import FunctionPlan, Module, SecretPlan
 
 MARKER = "DO NOT EDIT"
 TOOL = "rotation-tf"
@@ -81,18 +81,21 @@ def resource_table(module: Module) -> list[dict[str, str]]:
         items.append(("aws_lambda_permission", name, "resource"))
         if fn.package:
             items.append(("aws_lambda_function", name, "resource"))
-    items.append(("aws_secretsmanager_secret_rotation", "this", "resource"))
-    items.append(("aws_secretsmanager_secret", "by_name", "data source"))
+    # Per-secret blocks are named after their secret (naming.secret_ident): one row each
+    # type, not one per secret, so the table stays short at thousands of secrets.
+    items.append(("aws_secretsmanager_secret_rotation", "one per secret", "resource"))
+    if module.lookups:
+        items.append(("aws_secretsmanager_secret", "one per secret given by name only", "data source"))
     if module.managed:
-        items.append(("aws_secretsmanager_secret", "managed", "resource"))
-        items.append(("aws_secretsmanager_secret_version", "initial", "resource"))
-        items.append(("aws_secretsmanager_random_password", "initial", "ephemeral resource"))
+        items.append(("aws_secretsmanager_secret", "one per created secret", "resource"))
+        items.append(("aws_secretsmanager_secret_version", "one per created secret", "resource"))
+        items.append(("aws_secretsmanager_random_password", "one per created secret", "ephemeral resource"))
     rows = []
     for rtype, name, kind in sorted(items):
         short = rtype[len("aws_"):]
         folder = {"resource": "resources", "data source": "data-sources", "ephemeral resource": "ephemeral-resources"}[kind]
-        address = {"resource": f"{rtype}.{name}", "data source": f"data.{rtype}.{name}", "ephemeral resource": f"ephemeral.{rtype}.{name}"}[kind]
-        rows.append({"address": address, "type": rtype, "name": name, "kind": kind, "url": f"{_REGISTRY}/{folder}/{short}"})
+        label = f"{rtype} ({name})" if name.startswith("one per") else f"{rtype}.{name}"
+        rows.append({"type": rtype, "name": name, "label": label, "kind": kind, "url": f"{_REGISTRY}/{folder}/{short}"})
     return rows
 
 
@@ -158,39 +161,24 @@ def _trust_policy() -> dict[str, Any]:
     }
 
 
-class Rotation(NamedTuple):
-    """One entry of ``local.rotations``. A tuple with named fields rather than a dict:
-    Jinja's ``r.function`` tries attribute access first, which fails (slowly) on a dict."""
-
-    function: str
-    secret_arn: str | None
-    create: bool
-    every_days: int | None
-    expression: str | None
-    window: str | None
-    rotate_immediately: bool
+def _secret_ref(s: SecretPlan) -> hcl.Raw | str:
+    """What the module passes as a secret's ARN: the manifest's ARN, the created secret's,
+    or the looked-up one."""
+    if s.managed is not None:
+        return hcl.Raw(f"aws_secretsmanager_secret.{s.ident}.arn")
+    if s.arn is not None:
+        return s.arn
+    return hcl.Raw(f"data.aws_secretsmanager_secret.{s.ident}.arn")
 
 
 def context(module: Module, module_dir: FsPath) -> dict[str, Any]:
-    rotations = {
-        s.name: Rotation(
-            s.function,
-            s.arn,
-            s.managed is not None,
-            s.schedule.every_days,
-            s.schedule.expression,
-            s.schedule.window,
-            s.rotate_immediately,
-        )
-        for s in module.secrets
-    }
     return {
         "m": module,
         "header": header(module),
         "md_header": header(module, "<!--") + " -->",
         "tags": dict(module.tags),
         "trust_policy": _trust_policy(),
-        "rotations": rotations,
+        "secret_refs": {s.name: _secret_ref(s) for s in module.secrets},
         "function_refs": {f.key: _function_ref(f) for f in module.functions},
         "zip_exprs": {f.key: _zip_expr(f, module, module_dir) for f in module.functions if f.package},
         "functions_by_key": {f.key: f for f in module.functions},

@@ -32,6 +32,7 @@ from pathlib import Path
 import yaml
 
 from generator import api, aws, model, render
+from generator.naming import secret_ident
 
 HARNESS_ROLE = "rotation-tf-harness-existing-function"
 
@@ -305,8 +306,9 @@ def expected_actions(old: model.Module, new: model.Module) -> dict[str, list[str
     ns = {s.name: s for s in new.secrets}
     for name in sorted(set(os_) | set(ns)):
         a, b = os_.get(name), ns.get(name)
-        addr = f'{prefix}aws_secretsmanager_secret_rotation.this["{name}"]'
-        for created in (f'{prefix}aws_secretsmanager_secret.managed["{name}"]', f'{prefix}aws_secretsmanager_secret_version.initial["{name}"]'):
+        ident = secret_ident(name)
+        addr = f"{prefix}aws_secretsmanager_secret_rotation.{ident}"
+        for created in (f"{prefix}aws_secretsmanager_secret.{ident}", f"{prefix}aws_secretsmanager_secret_version.{ident}"):
             if (a is None or a.managed is None) and b is not None and b.managed is not None:
                 out[created] = ["create"]
             elif a is not None and a.managed is not None and (b is None or b.managed is None):

@@ -108,7 +108,7 @@ def test_hook_argv_check_then_generate(infra: Path) -> None:
     git(infra, "add", "rotation.yaml")
     proc = run_hook(infra, "rotation-tf-check")
     assert proc.returncode == 1
-    assert "+      every_days         = 14" in proc.stdout
+    assert "+    automatically_after_days = 14" in proc.stdout
     assert proc.stderr.strip().endswith("would change; run: rotation-tf generate rotation.yaml")
 
 

@@ -32,6 +32,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from generator import api, aws, hcl
+from generator.naming import secret_ident
 
 FRAGMENTS = [
     '"', "\\", "${", "%{", "$${", "%%{", "$$", "}", "{", "\n", "\r", "\t", "\r\n", "<<EOF", "<<-EOT", "EOF",
@@ -116,7 +117,8 @@ def manifests(draw) -> dict:
         },
         "secrets": {
             name: {"function": draw(st.sampled_from(["packaged", "existing"])), "schedule": {"every_days": 7}}
-            for name in draw(st.sets(secret_name, min_size=1, max_size=4))
+            # distinct Terraform names: two names that share one are a manifest error (checks.py)
+            for name in draw(st.lists(secret_name, min_size=1, max_size=4, unique_by=secret_ident))
         },
     }
 
@@ -149,9 +151,16 @@ def assert_module_says(module_dir: Path, data: dict, manifest: Path) -> None:
     assert h.startswith("filebase64sha256(") and h.endswith(")")
     assert _template_literal(h[len("filebase64sha256(") : -1]) == zip_rel
     assert parsed["locals"]["tags"] == data["tags"]
-    assert set(parsed["locals"]["rotations"]) == set(data["secrets"])
+    # secrets without an ARN are looked up by name; each gets its own rotation block
+    lookups = {n: body["name"] for (t, n), body in parsed["data"].items() if t == "aws_secretsmanager_secret"}
+    assert lookups == {secret_ident(name): name for name, sec in data["secrets"].items() if "arn" not in sec}
+    rotations = resources(parsed, "aws_secretsmanager_secret_rotation")
+    assert set(rotations) == {secret_ident(name) for name in data["secrets"]}
     for name, sec in data["secrets"].items():
-        assert parsed["locals"]["rotations"][name]["function"] == sec["function"]
+        r = rotations[secret_ident(name)]
+        assert r["secret_id"] == sec.get("arn", f"data.aws_secretsmanager_secret.{secret_ident(name)}.arn")
+        fn = data["functions"][sec["function"]]
+        assert r["rotation_lambda_arn"] == fn.get("existing_function_arn", f"aws_lambda_function.{sec['function']}.arn")
 
 
 @MODULES
@@ -250,4 +259,4 @@ def test_plan_shows_the_hostile_values(terraform, moto, tmp_path: Path) -> None:
     assert (root.path / fn["filename"]).resolve() == (work / pkg["package"]["filename"]).resolve()
     assert fn["tags"] == data["tags"]
     for name in data["secrets"]:
-        assert ("aws_secretsmanager_secret_rotation", "this", name) in changes
+        assert ("aws_secretsmanager_secret_rotation", secret_ident(name), None) in changes

@@ -35,11 +35,6 @@ DOCUMENTED = {
     "CKV_AWS_272": "code signing: opt-in (package.code_signing_config_arn); it needs the organisation's own "
     "signing profile",
 }
-# Failures on secrets the module creates (create: true) that are not real, and why.
-CREATED_SECRET_FALSE_POSITIVES = {
-    "CKV2_AWS_57": "rotation is on: aws_secretsmanager_secret_rotation.this rotates every secret, but "
-    "checkov's graph cannot follow its secret_id through the for_each map and local.secret_arns",
-}
 # Satisfied by a manifest option (shown below).
 BY_OPTION = {"CKV_AWS_115": ("reserved_concurrency", 5), "CKV_AWS_272": (
     "code_signing_config_arn", "arn:aws:lambda:us-east-1:111122223333:code-signing-config:csc-0123456789abcdef0")}
@@ -76,9 +71,11 @@ def test_checkov(example: Path, checkov: Path, record_property) -> None:
     strict_failures = [f for f in failed if f[1].split(".")[0] in STRICT_TYPES]
     assert strict_failures == [], strict_failures
     others = [f for f in failed if f[1].split(".")[0] not in STRICT_TYPES]
-    created = [f for f in others if f[1].startswith("aws_secretsmanager_secret.managed[")]
-    assert {cid for cid, _ in created} <= set(CREATED_SECRET_FALSE_POSITIVES), created
-    others = [f for f in others if f not in created]
+    # Secrets the module creates: no failures, and checkov sees each one's rotation
+    # (CKV2_AWS_57 follows secret_id from the literal rotation block to the secret).
+    assert [f for f in others if f[1].startswith("aws_secretsmanager_secret.")] == []
+    for s in m.managed:
+        assert ("CKV2_AWS_57", f"aws_secretsmanager_secret.{s.ident}") in passed
     assert all(r.startswith("aws_lambda_function.") and cid in DOCUMENTED for cid, r in others), others
     # CKV_AWS_364 (SourceAccount/SourceArn on a Lambda permission) ran and passed on each.
     for fn in m.functions:
@@ -111,7 +108,7 @@ def test_checkov_options_satisfy_their_checks(checkov: Path, tmp_path: Path) -> 
 
 def test_readme_lists_every_documented_check() -> None:
     readme = (ROOT / "README.md").read_text()
-    for check in (*DOCUMENTED, *CREATED_SECRET_FALSE_POSITIVES):
+    for check in DOCUMENTED:
         assert check in readme, f"README.md does not explain {check}"
 
 

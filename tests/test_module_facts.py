@@ -11,9 +11,26 @@ import pytest
 from conftest import EXAMPLES, GOLDEN, ROOT
 from hclparse import Expr, expr_value, load_module, normalise, resources, role_policy_statements
 
+from generator.model import FunctionPlan, SecretPlan
+
 from generator import model, policies
 
 SEED = ROOT / "tests" / "data" / "seed"
+
+
+def _secret_ref(s: SecretPlan) -> str:
+    """What a secret's blocks must pass as its ARN, written out independently of render.py."""
+    if s.managed is not None:
+        return f"aws_secretsmanager_secret.{s.ident}.arn"
+    return s.arn if s.arn is not None else f"data.aws_secretsmanager_secret.{s.ident}.arn"
+
+
+def _function_ref(fn: FunctionPlan) -> str:
+    if fn.existing:
+        return fn.function_arn
+    if fn.app:
+        return f'aws_serverlessapplicationrepository_cloudformation_stack.{fn.key}.outputs["RotationLambdaARN"]'
+    return f"aws_lambda_function.{fn.key}.arn"
 
 
 def _load(example: Path):
@@ -72,7 +89,8 @@ def test_every_file_parses_and_matches_the_model(example: Path) -> None:
         assert perm["action"] == "lambda:InvokeFunction"
         assert perm["source_account"] == "local.account_id"
         if fn.lock_secret:
-            assert perm["source_arn"] == f'local.secret_arns["{fn.lock_secret}"]'
+            locked = next(x for x in m.secrets if x.name == fn.lock_secret)
+            assert perm["source_arn"] == _secret_ref(locked)
         else:
             assert "source_arn" not in perm, "source_arn would tie the function to one secret"
         assert "qualifier" not in perm
@@ -98,50 +116,61 @@ def test_every_file_parses_and_matches_the_model(example: Path) -> None:
     loc = parsed["locals"]
     assert loc["account_id"] == m.account_id
     assert loc["tags"] == dict(m.tags)
-    assert set(loc["rotations"]) == {s.name for s in m.secrets}
-    for s in m.secrets:
-        r = loc["rotations"][s.name]
-        assert r == {
-            "function": s.function,
-            "secret_arn": s.arn,
-            "create": s.managed is not None,
-            "every_days": s.schedule.every_days,
-            "expression": s.schedule.expression,
-            "window": s.schedule.window,
-            "rotate_immediately": s.rotate_immediately,
-        }
-        # exactly one schedule form, never both (a perpetual diff otherwise)
-        assert (r["every_days"] is None) != (r["expression"] is None)
+    assert "rotations" not in loc, "no for_each map: one literal block per secret"
     for fn in m.functions:
         ref = loc["function_arns"][fn.key]
-        if fn.existing:
-            assert ref == fn.function_arn
-        elif fn.app:
-            assert ref == f'aws_serverlessapplicationrepository_cloudformation_stack.{fn.key}.outputs["RotationLambdaARN"]'
-        else:
-            assert isinstance(ref, Expr) and ref == f"aws_lambda_function.{fn.key}.arn"
+        assert ref == _function_ref(fn)
+        assert isinstance(ref, Expr) != fn.existing
+
+    # One rotation block per secret, named after it, with literal values.
+    rotations = resources(parsed, "aws_secretsmanager_secret_rotation")
+    assert set(rotations) == {s.ident for s in m.secrets}
+    fns = {fn.key: fn for fn in m.functions}
+    for s in m.secrets:
+        r = rotations[s.ident]
+        fn = fns[s.function]
+        assert r["secret_id"] == _secret_ref(s)
+        assert r["rotation_lambda_arn"] == _function_ref(fn)
+        assert r["rotate_immediately"] is s.rotate_immediately
+        rules = {k: v for k, v in r["rotation_rules"][0].items()}
+        expected = {
+            "automatically_after_days": s.schedule.every_days,
+            "schedule_expression": s.schedule.expression,
+            "duration": s.schedule.window,
+        }
+        assert rules == {k: v for k, v in expected.items() if v is not None}
+        # exactly one schedule form, never both (a perpetual diff otherwise)
+        assert ("automatically_after_days" in rules) != ("schedule_expression" in rules)
+        # after the version (created secrets) and its own function's permission and grants
+        assert r["depends_on"] == (
+            ([f"aws_secretsmanager_secret_version.{s.ident}"] if s.managed else [])
+            + [f"aws_lambda_permission.{fn.key}"]
+            + ([f"aws_iam_role_policy.{fn.key}"] if fn.has_role else [])
+        )
+
+    lookups = {n: body for (t, n), body in parsed["data"].items() if t == "aws_secretsmanager_secret"}
+    assert lookups == {s.ident: {"name": s.name} for s in m.lookups}
+    assert parsed["output"]["secret_arns"]["value"] == {s.name: _secret_ref(s) for s in m.secrets}
 
     managed = resources(parsed, "aws_secretsmanager_secret")
-    if m.managed:
-        assert managed["managed"]["for_each"] == "local.managed_secrets"
-        assert set(loc["managed_secrets"]) == {s.name for s in m.managed}
-        for s in m.managed:
-            entry = loc["managed_secrets"][s.name]
-            assert entry["fields"] == s.managed.field_map
-            assert "password" not in entry["fields"], "the password never appears in the output"
-            assert entry["kms_key_id"] == s.kms_key_arn
-        version = resources(parsed, "aws_secretsmanager_secret_version")["initial"]
+    versions = resources(parsed, "aws_secretsmanager_secret_version")
+    passwords = {n: body for (t, n), body in parsed["ephemeral"].items() if t == "aws_secretsmanager_random_password"}
+    assert set(managed) == set(versions) == set(passwords) == {s.ident for s in m.managed}
+    for s in m.managed:
+        sec = managed[s.ident]
+        assert sec["name"] == s.name
+        assert sec.get("kms_key_id") == s.kms_key_arn
+        assert sec.get("description") == s.managed.description
+        assert sec["recovery_window_in_days"] == s.managed.recovery_window_days
+        assert sec.get("replica", []) == [{k: v for k, v in r.items() if v is not None} for r in s.managed.replica_list]
+        version = versions[s.ident]
         assert "secret_string" not in version, "only the write-only attribute may carry the value"
+        assert version["secret_id"] == f"aws_secretsmanager_secret.{s.ident}.id"
         assert version["secret_string_wo_version"] == 1
-    else:
-        assert not managed
-    rotation = resources(parsed, "aws_secretsmanager_secret_rotation")["this"]
-    assert rotation["for_each"] == "local.rotations"
-    assert rotation["rotate_immediately"] == "each.value.rotate_immediately"
-    deps = rotation["depends_on"]
-    for fn in m.functions:
-        assert f"aws_lambda_permission.{fn.key}" in deps
-        assert (f"aws_iam_role_policy.{fn.key}" in deps) == fn.has_role
+        value = expr_value(version["secret_string_wo"])
+        assert "password" not in s.managed.field_map, "the password never appears in the output"
+        assert value == {**s.managed.field_map, "password": f"ephemeral.aws_secretsmanager_random_password.{s.ident}.random_password"}
+        assert passwords[s.ident]["password_length"] == 32
     text = "".join(p.read_text() for p in (GOLDEN / m.name).glob("*.tf"))
     assert 'provider "aws"' not in text, "a module must not configure providers"
 

@@ -30,23 +30,43 @@ def test_module_readme_matches_the_tf_files(example: Path) -> None:
     headings = re.findall(r"^## (.+)$", readme, re.M)
     assert headings[:7] == ["Requirements", "Providers", "Modules", "Resources", "Inputs", "Outputs", "Rotation functions"]
 
+    # Per-secret blocks are listed once per type, e.g. "aws_secretsmanager_secret_rotation
+    # (one per secret)"; the .tf files must declare exactly one of them per such secret.
+    per_secret = {
+        ("resource", "aws_secretsmanager_secret_rotation"): ("one per secret", module.secrets),
+        ("data source", "aws_secretsmanager_secret"): ("one per secret given by name only", module.lookups),
+        ("resource", "aws_secretsmanager_secret"): ("one per created secret", module.managed),
+        ("resource", "aws_secretsmanager_secret_version"): ("one per created secret", module.managed),
+        ("ephemeral resource", "aws_secretsmanager_random_password"): ("one per created secret", module.managed),
+    }
     listed = set()
     for name, kind in _table(readme, "Resources"):
-        m = re.fullmatch(r"\[(\w+)\.([\w-]+)\]\(https://registry\.terraform\.io/providers/hashicorp/aws/latest/docs/(resources|data-sources|ephemeral-resources)/(\w+)\)", name)
+        m = re.fullmatch(
+            r"\[(\w+)(?:\.([\w-]+)| \(([a-z ]+)\))\]\(https://registry\.terraform\.io/providers/hashicorp/aws/latest/docs/(resources|data-sources|ephemeral-resources)/(\w+)\)",
+            name,
+        )
         assert m, name
-        rtype, rname, folder_kind, short = m.groups()
+        rtype, rname, note, folder_kind, short = m.groups()
         assert short == rtype[len("aws_"):]
         assert (kind, folder_kind) in (
             ("resource", "resources"),
             ("data source", "data-sources"),
             ("ephemeral resource", "ephemeral-resources"),
         )
-        listed.add((kind, rtype, rname))
-    declared = (
-        {("resource", t, n) for t, n in parsed["resource"]}
-        | {("data source", t, n) for t, n in parsed["data"]}
-        | {("ephemeral resource", t, n) for t, n in parsed["ephemeral"]}
-    )
+        listed.add((kind, rtype, rname or note))
+    declared = set()
+    for kind, section in (("resource", "resource"), ("data source", "data"), ("ephemeral resource", "ephemeral")):
+        names_by_type: dict[str, set[str]] = {}
+        for t, n in parsed[section]:
+            names_by_type.setdefault(t, set()).add(n)
+        for t, names in names_by_type.items():
+            if (kind, t) in per_secret:
+                note, secrets = per_secret[(kind, t)]
+                assert names == {s.ident for s in secrets}, (kind, t)
+                declared.add((kind, t, note))
+            else:
+                declared |= {(kind, t, n) for n in names}
+    assert ("resource", "aws_secretsmanager_secret_rotation", "one per secret") in declared
     assert listed == declared
 
     outputs = {name: desc for name, desc in _table(readme, "Outputs")}

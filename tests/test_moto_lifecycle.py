@@ -108,7 +108,7 @@ def test_apply_verify_replan_regenerate_destroy(example: Path, terraform, moto, 
     golden = _files(GOLDEN / m.name)
     differing = sorted(n for n in golden if generated.get(n) != golden[n])
     if ws.changed:  # moto limits SCHEDULE and REPLICA_KMS: only those values differ
-        assert set(differing) <= {"locals.tf", "secrets.tf", "README.md", "kms-key-policy-statements.json"}, differing
+        assert set(differing) <= {"rotation.tf", "secrets.tf", "README.md", "kms-key-policy-statements.json"}, differing
     else:
         assert differing == [], f"the applied module is not the golden case {m.name}: {differing}"
 

@@ -166,8 +166,8 @@ def test_secret_id_as_name_replaces_forever(traps) -> None:
     arn = traps["world"].secret_arns["trap/generated"]
     # The generated rotation is held against the ARN, which the module looked up by name.
     assert sm.describe_secret(SecretId=arn)["RotationEnabled"] is True
-    assert 'aws_secretsmanager_secret_rotation.this["trap/generated"]' not in str(traps["changes"])
-    assert "data \"aws_secretsmanager_secret\" \"by_name\"" in (traps["target"] / "rotation.tf").read_text()
+    assert "aws_secretsmanager_secret_rotation.trap_generated" not in str(traps["changes"])
+    assert 'data "aws_secretsmanager_secret" "trap_generated"' in (traps["target"] / "rotation.tf").read_text()
 
 
 def test_qualified_function_name_replaces_forever(traps, tmp_path: Path) -> None:
@@ -195,7 +195,7 @@ def test_rotate_immediately_unset_rotates_at_apply(traps) -> None:
     # The generated form (rotate_immediately = false) only tested the rotation.
     assert sm.get_secret_value(SecretId="trap/generated")["SecretString"] == INITIAL
     assert traps["module"].secrets[0].rotate_immediately is False
-    assert "rotate_immediately = false" in (traps["target"] / "locals.tf").read_text()
+    assert "rotate_immediately  = false" in (traps["target"] / "rotation.tf").read_text()
 
 
 def test_days_and_expression_both_set(terraform, tmp_path: Path) -> None:

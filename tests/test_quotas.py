@@ -272,11 +272,11 @@ def test_2000_secrets_on_one_function_plan(terraform, moto, tmp_path: Path) -> N
     print(f"\n2,000 secrets: generate {t_generate:.1f} s, plan + show {t_plan:.1f} s")
 
     changes = [c for c in plan["resource_changes"] if c["mode"] == "managed"]
-    rotations = {c["index"]: c["change"]["after"] for c in changes if c["type"] == "aws_secretsmanager_secret_rotation"}
-    assert set(rotations) == {s.name for s in m.secrets}
+    rotations = {c["name"]: c["change"]["after"] for c in changes if c["type"] == "aws_secretsmanager_secret_rotation"}
+    assert set(rotations) == {s.ident for s in m.secrets}
     for s in m.secrets:
-        assert rotations[s.name]["secret_id"] == s.arn
-        assert rotations[s.name]["rotation_lambda_arn"] == FN_ARN
+        assert rotations[s.ident]["secret_id"] == s.arn
+        assert rotations[s.ident]["rotation_lambda_arn"] == FN_ARN
     roles = [c["change"]["after"] for c in changes if c["type"] == "aws_iam_role"]
     role_policies = [c["change"]["after"] for c in changes if c["type"] == "aws_iam_role_policy"]
     assert len(roles) == len(role_policies) == 1

@@ -61,6 +61,39 @@ def test_previous_names_rules(tmp_path: Path) -> None:
     assert any("functions.other.previous_names[0]: 'pg' is still the name of an entry in functions" in e for e in errs), errs
 
 
+def test_secrets_that_share_a_terraform_name_are_an_error(tmp_path: Path) -> None:
+    """Each secret's blocks are named after it (prod/a -> prod_a): two secrets, or a secret
+    and another's previous name, may not map to the same address."""
+    data = json.loads(json.dumps(BASE))
+    data["secrets"]["prod.a"] = {"function": "pg", "schedule": {"every_days": 30}}
+    data["secrets"]["prod/b"] = {"function": "pg", "schedule": {"every_days": 30}, "previous_names": ["prod+a"]}
+    errs = _errors(tmp_path, data)
+    assert any(
+        e.startswith(f"{tmp_path / 'rotation.yaml'}:")
+        and "error: secrets[\"prod/a\"]: secrets 'prod.a' and 'prod/a' would both be named 'prod_a' in Terraform" in e
+        for e in errs
+    ), errs
+    assert any("secrets[\"prod/b\"].previous_names[0]: 'prod+a' would be named 'prod_a' in Terraform, which is secret 'prod.a'" in e for e in errs), errs
+
+
+def test_secret_renames_move_by_terraform_name(tmp_path: Path) -> None:
+    data = json.loads(json.dumps(BASE))
+    data["secrets"] = {
+        "prod/b": {"function": "pg", "schedule": {"every_days": 30}, "previous_names": ["old/b", "old.b", "prod/a"]},
+        "prod.c": {"function": "pg", "schedule": {"every_days": 30}, "previous_names": ["prod/c"]},
+    }
+    m, _ = model.load(_write(tmp_path, data))
+    # old/b and old.b share a name (nothing to move between them); prod/c -> prod.c keeps it
+    assert m.moves == (("secret", "old_b", "prod_a"), ("secret", "prod_a", "prod_b"))
+    out = tmp_path / "out"
+    assert api.generate(_write(tmp_path, data), out).exit == api.Exit.OK
+    moved = (out / "rotation" / "moved.tf").read_text()
+    assert "from = aws_secretsmanager_secret_rotation.old_b\n  to   = aws_secretsmanager_secret_rotation.prod_a\n" in moved
+    assert "from = aws_secretsmanager_secret_rotation.prod_a\n  to   = aws_secretsmanager_secret_rotation.prod_b\n" in moved
+    assert moved.count("moved {") == 2
+    assert 'resource "aws_secretsmanager_secret_rotation" "prod_c"' in (out / "rotation" / "rotation.tf").read_text()
+
+
 def test_permissions_boundary_must_be_a_policy_arn(tmp_path: Path) -> None:
     data = json.loads(json.dumps(BASE))
     data["roles"] = {"permissions_boundary": "arn:aws:iam::111122223333:role/x", "max_session_duration": 100}
@@ -212,7 +245,7 @@ def test_import_adopts_existing_resources(terraform, moto, tmp_path: Path) -> No
         "module.rotation.aws_iam_role_policy.pg",
         "module.rotation.aws_iam_role_policies_exclusive.pg",
         "module.rotation.aws_lambda_permission.pg",
-        'module.rotation.aws_secretsmanager_secret_rotation.this["prod/a"]',
+        "module.rotation.aws_secretsmanager_secret_rotation.prod_a",
     }
     for c in changes:
         assert c["change"].get("importing"), c["address"]

@@ -64,6 +64,7 @@ def test_init_validate_plan(example: Path, terraform, moto, tmp_path: Path) -> N
 
     fns = {f.key: f for f in m.functions}
     secrets = {s.name: s for s in m.secrets}
+    by_ident = {s.ident: s for s in m.secrets}
     assert len(by_type.get("aws_iam_role_policies_exclusive", [])) == (with_role if m.roles.exclusive_policies else 0)
     for c in stacks:  # plan only: moto does not serve the Serverless Application Repository
         fn = fns[c["name"]]
@@ -96,7 +97,8 @@ def test_init_validate_plan(example: Path, terraform, moto, tmp_path: Path) -> N
         assert after.get("permissions_boundary") == m.roles.permissions_boundary
         assert after["tags"] == (dict(m.tags) or None)
     for c in by_type["aws_secretsmanager_secret_rotation"]:
-        s = secrets[c["index"]]
+        assert "index" not in c, "one literal block per secret, no for_each"
+        s = by_ident[c["name"]]
         after = c["change"]["after"]
         assert after["rotate_immediately"] is s.rotate_immediately
         if s.managed:  # created by this apply, so not known at plan time

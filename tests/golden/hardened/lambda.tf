@@ -8,7 +8,7 @@ resource "aws_lambda_permission" "ledger" {
   function_name  = "ledger-rotator"
   principal      = "secretsmanager.amazonaws.com"
   source_account = local.account_id
-  source_arn     = local.secret_arns["prod/ledger/db"]
+  source_arn     = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/ledger/db-Lg8dQ2"
 }
 
 # Lets Secrets Manager invoke "pg-rotator" for any secret of this account only:

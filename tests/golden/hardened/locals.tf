@@ -9,28 +9,6 @@ locals {
     owner = "security"
   }
 
-  # One entry per secret, keyed by the secret's name.
-  rotations = {
-    "prod/catalog/db" = {
-      function           = "postgres"
-      secret_arn         = null
-      create             = false
-      every_days         = null
-      expression         = "rate(4 hours)"
-      window             = "1h"
-      rotate_immediately = false
-    }
-    "prod/ledger/db" = {
-      function           = "ledger"
-      secret_arn         = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/ledger/db-Lg8dQ2"
-      create             = false
-      every_days         = 14
-      expression         = null
-      window             = "4h"
-      rotate_immediately = false
-    }
-  }
-
   function_arns = {
     ledger   = "arn:aws:lambda:eu-west-1:111122223333:function:ledger-rotator"
     postgres = "arn:aws:lambda:eu-west-1:111122223333:function:pg-rotator"

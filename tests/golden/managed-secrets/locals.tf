@@ -9,28 +9,6 @@ locals {
     team = "payments"
   }
 
-  # One entry per secret, keyed by the secret's name.
-  rotations = {
-    "payments/app" = {
-      function           = "pg-single"
-      secret_arn         = null
-      create             = true
-      every_days         = 30
-      expression         = null
-      window             = null
-      rotate_immediately = false
-    }
-    "payments/reporting" = {
-      function           = "pg-multi"
-      secret_arn         = null
-      create             = true
-      every_days         = 7
-      expression         = null
-      window             = null
-      rotate_immediately = false
-    }
-  }
-
   function_arns = {
     pg-multi  = "arn:aws:lambda:us-east-1:111122223333:function:pg-multi-rotator"
     pg-single = "arn:aws:lambda:us-east-1:111122223333:function:pg-rotator"

@@ -23,5 +23,8 @@ output "function_arns" {
 
 output "secret_arns" {
   description = "ARN of each rotated secret, keyed by secret name."
-  value       = local.secret_arns
+  value = {
+    "payments/app"       = aws_secretsmanager_secret.payments_app.arn
+    "payments/reporting" = aws_secretsmanager_secret.payments_reporting.arn
+  }
 }

@@ -5,74 +5,64 @@
 # GetRandomPassword through an ephemeral resource and reaches AWS through a write-only
 # attribute: it is never in the manifest, the plan or the state, and Terraform never
 # compares the value again, so it never undoes a rotation.
-locals {
-  managed_secrets = {
-    "payments/app" = {
-      description          = "Payments app user (rotated every 30 days)"
-      kms_key_id           = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-      recovery_window_days = 7
-      replicas = [
-        {
-          region     = "us-west-2"
-          kms_key_id = "arn:aws:kms:us-west-2:111122223333:key/abcd1234-ab12-cd34-ef56-abcdef123456"
-        },
-      ]
-      fields = {
-        engine   = "postgres"
-        host     = "payments.cluster-abc.us-east-1.rds.amazonaws.com"
-        port     = 5432
-        username = "payments_app"
-        dbname   = "payments"
-      }
-    }
-    "payments/reporting" = {
-      description          = null
-      kms_key_id           = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-      recovery_window_days = 30
-      replicas             = []
-      fields = {
-        engine    = "postgres"
-        host      = "payments.cluster-abc.us-east-1.rds.amazonaws.com"
-        username  = "reporting"
-        masterarn = "arn:aws:secretsmanager:us-east-1:111122223333:secret:payments/admin-Adm123"
-      }
-    }
-  }
-}
 
-resource "aws_secretsmanager_secret" "managed" {
-  for_each = local.managed_secrets
-
-  name                    = each.key
-  description             = each.value.description
-  kms_key_id              = each.value.kms_key_id
-  recovery_window_in_days = each.value.recovery_window_days
+resource "aws_secretsmanager_secret" "payments_app" {
+  name                    = "payments/app"
+  description             = "Payments app user (rotated every 30 days)"
+  kms_key_id              = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+  recovery_window_in_days = 7
   tags                    = local.tags
 
-  dynamic "replica" {
-    for_each = each.value.replicas
-
-    content {
-      region     = replica.value.region
-      kms_key_id = replica.value.kms_key_id
-    }
+  replica {
+    region     = "us-west-2"
+    kms_key_id = "arn:aws:kms:us-west-2:111122223333:key/abcd1234-ab12-cd34-ef56-abcdef123456"
   }
 }
 
-ephemeral "aws_secretsmanager_random_password" "initial" {
-  for_each = local.managed_secrets
-
+ephemeral "aws_secretsmanager_random_password" "payments_app" {
   password_length    = 32
   exclude_characters = "/@\"'\\"
 }
 
-resource "aws_secretsmanager_secret_version" "initial" {
-  for_each = local.managed_secrets
+resource "aws_secretsmanager_secret_version" "payments_app" {
+  secret_id = aws_secretsmanager_secret.payments_app.id
+  secret_string_wo = jsonencode({
+    engine   = "postgres"
+    host     = "payments.cluster-abc.us-east-1.rds.amazonaws.com"
+    port     = 5432
+    username = "payments_app"
+    dbname   = "payments"
+    password = ephemeral.aws_secretsmanager_random_password.payments_app.random_password
+  })
+  secret_string_wo_version = 1
 
-  secret_id = aws_secretsmanager_secret.managed[each.key].id
-  secret_string_wo = jsonencode(merge(each.value.fields, {
-    password = ephemeral.aws_secretsmanager_random_password.initial[each.key].random_password
-  }))
+  lifecycle {
+    # Rotation moves the AWSCURRENT label to new versions; that is not drift.
+    ignore_changes = [version_stages]
+  }
+}
+
+resource "aws_secretsmanager_secret" "payments_reporting" {
+  name                    = "payments/reporting"
+  kms_key_id              = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+  recovery_window_in_days = 30
+  tags                    = local.tags
+}
+
+ephemeral "aws_secretsmanager_random_password" "payments_reporting" {
+  password_length    = 32
+  exclude_characters = "/@\"'\\"
+}
+
+resource "aws_secretsmanager_secret_version" "payments_reporting" {
+  secret_id = aws_secretsmanager_secret.payments_reporting.id
+  secret_string_wo = jsonencode({
+    engine    = "postgres"
+    host      = "payments.cluster-abc.us-east-1.rds.amazonaws.com"
+    username  = "reporting"
+    masterarn = "arn:aws:secretsmanager:us-east-1:111122223333:secret:payments/admin-Adm123"
+    password  = ephemeral.aws_secretsmanager_random_password.payments_reporting.random_password
+  })
   secret_string_wo_version = 1
 
   lifecycle {

@@ -7,19 +7,6 @@ locals {
 
   tags = {}
 
-  # One entry per secret, keyed by the secret's name.
-  rotations = {
-    "app/db" = {
-      function           = "rotator"
-      secret_arn         = "arn:aws:secretsmanager:us-east-1:111122223333:secret:app/db-a1B2c3"
-      create             = false
-      every_days         = 7
-      expression         = null
-      window             = null
-      rotate_immediately = false
-    }
-  }
-
   function_arns = {
     rotator = "arn:aws:lambda:us-east-1:111122223333:function:SecretsManagerRotator"
   }

@@ -9,28 +9,6 @@ locals {
     team = "data"
   }
 
-  # One entry per secret, keyed by the secret's name.
-  rotations = {
-    "analytics/docdb" = {
-      function           = "mongo-app"
-      secret_arn         = "arn:aws:secretsmanager:us-east-1:111122223333:secret:analytics/docdb-Dc5678"
-      create             = false
-      every_days         = null
-      expression         = "cron(0 3 ? * MON *)"
-      window             = "3h"
-      rotate_immediately = false
-    }
-    "analytics/pg" = {
-      function           = "pg-app"
-      secret_arn         = "arn:aws:secretsmanager:us-east-1:111122223333:secret:analytics/pg-Pg1234"
-      create             = false
-      every_days         = 30
-      expression         = null
-      window             = null
-      rotate_immediately = false
-    }
-  }
-
   function_arns = {
     mongo-app = aws_serverlessapplicationrepository_cloudformation_stack.mongo-app.outputs["RotationLambdaARN"]
     pg-app    = aws_serverlessapplicationrepository_cloudformation_stack.pg-app.outputs["RotationLambdaARN"]

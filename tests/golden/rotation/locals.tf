@@ -10,37 +10,6 @@ locals {
     team        = "platform"
   }
 
-  # One entry per secret, keyed by the secret's name.
-  rotations = {
-    "prod/billing/db" = {
-      function           = "pg-single"
-      secret_arn         = null
-      create             = false
-      every_days         = null
-      expression         = "cron(0 4 ? * SUN *)"
-      window             = "2h"
-      rotate_immediately = false
-    }
-    "prod/orders/db" = {
-      function           = "pg-single"
-      secret_arn         = "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/orders/db-AbCdEf"
-      create             = false
-      every_days         = 30
-      expression         = null
-      window             = "3h"
-      rotate_immediately = false
-    }
-    "prod/users/db" = {
-      function           = "mysql-alt"
-      secret_arn         = "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/users/db-XyZ123"
-      create             = false
-      every_days         = null
-      expression         = "rate(10 days)"
-      window             = null
-      rotate_immediately = false
-    }
-  }
-
   function_arns = {
     mysql-alt = aws_lambda_function.mysql-alt.arn
     pg-single = "arn:aws:lambda:us-east-1:111122223333:function:pg-rotator"
