@@ -442,7 +442,7 @@ def _secret_idents(checker: Checker, secrets: dict[str, Any]) -> None:
             if other is not None and other != name and old not in secrets:
                 checker.err(
                     ("secrets", name, "previous_names", i),
-                    f"{old!r} would be named {naming.secret_ident(old)!r} in Terraform, which is secret {other!r}'s name",
+                    f"{old!r} would be named {naming.secret_ident(old)!r} in Terraform, already the name of secret {other!r}",
                 )
 
 

@@ -73,7 +73,7 @@ def test_secrets_that_share_a_terraform_name_are_an_error(tmp_path: Path) -> Non
         and "error: secrets[\"prod/a\"]: secrets 'prod.a' and 'prod/a' would both be named 'prod_a' in Terraform" in e
         for e in errs
     ), errs
-    assert any("secrets[\"prod/b\"].previous_names[0]: 'prod+a' would be named 'prod_a' in Terraform, which is secret 'prod.a'" in e for e in errs), errs
+    assert any("secrets[\"prod/b\"].previous_names[0]: 'prod+a' would be named 'prod_a' in Terraform, already the name of secret 'prod.a'" in e for e in errs), errs
 
 
 def test_secret_renames_move_by_terraform_name(tmp_path: Path) -> None:
