@@ -68,6 +68,11 @@ def test_module_readme_matches_the_tf_files(example: Path) -> None:
                 declared |= {(kind, t, n) for n in names}
     assert ("resource", "aws_secretsmanager_secret_rotation", "one per secret") in declared
     assert listed == declared
+    m = re.search(r"`([^`]+)` is `aws_secretsmanager_secret_rotation\.([\w-]+)`", readme)
+    assert m, "the README shows how a secret's name becomes its blocks' name"
+    named = next(s for s in module.secrets if s.name == m.group(1))
+    assert m.group(2) == named.ident and ("resource", "aws_secretsmanager_secret_rotation") in per_secret
+    assert ("aws_secretsmanager_secret_rotation", named.ident) in parsed["resource"]
 
     outputs = {name: desc for name, desc in _table(readme, "Outputs")}
     assert outputs == {name: body["description"] for name, body in parsed["output"].items()}
