@@ -16,7 +16,6 @@ from pathlib import Path
 
 ACCOUNT = "111122223333"
 REGION = "us-east-1"
-PARTITION = "aws"
 
 ENVS = ("prod", "staging", "dev", "qa")
 TEAMS = (

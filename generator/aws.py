@@ -39,7 +39,6 @@ ROLE_INLINE_POLICIES_MAX = 10_240  # all inline policies of one role, whitespace
 LAMBDA_RESOURCE_POLICY_MAX = 20_480
 
 IAM_NAME_RE = re.compile(r"^[A-Za-z0-9+=,.@_-]+$")
-LAMBDA_NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 STATEMENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 SECRET_NAME_RE = re.compile(r"^[A-Za-z0-9/_+=.@-]+$")
 SECRET_NAME_MAX = 512

@@ -432,7 +432,7 @@ def _secret_idents(checker: Checker, secrets: dict[str, Any]) -> None:
             checker.err(
                 ("secrets", name),
                 f"secrets {owner[ident]!r} and {name!r} would both be named {ident!r} in Terraform "
-                "(characters other than letters, digits, _ and - become _); rename one",
+                f"({naming.SECRET_IDENT_RULE}); rename one",
             )
         else:
             owner[ident] = name

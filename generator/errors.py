@@ -52,21 +52,6 @@ class Diagnostic:
         return f"{where}: {self.level.value}:{field_part} {self.message}"
 
 
-class Diagnostics(list[Diagnostic]):
-    """An ordered collection of diagnostics with helpers."""
-
-    @property
-    def errors(self) -> list[Diagnostic]:
-        return [d for d in self if d.level is Level.ERROR]
-
-    @property
-    def warnings(self) -> list[Diagnostic]:
-        return [d for d in self if d.level is Level.WARNING]
-
-    def has_errors(self) -> bool:
-        return any(d.level is Level.ERROR for d in self)
-
-
 class Failed(Exception):
     """Raised only across stage boundaries to carry collected diagnostics upward."""
 

@@ -152,10 +152,6 @@ def deployer_policy(module: Module) -> dict[str, Any] | None:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def _role_arns(fns: list[FunctionPlan]) -> list[str]:
-    return sorted({f.role_arn for f in fns if f.role_arn})
-
-
 def key_policy_statements(module: Module) -> dict[str, list[dict[str, Any]]]:
     """For each customer managed key: the key-policy statements for the rotation roles."""
     via = f"secretsmanager.{module.region}.{aws.dns_suffix(module.partition)}"

@@ -112,21 +112,9 @@ def template_path(raw_prefix: str, literal: str) -> str:
 # Layout: align "=" the way `terraform fmt` does
 
 
+# ``  key = value``: indent, key (an identifier or a quoted string with backslash escapes)
+# and value; ``==`` is not an assignment.
 _ATTR = re.compile(r'( *)([A-Za-z_][A-Za-z0-9_-]*|"(?:[^"\\]|\\.)*")\s*=\s*(?!=)(.*)', re.DOTALL)
-
-
-def _split_attr(line: str) -> tuple[str, str, str] | None:
-    """Split ``  key = value`` into (indent, key, value); None when not an attribute line.
-
-    The key is an identifier or a quoted string (with backslash escapes); ``==`` is not an
-    assignment.
-    """
-    m = _ATTR.match(line)
-    if m is None:
-        return None
-    return m.group(1), m.group(2), m.group(3)
-
-
 _OPENERS = ("{", "[", "(", "<<EOT", "<<-EOT")
 
 

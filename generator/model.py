@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path as FsPath
 
 from generator import __version__, aws, checks, policies, rotation_apps
@@ -71,9 +72,10 @@ class SecretPlan:
     managed: ManagedSecret | None = None
     adopt: bool = False  # import: true
 
-    @property
+    @cached_property
     def ident(self) -> str:
-        """The Terraform name of this secret's blocks (naming.secret_ident)."""
+        """The Terraform name of this secret's blocks (naming.secret_ident); cached, as the
+        templates read it several times per secret."""
         return secret_ident(self.name)
 
 

@@ -22,6 +22,10 @@ _NOT_IN_IDENT = re.compile(r"[^A-Za-z0-9_-]")
 _KEYWORDS = frozenset({"true", "false", "null", "for", "in", "if", "endif", "endfor", "else"})
 
 
+SECRET_IDENT_RULE = "characters other than letters, digits, _ and - become _"
+"""The rule of :func:`secret_ident` in words, for error messages and the module README."""
+
+
 def secret_ident(name: str) -> str:
     """The Terraform name of a secret's blocks: every character other than letters, digits,
     ``_`` and ``-`` (Secrets Manager also allows ``/+=.@``) becomes ``_``; a name that would

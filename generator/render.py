@@ -15,7 +15,7 @@ import jinja2
 
 import json
 
-from generator import aws, explain, grants, hcl, rotation_apps
+from generator import aws, explain, grants, hcl, naming, rotation_apps
 from generator.model import FunctionPlan, Module, SecretPlan
 
 MARKER = "DO NOT EDIT"
@@ -81,21 +81,30 @@ def resource_table(module: Module) -> list[dict[str, str]]:
         items.append(("aws_lambda_permission", name, "resource"))
         if fn.package:
             items.append(("aws_lambda_function", name, "resource"))
+    labels = {item: f"{item[0]}.{item[1]}" for item in items}
     # Per-secret blocks are named after their secret (naming.secret_ident): one row each
     # type, not one per secret, so the table stays short at thousands of secrets.
-    items.append(("aws_secretsmanager_secret_rotation", "one per secret", "resource"))
+    per_secret = [("aws_secretsmanager_secret_rotation", "resource", "one per secret")]
     if module.lookups:
-        items.append(("aws_secretsmanager_secret", "one per secret given by name only", "data source"))
+        per_secret.append(("aws_secretsmanager_secret", "data source", "one per secret given by name only"))
     if module.managed:
-        items.append(("aws_secretsmanager_secret", "one per created secret", "resource"))
-        items.append(("aws_secretsmanager_secret_version", "one per created secret", "resource"))
-        items.append(("aws_secretsmanager_random_password", "one per created secret", "ephemeral resource"))
+        per_secret += [
+            (rtype, kind, "one per created secret")
+            for rtype, kind in (
+                ("aws_secretsmanager_secret", "resource"),
+                ("aws_secretsmanager_secret_version", "resource"),
+                ("aws_secretsmanager_random_password", "ephemeral resource"),
+            )
+        ]
+    for rtype, kind, note in per_secret:
+        items.append((rtype, note, kind))
+        labels[(rtype, note, kind)] = f"{rtype} ({note})"
     rows = []
-    for rtype, name, kind in sorted(items):
+    for item in sorted(items):
+        rtype, _, kind = item
         short = rtype[len("aws_"):]
         folder = {"resource": "resources", "data source": "data-sources", "ephemeral resource": "ephemeral-resources"}[kind]
-        label = f"{rtype} ({name})" if name.startswith("one per") else f"{rtype}.{name}"
-        rows.append({"type": rtype, "name": name, "label": label, "kind": kind, "url": f"{_REGISTRY}/{folder}/{short}"})
+        rows.append({"label": labels[item], "kind": kind, "url": f"{_REGISTRY}/{folder}/{short}"})
     return rows
 
 
@@ -179,6 +188,7 @@ def context(module: Module, module_dir: FsPath) -> dict[str, Any]:
         "tags": dict(module.tags),
         "trust_policy": _trust_policy(),
         "secret_refs": {s.name: _secret_ref(s) for s in module.secrets},
+        "secret_ident_rule": naming.SECRET_IDENT_RULE,
         "function_refs": {f.key: _function_ref(f) for f in module.functions},
         "zip_exprs": {f.key: _zip_expr(f, module, module_dir) for f in module.functions if f.package},
         "functions_by_key": {f.key: f for f in module.functions},
