@@ -4,7 +4,7 @@ parliament on every generated policy document.
 checkov runs from its own virtualenv (see the ``checkov`` fixture). Its failures must be
 zero on IAM roles and policies, Lambda permissions (CKV_AWS_364 among them) and Secrets
 Manager resources. On a packaged ``aws_lambda_function`` the only failures allowed are the
-hygiene checks that README.md ("checkov on the generated module") lists with the reason
+hygiene checks that docs/scanners.md lists with the reason
 they do not apply by default; each of those the manifest can satisfy is shown satisfied by
 a manifest that sets the option.
 """
@@ -23,7 +23,7 @@ from parliament import analyze_policy_string
 from generator import api, model, render
 
 # Hygiene checks on a packaged function that the default module does not satisfy, and why
-# (README.md repeats this list). None of them is in the IAM / permission / secrets families.
+# (docs/scanners.md repeats this list). None of them is in the IAM / permission / secrets families.
 DOCUMENTED = {
     "CKV_AWS_115": "reserved concurrency: opt-in (package.reserved_concurrency); a default would fail on accounts "
     "whose unreserved concurrency is at Lambda's minimum",
@@ -106,10 +106,10 @@ def test_checkov_options_satisfy_their_checks(checkov: Path, tmp_path: Path) -> 
     assert {c for c, _ in failed} <= set(DOCUMENTED) - set(BY_OPTION)
 
 
-def test_readme_lists_every_documented_check() -> None:
-    readme = (ROOT / "README.md").read_text()
+def test_docs_list_every_documented_check() -> None:
+    doc = (ROOT / "docs" / "scanners.md").read_text()
     for check in DOCUMENTED:
-        assert check in readme, f"README.md does not explain {check}"
+        assert check in doc, f"docs/scanners.md does not explain {check}"
 
 
 # ---------------------------------------------------------------------------------------

@@ -137,14 +137,6 @@ def test_schema_rejects_bad_manifests(validator, name: str, tmp_path: Path) -> N
     assert cli("validate", str(path)).returncode == 2
 
 
-def test_readme_manifest_reference_is_generated_from_the_schema() -> None:
-    section = schema_mod.readme_section((ROOT / "README.md").read_text(encoding="utf-8"))
-    assert section is not None, "README.md lacks the manifest reference markers"
-    assert section == schema_mod.reference_markdown(), (
-        "README's manifest reference is stale; run: .venv/bin/python -m generator.schema --update-readme"
-    )
-
-
 # --------------------------------------------------------------------------------------
 # explain
 

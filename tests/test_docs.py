@@ -1,0 +1,37 @@
+"""The documentation stays true: generated reference tables match their source, relative
+links resolve, and the README stays short enough to read in one sitting."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import ROOT
+
+from generator import schema as schema_mod
+
+DOCS = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", ROOT / "bench" / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+LINK = re.compile(r"\]\(([^)#\s]+)(#[^)\s]*)?\)")
+README_LIMIT = 20_000
+"""Bytes: the README holds what a newcomer needs; references live in docs/."""
+
+
+def test_manifest_reference_is_generated_from_the_schema() -> None:
+    section = schema_mod.reference_section((ROOT / schema_mod.REFERENCE_DOC).read_text(encoding="utf-8"))
+    assert section is not None, f"{schema_mod.REFERENCE_DOC} lacks the manifest reference markers"
+    assert section == schema_mod.reference_markdown(), (
+        f"{schema_mod.REFERENCE_DOC}'s manifest reference is stale; run: .venv/bin/python -m generator.schema --update-docs"
+    )
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_relative_links_resolve(doc) -> None:
+    for target, _anchor in LINK.findall(doc.read_text(encoding="utf-8")):
+        if re.match(r"[a-z]+:", target):
+            continue
+        assert (doc.parent / target).exists(), f"{doc.relative_to(ROOT)} links to missing {target}"
+
+
+def test_readme_fits_in_a_head() -> None:
+    size = len((ROOT / "README.md").read_bytes())
+    assert size < README_LIMIT, f"README.md is {size} bytes; move reference material to docs/"
