@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from generator import aws, naming, rotation_apps
+from generator import aws, naming, rotation_apps, runtimes
 from generator.errors import Diagnostic, Level
 from generator.manifest import Function, Manifest, Schedule, Secret
 from generator.source import Source
@@ -156,6 +156,7 @@ class Checker:
         self.dropped = dropped  # paths whose values had shape errors (already reported)
         self.out: list[Diagnostic] = []
         self.partition: str | None = None
+        self.today = runtimes.today()  # what runtime deprecation warnings are relative to
         if head is not None:
             self._check_head(head)
 
@@ -290,6 +291,7 @@ class Checker:
                     )
                 else:
                     self._same_account(p, arn)
+        self._runtime(path, fn)
         if fn.package is not None:
             pkg = fn.package
             p = path + ("package", "filename")
@@ -304,6 +306,21 @@ class Checker:
         for i, old in enumerate(fn.previous_names):
             if not naming.FUNCTION_KEY_RE.match(old):
                 self.err(path + ("previous_names", i), f"{old!r} is not a valid function name")
+
+    def _runtime(self, path: tuple[Any, ...], fn: Function) -> None:
+        """Warn on a runtime Lambda has deprecated or will within runtimes.WARN_DAYS."""
+        if fn.package is not None and not self._dropped(path + ("package", "runtime")):
+            found = runtimes.package_finding(fn.package.runtime, self.today)
+            if found is not None:
+                self.warn(path + ("package", "runtime"), found.message)
+        app = fn.rotation_app
+        if app is not None and self.partition is not None and rotation_apps.supported(fn.engine):
+            if self._dropped(path + ("rotation_app", "semantic_version")):
+                return
+            found = runtimes.app_finding(fn.engine, fn.strategy, self.partition, app.semantic_version, self.today)
+            if found is not None:
+                where = path + (("rotation_app", "semantic_version") if app.semantic_version else ("rotation_app",))
+                self.warn(where, found.message)
 
     def _names(self, key: str) -> None:
         assert self.head is not None

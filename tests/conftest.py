@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -9,6 +10,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import MotoServer, terraform_or_skip  # noqa: E402
+
+# Runtime deprecation warnings are relative to "today" (generator/runtimes.py): pin it, so
+# that a snapshot does not change the day Lambda deprecates a runtime. Subprocesses inherit it.
+PINNED_TODAY = "2026-11-29"
+os.environ.setdefault("ROTATION_TF_TODAY", PINNED_TODAY)
 
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 GOLDEN = ROOT / "tests" / "golden"

@@ -5,7 +5,7 @@
 resource "aws_serverlessapplicationrepository_cloudformation_stack" "mongo-app" {
   name             = "acme-mongo-app-rotation-app"
   application_id   = "arn:aws:serverlessrepo:us-east-1:297356227824:applications/SecretsManagerMongoDBRotationMultiUser"
-  semantic_version = "1.1.600"
+  semantic_version = "1.1.671"
   capabilities = [
     "CAPABILITY_IAM",
     "CAPABILITY_RESOURCE_POLICY",
