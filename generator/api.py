@@ -97,7 +97,9 @@ def generate_many(manifests: list[FsPath], out_dir: FsPath, check: bool = False)
         try:
             if check:
                 drift = writer.compare(files, target, display=str(target))
-                out.append(Result(Exit.DRIFT if drift.count else Exit.OK, notes, drift, target, module))
+                # A foreign file is exit 2, not drift: generate would refuse it too.
+                exit = Exit.ERROR if drift.foreign else Exit.DRIFT if drift.count else Exit.OK
+                out.append(Result(exit, notes, drift, target, module))
             else:
                 writer.write(files, target)
                 # drift here is what the write changed (compared just before writing)
@@ -115,7 +117,8 @@ def generate(manifest: FsPath, out_dir: FsPath, check: bool = False) -> Result:
         files, target, module, notes = render(manifest, out_dir)
         if check:
             drift = writer.compare(files, target, display=str(target))
-            return Result(Exit.DRIFT if drift.count else Exit.OK, notes, drift, target, module)
+            exit = Exit.ERROR if drift.foreign else Exit.DRIFT if drift.count else Exit.OK
+            return Result(exit, notes, drift, target, module)
         writer.write(files, target)
     except Failed as exc:
         return Result(Exit.ERROR, exc.diagnostics)

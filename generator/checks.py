@@ -302,7 +302,7 @@ class Checker:
             elif not (self.s.base_dir / pkg.filename).is_file():
                 self.warn(p, f"{pkg.filename!r} does not exist yet; terraform plan needs it")
         if self.head is not None and not self._dropped(("name_prefix",)):
-            self._names(fn.previous_names[0] if fn.previous_names else key)
+            self._names(fn.previous_names[0] if fn.previous_names else key, creates_function=fn.existing_function_arn is None)
         for i, old in enumerate(fn.previous_names):
             if not naming.FUNCTION_KEY_RE.match(old):
                 self.err(path + ("previous_names", i), f"{old!r} is not a valid function name")
@@ -322,7 +322,9 @@ class Checker:
                 where = path + (("rotation_app", "semantic_version") if app.semantic_version else ("rotation_app",))
                 self.warn(where, found.message)
 
-    def _names(self, key: str) -> None:
+    def _names(self, key: str, creates_function: bool = True) -> None:
+        """AWS's length limits on the names the module creates. An existing function keeps
+        its own name, so its name is not checked (the module creates none)."""
         assert self.head is not None
         names = naming.Names(self.head.name_prefix, key)
         if self.head.roles is not None and len(self.head.roles.path) + len(names.role) > 512:
@@ -331,10 +333,10 @@ class Checker:
         for what, value, limit in (
             ("role name", names.role, aws.ROLE_NAME_MAX),
             ("policy name", names.policy, aws.POLICY_NAME_MAX),
-            ("function name", names.function, aws.FUNCTION_NAME_MAX),
+            ("function name", names.function if creates_function else None, aws.FUNCTION_NAME_MAX),
             ("permission statement id", names.statement_id, aws.STATEMENT_ID_MAX),
         ):
-            if len(value) > limit:
+            if value is not None and len(value) > limit:
                 self.err(path, f"the {what} {value!r} is {len(value)} characters; AWS allows {limit}")
 
     # ---- secrets -----------------------------------------------------------------

@@ -13,11 +13,11 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from generator.engines import Engine
 from generator.errors import Diagnostic
 from generator.source import Source
 
 Strategy = Literal["single_user", "alternating_users"]
-Engine = Literal["postgresql", "mysql", "mariadb", "oracle", "sqlserver", "db2", "redshift", "mongodb", "other"]
 Partition = Literal["aws", "aws-cn", "aws-us-gov"]
 
 ACCOUNT_PATTERN = r"^[0-9]{12}$"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path as FsPath
 
-from generator import __version__, aws, checks, policies, rotation_apps
+from generator import __version__, aws, checks, engines, policies, rotation_apps
 from generator.errors import Diagnostic, Failed, Level
 from generator.manifest import Manifest, validate_shape
 from generator.naming import Names, secret_ident
@@ -24,19 +24,6 @@ class Schedule:
     every_days: int | None
     expression: str | None
     window: str | None
-
-
-# The "engine" value AWS's rotation functions expect in a database secret.
-SECRET_ENGINE = {
-    "postgresql": "postgres",
-    "mysql": "mysql",
-    "mariadb": "mariadb",
-    "oracle": "oracle",
-    "sqlserver": "sqlserver",
-    "db2": "db2",
-    "redshift": "redshift",
-    "mongodb": "mongo",
-}
 
 
 @dataclass(frozen=True)
@@ -207,7 +194,7 @@ class Module:
 def _managed(s, manifest: Manifest) -> ManagedSecret:
     assert s.connection is not None
     fn = manifest.functions[s.function]
-    fields: dict[str, object] = {"engine": SECRET_ENGINE.get(fn.engine, fn.engine), "host": s.connection.host}
+    fields: dict[str, object] = {"engine": engines.secret_engine(fn.engine), "host": s.connection.host}
     if s.connection.port is not None:
         fields["port"] = s.connection.port
     fields["username"] = s.connection.username

@@ -15,6 +15,8 @@ secret, and an ``aws:SourceAccount`` condition on that permission; the module ad
 
 from __future__ import annotations
 
+from generator import engines
+
 CAPABILITIES = ("CAPABILITY_IAM", "CAPABILITY_RESOURCE_POLICY")
 OUTPUT = "RotationLambdaARN"
 
@@ -24,16 +26,6 @@ _PUBLISHER = {
     "aws-us-gov": "arn:aws-us-gov:serverlessrepo:us-gov-west-1:023102451235:applications/",
 }
 
-_ENGINE = {
-    "postgresql": "RDSPostgreSQL",
-    "mysql": "RDSMySQL",
-    "mariadb": "RDSMariaDB",
-    "oracle": "RDSOracle",
-    "sqlserver": "RDSSQLServer",
-    "db2": "RDSDb2",
-    "redshift": "Redshift",
-    "mongodb": "MongoDB",  # also Amazon DocumentDB
-}
 
 # (engine, strategy) -> {partition: version}
 _VERSIONS: dict[tuple[str, str], dict[str, str]] = {
@@ -57,12 +49,12 @@ _VERSIONS: dict[tuple[str, str], dict[str, str]] = {
 
 
 def supported(engine: str) -> bool:
-    return engine in _ENGINE
+    return engines.application_infix(engine) is not None
 
 
 def application_id(engine: str, strategy: str, partition: str) -> str:
     scheme = "SingleUser" if strategy == "single_user" else "MultiUser"
-    return f"{_PUBLISHER[partition]}SecretsManager{_ENGINE[engine]}Rotation{scheme}"
+    return f"{_PUBLISHER[partition]}SecretsManager{engines.application_infix(engine)}Rotation{scheme}"
 
 
 def pinned_version(engine: str, strategy: str, partition: str) -> str:
