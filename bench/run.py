@@ -143,7 +143,7 @@ os.close(fd)
 def make_blob(module_dir: Path, blob: Path) -> int:
     files = sorted(p for p in module_dir.iterdir() if p.is_file())
     datas = [p.read_bytes() for p in files]
-    index = json.dumps([[p.name, len(d)] for p, d in zip(files, datas)]).encode()
+    index = json.dumps([[p.name, len(d)] for p, d in zip(files, datas, strict=True)]).encode()
     blob.write_bytes(index + b"\n" + b"".join(datas))
     return sum(len(d) for d in datas)
 
@@ -367,7 +367,7 @@ def slope(points: list[tuple[int, float]]) -> float:
     """Least-squares slope, seconds per secret."""
     xs, ys = [p[0] for p in points], [p[1] for p in points]
     mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
-    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum((x - mx) ** 2 for x in xs)
 
 
 def verdict(ok: bool | None) -> str:
@@ -463,8 +463,8 @@ def report(
             fe = r.get("minimal_for_each")
             ps = r.get("per_secret")
             # runs of the two designs alternate, so run i of each saw the same load
-            pairs = list(zip(r["generated"]["times"], r["minimal"]["times"]))
-            cpu_pairs = list(zip(r["generated"].get("cpu", []), r["minimal"].get("cpu", [])))
+            pairs = list(zip(r["generated"]["times"], r["minimal"]["times"], strict=True))
+            cpu_pairs = list(zip(r["generated"].get("cpu", []), r["minimal"].get("cpu", []), strict=True))
             plan_rows[n] = {
                 "generated_vs_minimal": g / m,
                 "generated_vs_minimal_paired": median([a / b for a, b in pairs]),

@@ -1,13 +1,33 @@
-"""The library entry points. Each returns a :class:`Result`; none prints anything."""
+"""The library entry points, and the one driver every command runs. Each returns a
+:class:`Result`; none prints anything.
+
+A manifest goes through the stages in this order, each in its own module:
+
+1. :mod:`generator.source` reads the file (YAML with positions);
+2. :mod:`generator.manifest` validates its shape (pydantic);
+3. :mod:`generator.checks` applies the rules that relate fields to each other;
+4. :mod:`generator.model` builds the plan (names, grants, policies);
+5. :mod:`generator.render` renders every file in memory;
+6. :mod:`generator.writer` compares with, or atomically replaces, the module folder.
+
+Stages 1-4 are :func:`load`; stage 5 is :func:`render`; stage 6 is in :func:`generate`
+and :func:`generate_many`. Every stage reports bad input as :class:`Failed` diagnostics.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path as FsPath
+from typing import TYPE_CHECKING
 
-from generator.errors import Diagnostic, Failed
+from generator.errors import Diagnostic, Failed, Level
+
+if TYPE_CHECKING:  # imported lazily at run time: `--version` and `schema` need none of them
+    from generator.model import Module
+    from generator.writer import Drift
 
 
 class Exit(IntEnum):
@@ -20,106 +40,141 @@ class Exit(IntEnum):
 class Result:
     exit: Exit
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    drift: object | None = None  # writer.Drift in check mode
+    drift: Drift | None = None  # what differs (check mode) or what the write changed
     target: FsPath | None = None
-    module: object | None = None  # model.Module when the manifest was valid
+    module: Module | None = None  # when the manifest was valid
 
 
-def _load(manifest: FsPath):
-    from generator import model
+def load(path: FsPath, display_name: str | None = None) -> tuple[Module, list[Diagnostic]]:
+    """Stages 1-4: read, validate, check and model a manifest. Returns the module and its
+    warnings; raises :class:`Failed` with every error found."""
+    from generator import checks, model
+    from generator import source as source_mod
+    from generator.manifest import MODULE_PATTERN, validate_shape
 
-    return model.load(manifest, display_name=str(manifest))
+    src = source_mod.load(path, display_name)  # 1. source
+    manifest, parts, diags = validate_shape(src)  # 2. manifest (a partial one when a part is bad)
+    if manifest is not None:  # 3. checks, on what survived stage 2
+        diags = checks.run(src, manifest, dict(manifest.functions), dict(manifest.secrets))
+    else:
+        diags = diags + checks.run(src, parts["head"], parts["functions"], parts["secrets"], frozenset(parts["dropped"]))
+    _raise_errors(diags)
+    if manifest is None:  # pragma: no cover - stage 2 reports why it has no manifest
+        raise Failed([])
+    module_name = manifest.module or model.default_module_name(path)
+    if not re.match(MODULE_PATTERN, module_name):  # the schema's rule, for a name from the file name
+        raise Failed(
+            [
+                src.diag(
+                    ("module",),
+                    f"the file name gives the module name {module_name!r}, which is not a safe folder name; "
+                    "set `module:` to 1-64 letters, digits, '-' or '_'",
+                )
+            ]
+        )
+    module, notes = model.build(manifest, src, module_name)  # 4. model
+    diags = diags + notes
+    _raise_errors(diags)
+    return module, sorted(diags, key=_order)
+
+
+def _raise_errors(diags: list[Diagnostic]) -> None:
+    errors = [d for d in diags if d.level is Level.ERROR]
+    if errors:
+        raise Failed(sorted(errors, key=_order))
+
+
+def _order(d: Diagnostic) -> tuple[int, int, str, str]:
+    return (d.line or 0, d.column or 0, str(d.path), d.message)
+
+
+@dataclass
+class Rendered:
+    """One manifest after stage 5: its files in memory, not yet written."""
+
+    manifest: FsPath
+    module: Module
+    notes: list[Diagnostic]
+    target: FsPath
+    files: dict[str, str]
+
+
+def render(manifest: FsPath, out_dir: FsPath) -> Rendered:
+    """Stages 1-5. Raises :class:`Failed`."""
+    from generator import render as render_mod
+    from generator import writer
+
+    module, notes = load(manifest, display_name=str(manifest))
+    target = writer.module_dir(out_dir, module.name)
+    return Rendered(manifest, module, notes, target, render_mod.render(module, target))
 
 
 def validate(manifest: FsPath) -> Result:
     try:
-        module, notes = _load(manifest)
+        module, notes = load(manifest, display_name=str(manifest))
     except Failed as exc:
         return Result(Exit.ERROR, exc.diagnostics)
     return Result(Exit.OK, notes, module=module)
 
 
-def render(manifest: FsPath, out_dir: FsPath):
-    """Load and render: (files, target folder, module, notes). Raises Failed."""
-    from generator import render as render_mod
-    from generator import writer
-
-    module, notes = _load(manifest)
-    target = writer.module_dir(out_dir, module.name)
-    return render_mod.render(module, target), target, module, notes
+def generate(manifest: FsPath, out_dir: FsPath, check: bool = False) -> Result:
+    """Render the module for ``manifest`` under ``out_dir``; write it, or compare in check mode."""
+    return generate_many([manifest], out_dir, check=check)[0]
 
 
 def generate_many(manifests: list[FsPath], out_dir: FsPath, check: bool = False) -> list[Result]:
-    """Several manifests in one run (what a pre-commit hook passes). All or nothing: every
-    manifest is loaded and rendered first; if any is bad, or two would write the same module
-    folder, nothing is written and only the failing manifests have ERROR results."""
+    """Several manifests in one run (what a pre-commit hook passes); one result per manifest,
+    in order. All or nothing: every manifest is loaded and rendered first; if any is bad, or
+    two would write the same module folder, or a module folder holds a file the tool did not
+    write, nothing is written and the failing manifests have ERROR results."""
     from generator import writer
 
-    rendered = []
-    results: list[Result | None] = []
+    jobs: list[Rendered | Result] = []  # per manifest: rendered, or already failed
     seen: dict[FsPath, FsPath] = {}
     for manifest in manifests:
         try:
-            files, target, module, notes = render(manifest, out_dir)
+            rendered = render(manifest, out_dir)
         except Failed as exc:
-            results.append(Result(Exit.ERROR, exc.diagnostics))
-            rendered.append(None)
+            jobs.append(Result(Exit.ERROR, exc.diagnostics))
             continue
-        key = FsPath(os.path.normpath(target))
+        key = FsPath(os.path.normpath(rendered.target))
         if key in seen:
-            msg = f"writes the same module folder {target} as {seen[key]}; give one of them another `module:` name"
-            results.append(Result(Exit.ERROR, [Diagnostic(str(manifest), None, None, ("module",), msg)]))
-            rendered.append(None)
+            msg = f"writes the same module folder {rendered.target} as {seen[key]}; give one of them another `module:` name"
+            jobs.append(Result(Exit.ERROR, [Diagnostic(str(manifest), None, None, ("module",), msg)]))
             continue
         seen[key] = manifest
-        results.append(None)
-        rendered.append((files, target, module, notes))
-    drifts: dict[int, object] = {}
-    if not check:  # a foreign file in any target fails the whole run before anything is written
-        for i, item in enumerate(rendered):
-            if item is None:
-                continue
-            files, target, _module, _notes = item
-            drifts[i] = writer.compare(files, target, display=str(target))
-            foreign = drifts[i].foreign
-            if foreign:
-                results[i] = Result(
-                    Exit.ERROR,
-                    [
-                        Diagnostic(str(target / name), None, None, (), "not generated by rotation-tf (no header); refusing to overwrite or delete it")
-                        for name in foreign
-                    ],
-                )
-    if any(r is not None for r in results):
-        return [r if r is not None else Result(Exit.OK, rendered[i][3], None, rendered[i][1], rendered[i][2]) for i, r in enumerate(results)]  # type: ignore[index]
+        jobs.append(rendered)
+
+    drifts: dict[int, Drift] = {}
+    for i, item in enumerate(jobs):
+        if isinstance(item, Rendered):
+            drifts[i] = drift = writer.compare(item.files, item.target, display=str(item.target))
+            if not check:  # a foreign file fails the whole run before anything is written
+                try:
+                    writer.refuse_foreign(item.target, drift.foreign)
+                except Failed as exc:
+                    jobs[i] = Result(Exit.ERROR, exc.diagnostics)
+
+    if check or any(isinstance(job, Result) for job in jobs):
+        return [_outcome(item, drifts.get(i), check) for i, item in enumerate(jobs)]
     out: list[Result] = []
-    for i, (files, target, module, notes) in enumerate(rendered):  # type: ignore[misc]
+    for i, item in enumerate(jobs):
+        assert isinstance(item, Rendered)
         try:
-            if check:
-                drift = writer.compare(files, target, display=str(target))
-                # A foreign file is exit 2, not drift: generate would refuse it too.
-                exit = Exit.ERROR if drift.foreign else Exit.DRIFT if drift.count else Exit.OK
-                out.append(Result(exit, notes, drift, target, module))
-            else:
-                writer.write(files, target)
-                # drift here is what the write changed (compared just before writing)
-                out.append(Result(Exit.OK, notes, drifts.get(i), target, module))
+            writer.write(item.files, item.target)
         except Failed as exc:
-            out.append(Result(Exit.ERROR, exc.diagnostics, None, target, module))
+            out.append(Result(Exit.ERROR, exc.diagnostics, None, item.target, item.module))
+            continue
+        out.append(Result(Exit.OK, item.notes, drifts[i], item.target, item.module))  # drift: what the write changed
     return out
 
 
-def generate(manifest: FsPath, out_dir: FsPath, check: bool = False) -> Result:
-    """Render the module for ``manifest`` under ``out_dir``; write it, or compare in check mode."""
-    from generator import writer
-
-    try:
-        files, target, module, notes = render(manifest, out_dir)
-        if check:
-            drift = writer.compare(files, target, display=str(target))
-            exit = Exit.ERROR if drift.foreign else Exit.DRIFT if drift.count else Exit.OK
-            return Result(exit, notes, drift, target, module)
-        writer.write(files, target)
-    except Failed as exc:
-        return Result(Exit.ERROR, exc.diagnostics)
-    return Result(Exit.OK, notes, None, target, module)
+def _outcome(job: Rendered | Result, drift: Drift | None, check: bool) -> Result:
+    """The result of a manifest when nothing is written."""
+    if isinstance(job, Result):
+        return job
+    if not check or drift is None:
+        return Result(Exit.OK, job.notes, None, job.target, job.module)
+    # A foreign file is exit 2, not drift: generate would refuse it too.
+    exit = Exit.ERROR if drift.foreign else Exit.DRIFT if drift.count else Exit.OK
+    return Result(exit, job.notes, drift, job.target, job.module)

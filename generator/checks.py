@@ -11,10 +11,11 @@ import difflib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 
 from generator import aws, naming, rotation_apps, runtimes
-from generator.errors import Diagnostic, Level
+from generator.errors import Diagnostic, Level, Path
 from generator.manifest import Function, Manifest, Schedule, Secret
 from generator.source import Source
 
@@ -89,7 +90,7 @@ def schedule_facts(expr: str) -> tuple[ScheduleFacts | None, str | None]:
         hours = _expand_hours(hour)
         if not hours:
             return None, f"{expr!r}: cannot read the hours field {hour!r}"
-        gaps = [b - a for a, b in zip(hours, hours[1:])] + [hours[0] + 24 - hours[-1]]
+        gaps = [b - a for a, b in pairwise(hours)] + [hours[0] + 24 - hours[-1]]
         interval = min(gaps)
         if interval < MIN_INTERVAL_HOURS:
             return None, f"{expr!r} rotates {interval} hour(s) apart; Secrets Manager needs at least 4 hours"
@@ -277,7 +278,7 @@ class Checker:
         if fn.rotation_app is not None and not rotation_apps.supported(fn.engine):
             self.err(path + ("engine",), f"AWS publishes no rotation function for engine {fn.engine!r}; use package or existing_function_arn")
         if fn.existing_function_arn is not None:
-            p = path + ("existing_function_arn",)
+            p: Path = path + ("existing_function_arn",)
             arn = self._arn(p, fn.existing_function_arn, "lambda", "a Lambda function")
             if arn is not None:
                 m = aws.LAMBDA_RESOURCE_RE.match(arn.resource)
@@ -352,7 +353,7 @@ class Checker:
             hint = f"; did you mean {close[0]!r}?" if close else ""
             self.err(path + ("function",), f"no function named {sec.function!r} in functions{hint}")
         if sec.arn is not None:
-            p = path + ("arn",)
+            p: Path = path + ("arn",)
             arn = self._arn(p, sec.arn, "secretsmanager", "a Secrets Manager secret")
             if arn is not None:
                 m = aws.SECRET_RESOURCE_RE.match(arn.resource)

@@ -8,13 +8,16 @@ import shlex
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
 from generator import __version__
 from generator.api import Exit, Result
 from generator.engines import ENGINES
+
+if TYPE_CHECKING:
+    from generator.model import Module
 
 app = typer.Typer(
     add_completion=True,
@@ -38,7 +41,7 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: Annotated[
-        Optional[bool],
+        bool | None,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
     ] = None,
 ) -> None:
@@ -69,7 +72,7 @@ ColorOpt = Annotated[
 ]
 
 
-def use_color(color: Color, stream=None) -> bool:
+def use_color(color: Color, stream: TextIO | None = None) -> bool:
     """Whether to colour ``stream``: --color wins; auto means a terminal without NO_COLOR."""
     if color is Color.always:
         return True
@@ -94,6 +97,17 @@ def colour_diff(diff: str) -> str:
 def _report(result: Result) -> None:
     for d in result.diagnostics:
         typer.echo(d.render(), err=True)
+
+
+def _valid_module(manifest: Path) -> Module:
+    """The manifest's module; on a bad manifest, report every error and exit 2."""
+    from generator import api
+
+    result = api.validate(manifest)
+    _report(result)
+    if result.module is None:
+        raise typer.Exit(int(Exit.ERROR))
+    return result.module
 
 
 def _plural(n: int, word: str) -> str:
@@ -148,11 +162,11 @@ def generate(
     if not check:
         changed = 0
         for result in results:
-            count = result.drift.count if result.drift is not None else 0  # type: ignore[attr-defined]
+            count = result.drift.count if result.drift is not None else 0
             changed += count
             typer.echo(f"wrote {result.target}" + (f" ({_plural(count, 'file')} changed)" if count else " (unchanged)"), err=True)
         if fail_on_change and changed:
-            targets = " ".join(shlex.quote(str(r.target)) for r in results if r.drift is not None and r.drift.count)  # type: ignore[attr-defined]
+            targets = " ".join(shlex.quote(str(r.target)) for r in results if r.drift is not None and r.drift.count)
             typer.echo(f"{_plural(changed, 'file')} changed; review and stage them: git add {targets}", err=True)
             raise typer.Exit(int(Exit.DRIFT))
         return
@@ -160,7 +174,7 @@ def generate(
     changed_files = 0
     stale: list[Path] = []
     foreign: list[str] = []
-    for manifest, result in zip(manifests, results):
+    for manifest, result in zip(manifests, results, strict=True):
         drift = result.drift
         assert drift is not None
         if drift.diff:
@@ -222,14 +236,9 @@ def explain(
     On a terminal the tables follow its width and colours (NO_COLOR turns colour off);
     piped, the output is plain text. Exit 0, or 2 when the manifest is bad.
     """
-    from generator import api
     from generator import explain as explain_mod
 
-    result = api.validate(manifest)
-    _report(result)
-    if result.exit is Exit.ERROR:
-        raise typer.Exit(int(result.exit))
-    data = explain_mod.facts(result.module)  # type: ignore[arg-type]
+    data = explain_mod.facts(_valid_module(manifest))
     if fmt is Format.json:
         sys.stdout.write(explain_mod.to_json(data))
         return
@@ -263,7 +272,7 @@ class Strategy(str, Enum):
 @app.command()
 def init(
     path: Annotated[Path, typer.Argument(help="Where to write the manifest.")] = Path("rotation.yaml"),
-    engine: Annotated[Engine, typer.Option("--engine", "-e", help="Database engine.")] = Engine["postgresql"],  # type: ignore[valid-type]
+    engine: Annotated[Engine, typer.Option("--engine", "-e", help="Database engine.")] = Engine["postgresql"],
     strategy: Annotated[Strategy, typer.Option("--strategy", "-s", help="Rotation strategy.")] = Strategy.single_user,
     account_id: Annotated[str, typer.Option("--account-id", help="12-digit AWS account id.")] = "111122223333",
     region: Annotated[str, typer.Option("--region", help="AWS region.")] = "us-east-1",
@@ -306,17 +315,12 @@ def imports(
     """Print root-module import blocks for what is marked `import: true`. Exit 0, or 2 on a bad manifest."""
     import re
 
-    from generator import api
     from generator import imports as imports_mod
 
     if not re.fullmatch(r"module\.[A-Za-z_][A-Za-z0-9_-]*(\[[^\]]+\])?(\.module\.[A-Za-z_][A-Za-z0-9_-]*)*", module_address):
         typer.echo(f"rotation-tf: {module_address!r} is not a module address such as module.rotation", err=True)
         raise typer.Exit(2)
-    result = api.validate(manifest)
-    _report(result)
-    if result.exit is not Exit.OK:
-        raise typer.Exit(int(result.exit))
-    sys.stdout.write(imports_mod.render(result.module, module_address))
+    sys.stdout.write(imports_mod.render(_valid_module(manifest), module_address))
 
 
 @app.command("deployer-policy")
@@ -324,13 +328,9 @@ def deployer_policy(manifest: ManifestArg) -> None:
     """Print the deployer's least-privilege policy (JSON). Needs roles.permissions_boundary; exit 2 without."""
     import json
 
-    from generator import api, grants
+    from generator import grants
 
-    result = api.validate(manifest)
-    _report(result)
-    if result.exit is not Exit.OK:
-        raise typer.Exit(int(result.exit))
-    policy = grants.deployer_policy(result.module)
+    policy = grants.deployer_policy(_valid_module(manifest))
     if policy is None:
         typer.echo(f"{manifest}: set roles.permissions_boundary; without a boundary no deployer policy can be safe", err=True)
         raise typer.Exit(2)

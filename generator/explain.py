@@ -152,7 +152,7 @@ def function_rows(data: dict[str, Any]) -> list[tuple[str, ...]]:
 
 
 def statement_rows(role: dict[str, Any]) -> list[tuple[str, ...]]:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for st in role["statements"]:
         resources = list(st["resources"])
         if st["resources_total"] > len(resources):
@@ -176,12 +176,12 @@ def _plain_table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[
     for row in split:
         for i, cell in enumerate(row):
             widths[i] = max(widths[i], *(len(line) for line in cell))
-    out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
+    out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     for row in split:
         height = max(len(cell) for cell in row)
         for j in range(height):
             out.append(
-                "  ".join((cell[j] if j < len(cell) else "").ljust(w) for cell, w in zip(row, widths)).rstrip()
+                "  ".join((cell[j] if j < len(cell) else "").ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
             )
     return out
 
@@ -213,7 +213,7 @@ def rich_tables(data: dict[str, Any]) -> list[Any]:
     styles = ("bold", "cyan", "", "yellow", "green")
     for role in data["roles"]:
         t = Table(title=Text(role_title(role)), title_justify="left", show_lines=True)
-        for col, style in zip(STATEMENT_COLUMNS, styles):
+        for col, style in zip(STATEMENT_COLUMNS, styles, strict=True):
             t.add_column(Text(col.title()), style=style or None, overflow="fold")
         for row in statement_rows(role):
             t.add_row(*(Text(cell) for cell in row))

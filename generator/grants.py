@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from generator import aws
-from generator.model import FunctionPlan, Module
+from generator.model import Module
 
 ROLE_WRITE_BOUNDED = (
     "iam:CreateRole",
@@ -81,7 +81,7 @@ def role_pattern(module: Module) -> str:
     return f"arn:{module.partition}:iam::{module.account_id}:role{module.roles.path}{module.name_prefix}*-rotation"
 
 
-def _st(sid: str, actions: tuple[str, ...] | list[str], resources: list[str], condition: dict | None = None, effect: str = "Allow") -> dict[str, Any]:
+def _st(sid: str, actions: tuple[str, ...] | list[str], resources: list[str], condition: dict[str, Any] | None = None, effect: str = "Allow") -> dict[str, Any]:
     out: dict[str, Any] = {
         "Sid": sid,
         "Effect": effect,
@@ -139,7 +139,7 @@ def deployer_policy(module: Module) -> dict[str, Any] | None:
     if managed:
         statements.append(_st("ManageCreatedSecrets", SECRET_MANAGE, [s.policy_arn for s in managed]))
         statements.append(_st("GenerateInitialPasswords", ("secretsmanager:GetRandomPassword",), ["*"]))
-        keys = sorted({s.kms_key_arn for s in managed if s.kms_key_arn} | {k for s in managed for _, k in s.managed.replicas if k})
+        keys = sorted({s.kms_key_arn for s in managed if s.kms_key_arn} | {k for s in managed if s.managed for _, k in s.managed.replicas if k})
         if keys:
             statements.append(
                 _st(
@@ -157,7 +157,7 @@ def key_policy_statements(module: Module) -> dict[str, list[dict[str, Any]]]:
     via = f"secretsmanager.{module.region}.{aws.dns_suffix(module.partition)}"
     fns = {f.key: f for f in module.functions}
     out: dict[str, list[dict[str, Any]]] = {}
-    uses: dict[str, dict[str, set]] = {}
+    uses: dict[str, dict[str, set[str]]] = {}
     for s in module.secrets:
         fn = fns[s.function]
         if s.kms_key_arn and fn.has_role:

@@ -12,6 +12,7 @@ import difflib
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import ErrorDetails
 
 from generator.engines import Engine
 from generator.errors import Diagnostic
@@ -288,7 +289,7 @@ _EXPECTED = {
 }
 
 
-def _message(model: type[BaseModel], err: dict[str, Any], loc: tuple[Any, ...]) -> str:
+def _message(model: type[BaseModel], err: ErrorDetails, loc: tuple[Any, ...]) -> str:
     kind = err["type"]
     value = err.get("input")
     name = str(loc[-1]) if loc else ""

@@ -10,11 +10,12 @@ import hashlib
 import json
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import pairwise
 from pathlib import Path as FsPath
 
-from generator import __version__, aws, checks, engines, policies, rotation_apps
-from generator.errors import Diagnostic, Failed, Level
-from generator.manifest import Manifest, validate_shape
+from generator import __version__, aws, engines, policies, rotation_apps
+from generator.errors import Diagnostic, Level
+from generator.manifest import Function, Manifest, Secret
 from generator.naming import Names, secret_ident
 from generator.source import Source
 
@@ -158,10 +159,9 @@ class Module:
     @property
     def moves(self) -> tuple[tuple[str, str, str], ...]:
         """(kind, from, to) for every rename, oldest name first, as a chain."""
-        out = []
+        out: list[tuple[str, str, str]] = []
         for f in self.functions:
-            chain = [*f.previous_names, f.key]
-            out.extend(("function", a, b) for a, b in zip(chain, chain[1:]))
+            out.extend(("function", a, b) for a, b in pairwise([*f.previous_names, f.key]))
         for s in self.secrets:
             # By Terraform name, newest first: a rename that keeps the name needs no move,
             # and a name seen again ends the chain (moving back and forth would be a cycle).
@@ -174,7 +174,7 @@ class Module:
                     continue
                 chain.append(ident)
             chain.reverse()
-            out.extend(("secret", a, b) for a, b in zip(chain, chain[1:]))
+            out.extend(("secret", a, b) for a, b in pairwise(chain))
         return tuple(out)
 
     @property
@@ -191,7 +191,7 @@ class Module:
         return tuple(f for f in self.functions if f.policy is not None and f.policy.form == policies.COMPACT)
 
 
-def _managed(s, manifest: Manifest) -> ManagedSecret:
+def _managed(s: Secret, manifest: Manifest) -> ManagedSecret:
     assert s.connection is not None
     fn = manifest.functions[s.function]
     fields: dict[str, object] = {"engine": engines.secret_engine(fn.engine), "host": s.connection.host}
@@ -210,7 +210,7 @@ def _managed(s, manifest: Manifest) -> ManagedSecret:
     )
 
 
-def _app_plan(f, names: Names, mine: tuple[SecretPlan, ...], manifest: Manifest, partition: str) -> AppPlan:
+def _app_plan(f: Function, names: Names, mine: tuple[SecretPlan, ...], manifest: Manifest, partition: str) -> AppPlan:
     assert f.rotation_app is not None
     app = f.rotation_app
     params: dict[str, str] = {
@@ -273,8 +273,8 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
             )
         )
     by_function: dict[str, list[SecretPlan]] = {}
-    for s in secrets:  # one pass, in name order: each function's secrets stay sorted
-        by_function.setdefault(s.function, []).append(s)
+    for plan in secrets:  # one pass, in name order: each function's secrets stay sorted
+        by_function.setdefault(plan.function, []).append(plan)
     functions: list[FunctionPlan] = []
     for key in sorted(manifest.functions):
         f = manifest.functions[key]
@@ -401,38 +401,7 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
 
 
 def load(path: FsPath, display_name: str | None = None) -> tuple[Module, list[Diagnostic]]:
-    """Read, validate and model a manifest. Raises :class:`Failed` with every error found."""
-    from generator import source as source_mod
+    """Read, validate and model a manifest: :func:`generator.api.load`, the pipeline's driver."""
+    from generator import api
 
-    src = source_mod.load(path, display_name)
-    manifest, parts, diags = validate_shape(src)
-    if manifest is not None:
-        diags = checks.run(src, manifest, dict(manifest.functions), dict(manifest.secrets))
-    else:
-        diags = diags + checks.run(src, parts["head"], parts["functions"], parts["secrets"], frozenset(parts["dropped"]))
-    errors = [d for d in diags if d.level is Level.ERROR]
-    if errors or manifest is None:
-        raise Failed(sorted(errors, key=_order))
-    import re
-
-    module_name = manifest.module or default_module_name(path)
-    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", module_name):
-        raise Failed(
-            [
-                src.diag(
-                    ("module",),
-                    f"the file name gives the module name {module_name!r}, which is not a safe folder name; "
-                    "set `module:` to 1-64 letters, digits, '-' or '_'",
-                )
-            ]
-        )
-    module, notes = build(manifest, src, module_name)
-    diags = diags + notes
-    errors = [d for d in diags if d.level is Level.ERROR]
-    if errors:
-        raise Failed(sorted(errors, key=_order))
-    return module, sorted(diags, key=_order)
-
-
-def _order(d: Diagnostic) -> tuple[int, int, str, str]:
-    return (d.line or 0, d.column or 0, str(d.path), d.message)
+    return api.load(path, display_name)

@@ -6,14 +6,13 @@ the file it produces (``iam.tf.j2`` renders ``iam.tf``).
 
 from __future__ import annotations
 
+import json
 import os
 from functools import lru_cache
 from pathlib import Path as FsPath
 from typing import Any
 
 import jinja2
-
-import json
 
 from generator import aws, explain, grants, hcl, naming, rotation_apps
 from generator.model import FunctionPlan, Module, SecretPlan

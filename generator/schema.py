@@ -42,7 +42,8 @@ def dumps() -> str:
 def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
     ref = node.get("$ref")
     if ref:
-        return schema["$defs"][ref.rsplit("/", 1)[1]]
+        target: dict[str, Any] = schema["$defs"][ref.rsplit("/", 1)[1]]
+        return target
     return node
 
 

@@ -12,6 +12,7 @@ module turns nodes into values itself, so that it can
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
@@ -26,7 +27,7 @@ except ImportError:  # pragma: no cover - depends on the PyYAML build
     from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+class _Loader(_BaseLoader):
     """The safe loader, resolving the tag of each distinct plain scalar once.
 
     A plain scalar's implicit tag depends only on its text (the safe loader has no path
@@ -41,9 +42,13 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
         if kind is yaml.ScalarNode and implicit[0] and not self.yaml_path_resolvers:
             tag = self._plain_tags.get(value)
             if tag is None:
-                tag = self._plain_tags[value] = _BaseLoader.resolve(self, kind, value, implicit)
+                tag = self._plain_tags[value] = _base_resolve(self, kind, value, implicit)
             return tag
-        return _BaseLoader.resolve(self, kind, value, implicit)
+        return _base_resolve(self, kind, value, implicit)
+
+
+# PyYAML's resolver is untyped in its stubs; this names the signature it has.
+_base_resolve: Callable[[_Loader, type, Any, tuple[bool, bool]], str] = _BaseLoader.resolve
 
 MAX_BYTES = 32 * 1024 * 1024
 """Manifests larger than this are rejected unread (10,000 secrets take about 3 MB)."""

@@ -14,6 +14,7 @@ from typing import Any
 
 import hcl2
 
+
 class TemplateString(ValueError):
     """The literal holds an interpolation, so it is an expression, not a constant."""
 

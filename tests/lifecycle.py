@@ -186,7 +186,7 @@ def verify_applied(world: World, m: model.Module, first: bool = True) -> dict[st
         expected = fn.policy.document()
         assert doc["Version"] == expected["Version"]
         assert len(doc["Statement"]) == len(expected["Statement"])
-        for got, want in zip(doc["Statement"], expected["Statement"]):
+        for got, want in zip(doc["Statement"], expected["Statement"], strict=True):
             assert got == want, f"{fn.key}: statement {want['Sid']} differs:\n{got}\n{want}"
             counts["statements"] += 1
         tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=fn.role_name)["Tags"]}

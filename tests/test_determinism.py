@@ -8,14 +8,15 @@ import shutil
 from pathlib import Path
 
 import yaml
-from conftest import shuffled as _shuffled, EXAMPLES, ROOT
+from conftest import EXAMPLES, ROOT
+from conftest import shuffled as _shuffled
 
 from generator import api
 from generator.render import is_generated
 
 
 def _render(manifest: Path, out: Path) -> dict[str, str]:
-    files, _target, _module, _notes = api.render(manifest, out)
+    files = api.render(manifest, out).files
     return files
 
 

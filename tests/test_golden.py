@@ -23,7 +23,8 @@ def _tree(path: Path) -> dict[str, bytes]:
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
 def test_golden_tree(example: Path, update_golden: bool) -> None:
-    files, target, _module, _notes = api.render(example, GOLDEN)
+    rendered = api.render(example, GOLDEN)
+    files, target = rendered.files, rendered.target
     if update_golden:
         assert api.generate(example, GOLDEN).exit == api.Exit.OK
     expected = _tree(target)

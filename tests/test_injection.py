@@ -15,9 +15,7 @@ Hypothesis runs derandomized with a fixed number of examples, so CI is repeatabl
 
 from __future__ import annotations
 
-import json
 import os
-import random
 import shutil
 import subprocess
 from pathlib import Path

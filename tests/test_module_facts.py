@@ -11,9 +11,8 @@ import pytest
 from conftest import EXAMPLES, GOLDEN, ROOT
 from hclparse import Expr, expr_value, load_module, normalise, resources, role_policy_statements
 
-from generator.model import FunctionPlan, SecretPlan
-
 from generator import model, policies
+from generator.model import FunctionPlan, SecretPlan
 
 SEED = ROOT / "tests" / "data" / "seed"
 
@@ -132,7 +131,7 @@ def test_every_file_parses_and_matches_the_model(example: Path) -> None:
         assert r["secret_id"] == _secret_ref(s)
         assert r["rotation_lambda_arn"] == _function_ref(fn)
         assert r["rotate_immediately"] is s.rotate_immediately
-        rules = {k: v for k, v in r["rotation_rules"][0].items()}
+        rules = dict(r["rotation_rules"][0])
         expected = {
             "automatically_after_days": s.schedule.every_days,
             "schedule_expression": s.schedule.expression,

@@ -74,7 +74,7 @@ def test_module_readme_matches_the_tf_files(example: Path) -> None:
     assert m.group(2) == named.ident and ("resource", "aws_secretsmanager_secret_rotation") in per_secret
     assert ("aws_secretsmanager_secret_rotation", named.ident) in parsed["resource"]
 
-    outputs = {name: desc for name, desc in _table(readme, "Outputs")}
+    outputs = dict(_table(readme, "Outputs"))
     assert outputs == {name: body["description"] for name, body in parsed["output"].items()}
 
     requirements = dict(_table(readme, "Requirements"))
@@ -90,7 +90,7 @@ def test_module_readme_matches_the_tf_files(example: Path) -> None:
         section = readme.split(f"### `{fn.role_name}` (function `{fn.key}`)", 1)[1].split("\n### ", 1)[0].split("\n## ", 1)[0]
         rows = [r for r in section.splitlines() if r.startswith("| ") and not r.startswith("| Sid")]
         assert [r.split("|")[1].strip() for r in rows] == [st.sid for st in fn.policy.statements]
-        for st, row in zip(fn.policy.statements, rows):
+        for st, row in zip(fn.policy.statements, rows, strict=True):
             assert st.reason in row
             for item in (*st.actions, *st.resources):
                 assert f"`{item}`" in row

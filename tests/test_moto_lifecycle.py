@@ -18,9 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLES, GOLDEN
 from harness import Root
-from lifecycle import World, Workspace, expected_actions, verify_applied, verify_destroyed
-
-from generator import model
+from lifecycle import Workspace, World, expected_actions, verify_applied, verify_destroyed
 
 pytestmark = [pytest.mark.moto, pytest.mark.terraform]
 

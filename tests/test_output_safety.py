@@ -58,7 +58,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 
 def expected_tree(manifest: Path, out: Path) -> dict[str, bytes]:
-    files, _target, _m, _n = api.render(manifest, out)
+    files = api.render(manifest, out).files
     return {name: text.encode("utf-8") for name, text in files.items()}
 
 

@@ -135,10 +135,10 @@ def assert_exact_coverage(document: dict, m: model.Module, fn_arn: str = FN_ARN)
     stranger = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:not/mine-ZzZzZz"
     assert allowed(document, stranger, {ROTATION_KEY: OTHER_FN_ARN}) == set()
     assert allowed(document, stranger, {}) == set()
-    other_account = f"arn:aws:secretsmanager:us-east-1:444455556666:secret:x-ZzZzZz"
+    other_account = "arn:aws:secretsmanager:us-east-1:444455556666:secret:x-ZzZzZz"
     assert allowed(document, other_account, {ROTATION_KEY: fn_arn}) == set()
     for key in KEYS:
-        assert not allowed(document, key, {KMS_KEY: f"arn:aws:secretsmanager:us-east-1:444455556666:secret:x-ZzZzZz"})
+        assert not allowed(document, key, {KMS_KEY: "arn:aws:secretsmanager:us-east-1:444455556666:secret:x-ZzZzZz"})
 
 
 # ---- the boundary --------------------------------------------------------------------------

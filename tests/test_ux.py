@@ -147,7 +147,7 @@ def test_explain_json_lists_every_statement_with_reason() -> None:
     data = json.loads(proc.stdout)
     module, _ = model.load(ROOT / "examples" / "rotation.yaml")
     assert [f["function"] for f in data["functions"]] == [f.key for f in module.functions]
-    for role, fn in zip(data["roles"], module.functions):
+    for role, fn in zip(data["roles"], module.functions, strict=True):
         assert role["role_name"] == fn.role_name
         got = [(s["sid"], s["actions"], s["resources"], s["condition"], s["reason"]) for s in role["statements"]]
         want = [(s.sid, list(s.actions), list(s.resources), s.condition, s.reason) for s in fn.policy.statements]
