@@ -9,138 +9,12 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
-from functools import lru_cache
-from itertools import pairwise
 from typing import Any
 
-from generator import aws, naming, rotation_apps, runtimes
+from generator import aws, naming, rotation_apps, runtimes, schedules
 from generator.errors import Diagnostic, Level, Path
-from generator.manifest import Function, Manifest, Schedule, Secret
+from generator.manifest import Function, Manifest, Secret
 from generator.source import Source
-
-MIN_INTERVAL_HOURS = 4
-MAX_DAYS = 1000
-_RATE_RE = re.compile(r"^rate\(\s*([0-9]+)\s+(hour|hours|day|days)\s*\)$")
-_CRON_RE = re.compile(r"^cron\((.*)\)$")
-
-
-@dataclass(frozen=True)
-class ScheduleFacts:
-    """What a valid schedule means: start hours in a UTC day and the shortest gap."""
-
-    interval_hours: int | None  # shortest time between two rotations, when known
-    start_hours: tuple[int, ...]  # hours of the UTC day at which a window opens
-
-
-def _expand_hours(field: str) -> list[int] | None:
-    hours: set[int] = set()
-    for part in field.split(","):
-        m = re.fullmatch(r"(\*|[0-9]{1,2}(?:-[0-9]{1,2})?)(?:/([0-9]{1,2}))?", part)
-        if not m:
-            return None
-        rng, step = m.group(1), int(m.group(2)) if m.group(2) else 1
-        if step < 1:
-            return None
-        if rng == "*":
-            lo, hi = 0, 23
-        elif "-" in rng:
-            lo, hi = (int(x) for x in rng.split("-"))
-        else:
-            lo = int(rng)
-            hi = 23 if m.group(2) else lo
-        if not (0 <= lo <= 23 and 0 <= hi <= 23 and lo <= hi):
-            return None
-        hours.update(range(lo, hi + 1, step))
-    return sorted(hours)
-
-
-@lru_cache(maxsize=1024)  # pure; manifests repeat a handful of expressions thousands of times
-def schedule_facts(expr: str) -> tuple[ScheduleFacts | None, str | None]:
-    """Parse a rate() or cron() expression; return facts or an error message."""
-    m = _RATE_RE.match(expr)
-    if m:
-        n, unit = int(m.group(1)), m.group(2)
-        if n < 1:
-            return None, f"rate must be at least 1; got {expr!r}"
-        if unit.startswith("hour"):
-            if n < MIN_INTERVAL_HOURS:
-                return None, f"{expr!r} rotates more often than Secrets Manager allows (every 4 hours at most)"
-            if n > 24 * MAX_DAYS:
-                return None, f"{expr!r} is longer than {MAX_DAYS} days"
-            return ScheduleFacts(n, tuple(range(0, 24, n)) if n < 24 else (0,)), None
-        if n > MAX_DAYS:
-            return None, f"{expr!r} is longer than {MAX_DAYS} days"
-        return ScheduleFacts(24 * n, (0,)), None
-    m = _CRON_RE.match(expr)
-    if m:
-        fields = m.group(1).split()
-        if len(fields) != 6:
-            return None, (
-                f"{expr!r} has {len(fields)} fields; a Secrets Manager cron needs 6: "
-                "minutes hours day-of-month month day-of-week year, e.g. cron(0 4 ? * SUN *)"
-            )
-        minute, hour, dom, _month, dow, year = fields
-        if minute != "0":
-            return None, f"{expr!r}: the minutes field must be 0 (rotation windows start on the hour)"
-        if year != "*":
-            return None, f"{expr!r}: the year field must be * (a schedule that ends would stop rotation)"
-        if (dom == "?") == (dow == "?"):
-            return None, f"{expr!r}: exactly one of day-of-month and day-of-week must be '?'"
-        hours = _expand_hours(hour)
-        if not hours:
-            return None, f"{expr!r}: cannot read the hours field {hour!r}"
-        gaps = [b - a for a, b in pairwise(hours)] + [hours[0] + 24 - hours[-1]]
-        interval = min(gaps)
-        if interval < MIN_INTERVAL_HOURS:
-            return None, f"{expr!r} rotates {interval} hour(s) apart; Secrets Manager needs at least 4 hours"
-        return ScheduleFacts(interval, tuple(hours)), None
-    return None, f"{expr!r} must be rate(N hours), rate(N days) or cron(0 H D M W *)"
-
-
-def check_schedule(
-    source: Source, path: tuple[Any, ...], sched: Schedule, dropped: frozenset[tuple[Any, ...]] = frozenset()
-) -> list[Diagnostic]:
-    out: list[Diagnostic] = []
-    if path + ("every_days",) in dropped or path + ("expression",) in dropped:
-        return out  # the form given has a shape error, already reported
-    if sched.every_days is not None and sched.expression is not None:
-        out.append(source.diag(path, "give either every_days or expression, not both"))
-        return out
-    if sched.every_days is None and sched.expression is None:
-        out.append(source.diag(path, "give one of every_days or expression"))
-        return out
-    facts: ScheduleFacts | None
-    if sched.every_days is not None:
-        if not 1 <= sched.every_days <= MAX_DAYS:
-            out.append(source.diag(path + ("every_days",), f"{sched.every_days} is outside 1-{MAX_DAYS}"))
-            return out
-        facts = ScheduleFacts(24 * sched.every_days, (0,))
-    else:
-        facts, problem = schedule_facts(sched.expression or "")
-        if problem:
-            out.append(source.diag(path + ("expression",), problem))
-            return out
-    if sched.window is not None and facts is not None:
-        hours = int(sched.window[:-1])
-        if facts.interval_hours is not None and hours > facts.interval_hours:
-            out.append(
-                source.diag(
-                    path + ("window",),
-                    f"the {sched.window} window is longer than the {facts.interval_hours}-hour interval between rotations",
-                )
-            )
-        else:
-            late = [h for h in facts.start_hours if h + hours > 24]
-            if late:
-                out.append(
-                    source.diag(
-                        path + ("window",),
-                        f"a {sched.window} window opening at {late[-1]:02d}:00 UTC would run past midnight; "
-                        "Secrets Manager windows must end within the UTC day",
-                    )
-                )
-    return out
 
 
 class Checker:
@@ -383,7 +257,7 @@ class Checker:
                     self._same_account(p, arn)
             if sec.master_secret.kms_key_arn is not None:
                 self._kms(path + ("master_secret", "kms_key_arn"), sec.master_secret.kms_key_arn)
-        self.out.extend(check_schedule(self.s, path + ("schedule",), sec.schedule, self.dropped))
+        self.out.extend(schedules.check(self.s, path + ("schedule",), sec.schedule, self.dropped))
         self._created(path, sec)
 
     def _created(self, path: tuple[Any, ...], sec: Secret) -> None:
