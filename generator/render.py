@@ -14,7 +14,7 @@ from typing import Any
 
 import jinja2
 
-from generator import aws, explain, grants, hcl, naming, rotation_apps
+from generator import aws, explain, grants, hcl, naming, rotation_apps, versions
 from generator.model import FunctionPlan, Module, SecretPlan
 
 MARKER = "DO NOT EDIT"
@@ -45,14 +45,17 @@ FILTERS = {
     "md": md,
 }
 
-# One source for what versions.tf requires and what the module README says it requires.
-TERRAFORM_VERSION = ">= 1.5.0"
-TERRAFORM_VERSION_WRITE_ONLY = ">= 1.11.0"  # created secrets use ephemeral + write-only values
-AWS_PROVIDER_VERSION = ">= 5.73.0, < 7.0.0"  # aws_iam_role_policies_exclusive
 
+def requirements(module: Module) -> versions.Requirements:
+    """What versions.tf requires and the module README explains: only what the module's own
+    blocks need (generator/versions.py)."""
+    features = [versions.BASE]
+    if module.roles.exclusive_policies and any(f.has_role for f in module.functions):
+        features.append(versions.EXCLUSIVE)
+    if module.managed:
+        features.append(versions.CREATED)
+    return versions.combine(features)
 
-def terraform_version(module: Module) -> str:
-    return TERRAFORM_VERSION_WRITE_ONLY if module.managed else TERRAFORM_VERSION
 
 # Output name -> description, for outputs.tf and the module README alike.
 OUTPUTS = {
@@ -193,8 +196,8 @@ def context(module: Module, module_dir: FsPath) -> dict[str, Any]:
         "functions_by_key": {f.key: f for f in module.functions},
         "deployer_policy": grants.deployer_policy(module),
         "endpoint": f"https://secretsmanager.{module.region}.{aws.dns_suffix(module.partition)}",
-        "terraform_version": terraform_version(module),
-        "aws_provider_version": AWS_PROVIDER_VERSION,
+        "requirements": requirements(module),
+        "deployer_requirements": versions.deployer(),
         "outputs": OUTPUTS,
         "resource_table": resource_table(module),
         "explain": explain.facts(module, max_resources=README_MAX_RESOURCES),
