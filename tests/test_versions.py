@@ -18,7 +18,7 @@ EXISTING = "arn:aws:lambda:us-east-1:111122223333:function:rotator"
 
 
 def _versions(manifest: Path) -> tuple[str, str]:
-    files, *_ = api.render(manifest, Path("/nonexistent"))
+    files = api.render(manifest, Path("/nonexistent")).files
     tf = hcl2.loads(files["versions.tf"])["terraform"][0]
     return tf["required_version"].strip('"'), tf["required_providers"][0]["aws"]["version"].strip('"')
 
@@ -74,7 +74,7 @@ def test_every_minimum_is_within_the_checked_schemas() -> None:
 def _modules() -> list[tuple[str, dict[str, str]]]:
     out = []
     for manifest in [*EXAMPLES, EVERY_OPTION]:
-        files, *_ = api.render(manifest, Path("/nonexistent"))
+        files = api.render(manifest, Path("/nonexistent")).files
         out.append((manifest.name, files))
     return out
 
