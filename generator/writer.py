@@ -9,14 +9,8 @@ to commit). A file without the tool's header is never overwritten or deleted.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import difflib
 import errno
-import fcntl
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -108,6 +102,8 @@ def compare(files: dict[str, str], target: FsPath, display: str) -> Drift:
             drift.missing.append(name)
             continue
         if on_disk[name] != files[name]:
+            import difflib  # only on drift: a hook's usual run finds none
+
             drift.changed.append(name)
             chunks.extend(
                 difflib.unified_diff(
@@ -124,6 +120,8 @@ def compare(files: dict[str, str], target: FsPath, display: str) -> Drift:
 
 @contextmanager
 def _locked(directory: FsPath) -> Iterator[None]:
+    import fcntl
+
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -145,10 +143,18 @@ _libc = None
 
 def _exchange(a: FsPath, b: FsPath) -> bool:
     """Atomically swap two paths (Linux renameat2). False where the system lacks it."""
+    import ctypes  # here, not at the top: `generate --check` and `validate` never swap
+
     global _libc
     if _libc is None:
-        name = ctypes.util.find_library("c")
-        _libc = ctypes.CDLL(name, use_errno=True) if name else False
+        # The running process's own symbols include the C library's; find_library would
+        # start ldconfig or a compiler to locate it by name, so it is only the fallback.
+        _libc = ctypes.CDLL(None, use_errno=True)
+        if getattr(_libc, "renameat2", None) is None:
+            import ctypes.util
+
+            name = ctypes.util.find_library("c")
+            _libc = ctypes.CDLL(name, use_errno=True) if name else False
     fn = getattr(_libc, "renameat2", None) if _libc else None
     if fn is None:
         return False
@@ -163,6 +169,9 @@ def _exchange(a: FsPath, b: FsPath) -> bool:
 
 def write(files: dict[str, str], target: FsPath) -> None:
     """Replace ``target`` with exactly ``files``, atomically."""
+    import shutil  # here, with tempfile: only writing needs them, not --check
+    import tempfile
+
     out_dir = target.parent
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
