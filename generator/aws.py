@@ -67,6 +67,14 @@ class Arn:
 _ARN_RE = re.compile(r"^arn:(aws|aws-cn|aws-us-gov):([a-z0-9-]+):([a-z0-9-]*):([0-9]{12}|):(.+)$")
 
 
+def not_a_region(region: str) -> str:
+    """The message for a region AWS does not have, with the closest real one."""
+    from generator.checks import _distance
+
+    close = min(sorted(REGIONS), key=lambda r: (_distance(r, region), r))  # ties: by name
+    return f"{region!r} is not an AWS region; did you mean {close!r}?"
+
+
 def parse_arn(text: str) -> Arn | None:
     m = _ARN_RE.match(text)
     if not m:

@@ -13,7 +13,7 @@ from typing import Any
 
 from generator import aws, naming, rotation_apps, runtimes, schedules
 from generator.errors import Diagnostic, Level, Path
-from generator.manifest import Function, Manifest, Secret
+from generator.manifest import ACCOUNT_PLACEHOLDER, Function, Manifest, Secret
 from generator.source import Source
 
 
@@ -52,8 +52,7 @@ class Checker:
         if m.region is None:
             pass
         elif m.region not in aws.REGIONS:
-            close = min(sorted(aws.REGIONS), key=lambda r: (_distance(r, m.region), r))  # ties: by name
-            self.err(("region",), f"{m.region!r} is not an AWS region; did you mean {close!r}?")
+            self.err(("region",), aws.not_a_region(m.region))
         else:
             implied = aws.partition_of(m.region)
             if m.partition is not None and m.partition != implied:
@@ -90,6 +89,9 @@ class Checker:
 
     def _arn(self, path: tuple[Any, ...], text: str, service: str, what: str) -> aws.Arn | None:
         arn = aws.parse_arn(text)
+        if arn is None and ACCOUNT_PLACEHOLDER in text:
+            self.err(path, f"replace {ACCOUNT_PLACEHOLDER} in this ARN with your 12-digit AWS account id")
+            return None
         if arn is None:
             self.err(path, f"{text!r} is not a valid ARN")
             return None

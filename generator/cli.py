@@ -6,29 +6,88 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+import typer.core
 
 from generator import __version__
-from generator.api import Exit, Result
+from generator.api import Exit
 from generator.engines import ENGINES
 
 if TYPE_CHECKING:
     from generator.model import Module
 
+
+def _clean_params(params: list[Any]) -> list[Any]:
+    """Help without type labels that say nothing to a user: flags get no ``<bool>``, and
+    every other parameter shows its metavar (typer 0.2x labels them ``<list[Path]>``)."""
+    for p in params:
+        if getattr(p, "is_flag", False) and getattr(p, "metavar", "") is None:
+            p.metavar = ""
+        if getattr(p, "param_type_name", "") == "argument" and getattr(p, "metavar", None):
+            name = p.metavar + ("..." if p.nargs != 1 else "")
+            usage = name if p.required else f"[{name}]"
+            # typer 0.2x's private hooks: a type label beside the name, {braces} in usage
+            if hasattr(p, "display_type_rich"):
+                p.display_type_rich = lambda ctx=None: None
+            if hasattr(p, "_rich_display_name"):
+                p._rich_display_name = lambda name=name: name
+            if hasattr(p, "_usage_display_name"):
+                p._usage_display_name = lambda usage=usage: usage
+    return params
+
+
+class _Command(typer.core.TyperCommand):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _clean_params(super().get_params(ctx))
+
+
+class _Group(typer.core.TyperGroup):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _clean_params(super().get_params(ctx))
+
+
 app = typer.Typer(
+    cls=_Group,
     add_completion=True,
     no_args_is_help=True,
     help="Generate the Terraform that lets AWS Secrets Manager secrets rotate safely.",
     pretty_exceptions_enable=False,
 )
 
-ManifestArg = Annotated[
-    Path,
-    typer.Argument(help="The rotation manifest (YAML).", show_default=False),
+
+def command(name: str | None = None) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    return app.command(name, cls=_Command)
+
+
+def _choice(values: tuple[str, ...]) -> Callable[[str], str]:
+    """A parser for a closed set of words (case-insensitive), with our own message: typer
+    0.2x wraps its choice errors in pydantic's "Value error," prefix."""
+
+    def parse(value: str) -> str:
+        if isinstance(value, Enum):
+            return value.value
+        low = str(value).lower()
+        if low in values:
+            return low
+        import difflib
+
+        close = difflib.get_close_matches(low, values, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise typer.BadParameter(f"{value!r} is not one of: {', '.join(values)}{hint}")
+
+    return parse
+
+
+ManifestsArg = Annotated[
+    list[Path],
+    typer.Argument(
+        help="One or more rotation manifests (YAML).", show_default=False, metavar="MANIFEST"
+    ),
 ]
 
 
@@ -47,83 +106,45 @@ def _root(
 ) -> None:
     """Generate the Terraform that lets AWS Secrets Manager secrets rotate safely.
 
-    Exit codes: 0 ok, 1 drift (generate --check), 2 bad input or usage.
+    Exit codes: 0 ok, 1 drift (generate --check) or changes (diff), 2 bad input or usage.
     """
 
 
-class Color(str, Enum):
-    auto = "auto"
-    always = "always"
-    never = "never"
-
-
-class Format(str, Enum):
-    text = "text"
-    json = "json"
-
+COLORS = ("auto", "always", "never")
 
 ColorOpt = Annotated[
-    Color,
+    str,
     typer.Option(
         "--color",
         help="Colour: auto (only on a terminal, and never when NO_COLOR is set), always or never.",
-        case_sensitive=False,
+        parser=_choice(COLORS),
+        metavar="[auto|always|never]",
     ),
 ]
 
 
-def use_color(color: Color, stream: TextIO | None = None) -> bool:
-    """Whether to colour ``stream``: --color wins; auto means a terminal without NO_COLOR."""
-    if color is Color.always:
-        return True
-    if color is Color.never or os.environ.get("NO_COLOR"):
-        return False
-    stream = stream or sys.stdout
-    return bool(getattr(stream, "isatty", lambda: False)())
-
-
-_DIFF_STYLES = (("+++", "\x1b[1m"), ("---", "\x1b[1m"), ("@@", "\x1b[36m"), ("+", "\x1b[32m"), ("-", "\x1b[31m"))
-
-
-def colour_diff(diff: str) -> str:
-    out = []
-    for line in diff.splitlines(keepends=True):
-        body, nl = (line[:-1], "\n") if line.endswith("\n") else (line, "")
-        style = next((code for prefix, code in _DIFF_STYLES if body.startswith(prefix)), None)
-        out.append(f"{style}{body}\x1b[0m{nl}" if style else line)
-    return "".join(out)
-
-
-def _report(result: Result) -> None:
-    for d in result.diagnostics:
-        typer.echo(d.render(), err=True)
+def _exit(code: int) -> None:
+    raise typer.Exit(code)
 
 
 def _valid_module(manifest: Path) -> Module:
     """The manifest's module; on a bad manifest, report every error and exit 2."""
     from generator import api
+    from generator.commands import report
 
     result = api.validate(manifest)
-    _report(result)
+    report(result)
     if result.module is None:
         raise typer.Exit(int(Exit.ERROR))
     return result.module
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-@app.command()
+@command()
 def generate(
-    manifests: Annotated[
-        list[Path],
-        typer.Argument(
-            help="One or more rotation manifests (YAML); a pre-commit hook passes every changed one.",
-            show_default=False,
-        ),
-    ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder that holds the module folder.")] = Path("out"),
+    manifests: ManifestsArg,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder that holds the module folder.", metavar="DIR")
+    ] = Path("out"),
     check: Annotated[
         bool,
         typer.Option(
@@ -141,77 +162,22 @@ def generate(
             "which does not notice new files by itself).",
         ),
     ] = False,
-    color: ColorOpt = Color.auto,
+    color: ColorOpt = "auto",
 ) -> None:
     """Write the module for each MANIFEST into OUT/<module>/ (atomically), or check it with --check.
 
-    With several manifests nothing is written unless every one of them is valid.
+    With several manifests nothing is written unless every one of them is valid; a pre-commit
+    hook passes every changed one.
 
     Exit 0 ok, 1 when --check finds drift, 2 when a manifest is bad or the module folder holds a
     file that rotation-tf did not generate.
     """
-    from generator import api
+    from generator import commands
 
-    results = api.generate_many(manifests, out, check=check)
-    for result in results:
-        _report(result)
-    errors = sum(1 for r in results for d in r.diagnostics if d.level.value == "error")
-    if any(r.exit is Exit.ERROR and r.drift is None for r in results):  # bad manifests (--check: foreign files below)
-        typer.echo(f"rotation-tf: {errors} error(s); nothing was written.", err=True)
-        raise typer.Exit(int(Exit.ERROR))
-    if not check:
-        changed = 0
-        for result in results:
-            count = result.drift.count if result.drift is not None else 0
-            changed += count
-            typer.echo(f"wrote {result.target}" + (f" ({_plural(count, 'file')} changed)" if count else " (unchanged)"), err=True)
-        if fail_on_change and changed:
-            targets = " ".join(shlex.quote(str(r.target)) for r in results if r.drift is not None and r.drift.count)
-            typer.echo(f"{_plural(changed, 'file')} changed; review and stage them: git add {targets}", err=True)
-            raise typer.Exit(int(Exit.DRIFT))
-        return
-    paint = use_color(color, sys.stdout)
-    changed_files = 0
-    stale: list[Path] = []
-    foreign: list[str] = []
-    for manifest, result in zip(manifests, results, strict=True):
-        drift = result.drift
-        assert drift is not None
-        if drift.diff:
-            sys.stdout.write(colour_diff(drift.diff) if paint else drift.diff)
-        for name in drift.missing:
-            typer.echo(f"MISSING: {result.target}/{name}")
-        for name in drift.extra:
-            typer.echo(f"EXTRA: {result.target}/{name}")
-        for name in drift.foreign:
-            typer.echo(f"FOREIGN: {result.target}/{name} (not generated by rotation-tf)")
-            foreign.append(f"{result.target}/{name}")
-        if drift.foreign:
-            typer.echo(f"{result.target} holds files that rotation-tf did not generate.", err=True)
-        elif drift.count:
-            changed_files += drift.count
-            stale.append(manifest)
-            typer.echo(f"{result.target} is out of date.", err=True)
-        else:
-            typer.echo(f"{result.target} is up to date.", err=True)
-    if foreign:
-        # generate refuses to overwrite or delete them, so suggesting it would not help
-        them = "it" if len(foreign) == 1 else "them"
-        typer.echo(
-            f"rotation-tf: {_plural(len(foreign), 'file')} in the module folder not generated by rotation-tf "
-            f"(no header); generate refuses to overwrite or delete {them}: move {them} out of the module "
-            "folder, then run generate.",
-            err=True,
-        )
-    elif stale:
-        command = "rotation-tf generate " + " ".join(shlex.quote(str(m)) for m in stale)
-        if out != Path("out"):
-            command += f" --out {shlex.quote(str(out))}"
-        typer.echo(f"{_plural(changed_files, 'file')} would change; run: {command}", err=True)
-    raise typer.Exit(int(max(r.exit for r in results)))
+    _exit(commands.generate(manifests, out, check, fail_on_change, color))
 
 
-@app.command()
+@command()
 def schema() -> None:
     """Print the manifest's JSON Schema (derived from the models that validate manifests).
 
@@ -223,61 +189,86 @@ def schema() -> None:
     sys.stdout.write(schema_mod.dumps())
 
 
-@app.command()
+@command()
 def explain(
-    manifest: ManifestArg,
+    manifests: ManifestsArg,
     fmt: Annotated[
-        Format, typer.Option("--format", "-f", help="text (tables; rich on a terminal) or json.", case_sensitive=False)
-    ] = Format.text,
-    color: ColorOpt = Color.auto,
+        str,
+        typer.Option(
+            "--format", "-f", help="text (tables; rich on a terminal) or json.", parser=_choice(("text", "json")),
+            metavar="[text|json]",
+        ),
+    ] = "text",
+    color: ColorOpt = "auto",
 ) -> None:
-    """Show each rotation function and every action its role may take, on which resources, and why.
+    """Show each function, its secrets and schedules, and every action its role may take, and why.
 
-    On a terminal the tables follow its width and colours (NO_COLOR turns colour off);
-    piped, the output is plain text. Exit 0, or 2 when the manifest is bad.
+    Piped, the output is plain text with one resource or condition value a line. On a
+    terminal it follows the width and colours (NO_COLOR turns colour off), and a value too
+    wide is broken only after a ':' or '/' of the ARN. With several manifests, json prints a
+    list. Exit 0, or 2 when a manifest is bad.
     """
+    from generator import api
+    from generator import commands
     from generator import explain as explain_mod
 
-    data = explain_mod.facts(_valid_module(manifest))
-    if fmt is Format.json:
-        sys.stdout.write(explain_mod.to_json(data))
+    results = [api.validate(m) for m in manifests]
+    for result in results:
+        commands.report(result)
+    modules = [r.module for r in results if r.module is not None]
+    if len(modules) != len(results):
+        _exit(int(Exit.ERROR))
+    data = [explain_mod.facts(m) for m in modules]
+    if fmt == "json":
+        sys.stdout.write(explain_mod.to_json(data[0] if len(data) == 1 else data))
         return
     tty = sys.stdout.isatty()
-    if color is Color.never or (color is Color.auto and not tty):
-        sys.stdout.write(explain_mod.plain(data))
+    if color == "never" or (color == "auto" and not tty):
+        sys.stdout.write("\n".join(explain_mod.plain(d) for d in data))
         return
     from rich.console import Console
 
     console = Console(
-        force_terminal=True if color is Color.always else None,
-        no_color=True if (color is Color.auto and os.environ.get("NO_COLOR")) else None,
+        force_terminal=True if color == "always" else None,
+        no_color=True if (color == "auto" and os.environ.get("NO_COLOR")) else None,
         highlight=False,
         emoji=False,
         markup=False,
     )
-    for renderable in explain_mod.rich_tables(data):
-        console.print(renderable)
-        console.print()
+    for d in data:
+        for renderable in explain_mod.rich_tables(d, console.width):
+            console.print(renderable)
+            console.print()
 
 
-# The choices of --engine are the manifest's engines (generator.engines), not a copy.
-Engine = Enum("Engine", {name: name for name in ENGINES}, type=str)  # type: ignore[misc]
+STRATEGIES = ("single_user", "alternating_users")
 
 
-class Strategy(str, Enum):
-    single_user = "single_user"
-    alternating_users = "alternating_users"
-
-
-@app.command()
+@command()
 def init(
-    path: Annotated[Path, typer.Argument(help="Where to write the manifest.")] = Path("rotation.yaml"),
-    engine: Annotated[Engine, typer.Option("--engine", "-e", help="Database engine.")] = Engine["postgresql"],
-    strategy: Annotated[Strategy, typer.Option("--strategy", "-s", help="Rotation strategy.")] = Strategy.single_user,
-    account_id: Annotated[str, typer.Option("--account-id", help="12-digit AWS account id.")] = "111122223333",
-    region: Annotated[str, typer.Option("--region", help="AWS region.")] = "us-east-1",
+    path: Annotated[Path, typer.Argument(help="Where to write the manifest.", metavar="PATH")] = Path("rotation.yaml"),
+    engine: Annotated[
+        str, typer.Option("--engine", "-e", help="Database engine.", parser=_choice(ENGINES), metavar="ENGINE")
+    ] = "postgresql",
+    strategy: Annotated[
+        str,
+        typer.Option("--strategy", "-s", help="Rotation strategy.", parser=_choice(STRATEGIES), metavar="STRATEGY"),
+    ] = "single_user",
+    account_id: Annotated[
+        str | None,
+        typer.Option(
+            "--account-id",
+            help="12-digit AWS account id. Without it the manifest holds a placeholder that "
+            "validate rejects until you fill it in.",
+            metavar="ID",
+            show_default=False,
+        ),
+    ] = None,
+    region: Annotated[str, typer.Option("--region", help="AWS region.", metavar="REGION")] = "us-east-1",
 ) -> None:
-    """Write a commented starter manifest that validates as written. Never overwrites a file.
+    """Write a commented starter manifest (default rotation.yaml). Never overwrites a file.
+
+    ENGINE is one of the manifest's engines; STRATEGY is single_user or alternating_users.
 
     Exit 0 when written, 2 when PATH exists or an option is invalid.
     """
@@ -285,31 +276,38 @@ def init(
     from generator.errors import Failed
 
     try:
-        starter.write(path, engine=engine.value, strategy=strategy.value, account_id=account_id, region=region)
+        starter.write(path, engine=engine, strategy=strategy, account_id=account_id, region=region)
     except Failed as exc:
         for d in exc.diagnostics:
             typer.echo(d.render(), err=True)
         raise typer.Exit(int(Exit.ERROR)) from None
-    typer.echo(f"wrote {path}; next: rotation-tf generate {shlex.quote(str(path))}", err=True)
+    name = shlex.quote(str(path))
+    if account_id is None:
+        typer.echo(f"wrote {path}; fill in account_id, then: rotation-tf generate {name}", err=True)
+    else:
+        typer.echo(f"wrote {path}; next: rotation-tf generate {name}", err=True)
 
 
-@app.command()
-def validate(manifest: ManifestArg) -> None:
-    """Check MANIFEST only; write nothing. Exit 0 when valid, 2 when not."""
-    from generator import api
+@command()
+def validate(manifests: ManifestsArg) -> None:
+    """Check each MANIFEST only; write nothing. Exit 0 when all are valid, 2 when one is not."""
+    from generator import commands
 
-    result = api.validate(manifest)
-    _report(result)
-    if result.exit is Exit.OK:
-        typer.echo(f"{manifest}: ok", err=True)
-    raise typer.Exit(int(result.exit))
+    _exit(commands.validate(manifests))
 
 
-@app.command()
+ManifestArg = Annotated[
+    Path,
+    typer.Argument(help="The rotation manifest (YAML).", show_default=False, metavar="MANIFEST"),
+]
+
+
+@command()
 def imports(
     manifest: ManifestArg,
     module_address: Annotated[
-        str, typer.Option("--module-address", help="How the root configuration calls the module.")
+        str,
+        typer.Option("--module-address", help="How the root configuration calls the module.", metavar="ADDRESS"),
     ] = "module.rotation",
 ) -> None:
     """Print root-module import blocks for what is marked `import: true`. Exit 0, or 2 on a bad manifest."""
@@ -323,9 +321,12 @@ def imports(
     sys.stdout.write(imports_mod.render(_valid_module(manifest), module_address))
 
 
-@app.command("deployer-policy")
+@command("deployer-policy")
 def deployer_policy(manifest: ManifestArg) -> None:
-    """Print the deployer's least-privilege policy (JSON). Needs roles.permissions_boundary; exit 2 without."""
+    """Print the deployer's least-privilege policy (JSON). Needs roles.permissions_boundary.
+
+    Exit 0, or 2 on a bad manifest or one without roles.permissions_boundary.
+    """
     import json
 
     from generator import grants

@@ -64,6 +64,10 @@ def _statement(st: Statement, max_resources: int | None) -> dict[str, Any]:
     }
 
 
+def schedule_text(every_days: int | None, expression: str | None) -> str:
+    return f"every {every_days} day{'s' if every_days != 1 else ''}" if every_days else str(expression)
+
+
 def facts(module: Module, max_resources: int | None = None) -> dict[str, Any]:
     """Everything ``explain`` shows. ``max_resources`` caps the resources listed per
     statement (``resources_total`` always gives the full count)."""
@@ -92,6 +96,19 @@ def facts(module: Module, max_resources: int | None = None) -> dict[str, Any]:
             }
             for fn in module.functions
         ],
+        "secrets": [
+            {
+                "secret": s.name,
+                "function": s.function,
+                "every_days": s.schedule.every_days,
+                "expression": s.schedule.expression,
+                "schedule_text": schedule_text(s.schedule.every_days, s.schedule.expression),
+                "window": s.schedule.window,
+                "rotate_immediately": s.rotate_immediately,
+                "created": s.managed is not None,
+            }
+            for s in module.secrets
+        ],
         "roles": [
             {
                 "function": fn.key,
@@ -114,9 +131,17 @@ def to_json(data: dict[str, Any]) -> str:
 
 # --------------------------------------------------------------------------------------
 # Layout
+#
+# Functions and secrets are tables (short cells). Statements are blocks, one field a line,
+# one resource or condition value a line: piped, no line is longer than its longest ARN
+# (conditions used to run to hundreds of characters on one line); on a terminal, a value
+# wider than the terminal is broken only after a ':' or '/', never inside a token of an ARN.
 
 FUNCTION_COLUMNS = ("FUNCTION", "STRATEGY", "ENGINE", "SOURCE", "VPC", "KEYS", "SECRETS")
-STATEMENT_COLUMNS = ("SID", "ACTIONS", "RESOURCES", "CONDITION", "WHY")
+SECRET_COLUMNS = ("SECRET", "FUNCTION", "SCHEDULE", "WINDOW", "ROTATE NOW")
+STATEMENT_FIELDS = ("actions", "resources", "condition")
+_LABEL = 15  # "    resources  "
+_INDENT = " " * _LABEL
 
 
 def summary_line(data: dict[str, Any]) -> str:
@@ -151,22 +176,78 @@ def function_rows(data: dict[str, Any]) -> list[tuple[str, ...]]:
     ]
 
 
-def statement_rows(role: dict[str, Any]) -> list[tuple[str, ...]]:
-    rows: list[tuple[str, ...]] = []
-    for st in role["statements"]:
-        resources = list(st["resources"])
-        if st["resources_total"] > len(resources):
-            resources.append(f"... and {st['resources_total'] - len(resources)} more")
-        rows.append(
-            (
-                st["sid"],
-                "\n".join(st["actions"]),
-                "\n".join(resources),
-                "\n".join(st["condition_text"]) or "-",
-                st["reason"],
-            )
+def secret_rows(data: dict[str, Any]) -> list[tuple[str, ...]]:
+    return [
+        (
+            s["secret"],
+            s["function"],
+            s["schedule_text"],
+            s["window"] or "default",
+            "yes" if s["rotate_immediately"] else "no",
         )
-    return rows
+        for s in data.get("secrets", ())
+    ]
+
+
+def condition_lines(condition: dict[str, dict[str, Any]]) -> list[str]:
+    """A condition one value a line: the operator and key, then each value indented below
+    it (with several, any one matches)."""
+    lines = []
+    for operator in sorted(condition):
+        for key in sorted(condition[operator]):
+            values = condition[operator][key]
+            values = values if isinstance(values, list) else [values]
+            lines.append(f"{operator} {key} =" if len(values) == 1 else f"{operator} {key} = any of:")
+            lines.extend(f"  {v}" for v in values)
+    return lines
+
+
+def statement_fields(st: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    resources = list(st["resources"])
+    if st["resources_total"] > len(resources):
+        resources.append(f"... and {st['resources_total'] - len(resources)} more")
+    fields = [("actions", list(st["actions"])), ("resources", resources)]
+    if st["condition"]:
+        fields.append(("condition", condition_lines(st["condition"])))
+    return fields
+
+
+def break_token_wise(text: str, width: int) -> list[str]:
+    """``text`` in pieces of at most ``width`` characters, broken only after ':' or '/'
+    (an ARN's own separators) or at a space; a single token longer than ``width`` is the
+    only thing ever cut, since nothing else fits."""
+    if width <= 0 or len(text) <= width:
+        return [text]
+    pieces: list[str] = []
+    rest = text
+    while len(rest) > width:
+        cut = max(rest.rfind(":", 0, width), rest.rfind("/", 0, width), rest.rfind(" ", 0, width))
+        cut = cut + 1 if cut > 0 else width
+        pieces.append(rest[:cut].rstrip(" "))
+        rest = rest[cut:]
+    pieces.append(rest)
+    return pieces
+
+
+def statement_block(st: dict[str, Any], width: int | None = None) -> list[tuple[str, str]]:
+    """(text, style) lines of one statement. With ``width``, values are broken to fit it
+    (continuation lines indented two more spaces) by :func:`break_token_wise`."""
+    head_line = f"  {st['sid']}: {st['reason']}"
+    if width is None:
+        out = [(head_line, "sid")]
+    else:
+        pieces = break_token_wise(head_line, max(width - 4, 20))
+        out = [(pieces[0], "sid")] + [("    " + piece, "sid") for piece in pieces[1:]]
+    for label, values in statement_fields(st):
+        for i, value in enumerate(values):
+            head = f"    {label}".ljust(_LABEL) if i == 0 else _INDENT
+            if width is None:
+                out.append((head + value, label))
+                continue
+            pieces = break_token_wise(value, max(width - _LABEL - 2, 20))
+            out.append((head + pieces[0], label))
+            out.extend((_INDENT + "  " + piece, label) for piece in pieces[1:])
+    return out
 
 
 def _plain_table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
@@ -189,17 +270,27 @@ def _plain_table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[
 def plain(data: dict[str, Any]) -> str:
     lines = [summary_line(data), "", "Functions"]
     lines += _plain_table(FUNCTION_COLUMNS, function_rows(data))
+    if data.get("secrets"):
+        lines += ["", "Secrets"]
+        lines += _plain_table(SECRET_COLUMNS, secret_rows(data))
     for role in data["roles"]:
         lines += ["", role_title(role)]
-        lines += _plain_table(STATEMENT_COLUMNS, statement_rows(role))
+        for st in role["statements"]:
+            lines += [text for text, _style in statement_block(st)]
     return "\n".join(lines) + "\n"
 
 
-def rich_tables(data: dict[str, Any]) -> list[Any]:
-    """Renderables for a rich Console (imported here so that plain output never loads rich).
+_STYLES = {"sid": "bold", "actions": "cyan", "resources": "", "condition": "yellow"}
+
+
+def rich_tables(data: dict[str, Any], width: int = 80) -> list[Any]:
+    """Renderables for a rich Console of ``width`` columns (rich is imported here, so that
+    plain output never loads it).
 
     Every string goes in as ``Text``: manifest values must never be read as rich markup
-    (``[bold]``) or emoji codes (``:secret:`` in every secret ARN)."""
+    (``[bold]``) or emoji codes (``:secret:`` in every secret ARN). Statement lines come
+    pre-broken (:func:`statement_block`) and are printed without rich's own wrapping, which
+    would cut an ARN anywhere."""
     from rich.table import Table
     from rich.text import Text
 
@@ -210,12 +301,20 @@ def rich_tables(data: dict[str, Any]) -> list[Any]:
     for row in function_rows(data):
         table.add_row(*(Text(cell) for cell in row))
     out.append(table)
-    styles = ("bold", "cyan", "", "yellow", "green")
+    if data.get("secrets"):
+        secrets = Table(title=Text("Secrets"), title_justify="left")
+        for col in SECRET_COLUMNS:
+            secrets.add_column(Text(col.title()), overflow="fold")
+        for row in secret_rows(data):
+            secrets.add_row(*(Text(cell) for cell in row))
+        out.append(secrets)
     for role in data["roles"]:
-        t = Table(title=Text(role_title(role)), title_justify="left", show_lines=True)
-        for col, style in zip(STATEMENT_COLUMNS, styles, strict=True):
-            t.add_column(Text(col.title()), style=style or None, overflow="fold")
-        for row in statement_rows(role):
-            t.add_row(*(Text(cell) for cell in row))
-        out.append(t)
+        block = Text(no_wrap=True, overflow="ignore")
+        for piece in break_token_wise(role_title(role), width):
+            block.append(piece + "\n", style="bold")
+        for st in role["statements"]:
+            for text, style in statement_block(st, width):
+                block.append(text + "\n", style=_STYLES.get(style) or None)
+        block.rstrip()
+        out.append(block)
     return out

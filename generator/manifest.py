@@ -22,6 +22,8 @@ Strategy = Literal["single_user", "alternating_users"]
 Partition = Literal["aws", "aws-cn", "aws-us-gov"]
 
 ACCOUNT_PATTERN = r"^[0-9]{12}$"
+ACCOUNT_PLACEHOLDER = "FILL-IN-ACCOUNT-ID"
+"""What ``rotation-tf init`` writes without --account-id: visible, and never valid."""
 WINDOW_PATTERN = r"^([1-9]|1[0-9]|2[0-4])h$"
 SUBNET_PATTERN = r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$"
 SG_PATTERN = r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$"
@@ -324,6 +326,8 @@ def _message(model: type[BaseModel], err: ErrorDetails, loc: tuple[Any, ...]) ->
         )
     if kind in _EXPECTED:
         return f"expected {_EXPECTED[kind]}, got {_describe(value)}"
+    if kind == "string_pattern_mismatch" and name == "account_id" and value == ACCOUNT_PLACEHOLDER:
+        return f"replace the placeholder {ACCOUNT_PLACEHOLDER} with your 12-digit AWS account id (quoted)"
     if kind == "string_pattern_mismatch":
         key = next((str(p) for p in reversed(loc) if isinstance(p, str)), name)
         hint = _PATTERN_HINTS.get(key, f"does not match {err.get('ctx', {}).get('pattern')}")

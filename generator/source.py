@@ -212,6 +212,23 @@ class _TooBig(Exception):
         self.node = node
 
 
+def _indent_tab(text: str, line: int | None) -> tuple[int, int] | None:
+    """(line, column) of the first tab in a line's indentation, at or before the line where
+    PyYAML gave up (its message is "found character '\\t' that cannot start any token" or
+    a confusing one further on); None when the indentation holds no tab."""
+    if line is None:
+        return None
+    lines = text.split("\n")
+    for i in range(min(line, len(lines) - 1), -1, -1):
+        body = lines[i]
+        indent = body[: len(body) - len(body.lstrip(" \t"))]
+        if "\t" in indent and body.strip() and not body.lstrip(" \t").startswith("#"):
+            return i + 1, indent.index("\t") + 1
+        if i < line and body.strip() and not indent:
+            break  # a top-level line: the tab, if any, is not above it
+    return None
+
+
 def load(path: FsPath, display_name: str | None = None) -> Source:
     """Load ``path``; raise :class:`Failed` with diagnostics when it is not a usable manifest."""
     name = display_name or str(path)
@@ -248,6 +265,9 @@ def load(path: FsPath, display_name: str | None = None) -> Source:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        tab = _indent_tab(text, mark.line if mark is not None else None)
+        if tab is not None:
+            raise fail("tabs are not allowed for indentation in YAML; indent with spaces", *tab) from None
         problem = exc.problem or "invalid YAML"
         if exc.context:
             problem = f"{exc.context}: {problem}" if exc.context not in problem else problem

@@ -15,21 +15,23 @@ from pathlib import Path as FsPath
 
 from generator import aws
 from generator.errors import Diagnostic, Failed
-from generator.manifest import MODULE_PATTERN
+from generator.manifest import ACCOUNT_PLACEHOLDER, MODULE_PATTERN
 
-REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
 ACCOUNT_RE = re.compile(r"^[0-9]{12}$")
 EXAMPLE_ACCOUNT = "111122223333"
+"""AWS's documentation account: what the starter is validated with when the user has not
+given one (the file itself then holds :data:`ACCOUNT_PLACEHOLDER`)."""
 
 
-def text(path: FsPath, *, engine: str, strategy: str, account_id: str, region: str) -> str:
+def text(path: FsPath, *, engine: str, strategy: str, account_id: str | None, region: str) -> str:
+    """The starter's text; without ``account_id`` it holds the placeholder, which fails validate."""
     from generator.render import environment
 
     problems = []
-    if not ACCOUNT_RE.match(account_id):
+    if account_id is not None and not ACCOUNT_RE.match(account_id):
         problems.append(Diagnostic(str(path), None, None, ("account_id",), f"{account_id!r} must be the 12-digit AWS account id"))
-    if not REGION_RE.match(region) or region not in aws.REGIONS:
-        problems.append(Diagnostic(str(path), None, None, ("region",), f"{region!r} is not an AWS region such as us-east-1"))
+    if region not in aws.REGIONS:
+        problems.append(Diagnostic(str(path), None, None, ("region",), aws.not_a_region(region)))
     if not re.match(MODULE_PATTERN, path.stem):
         problems.append(
             Diagnostic(str(path), None, None, (), f"the file name gives the module name {path.stem!r}; use 1-64 letters, digits, '-' or '_'")
@@ -42,7 +44,7 @@ def text(path: FsPath, *, engine: str, strategy: str, account_id: str, region: s
         module=path.stem,
         engine=engine,
         strategy=strategy,
-        account_id=account_id,
+        account_id=account_id or ACCOUNT_PLACEHOLDER,
         region=region,
         partition=aws.partition_of(region),
         function=f"{engine}-{prefix}",
@@ -50,8 +52,12 @@ def text(path: FsPath, *, engine: str, strategy: str, account_id: str, region: s
     )
 
 
-def write(path: FsPath, *, engine: str, strategy: str, account_id: str, region: str) -> None:
-    """Write the starter manifest to ``path``; raise :class:`Failed` if it exists or is invalid."""
+def write(path: FsPath, *, engine: str, strategy: str, account_id: str | None, region: str) -> None:
+    """Write the starter manifest to ``path``; raise :class:`Failed` if it exists or is invalid.
+
+    Without ``account_id`` the file holds :data:`ACCOUNT_PLACEHOLDER`, so that it cannot
+    validate (nor generate) until the user fills in the account; everything else in it is
+    checked here with AWS's documentation account in its place."""
     from generator import model
 
     if os.path.lexists(path):
@@ -67,7 +73,16 @@ def write(path: FsPath, *, engine: str, strategy: str, account_id: str, region: 
         os.chmod(tmp, 0o644)
         # The starter must pass the same validation as any manifest (its module name comes from
         # the target's file name, so validate under that name).
-        model.load(FsPath(tmp), display_name=str(path))  # raises Failed
+        if account_id is None:
+            cfd, check = tempfile.mkstemp(prefix="rotation-tf-init-", suffix=path.suffix or ".yaml", dir=folder)
+            try:
+                with os.fdopen(cfd, "w", encoding="utf-8", newline="\n") as fh:
+                    fh.write(body.replace(ACCOUNT_PLACEHOLDER, EXAMPLE_ACCOUNT))
+                model.load(FsPath(check), display_name=str(path))  # raises Failed
+            finally:
+                os.unlink(check)
+        else:
+            model.load(FsPath(tmp), display_name=str(path))  # raises Failed
         try:
             os.link(tmp, path)
         except FileExistsError:

@@ -40,6 +40,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Regenerate the golden output trees (tests/golden/) and out/ instead of comparing.",
     )
     parser.addoption(
+        "--update-snapshots",
+        action="store_true",
+        default=False,
+        help="Rewrite the CLI snapshots (tests/snapshots/cli/*.txt): help and messages.",
+    )
+    parser.addoption(
         "--update-hostile",
         action="store_true",
         default=False,

@@ -326,3 +326,138 @@ def test_init_rejects_bad_options(tmp_path: Path) -> None:
 def test_completion_is_offered() -> None:
     proc = cli("--help")
     assert "--install-completion" in proc.stdout and "--show-completion" in proc.stdout
+
+
+# --------------------------------------------------------------------------------------
+# Issue 14: several manifests everywhere, explain's layout, init's placeholder, tabs
+
+
+def test_validate_and_explain_take_several_manifests() -> None:
+    proc = cli("validate", "examples/rotation.yaml", "examples/minimal.yaml")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines() == ["examples/rotation.yaml: ok", "examples/minimal.yaml: ok"]
+    proc = cli("explain", "examples/rotation.yaml", "examples/minimal.yaml", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert [d["module"] for d in json.loads(proc.stdout)] == ["rotation", "minimal"]
+    proc = cli("explain", "examples/rotation.yaml", "examples/minimal.yaml")
+    assert "Module rotation (from rotation.yaml)" in proc.stdout and "Module minimal (from minimal.yaml)" in proc.stdout
+
+
+def test_validate_reports_every_bad_manifest(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("version: 1\n")
+    shutil.copyfile(ROOT / "examples" / "minimal.yaml", tmp_path / "b.yaml")
+    (tmp_path / "c.yaml").write_text("version: 2\n")
+    proc = cli("validate", "a.yaml", "b.yaml", "c.yaml", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "b.yaml: ok" in proc.stderr
+    assert any(line.startswith("a.yaml") for line in proc.stderr.splitlines())
+    assert any(line.startswith("c.yaml") for line in proc.stderr.splitlines())
+
+
+def test_explain_piped_puts_one_value_a_line(tmp_path: Path) -> None:
+    """One key, many secrets: the condition names each secret; piped, each on its own line
+    (it used to be one line of hundreds of characters)."""
+    data = yaml.safe_load((ROOT / "examples" / "minimal.yaml").read_text())
+    key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    data["secrets"] = {f"prod/svc-{i}/db": {"function": "rotator", "kms_key_arn": key, "schedule": {"every_days": 7}} for i in range(12)}
+    (tmp_path / "m.yaml").write_text(yaml.safe_dump(data))
+    proc = cli("explain", "m.yaml", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    arns = [f"arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/svc-{i}/db-??????" for i in range(12)]
+    for arn in arns:  # each ARN whole, on a line of its own (in resources and in the condition)
+        assert sum(1 for line in lines if line.strip() == arn or line.endswith("  " + arn)) == 2, arn
+    assert max(len(line) for line in lines) <= 140, max(lines, key=len)
+
+
+def test_explain_shows_schedules_and_windows() -> None:
+    data = json.loads(cli("explain", "examples/rotation.yaml", "--format", "json").stdout)
+    by_name = {s["secret"]: s for s in data["secrets"]}
+    assert by_name["prod/billing/db"]["expression"] == "cron(0 4 ? * SUN *)" and by_name["prod/billing/db"]["window"] == "2h"
+    assert by_name["prod/orders/db"]["every_days"] == 30 and by_name["prod/orders/db"]["schedule_text"] == "every 30 days"
+    assert by_name["prod/users/db"]["window"] is None
+    text = cli("explain", "examples/rotation.yaml").stdout
+    assert re.search(r"^prod/billing/db\s+pg-single\s+cron\(0 4 \? \* SUN \*\)\s+2h\s+no$", text, re.M), text
+    assert re.search(r"^prod/users/db\s+mysql-alt\s+rate\(10 days\)\s+default\s+no$", text, re.M), text
+
+
+def test_explain_on_a_narrow_terminal_breaks_arns_only_between_parts() -> None:
+    module, _ = model.load(ROOT / "examples" / "rotation.yaml")
+    arns = {r for fn in module.functions for st in fn.policy.statements for r in st.resources if r.startswith("arn:")}
+    for columns in (60, 80):
+        out = ANSI.sub("", cli_tty("explain", "examples/rotation.yaml", columns=columns))
+        assert max(len(line) for line in out.splitlines()) <= columns
+        marked = re.sub(r" *\n +", "|", out)  # a line break and the next line's indent
+        for arn in arns:
+            # the ARN, with a break allowed only right after one of its ':' or '/'
+            pattern = "".join(re.escape(c) + (r"\|?" if c in ":/" else "") for c in arn)
+            assert re.search(pattern + r"(?![\w-])", marked), (columns, arn)
+
+
+def test_init_without_account_writes_a_placeholder_that_fails_validate(tmp_path: Path) -> None:
+    proc = cli("init", "rotation.yaml", "--strategy", "alternating_users", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "fill in account_id" in proc.stderr
+    text = (tmp_path / "rotation.yaml").read_text()
+    assert 'account_id: "FILL-IN-ACCOUNT-ID"' in text and "111122223333" not in text
+    proc = cli("validate", "rotation.yaml", cwd=tmp_path)
+    assert proc.returncode == 2
+    errors = proc.stderr.splitlines()
+    assert errors[0] == (
+        "rotation.yaml:7:13: error: account_id: replace the placeholder FILL-IN-ACCOUNT-ID with your 12-digit AWS account id (quoted)"
+    )
+    assert all("FILL-IN-ACCOUNT-ID" in e for e in errors), errors
+    # filled in, it validates
+    (tmp_path / "rotation.yaml").write_text(text.replace("FILL-IN-ACCOUNT-ID", "123456789012"))
+    assert cli("validate", "rotation.yaml", cwd=tmp_path).returncode == 0
+
+
+def test_init_suggests_the_region_like_validate(tmp_path: Path) -> None:
+    proc = cli("init", "x.yaml", "--region", "us-eats-1", cwd=tmp_path)
+    assert proc.returncode == 2 and "'us-eats-1' is not an AWS region; did you mean 'us-east-1'?" in proc.stderr
+    (tmp_path / "y.yaml").write_text(
+        (ROOT / "examples" / "minimal.yaml").read_text().replace("region: us-east-1", "region: us-eats-1")
+    )
+    assert "'us-eats-1' is not an AWS region; did you mean 'us-east-1'?" in cli("validate", "y.yaml", cwd=tmp_path).stderr
+
+
+def test_tab_indentation_is_named() -> None:
+    expected = (ROOT / "tests" / "hostile" / "yaml_syntax_tab_indent.expected").read_text()
+    assert "yaml_syntax_tab_indent.yaml:10:1: error: tabs are not allowed for indentation in YAML" in expected
+    # a tab deeper in a block, after valid lines
+    from generator import source
+    from generator.errors import Failed
+
+    text = (ROOT / "examples" / "minimal.yaml").read_text().replace("    engine: postgresql", "  \tengine: postgresql")
+    path = Path(__file__).parent / "snapshots" / "_tab.yaml"
+    try:
+        path.write_text(text)
+        with pytest.raises(Failed) as info:
+            source.load(path)
+    finally:
+        path.unlink()
+    d = info.value.diagnostics[0]
+    assert (d.line, d.column, d.message) == (
+        text.splitlines().index("  \tengine: postgresql") + 1, 3, "tabs are not allowed for indentation in YAML; indent with spaces"
+    )
+
+
+def test_fast_path_and_typer_agree(workdir: Path) -> None:
+    """main.py runs plain generate/validate without typer; the typer commands call the same
+    code. Both must print and exit alike (the typer path is forced through generator.cli)."""
+    typer_cmd = [sys.executable, "-c", "import sys; from generator.cli import run; sys.argv[0] = 'rotation-tf'; run()"]
+    fast_cmd = [sys.executable, "-m", "generator"]
+    (workdir / "examples" / "bad.yaml").write_text("version: 1\n")
+    for args in (
+        ["validate", "examples/rotation.yaml", "examples/minimal.yaml"],
+        ["validate", "examples/bad.yaml"],
+        ["generate", "examples/minimal.yaml", "--check"],
+        ["generate", "examples/minimal.yaml", "-o", "out"],
+        ["generate", "--check", "--out=out", "examples/minimal.yaml", "--color", "always"],
+        ["generate", "examples/bad.yaml"],
+    ):
+        shutil.rmtree(workdir / "out", ignore_errors=True)
+        fast = subprocess.run(fast_cmd + args, cwd=workdir, capture_output=True, text=True, timeout=120)
+        shutil.rmtree(workdir / "out", ignore_errors=True)
+        slow = subprocess.run(typer_cmd + args, cwd=workdir, capture_output=True, text=True, timeout=120)
+        assert (fast.returncode, fast.stdout, fast.stderr) == (slow.returncode, slow.stdout, slow.stderr), args
