@@ -94,7 +94,7 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
     med = {k: statistics.median(v) for k, v in times.items()}
     ratios = {
-        k: statistics.median(t / f for t, f in zip(times[k], times["floor"])) for k in ("check", "validate")
+        k: statistics.median(t / f for t, f in zip(times[k], times["floor"], strict=True)) for k in ("check", "validate")
     }
     print(f"{args.runs} paired rounds on a two-function manifest (medians)")
     print(f"  floor  python -c 'import yaml, jinja2'   {med['floor'] * 1000:6.0f} ms")

@@ -635,11 +635,14 @@ def main() -> int:
         help="also plan one function per secret and the for_each design at 1,000 secrets (adds ~2 minutes)",
     )
     ap.add_argument("--from-json", type=Path, help="print the report again from a saved --json run (no measuring)")
+    ap.add_argument("--sizes", type=int, nargs="+", help="only these numbers of secrets (e.g. --sizes 10000)")
+    ap.add_argument("--functions", type=int, nargs="+", help="only these numbers of functions")
+    ap.add_argument("--tool", type=Path, help="the rotation-tf executable to measure (default: next to this Python)")
     args = ap.parse_args()
     if args.from_json:
         return rereport(args, json.loads(args.from_json.read_text()))
-    args.sizes = (10, 100, 1_000) if args.quick else SIZES
-    args.functions = (1, 20) if args.quick else FUNCTIONS
+    args.sizes = tuple(args.sizes) if args.sizes else (10, 100, 1_000) if args.quick else SIZES
+    args.functions = tuple(args.functions) if args.functions else (1, 20) if args.quick else FUNCTIONS
     args.plan_sizes = (10, 100) if args.quick else PLAN_SIZES
     args.runs = args.runs or (2 if args.quick else 3)
     args.startup_runs = 10 if args.quick else 20
@@ -647,7 +650,7 @@ def main() -> int:
     args.plan_runs_small = min(args.runs, 2)
     args.per_secret_max = 1_000 if args.full else 100  # 5,000 resources: ~1.5 minutes a plan
 
-    tool = shutil.which("rotation-tf", path=str(Path(sys.executable).parent)) or shutil.which("rotation-tf")
+    tool = str(args.tool) if args.tool else shutil.which("rotation-tf", path=str(Path(sys.executable).parent)) or shutil.which("rotation-tf")
     if tool is None:
         print("rotation-tf is not installed next to this Python; run: pip install -e '.[test]'", file=sys.stderr)
         return 2

@@ -70,7 +70,7 @@ def _choice(values: tuple[str, ...]) -> Callable[[str], str]:
 
     def parse(value: str) -> str:
         if isinstance(value, Enum):
-            return value.value
+            return str(value.value)
         low = str(value).lower()
         if low in values:
             return low
@@ -166,11 +166,9 @@ def generate(
 ) -> None:
     """Write the module for each MANIFEST into OUT/<module>/ (atomically), or check it with --check.
 
-    With several manifests nothing is written unless every one of them is valid; a pre-commit
-    hook passes every changed one.
+    With several manifests nothing is written unless every one of them is valid; a pre-commit hook passes every changed one.
 
-    Exit 0 ok, 1 when --check finds drift, 2 when a manifest is bad or the module folder holds a
-    file that rotation-tf did not generate.
+    Exit 0 ok, 1 when --check finds drift, 2 when a manifest is bad or the module folder holds a file that rotation-tf did not generate.
     """
     from generator import commands
 
@@ -203,13 +201,11 @@ def explain(
 ) -> None:
     """Show each function, its secrets and schedules, and every action its role may take, and why.
 
-    Piped, the output is plain text with one resource or condition value a line. On a
-    terminal it follows the width and colours (NO_COLOR turns colour off), and a value too
-    wide is broken only after a ':' or '/' of the ARN. With several manifests, json prints a
-    list. Exit 0, or 2 when a manifest is bad.
+    Piped, the output is plain text with one resource or condition value a line. On a terminal it follows the width and colours (NO_COLOR turns colour off), and a value too wide is broken only after a ':' or '/' of the ARN.
+
+    With several manifests, json prints a list. Exit 0, or 2 when a manifest is bad.
     """
-    from generator import api
-    from generator import commands
+    from generator import api, commands
     from generator import explain as explain_mod
 
     results = [api.validate(m) for m in manifests]
@@ -248,11 +244,16 @@ STRATEGIES = ("single_user", "alternating_users")
 def init(
     path: Annotated[Path, typer.Argument(help="Where to write the manifest.", metavar="PATH")] = Path("rotation.yaml"),
     engine: Annotated[
-        str, typer.Option("--engine", "-e", help="Database engine.", parser=_choice(ENGINES), metavar="ENGINE")
+        str, typer.Option(
+            "--engine", "-e", help=f"Database engine: {', '.join(ENGINES)}.", parser=_choice(ENGINES), metavar="ENGINE"
+        )
     ] = "postgresql",
     strategy: Annotated[
         str,
-        typer.Option("--strategy", "-s", help="Rotation strategy.", parser=_choice(STRATEGIES), metavar="STRATEGY"),
+        typer.Option(
+            "--strategy", "-s", help=f"Rotation strategy: {', '.join(STRATEGIES)}.", parser=_choice(STRATEGIES),
+            metavar="STRATEGY",
+        ),
     ] = "single_user",
     account_id: Annotated[
         str | None,
@@ -267,8 +268,6 @@ def init(
     region: Annotated[str, typer.Option("--region", help="AWS region.", metavar="REGION")] = "us-east-1",
 ) -> None:
     """Write a commented starter manifest (default rotation.yaml). Never overwrites a file.
-
-    ENGINE is one of the manifest's engines; STRATEGY is single_user or alternating_users.
 
     Exit 0 when written, 2 when PATH exists or an option is invalid.
     """

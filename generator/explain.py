@@ -125,7 +125,7 @@ def facts(module: Module, max_resources: int | None = None) -> dict[str, Any]:
     }
 
 
-def to_json(data: dict[str, Any]) -> str:
+def to_json(data: dict[str, Any] | list[dict[str, Any]]) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 

@@ -149,12 +149,13 @@ def _exchange(a: FsPath, b: FsPath) -> bool:
     if _libc is None:
         # The running process's own symbols include the C library's; find_library would
         # start ldconfig or a compiler to locate it by name, so it is only the fallback.
-        _libc = ctypes.CDLL(None, use_errno=True)
-        if getattr(_libc, "renameat2", None) is None:
+        libc: ctypes.CDLL | bool = ctypes.CDLL(None, use_errno=True)
+        if getattr(libc, "renameat2", None) is None:
             import ctypes.util
 
             name = ctypes.util.find_library("c")
-            _libc = ctypes.CDLL(name, use_errno=True) if name else False
+            libc = ctypes.CDLL(name, use_errno=True) if name else False
+        _libc = libc
     fn = getattr(_libc, "renameat2", None) if _libc else None
     if fn is None:
         return False

@@ -21,10 +21,19 @@ PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
 
 
 def _init_choices() -> tuple[str, ...]:
-    """The choices typer offers for `init --engine` (what --help lists and the parser accepts)."""
+    """The choices of `init --engine`: what its parser names when refusing a value, which
+    must also be what --help lists and what it accepts."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "generator", "init", "x.yaml", "--engine", "bogus"],
+        capture_output=True, text=True, timeout=60, env={"COLUMNS": "400", "NO_COLOR": "1", "PATH": ""},
+    )
+    listed = re.search(r"is not one of: ([a-z0-9]+(?:, [a-z0-9]+)*)", proc.stderr)
+    assert proc.returncode == 2 and listed, proc.stderr
+    choices = tuple(listed.group(1).split(", "))
     command = typer.main.get_command(app).commands["init"]  # type: ignore[attr-defined]
     param = next(p for p in command.params if p.name == "engine")
-    return tuple(str(c.value if hasattr(c, "value") else c) for c in param.type_descriptor.choices)
+    assert ", ".join(choices) in (param.help or ""), "--help lists the engines"
+    return choices
 
 
 def test_cli_choices_are_the_schema_enum_are_the_list() -> None:
