@@ -131,6 +131,7 @@ def generate_many(manifests: list[FsPath], out_dir: FsPath, check: bool = False)
 
     jobs: list[Rendered | Result] = []  # per manifest: rendered, or already failed
     seen: dict[FsPath, FsPath] = {}
+    owners: dict[tuple[str, str, str], tuple[FsPath, str]] = {}  # (partition, account, IAM name) -> (manifest, region)
     for manifest in manifests:
         try:
             rendered = render(manifest, out_dir)
@@ -143,6 +144,10 @@ def generate_many(manifests: list[FsPath], out_dir: FsPath, check: bool = False)
             jobs.append(Result(Exit.ERROR, [Diagnostic(str(manifest), None, None, ("module",), msg)]))
             continue
         seen[key] = manifest
+        clash = _global_clash(rendered, owners)
+        if clash is not None:
+            jobs.append(Result(Exit.ERROR, [clash]))
+            continue
         jobs.append(rendered)
 
     drifts: dict[int, Drift] = {}
@@ -167,6 +172,31 @@ def generate_many(manifests: list[FsPath], out_dir: FsPath, check: bool = False)
             continue
         out.append(Result(Exit.OK, item.notes, drifts[i], item.target, item.module))  # drift: what the write changed
     return out
+
+
+def _global_clash(rendered: Rendered, owners: dict[tuple[str, str, str], tuple[FsPath, str]]) -> Diagnostic | None:
+    """IAM names are global to an account, across regions: a name that another manifest of
+    this run already creates in the same account would fail the second apply with
+    EntityAlreadyExists. Records this module's names when there is no clash."""
+    m = rendered.module
+    for kind, name, path in m.global_names:
+        owner = owners.get((m.partition, m.account_id, name))
+        if owner is not None:
+            other, region = owner
+            fix = (
+                "set roles.region_in_names: true in both"
+                if region != m.region and not m.roles.region_tag
+                else "rename the function or set another name_prefix in one of them"
+            )
+            return Diagnostic(
+                str(rendered.manifest), None, None, path,
+                f"the {kind} name {name!r} is also created by {other} ({region}) in account {m.account_id}; "
+                "IAM names are global to the account across regions, so the second apply would fail with "
+                f"EntityAlreadyExists: {fix}",
+            )
+    for _kind, name, _path in m.global_names:
+        owners[(m.partition, m.account_id, name)] = (rendered.manifest, m.region)
+    return None
 
 
 def _outcome(job: Rendered | Result, drift: Drift | None, check: bool) -> Result:

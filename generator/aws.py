@@ -18,6 +18,22 @@ REGIONS = frozenset(
 )  # fmt: skip
 
 
+_DIRECTIONS = {
+    "north": "n", "south": "s", "east": "e", "west": "w", "central": "c",
+    "northeast": "ne", "northwest": "nw", "southeast": "se", "southwest": "sw",
+}  # fmt: skip
+
+
+def region_short(region: str) -> str:
+    """A short, unique form of a region for global (IAM) names: us-east-1 -> use1,
+    eu-central-1 -> euc1, ap-southeast-2 -> apse2, us-gov-west-1 -> usgovw1. IAM role and
+    managed-policy names are global to the account, Lambda function names are regional: the
+    region in the IAM names keeps two regions of one account apart. Distinct for every
+    region in REGIONS (tests/test_global_names.py); an unknown direction word is kept whole."""
+    parts = region.split("-")
+    return "".join(_DIRECTIONS.get(p, p) for p in parts)
+
+
 def partition_of(region: str) -> str:
     if region.startswith("cn-"):
         return "aws-cn"

@@ -203,7 +203,8 @@ class Checker:
         """AWS's length limits on the names the module creates. An existing function keeps
         its own name, so its name is not checked (the module creates none)."""
         assert self.head is not None
-        names = naming.Names(self.head.name_prefix, key)
+        in_names = self.head.roles.region_in_names if self.head.roles is not None else True
+        names = naming.Names(self.head.name_prefix, key, naming.region_tag(self.head.region, in_names))
         if self.head.roles is not None and len(self.head.roles.path) + len(names.role) > 512:
             self.err(("roles", "path"), "the role path and name together exceed 512 characters")
         path = ("functions", key)

@@ -78,7 +78,8 @@ VPC_DESCRIBE = ("ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:Descri
 
 def role_pattern(module: Module) -> str:
     """Every rotation role of the module, and nothing else the prefix does not cover."""
-    return f"arn:{module.partition}:iam::{module.account_id}:role{module.roles.path}{module.name_prefix}*-rotation"
+    tag = f"-{module.roles.region_tag}" if module.roles.region_tag else ""
+    return f"arn:{module.partition}:iam::{module.account_id}:role{module.roles.path}{module.name_prefix}*-rotation{tag}"
 
 
 def _st(sid: str, actions: tuple[str, ...] | list[str], resources: list[str], condition: dict[str, Any] | None = None, effect: str = "Allow") -> dict[str, Any]:

@@ -143,6 +143,14 @@ class Roles(_Strict):
         bool,
         Field(description="Manage the roles' inline policies exclusively (aws_iam_role_policies_exclusive)"),
     ] = True
+    region_in_names: Annotated[
+        bool,
+        Field(
+            description="End IAM role names (and the deployer policy's) with the region's short form, e.g. -use1, "
+            "so that manifests for two regions of one account never collide; false keeps the earlier names "
+            "without the region (safe only while the account uses rotation-tf in one region)"
+        ),
+    ] = True
 
 
 class MasterSecret(_Strict):

@@ -16,7 +16,7 @@ from pathlib import Path as FsPath
 from generator import __version__, aws, engines, policies, rotation_apps
 from generator.errors import Diagnostic, Level
 from generator.manifest import Function, Manifest, Secret
-from generator.naming import Names, secret_ident
+from generator.naming import Names, region_tag, secret_ident
 from generator.source import Source
 
 
@@ -138,6 +138,7 @@ class RoleSettings:
     permissions_boundary: str | None
     max_session_duration: int
     exclusive_policies: bool
+    region_tag: str = ""  # naming.region_tag: the end of every IAM name the module creates
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,21 @@ class Module:
     @property
     def managed(self) -> tuple[SecretPlan, ...]:
         return tuple(s for s in self.secrets if s.managed is not None)
+
+    @property
+    def deployer_policy_name(self) -> str:
+        """Default name of the deployer's managed policy (deployer.tf); global like a role's."""
+        tag = f"-{self.roles.region_tag}" if self.roles.region_tag else ""
+        return f"{self.name_prefix}{self.name}-rotation-deployer{tag}"
+
+    @property
+    def global_names(self) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+        """(kind, name, manifest field) of every IAM name this module creates: IAM names are
+        unique per account across all regions, so no two modules for one account may share one."""
+        out = [("IAM role", f.role_name, ("functions", f.key)) for f in self.functions if f.has_role]
+        if self.roles.permissions_boundary is not None:  # the deployer module is generated
+            out.append(("IAM managed policy", self.deployer_policy_name, ("roles", "permissions_boundary")))
+        return tuple(out)
 
     @property
     def switched(self) -> tuple[FunctionPlan, ...]:
@@ -279,7 +295,11 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
     for key in sorted(manifest.functions):
         f = manifest.functions[key]
         # After a rename, AWS names keep deriving from the oldest key: nothing is replaced.
-        names = Names(manifest.name_prefix, f.previous_names[0] if f.previous_names else key)
+        names = Names(
+            manifest.name_prefix,
+            f.previous_names[0] if f.previous_names else key,
+            region_tag(manifest.region, manifest.roles.region_in_names),
+        )
         mine = tuple(by_function.get(key, ()))
         if f.existing_function_arn:
             arn = f.existing_function_arn
@@ -395,6 +415,7 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
             manifest.roles.permissions_boundary,
             manifest.roles.max_session_duration,
             manifest.roles.exclusive_policies,
+            region_tag(manifest.region, manifest.roles.region_in_names),
         ),
     )
     return module, notes

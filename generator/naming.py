@@ -36,14 +36,30 @@ def secret_ident(name: str) -> str:
     return ident
 
 
+def region_tag(region: str | None, enabled: bool = True) -> str:
+    """What Names.region holds for a manifest: aws.region_short of a known region, or ""."""
+    from generator import aws
+
+    return aws.region_short(region) if enabled and region in aws.REGIONS else ""
+
+
 @dataclass(frozen=True)
 class Names:
+    """The names the module gives AWS resources of one function.
+
+    ``region`` is the short form of the manifest's region (aws.region_short), or "" when
+    ``roles.region_in_names`` is false. It goes into the role name only: IAM names are
+    global to the account, so the same function key in two regions would otherwise create
+    the same role twice (EntityAlreadyExists on the second apply). The inline policy's
+    name is scoped to its role, and Lambda names and statement ids to their region."""
+
     prefix: str
     key: str
+    region: str = ""
 
     @property
     def role(self) -> str:
-        return f"{self.prefix}{self.key}-rotation"
+        return f"{self.prefix}{self.key}-rotation" + (f"-{self.region}" if self.region else "")
 
     @property
     def policy(self) -> str:

@@ -43,7 +43,8 @@ def infra(tmp_path: Path) -> Path:
     shutil.copy(ROOT / "examples" / "minimal.yaml", repo / "rotation.yaml")
     shutil.copy(ROOT / "examples" / "minimal.yaml", repo / "secrets" / "payments-rotation.yml")
     text = (repo / "secrets" / "payments-rotation.yml").read_text()
-    (repo / "secrets" / "payments-rotation.yml").write_text(text.replace("app/db", "payments/db"))
+    # another function key: both manifests are for one account, where IAM role names are global
+    (repo / "secrets" / "payments-rotation.yml").write_text(text.replace("app/db", "payments/db").replace("rotator", "payments"))
     (repo / "docker-compose.yaml").write_text("services: {}\n")
     git(repo, "init", "-q")
     git(repo, "config", "user.email", "ci@example.com")

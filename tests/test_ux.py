@@ -236,8 +236,8 @@ def test_generate_several_manifests_and_check(workdir: Path) -> None:
         "2 files would change; run: rotation-tf generate examples/rotation.yaml examples/minimal.yaml"
     )
     coloured = cli(*args, "--check", "--color", "always", cwd=workdir).stdout
-    assert "\x1b[31m-  name                 = \"edited\"\x1b[0m" in coloured
-    assert "\x1b[32m+  name                 = \"acme-pg-single-rotation\"\x1b[0m" in coloured
+    assert "\x1b[31m-  name                 = \"edited-use1\"\x1b[0m" in coloured
+    assert "\x1b[32m+  name                 = \"acme-pg-single-rotation-use1\"\x1b[0m" in coloured
     assert ANSI.sub("", coloured) == proc.stdout
 
 

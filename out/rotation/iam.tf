@@ -2,7 +2,7 @@
 
 # Execution role of rotation function "mysql-alt" (mysql, alternating_users).
 resource "aws_iam_role" "mysql-alt" {
-  name                 = "acme-mysql-alt-rotation"
+  name                 = "acme-mysql-alt-rotation-use1"
   path                 = "/"
   description          = "Execution role of the Secrets Manager rotation function acme-mysql-alt"
   max_session_duration = 3600
@@ -124,7 +124,7 @@ resource "aws_iam_role_policies_exclusive" "mysql-alt" {
 
 # Execution role of rotation function "pg-single" (postgresql, single_user).
 resource "aws_iam_role" "pg-single" {
-  name                 = "acme-pg-single-rotation"
+  name                 = "acme-pg-single-rotation-use1"
   path                 = "/"
   description          = "Execution role of the Secrets Manager rotation function pg-rotator"
   max_session_duration = 3600

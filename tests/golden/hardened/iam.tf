@@ -2,7 +2,7 @@
 
 # Execution role of rotation function "ledger" (sqlserver, single_user).
 resource "aws_iam_role" "ledger" {
-  name                 = "platform-ledger-rotation"
+  name                 = "platform-ledger-rotation-euw1"
   path                 = "/rotation/"
   description          = "Execution role of the Secrets Manager rotation function ledger-rotator"
   max_session_duration = 3600
@@ -72,7 +72,7 @@ resource "aws_iam_role_policies_exclusive" "ledger" {
 
 # Execution role of rotation function "postgres" (postgresql, single_user).
 resource "aws_iam_role" "postgres" {
-  name                 = "platform-pg-rotation"
+  name                 = "platform-pg-rotation-euw1"
   path                 = "/rotation/"
   description          = "Execution role of the Secrets Manager rotation function pg-rotator"
   max_session_duration = 3600

@@ -2,7 +2,7 @@
 
 # Execution role of rotation function "pg-multi" (postgresql, alternating_users).
 resource "aws_iam_role" "pg-multi" {
-  name                 = "pg-multi-rotation"
+  name                 = "pg-multi-rotation-use1"
   path                 = "/"
   description          = "Execution role of the Secrets Manager rotation function pg-multi-rotator"
   max_session_duration = 3600
@@ -93,7 +93,7 @@ resource "aws_iam_role_policies_exclusive" "pg-multi" {
 
 # Execution role of rotation function "pg-single" (postgresql, single_user).
 resource "aws_iam_role" "pg-single" {
-  name                 = "pg-single-rotation"
+  name                 = "pg-single-rotation-use1"
   path                 = "/"
   description          = "Execution role of the Secrets Manager rotation function pg-rotator"
   max_session_duration = 3600

@@ -2,7 +2,7 @@
 
 # Execution role of rotation function "rotator" (postgresql, single_user).
 resource "aws_iam_role" "rotator" {
-  name                 = "rotator-rotation"
+  name                 = "rotator-rotation-use1"
   path                 = "/"
   description          = "Execution role of the Secrets Manager rotation function SecretsManagerRotator"
   max_session_duration = 3600

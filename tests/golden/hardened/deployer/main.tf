@@ -23,7 +23,7 @@ variable "create_policy" {
 variable "policy_name" {
   description = "Name of the deployer policy."
   type        = string
-  default     = "platform-hardened-rotation-deployer"
+  default     = "platform-hardened-rotation-deployer-euw1"
 }
 
 locals {
@@ -47,7 +47,7 @@ locals {
           "iam:PutRolePermissionsBoundary",
           "iam:PutRolePolicy",
         ]
-        Resource = "arn:aws:iam::111122223333:role/rotation/platform-*-rotation"
+        Resource = "arn:aws:iam::111122223333:role/rotation/platform-*-rotation-euw1"
         Condition = {
           StringEquals = {
             "iam:PermissionsBoundary" = "arn:aws:iam::111122223333:policy/rotation-boundary"
@@ -71,7 +71,7 @@ locals {
           "iam:UpdateRole",
           "iam:UpdateRoleDescription",
         ]
-        Resource = "arn:aws:iam::111122223333:role/rotation/platform-*-rotation"
+        Resource = "arn:aws:iam::111122223333:role/rotation/platform-*-rotation-euw1"
       },
       {
         Sid    = "KeepTheBoundary"
@@ -79,7 +79,7 @@ locals {
         Action = [
           "iam:DeleteRolePermissionsBoundary",
         ]
-        Resource = "arn:aws:iam::111122223333:role/rotation/platform-*-rotation"
+        Resource = "arn:aws:iam::111122223333:role/rotation/platform-*-rotation-euw1"
       },
       {
         Sid    = "NoManagedPolicies"
@@ -88,7 +88,7 @@ locals {
           "iam:AttachRolePolicy",
           "iam:DetachRolePolicy",
         ]
-        Resource = "arn:aws:iam::111122223333:role/rotation/platform-*-rotation"
+        Resource = "arn:aws:iam::111122223333:role/rotation/platform-*-rotation-euw1"
       },
       {
         Sid    = "ManageInvokePermissions"
