@@ -199,6 +199,11 @@ class MotoServer:
         with urllib.request.urlopen(req, timeout=10):
             pass
 
+    def _post_raw(self, path: str, data: bytes) -> None:
+        req = urllib.request.Request(f"{self.url}{path}", data=data, method="POST", headers={"Content-Type": "text/plain"})
+        with urllib.request.urlopen(req, timeout=10):
+            pass
+
     def configure(self) -> None:
         # No Docker engine here: Lambda functions are stored, never run.
         self._post("/moto-api/config", {"lambda": {"use_docker": False}})

@@ -1,0 +1,412 @@
+"""``rotation-tf discover``: a manifest for the secrets that already rotate in a region.
+
+Calls (all read-only, each paginated list followed to its end):
+
+* ``ListSecrets`` once per 100 secrets: each entry already carries the rotation (enabled,
+  function, ``RotationRules`` with days, expression and window) and the KMS key
+  (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_SecretListEntry.html),
+  so a rotated secret costs no call of its own.
+* Per rotation function, once: ``GetFunction`` (configuration, VPC, role and tags),
+  ``GetPolicy`` and the role's ``ListRolePolicies`` (only to tell whether the resources
+  that ``import: true`` adopts already exist).
+* Per KMS key, once: ``DescribeKey`` (an AWS managed key is left out; an alias becomes the
+  key ARN the manifest needs).
+* With ``--read-values`` only: ``GetSecretValue`` per rotated secret, from which only
+  ``engine`` and ``masterarn`` are taken. Nothing else of a value is kept or written.
+
+AWS's published rotation applications are recognised by the tags that the Serverless
+Application Repository puts on what it deploys, ``serverlessrepo:applicationId`` and
+``serverlessrepo:semanticVersion``
+(https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-resource-application.html):
+the application's name gives the engine and the strategy.
+
+The manifest is checked with rotation-tf's own validation before it is written; an entry
+that would not validate is left out, in a comment that says why, so that the file is always
+accepted as written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from generator import __version__, aws, rotation_apps
+from generator.live.client import Aws, Denied, LiveError, Memo, NotFound
+from generator.model import SECRET_ENGINE
+
+_APP_RE = re.compile(r"applications/SecretsManager(?P<engine>[A-Za-z0-9]+)Rotation(?P<scheme>SingleUser|MultiUser)$")
+_ENGINE_BY_APP = {v: k for k, v in rotation_apps._ENGINE.items()}
+_ENGINE_BY_VALUE = {v: k for k, v in SECRET_ENGINE.items()} | {"postgresql": "postgresql", "aurora-postgresql": "postgresql",
+                                                                 "aurora-mysql": "mysql", "aurora": "mysql", "docdb": "mongodb"}  # fmt: skip
+_KEY_RE = re.compile(r"[^A-Za-z0-9_-]")
+_WINDOW_RE = re.compile(r"^([1-9]|1[0-9]|2[0-4])h$")
+
+
+def yq(value: Any) -> str:
+    """A YAML scalar: JSON's quoting is valid YAML for strings; numbers and booleans as they are."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+@dataclass
+class Fn:
+    arn: str
+    key: str
+    name: str
+    engine: str = "other"
+    strategy: str = "single_user"
+    app: tuple[str, str] | None = None  # (application id, semantic version)
+    stack: str | None = None
+    role_arn: str | None = None
+    subnets: list[str] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
+    adopt: bool = False
+    notes: list[str] = field(default_factory=list)
+    engine_known: bool = False
+    strategy_known: bool = False
+    missing: bool = False
+
+
+@dataclass
+class Sec:
+    name: str
+    arn: str
+    function: str
+    kms_key_arn: str | None
+    schedule: dict[str, Any]
+    master_arn: str | None = None
+    master_kms_key_arn: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+class Discoverer:
+    def __init__(self, aws_: Aws, *, read_values: bool = False):
+        self.aws = aws_
+        self.read_values = read_values
+        self.memo = Memo()
+        self.region = aws_.region
+        self.partition = aws.partition_of(aws_.region)
+
+    def key_arn(self, key_id: str | None) -> tuple[str | None, str | None]:
+        """(customer managed key ARN or None, note)."""
+        if not key_id:
+            return None, None
+
+        def fetch() -> dict[str, Any] | None:
+            try:
+                return self.aws.call("kms", "DescribeKey", "describe_key", KeyId=key_id)["KeyMetadata"]  # type: ignore[no-any-return]
+            except NotFound:
+                return None
+
+        try:
+            meta = self.memo.get(("key", key_id), fetch)
+        except Denied as exc:
+            if aws.parse_arn(key_id) and ":key/" in key_id:
+                return key_id, f"not checked whether this key is customer managed: access denied to {exc.action}"
+            return None, f"its key {key_id} could not be resolved to a key ARN (access denied to {exc.action}); set kms_key_arn"
+        if meta is None:
+            return key_id, "this key does not exist (any more)"
+        if meta.get("KeyManager") == "AWS":
+            return None, None
+        return meta["Arn"], None
+
+    def function(self, arn: str) -> dict[str, Any] | None:
+        name = arn.split(":function:", 1)[1].split(":", 1)[0] if ":function:" in arn else arn
+
+        def fetch() -> dict[str, Any] | None:
+            try:
+                return self.aws.call("lambda", "GetFunction", "get_function", FunctionName=name)
+            except NotFound:
+                return None
+
+        return self.memo.get(("function", name), fetch)  # type: ignore[no-any-return]
+
+    def run(self) -> tuple[str, str]:
+        ident = self.aws.call("sts", "GetCallerIdentity", "get_caller_identity")
+        account = ident["Account"]
+        listed = self.aws.pages("secretsmanager", "ListSecrets", "list_secrets", "SecretList", PaginationConfig={"PageSize": 100})
+        rotated = [s for s in listed if s.get("RotationEnabled") and s.get("RotationLambdaARN")]
+        others = sorted(s["Name"] for s in listed if s not in rotated)
+        managed = {s["Name"]: s.get("OwningService") for s in listed if s.get("OwningService")}
+        rotated = [s for s in rotated if not s.get("OwningService")]  # managed rotation: the owning service rotates it
+        by_arn = {s["ARN"]: s for s in listed}
+
+        fn_arns = sorted({s["RotationLambdaARN"] for s in rotated})
+        confs = dict(zip(fn_arns, self.aws.map(self._function_or_error, fn_arns)))
+        fns = self._functions(fn_arns, confs, account)
+        values: dict[str, tuple[str | None, str | None]] = {}
+        if self.read_values:
+            got = self.aws.map(self._value_fields, [s["ARN"] for s in rotated])
+            values = dict(zip([s["ARN"] for s in rotated], got))
+
+        secrets: list[Sec] = []
+        for s in sorted(rotated, key=lambda s: s["Name"]):
+            fn = fns[s["RotationLambdaARN"]]
+            key, note = self.key_arn(s.get("KmsKeyId"))
+            sec = Sec(s["Name"], s["ARN"], fn.key, key, _schedule(s.get("RotationRules") or {}))
+            if note:
+                sec.notes.append(note)
+            if s["RotationLambdaARN"] != fn.arn:
+                sec.notes.append(f"rotation names {s['RotationLambdaARN']}")
+            engine_value, master = values.get(s["ARN"], (None, None))
+            if engine_value and not fn.engine_known and engine_value in _ENGINE_BY_VALUE:
+                fn.engine, fn.engine_known = _ENGINE_BY_VALUE[engine_value], True
+                fn.notes.append("engine taken from a secret's value (--read-values)")
+            if master:
+                sec.master_arn = master
+                if not fn.strategy_known:
+                    fn.strategy, fn.strategy_known = "alternating_users", True
+                    fn.notes.append("alternating_users: a secret's value names a master secret (--read-values)")
+                m = by_arn.get(master)
+                if m is not None:
+                    sec.master_kms_key_arn, mnote = self.key_arn(m.get("KmsKeyId"))
+                    if mnote:
+                        sec.notes.append(f"master secret: {mnote}")
+            secrets.append(sec)
+        if self.read_values:  # every value of a function's secrets read, none with masterarn: single user
+            for fn in fns.values():
+                mine = [s["ARN"] for s in rotated if fns[s["RotationLambdaARN"]] is fn]
+                if not fn.strategy_known and mine and all(values.get(a, (None, None))[0] for a in mine):
+                    fn.strategy_known = True
+        for sec in secrets:
+            fn = next(f for f in fns.values() if f.key == sec.function)
+            if fn.strategy == "alternating_users" and sec.master_arn is None:
+                sec.master_arn = f"arn:{self.partition}:secretsmanager:{self.region}:{account}:secret:UNKNOWN-master-secret-000000"
+                sec.notes.append("master_secret.arn: UNKNOWN without reading the value; set it to the value's masterarn "
+                                 "(or run discover --read-values)")  # fmt: skip
+        text = self._render(account, fns, secrets, others, managed)
+        dropped: dict[tuple[str, str], str] = {}
+        for _ in range(5):  # bounded: each round leaves out at least one more entry
+            new = {k: v for k, v in self._problems(text).items() if k not in dropped}
+            if not new:
+                break
+            dropped.update(new)
+            text = self._render(account, fns, secrets, others, managed, dropped)
+        summary = (f"discover: {len(secrets)} rotated secret(s), {len(fns)} function(s), {len(others)} secret(s) without rotation; "
+                   f"{self.aws.total_calls} API calls; " + ("values read for engine and masterarn only" if self.read_values else "no secret value read"))  # fmt: skip
+        return text, summary
+
+    def _function_or_error(self, arn: str) -> dict[str, Any] | LiveError | None:
+        try:
+            return self.function(arn)
+        except LiveError as exc:
+            if isinstance(exc, Denied):
+                return exc
+            raise
+
+    def _value_fields(self, arn: str) -> tuple[str | None, str | None]:
+        """(engine, masterarn) from the current value; nothing else leaves this function."""
+        try:
+            got = self.aws.call("secretsmanager", "GetSecretValue", "get_secret_value", SecretId=arn, VersionStage="AWSCURRENT")
+        except LiveError:
+            return None, None
+        text = got.pop("SecretString", None)
+        got.clear()
+        try:
+            data = json.loads(text) if isinstance(text, str) else None
+        except ValueError:
+            return None, None
+        finally:
+            text = None
+        if not isinstance(data, dict):
+            return None, None
+        engine, master = data.get("engine"), data.get("masterarn")
+        data.clear()
+        return (engine if isinstance(engine, str) else None), (master if isinstance(master, str) and master.startswith("arn:") else None)
+
+    def _functions(self, arns: list[str], confs: dict[str, Any], account: str) -> dict[str, Fn]:
+        out: dict[str, Fn] = {}
+        used: set[str] = set()
+        names = {a.split(":function:", 1)[-1].split(":", 1)[0] for a in arns}
+        for arn in arns:
+            name = arn.split(":function:", 1)[-1].split(":", 1)[0]
+            got = confs[arn]
+            unqualified = arn.split(":function:", 1)[0] + ":function:" + name if ":function:" in arn else arn
+            fn = Fn(unqualified, "", name)
+            if isinstance(got, Denied):
+                fn.notes.append(f"could not read the function (access denied to {got.action}): engine, strategy and VPC unknown")
+            elif got is None:
+                fn.missing = True
+                fn.notes.append("the rotation function does not exist; rotation of these secrets fails")
+            else:
+                conf = got["Configuration"]
+                tags = got.get("Tags") or {}
+                fn.role_arn = conf.get("Role")
+                vpc = conf.get("VpcConfig") or {}
+                fn.subnets = sorted(vpc.get("SubnetIds") or [])
+                fn.groups = sorted(vpc.get("SecurityGroupIds") or [])
+                m = _APP_RE.search(tags.get("serverlessrepo:applicationId", ""))
+                if m and m.group("engine") in _ENGINE_BY_APP:
+                    fn.engine, fn.engine_known = _ENGINE_BY_APP[m.group("engine")], True
+                    fn.strategy, fn.strategy_known = ("single_user" if m.group("scheme") == "SingleUser" else "alternating_users"), True
+                    fn.app = (tags["serverlessrepo:applicationId"], tags.get("serverlessrepo:semanticVersion", ""))
+                    fn.stack = tags.get("aws:cloudformation:stack-name")
+            fn.key = _unique_key(_function_key(fn), used, names if fn.app else set())
+            used.add(fn.key)
+            if fn.app is None and not fn.missing and not isinstance(got, Denied):
+                fn.adopt = self._adoptable(fn)
+            out[arn] = fn
+        return out
+
+    def _adoptable(self, fn: Fn) -> bool:
+        """Whether the permission and role policy that ``import: true`` adopts already exist
+        (they do when rotation-tf made them before); importing what does not exist fails."""
+        sid = f"SecretsManagerRotation-{fn.key}"
+        try:
+            raw = self.aws.call("lambda", "GetPolicy", "get_policy", FunctionName=fn.name)["Policy"]
+            sids = {s.get("Sid") for s in json.loads(raw).get("Statement", [])}
+        except NotFound:
+            sids = set()
+        except LiveError:
+            return False
+        role = (fn.role_arn or "").rsplit("/", 1)[-1]
+        if sid not in sids or not role:
+            return False
+        try:
+            policies = set(self.aws.pages("iam", "ListRolePolicies", "list_role_policies", "PolicyNames", RoleName=role))
+        except LiveError:
+            return False
+        return f"{fn.key}-rotation" in policies
+
+    # ---- output -------------------------------------------------------------------------
+    def _render(self, account: str, fns: dict[str, Fn], secrets: list[Sec], others: list[str], managed: dict[str, str | None],
+                dropped: dict[tuple[str, str], str] | None = None) -> str:  # fmt: skip
+        from generator.manifest import Function as FunctionModel
+
+        has_role_field = "execution_role_arn" in FunctionModel.model_fields
+        dropped = dropped or {}
+        lines = [
+            f"# Discovered by rotation-tf {__version__} in account {account}, region {self.region}.",
+            "# Every secret is marked import: true: `rotation-tf generate` then `rotation-tf imports` adopt",
+            "# the existing rotation; `terraform plan` shows what changes (see the comments).",
+            "# " + ("Secret values were read (--read-values) for engine and masterarn only." if self.read_values
+                    else "No secret value was read: fields that need one are marked UNKNOWN."),
+            "version: 1",
+            f"account_id: {yq(account)}",
+            f"region: {self.region}",
+            "",
+            "functions:",
+        ]  # fmt: skip
+        gone_fns = {k for (section, k) in dropped if section == "functions"}
+        gone = {k for (section, k) in dropped if section == "secrets"} | {s.name for s in secrets if s.function in gone_fns}
+        live_fns = [f for f in sorted(fns.values(), key=lambda f: f.key)
+                    if f.key not in gone_fns and any(s.function == f.key for s in secrets if s.name not in gone)]  # fmt: skip
+        for fn in live_fns:
+            lines.append(f"  {yq(fn.key)}:")
+            for note in fn.notes:
+                lines.append(f"    # {note}")
+            if fn.app:
+                app_id, version = fn.app
+                lines.append(f"    # AWS's rotation application {app_id.rsplit('/', 1)[-1]} {version}"
+                             + (f" (stack {fn.stack})" if fn.stack else "") + f", function {fn.name}.")  # fmt: skip
+                lines.append(f"    # rotation-tf deploys its own stack for this entry (function {fn.key}); on apply the secrets'")
+                lines.append(f"    # rotations switch to it. Delete the old stack afterwards. To keep {fn.name} instead, replace")
+                lines.append(f"    # rotation_app with existing_function_arn: {fn.arn}")
+            lines.append(f"    strategy: {fn.strategy}" + ("" if fn.strategy_known else
+                         "  # UNKNOWN for a custom function: alternating_users if its secrets' values hold masterarn"))  # fmt: skip
+            lines.append(f"    engine: {fn.engine}" + ("" if fn.engine_known else
+                         "  # UNKNOWN without reading a value: set postgresql, mysql, ... (or run discover --read-values)"))  # fmt: skip
+            if fn.app:
+                lines.append("    rotation_app:")
+                lines.append(f"      semantic_version: {yq(fn.app[1])}" if fn.app[1] else "      {}")
+            else:
+                lines.append(f"    existing_function_arn: {yq(fn.arn)}")
+                if has_role_field and fn.role_arn:
+                    lines.append(f"    execution_role_arn: {yq(fn.role_arn)}")
+            if fn.subnets and fn.groups:
+                lines.append("    vpc:")
+                lines.append(f"      subnet_ids: [{', '.join(yq(s) for s in fn.subnets)}]")
+                lines.append(f"      security_group_ids: [{', '.join(yq(g) for g in fn.groups)}]")
+            if not fn.app:
+                if fn.adopt:
+                    lines.append("    import: true")
+                else:
+                    lines.append("    import: false  # nothing to adopt: the module adds its own least-privilege policy to the")
+                    lines.append("    #                function's role and its own permission (with aws:SourceAccount)")
+        lines += ["", "secrets:"]
+        for sec in secrets:
+            if sec.name in gone:
+                continue
+            lines.append(f"  {yq(sec.name)}:")
+            for note in sec.notes:
+                lines.append(f"    # {note}")
+            lines.append(f"    function: {yq(sec.function)}")
+            lines.append(f"    arn: {yq(sec.arn)}")
+            if sec.kms_key_arn:
+                lines.append(f"    kms_key_arn: {yq(sec.kms_key_arn)}")
+            if sec.master_arn:
+                lines.append("    master_secret:")
+                lines.append(f"      arn: {yq(sec.master_arn)}" + ("  # UNKNOWN: see above" if "UNKNOWN-master" in sec.master_arn else ""))
+                if sec.master_kms_key_arn:
+                    lines.append(f"      kms_key_arn: {yq(sec.master_kms_key_arn)}")
+            lines.append("    schedule:")
+            for k, v in sec.schedule.items():  # noqa: B007
+                lines.append(f"      {k}: {yq(v)}")
+            lines.append("    import: true")
+        if dropped:
+            lines += ["", "# Left out, because the entry would not validate (with a function, its secrets too):"]
+            lines += [f"#   {section}.{n}: {why}" for (section, n), why in sorted(dropped.items())]
+        if others or managed:
+            lines += ["", "# Secrets without rotation by a Lambda function (left out):"]
+            lines += [f"#   {n}" + (f" (rotation managed by {managed[n]})" if managed.get(n) else "") for n in others]
+        return "\n".join(lines) + "\n"
+
+    def _problems(self, text: str) -> dict[tuple[str, str], str]:
+        """{(section, key): message} of every entry rotation-tf's validation rejects."""
+        from generator import model
+        from generator.errors import Failed
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "discovered.yaml"
+            path.write_text(text, encoding="utf-8")
+            try:
+                model.load(path, display_name="discovered.yaml")
+            except Failed as exc:
+                out = {(str(d.path[0]), str(d.path[1])): d.message for d in exc.diagnostics
+                       if len(d.path) >= 2 and d.path[0] in ("secrets", "functions")}  # fmt: skip
+                if not out:
+                    raise
+                return out
+        return {}
+
+
+def _schedule(rules: dict[str, Any]) -> dict[str, Any]:
+    days = rules.get("AutomaticallyAfterDays")
+    expr = " ".join(str(rules.get("ScheduleExpression") or "").split())
+    out: dict[str, Any] = {}
+    m = re.fullmatch(r"rate\((\d+) days?\)", expr)
+    if expr and not (m and days == int(m.group(1))):
+        out["expression"] = expr
+    elif days:
+        out["every_days"] = int(days)
+    elif m:
+        out["every_days"] = int(m.group(1))
+    duration = rules.get("Duration")
+    if duration and _WINDOW_RE.match(str(duration)):
+        out["window"] = str(duration)
+    return out
+
+
+def _function_key(fn: Fn) -> str:
+    if fn.app:
+        base = f"{fn.engine}-{'single' if fn.strategy == 'single_user' else 'alternating'}"
+    else:
+        base = _KEY_RE.sub("-", fn.name)
+    if not base[:1].isalpha():
+        base = "f-" + base
+    return base[:64]
+
+
+def _unique_key(base: str, used: set[str], taken_names: set[str]) -> str:
+    key, n = base, 1
+    while key in used or key in taken_names:  # bounded by the number of functions
+        n += 1
+        key = f"{base[:60]}-{n}"
+    return key

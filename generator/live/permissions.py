@@ -1,0 +1,66 @@
+"""The IAM actions ``doctor`` and ``discover`` call, as a policy document for the caller.
+
+All of them are read-only. ``secretsmanager:GetSecretValue`` (and ``kms:Decrypt`` for
+secrets under a customer managed key, which Secrets Manager calls on the caller's behalf)
+are needed only with ``--read-values``; leave them out and the commands never read a value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DOCTOR = (
+    "sts:GetCallerIdentity",
+    "lambda:GetFunctionConfiguration",
+    "lambda:GetPolicy",
+    "iam:GetRole",
+    "iam:ListRolePolicies",
+    "iam:GetRolePolicy",
+    "iam:ListAttachedRolePolicies",
+    "iam:GetPolicy",
+    "iam:GetPolicyVersion",
+    "secretsmanager:DescribeSecret",
+    "kms:DescribeKey",
+    "kms:GetKeyPolicy",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeRouteTables",
+    "ec2:DescribeVpcEndpoints",
+    "ec2:DescribeNatGateways",
+    "rds:DescribeDBInstances",
+    "rds:DescribeDBClusters",
+    "redshift:DescribeClusters",
+)
+DISCOVER = (
+    "sts:GetCallerIdentity",
+    "secretsmanager:ListSecrets",
+    "lambda:GetFunction",
+    "lambda:GetPolicy",
+    "iam:ListRolePolicies",
+)
+READ_VALUES = ("secretsmanager:GetSecretValue", "kms:Decrypt")
+
+COMMANDS = {"doctor": DOCTOR, "discover": DISCOVER}
+
+
+def actions(command: str, read_values: bool = False) -> tuple[str, ...]:
+    base = DOCTOR + DISCOVER if command == "all" else COMMANDS[command]
+    return tuple(sorted(set(base + (READ_VALUES if read_values else ()))))
+
+
+def policy(command: str, read_values: bool = False) -> dict[str, Any]:
+    """An identity policy that lets the caller run ``command``. Resource ``*``: every action
+    here is a read, and most of them (the Describe and List calls) have no resource type."""
+    statements: list[dict[str, Any]] = [
+        {"Sid": "RotationTfReadOnly", "Effect": "Allow", "Action": [a for a in actions(command) if a not in READ_VALUES], "Resource": "*"}
+    ]
+    if read_values:
+        statements.append(
+            {
+                "Sid": "RotationTfReadValues",
+                "Effect": "Allow",
+                "Action": list(READ_VALUES),
+                "Resource": "*",
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}

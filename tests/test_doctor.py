@@ -1,0 +1,360 @@
+"""`rotation-tf doctor` against worlds in moto: the healthy world passes every check, and
+each fault, planted alone, is found on the right subject with a fix.
+
+The worlds are built by tests/liveworld.py (moto limits PENDING, NO_DOCKER and CLOCK are
+worked around there). No terraform is needed: the worlds are made with boto3.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import liveworld as lw
+import pytest
+from harness import MotoServer, free_port
+
+from generator.live import commands
+
+pytestmark = [pytest.mark.moto]
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = MotoServer().start()
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture
+def world(server, monkeypatch):
+    server.reset()
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("ROTATION_TF_TODAY", "2026-11-29")
+    return lw.build(server)
+
+
+def run_doctor(world: lw.World, tmp_path: Path, data: dict | None = None, **kw: Any) -> tuple[int, list[dict[str, str]]]:
+    path = tmp_path / "rotation.yaml"
+    path.write_text(lw.dump(data or lw.manifest(world)))
+    out = io.StringIO()
+    code = commands.doctor(path, commands.Connection(endpoint_url=world.server.url, max_attempts=2), fmt="json", out=out, **kw)
+    findings = json.loads(out.getvalue())["findings"]
+    assert all(set(f) == {"subject", "check", "status", "message", "fix"} for f in findings)
+    return code, findings
+
+
+def failing(findings: list[dict[str, str]]) -> set[tuple[str, str]]:
+    return {(f["subject"], f["check"]) for f in findings if f["status"] == "fail"}
+
+
+def test_healthy_world_passes_every_check(world, tmp_path):
+    code, findings = run_doctor(world, tmp_path)
+    assert code == 0
+    assert {f["status"] for f in findings} == {"pass"}, [f for f in findings if f["status"] != "pass"]
+    checks = {(f["subject"], f["check"]) for f in findings}
+    for key in ("legacy", "legacy-alt"):
+        for check in ("function", "runtime", "vpc-config", "network", "egress", "permission", "role"):
+            assert (key, check) in checks
+    for name in (*lw.SECRETS, lw.ALT_SECRET):
+        for check in ("secret", "kms-key", "grants", "rotation", "schedule", "overdue", "pending"):
+            assert (name, check) in checks
+    assert (lw.SECRETS[0], "key-policy") in checks and (lw.ALT_SECRET, "master-secret") in checks
+
+
+# ---- the faults, one at a time -------------------------------------------------------------
+# Each: (what it does to the world, manifest overrides, the failing (subject, check) set).
+
+ORDERS, BILLING = lw.SECRETS
+USERS = lw.ALT_SECRET
+BOTH = ("legacy", "legacy-alt")
+
+
+def _no_endpoint_igw(w: lw.World) -> None:
+    ec2 = w.client("ec2")
+    ec2.delete_vpc_endpoints(VpcEndpointIds=[w.ids["endpoint"]])
+    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=w.ids["vpc"])
+    main = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [w.ids["vpc"]]}])["RouteTables"][0]["RouteTableId"]
+    ec2.create_route(RouteTableId=main, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+
+
+def _nat_instead_of_endpoint(w: lw.World) -> None:
+    ec2 = w.client("ec2")
+    ec2.delete_vpc_endpoints(VpcEndpointIds=[w.ids["endpoint"]])
+    public = ec2.create_subnet(VpcId=w.ids["vpc"], CidrBlock="10.0.100.0/24")["Subnet"]["SubnetId"]
+    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=w.ids["vpc"])
+    public_rt = ec2.create_route_table(VpcId=w.ids["vpc"])["RouteTable"]["RouteTableId"]
+    ec2.create_route(RouteTableId=public_rt, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
+    ec2.associate_route_table(RouteTableId=public_rt, SubnetId=public)
+    eip = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    nat = ec2.create_nat_gateway(SubnetId=public, AllocationId=eip)["NatGateway"]["NatGatewayId"]
+    private_rt = ec2.create_route_table(VpcId=w.ids["vpc"])["RouteTable"]["RouteTableId"]
+    ec2.create_route(RouteTableId=private_rt, DestinationCidrBlock="0.0.0.0/0", NatGatewayId=nat)
+    for sub in ("subnet-a", "subnet-b"):
+        ec2.associate_route_table(RouteTableId=private_rt, SubnetId=w.ids[sub])
+
+
+def _endpoint_sg_closed(w: lw.World) -> None:
+    w.client("ec2").revoke_security_group_ingress(
+        GroupId=w.ids["ep-sg"], IpPermissions=[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "UserIdGroupPairs": [{"GroupId": w.ids["fn-sg"]}]}]
+    )
+
+
+def _endpoint_dns_off(w: lw.World) -> None:
+    ec2 = w.client("ec2")  # moto's ModifyVpcEndpoint keeps PrivateDnsEnabled: make the endpoint again without it
+    ec2.delete_vpc_endpoints(VpcEndpointIds=[w.ids["endpoint"]])
+    w.ids["endpoint"] = ec2.create_vpc_endpoint(
+        VpcId=w.ids["vpc"], ServiceName=f"com.amazonaws.{w.region}.secretsmanager", VpcEndpointType="Interface",
+        SubnetIds=[w.ids["subnet-a"], w.ids["subnet-b"]], SecurityGroupIds=[w.ids["ep-sg"]], PrivateDnsEnabled=False,
+    )["VpcEndpoint"]["VpcEndpointId"]  # fmt: skip
+
+
+def _egress_closed(w: lw.World) -> None:
+    w.client("ec2").revoke_security_group_egress(
+        GroupId=w.ids["fn-sg"], IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+    )
+
+
+def _key_disabled(w: lw.World) -> None:
+    w.client("kms").disable_key(KeyId=w.ids["key"].rsplit("/", 1)[1])
+
+
+def _key_policy_closed(w: lw.World) -> None:
+    other = f"arn:aws:iam::{lw.ACCOUNT}:role/key-admins"
+    policy = {"Version": "2012-10-17", "Statement": [{"Sid": "Admins", "Effect": "Allow", "Principal": {"AWS": other}, "Action": "kms:*", "Resource": "*"}]}
+    w.client("kms").put_key_policy(KeyId=w.ids["key"], PolicyName="default", Policy=json.dumps(policy))
+
+
+def _permission_without_source_account(w: lw.World) -> None:
+    w.client("lambda").add_permission(
+        FunctionName=lw.FUNCTION, StatementId="console-added", Action="lambda:InvokeFunction", Principal="secretsmanager.amazonaws.com"
+    )
+
+
+def _role_lacks_billing(w: lw.World) -> None:
+    rotated = [w.secret_arns[ORDERS], w.secret_arns[USERS]]
+    doc = lw._role_policy(w, [w.ids["key"], w.ids["master-key"]], rotated, w.secret_arns[lw.MASTER])
+    w.client("iam").put_role_policy(RoleName=lw.ROLE, PolicyName="rotation", PolicyDocument=json.dumps(doc))
+
+
+def _rotation_off(w: lw.World) -> None:
+    w.client("secretsmanager").cancel_rotate_secret(SecretId=w.secret_arns[BILLING])
+
+
+def _pending(w: lw.World) -> None:
+    lw.rotate(w, BILLING, keep_pending=True)
+
+
+def _nothing(w: lw.World) -> None:
+    pass
+
+
+FAULTS: dict[str, tuple[Callable[[lw.World], None], Callable[[lw.World], dict[str, Any]], set[tuple[str, str]]]] = {
+    "function missing": (
+        _nothing,
+        lambda w: {"functions.legacy.existing_function_arn": w.ids["function"].replace(lw.FUNCTION, "no-such-rotator")},
+        {("legacy", "function"), (ORDERS, "rotation"), (BILLING, "rotation")},
+    ),
+    "VPC config differs": (
+        _nothing,
+        lambda w: {"functions.legacy.vpc.security_group_ids": [w.ids["ep-sg"]]},
+        {("legacy", "vpc-config")},
+    ),
+    "no endpoint, internet gateway only": (_no_endpoint_igw, lambda w: {}, {(k, "network") for k in BOTH}),
+    "endpoint security group closed": (_endpoint_sg_closed, lambda w: {}, {(k, "network") for k in BOTH}),
+    "endpoint without private DNS": (_endpoint_dns_off, lambda w: {}, {(k, "network") for k in BOTH}),
+    "egress closed": (_egress_closed, lambda w: {}, {(k, "egress") for k in BOTH}),
+    "KMS key differs": (_nothing, lambda w: {f"secrets.{ORDERS}.kms_key_arn": w.ids["master-key"]}, {(ORDERS, "kms-key")}),
+    "KMS key disabled": (_key_disabled, lambda w: {}, {(ORDERS, "key-state")}),
+    "key policy neither delegates nor names the role": (_key_policy_closed, lambda w: {}, {(ORDERS, "key-policy"), (ORDERS, "grants")}),
+    "permission without aws:SourceAccount": (_permission_without_source_account, lambda w: {}, {("legacy", "permission")}),
+    "role lacks the grants": (_role_lacks_billing, lambda w: {}, {(BILLING, "grants")}),
+    "rotation off": (_rotation_off, lambda w: {}, {(BILLING, "rotation")}),
+    "schedule differs": (_nothing, lambda w: {f"secrets.{BILLING}.schedule": {"every_days": 15}}, {(BILLING, "schedule")}),
+    "unfinished rotation (AWSPENDING)": (_pending, lambda w: {}, {(BILLING, "pending")}),
+    "master secret missing": (
+        _nothing,
+        lambda w: {f"secrets.{USERS}.master_secret": {"arn": w.secret_arns[lw.MASTER][:-6] + "Nope00"}},
+        {(USERS, "master-secret"), (USERS, "grants")},
+    ),
+}
+
+
+def _fix_names(subject: str, check: str, finding: dict[str, str]) -> None:
+    assert finding["fix"].strip(), f"{subject} {check}: no fix"
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_each_fault_is_found_with_a_fix(world, tmp_path, fault):
+    plant, overrides, expected = FAULTS[fault]
+    plant(world)
+    code, findings = run_doctor(world, tmp_path, lw.manifest(world, **overrides(world)))
+    assert code == 1
+    assert failing(findings) == expected, [f for f in findings if f["status"] == "fail"]
+    for f in findings:
+        if f["status"] == "fail":
+            _fix_names(f["subject"], f["check"], f)
+    unknown = {(f["subject"], f["check"]) for f in findings if f["status"] == "unknown"}
+    # A missing function leaves its secrets' grants unknown (whose role?), never passed.
+    assert unknown == ({(ORDERS, "grants"), (BILLING, "grants")} if fault == "function missing" else set())
+
+
+def test_internet_gateway_alone_is_named(world, tmp_path):
+    _no_endpoint_igw(world)
+    _, findings = run_doctor(world, tmp_path)
+    net = next(f for f in findings if f["subject"] == "legacy" and f["check"] == "network")
+    assert "internet gateway" in net["message"] and "no public IP" in net["message"]
+    assert "NAT gateway" in net["fix"] and f"com.amazonaws.{lw.REGION}.secretsmanager" in net["fix"]
+
+
+def test_nat_gateway_route_is_a_way_out(world, tmp_path):
+    _nat_instead_of_endpoint(world)
+    code, findings = run_doctor(world, tmp_path)
+    assert code == 0, [f for f in findings if f["status"] != "pass"]
+    net = next(f for f in findings if f["subject"] == "legacy" and f["check"] == "network")
+    assert "NAT gateway" in net["message"]
+
+
+def test_deprecated_runtime(server, world, tmp_path):
+    server.reset()
+    w = lw.build(server, runtime="python3.8")
+    code, findings = run_doctor(w, tmp_path)
+    assert code == 1
+    assert failing(findings) == {(k, "runtime") for k in BOTH}
+    rt = next(f for f in findings if f["check"] == "runtime")
+    assert "2024-10-14" in rt["message"] and "python3." in rt["fix"]
+
+
+def test_overdue(world, tmp_path, monkeypatch):
+    monkeypatch.setenv("ROTATION_TF_TODAY", "2027-01-15")  # 47 days after the last rotation (moto limit CLOCK)
+    code, findings = run_doctor(world, tmp_path)
+    assert code == 1
+    assert failing(findings) == {(n, "overdue") for n in (*lw.SECRETS, lw.ALT_SECRET)}
+
+
+def test_pending_says_what_usually_causes_it(world, tmp_path):
+    _pending(world)
+    _, findings = run_doctor(world, tmp_path)
+    f = next(f for f in findings if f["check"] == "pending" and f["status"] == "fail")
+    assert "A previous rotation isn't complete" in f["message"] and "timeout" in f["message"]
+    assert "update-secret-version-stage" in f["fix"] and "troubleshoot_rotation" in f["fix"]
+
+
+def test_key_policy_fix_is_the_statement(world, tmp_path):
+    _key_policy_closed(world)
+    _, findings = run_doctor(world, tmp_path)
+    f = next(f for f in findings if f["check"] == "key-policy")
+    assert world.ids["role"] in f["fix"] and "kms-key-policy-statements.json" in f["fix"]
+
+
+def test_read_values_checks_keys_without_showing_values(server, tmp_path, monkeypatch):
+    server.reset()
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("ROTATION_TF_TODAY", "2026-11-29")
+    w = lw.build(server, value={"engine": "postgres", "username": "app", "password": "s3cr3t-Value-Never-Shown"})
+    code, findings = run_doctor(w, tmp_path, read_values=True)
+    assert code == 1
+    assert failing(findings) == {(n, "value") for n in (*lw.SECRETS, lw.ALT_SECRET)}
+    text = json.dumps(findings)
+    assert "s3cr3t-Value-Never-Shown" not in text and "host" in text
+
+
+def test_get_secret_value_is_never_called_without_read_values(world, tmp_path, monkeypatch):
+    import botocore.client
+
+    real = botocore.client.BaseClient._make_api_call
+
+    def guard(self, operation_name, api_params):
+        if operation_name == "GetSecretValue":
+            raise AssertionError("GetSecretValue called without --read-values")
+        return real(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", guard)
+    code, _ = run_doctor(world, tmp_path)
+    assert code == 0
+
+
+def test_access_denied_is_unknown_and_names_the_action(server, world, tmp_path, monkeypatch):
+    """moto enforces IAM when INITIAL_NO_AUTH_ACTION_COUNT is reached (POST /moto-api/reset-auth).
+
+    moto limit LAMBDA_AUTH: with IAM enforced, moto rejects every Lambda request with
+    SignatureDoesNotMatch (its signature check miscomputes Lambda's REST requests; KMS,
+    IAM, EC2 and Secrets Manager are fine), so the function checks end unknown here too.
+    That is still the property under test: a check that could not run is never a pass.
+    """
+    iam = world.client("iam")
+    iam.create_user(UserName="auditor")
+    from generator.live import permissions
+
+    policy = permissions.policy("doctor")
+    policy["Statement"].append({"Effect": "Deny", "Action": "kms:GetKeyPolicy", "Resource": "*"})
+    iam.put_user_policy(UserName="auditor", PolicyName="doctor", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName="auditor")["AccessKey"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+    server._post_raw("/moto-api/reset-auth", b"0")
+    try:
+        code, findings = run_doctor(world, tmp_path)
+    finally:
+        server._post_raw("/moto-api/reset-auth", b"inf")
+    by = {(f["subject"], f["check"]): f for f in findings}
+    key_policy = by[(lw.SECRETS[0], "key-policy")]
+    assert key_policy["status"] == "unknown"
+    assert "access denied to kms:GetKeyPolicy" in key_policy["message"] and "kms:GetKeyPolicy" in key_policy["fix"]
+    assert by[(lw.ALT_SECRET, "master-secret")]["status"] == "unknown"
+    assert "kms:GetKeyPolicy" in by[(lw.ALT_SECRET, "master-secret")]["message"]
+    # What IAM allowed still ran and passed; nothing the caller could not see passed.
+    assert by[(lw.SECRETS[0], "secret")]["status"] == "pass" and by[(lw.SECRETS[0], "key-state")]["status"] == "pass"
+    assert by[("legacy", "function")]["status"] == "unknown"  # moto limit LAMBDA_AUTH
+    assert not failing(findings) and code == 0
+    assert {f["status"] for f in findings} <= {"pass", "unknown"}
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    e = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", **(env or {}))
+    return subprocess.run([sys.executable, "-m", "generator", *args], capture_output=True, text=True, timeout=60, env=e, cwd=ROOT)
+
+
+@pytest.mark.parametrize("endpoint", ["closed-port", "not a url"])
+def test_unreachable_aws_exits_3_without_traceback(tmp_path, endpoint):
+    url = f"http://127.0.0.1:{free_port()}" if endpoint == "closed-port" else endpoint
+    manifest = ROOT / "examples" / "rotation.yaml"
+    run = _cli("doctor", str(manifest), "--endpoint-url", url, "--max-attempts", "1", "--timeout", "2")
+    assert run.returncode == 3, run
+    assert "cannot reach AWS" in run.stderr and "Traceback" not in run.stderr + run.stdout
+    run = _cli("discover", "--region", "us-east-1", "--endpoint-url", url, "--max-attempts", "1", "--timeout", "2")
+    assert run.returncode == 3 and "cannot reach AWS" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_bad_manifest_and_bad_usage_exit_2(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\naccount_id: 12\n")
+    assert _cli("doctor", str(bad), "--endpoint-url", "http://127.0.0.1:9").returncode == 2
+    run = _cli("doctor", str(ROOT / "examples" / "rotation.yaml"), "--region", "eu-west-1", "--endpoint-url", "http://127.0.0.1:9")
+    assert run.returncode == 2 and "region" in run.stderr
+
+
+def test_text_output_groups_by_function(world, tmp_path):
+    path = tmp_path / "rotation.yaml"
+    path.write_text(lw.dump(lw.manifest(world)))
+    out = io.StringIO()
+    code = commands.doctor(path, commands.Connection(endpoint_url=world.server.url), out=out, colour=True)
+    text = out.getvalue()
+    assert code == 0
+    assert text.index("function legacy (") < text.index(f"secret {lw.SECRETS[1]}") < text.index("function legacy-alt (")
+    assert "\x1b[32mPASS" in text and "API calls" in text
