@@ -346,9 +346,9 @@ def run() -> None:
 
 # ---- live-account commands (boto3 is imported inside generator.live only) ---------------
 
-ProfileOpt = Annotated[Optional[str], typer.Option("--profile", help="AWS profile (default: boto3's credential chain).")]
+ProfileOpt = Annotated[str | None, typer.Option("--profile", help="AWS profile (default: boto3's credential chain).")]
 EndpointOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--endpoint-url", help="One endpoint for every AWS service (moto, LocalStack, a proxy)."),
 ]
 AttemptsOpt = Annotated[
@@ -368,7 +368,7 @@ ReadValuesOpt = Annotated[
 def doctor(
     manifest: ManifestArg,
     profile: ProfileOpt = None,
-    region: Annotated[Optional[str], typer.Option("--region", help="Must be the manifest's region (the default).")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="Must be the manifest's region (the default).")] = None,
     endpoint_url: EndpointOpt = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="text (grouped by function) or json.", case_sensitive=False)] = Format.text,
     read_values: ReadValuesOpt = False,
@@ -396,7 +396,7 @@ def discover(
     region: Annotated[str, typer.Option("--region", help="AWS region to list.")],
     profile: ProfileOpt = None,
     endpoint_url: EndpointOpt = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write the manifest here (never overwrites); default stdout.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the manifest here (never overwrites); default stdout.")] = None,
     read_values: ReadValuesOpt = False,
     max_attempts: AttemptsOpt = 5,
     timeout: TimeoutOpt = 30.0,

@@ -150,9 +150,10 @@ class Aws:
     # ---- counting -------------------------------------------------------------------
     def _count(self, event_name: str, **_: Any) -> None:
         # event_name is "before-call.<service>.<Operation>"
-        _, service, op = event_name.split(".", 2)
+        parts = event_name.split(".", 2)
         with self._lock:
-            self.calls[f"{service}:{op}"] += 1
+            # event names carry botocore's service id ("secrets-manager"); count by IAM prefix
+            self.calls[f"{parts[1].replace('-', '')}:{parts[2]}" if len(parts) == 3 else event_name] += 1
 
     def _count_attempt(self, **_: Any) -> None:
         with self._lock:

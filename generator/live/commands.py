@@ -101,7 +101,7 @@ def doctor(manifest: Path, conn: Connection, *, fmt: str = "text", read_values: 
         return EXIT_USAGE
     module = result.module
     assert module is not None
-    region = module.region  # type: ignore[attr-defined]
+    region = module.region
     if conn.region and conn.region != region:
         _err(f"{manifest} describes region {region}; --region {conn.region} does not match (leave it out)")
         return EXIT_USAGE
@@ -113,7 +113,7 @@ def doctor(manifest: Path, conn: Connection, *, fmt: str = "text", read_values: 
         _err(f"cannot reach AWS at {_where(conn, region)}: {exc}")
         return EXIT_UNREACHABLE
     try:
-        report = Doctor(aws, module, read_values=read_values).run()  # type: ignore[arg-type]
+        report = Doctor(aws, module, read_values=read_values).run()
     except Unreachable as exc:
         _err(f"cannot reach AWS at {_where(conn, region)}: {exc}")
         return EXIT_UNREACHABLE

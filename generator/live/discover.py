@@ -34,14 +34,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator import __version__, aws, rotation_apps
+from generator import __version__, aws, engines
 from generator.live.client import Aws, Denied, LiveError, Memo, NotFound
-from generator.model import SECRET_ENGINE
 
 _APP_RE = re.compile(r"applications/SecretsManager(?P<engine>[A-Za-z0-9]+)Rotation(?P<scheme>SingleUser|MultiUser)$")
-_ENGINE_BY_APP = {v: k for k, v in rotation_apps._ENGINE.items()}
-_ENGINE_BY_VALUE = {v: k for k, v in SECRET_ENGINE.items()} | {"postgresql": "postgresql", "aurora-postgresql": "postgresql",
-                                                                 "aurora-mysql": "mysql", "aurora": "mysql", "docdb": "mongodb"}  # fmt: skip
+_REAL_ENGINES = [e for e in engines.ENGINES if e != engines.OTHER]
+_ENGINE_BY_APP = {engines.application_infix(e): e for e in _REAL_ENGINES}
+_ENGINE_BY_VALUE = {engines.secret_engine(e): e for e in _REAL_ENGINES}
+
+
+def engine_of_value(value: str) -> str | None:
+    """The manifest engine for a secret's ``engine`` field (``postgres`` -> postgresql); the
+    Aurora and DocumentDB spellings count as their engines."""
+    v = value.lower().removeprefix("aurora-")
+    v = {"aurora": "mysql", "docdb": "mongo"}.get(v, v)
+    return _ENGINE_BY_VALUE.get(v) or (v if v in _REAL_ENGINES else None)
 _KEY_RE = re.compile(r"[^A-Za-z0-9_-]")
 _WINDOW_RE = re.compile(r"^([1-9]|1[0-9]|2[0-4])h$")
 
@@ -101,7 +108,8 @@ class Discoverer:
 
         def fetch() -> dict[str, Any] | None:
             try:
-                return self.aws.call("kms", "DescribeKey", "describe_key", KeyId=key_id)["KeyMetadata"]  # type: ignore[no-any-return]
+                meta: dict[str, Any] = self.aws.call("kms", "DescribeKey", "describe_key", KeyId=key_id)["KeyMetadata"]
+                return meta
             except NotFound:
                 return None
 
@@ -126,7 +134,8 @@ class Discoverer:
             except NotFound:
                 return None
 
-        return self.memo.get(("function", name), fetch)  # type: ignore[no-any-return]
+        got: dict[str, Any] | None = self.memo.get(("function", name), fetch)
+        return got
 
     def run(self) -> tuple[str, str]:
         ident = self.aws.call("sts", "GetCallerIdentity", "get_caller_identity")
@@ -139,12 +148,12 @@ class Discoverer:
         by_arn = {s["ARN"]: s for s in listed}
 
         fn_arns = sorted({s["RotationLambdaARN"] for s in rotated})
-        confs = dict(zip(fn_arns, self.aws.map(self._function_or_error, fn_arns)))
+        confs = dict(zip(fn_arns, self.aws.map(self._function_or_error, fn_arns), strict=True))
         fns = self._functions(fn_arns, confs, account)
         values: dict[str, tuple[str | None, str | None]] = {}
         if self.read_values:
             got = self.aws.map(self._value_fields, [s["ARN"] for s in rotated])
-            values = dict(zip([s["ARN"] for s in rotated], got))
+            values = dict(zip([s["ARN"] for s in rotated], got, strict=True))
 
         secrets: list[Sec] = []
         for s in sorted(rotated, key=lambda s: s["Name"]):
@@ -156,8 +165,8 @@ class Discoverer:
             if s["RotationLambdaARN"] != fn.arn:
                 sec.notes.append(f"rotation names {s['RotationLambdaARN']}")
             engine_value, master = values.get(s["ARN"], (None, None))
-            if engine_value and not fn.engine_known and engine_value in _ENGINE_BY_VALUE:
-                fn.engine, fn.engine_known = _ENGINE_BY_VALUE[engine_value], True
+            if engine_value and not fn.engine_known and engine_of_value(engine_value):
+                fn.engine, fn.engine_known = str(engine_of_value(engine_value)), True
                 fn.notes.append("engine taken from a secret's value (--read-values)")
             if master:
                 sec.master_arn = master

@@ -62,6 +62,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from ipaddress import ip_network
 from typing import Any
 
+from generator import engines
 from generator import model as model_mod
 from generator.live import policy_eval as pe
 from generator.live.client import ApiError, Aws, Denied, LiveError, Memo, NotFound
@@ -147,8 +148,10 @@ class Doctor:
         self.memo = Memo()
         self._findings: list[tuple[tuple[int, int, str, int], Finding]] = []
         self._subject_order: dict[str, int] = {}
-        for i, fn in enumerate(module.functions):
-            self._subject_order[fn.key] = 1 + i * 10_000
+        for i, fn in enumerate(module.functions):  # each function, then its secrets (the text table's grouping)
+            self._subject_order[fn.key] = 1 + i * 1_000_000
+            for j, sec in enumerate(fn.secrets, 1):
+                self._subject_order.setdefault(sec.name, 1 + i * 1_000_000 + j)
         self._fn_by_key = {fn.key: fn for fn in module.functions}
         self.root_arn = f"arn:{module.partition}:iam::{module.account_id}:root"
 
@@ -477,17 +480,17 @@ class Doctor:
         except LiveError as exc:
             self.unknown(k, "network", exc)
             return
-        problems: list[str] = []
+        problems: dict[str, list[str]] = {}  # reason -> subnets
         nat_ok: list[str] = []
         for sid in subnet_ids:
             table = _table_for(tables, sid)
             if table is None:
-                problems.append(f"{sid}: no route table")
+                problems.setdefault("no route table", []).append(sid)
                 continue
             route = next((r for r in table.get("Routes", []) if r.get("DestinationCidrBlock") == "0.0.0.0/0"
                           and r.get("State", "active") == "active"), None)  # fmt: skip
             if route is None:
-                problems.append(f"{sid}: no 0.0.0.0/0 route ({table['RouteTableId']})")
+                problems.setdefault(f"no 0.0.0.0/0 route ({table['RouteTableId']})", []).append(sid)
             elif route.get("NatGatewayId"):
                 try:
                     nat = self.nat_gateway(route["NatGatewayId"])
@@ -495,24 +498,24 @@ class Doctor:
                     self.unknown(k, "network", exc)
                     return
                 if nat is None or nat.get("State") != "available":
-                    problems.append(f"{sid}: 0.0.0.0/0 goes to NAT gateway {route['NatGatewayId']}, which is "
-                                    + ("missing" if nat is None else str(nat.get("State"))))  # fmt: skip
+                    problems.setdefault(f"0.0.0.0/0 goes to NAT gateway {route['NatGatewayId']}, which is "
+                                        + ("missing" if nat is None else str(nat.get("State"))), []).append(sid)  # fmt: skip
                 elif nat.get("ConnectivityType", "public") != "public":
-                    problems.append(f"{sid}: NAT gateway {route['NatGatewayId']} is a private NAT gateway, which cannot reach the internet")
+                    problems.setdefault(f"NAT gateway {route['NatGatewayId']} is a private NAT gateway, which cannot reach the internet", []).append(sid)
                 else:
                     nat_ok.append(sid)
             elif str(route.get("GatewayId", "")).startswith("igw-"):
-                problems.append(f"{sid}: 0.0.0.0/0 goes to internet gateway {route['GatewayId']} only; a Lambda function in a VPC "
-                                "has no public IP address, so an internet gateway alone does not reach Secrets Manager")
+                problems.setdefault(f"0.0.0.0/0 goes to internet gateway {route['GatewayId']} only; a Lambda function in a VPC "
+                                    "has no public IP address, so an internet gateway alone does not reach Secrets Manager", []).append(sid)
             else:
                 target = next((str(v) for key, v in route.items() if key.endswith("Id") and key != "DestinationPrefixListId"), "?")
-                problems.append(f"{sid}: 0.0.0.0/0 goes to {target}, which doctor cannot follow (a NAT instance or a transit gateway?)")
+                problems.setdefault(f"0.0.0.0/0 goes to {target}, which doctor cannot follow (a NAT instance or a transit gateway?)", []).append(sid)
         if not problems:
             self.add(k, "network", PASS, f"every subnet routes 0.0.0.0/0 to a NAT gateway ({', '.join(nat_ok)}){endpoint_note}")
             return
         self.add(k, "network", FAIL,
                  f"the function cannot reach Secrets Manager from VPC {vpc_id}: no interface endpoint for {service} with private DNS"
-                 f"{endpoint_note}; " + "; ".join(problems),
+                 f"{endpoint_note}; " + "; ".join(f"{', '.join(subs)}: {why}" for why, subs in problems.items()),
                  f"create an interface VPC endpoint for {service} in {vpc_id} with private DNS on and a security group that admits "
                  f"TCP 443 from {', '.join(group_ids)}; or route 0.0.0.0/0 of every function subnet to a NAT gateway")  # fmt: skip
 
@@ -861,7 +864,7 @@ class Doctor:
         if match is None:
             return  # not a database of this account and region: nothing doctor can check
         what, _addr, db_port, db_groups = match
-        port = int(fields.get("port") or db_port or 0)
+        port = int(str(fields.get("port") or db_port or 0))
         known, conf = self._conf_or_none(fn)
         if conf is not None:
             groups = tuple((conf.get("VpcConfig") or {}).get("SecurityGroupIds") or ())
@@ -896,7 +899,7 @@ class Doctor:
         except LiveError as exc:
             self.unknown(n, "value", exc)
             return
-        keys, engine_ok = _value_shape(got.pop("SecretString", None), model_mod.SECRET_ENGINE.get(fn.engine, fn.engine))
+        keys, engine_ok = _value_shape(got.pop("SecretString", None), engines.secret_engine(fn.engine))
         got.clear()
         if keys is None:
             self.add(n, "value", FAIL, "the current value is not a JSON object", "store the database credentials as JSON (engine, host, username, password)")
@@ -907,7 +910,7 @@ class Doctor:
             self.add(n, "value", FAIL, f"the current value lacks {', '.join(missing)}, which the {fn.engine} rotation function reads",
                      f"add {', '.join(missing)} to the secret's JSON")  # fmt: skip
         elif not engine_ok:
-            want = model_mod.SECRET_ENGINE.get(fn.engine, fn.engine)
+            want = engines.secret_engine(fn.engine)
             self.add(n, "value", WARN, f"the value's engine is not {want!r}, which AWS's {fn.engine} functions expect", f"set engine to {want!r} in the secret's JSON")
         else:
             self.add(n, "value", PASS, f"the current value has {', '.join(need)} (values not shown)")
@@ -948,7 +951,7 @@ def _names_service(principal: Any, service: str) -> bool:
     if isinstance(principal, dict):
         svc = principal.get("Service")
         return service in (svc if isinstance(svc, list) else [svc])
-    return principal == "*"
+    return bool(principal == "*")
 
 
 def _condition_values(condition: dict[str, Any], key: str) -> list[str]:
