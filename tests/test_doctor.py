@@ -358,3 +358,31 @@ def test_text_output_groups_by_function(world, tmp_path):
     assert code == 0
     assert text.index("function legacy (") < text.index(f"secret {lw.SECRETS[1]}") < text.index("function legacy-alt (")
     assert "\x1b[32mPASS" in text and "API calls" in text
+
+
+def test_database_security_group_must_admit_the_function(world, tmp_path):
+    """A created secret whose connection.host is an RDS endpoint in the account."""
+    ec2, rds, sm = world.client("ec2"), world.client("rds"), world.client("secretsmanager")
+    db_sg = ec2.create_security_group(GroupName="db", Description="database", VpcId=world.ids["vpc"])["GroupId"]
+    db = rds.create_db_instance(
+        DBInstanceIdentifier="orders", DBInstanceClass="db.t3.micro", Engine="postgres", MasterUsername="admin",
+        MasterUserPassword="admin-password-1", AllocatedStorage=20, VpcSecurityGroupIds=[db_sg],
+    )["DBInstance"]  # fmt: skip
+    host = db["Endpoint"]["Address"] if db.get("Endpoint") else rds.describe_db_instances(DBInstanceIdentifier="orders")["DBInstances"][0]["Endpoint"]["Address"]
+    name = "prod/created/db"
+    world.secret_arns[name] = sm.create_secret(Name=name, SecretString=json.dumps({"engine": "postgres", "host": host, "username": "app", "password": "x"}))["ARN"]
+    lw.rotate(world, name)
+    data = lw.manifest(world)
+    data["secrets"][name] = {"function": "legacy", "create": True, "schedule": {"every_days": 30},
+                             "connection": {"host": host, "port": 5432, "username": "app"}}  # fmt: skip
+    doc = lw._role_policy(world, [world.ids["key"], world.ids["master-key"]], list(world.secret_arns.values()), world.secret_arns[lw.MASTER])
+    world.client("iam").put_role_policy(RoleName=lw.ROLE, PolicyName="rotation", PolicyDocument=json.dumps(doc))
+    code, findings = run_doctor(world, tmp_path, data)
+    assert failing(findings) == {(name, "database")}, [f for f in findings if f["status"] == "fail"]
+    f = next(f for f in findings if f["check"] == "database")
+    assert "RDS instance orders" in f["message"] and db_sg in f["fix"] and "5432" in f["fix"]
+    ec2.authorize_security_group_ingress(
+        GroupId=db_sg, IpPermissions=[{"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "UserIdGroupPairs": [{"GroupId": world.ids["fn-sg"]}]}]
+    )
+    code, findings = run_doctor(world, tmp_path, data)
+    assert code == 0 and next(f for f in findings if f["check"] == "database")["status"] == "pass"

@@ -26,10 +26,15 @@ def _err(text: str) -> None:
     sys.stderr.write(f"rotation-tf: {text}\n")
 
 
-def _open(conn: Connection, region: str) -> Any:
+DISCOVER_SERVICES = ("sts", "secretsmanager", "lambda", "kms", "iam")
+
+
+def _open(conn: Connection, region: str, services: tuple[str, ...] | None = None) -> Any:
     from generator.live.client import Aws
 
+    extra = {"services": services} if services else {}
     return Aws(
+        **extra,
         region=region,
         profile=conn.profile,
         endpoint_url=conn.endpoint_url,
@@ -136,7 +141,7 @@ def discover(conn: Connection, *, out_path: Path | None, read_values: bool = Fal
     out = out or sys.stdout
     assert conn.region
     try:
-        aws = _open(conn, conn.region)
+        aws = _open(conn, conn.region, DISCOVER_SERVICES)
     except Unreachable as exc:
         _err(f"cannot reach AWS at {_where(conn, conn.region)}: {exc}")
         return EXIT_UNREACHABLE

@@ -141,10 +141,10 @@ class Discoverer:
         ident = self.aws.call("sts", "GetCallerIdentity", "get_caller_identity")
         account = ident["Account"]
         listed = self.aws.pages("secretsmanager", "ListSecrets", "list_secrets", "SecretList", PaginationConfig={"PageSize": 100})
-        rotated = [s for s in listed if s.get("RotationEnabled") and s.get("RotationLambdaARN")]
+        # A secret another service owns (OwningService) is rotated by that service, not by a function here.
+        managed = {s["Name"]: s["OwningService"] for s in listed if s.get("OwningService")}
+        rotated = [s for s in listed if s.get("RotationEnabled") and s.get("RotationLambdaARN") and s["Name"] not in managed]
         others = sorted(s["Name"] for s in listed if s not in rotated)
-        managed = {s["Name"]: s.get("OwningService") for s in listed if s.get("OwningService")}
-        rotated = [s for s in rotated if not s.get("OwningService")]  # managed rotation: the owning service rotates it
         by_arn = {s["ARN"]: s for s in listed}
 
         fn_arns = sorted({s["RotationLambdaARN"] for s in rotated})

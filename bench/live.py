@@ -1,0 +1,251 @@
+"""Benchmark ``doctor`` and ``discover`` against moto: API calls per secret and wall time.
+
+    .venv/bin/python bench/live.py [--secrets 1000] [--functions 20] [--keys 5] [--rounds 3] [--json out.json]
+
+Not part of the test suite. It starts a moto server on loopback, builds an account in which
+SECRETS secrets rotate with FUNCTIONS existing functions (all in one VPC with a Secrets
+Manager endpoint, every function with its own role, KEYS customer managed keys spread over
+the secrets), writes the manifest that describes it, then runs, interleaved, ROUNDS times:
+
+* ``baseline``: the least any tool must do, serially: ``ListSecrets`` to the end, then one
+  ``DescribeSecret`` per secret (what ``aws secretsmanager describe-secret`` in a loop does);
+* ``doctor`` on the manifest (in-process, the CLI's code path, JSON output discarded);
+* ``discover`` of the region.
+
+Calls are counted with a botocore ``before-call`` event hook (generator.live.client), by
+operation. The report gives the calls per secret, the calls that are not per secret (per
+function, role, key, VPC), whether anything was fetched twice (each per-resource operation
+must equal the number of distinct resources), the median wall time of each command and its
+ratio to the baseline measured in the same round (the machine is shared: only ratios mean
+much). Goals (issue 12): discover <= 2 calls per rotated secret plus a few per function;
+doctor <= 3 per secret plus a few per function and per VPC; no re-fetches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
+
+import yaml  # noqa: E402
+from harness import MotoServer  # noqa: E402
+from lifecycle import dummy_zip  # noqa: E402
+
+ACCOUNT = "111122223333"
+REGION = "us-east-1"
+TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+
+
+def build(server: MotoServer, secrets: int, functions: int, keys: int) -> dict[str, Any]:
+    """The account, and the manifest that describes it."""
+    c = server.client
+    ec2 = c("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24")["Subnet"]["SubnetId"] for i in (1, 2)]
+    fn_sg = ec2.create_security_group(GroupName="rotator", Description="fn", VpcId=vpc)["GroupId"]
+    ep_sg = ec2.create_security_group(GroupName="endpoint", Description="ep", VpcId=vpc)["GroupId"]
+    ec2.authorize_security_group_ingress(
+        GroupId=ep_sg, IpPermissions=[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "UserIdGroupPairs": [{"GroupId": fn_sg}]}]
+    )
+    ec2.create_vpc_endpoint(VpcId=vpc, ServiceName=f"com.amazonaws.{REGION}.secretsmanager", VpcEndpointType="Interface",
+                            SubnetIds=subnets, SecurityGroupIds=[ep_sg], PrivateDnsEnabled=True)  # fmt: skip
+    kms = c("kms")
+    key_arns = [kms.create_key(Description=f"bench {i}")["KeyMetadata"]["Arn"] for i in range(keys)]
+    iam, lam, sm = c("iam"), c("lambda"), c("secretsmanager")
+    fn_arns = []
+    for i in range(functions):
+        role = iam.create_role(RoleName=f"bench-rotator-{i}-role", AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
+        policy = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
+             "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
+             "Resource": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:*"},
+            {"Effect": "Allow", "Action": "secretsmanager:GetRandomPassword", "Resource": "*"},
+            {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": key_arns}]}  # fmt: skip
+        iam.put_role_policy(RoleName=f"bench-rotator-{i}-role", PolicyName="rotation", PolicyDocument=json.dumps(policy))
+        arn = lam.create_function(FunctionName=f"bench-rotator-{i}", Runtime="python3.12", Role=role, Handler="index.handler",
+                                  Code={"ZipFile": dummy_zip()}, VpcConfig={"SubnetIds": subnets, "SecurityGroupIds": [fn_sg]})["FunctionArn"]  # fmt: skip
+        lam.add_permission(FunctionName=f"bench-rotator-{i}", StatementId="SecretsManager", Action="lambda:InvokeFunction",
+                           Principal="secretsmanager.amazonaws.com", SourceAccount=ACCOUNT)  # fmt: skip
+        fn_arns.append(arn)
+
+    def one(i: int) -> tuple[str, dict[str, Any]]:
+        name = f"bench/app-{i:05d}/db"
+        key = key_arns[(i // 2) % keys] if i % 2 == 0 else None  # half the secrets under a CMK
+        arn = sm.create_secret(Name=name, SecretString='{"username":"u","password":"p"}', **({"KmsKeyId": key} if key else {}))["ARN"]
+        fn = i % functions
+        sm.rotate_secret(SecretId=arn, RotationLambdaARN=fn_arns[fn], RotationRules={"AutomaticallyAfterDays": 30}, RotateImmediately=False)
+        for version, stages in sm.describe_secret(SecretId=arn).get("VersionIdsToStages", {}).items():
+            if "AWSPENDING" in stages and "AWSCURRENT" not in stages:  # moto limit PENDING (tests/liveworld.py)
+                sm.update_secret_version_stage(SecretId=arn, VersionStage="AWSPENDING", RemoveFromVersionId=version)
+        entry: dict[str, Any] = {"function": f"f{fn}", "arn": arn, "schedule": {"every_days": 30}}
+        if key:
+            entry["kms_key_arn"] = key
+        return name, entry
+
+    with ThreadPoolExecutor(8) as pool:
+        entries = dict(pool.map(one, range(secrets)))
+    return {
+        "version": 1, "account_id": ACCOUNT, "region": REGION,
+        "functions": {f"f{i}": {"strategy": "single_user", "engine": "postgresql", "existing_function_arn": a,
+                                "vpc": {"subnet_ids": sorted(subnets), "security_group_ids": [fn_sg]}} for i, a in enumerate(fn_arns)},
+        "secrets": entries,
+    }  # fmt: skip
+
+
+def baseline(server: MotoServer) -> tuple[float, int]:
+    sm = server.client("secretsmanager")
+    started = time.perf_counter()
+    names = [s["ARN"] for page in sm.get_paginator("list_secrets").paginate() for s in page["SecretList"]]
+    calls = 1 + len(names) // 100
+    for arn in names:
+        sm.describe_secret(SecretId=arn)
+    return time.perf_counter() - started, calls + len(names)
+
+
+def run_doctor(server: MotoServer, manifest: Path) -> tuple[float, dict[str, int], dict[str, int]]:
+    from generator import api
+    from generator.live.client import Aws
+    from generator.live.doctor import Doctor
+
+    module = api.validate(manifest).module
+    started = time.perf_counter()
+    aws = Aws(region=REGION, endpoint_url=server.url)
+    try:
+        report = Doctor(aws, module).run()  # type: ignore[arg-type]
+    finally:
+        aws.close()
+    return time.perf_counter() - started, dict(aws.calls), report.counts()
+
+
+def run_discover(server: MotoServer) -> tuple[float, dict[str, int], str]:
+    from generator.live.client import Aws
+    from generator.live.discover import Discoverer
+
+    started = time.perf_counter()
+    aws = Aws(region=REGION, endpoint_url=server.url, services=("sts", "secretsmanager", "lambda", "kms", "iam"))
+    try:
+        text, _summary = Discoverer(aws).run()
+    finally:
+        aws.close()
+    return time.perf_counter() - started, dict(aws.calls), text
+
+
+PER_RESOURCE = {
+    # operation: what it is fetched once for
+    "lambda:GetFunctionConfiguration": "functions",
+    "lambda:GetFunction": "functions",
+    "lambda:GetPolicy": "functions",
+    "iam:GetRole": "roles",
+    "kms:DescribeKey": "keys",
+    "kms:GetKeyPolicy": "keys",
+    "ec2:DescribeVpcEndpoints": "vpcs",
+    "ec2:DescribeRouteTables": "vpcs",
+    "ec2:DescribeSubnets": "subnets",
+}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--secrets", type=int, default=1000)
+    ap.add_argument("--functions", type=int, default=20)
+    ap.add_argument("--keys", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    server = MotoServer().start()
+    try:
+        t0 = time.perf_counter()
+        data = build(server, args.secrets, args.functions, args.keys)
+        setup = time.perf_counter() - t0
+        with tempfile.TemporaryDirectory() as tmp:
+            manifest = Path(tmp) / "bench.yaml"
+            manifest.write_text(yaml.safe_dump(data, sort_keys=False))
+            times: dict[str, list[float]] = {"baseline": [], "doctor": [], "discover": []}
+            ratios: dict[str, list[float]] = {"doctor": [], "discover": []}
+            doctor_calls: dict[str, int] = {}
+            discover_calls: dict[str, int] = {}
+            counts: dict[str, int] = {}
+            discovered = ""
+            base_calls = 0
+            for _ in range(args.rounds):  # interleaved: load on the machine hits all three alike
+                b, base_calls = baseline(server)
+                d, doctor_calls, counts = run_doctor(server, manifest)
+                s, discover_calls, discovered = run_discover(server)
+                times["baseline"].append(b)
+                times["doctor"].append(d)
+                times["discover"].append(s)
+                ratios["doctor"].append(d / b)
+                ratios["discover"].append(s / b)
+            from generator import api
+
+            found = Path(tmp) / "discovered.yaml"
+            found.write_text(discovered)
+            discovered_ok = api.validate(found).exit == api.Exit.OK
+    finally:
+        server.stop()
+    n, f, k = args.secrets, args.functions, args.keys
+    distinct = {"functions": f, "roles": f, "keys": k, "vpcs": 1, "subnets": 2}
+    result: dict[str, Any] = {
+        "secrets": n, "functions": f, "keys": k, "rounds": args.rounds, "setup_s": round(setup, 1),
+        "doctor": {"calls": doctor_calls, "total": sum(doctor_calls.values()), "findings": counts},
+        "discover": {"calls": discover_calls, "total": sum(discover_calls.values()), "validates": discovered_ok},
+        "baseline_calls": base_calls,
+        "median_s": {k2: round(statistics.median(v), 3) for k2, v in times.items()},
+        "median_ratio_to_baseline": {k2: round(statistics.median(v), 3) for k2, v in ratios.items()},
+    }  # fmt: skip
+    refetched = {}
+    for cmd in ("doctor", "discover"):
+        for op, count in result[cmd]["calls"].items():
+            what = PER_RESOURCE.get(op)
+            if what and count > distinct[what]:
+                refetched[f"{cmd} {op}"] = f"{count} calls for {distinct[what]} {what}"
+    per_secret = {
+        "doctor": result["doctor"]["calls"].get("secretsmanager:DescribeSecret", 0) / n,
+        "discover": sum(v for op, v in discover_calls.items() if op.startswith("secretsmanager:")) / n,
+    }
+    other = {cmd: result[cmd]["total"] - round(per_secret[cmd] * n) for cmd in ("doctor", "discover")}
+    result["per_secret"] = per_secret
+    result["not_per_secret"] = other
+    result["refetched"] = refetched
+    result["goals_met"] = {
+        "discover <= 2 per secret + few per function": per_secret["discover"] <= 2 and other["discover"] <= 5 * f + k + 5,
+        "doctor <= 3 per secret + few per function and VPC": per_secret["doctor"] <= 3 and other["doctor"] <= 10 * f + 2 * k + 10,
+        "no re-fetches": not refetched,
+    }
+    print(f"doctor and discover against moto: {n:,} rotated secrets, {f} functions (own roles), {k} keys, 1 VPC; "
+          f"setup {setup:.0f} s; median of {args.rounds} interleaved rounds")  # fmt: skip
+    print()
+    print("| command | API calls | per secret | not per secret | wall time | / baseline |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print(f"| baseline (ListSecrets + DescribeSecret each, serial) | {base_calls:,} | {1 + 1 / 100:.2f} | 0 | {result['median_s']['baseline']:.2f} s | 1.00 |")
+    for cmd in ("doctor", "discover"):
+        print(f"| {cmd} | {result[cmd]['total']:,} | {per_secret[cmd]:.2f} | {other[cmd]} | {result['median_s'][cmd]:.2f} s | "
+              f"{result['median_ratio_to_baseline'][cmd]:.2f} |")  # fmt: skip
+    print()
+    for cmd in ("doctor", "discover"):
+        print(f"{cmd} calls by operation: " + ", ".join(f"{op} {c}" for op, c in sorted(result[cmd]["calls"].items())))
+    print(f"doctor findings: {counts}; discovered manifest validates: {discovered_ok}")
+    print("re-fetches: " + (", ".join(f"{k2}: {v}" for k2, v in refetched.items()) if refetched else "none"))
+    for goal, ok in result["goals_met"].items():
+        print(f"goal {goal}: {'met' if ok else 'MISSED'}")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    return 0 if all(result["goals_met"].values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
