@@ -32,9 +32,8 @@ DISCOVER_SERVICES = ("sts", "secretsmanager", "lambda", "kms", "iam")
 def _open(conn: Connection, region: str, services: tuple[str, ...] | None = None) -> Any:
     from generator.live.client import Aws
 
-    extra = {"services": services} if services else {}
     return Aws(
-        **extra,
+        services=services or ("sts", "lambda", "secretsmanager", "kms", "iam", "ec2", "rds", "redshift"),
         region=region,
         profile=conn.profile,
         endpoint_url=conn.endpoint_url,
