@@ -349,7 +349,7 @@ def run() -> None:
 ProfileOpt = Annotated[str | None, typer.Option("--profile", help="AWS profile (default: boto3's credential chain).")]
 EndpointOpt = Annotated[
     str | None,
-    typer.Option("--endpoint-url", help="One endpoint for every AWS service (moto, LocalStack, a proxy)."),
+    typer.Option("--endpoint-url", help="One endpoint for every AWS service (moto, LocalStack, a proxy).", metavar="URL"),
 ]
 AttemptsOpt = Annotated[
     int, typer.Option("--max-attempts", min=1, max=20, help="Attempts per API call, retries of throttling included.")
@@ -359,73 +359,77 @@ ReadValuesOpt = Annotated[
     bool,
     typer.Option(
         "--read-values",
-        help="Also call GetSecretValue to check which JSON keys each value has. Values are never printed, logged or kept.",
+        help="Also call GetSecretValue (see the command). Values are never printed, logged or kept.",
     ),
 ]
 
 
-@app.command()
+@command()
 def doctor(
     manifest: ManifestArg,
     profile: ProfileOpt = None,
     region: Annotated[str | None, typer.Option("--region", help="Must be the manifest's region (the default).")] = None,
     endpoint_url: EndpointOpt = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="text (grouped by function) or json.", case_sensitive=False)] = Format.text,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", "-f", help="text (a table grouped by function) or json.", parser=_choice(("text", "json")),
+            metavar="[text|json]",
+        ),
+    ] = "text",
     read_values: ReadValuesOpt = False,
     max_attempts: AttemptsOpt = 5,
     timeout: TimeoutOpt = 30.0,
-    color: ColorOpt = Color.auto,
+    color: ColorOpt = "auto",
 ) -> None:
     """Check the account against MANIFEST: can each secret rotate, and if not, why and how to fix it.
 
-    Read-only. Before apply it checks the functions, their network path to Secrets Manager,
-    the secrets, their keys and key policies; after apply also the invoke permissions, the
-    real roles' grants, rotation, schedule, overdue and unfinished rotations.
+    Read-only. Before apply it checks the functions, their network path to Secrets Manager, the secrets, their keys and key policies; after apply also the invoke permissions, the real roles' grants, rotation, schedule, overdue and unfinished rotations. --read-values also checks which JSON keys each value has.
 
     Exit 0 nothing fails, 1 something fails, 2 bad manifest or usage, 3 AWS unreachable.
     """
+    from generator.commands import use_color
     from generator.live import commands
 
     conn = commands.Connection(profile, region, endpoint_url, max_attempts, timeout)
-    code = commands.doctor(manifest, conn, fmt=fmt.value, read_values=read_values, colour=use_color(color, sys.stdout))
-    raise typer.Exit(code)
+    _exit(commands.doctor(manifest, conn, fmt=fmt, read_values=read_values, colour=use_color(color, sys.stdout)))
 
 
-@app.command()
+@command()
 def discover(
     region: Annotated[str, typer.Option("--region", help="AWS region to list.")],
     profile: ProfileOpt = None,
     endpoint_url: EndpointOpt = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the manifest here (never overwrites); default stdout.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the manifest here (never overwrites); default stdout.", metavar="FILE")
+    ] = None,
     read_values: ReadValuesOpt = False,
     max_attempts: AttemptsOpt = 5,
     timeout: TimeoutOpt = 30.0,
 ) -> None:
-    """Write a manifest for the secrets that already rotate in REGION, marked import: true.
+    """Write a manifest for the secrets that already rotate in REGION, every one marked import: true.
 
-    Read-only; never reads a secret value unless --read-values is given (then it takes only
-    engine and masterarn from each value). Exit 0, 2 on bad usage, 3 AWS unreachable.
+    Read-only; never reads a secret value unless --read-values is given, and then takes only engine and masterarn from each value.
+
+    Exit 0, 2 on bad usage, 3 AWS unreachable.
     """
     from generator.live import commands
 
     conn = commands.Connection(profile, region, endpoint_url, max_attempts, timeout)
-    raise typer.Exit(commands.discover(conn, out_path=out, read_values=read_values))
+    _exit(commands.discover(conn, out_path=out, read_values=read_values))
 
 
-class LiveCommand(str, Enum):
-    doctor = "doctor"
-    discover = "discover"
-    all = "all"
-
-
-@app.command("caller-policy")
+@command("caller-policy")
 def caller_policy(
-    command: Annotated[LiveCommand, typer.Argument(help="doctor, discover or all.")] = LiveCommand.all,
+    which: Annotated[
+        str,
+        typer.Argument(help="doctor, discover or all.", parser=_choice(("doctor", "discover", "all")), metavar="[doctor|discover|all]"),
+    ] = "all",
     read_values: Annotated[bool, typer.Option("--read-values", help="Include what --read-values needs.")] = False,
 ) -> None:
-    """Print the IAM policy (JSON) that lets the caller run doctor and/or discover; all read-only."""
+    """Print the IAM policy (JSON) that lets the caller run doctor and/or discover; all of it read-only."""
     import json
 
     from generator.live import permissions
 
-    sys.stdout.write(json.dumps(permissions.policy(command.value, read_values), indent=2) + "\n")
+    sys.stdout.write(json.dumps(permissions.policy(which, read_values), indent=2) + "\n")

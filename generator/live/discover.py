@@ -267,7 +267,10 @@ class Discoverer:
     def _adoptable(self, fn: Fn) -> bool:
         """Whether the permission and role policy that ``import: true`` adopts already exist
         (they do when rotation-tf made them before); importing what does not exist fails."""
-        sid = f"SecretsManagerRotation-{fn.key}"
+        from generator.naming import Names
+
+        names = Names("", fn.key)  # discover writes no name_prefix
+        sid = names.statement_id
         try:
             raw = self.aws.call("lambda", "GetPolicy", "get_policy", FunctionName=fn.name)["Policy"]
             sids = {s.get("Sid") for s in json.loads(raw).get("Statement", [])}
@@ -282,7 +285,7 @@ class Discoverer:
             policies = set(self.aws.pages("iam", "ListRolePolicies", "list_role_policies", "PolicyNames", RoleName=role))
         except LiveError:
             return False
-        return f"{fn.key}-rotation" in policies
+        return names.policy in policies
 
     # ---- output -------------------------------------------------------------------------
     def _render(self, account: str, fns: dict[str, Fn], secrets: list[Sec], others: list[str], managed: dict[str, str | None],
