@@ -99,7 +99,10 @@ def parse_arn(text: str) -> Arn | None:
 
 
 LAMBDA_RESOURCE_RE = re.compile(r"^function:([A-Za-z0-9_-]{1,64})(?::([A-Za-z0-9$_-]+))?$")
-SECRET_RESOURCE_RE = re.compile(r"^secret:([A-Za-z0-9/_+=.@-]+)-([A-Za-z0-9]{6})$")
+# Secrets that an AWS service creates for itself carry a '!' that users cannot type
+# (RDS: rds!db-<id>, rds!cluster-<id>); their ARNs hold it too.
+SECRET_RESOURCE_RE = re.compile(r"^secret:([A-Za-z0-9/_+=.@!-]+)-([A-Za-z0-9]{6})$")
+SERVICE_SECRET_NAME_RE = re.compile(r"^[A-Za-z0-9/_+=.@!-]+$")
 KEY_RESOURCE_RE = re.compile(r"^key/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
 
 

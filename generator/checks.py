@@ -220,10 +220,30 @@ class Checker:
     # ---- secrets -----------------------------------------------------------------
     def secret(self, name: str, sec: Secret, functions: dict[str, Function]) -> None:
         path = ("secrets", name)
-        if not name or len(name) > aws.SECRET_NAME_MAX or not aws.SECRET_NAME_RE.match(name):
-            bad = sorted({c for c in name if not re.match(r"[A-Za-z0-9/_+=.@-]", c)})
+        name_re = aws.SERVICE_SECRET_NAME_RE if sec.managed else aws.SECRET_NAME_RE
+        if not name or len(name) > aws.SECRET_NAME_MAX or not name_re.match(name):
+            allowed = r"[A-Za-z0-9/_+=.@!-]" if sec.managed else r"[A-Za-z0-9/_+=.@-]"
+            bad = sorted({c for c in name if not re.match(allowed, c)})
             detail = f" (not allowed: {' '.join(repr(c) for c in bad)})" if bad else ""
-            self.err(path, f"secret name {name!r} must be 1-512 of letters, digits and /_+=.@-{detail}")
+            if not sec.managed and "!" in name and aws.SERVICE_SECRET_NAME_RE.match(name):
+                self.err(
+                    path,
+                    f"secret name {name!r} holds '!', which only secrets created by an AWS service carry "
+                    "(RDS: rds!db-<id>); if the service rotates it, set managed: true instead of function",
+                )
+            else:
+                self.err(path, f"secret name {name!r} must be 1-512 of letters, digits and /_+=.@-{detail}")
+        if sec.managed:
+            self._service_rotated(path, sec)
+            return
+        if sec.function is None:
+            if not self._dropped(path + ("function",)):
+                self.err(
+                    path + ("function",),
+                    "give function (the key of a rotation function), or managed: true when the service "
+                    "that owns the secret rotates it",
+                )
+            return
         fn = functions.get(sec.function)
         if fn is None and self.raw_function_keys is not None and sec.function not in self.raw_function_keys:
             close = difflib.get_close_matches(sec.function, sorted(self.raw_function_keys), n=1)
@@ -262,6 +282,38 @@ class Checker:
                 self._kms(path + ("master_secret", "kms_key_arn"), sec.master_secret.kms_key_arn)
         self.out.extend(schedules.check(self.s, path + ("schedule",), sec.schedule, self.dropped))
         self._created(path, sec)
+
+    def _service_rotated(self, path: Path, sec: Secret) -> None:
+        """managed: true -- the owning service rotates the secret (managed rotation,
+        https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotate-secrets_managed.html):
+        the module only sets the schedule, so the function-related fields have no meaning."""
+        if sec.function is not None:
+            self.err(path + ("function",), "a managed secret is rotated by the service that owns it: remove function (or managed: true)")
+        for field, why in (
+            ("master_secret", "the service rotates its own secret"),
+            ("kms_key_arn", "the module grants no function access to the secret"),
+        ):
+            if getattr(sec, field) is not None:
+                self.err(path + (field,), f"{field} does not apply to a managed secret: {why}")
+        if sec.create:
+            self.err(
+                path + ("create",),
+                "a managed secret is created by its service (manage_master_user_password), not by the module",
+            )
+        if sec.arn is not None:
+            p: Path = path + ("arn",)
+            arn = self._arn(p, sec.arn, "secretsmanager", "a Secrets Manager secret")
+            if arn is not None:
+                m = aws.SECRET_RESOURCE_RE.match(arn.resource)
+                if not m:
+                    self.err(p, f"{sec.arn!r} is not a secret ARN (…:secret:<name>-<6 characters>)")
+                elif m.group(1) != path[1]:
+                    self.err(p, f"{sec.arn!r} is the ARN of secret {m.group(1)!r}, not {path[1]!r}")
+                else:
+                    self._same_account(p, arn)
+        self.out.extend(schedules.check(self.s, path + ("schedule",), sec.schedule, self.dropped))
+        if not sec.create:
+            self._created(path, sec)  # the fields of created secrets are errors here too
 
     def _created(self, path: tuple[Any, ...], sec: Secret) -> None:
         if not sec.create:

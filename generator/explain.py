@@ -122,6 +122,8 @@ def facts(module: Module, max_resources: int | None = None) -> dict[str, Any]:
             for fn in module.functions
             if fn.policy is not None
         ],
+        # managed: true -- rotated by the service that owns them: a schedule, no function or grant.
+        "service_rotated": [s.name for s in module.service_rotated],
     }
 
 
@@ -147,10 +149,12 @@ _INDENT = " " * _LABEL
 def summary_line(data: dict[str, Any]) -> str:
     n_fn = len(data["functions"])
     n_sec = sum(f["secret_count"] for f in data["functions"])
+    n_own = len(data.get("service_rotated", ()))
+    own = f"; {n_own} secret{'s' if n_own != 1 else ''} rotated by {'their' if n_own != 1 else 'its'} own service (no function, no grant)" if n_own else ""
     return (
         f"Module {data['module']} (from {data['manifest']}): account {data['account_id']}, "
         f"region {data['region']}, partition {data['partition']}; "
-        f"{n_fn} function{'s' if n_fn != 1 else ''}, {n_sec} secret{'s' if n_sec != 1 else ''}"
+        f"{n_fn} function{'s' if n_fn != 1 else ''}, {n_sec} secret{'s' if n_sec != 1 else ''}{own}"
     )
 
 

@@ -160,6 +160,8 @@ def key_policy_statements(module: Module) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     uses: dict[str, dict[str, set[str]]] = {}
     for s in module.secrets:
+        if s.function is None:
+            continue  # rotated by its own service: no role to grant
         fn = fns[s.function]
         if s.kms_key_arn and fn.has_role:
             u = uses.setdefault(s.kms_key_arn, {"roles": set(), "secrets": set(), "mroles": set(), "masters": set()})

@@ -185,7 +185,16 @@ class Replica(_Strict):
 class Secret(_Strict):
     """A secret to rotate, keyed by its name."""
 
-    function: Annotated[str, Field(description="Key of the function in `functions`")]
+    function: Annotated[
+        str | None, Field(description="Key of the function in `functions`; required unless managed: true")
+    ] = None
+    managed: Annotated[
+        bool,
+        Field(
+            description="Rotated by the service that owns the secret (RDS, Aurora, Redshift, DocumentDB "
+            "manage_master_user_password): the module sets the schedule only, with no function"
+        ),
+    ] = False
     arn: Annotated[str | None, Field(description="The secret's full ARN; optional")] = None
     kms_key_arn: Annotated[str | None, Field(description="Customer managed key that encrypts the secret")] = None
     master_secret: Annotated[
@@ -228,7 +237,10 @@ class Manifest(_Strict):
         Field(pattern=MODULE_PATTERN, description="Name of the module folder; defaults to the manifest's file name"),
     ] = None
     roles: Annotated[Roles, Field(description="Hardening of the rotation roles")] = Field(default_factory=Roles)
-    functions: Annotated[dict[str, Function], Field(min_length=1, description="Rotation Lambda functions, keyed by name")]
+    functions: Annotated[
+        dict[str, Function],
+        Field(description="Rotation Lambda functions, keyed by name; none when every secret is managed: true"),
+    ] = Field(default_factory=dict)
     secrets: Annotated[dict[str, Secret], Field(min_length=1, description="Secrets to rotate, keyed by the secret's name")]
 
 

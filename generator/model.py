@@ -48,7 +48,7 @@ class ManagedSecret:
 @dataclass(frozen=True)
 class SecretPlan:
     name: str
-    function: str
+    function: str | None  # None: rotated by the service that owns the secret (service_rotated)
     arn: str | None  # the ARN given in the manifest; None means "look it up by name"
     policy_arn: str  # what IAM statements name: the ARN, or AWS's partial-ARN pattern
     kms_key_arn: str | None
@@ -59,6 +59,7 @@ class SecretPlan:
     previous_names: tuple[str, ...] = ()
     managed: ManagedSecret | None = None
     adopt: bool = False  # import: true
+    service_rotated: bool = False  # managed: true -- the owning service rotates it; schedule only
 
     @cached_property
     def ident(self) -> str:
@@ -184,6 +185,11 @@ class Module:
         return tuple(s for s in self.secrets if s.arn is None and s.managed is None)
 
     @property
+    def service_rotated(self) -> tuple[SecretPlan, ...]:
+        """Secrets whose own service rotates them (managed: true): a schedule, no function."""
+        return tuple(s for s in self.secrets if s.service_rotated)
+
+    @property
     def managed(self) -> tuple[SecretPlan, ...]:
         return tuple(s for s in self.secrets if s.managed is not None)
 
@@ -208,7 +214,7 @@ class Module:
 
 
 def _managed(s: Secret, manifest: Manifest) -> ManagedSecret:
-    assert s.connection is not None
+    assert s.connection is not None and s.function is not None  # checks: create needs both
     fn = manifest.functions[s.function]
     fields: dict[str, object] = {"engine": engines.secret_engine(fn.engine), "host": s.connection.host}
     if s.connection.port is not None:
@@ -286,11 +292,13 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
                 previous_names=tuple(s.previous_names),
                 managed=_managed(s, manifest) if s.create else None,
                 adopt=s.import_,
+                service_rotated=s.managed,
             )
         )
     by_function: dict[str, list[SecretPlan]] = {}
     for plan in secrets:  # one pass, in name order: each function's secrets stay sorted
-        by_function.setdefault(plan.function, []).append(plan)
+        if plan.function is not None:
+            by_function.setdefault(plan.function, []).append(plan)
     functions: list[FunctionPlan] = []
     for key in sorted(manifest.functions):
         f = manifest.functions[key]

@@ -120,7 +120,7 @@ BAD = {
     "every_days_as_text": lambda d: _set(d, ("secrets", "prod/orders/db", "schedule", "every_days"), "30"),
     "window_pattern": lambda d: _set(d, ("secrets", "prod/orders/db", "schedule", "window"), "3 hours"),
     "subnet_pattern": lambda d: _set(d, ("functions", "mysql-alt", "vpc", "subnet_ids"), ["subnet-xyz"]),
-    "empty_functions": lambda d: _set(d, ("functions",), {}),
+    "managed_as_text": lambda d: _set(d, ("secrets", "prod/orders/db", "managed"), "yes"),  # functions may be empty: all-managed manifests
     "missing_schedule": lambda d: d["secrets"]["prod/orders/db"].pop("schedule") and d,
     "timeout_too_long": lambda d: _set(d, ("functions", "mysql-alt", "package", "timeout"), 901),
     "rotate_immediately_text": lambda d: _set(d, ("secrets", "prod/users/db", "rotate_immediately"), "no"),

@@ -8,7 +8,7 @@ data "aws_secretsmanager_secret" "prod_billing_db" {
   name = "prod/billing/db"
 }
 
-# One block per secret, named after it. Each waits for its function's permission and
+# One block per secret, named after it. A rotation by a function waits for its permission and
 # grants, which Secrets Manager checks before the first rotation.
 
 resource "aws_secretsmanager_secret_rotation" "prod_billing_db" {
