@@ -184,7 +184,7 @@ def secret_rows(data: dict[str, Any]) -> list[tuple[str, ...]]:
     return [
         (
             s["secret"],
-            s["function"],
+            s["function"] or "(managed by its service)",
             s["schedule_text"],
             s["window"] or "default",
             "yes" if s["rotate_immediately"] else "no",

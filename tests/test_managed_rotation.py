@@ -18,6 +18,7 @@ from harness import ACCOUNT, Root
 
 from generator import api, explain, model
 from generator.errors import Failed
+from generator.live import client, doctor
 
 EXAMPLE = ROOT / "examples" / "managed-rotation.yaml"
 HEAD = f'version: 1\naccount_id: "{ACCOUNT}"\nregion: us-east-1\n'
@@ -108,9 +109,10 @@ def test_mistakes(tmp_path: Path, body: str, expected: str) -> None:
 
 @pytest.mark.terraform
 @pytest.mark.moto
-def test_plan_apply_replan_in_moto(terraform, moto, tmp_path: Path) -> None:
+def test_plan_apply_replan_in_moto(terraform, moto, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """moto models RDS's managed master secrets (rds!db-<id>, owned by rds) and a
-    RotateSecret without a Lambda ARN: apply the schedule, read it back, re-plan empty."""
+    RotateSecret without a Lambda ARN: apply the schedule, read it back, re-plan empty,
+    and `doctor` finds both secrets rotating on the manifest's schedule."""
     rds = moto.client("rds")
     inst = rds.create_db_instance(
         DBInstanceIdentifier="orders", Engine="postgres", DBInstanceClass="db.t3.micro",
@@ -146,6 +148,15 @@ def test_plan_apply_replan_in_moto(terraform, moto, tmp_path: Path) -> None:
         assert not d.get("RotationLambdaARN"), d.get("RotationLambdaARN")
     code, planned = root.plan_changes()
     assert code == 0, f"second plan is not empty: {planned}"
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    assert result.module is not None
+    report = doctor.Doctor(client.Aws(region="us-east-1", endpoint_url=moto.url, max_attempts=2), result.module).run()
+    found = {(f.subject, f.check): f.status for f in report.findings}
+    for name in (by_arn["Name"], "rds!cluster-7e2b1a90-5c1d-4e8f-9a3b-2c4d6e8f0a1b"):
+        for check in ("secret", "rotation", "schedule"):
+            assert found.get((name, check)) == doctor.PASS, (name, check, report.findings)
     # moto limit: CancelRotateSecret (what destroying the rotation calls) refuses a secret
     # without a Lambda ARN in moto, so destroy fails here; the rotations leave the state.
     destroyed = root.run("destroy", "-auto-approve", "-input=false", "-no-color", "-lock=false", check=False)

@@ -573,6 +573,9 @@ class Doctor:
 
     def check_secret(self, s: model_mod.SecretPlan) -> None:
         n = s.name
+        if s.function is None:
+            self._service_rotated(s)
+            return
         fn = self._fn_by_key[s.function]
         try:
             d = self.secret(s.arn or s.name)
@@ -810,6 +813,32 @@ class Doctor:
             self.add(n, "schedule", PASS, f"schedule {_describe_schedule(s.schedule)}")
         self._overdue(s, d)
         self._pending(s, fn, d)
+
+    def _service_rotated(self, s: model_mod.SecretPlan) -> None:
+        """managed: true -- the owning service rotates the secret: it must exist and its
+        rotation must be on with the manifest's schedule; there is no function to check."""
+        n = s.name
+        try:
+            d = self.secret(s.arn or s.name)
+        except LiveError as exc:
+            self.unknown(n, "secret", exc)
+            return
+        if d is None:
+            self.add(n, "secret", FAIL, f"secret {s.arn or s.name} does not exist in {self.m.region}",
+                     "a managed secret exists once its database has manage_master_user_password; fix the name or arn")  # fmt: skip
+            return
+        self.add(n, "secret", PASS, f"{d['ARN']} exists" + (f" (owned by {d['OwningService']})" if d.get("OwningService") else ""))
+        apply_fix = f"run terraform apply (aws_secretsmanager_secret_rotation.{s.ident} sets the schedule)"
+        if not d.get("RotationEnabled"):
+            self.add(n, "rotation", FAIL, "rotation is off", apply_fix)
+            return
+        self.add(n, "rotation", PASS, "rotation is on, managed by the secret's service")
+        problems = _schedule_problems(s.schedule, d.get("RotationRules") or {})
+        if problems:
+            self.add(n, "schedule", FAIL, "; ".join(problems), apply_fix)
+        else:
+            self.add(n, "schedule", PASS, f"schedule {_describe_schedule(s.schedule)}")
+        self._overdue(s, d)
 
     def _overdue(self, s: model_mod.SecretPlan, d: dict[str, Any]) -> None:
         n = s.name
