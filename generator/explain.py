@@ -61,6 +61,7 @@ def _statement(st: Statement, max_resources: int | None) -> dict[str, Any]:
         "condition": st.condition,
         "condition_text": condition_text(st.condition),
         "reason": st.reason,
+        "source": st.source,
     }
 
 
@@ -213,6 +214,8 @@ def statement_fields(st: dict[str, Any]) -> list[tuple[str, list[str]]]:
     fields = [("actions", list(st["actions"])), ("resources", resources)]
     if st["condition"]:
         fields.append(("condition", condition_lines(st["condition"])))
+    if st.get("source"):
+        fields.append(("source", [st["source"]]))
     return fields
 
 

@@ -325,6 +325,8 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
         else:
             policy = policies.choose(
                 grants, ctx=ctx, function_name=function_name, function_arn=arn, in_vpc=f.vpc is not None,
+                subnet_ids=tuple(f.vpc.subnet_ids) if f.vpc else (),
+                security_group_ids=tuple(f.vpc.security_group_ids) if f.vpc else (),
                 traced=f.package is not None and f.package.tracing_mode == "Active",
             )
         path = ("functions", key)

@@ -9,10 +9,17 @@ the result out as HCL. The statements follow AWS's "Permissions for rotation" te
 * ``kms:Decrypt``/``kms:GenerateDataKey`` on customer managed keys (the seed's actions),
   conditioned on ``kms:EncryptionContext:SecretARN`` as AWS's current guidance shows;
   master-secret keys get no ``GenerateDataKey`` because the role must not write them;
-* the network-interface actions only when the function runs in a VPC: create, delete and
-  detach scoped to the account and region's EC2 ARNs (AWS's Lambda VPC guide scopes
-  DeleteNetworkInterface the same way), describe on ``*`` (it has no resource-level
-  permissions);
+* when the function runs in a VPC, what Lambda's VPC guide and the current
+  AWSLambdaVPCAccessExecutionRole (v3) grant, scoped as tightly as IAM allows (resource
+  types from the Service Authorization Reference for Amazon EC2):
+  ``CreateNetworkInterface`` on the function's own subnets and security groups and on new
+  network interfaces of the account and region; ``DeleteNetworkInterface``,
+  ``AssignPrivateIpAddresses`` and ``UnassignPrivateIpAddresses`` on every network
+  interface of the account and region (the guide warns that a narrower
+  ``DeleteNetworkInterface`` resource can cut the function off from the VPC, and the
+  interfaces' IDs are not known in advance); the seed's ``DetachNetworkInterface`` on
+  network interfaces and instances of the account and region; ``DescribeNetworkInterfaces``
+  and ``DescribeSubnets`` on ``*`` (no resource-level permissions);
 * CloudWatch Logs for the function's own log group.
 
 When listing every secret would overflow IAM's 10,240-character limit for a role's
@@ -35,13 +42,20 @@ ROTATION_ACTIONS = (
     "secretsmanager:PutSecretValue",
     "secretsmanager:UpdateSecretVersionStage",
 )
-# The seed's four network-interface actions, split by whether IAM can scope them.
-ENI_SCOPED_ACTIONS = (
-    "ec2:CreateNetworkInterface",
+# Network interfaces of a function in a VPC. Sources: the seed's four actions; Lambda's
+# guide (LAMBDA_VPC_GUIDE) adds Assign/UnassignPrivateIpAddresses; the managed policy
+# AWSLambdaVPCAccessExecutionRole v3 (VPC_MANAGED_POLICY) adds DescribeSubnets.
+LAMBDA_VPC_GUIDE = "https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html"
+VPC_MANAGED_POLICY = "https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSLambdaVPCAccessExecutionRole.html"
+ENI_CREATE_ACTIONS = ("ec2:CreateNetworkInterface",)  # network-interface*, subnet*, security-group
+ENI_MANAGE_ACTIONS = (  # network-interface* only; IDs unknown in advance
+    "ec2:AssignPrivateIpAddresses",
     "ec2:DeleteNetworkInterface",
-    "ec2:DetachNetworkInterface",
+    "ec2:UnassignPrivateIpAddresses",
 )
-ENI_DESCRIBE_ACTIONS = ("ec2:DescribeNetworkInterfaces",)  # no resource-level permissions
+ENI_DETACH_ACTIONS = ("ec2:DetachNetworkInterface",)  # the seed's; instance* and network-interface*
+ENI_DESCRIBE_ACTIONS = ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")  # no resource-level permissions
+ENI_SCOPED_ACTIONS = ENI_CREATE_ACTIONS + ENI_MANAGE_ACTIONS + ENI_DETACH_ACTIONS
 ENI_ACTIONS = tuple(sorted(ENI_SCOPED_ACTIONS + ENI_DESCRIBE_ACTIONS))
 # The seed's KMS actions. kms:DescribeKey is not granted: it carries no encryption
 # context, so under the kms:EncryptionContext:SecretARN condition it could never match.
@@ -61,6 +75,7 @@ class Statement:
     resources: tuple[str, ...]
     reason: str
     condition: dict[str, dict[str, Any]] = field(default_factory=dict)
+    source: str = ""  # the AWS page the statement follows, where it is not the seed
 
     def document(self) -> dict[str, Any]:
         """The statement as IAM JSON (keys in a fixed order)."""
@@ -151,6 +166,46 @@ def _kms_statements(grants: tuple[SecretGrant, ...], ctx: Context, compact: bool
     return out
 
 
+def _vpc_statements(ctx: Context, subnet_ids: tuple[str, ...], security_group_ids: tuple[str, ...]) -> list[Statement]:
+    ec2 = f"arn:{ctx.partition}:ec2:{ctx.region}:{ctx.account}"
+    return [
+        Statement(
+            sid="CreateNetworkInterfaces",
+            actions=ENI_CREATE_ACTIONS,
+            resources=(
+                f"{ec2}:network-interface/*",
+                *(f"{ec2}:security-group/{g}" for g in sorted(set(security_group_ids))),
+                *(f"{ec2}:subnet/{n}" for n in sorted(set(subnet_ids))),
+            ),
+            reason="Lambda creates the function's network interfaces in its subnets with its security groups "
+            "(only those the manifest lists)",
+            source=LAMBDA_VPC_GUIDE,
+        ),
+        Statement(
+            sid="ManageNetworkInterfaces",
+            actions=ENI_MANAGE_ACTIONS,
+            resources=(f"{ec2}:network-interface/*",),
+            reason="Lambda deletes the function's network interfaces and moves their private IP addresses; "
+            "every interface of the account and region, as AWS warns that a narrower DeleteNetworkInterface "
+            "resource can cut the function off from the VPC",
+            source=LAMBDA_VPC_GUIDE,
+        ),
+        Statement(
+            sid="DetachNetworkInterfaces",
+            actions=ENI_DETACH_ACTIONS,
+            resources=(f"{ec2}:instance/*", f"{ec2}:network-interface/*"),
+            reason="detach network interfaces (seed; scoped to the account and region)",
+        ),
+        Statement(
+            sid="DescribeNetworking",
+            actions=ENI_DESCRIBE_ACTIONS,
+            resources=("*",),
+            reason="Lambda looks up network interfaces and subnets (the actions have no resource-level permissions)",
+            source=VPC_MANAGED_POLICY,
+        ),
+    ]
+
+
 def build(
     grants: tuple[SecretGrant, ...],
     *,
@@ -160,6 +215,8 @@ def build(
     in_vpc: bool,
     traced: bool = False,
     form: str = EXPLICIT,
+    subnet_ids: tuple[str, ...] = (),
+    security_group_ids: tuple[str, ...] = (),
 ) -> RolePolicy:
     compact = form == COMPACT
     statements: list[Statement] = []
@@ -203,22 +260,7 @@ def build(
     )
     statements.extend(_kms_statements(grants, ctx, compact))
     if in_vpc:
-        statements.append(
-            Statement(
-                sid="ManageNetworkInterfaces",
-                actions=ENI_SCOPED_ACTIONS,
-                resources=(f"arn:{ctx.partition}:ec2:{ctx.region}:{ctx.account}:*",),
-                reason="run in the VPC (seed; scoped to the account and region)",
-            )
-        )
-        statements.append(
-            Statement(
-                sid="DescribeNetworkInterfaces",
-                actions=ENI_DESCRIBE_ACTIONS,
-                resources=("*",),
-                reason="run in the VPC (seed; the action has no resource-level permissions)",
-            )
-        )
+        statements.extend(_vpc_statements(ctx, subnet_ids, security_group_ids))
     if traced:
         statements.append(
             Statement(

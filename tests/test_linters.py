@@ -173,7 +173,8 @@ def test_parliament_on_every_option_combination(tmp_path: Path) -> None:
     for form in (policies.EXPLICIT, policies.COMPACT):
         for in_vpc in (False, True):
             for traced in (False, True):
+                vpc = {"subnet_ids": ("subnet-0a1b2c3d4e5f60718",), "security_group_ids": ("sg-0a1b2c3d4e5f60718",)} if in_vpc else {}
                 doc = policies.build(grants, ctx=ctx, function_name="f", function_arn=fn_arn, in_vpc=in_vpc,
-                                     traced=traced, form=form).document()
+                                     traced=traced, form=form, **vpc).document()
                 expected = [COMPACT_TYPE_NOTE] if form == policies.COMPACT else []
                 assert _findings(doc) == expected, (form, in_vpc, traced)

@@ -228,24 +228,30 @@ def test_alternating_users_in_vpc_equals_the_seed_plus_keys() -> None:
     sec = fn.secrets[0]
     expected = _seed("alternating_users.json", SecretARN=sec.arn, SeparateSecretARN=sec.master_arn)
     kms = [s for s in got if s[1][0].startswith("kms:")]
-    # The seed grants the four network-interface actions on "*". The module splits them:
-    # DescribeNetworkInterfaces stays on "*" (no resource-level permissions); create,
-    # delete and detach are scoped to arn:aws:ec2:<region>:<account>:*, which matches
-    # every EC2 ARN those actions are authorised on (network-interface/*, subnet/*,
-    # security-group/*, instance/*) in this account and region, so ENI creation works
-    # as with the seed. Everything else is exactly the seed's.
+    # The seed grants four network-interface actions on "*"; Lambda's VPC guide and the
+    # current AWSLambdaVPCAccessExecutionRole add Assign/UnassignPrivateIpAddresses and
+    # DescribeSubnets (tests/test_vpc_grants.py). The module grants the seed's four plus
+    # those, each on the narrowest resource IAM authorises it on. Everything else is
+    # exactly the seed's.
     seed_eni = [s for s in expected if s[1][0].startswith("ec2:")]
     assert len(seed_eni) == 1 and seed_eni[0][2] == ("*",)
     eni = [s for s in got if s[1][0].startswith("ec2:")]
-    assert sorted(a for s in eni for a in s[1]) == sorted(seed_eni[0][1]), "the same four ec2 actions"
-    scope = "arn:aws:ec2:us-east-1:111122223333:*"
+    extra = {"ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses", "ec2:DescribeSubnets"}
+    assert sorted(a for s in eni for a in s[1]) == sorted([*seed_eni[0][1], *extra]), "the seed's four ec2 actions and Lambda's"
+    ec2 = "arn:aws:ec2:us-east-1:111122223333"
     assert sorted(eni) == sorted([
-        ("Allow", ("ec2:DescribeNetworkInterfaces",), ("*",), ()),
-        ("Allow", ("ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:DetachNetworkInterface"), (scope,), ()),
+        ("Allow", ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"), ("*",), ()),
+        ("Allow", ("ec2:CreateNetworkInterface",), tuple(sorted((
+            f"{ec2}:network-interface/*", f"{ec2}:security-group/sg-0a1b2c3d4e5f60718",
+            f"{ec2}:subnet/subnet-0a1b2c3d4e5f60718", f"{ec2}:subnet/subnet-0a1b2c3d4e5f60719",
+        ))), ()),
+        ("Allow", ("ec2:AssignPrivateIpAddresses", "ec2:DeleteNetworkInterface", "ec2:UnassignPrivateIpAddresses"),
+         (f"{ec2}:network-interface/*",), ()),
+        ("Allow", ("ec2:DetachNetworkInterface",), (f"{ec2}:instance/*", f"{ec2}:network-interface/*"), ()),
     ])
     for resource_type in ("network-interface/eni-0123456789abcdef0", "subnet/subnet-0a1b2c3d4e5f60718",
-                          "security-group/sg-0a1b2c3d4e5f60718", "instance/i-0123456789abcdef0"):
-        assert fnmatch.fnmatchcase(f"arn:aws:ec2:us-east-1:111122223333:{resource_type}", scope)
+                          "security-group/sg-0a1b2c3d4e5f60718"):
+        assert any(fnmatch.fnmatchcase(f"{ec2}:{resource_type}", r) for s in eni if "ec2:CreateNetworkInterface" in s[1] for r in s[2])
     rest = [s for s in got if s not in kms and s not in eni]
     assert sorted(rest) == sorted([s for s in expected if s not in seed_eni] + [_logs(fn)])
     by_key = {s[2][0]: s for s in kms}

@@ -82,20 +82,45 @@ resource "aws_iam_role_policy" "mysql-alt" {
         }
       },
       {
-        Sid    = "ManageNetworkInterfaces"
+        Sid    = "CreateNetworkInterfaces"
         Effect = "Allow"
         Action = [
           "ec2:CreateNetworkInterface",
-          "ec2:DeleteNetworkInterface",
-          "ec2:DetachNetworkInterface",
         ]
-        Resource = "arn:aws:ec2:us-east-1:111122223333:*"
+        Resource = [
+          "arn:aws:ec2:us-east-1:111122223333:network-interface/*",
+          "arn:aws:ec2:us-east-1:111122223333:security-group/sg-0a1b2c3d4e5f60718",
+          "arn:aws:ec2:us-east-1:111122223333:subnet/subnet-0a1b2c3d4e5f60718",
+          "arn:aws:ec2:us-east-1:111122223333:subnet/subnet-0a1b2c3d4e5f60719",
+        ]
       },
       {
-        Sid    = "DescribeNetworkInterfaces"
+        Sid    = "ManageNetworkInterfaces"
+        Effect = "Allow"
+        Action = [
+          "ec2:AssignPrivateIpAddresses",
+          "ec2:DeleteNetworkInterface",
+          "ec2:UnassignPrivateIpAddresses",
+        ]
+        Resource = "arn:aws:ec2:us-east-1:111122223333:network-interface/*"
+      },
+      {
+        Sid    = "DetachNetworkInterfaces"
+        Effect = "Allow"
+        Action = [
+          "ec2:DetachNetworkInterface",
+        ]
+        Resource = [
+          "arn:aws:ec2:us-east-1:111122223333:instance/*",
+          "arn:aws:ec2:us-east-1:111122223333:network-interface/*",
+        ]
+      },
+      {
+        Sid    = "DescribeNetworking"
         Effect = "Allow"
         Action = [
           "ec2:DescribeNetworkInterfaces",
+          "ec2:DescribeSubnets",
         ]
         Resource = "*"
       },
