@@ -1,7 +1,12 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,6 +26,66 @@ GOLDEN = ROOT / "tests" / "golden"
 REGENERATE = "pytest tests/test_golden.py --update-golden"
 
 
+@dataclass
+class Run:
+    """What a CLI run left: exit code, stdout and stderr (as subprocess.CompletedProcess)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+# Variables that change the CLI's output; a run starts without them unless it sets them.
+_OUTPUT_ENV = ("NO_COLOR", "FORCE_COLOR", "COLUMNS")
+
+
+@contextmanager
+def _in(cwd: Path, env: dict[str, str] | None) -> Iterator[None]:
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    try:
+        for name in _OUTPUT_ENV:
+            os.environ.pop(name, None)
+        os.environ.update(env or {})
+        os.chdir(cwd)
+        yield
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+
+
+def cli(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> Run:
+    """Run ``rotation-tf ARGS`` in this process (typer's runner): the fast way to test the
+    CLI. stdout is not a terminal. An exception other than the exit is raised, so that a
+    traceback fails the test. Use :func:`cli_process` where the process itself matters."""
+    from typer.testing import CliRunner
+
+    from generator.cli import app
+
+    with _in(cwd, env):
+        result = CliRunner().invoke(app, list(args), prog_name="rotation-tf")
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return Run(result.exit_code, result.stdout, result.stderr)
+
+
+def cli_process(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> Run:
+    """Run ``python -m generator ARGS`` as its own process (what the console script runs)."""
+    full_env = {k: v for k, v in os.environ.items() if k not in _OUTPUT_ENV}
+    full_env.update(env or {})
+    proc = subprocess.run(
+        [sys.executable, "-m", "generator", *args], cwd=cwd, capture_output=True, text=True, timeout=120, env=full_env
+    )
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """A scratch folder holding a copy of examples/, as a user's infra repository would."""
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    return tmp_path
+
+
 def shuffled(data, rng):
     """``data`` with every mapping's keys in a random (seeded) order: same meaning."""
     if isinstance(data, dict):
@@ -30,6 +95,13 @@ def shuffled(data, rng):
     if isinstance(data, list):
         return [shuffled(v, rng) for v in data]
     return data
+
+
+# The fast tier is `pytest -m "not slow"`: everything that needs neither terraform, moto,
+# checkov nor PyPI. Tests are put in the slow tier here, from what they use, so that a new
+# test is tiered without anyone remembering to mark it.
+SLOW_FIXTURES = frozenset({"terraform", "moto", "moto_server", "checkov"})
+SLOW_MARKERS = ("terraform", "moto", "linters", "packaging")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -95,6 +167,12 @@ def checkov() -> Path:
 _COST = {"test_moto_lifecycle.py": 0, "test_moto_traps.py": 1, "test_terraform_plan.py": 2, "test_linters.py": 3}
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects, so that `-m "not slow"` sees the marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Start the slowest tests first, so parallel workers (pytest -n 2) finish together."""
+    """Mark the slow tier (see SLOW_FIXTURES), and start the slowest tests first, so that
+    parallel workers (pytest -n 2) finish together."""
+    for item in items:
+        uses = set(getattr(item, "fixturenames", ()))
+        if uses & SLOW_FIXTURES or any(item.get_closest_marker(m) for m in SLOW_MARKERS):
+            item.add_marker(pytest.mark.slow)
     items.sort(key=lambda item: _COST.get(item.path.name, 9))

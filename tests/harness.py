@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -327,3 +329,32 @@ class Root:
         self.run("plan", "-input=false", "-no-color", "-lock=false", "-out=tfplan", *extra)
         shown = self.run("show", "-json", "tfplan")
         return json.loads(shown.stdout)
+
+
+# ---------------------------------------------------------------------------------------
+# What an account holds before a module is applied
+
+
+def dummy_zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("lambda_function.py", "def lambda_handler(e, c):\n    return None\n")
+    return buf.getvalue()
+
+
+def seed_moto(moto: MotoServer, region: str, functions: list[str], secrets: list[str]) -> None:
+    """What exists before the module: an execution role, the named functions using it, and
+    the named secrets, each with a version (rotation needs one)."""
+    iam = moto.client("iam", region)
+    role = iam.create_role(
+        RoleName="existing-rotator-role",
+        AssumeRolePolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+        ),
+    )["Role"]["Arn"]
+    lam = moto.client("lambda", region)
+    for name in functions:
+        lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="lambda_function.lambda_handler", Code={"ZipFile": dummy_zip()})
+    sm = moto.client("secretsmanager", region)
+    for name in secrets:
+        sm.create_secret(Name=name, SecretString=json.dumps({"username": "u", "password": "p"}))

@@ -1,33 +1,21 @@
-"""The CLI as users meet it: through `python -m generator` (the console script runs the
-same entry point). Exit codes: 0 ok, 1 drift, 2 bad input or usage."""
+"""The CLI as users meet it (in this process; the version, a usage error and a bad manifest
+also through `python -m generator`, the console script's entry point). Exit codes: 0 ok,
+1 drift, 2 bad input or usage."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
-from conftest import ROOT
+from conftest import cli, cli_process
 
 from generator import __version__
 
 
-def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "generator", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
-
-
-@pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    shutil.copytree(ROOT / "examples", tmp_path / "examples")
-    return tmp_path
-
-
 def test_version() -> None:
-    proc = cli("--version")
-    assert proc.returncode == 0
-    assert proc.stdout.strip() == f"rotation-tf {__version__}"
+    for run in (cli, cli_process):  # main() answers --version itself, before importing typer
+        proc = run("--version")
+        assert proc.returncode == 0
+        assert proc.stdout.strip() == f"rotation-tf {__version__}"
 
 
 def test_help_documents_exit_codes() -> None:
@@ -37,6 +25,7 @@ def test_help_documents_exit_codes() -> None:
 
 
 def test_usage_error_exits_2() -> None:
+    assert cli_process("generate").returncode == 2
     assert cli("generate").returncode == 2
     assert cli("no-such-command").returncode == 2
 
@@ -115,8 +104,8 @@ def test_bad_manifest_names_file_line_field_and_writes_nothing(workdir: Path) ->
     bad.write_text(
         (workdir / "examples" / "minimal.yaml").read_text().replace("strategy: single_user", "strategy: single_usr")
     )
-    proc = cli("generate", "bad.yaml", cwd=workdir)
-    assert proc.returncode == 2
+    proc = cli_process("generate", "bad.yaml", cwd=workdir)
+    assert proc.returncode == 2 and proc.stdout == ""
     assert "bad.yaml:8:15: error: functions.rotator.strategy: 'single_usr' is not one of: single_user, alternating_users; did you mean 'single_user'?" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (workdir / "out").exists()

@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import ROOT
-from harness import Root, tf_env
-from test_surface import _prepare_moto
+from harness import Root, seed_moto, tf_env
 
 from generator import api, grants, model
 
@@ -112,7 +111,7 @@ def test_pass_role_only_to_lambda() -> None:
 @pytest.mark.terraform
 def test_deployer_policy_covers_every_call_terraform_makes(terraform, moto, tmp_path: Path) -> None:
     manifest, m = _module(tmp_path)
-    _prepare_moto(moto, "eu-west-1", ["pg-rotator", "ledger-rotator"], ["prod/catalog/db", "prod/ledger/db"])
+    seed_moto(moto, "eu-west-1", ["pg-rotator", "ledger-rotator"], ["prod/catalog/db", "prod/ledger/db"])
     out = tmp_path / "out"
     assert api.generate(manifest, out).exit == api.Exit.OK
     root = Root(terraform, tmp_path / "root", out / "hardened", region="eu-west-1", endpoint=moto.url)

@@ -5,9 +5,12 @@ plus ``<case>.expected`` (the exit code on the first line, then the exact stderr
 cases have no committed input: ``missing_path`` (the path does not exist) and
 ``huge_file`` (a 33 MiB manifest made at run time). ``a_directory.yaml`` is a folder.
 
-Each case runs the real CLI (``python -m generator generate``) in a fresh folder and must:
-exit 2, write nothing, print no traceback, and name the file and, for problems inside the
-document, the line, column and field. After an intended wording change, regenerate with:
+Each case runs the CLI (``rotation-tf generate``) in a fresh folder, in this process (as
+black runs its case files: a process per case cost a second each), and must: exit 2, write
+nothing, print no traceback, and name the file and, for problems inside the document, the
+line, column and field. A few cases also run as a real process (``python -m generator``),
+to show the process itself exits 2 with the same stderr and nothing on stdout. After an
+intended wording change, regenerate with:
 
     pytest tests/test_hostile.py --update-hostile
 """
@@ -16,12 +19,10 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, Run, cli, cli_process
 
 HOSTILE = ROOT / "tests" / "hostile"
 REGENERATE = "pytest tests/test_hostile.py --update-hostile"
@@ -43,6 +44,7 @@ def _cases() -> list[str]:
 
 
 CASES = _cases()
+assert len(CASES) >= 40, "the hostile corpus went missing"
 
 
 def _prepare(case: str, work: Path) -> str:
@@ -65,14 +67,8 @@ def _prepare(case: str, work: Path) -> str:
     return name
 
 
-def _snapshot(proc: subprocess.CompletedProcess) -> str:
+def _snapshot(proc: Run) -> str:
     return f"exit: {proc.returncode}\n{proc.stderr}"
-
-
-def test_corpus_is_big_enough() -> None:
-    assert len(CASES) >= 40, len(CASES)
-    for case in CASES:
-        assert case in GENERATED or (HOSTILE / f"{case}.yaml").exists(), f"{case}.expected has no input"
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -81,10 +77,7 @@ def test_hostile_manifest(case: str, tmp_path: Path, request: pytest.FixtureRequ
     work.mkdir()
     arg = _prepare(case, work)
     before = sorted(p.relative_to(work) for p in work.rglob("*"))
-    proc = subprocess.run(
-        [sys.executable, "-m", "generator", "generate", arg, "--out", "out"],
-        cwd=work, capture_output=True, text=True, timeout=120,
-    )
+    proc = cli("generate", arg, "--out", "out", cwd=work)
     expected_file = HOSTILE / f"{case}.expected"
     if request.config.getoption("--update-hostile"):
         expected_file.write_text(_snapshot(proc), encoding="utf-8")
@@ -114,9 +107,28 @@ def test_hostile_manifest(case: str, tmp_path: Path, request: pytest.FixtureRequ
     assert _snapshot(proc) == expected, f"the message for {case} changed; if intended, run: {REGENERATE}"
 
 
-def test_many_errors_are_reported_in_one_run() -> None:
-    text = (HOSTILE / "many_errors.expected").read_text()
-    assert text.count(": error: ") >= 8, text
+# A file-level problem, a YAML error and a field error: the real process, end to end.
+SMOKE = ("missing_path", "duplicate_top_key", "many_errors")
+
+
+@pytest.mark.parametrize("case", SMOKE)
+def test_hostile_manifest_as_a_process(case: str, tmp_path: Path) -> None:
+    assert case in CASES
+    work = tmp_path / "work"
+    work.mkdir()
+    arg = _prepare(case, work)
+    proc = cli_process("generate", arg, "--out", "out", cwd=work)
+    assert proc.stdout == ""
+    assert _snapshot(proc) == (HOSTILE / f"{case}.expected").read_text(encoding="utf-8")
+    assert not (work / "out").exists()
+
+
+def test_many_errors_are_reported_in_one_run(tmp_path: Path) -> None:
+    """One run reports every error it can find, not just the first."""
+    arg = _prepare("many_errors", tmp_path)
+    proc = cli("validate", arg, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.count(": error: ") >= 8, proc.stderr
 
 
 def test_alias_bomb_is_refused_without_expanding_it() -> None:

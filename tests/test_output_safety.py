@@ -86,6 +86,7 @@ def _staging(out: Path) -> list[Path]:
     return sorted(out.glob(f"{writer.STAGING_PREFIX}*")) if out.is_dir() else []
 
 
+@pytest.mark.slow  # dozens of whole processes on a 3,000-secret manifest: a stress test
 def test_sigkill_leaves_the_old_tree_or_the_new_one(two_versions) -> None:
     work, old, new, trees = two_versions
     out = work / "out"
@@ -135,6 +136,7 @@ def test_sigkill_leaves_the_old_tree_or_the_new_one(two_versions) -> None:
     assert sorted(p.name for p in out.iterdir()) == ["safety"]
 
 
+@pytest.mark.slow  # dozens of whole processes on a 3,000-secret manifest: a stress test
 def test_concurrent_runs_never_corrupt_the_folder(two_versions) -> None:
     work, old, new, trees = two_versions
     out = work / "out"

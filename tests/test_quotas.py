@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import Run, cli
 from harness import Root
 from hclparse import expr_value, load_module, resources
 
@@ -160,11 +159,8 @@ def boundary(tmp: Path, **kw) -> int:
     return lo
 
 
-def cli(tmp: Path, path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "generator", "generate", path.name, "--out", "out"],
-        cwd=tmp, capture_output=True, text=True, timeout=300,
-    )
+def generate(tmp: Path, path: Path) -> Run:
+    return cli("generate", path.name, "--out", "out", cwd=tmp)
 
 
 def rendered_policy(module_dir: Path) -> dict:
@@ -179,7 +175,7 @@ def test_switch_happens_exactly_at_the_boundary(tmp_path: Path, kms: bool) -> No
 
     below = tmp_path / "below"
     below.mkdir()
-    proc = cli(below, write(below, manifest(n, kms=kms)))
+    proc = generate(below, write(below, manifest(n, kms=kms)))
     assert proc.returncode == 0, proc.stderr
     doc = rendered_policy(below / "out" / "scale")
     size_n = iam_size(doc)
@@ -199,7 +195,7 @@ def test_switch_happens_exactly_at_the_boundary(tmp_path: Path, kms: bool) -> No
     )
     size_explicit = iam_size(explicit.document())
     assert size_explicit > aws.ROLE_INLINE_POLICIES_MAX, "N+1 secrets really overflow the explicit form"
-    proc = cli(above, write(above, data))
+    proc = generate(above, write(above, data))
     assert proc.returncode == 0, proc.stderr
     doc = rendered_policy(above / "out" / "scale")
     size_compact = iam_size(doc)
@@ -234,7 +230,7 @@ def test_masters_that_overflow_even_the_compact_form_are_an_error(tmp_path: Path
     ok = load(tmp_path, manifest(2000, strategy="alternating_users", masters=3))
     assert ok.functions[0].policy.form == policies.COMPACT
     assert_exact_coverage(ok.functions[0].policy.document(), ok)
-    proc = cli(tmp_path, write(tmp_path, manifest(400, strategy="alternating_users", masters=400)))
+    proc = generate(tmp_path, write(tmp_path, manifest(400, strategy="alternating_users", masters=400)))
     assert proc.returncode == 2
     assert "even in compact form; IAM allows 10,240. Split the secrets over more functions" in proc.stderr
     assert not (tmp_path / "out").exists()
@@ -257,7 +253,7 @@ def test_2000_secrets_on_one_function_plan(terraform, moto, tmp_path: Path) -> N
     data = manifest(2000, kms=True)
     path = write(tmp_path, data)
     t0 = time.monotonic()
-    proc = cli(tmp_path, path)
+    proc = generate(tmp_path, path)
     t_generate = time.monotonic() - t0
     assert proc.returncode == 0, proc.stderr
     assert "switched to the compact form" in proc.stderr

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import json
-import subprocess
-import sys
-import zipfile
 from pathlib import Path
 
 import pytest
 import yaml
-from harness import Root
 
 from generator import api, model
 from generator.errors import Failed
@@ -111,142 +106,3 @@ def test_one_account_and_region_per_manifest(tmp_path: Path) -> None:
     errs = _errors(tmp_path, data)
     assert any("secrets[\"prod/a\"].arn" in e and "is in region 'us-east-1', but the manifest's region is 'eu-west-1'" in e for e in errs), errs
     assert any("functions.pg.existing_function_arn" in e and "is in account 444455556666" in e for e in errs), errs
-
-
-def _dummy_zip() -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("lambda_function.py", "def lambda_handler(e, c):\n    return None\n")
-    return buf.getvalue()
-
-
-def _prepare_moto(moto, region: str, functions: list[str], secrets: list[str]) -> None:
-    iam = moto.client("iam", region)
-    role = iam.create_role(
-        RoleName="existing-rotator-role",
-        AssumeRolePolicyDocument=json.dumps(
-            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-        ),
-    )["Role"]["Arn"]
-    lam = moto.client("lambda", region)
-    for name in functions:
-        lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="lambda_function.lambda_handler", Code={"ZipFile": _dummy_zip()})
-    sm = moto.client("secretsmanager", region)
-    for name in secrets:
-        sm.create_secret(Name=name, SecretString=json.dumps({"username": "u", "password": "p"}))
-
-
-@pytest.mark.terraform
-def test_rename_plans_moves_only(terraform, moto, tmp_path: Path) -> None:
-    _prepare_moto(moto, "eu-west-1", ["pg-rotator"], ["prod/a"])
-    manifest = _write(tmp_path, BASE)
-    out = tmp_path / "out"
-    assert api.generate(manifest, out).exit == api.Exit.OK
-    root = Root(terraform, tmp_path / "root", out / "rotation", region="eu-west-1", endpoint=moto.url)
-    root.init()
-    root.run("apply", "-auto-approve", "-input=false", "-no-color", "-lock=false")
-
-    renamed = json.loads(json.dumps(BASE))
-    renamed["functions"] = {"postgres": dict(BASE["functions"]["pg"], previous_names=["pg"])}
-    renamed["secrets"]["prod/a"]["function"] = "postgres"
-    _write(tmp_path, renamed)
-    assert api.generate(manifest, out).exit == api.Exit.OK
-    plan = root.plan_json()
-    actions = {c["address"]: (c["change"]["actions"], c.get("previous_address")) for c in plan["resource_changes"]}
-    moved = {a: p for a, (acts, p) in actions.items() if p}
-    assert all(acts in (["no-op"], ["read"]) for acts, _ in actions.values()), actions
-    assert moved == {
-        "module.rotation.aws_iam_role.postgres": "module.rotation.aws_iam_role.pg",
-        "module.rotation.aws_iam_role_policy.postgres": "module.rotation.aws_iam_role_policy.pg",
-        "module.rotation.aws_iam_role_policies_exclusive.postgres": "module.rotation.aws_iam_role_policies_exclusive.pg",
-        "module.rotation.aws_lambda_permission.postgres": "module.rotation.aws_lambda_permission.pg",
-    }
-    root.run("apply", "-auto-approve", "-input=false", "-no-color", "-lock=false")
-    again = root.run("plan", "-detailed-exitcode", "-input=false", "-no-color", "-lock=false", check=False)
-    assert again.returncode == 0, again.stdout + again.stderr
-
-
-@pytest.mark.terraform
-def test_created_secret_apply_keeps_password_out_of_state(terraform, moto, tmp_path: Path) -> None:
-    """create: true in moto: the secret and its first version exist, the version holds the
-    engine's fields plus a generated password, the password is in neither plan nor state,
-    rotation is on, and the next plan is empty."""
-    data = {
-        "version": 1,
-        "account_id": "111122223333",
-        "region": "us-east-1",
-        "functions": {
-            "pg": {"strategy": "single_user", "engine": "postgresql",
-                   "existing_function_arn": "arn:aws:lambda:us-east-1:111122223333:function:pg-rotator"}
-        },
-        "secrets": {
-            "app/db": {
-                "function": "pg",
-                "create": True,
-                "description": 'quotes " and ${not_interpolated} and %{ if x }',
-                "recovery_window_days": 0,
-                "connection": {"host": "db.internal", "port": 5432, "username": "app", "dbname": "app"},
-                "schedule": {"every_days": 30},
-            }
-        },
-    }
-    _prepare_moto(moto, "us-east-1", ["pg-rotator"], [])
-    manifest = _write(tmp_path, data)
-    out = tmp_path / "out"
-    assert api.generate(manifest, out).exit == api.Exit.OK
-    root = Root(terraform, tmp_path / "root", out / "rotation", region="us-east-1", endpoint=moto.url)
-    root.init()
-    applied = root.run("apply", "-auto-approve", "-input=false", "-no-color", "-lock=false")
-
-    sm = moto.client("secretsmanager")
-    described = sm.describe_secret(SecretId="app/db")
-    assert described["Description"] == data["secrets"]["app/db"]["description"]
-    assert described["RotationEnabled"] is True
-    assert described["RotationLambdaARN"] == "arn:aws:lambda:us-east-1:111122223333:function:pg-rotator"
-    value = json.loads(sm.get_secret_value(SecretId="app/db")["SecretString"])
-    password = value.pop("password")
-    assert value == {"engine": "postgres", "host": "db.internal", "port": 5432, "username": "app", "dbname": "app"}
-    assert len(password) == 32 and not set(password) & set("/@\"'\\")
-    state = (tmp_path / "root" / "terraform.tfstate").read_text()
-    assert password not in state and password not in applied.stdout
-    again = root.run("plan", "-detailed-exitcode", "-input=false", "-no-color", "-lock=false", check=False)
-    assert again.returncode == 0, again.stdout + again.stderr
-
-
-@pytest.mark.terraform
-def test_import_adopts_existing_resources(terraform, moto, tmp_path: Path) -> None:
-    """Resources made outside this state (here: by another root) are adopted by the import
-    blocks `rotation-tf imports` prints: the plan imports them and changes nothing."""
-    _prepare_moto(moto, "eu-west-1", ["pg-rotator"], ["prod/a"])
-    data = json.loads(json.dumps(BASE))
-    manifest = _write(tmp_path, data)
-    out = tmp_path / "out"
-    assert api.generate(manifest, out).exit == api.Exit.OK
-    first = Root(terraform, tmp_path / "first", out / "rotation", region="eu-west-1", endpoint=moto.url)
-    first.init()
-    first.run("apply", "-auto-approve", "-input=false", "-no-color", "-lock=false")
-
-    data["functions"]["pg"]["import"] = True
-    data["secrets"]["prod/a"]["import"] = True
-    _write(tmp_path, data)
-    assert api.generate(manifest, out).exit == api.Exit.OK
-    proc = subprocess.run(
-        [sys.executable, "-m", "generator", "imports", str(manifest), "--module-address", "module.rotation"],
-        capture_output=True, text=True, check=True,
-    )
-    second = Root(terraform, tmp_path / "second", out / "rotation", region="eu-west-1", endpoint=moto.url)
-    (second.path / "imports.tf").write_text(proc.stdout)
-    second.run("fmt", "-check", "imports.tf")
-    second.init()
-    plan = second.plan_json()
-    changes = [c for c in plan["resource_changes"] if c["mode"] == "managed"]
-    assert {c["address"] for c in changes} == {
-        "module.rotation.aws_iam_role.pg",
-        "module.rotation.aws_iam_role_policy.pg",
-        "module.rotation.aws_iam_role_policies_exclusive.pg",
-        "module.rotation.aws_lambda_permission.pg",
-        "module.rotation.aws_secretsmanager_secret_rotation.prod_a",
-    }
-    for c in changes:
-        assert c["change"].get("importing"), c["address"]
-        assert c["change"]["actions"] == ["no-op"], (c["address"], c["change"]["actions"])

@@ -1,5 +1,5 @@
-"""Daily-use commands as users meet them, through `python -m generator` (the console script
-runs the same entry point): schema, explain, init, multi-manifest generate and --check output."""
+"""Daily-use commands as users meet them: schema, explain, init, multi-manifest generate and
+--check output (in this process; on a pseudo-terminal through `python -m generator`)."""
 
 from __future__ import annotations
 
@@ -17,20 +17,12 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from conftest import EXAMPLES, ROOT
+from conftest import EXAMPLES, ROOT, cli
 
 from generator import explain, model
 from generator import schema as schema_mod
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def cli(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    full_env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "COLUMNS")}
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "generator", *args], cwd=cwd, capture_output=True, text=True, timeout=120, env=full_env
-    )
 
 
 def cli_tty(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None, columns: int = 100) -> str:
@@ -61,12 +53,6 @@ def cli_tty(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None, col
     os.close(master)
     assert proc.wait(timeout=30) == 0, proc.stderr.read() if proc.stderr else ""
     return b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
-
-
-@pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    shutil.copytree(ROOT / "examples", tmp_path / "examples")
-    return tmp_path
 
 
 # --------------------------------------------------------------------------------------

@@ -1,0 +1,63 @@
+"""Injection through terraform itself: ``hcl.align`` agrees with ``terraform fmt`` on
+hostile (unicode) keys, and ``terraform plan`` against moto shows the hostile values
+exactly. The escaping and the parsed output are tested without terraform in
+test_injection.py."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+from harness import Root, tf_env
+from test_injection import FIXED, _hostile_samples, _write_manifest, assert_module_says
+
+from generator import api
+from generator.naming import secret_ident
+
+pytestmark = pytest.mark.terraform
+
+
+def test_align_agrees_with_terraform_fmt(terraform, tmp_path: Path) -> None:
+    """Many modules with unicode and punctuation in tag keys: terraform fmt changes nothing."""
+    samples = [FIXED] + _hostile_samples(25)
+    for i, data in enumerate(samples):
+        data = dict(data, module=f"m{i}")
+        work = tmp_path / f"w{i}"
+        work.mkdir()
+        assert api.generate(_write_manifest(work, data), tmp_path / "out").exit == api.Exit.OK
+    proc = subprocess.run(
+        [terraform.binary, "fmt", "-check", "-diff", "-recursive", str(tmp_path / "out")],
+        capture_output=True, text=True, env=tf_env(terraform), timeout=300,
+    )
+    assert proc.returncode == 0, f"terraform fmt disagrees with hcl.align:\n{proc.stdout}{proc.stderr}"
+
+
+def test_plan_shows_the_hostile_values(terraform, moto, tmp_path: Path) -> None:
+    data = FIXED
+    work = tmp_path / "work"
+    (work / "build").mkdir(parents=True)
+    shutil.copyfile(ROOT / "examples" / "build" / "rotator.zip", work / data["functions"]["packaged"]["package"]["filename"])
+    manifest = _write_manifest(work, data)
+    assert api.generate(manifest, work / "out").exit == api.Exit.OK
+    module_dir = work / "out" / "hostile"
+    assert_module_says(module_dir, data, manifest)
+
+    root = Root(terraform, work / "root", module_dir, endpoint=moto.url)
+    root.init()
+    plan = root.plan_json()
+    changes = {(c["type"], c["name"], c.get("index")): c["change"]["after"] for c in plan["resource_changes"]}
+    for key, fn in data["functions"].items():
+        role = changes[("aws_iam_role", key, None)]
+        assert role["description"] == fn["description"]
+        assert role["tags"] == data["tags"]
+    fn = changes[("aws_lambda_function", "packaged", None)]
+    pkg = data["functions"]["packaged"]
+    assert fn["description"] == pkg["description"]
+    assert fn["handler"] == pkg["package"]["handler"]
+    assert (root.path / fn["filename"]).resolve() == (work / pkg["package"]["filename"]).resolve()
+    assert fn["tags"] == data["tags"]
+    for name in data["secrets"]:
+        assert ("aws_secretsmanager_secret_rotation", secret_ident(name), None) in changes
