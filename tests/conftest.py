@@ -55,15 +55,24 @@ def _in(cwd: Path, env: dict[str, str] | None) -> Iterator[None]:
 
 
 def cli(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> Run:
-    """Run ``rotation-tf ARGS`` in this process (typer's runner): the fast way to test the
-    CLI. stdout is not a terminal. An exception other than the exit is raised, so that a
-    traceback fails the test. Use :func:`cli_process` where the process itself matters."""
+    """Run ``rotation-tf ARGS`` in this process, dispatched as :func:`generator.main.main`
+    does (the hook's fast path for a plain generate/validate, typer for the rest): the fast
+    way to test the CLI. stdout is not a terminal. An exception other than the exit is
+    raised, so that a traceback fails the test. Use :func:`cli_process` where the process
+    itself matters."""
     from typer.testing import CliRunner
 
+    from generator import commands
     from generator.cli import app
 
+    runner = CliRunner()
     with _in(cwd, env):
-        result = CliRunner().invoke(app, list(args), prog_name="rotation-tf")
+        with runner.isolation() as streams:
+            code = commands.fast_path(list(args))
+            out, err = streams[0].getvalue().decode(), streams[1].getvalue().decode()
+        if code is not None:
+            return Run(code, out, err)
+        result = runner.invoke(app, list(args), prog_name="rotation-tf")
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return Run(result.exit_code, result.stdout, result.stderr)
