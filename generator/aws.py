@@ -66,6 +66,12 @@ DESCRIPTION_RE = re.compile(r"^[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*$"
 DESCRIPTION_CHAR_RE = re.compile(r"[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]")
 DESCRIPTION_MAX_BYTES = 256
 TAG_VALUE_MAX = 256
+LAMBDA_TIMEOUT_MAX = 900  # seconds
+LAMBDA_MEMORY_MIN, LAMBDA_MEMORY_MAX = 128, 10_240  # MB
+ROLE_PATH_AND_NAME_MAX = 512  # IAM: a role's path and name together
+HANDLER_MAX = 128  # Lambda's CreateFunction: Handler, at most 128 characters
+# Secrets Manager DeleteSecret: RecoveryWindowInDays 7-30 (0 here: delete without recovery)
+RECOVERY_WINDOW_MIN, RECOVERY_WINDOW_MAX = 7, 30
 
 
 @dataclass(frozen=True)

@@ -77,11 +77,11 @@ class Checker:
         for key, value in m.tags.items():
             path = ("tags", key)
             if not key or len(key) > aws.TAG_KEY_MAX or not aws.TAG_CHARS_RE.match(key):
-                self.err(path, f"tag key {key!r} must be 1-128 letters, digits, spaces or _.:/=+-@")
+                self.err(path, f"tag key {key!r} must be 1-{aws.TAG_KEY_MAX} letters, digits, spaces or _.:/=+-@")
             elif key.lower().startswith("aws:"):
                 self.err(path, f"tag key {key!r} uses the reserved prefix 'aws:'")
             if len(value) > aws.TAG_VALUE_MAX or not aws.TAG_CHARS_RE.match(value):
-                self.err(path, f"tag value {value!r} must be 0-256 letters, digits, spaces or _.:/=+-@")
+                self.err(path, f"tag value {value!r} must be 0-{aws.TAG_VALUE_MAX} letters, digits, spaces or _.:/=+-@")
 
     @property
     def ready(self) -> bool:
@@ -205,8 +205,8 @@ class Checker:
         assert self.head is not None
         in_names = self.head.roles.region_in_names if self.head.roles is not None else True
         names = naming.Names(self.head.name_prefix, key, naming.region_tag(self.head.region, in_names))
-        if self.head.roles is not None and len(self.head.roles.path) + len(names.role) > 512:
-            self.err(("roles", "path"), "the role path and name together exceed 512 characters")
+        if self.head.roles is not None and len(self.head.roles.path) + len(names.role) > aws.ROLE_PATH_AND_NAME_MAX:
+            self.err(("roles", "path"), f"the role path and name together exceed {aws.ROLE_PATH_AND_NAME_MAX} characters")
         path = ("functions", key)
         for what, value, limit in (
             ("role name", names.role, aws.ROLE_NAME_MAX),
@@ -232,7 +232,7 @@ class Checker:
                     "(RDS: rds!db-<id>); if the service rotates it, set managed: true instead of function",
                 )
             else:
-                self.err(path, f"secret name {name!r} must be 1-512 of letters, digits and /_+=.@-{detail}")
+                self.err(path, f"secret name {name!r} must be 1-{aws.SECRET_NAME_MAX} of letters, digits and /_+=.@-{detail}")
         if sec.managed:
             self._service_rotated(path, sec)
             return
@@ -331,8 +331,9 @@ class Checker:
             self.err(path + ("import",), "a secret with create: true has no existing rotation to import")
         if sec.connection is None:
             self.err(path + ("connection",), "create: true needs connection (host, username; port and dbname optional)")
-        if sec.recovery_window_days != 0 and not 7 <= sec.recovery_window_days <= 30:
-            self.err(path + ("recovery_window_days",), f"{sec.recovery_window_days} must be 0 (delete at once) or 7-30")
+        lo, hi = aws.RECOVERY_WINDOW_MIN, aws.RECOVERY_WINDOW_MAX
+        if sec.recovery_window_days != 0 and not lo <= sec.recovery_window_days <= hi:
+            self.err(path + ("recovery_window_days",), f"{sec.recovery_window_days} must be 0 (delete at once) or {lo}-{hi}")
         if sec.description is not None and any(ord(c) < 0x20 and c not in "\t\n\r" for c in sec.description):
             self.err(path + ("description",), "the description holds control characters that Secrets Manager rejects")
         seen: set[str] = set()

@@ -20,7 +20,9 @@ from typing import Any
 
 INDENT = "  "
 IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
-_RESERVED = {"true", "false", "null", "for", "in", "if", "endif", "endfor", "else"}
+KEYWORDS = frozenset({"true", "false", "null", "for", "in", "if", "endif", "endfor", "else"})
+"""HCL's keywords: never a bare identifier or object key (Terraform would read ``x.true`` in
+a reference, or ``true = 1`` in an object, as the keyword)."""
 _SIMPLE = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -60,14 +62,14 @@ def string(value: str) -> str:
 
 def ident(value: str) -> str:
     """``value`` as a Terraform identifier; refuse anything that is not one."""
-    if not IDENT_RE.match(value) or value in _RESERVED:
+    if not IDENT_RE.match(value) or value in KEYWORDS:
         raise ValueError(f"{value!r} cannot be a Terraform identifier")
     return value
 
 
 def key(value: str) -> str:
     """An object key: bare when it is a plain identifier, quoted otherwise."""
-    if IDENT_RE.match(value) and value not in _RESERVED:
+    if IDENT_RE.match(value) and value not in KEYWORDS:
         return value
     return string(value)
 

@@ -14,8 +14,10 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
 
+from generator import aws
 from generator.engines import Engine
 from generator.errors import Diagnostic
+from generator.schedules import EVERY_DAYS_MAX
 from generator.source import Source
 
 Strategy = Literal["single_user", "alternating_users"]
@@ -43,7 +45,7 @@ _PATTERN_HINTS = {
     "path": "must start and end with / and hold printable ASCII, such as /rotation/",
     "semantic_version": "must be a version such as 1.1.671",
     "endpoint": "must be an https:// URL without a path",
-    "handler": "must be a Lambda handler: 1-128 characters without whitespace",
+    "handler": f"must be a Lambda handler: 1-{aws.HANDLER_MAX} characters without whitespace",
     "module": "must be 1-64 letters, digits, '-' or '_', starting with a letter or digit",
     "code_signing_config_arn": "must be a code signing configuration ARN (arn:aws:lambda:<region>:<account>:code-signing-config:csc-...)",
 }
@@ -68,10 +70,10 @@ class Package(_Strict):
     """Build the rotation function from a zip file; the path is relative to the manifest."""
 
     filename: Annotated[str, Field(min_length=1, description="Zip file, relative to the manifest")]
-    handler: Annotated[str, Field(pattern=HANDLER_PATTERN, max_length=128, description="Lambda handler, e.g. lambda_function.lambda_handler")]
+    handler: Annotated[str, Field(pattern=HANDLER_PATTERN, max_length=aws.HANDLER_MAX, description="Lambda handler, e.g. lambda_function.lambda_handler")]
     runtime: Annotated[str, Field(pattern=RUNTIME_PATTERN, description="Lambda runtime, e.g. python3.12")]
-    timeout: Annotated[int, Field(ge=1, le=900, description="Seconds")] = 30
-    memory_size: Annotated[int, Field(ge=128, le=10240, description="MB")] = 128
+    timeout: Annotated[int, Field(ge=1, le=aws.LAMBDA_TIMEOUT_MAX, description="Seconds")] = 30
+    memory_size: Annotated[int, Field(ge=aws.LAMBDA_MEMORY_MIN, le=aws.LAMBDA_MEMORY_MAX, description="MB")] = 128
     tracing_mode: Annotated[
         TracingMode, Field(description="X-Ray tracing; PassThrough is Lambda's own default, Active adds X-Ray grants")
     ] = "PassThrough"
@@ -163,7 +165,7 @@ class MasterSecret(_Strict):
 class Schedule(_Strict):
     """Exactly one of every_days or expression; window is the rotation window."""
 
-    every_days: Annotated[int | None, Field(description="Rotate every N days (1-1000)")] = None
+    every_days: Annotated[int | None, Field(description=f"Rotate every N days (1-{EVERY_DAYS_MAX})")] = None
     expression: Annotated[str | None, Field(description="rate(N hours|days) or cron(0 H D M W *)")] = None
     window: Annotated[str | None, Field(pattern=WINDOW_PATTERN, description="Rotation window, e.g. 3h")] = None
 
@@ -209,7 +211,10 @@ class Secret(_Strict):
     create: Annotated[bool, Field(description="The module creates the secret and its first version")] = False
     description: Annotated[str | None, Field(max_length=2048, description="Description of a created secret")] = None
     recovery_window_days: Annotated[
-        int, Field(description="Days a deleted created secret can be restored: 0 or 7-30")
+        int,
+        Field(
+            description=f"Days a deleted created secret can be restored: 0 or {aws.RECOVERY_WINDOW_MIN}-{aws.RECOVERY_WINDOW_MAX}"
+        ),
     ] = 30
     replicas: Annotated[list[Replica], Field(description="Replica regions of a created secret")] = Field(
         default_factory=list

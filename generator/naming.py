@@ -16,10 +16,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from generator.hcl import KEYWORDS
+
 FUNCTION_KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 _NOT_IN_IDENT = re.compile(r"[^A-Za-z0-9_-]")
-# HCL keywords; Terraform would read ``x.true`` in a reference as the keyword.
-_KEYWORDS = frozenset({"true", "false", "null", "for", "in", "if", "endif", "endfor", "else"})
 
 
 SECRET_IDENT_RULE = "characters other than letters, digits, _ and - become _"
@@ -31,7 +31,7 @@ def secret_ident(name: str) -> str:
     ``_`` and ``-`` (Secrets Manager also allows ``/+=.@``) becomes ``_``; a name that would
     not start with a letter or ``_``, or is an HCL keyword, gets a leading ``_``."""
     ident = _NOT_IN_IDENT.sub("_", name)
-    if not ident[:1].isalpha() and not ident.startswith("_") or ident in _KEYWORDS:
+    if not ident[:1].isalpha() and not ident.startswith("_") or ident in KEYWORDS:
         ident = "_" + ident
     return ident
 

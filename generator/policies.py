@@ -22,7 +22,7 @@ the result out as HCL. The statements follow AWS's "Permissions for rotation" te
   and ``DescribeSubnets`` on ``*`` (no resource-level permissions);
 * CloudWatch Logs for the function's own log group.
 
-When listing every secret would overflow IAM's 10,240-character limit for a role's
+When listing every secret would overflow IAM's limit for a role's (aws.ROLE_INLINE_POLICIES_MAX)
 inline policies, the function switches to the *compact* form used by AWS's published
 rotation templates: the account-and-region secret wildcard, conditioned on
 ``secretsmanager:resource/AllowRotationLambdaArn`` equal to the function's ARN.

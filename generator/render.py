@@ -245,6 +245,7 @@ def context(module: Module, module_dir: FsPath) -> dict[str, Any]:
         "outputs": OUTPUTS,
         "resource_table": resource_table(module),
         "explain": explain.facts(module, max_resources=README_MAX_RESOURCES),
+        "limits": {"role_inline_policies": f"{aws.ROLE_INLINE_POLICIES_MAX:,}"},
     }
 
 
