@@ -249,6 +249,38 @@ def _hours_text(h: int) -> str:
     return f"{h:02d}:00"
 
 
+def _fields(hour: str, dom: str, month: str, dow: str) -> tuple[list[int], _Days]:
+    """The hours and the day rule of a cron's fields; raises _Bad."""
+    hours = sorted(_values(hour, 0, 23, (), "hour"))
+    months = frozenset(_values(month, 1, 12, MONTHS, "month"))
+    if dow == "?":
+        dom_set, dom_last = _dom(dom)
+        return hours, _Days(months, True, dom=frozenset(dom_set), dom_last=dom_last)
+    dow_set, dow_last, dow_nth = _dow(dow)
+    return hours, _Days(months, False, dow=frozenset(dow_set), dow_last=frozenset(dow_last), dow_nth=frozenset(dow_nth))
+
+
+def firings(expr: str, start: dt.date, end: dt.date) -> list[dt.datetime]:
+    """Every window opening of a valid ``cron(...)`` from ``start`` (inclusive) to ``end``
+    (exclusive), as the gap computation sees them (tests compare them with a calendar walk)."""
+    fields = re.fullmatch(r"cron\((.*)\)", expr)
+    if not fields or len(fields.group(1).split()) != 6:
+        raise ValueError(f"{expr!r} is not a six-field cron expression")
+    _minute, hour, dom, month, dow, _year = fields.group(1).split()
+    try:
+        hours, days = _fields(hour, dom, month, dow)
+    except _Bad as exc:
+        raise ValueError(f"{expr!r}: {exc}") from None
+    out: list[dt.datetime] = []
+    for year in range(start.year, end.year + 1):
+        for month_ in range(1, 13):
+            for day in days.days_of(year, month_):
+                date = dt.date(year, month_, day)
+                if start <= date < end:
+                    out.extend(dt.datetime.combine(date, dt.time(h)) for h in hours)
+    return out
+
+
 @lru_cache(maxsize=1024)
 def _cron(expr: str) -> tuple[Facts | None, str | None]:
     m = re.fullmatch(r"cron\((.*)\)", expr)
@@ -297,14 +329,7 @@ def _cron(expr: str) -> tuple[Facts | None, str | None]:
             hint = " (a schedule cannot name both)"
         return None, f"{expr!r}: exactly one of day-of-month and day-of-week must be '?'{hint}"
     try:
-        hours = sorted(_values(hour, 0, 23, (), "hour"))
-        months = frozenset(_values(month, 1, 12, MONTHS, "month"))
-        if dow == "?":
-            dom_set, dom_last = _dom(dom)
-            days = _Days(months, True, dom=frozenset(dom_set), dom_last=dom_last)
-        else:
-            dow_set, dow_last, dow_nth = _dow(dow)
-            days = _Days(months, False, dow=frozenset(dow_set), dow_last=frozenset(dow_last), dow_nth=frozenset(dow_nth))
+        hours, days = _fields(hour, dom, month, dow)
     except _Bad as exc:
         return None, f"{expr!r}: {exc}"
     firing = [

@@ -7,6 +7,9 @@
   ``generator.schedules`` computes equals the one found by walking the calendar hour by
   hour with an independent matcher over a *different* 28-year stretch (2030-2058). Minutes
   are always 0 in a Secrets Manager cron, so hour steps see every possible firing.
+* A second property: every window opening in 2030-2031 (``schedules.firings``) equals the
+  hour-by-hour walk, so a wrong day rule that leaves the shortest gap unchanged (say, the
+  month's last Friday off by one) still fails.
 """
 
 from __future__ import annotations
@@ -225,3 +228,19 @@ def test_gap_equals_brute_force_over_another_28_years(case) -> None:
         m = _GAP.search(problem or "")
         assert m, (expr, problem)
         assert int(m.group(1)) == shortest < schedules.MIN_GAP_HOURS, expr
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(crons())
+def test_firing_times_equal_an_hour_by_hour_walk(case) -> None:
+    """Not only the shortest gap: every window opening in 2030-2031 is the same instant that
+    the independent matcher finds walking the calendar hour by hour."""
+    expr, meaning = case
+    start, end = dt.date(2030, 1, 1), dt.date(2032, 1, 1)
+    walked = []
+    t = dt.datetime.combine(start, dt.time())
+    while t.date() < end:  # bounded: 17,520 hours
+        if t.hour in meaning["hours"] and _fires(meaning, t.date()):
+            walked.append(t)
+        t += dt.timedelta(hours=1)
+    assert schedules.firings(expr, start, end) == walked, expr
