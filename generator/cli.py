@@ -295,6 +295,60 @@ def validate(manifests: ManifestsArg) -> None:
     _exit(commands.validate(manifests))
 
 
+@command()
+def diff(
+    base: Annotated[
+        str,
+        typer.Argument(
+            help="The manifest before the change: a file, git:REV:PATH (read with git show, no checkout) or /dev/null.",
+            metavar="BASE",
+            show_default=False,
+        ),
+    ],
+    new: Annotated[
+        str,
+        typer.Argument(help="The manifest after the change, in the same forms.", metavar="NEW", show_default=False),
+    ],
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", "-f", help="text (coloured on a terminal), markdown (a pull-request comment) or json.",
+            parser=_choice(("text", "markdown", "json")), metavar="[text|markdown|json]",
+        ),
+    ] = "text",
+    color: ColorOpt = "auto",
+) -> None:
+    """Show which role gains or loses which action on which resource, and what starts or stops rotating.
+
+    Compares the two manifests' grants (action, resource, condition, with explain's reason), invoke permissions, secrets and their functions and schedules, created secrets, roles and functions, and explicit/compact policy switches. Nothing is generated or written.
+
+    Exit 0 when nothing that grants or rotates changed, 1 when something did, 2 on a bad manifest or git error.
+    """
+    from generator import commands
+    from generator import diff as diff_mod
+    from generator.errors import Failed
+
+    sides = []
+    failed = False
+    for spec in (base, new):
+        try:
+            sides.append(diff_mod.load_side(spec))
+        except Failed as exc:
+            for d in exc.diagnostics:
+                typer.echo(d.render(), err=True)
+            failed = True
+    if failed:
+        _exit(int(Exit.ERROR))
+    result = diff_mod.compare(sides[0], sides[1], base, new)
+    if fmt == "json":
+        sys.stdout.write(diff_mod.to_json(result))
+    elif fmt == "markdown":
+        sys.stdout.write(diff_mod.markdown(result))
+    else:
+        sys.stdout.write(diff_mod.text(result, color=commands.use_color(color, sys.stdout)))
+    _exit(1 if result.changed else 0)
+
+
 ManifestArg = Annotated[
     Path,
     typer.Argument(help="The rotation manifest (YAML).", show_default=False, metavar="MANIFEST"),

@@ -22,7 +22,7 @@ from conftest import ROOT
 
 SNAPSHOTS = ROOT / "tests" / "snapshots" / "cli"
 REGENERATE = "pytest tests/test_cli_snapshots.py --update-snapshots"
-COMMANDS = ("", "generate", "validate", "explain", "init", "schema", "imports", "deployer-policy")
+COMMANDS = ("", "generate", "validate", "explain", "init", "schema", "imports", "deployer-policy", "diff")
 
 TWO = """\
 version: 1

@@ -1,0 +1,472 @@
+"""``rotation-tf diff BASE NEW``: what a manifest change grants, revokes and rotates.
+
+The reviewer of a manifest change wants to know which role gains or loses which action on
+which resource. This compares the two *models* (:mod:`generator.model`) and their role
+policies as data (:mod:`generator.policies`), not the generated HCL: a grant is one
+(action, resource, condition) of a function's role, with a condition of several values
+split into one grant per value (IAM matches any of them), so adding a secret that shares a
+KMS key shows as exactly one new ``kms:Decrypt`` grant for that secret, not as a rewritten
+statement.
+
+What counts as a change (each one makes ``diff`` exit 1):
+
+* ``grant``: an action on a resource (under a condition) added to or removed from a
+  function's role, with the reason ``explain`` gives;
+* ``permission``: the Lambda permission that lets Secrets Manager invoke a function
+  (added, removed, or changed: another function ARN, account or ``lock_to_secret``);
+* ``rotation``: a secret that starts or stops rotating;
+* ``secret_function``: a secret that moves to another function;
+* ``schedule``: a secret's schedule, window or ``rotate_immediately``;
+* ``resource``: a secret, role or function the module creates or destroys;
+* ``policy_form``: a role switching between the explicit and the compact policy form;
+* ``function_source``: a function that changes between existing, zip and rotation app.
+
+Anything else (tags, descriptions, memory size) grants nothing and rotates nothing: with
+only such differences ``diff`` exits 0.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+from typing import Any
+
+from generator.errors import Diagnostic, Failed
+from generator.model import FunctionPlan, Module, SecretPlan
+
+NOTHING = "/dev/null"
+"""BASE or NEW that stands for no manifest (a manifest added or deleted by the change)."""
+
+MARKDOWN_ROWS = 50
+"""Rows the markdown shows before the rest goes into a collapsed <details> block."""
+
+KINDS = ("grant", "permission", "rotation", "secret_function", "schedule", "resource", "policy_form", "function_source")
+
+
+# --------------------------------------------------------------------------------------
+# Loading either side
+
+
+def load_side(spec: str, cwd: FsPath | None = None) -> Module | None:
+    """The module of ``spec``: a manifest file, ``git:REV:PATH`` (read with ``git show``,
+    no checkout; PATH as git reads it: from the repository's root, or ``./`` for the
+    current folder) or ``/dev/null`` for none. Raises :class:`Failed` on bad input."""
+    from generator import api
+
+    if spec == NOTHING:
+        return None
+    if not spec.startswith("git:"):
+        module, _notes = api.load(FsPath(spec), display_name=spec)
+        return module
+    rev, sep, path = spec[len("git:") :].partition(":")
+    if not sep or not rev or not path:
+        raise Failed([Diagnostic(spec, None, None, (), "expected git:REV:PATH, for example git:origin/main:rotation.yaml")])
+    try:
+        proc = subprocess.run(
+            ["git", "show", f"{rev}:{path}"], cwd=cwd, capture_output=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise Failed([Diagnostic(spec, None, None, (), f"cannot run git: {exc}")]) from None
+    if proc.returncode != 0:
+        why = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        message = why[-1] if why else f"git show exited {proc.returncode}"
+        if "does not exist in" in message or "exists on disk, but not in" in message:
+            message += f" (use {NOTHING} as BASE for a manifest that the change adds)"
+        raise Failed([Diagnostic(spec, None, None, (), message.removeprefix("fatal: "))])
+    # The manifest's file name gives the module name, so keep it; its folder matters only
+    # to a warning about a zip that does not exist, which diff does not show.
+    with tempfile.TemporaryDirectory(prefix="rotation-tf-diff-") as tmp:
+        copy = FsPath(tmp) / os.path.basename(path)
+        copy.write_bytes(proc.stdout)
+        module, _notes = api.load(copy, display_name=spec)
+    return module
+
+
+# --------------------------------------------------------------------------------------
+# The comparison
+
+
+Condition = tuple[tuple[str, str, str], ...]  # (operator, key, one value), sorted
+
+
+@dataclass(frozen=True)
+class Why:
+    sid: str
+    reason: str
+
+
+def grants(fn: FunctionPlan) -> dict[tuple[str, str, Condition], Why]:
+    """Every (action, resource, condition) the function's role allows, with its statement.
+    A condition key with several values becomes one grant per value (any one matches);
+    several keys, the product (all must match)."""
+    out: dict[tuple[str, str, Condition], Why] = {}
+    if fn.policy is None:
+        return out
+    for st in fn.policy.statements:
+        parts: list[list[tuple[str, str, str]]] = []
+        for operator in sorted(st.condition):
+            for key in sorted(st.condition[operator]):
+                values = st.condition[operator][key]
+                values = values if isinstance(values, list) else [values]
+                parts.append([(operator, key, str(v)) for v in values])
+        combos: list[Condition] = [tuple(c) for c in itertools.product(*parts)] if parts else [()]
+        for action in st.actions:
+            for resource in st.resources:
+                for cond in combos:
+                    out.setdefault((action, resource, cond), Why(st.sid, st.reason))
+    return out
+
+
+def permission_text(module: Module, fn: FunctionPlan) -> str:
+    text = f"secretsmanager.amazonaws.com may invoke {fn.function_arn} (aws:SourceAccount {module.account_id}"
+    if fn.lock_secret is not None:
+        text += f", only for secret {fn.lock_secret}"
+    return text + ")"
+
+
+def _source(fn: FunctionPlan) -> str:
+    if fn.existing:
+        return f"existing function {fn.function_name}"
+    if fn.app is not None:
+        return f"AWS rotation application {fn.app.application_id.rsplit('/', 1)[1]} {fn.app.semantic_version}"
+    assert fn.package is not None
+    return f"zip {fn.package.filename} ({fn.package.runtime})"
+
+
+def _schedule(s: SecretPlan) -> dict[str, Any]:
+    return {
+        "every_days": s.schedule.every_days,
+        "expression": s.schedule.expression,
+        "window": s.schedule.window,
+        "rotate_immediately": s.rotate_immediately,
+    }
+
+
+def schedule_text(s: dict[str, Any]) -> str:
+    from generator.explain import schedule_text as text
+
+    out = text(s["every_days"], s["expression"])
+    out += f", window {s['window']}" if s["window"] else ", default window"
+    if s["rotate_immediately"]:
+        out += ", rotate immediately"
+    return out
+
+
+@dataclass
+class Diff:
+    base: str
+    new: str
+    base_module: str | None
+    new_module: str | None
+    changes: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes)
+
+    def of(self, kind: str, change: str | None = None) -> list[dict[str, Any]]:
+        return [c for c in self.changes if c["kind"] == kind and (change is None or c["change"] == change)]
+
+
+def _functions(module: Module | None) -> dict[str, FunctionPlan]:
+    return {f.key: f for f in module.functions} if module is not None else {}
+
+
+def _match(base: dict[str, FunctionPlan], new: dict[str, FunctionPlan]) -> dict[str, str]:
+    """BASE function key -> NEW key: the same key, or a key that lists it in previous_names."""
+    out = {k: k for k in base if k in new}
+    for key, fn in new.items():
+        for old in fn.previous_names:
+            if old in base and old not in new:
+                out[old] = key
+    return out
+
+
+def compare(base: Module | None, new: Module | None, base_name: str = "BASE", new_name: str = "NEW") -> Diff:
+    diff = Diff(base_name, new_name, base.name if base else None, new.name if new else None)
+    out = diff.changes
+    bf, nf = _functions(base), _functions(new)
+    renamed = _match(bf, nf)  # BASE key -> NEW key
+    new_key_of = {k: renamed.get(k, k) for k in bf}
+    old_key_of = {n: b for b, n in renamed.items()}
+    pairs: list[tuple[str, FunctionPlan | None, FunctionPlan | None]] = [
+        (key, bf.get(old_key_of[key]) if key in old_key_of else None, fn) for key, fn in nf.items()
+    ]
+    pairs += [(key, fn, None) for key, fn in bf.items() if key not in renamed]
+    for key, b, n in sorted(pairs, key=lambda p: p[0]):
+        # grants of the function's role
+        before = grants(b) if b is not None else {}
+        after = grants(n) if n is not None else {}
+        for change, side, other, owner in (("added", after, before, n), ("removed", before, after, b)):
+            for grant in sorted(set(side) - set(other)):
+                action, resource, cond = grant
+                why = side[grant]
+                assert owner is not None
+                out.append(
+                    {
+                        "kind": "grant",
+                        "change": change,
+                        "function": key,
+                        "role": owner.role_name,
+                        "action": action,
+                        "resource": resource,
+                        "condition": _condition_json(cond),
+                        "sid": why.sid,
+                        "reason": why.reason,
+                    }
+                )
+        # the Lambda permission (who may invoke the function)
+        p_before = permission_text(base, b) if base is not None and b is not None else None
+        p_after = permission_text(new, n) if new is not None and n is not None else None
+        if p_before != p_after:
+            for change, perm in (("removed", p_before), ("added", p_after)):
+                if perm is not None:
+                    out.append({"kind": "permission", "change": change, "function": key, "permission": perm})
+        if b is not None and n is not None:
+            b_form = b.policy.form if b.policy else None
+            n_form = n.policy.form if n.policy else None
+            if b_form and n_form and b_form != n_form:
+                out.append({"kind": "policy_form", "change": "changed", "function": key, "before": b_form, "after": n_form})
+            if _source(b) != _source(n):
+                out.append(
+                    {"kind": "function_source", "change": "changed", "function": key, "before": _source(b), "after": _source(n)}
+                )
+
+    # secrets: rotation on/off, function, schedule
+    bs = {s.name: s for s in base.secrets} if base else {}
+    ns = {s.name: s for s in new.secrets} if new else {}
+    for name in sorted(set(bs) | set(ns)):
+        bsec, nsec = bs.get(name), ns.get(name)
+        if bsec is None and nsec is not None:
+            out.append({"kind": "rotation", "change": "added", "secret": name, "function": nsec.function, "schedule": _schedule(nsec)})
+        elif nsec is None and bsec is not None:
+            out.append({"kind": "rotation", "change": "removed", "secret": name, "function": bsec.function})
+        elif bsec is not None and nsec is not None:
+            if new_key_of.get(bsec.function, bsec.function) != nsec.function:
+                out.append(
+                    {"kind": "secret_function", "change": "changed", "secret": name, "before": bsec.function, "after": nsec.function}
+                )
+            if _schedule(bsec) != _schedule(nsec):
+                out.append(
+                    {
+                        "kind": "schedule",
+                        "change": "changed",
+                        "secret": name,
+                        "function": nsec.function,
+                        "before": _schedule(bsec),
+                        "after": _schedule(nsec),
+                    }
+                )
+
+    # resources the module creates
+    before_r, after_r = _resources(base), _resources(new)
+    for change, made, gone in (("created", after_r, before_r), ("destroyed", before_r, after_r)):
+        for rtype, name in sorted(made - gone):
+            out.append({"kind": "resource", "change": change, "type": rtype, "name": name})
+    return diff
+
+
+def _resources(module: Module | None) -> set[tuple[str, str]]:
+    if module is None:
+        return set()
+    out = {("secret", s.name) for s in module.secrets if s.managed is not None}
+    for fn in module.functions:
+        if fn.has_role:
+            out.add(("role", fn.role_name))
+        if not fn.existing:
+            out.add(("function", fn.function_name))
+    return out
+
+
+def _condition_json(cond: Condition) -> dict[str, dict[str, str]] | None:
+    if not cond:
+        return None
+    out: dict[str, dict[str, str]] = {}
+    for operator, key, value in cond:
+        out.setdefault(operator, {})[key] = value
+    return out
+
+
+def condition_text(condition: dict[str, dict[str, str]] | None) -> str:
+    if not condition:
+        return ""
+    return " and ".join(f"{op} {key} = {value}" for op in sorted(condition) for key, value in sorted(condition[op].items()))
+
+
+# --------------------------------------------------------------------------------------
+# Summaries and layouts
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def summary(diff: Diff) -> str:
+    if not diff.changed:
+        return "no change to grants, invocation, rotation or created resources"
+    parts = []
+    added, removed = len(diff.of("grant", "added")), len(diff.of("grant", "removed"))
+    if added or removed:
+        parts.append(f"{_plural(added, 'grant')} added, {removed} removed")
+    counts = [
+        (len(diff.of("permission", "added")), "invoke permission", "added"),
+        (len(diff.of("permission", "removed")), "invoke permission", "removed"),
+        (len(diff.of("rotation", "added")), "secret", "starts rotating"),
+        (len(diff.of("rotation", "removed")), "secret", "stops rotating"),
+        (len(diff.of("secret_function")), "secret", "moves to another function"),
+        (len(diff.of("schedule")), "schedule", "changed"),
+        (len(diff.of("resource", "created")), "resource", "created"),
+        (len(diff.of("resource", "destroyed")), "resource", "destroyed"),
+        (len(diff.of("policy_form")), "policy", "switches form"),
+        (len(diff.of("function_source")), "function", "changes source"),
+    ]
+    for n, word, what in counts:
+        if n:
+            verb = what if n == 1 or not what.startswith(("starts", "stops", "moves", "switches", "changes")) else _plural_verb(what)
+            parts.append(f"{_plural(n, word)} {verb}")
+    return "; ".join(parts)
+
+
+def _plural_verb(what: str) -> str:
+    head, _, rest = what.partition(" ")
+    head = {"starts": "start", "stops": "stop", "moves": "move", "switches": "switch", "changes": "change"}[head]
+    return f"{head} {rest}".strip()
+
+
+GrantRow = tuple[str, str, str, str, tuple[str, ...]]  # function, resource, condition, reason, actions
+
+
+def grant_rows(diff: Diff, change: str) -> list[GrantRow]:
+    """Grants grouped as a reviewer reads them: per function, resource and condition, the
+    actions together."""
+    groups: dict[tuple[str, str, str, str], list[str]] = {}
+    for c in diff.of("grant", change):
+        key = (c["function"], c["resource"], condition_text(c["condition"]), c["reason"])
+        groups.setdefault(key, []).append(c["action"])
+    return [(f, r, cond, why, tuple(actions)) for (f, r, cond, why), actions in sorted(groups.items())]
+
+
+def other_rows(diff: Diff) -> list[tuple[str, str, str, str]]:
+    """(sign, what, subject, detail) for every change that is not a grant."""
+    rows: list[tuple[str, str, str, str]] = []
+    for c in diff.changes:
+        kind = c["kind"]
+        if kind == "permission":
+            rows.append(("+" if c["change"] == "added" else "-", "invoke permission", c["function"], c["permission"]))
+        elif kind == "rotation":
+            if c["change"] == "added":
+                rows.append(("+", "rotation", c["secret"], f"rotated by {c['function']}, {schedule_text(c['schedule'])}"))
+            else:
+                rows.append(("-", "rotation", c["secret"], f"no longer rotated (was {c['function']})"))
+        elif kind == "secret_function":
+            rows.append(("~", "function", c["secret"], f"{c['before']} -> {c['after']}"))
+        elif kind == "schedule":
+            rows.append(("~", "schedule", c["secret"], f"{schedule_text(c['before'])} -> {schedule_text(c['after'])}"))
+        elif kind == "resource":
+            rows.append(("+" if c["change"] == "created" else "-", c["type"], c["name"], c["change"]))
+        elif kind == "policy_form":
+            rows.append(("~", "policy form", c["function"], f"{c['before']} -> {c['after']}"))
+        elif kind == "function_source":
+            rows.append(("~", "source", c["function"], f"{c['before']} -> {c['after']}"))
+    return rows
+
+
+def title(diff: Diff) -> str:
+    modules = {m for m in (diff.base_module, diff.new_module) if m}
+    where = f" (module {' -> '.join(sorted(modules)) if len(modules) > 1 else next(iter(modules))})" if modules else ""
+    return f"rotation-tf diff {diff.base} -> {diff.new}{where}"
+
+
+_GREEN, _RED, _YELLOW, _BOLD, _RESET = "\x1b[32m", "\x1b[31m", "\x1b[33m", "\x1b[1m", "\x1b[0m"
+
+
+def text(diff: Diff, color: bool = False) -> str:
+    def paint(s: str, code: str) -> str:
+        return f"{code}{s}{_RESET}" if color else s
+
+    sign_color = {"+": _GREEN, "-": _RED, "~": _YELLOW}
+    lines = [paint(title(diff), _BOLD), summary(diff)]
+    for change, sign in (("added", "+"), ("removed", "-")):
+        rows = grant_rows(diff, change)
+        if not rows:
+            continue
+        lines += ["", paint(f"Grants {change}", _BOLD)]
+        function = None
+        for fn, resource, cond, why, actions in rows:
+            if fn != function:
+                lines.append(f"  function {fn}")
+                function = fn
+            lines.append(paint(f"    {sign} {', '.join(actions)}", sign_color[sign]))
+            lines.append(paint(f"        on {resource}", sign_color[sign]))
+            if cond:
+                lines.append(paint(f"        if {cond}", sign_color[sign]))
+            lines.append(f"        ({why})")
+    rows2 = other_rows(diff)
+    if rows2:
+        lines += ["", paint("Rotation, invocation and resources", _BOLD)]
+        for sign, what, subject, detail in rows2:
+            lines.append(paint(f"  {sign} {what} {subject}: {detail}", sign_color[sign]))
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: str) -> str:
+    return value.replace("|", "\\|").replace("\n", "<br>")
+
+
+def _code(value: str) -> str:
+    return f"`{_cell(value)}`" if value else "–"
+
+
+def markdown(diff: Diff, max_rows: int = MARKDOWN_ROWS) -> str:
+    """A pull-request comment: the summary, then added privileges first, then removed ones,
+    then rotation and resources; past ``max_rows`` rows the rest is collapsed."""
+    out = [f"### {_cell(title(diff))}", "", f"**{_cell(summary(diff))}**"]
+    if not diff.changed:
+        return "\n".join(out) + "\n"
+    budget = max_rows
+    sections: list[tuple[str, list[str], list[str]]] = []
+    for change, heading in (("added", "Privileges added"), ("removed", "Privileges removed")):
+        rows = [
+            f"| `{_cell(fn)}` | {'<br>'.join(_code(a) for a in actions)} | {_code(resource)} | {_code(cond)} | {_cell(why)} |"
+            for fn, resource, cond, why, actions in grant_rows(diff, change)
+        ]
+        if rows:
+            sections.append((heading, ["| Function | Actions | Resource | Condition | Why |", "|---|---|---|---|---|"], rows))
+    others = [
+        f"| {sign} | {_cell(what)} | `{_cell(subject)}` | {_cell(detail)} |" for sign, what, subject, detail in other_rows(diff)
+    ]
+    if others:
+        sections.append(("Rotation, invocation and resources", ["| | Change | Of | Detail |", "|---|---|---|---|"], others))
+    hidden: list[tuple[str, list[str], list[str]]] = []
+    for heading, header, rows in sections:
+        shown, rest = rows[: max(budget, 0)], rows[max(budget, 0) :]
+        budget -= len(shown)
+        if shown:
+            out += ["", f"#### {heading}", "", *header, *shown]
+        if rest:
+            hidden.append((heading, header, rest))
+    if hidden:
+        n = sum(len(rows) for _h, _hd, rows in hidden)
+        out += ["", f"<details><summary>{_plural(n, 'more row')}</summary>"]
+        for heading, header, rows in hidden:
+            out += ["", f"#### {heading} (continued)", "", *header, *rows]
+        out += ["", "</details>"]
+    out += ["", "<sub>rotation-tf diff: grants, invocation, rotation and created resources of the two manifests.</sub>"]
+    return "\n".join(out) + "\n"
+
+
+def to_json(diff: Diff) -> str:
+    doc = {
+        "base": diff.base,
+        "new": diff.new,
+        "base_module": diff.base_module,
+        "new_module": diff.new_module,
+        "summary": summary(diff),
+        "changes": diff.changes,
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
