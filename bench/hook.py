@@ -68,8 +68,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=21, help="paired rounds (default 21)")
     ap.add_argument("--json", type=Path, help="also write the results as JSON here")
+    ap.add_argument("--tool", type=Path, help="the rotation-tf executable to measure (default: next to this Python)")
     args = ap.parse_args()
-    tool = shutil.which("rotation-tf", path=str(Path(sys.executable).parent))
+    tool = str(args.tool) if args.tool else shutil.which("rotation-tf", path=str(Path(sys.executable).parent))
     if tool is None:
         print("rotation-tf is not installed next to this Python; run: pip install -e '.[test]'", file=sys.stderr)
         return 2
