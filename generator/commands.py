@@ -61,10 +61,28 @@ def report(result: Result) -> None:
 
 
 def generate(manifests: list[Path], out: Path, check: bool, fail_on_change: bool, color: str) -> int:
+    from generator import hookcache
+
+    if check:
+        hits = [hookcache.checked(m, out) for m in manifests]
+        folders = [h[1] for h in hits if h is not None]
+        if len(folders) == len(manifests) and len(set(folders)) == len(folders):
+            for hit in hits:
+                assert hit is not None
+                for message in hit[0]:
+                    echo(message, err=True)
+            for folder in folders:
+                echo(f"{folder} is up to date.", err=True)
+            return 0
+
     from generator import api
     from generator.api import Exit
 
     results = api.generate_many(manifests, out, check=check)
+    for manifest, result in zip(manifests, results, strict=True):
+        # written, or checked and found up to date: the folder is exactly what was rendered
+        if result.exit is Exit.OK and not (check and result.drift is not None and result.drift.count):
+            hookcache.remember_generated(manifest, out, result)
     for result in results:
         report(result)
     errors = sum(1 for r in results for d in r.diagnostics if d.level.value == "error")
@@ -123,13 +141,22 @@ def generate(manifests: list[Path], out: Path, check: bool, fail_on_change: bool
 
 
 def validate(manifests: list[Path]) -> int:
-    from generator import api
+    from generator import hookcache
 
     worst = 0
     for manifest in manifests:
+        cached = hookcache.validated(manifest)
+        if cached is not None:
+            for line in cached:
+                echo(line, err=True)
+            echo(f"{manifest}: ok", err=True)
+            continue
+        from generator import api
+
         result = api.validate(manifest)
         report(result)
         if result.exit is api.Exit.OK:
+            hookcache.remember_valid(manifest, result)
             echo(f"{manifest}: ok", err=True)
         worst = max(worst, int(result.exit))
     return worst

@@ -113,6 +113,16 @@ SLOW_FIXTURES = frozenset({"terraform", "moto", "moto_server", "checkov"})
 SLOW_MARKERS = ("terraform", "moto", "linters", "packaging")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The CLI's result cache (generator.hookcache) goes to a folder of this run, never to
+    the user's ~/.cache; tests that study the cache set their own."""
+    import os
+    import tempfile
+
+    if "ROTATION_TF_CACHE_DIR" not in os.environ:
+        os.environ["ROTATION_TF_CACHE_DIR"] = tempfile.mkdtemp(prefix="rotation-tf-test-cache-")
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-golden",
