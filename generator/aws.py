@@ -72,6 +72,9 @@ ROLE_PATH_AND_NAME_MAX = 512  # IAM: a role's path and name together
 HANDLER_MAX = 128  # Lambda's CreateFunction: Handler, at most 128 characters
 # Secrets Manager DeleteSecret: RecoveryWindowInDays 7-30 (0 here: delete without recovery)
 RECOVERY_WINDOW_MIN, RECOVERY_WINDOW_MAX = 7, 30
+# 50 user tags per resource: Secrets Manager's TagResource API reference ("Maximum number
+# of tags per secret: 50"); IAM roles and Lambda functions allow 50 as well.
+TAGS_MAX = 50
 
 
 @dataclass(frozen=True)

@@ -74,14 +74,22 @@ class Checker:
                 self.err(path, f"{m.roles.permissions_boundary!r} is not an IAM managed policy ARN (arn:aws:iam::<account>:policy/<name>)")
             elif self.partition is not None and arn.partition != self.partition:
                 self.err(path, f"{m.roles.permissions_boundary!r} is in partition {arn.partition!r}, not {self.partition!r}")
-        for key, value in m.tags.items():
-            path = ("tags", key)
+        self._tags(("tags",), m.tags)
+
+    def _tags(self, path: tuple[Any, ...], tags: dict[str, str], merged_over: dict[str, str] | None = None) -> None:
+        """Tag keys and values as IAM, Lambda and Secrets Manager accept them; with
+        ``merged_over`` (the manifest's tags), the merged set must fit AWS's 50 per resource."""
+        for key, value in tags.items():
+            p = path + (key,)
             if not key or len(key) > aws.TAG_KEY_MAX or not aws.TAG_CHARS_RE.match(key):
-                self.err(path, f"tag key {key!r} must be 1-{aws.TAG_KEY_MAX} letters, digits, spaces or _.:/=+-@")
+                self.err(p, f"tag key {key!r} must be 1-{aws.TAG_KEY_MAX} letters, digits, spaces or _.:/=+-@")
             elif key.lower().startswith("aws:"):
-                self.err(path, f"tag key {key!r} uses the reserved prefix 'aws:'")
+                self.err(p, f"tag key {key!r} uses the reserved prefix 'aws:'")
             if len(value) > aws.TAG_VALUE_MAX or not aws.TAG_CHARS_RE.match(value):
-                self.err(path, f"tag value {value!r} must be 0-{aws.TAG_VALUE_MAX} letters, digits, spaces or _.:/=+-@")
+                self.err(p, f"tag value {value!r} must be 0-{aws.TAG_VALUE_MAX} letters, digits, spaces or _.:/=+-@")
+        total = len({**(merged_over or {}), **tags})
+        if total > aws.TAGS_MAX:
+            self.err(path, f"{total} tags once merged over the manifest's; AWS allows {aws.TAGS_MAX} per resource")
 
     @property
     def ready(self) -> bool:
@@ -142,6 +150,8 @@ class Checker:
             self.err(path, f"function name {key!r} must start with a letter and hold only letters, digits, '-' and '_'")
         if fn.description is not None:
             self._description(path + ("description",), fn.description)
+        if fn.tags:
+            self._tags(path + ("tags",), fn.tags, self.head.tags if self.head is not None and self.head.tags else {})
         sources = [n for n in ("existing_function_arn", "package", "rotation_app") if getattr(fn, n) is not None]
         if len(sources) != 1 and not any(self._dropped(path + (n,)) for n in ("existing_function_arn", "package", "rotation_app")):
             self.err(
@@ -324,7 +334,15 @@ class Checker:
                 self.err(path + ("replicas",), "replicas are only used with create: true")
             if sec.recovery_window_days != 30:
                 self.err(path + ("recovery_window_days",), "recovery_window_days is only used with create: true")
+            if sec.tags:
+                self.err(
+                    path + ("tags",),
+                    "tags on a secret are only used with create: true (the module tags what it creates; "
+                    "tag an existing secret where it is defined, and the function's role with functions.<name>.tags)",
+                )
             return
+        if sec.tags:
+            self._tags(path + ("tags",), sec.tags, self.head.tags if self.head is not None and self.head.tags else {})
         if sec.arn is not None:
             self.err(path + ("arn",), "a secret with create: true gets its ARN when it is created; remove arn")
         if sec.import_:

@@ -92,6 +92,7 @@ def facts(module: Module, max_resources: int | None = None) -> dict[str, Any]:
                 "subnet_ids": list(fn.subnet_ids),
                 "security_group_ids": list(fn.security_group_ids),
                 "kms_keys": _keys(fn),
+                "tags": {**dict(module.tags), **fn.tag_map},
                 "secrets": [s.name for s in fn.secrets],
                 "secret_count": len(fn.secrets),
             }

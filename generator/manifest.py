@@ -131,6 +131,10 @@ class Function(_Strict):
         bool,
         Field(alias="import", description="Adopt the function's existing role, policy and permission (rotation-tf imports)"),
     ] = False
+    tags: Annotated[
+        dict[str, str],
+        Field(description="Tags on this function's role and on the function or rotation application it creates, merged over the manifest's tags"),
+    ] = Field(default_factory=dict)
 
 
 class Roles(_Strict):
@@ -222,6 +226,9 @@ class Secret(_Strict):
     connection: Annotated[
         Connection | None, Field(description="Fields of a created secret's first version")
     ] = None
+    tags: Annotated[
+        dict[str, str], Field(description="Tags on a created secret, merged over the manifest's tags")
+    ] = Field(default_factory=dict)
 
 
 class Manifest(_Strict):

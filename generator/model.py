@@ -35,6 +35,11 @@ class ManagedSecret:
     recovery_window_days: int
     replicas: tuple[tuple[str, str | None], ...]  # (region, kms key ARN)
     fields: tuple[tuple[str, object], ...]  # the first version's JSON fields, password excepted
+    tags: tuple[tuple[str, str], ...] = ()  # its own tags, merged over the module's when rendered
+
+    @property
+    def tag_map(self) -> dict[str, str]:
+        return dict(self.tags)
 
     @property
     def field_map(self) -> dict[str, object]:
@@ -119,6 +124,11 @@ class FunctionPlan:
     lock_secret: str | None = None  # lock_to_secret: the one secret the permission is tied to
     previous_names: tuple[str, ...] = ()
     adopt: bool = False  # import: true
+    tags: tuple[tuple[str, str], ...] = ()  # its own tags, merged over the module's when rendered
+
+    @property
+    def tag_map(self) -> dict[str, str]:
+        return dict(self.tags)
 
     @property
     def in_vpc(self) -> bool:
@@ -229,6 +239,7 @@ def _managed(s: Secret, manifest: Manifest) -> ManagedSecret:
         recovery_window_days=s.recovery_window_days,
         replicas=tuple(sorted((r.region, r.kms_key_arn) for r in s.replicas)),
         fields=tuple(fields.items()),
+        tags=tuple(sorted(s.tags.items())),
     )
 
 
@@ -394,6 +405,7 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
                 lock_secret=mine[0].name if f.lock_to_secret and len(mine) == 1 else None,
                 previous_names=tuple(f.previous_names),
                 adopt=f.import_,
+                tags=tuple(sorted(f.tags.items())),
                 permission_size=permission_size,
                 role_description=(
                     f.description

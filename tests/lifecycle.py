@@ -190,7 +190,7 @@ def verify_applied(world: World, m: model.Module, first: bool = True) -> dict[st
             assert got == want, f"{fn.key}: statement {want['Sid']} differs:\n{got}\n{want}"
             counts["statements"] += 1
         tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=fn.role_name)["Tags"]}
-        assert tags == dict(m.tags)
+        assert tags == {**dict(m.tags), **fn.tag_map}  # the function's own tags merged over the manifest's
         counts["tags"] += len(tags)
         counts["roles"] += 1
 
@@ -205,7 +205,7 @@ def verify_applied(world: World, m: model.Module, first: bool = True) -> dict[st
                 assert sorted(conf["VpcConfig"]["SubnetIds"]) == list(fn.subnet_ids)
                 assert sorted(conf["VpcConfig"]["SecurityGroupIds"]) == list(fn.security_group_ids)
             ftags = lam.list_tags(Resource=conf["FunctionArn"])["Tags"]
-            assert ftags == dict(m.tags)
+            assert ftags == {**dict(m.tags), **fn.tag_map}
             counts["tags"] += len(ftags)
 
         policy = json.loads(lam.get_policy(FunctionName=fn.function_name)["Policy"])

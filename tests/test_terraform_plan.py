@@ -95,7 +95,7 @@ def test_init_validate_plan(example: Path, terraform, moto, tmp_path: Path) -> N
         assert after["path"] == m.roles.path
         assert after["max_session_duration"] == m.roles.max_session_duration
         assert after.get("permissions_boundary") == m.roles.permissions_boundary
-        assert after["tags"] == (dict(m.tags) or None)
+        assert after["tags"] == ({**dict(m.tags), **fns[c["name"]].tag_map} or None)
     for c in by_type["aws_secretsmanager_secret_rotation"]:
         assert "index" not in c, "one literal block per secret, no for_each"
         s = by_ident[c["name"]]

@@ -18,7 +18,9 @@ resource "aws_iam_role" "mysql-alt" {
       },
     ]
   })
-  tags = local.tags
+  tags = merge(local.tags, {
+    team = "users"
+  })
 }
 
 resource "aws_iam_role_policy" "mysql-alt" {

@@ -31,7 +31,9 @@ resource "aws_lambda_function" "mysql-alt" {
     ]
   }
 
-  tags = local.tags
+  tags = merge(local.tags, {
+    team = "users"
+  })
 
   depends_on = [aws_iam_role_policy.mysql-alt]
 }

@@ -11,7 +11,9 @@ resource "aws_secretsmanager_secret" "payments_app" {
   description             = "Payments app user (rotated every 30 days)"
   kms_key_id              = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
   recovery_window_in_days = 7
-  tags                    = local.tags
+  tags = merge(local.tags, {
+    data-class = "confidential"
+  })
 
   replica {
     region     = "us-west-2"
