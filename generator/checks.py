@@ -278,16 +278,7 @@ class Checker:
             if fn.strategy == "single_user" and sec.master_secret is not None:
                 self.err(path + ("master_secret",), f"function {sec.function!r} uses single_user, which takes no master_secret")
         if sec.master_secret is not None:
-            p = path + ("master_secret", "arn")
-            arn = self._arn(p, sec.master_secret.arn, "secretsmanager", "a Secrets Manager secret")
-            if arn is not None:
-                m = aws.SECRET_RESOURCE_RE.match(arn.resource)
-                if not m:
-                    self.err(p, f"{sec.master_secret.arn!r} is not a secret ARN (…:secret:<name>-<6 characters>)")
-                elif m.group(1) == name:
-                    self.err(p, "the master secret must be a different secret from the one it rotates")
-                else:
-                    self._same_account(p, arn)
+            self._master(path, name, sec, functions.get(sec.function))
             if sec.master_secret.kms_key_arn is not None:
                 self._kms(path + ("master_secret", "kms_key_arn"), sec.master_secret.kms_key_arn)
         self.out.extend(schedules.check(self.s, path + ("schedule",), sec.schedule, self.dropped))
@@ -324,6 +315,38 @@ class Checker:
         self.out.extend(schedules.check(self.s, path + ("schedule",), sec.schedule, self.dropped))
         if not sec.create:
             self._created(path, sec)  # the fields of created secrets are errors here too
+
+    def _master(self, path: tuple[Any, ...], name: str, sec: Secret, fn: Function | None) -> None:
+        """The master secret: by ARN, or by name (its grants then name AWS's partial ARN,
+        name-??????, like a rotated secret given by name)."""
+        master = sec.master_secret
+        assert master is not None
+        mpath = path + ("master_secret",)
+        if (master.arn is None) == (master.name is None):
+            self.err(mpath, "give the master secret's arn or its name, not both" if master.arn else "give the master secret's arn or its name")
+            return
+        if master.arn is not None:
+            p = mpath + ("arn",)
+            arn = self._arn(p, master.arn, "secretsmanager", "a Secrets Manager secret")
+            if arn is not None:
+                m = aws.SECRET_RESOURCE_RE.match(arn.resource)
+                if not m:
+                    self.err(p, f"{master.arn!r} is not a secret ARN (…:secret:<name>-<6 characters>)")
+                elif m.group(1) == name:
+                    self.err(p, "the master secret must be a different secret from the one it rotates")
+                else:
+                    self._same_account(p, arn)
+            return
+        p = mpath + ("name",)
+        assert master.name is not None
+        if not master.name or len(master.name) > aws.SECRET_NAME_MAX or not aws.SECRET_NAME_RE.match(master.name):
+            self.err(p, f"secret name {master.name!r} must be 1-512 of letters, digits and /_+=.@-")
+        elif master.name == name:
+            self.err(p, "the master secret must be a different secret from the one it rotates")
+        elif sec.create:
+            self.err(p, "a created secret's first version names its master secret by ARN (masterarn); give master_secret.arn")
+        elif fn is not None and fn.rotation_app is not None:
+            self.err(p, "AWS's rotation application takes the master secret's ARN (masterSecretArn); give master_secret.arn")
 
     def _created(self, path: tuple[Any, ...], sec: Secret) -> None:
         if not sec.create:

@@ -162,7 +162,11 @@ class Roles(_Strict):
 class MasterSecret(_Strict):
     """The separate secret with the credentials that alternating-users rotation uses."""
 
-    arn: Annotated[str, Field(description="ARN of the master secret (read only for the role)")]
+    arn: Annotated[str | None, Field(description="ARN of the master secret (read only for the role); or give name")] = None
+    name: Annotated[
+        str | None,
+        Field(description="Name of the master secret, when its ARN is not at hand: the role's grants name AWS's partial ARN (name-??????)"),
+    ] = None
     kms_key_arn: Annotated[str | None, Field(description="Customer managed key of the master secret")] = None
 
 

@@ -243,6 +243,17 @@ def _managed(s: Secret, manifest: Manifest) -> ManagedSecret:
     )
 
 
+def _master_arn(s: Secret, partition: str, manifest: Manifest) -> str | None:
+    """The master secret's ARN as IAM statements name it: the ARN given, or for a name AWS's
+    partial-ARN pattern (the same form as a rotated secret known by name)."""
+    if s.master_secret is None:
+        return None
+    if s.master_secret.arn is not None:
+        return s.master_secret.arn
+    assert s.master_secret.name is not None
+    return aws.secret_pattern(partition, manifest.region, manifest.account_id, s.master_secret.name)
+
+
 def _app_plan(f: Function, names: Names, mine: tuple[SecretPlan, ...], manifest: Manifest, partition: str) -> AppPlan:
     assert f.rotation_app is not None
     app = f.rotation_app
@@ -296,7 +307,7 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
                 arn=s.arn,
                 policy_arn=s.arn or aws.secret_pattern(partition, manifest.region, manifest.account_id, name),
                 kms_key_arn=s.kms_key_arn,
-                master_arn=s.master_secret.arn if s.master_secret else None,
+                master_arn=_master_arn(s, partition, manifest),
                 master_kms_key_arn=s.master_secret.kms_key_arn if s.master_secret else None,
                 schedule=Schedule(s.schedule.every_days, s.schedule.expression, s.schedule.window),
                 rotate_immediately=s.rotate_immediately,
