@@ -326,3 +326,68 @@ def rich_tables(data: dict[str, Any], width: int = 80) -> list[Any]:
         block.rstrip()
         out.append(block)
     return out
+
+
+# --------------------------------------------------------------------------------------
+# The picture reviewers look for: which function may touch which secrets and keys
+
+DIAGRAM_MAX_SECRETS = 50
+"""Up to this many secrets the diagram draws each one; above it, one node per function."""
+
+
+def _short_key(arn: str) -> str:
+    return "key " + arn.rsplit("/", 1)[-1]
+
+
+def diagram(module: Module, max_secrets: int = DIAGRAM_MAX_SECRETS) -> list[str]:
+    """A Mermaid flowchart (GitHub renders it in the module README): each function, the
+    secrets it rotates, the master secrets it may read and the KMS keys it may use. Above
+    ``max_secrets`` secrets, each function's secrets and masters are summarised as counts.
+    Node ids are positional; labels are names, which hold no characters Mermaid treats
+    specially inside quotes (secret names are [A-Za-z0-9/_+=.@-], keys are hex ids)."""
+    summarise = len(module.secrets) > max_secrets
+    lines = ["flowchart LR"]
+    keys: dict[str, str] = {}
+    masters: dict[str, str] = {}
+    edges: list[str] = []
+
+    def key_node(arn: str) -> str:
+        if arn not in keys:
+            keys[arn] = f"k{len(keys)}"
+        return keys[arn]
+
+    for i, fn in enumerate(module.functions):
+        fid = f"f{i}"
+        role = f"role {fn.role_name}" if fn.has_role else "its own role (AWS rotation application)"
+        lines.append(f'  {fid}["function {fn.key}<br/>{role}"]')
+        if summarise:
+            n = len(fn.secrets)
+            lines.append(f'  {fid}_s["{n} secret{"s" if n != 1 else ""}"]')
+            edges.append(f"  {fid} -->|rotates| {fid}_s")
+            n_masters = len({s.master_arn for s in fn.secrets if s.master_arn})
+            if n_masters:
+                lines.append(f'  {fid}_m["{n_masters} master secret{"s" if n_masters != 1 else ""}"]')
+                edges.append(f"  {fid} -.->|reads| {fid}_m")
+        else:
+            for j, sec in enumerate(fn.secrets):
+                sid = f"{fid}s{j}"
+                lines.append(f'  {sid}["{sec.name}"]')
+                edges.append(f"  {fid} -->|rotates| {sid}")
+                if sec.master_arn:
+                    if sec.master_arn not in masters:
+                        masters[sec.master_arn] = f"m{len(masters)}"
+                        name = aws.parse_arn(sec.master_arn)
+                        label = name.resource.removeprefix("secret:") if name else sec.master_arn
+                        lines.append(f'  {masters[sec.master_arn]}["master {label}"]')
+                    edge = f"  {fid} -.->|reads| {masters[sec.master_arn]}"
+                    if edge not in edges:
+                        edges.append(edge)
+        for arn in sorted({s.kms_key_arn for s in fn.secrets if s.kms_key_arn} | {s.master_kms_key_arn for s in fn.secrets if s.master_kms_key_arn}):
+            node = key_node(arn)
+            edge = f"  {fid} -.->|decrypts with| {node}"
+            if edge not in edges:
+                edges.append(edge)
+    for arn, node in keys.items():
+        lines.append(f'  {node}[("{_short_key(arn)}")]')
+    return lines + edges
+

@@ -246,6 +246,8 @@ def context(module: Module, module_dir: FsPath) -> dict[str, Any]:
         "resource_table": resource_table(module),
         "explain": explain.facts(module, max_resources=README_MAX_RESOURCES),
         "limits": {"role_inline_policies": f"{aws.ROLE_INLINE_POLICIES_MAX:,}"},
+        "diagram": explain.diagram(module),
+        "diagram_max": explain.DIAGRAM_MAX_SECRETS,
     }
 
 

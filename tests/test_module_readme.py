@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, GOLDEN
+from conftest import EXAMPLES, GOLDEN, ROOT
 from hclparse import load_module
 
 from generator import model
@@ -94,3 +94,45 @@ def test_module_readme_matches_the_tf_files(example: Path) -> None:
             assert st.reason in row
             for item in (*st.actions, *st.resources):
                 assert f"`{item}`" in row
+
+
+def test_the_readme_draws_who_may_touch_what(tmp_path) -> None:
+    """A Mermaid flowchart: every function, each secret it rotates (up to 50 secrets), the
+    master secrets it reads and the keys it decrypts with; above 50, counts per function."""
+    import re
+
+    import yaml
+
+    from generator import api, explain, render
+
+    module, _ = api.load(ROOT / "examples" / "rotation.yaml")
+    readme = render.render(module, tmp_path / "out" / "rotation")["README.md"]
+    block = readme[readme.index("```mermaid\n") + len("```mermaid\n") :]
+    block = block[: block.index("```")]
+    lines = block.splitlines()
+    assert lines[0] == "flowchart LR" and lines == explain.diagram(module)
+    for fn in module.functions:
+        assert f'["function {fn.key}<br/>role {fn.role_name}"]' in block
+        for s in fn.secrets:
+            assert f'["{s.name}"]' in block
+    assert sum(1 for line in lines if "-->|rotates|" in line) == len(module.secrets)
+    assert block.count("-.->|reads|") == len({s.master_arn for s in module.secrets if s.master_arn})
+    keys = {s.kms_key_arn for s in module.secrets if s.kms_key_arn} | {s.master_kms_key_arn for s in module.secrets if s.master_kms_key_arn}
+    assert len(re.findall(r"\[\(\"key ", block)) == len(keys)
+
+    data = yaml.safe_load((ROOT / "examples" / "minimal.yaml").read_text())
+    for n, drawn in ((50, True), (51, False)):
+        data["secrets"] = {f"prod/svc-{i:03d}/db": {"function": "rotator", "schedule": {"every_days": 7}} for i in range(n)}
+        path = tmp_path / f"m{n}.yaml"
+        path.write_text(yaml.safe_dump(data))
+        big, _ = api.load(path)
+        lines = explain.diagram(big)
+        if drawn:
+            assert sum(1 for line in lines if "-->|rotates|" in line) == 50
+        else:
+            assert lines == [
+                "flowchart LR",
+                '  f0["function rotator<br/>role rotator-rotation"]',
+                '  f0_s["51 secrets"]',
+                "  f0 -->|rotates| f0_s",
+            ], lines
