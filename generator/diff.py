@@ -247,7 +247,8 @@ def compare(base: Module | None, new: Module | None, base_name: str = "BASE", ne
         elif nsec is None and bsec is not None:
             out.append({"kind": "rotation", "change": "removed", "secret": name, "function": bsec.function})
         elif bsec is not None and nsec is not None:
-            if new_key_of.get(bsec.function, bsec.function) != nsec.function:
+            before_fn = new_key_of.get(bsec.function, bsec.function) if bsec.function is not None else None
+            if before_fn != nsec.function:
                 out.append(
                     {"kind": "secret_function", "change": "changed", "secret": name, "before": bsec.function, "after": nsec.function}
                 )
@@ -351,6 +352,11 @@ def grant_rows(diff: Diff, change: str) -> list[GrantRow]:
     return [(f, r, cond, why, tuple(actions)) for (f, r, cond, why), actions in sorted(groups.items())]
 
 
+def _by(function: str | None) -> str:
+    """Who rotates a secret: its function, or (managed: true) the service that owns it."""
+    return function if function is not None else "its own service (managed rotation)"
+
+
 def other_rows(diff: Diff) -> list[tuple[str, str, str, str]]:
     """(sign, what, subject, detail) for every change that is not a grant."""
     rows: list[tuple[str, str, str, str]] = []
@@ -360,11 +366,11 @@ def other_rows(diff: Diff) -> list[tuple[str, str, str, str]]:
             rows.append(("+" if c["change"] == "added" else "-", "invoke permission", c["function"], c["permission"]))
         elif kind == "rotation":
             if c["change"] == "added":
-                rows.append(("+", "rotation", c["secret"], f"rotated by {c['function']}, {schedule_text(c['schedule'])}"))
+                rows.append(("+", "rotation", c["secret"], f"rotated by {_by(c['function'])}, {schedule_text(c['schedule'])}"))
             else:
-                rows.append(("-", "rotation", c["secret"], f"no longer rotated (was {c['function']})"))
+                rows.append(("-", "rotation", c["secret"], f"no longer rotated (was {_by(c['function'])})"))
         elif kind == "secret_function":
-            rows.append(("~", "function", c["secret"], f"{c['before']} -> {c['after']}"))
+            rows.append(("~", "function", c["secret"], f"{_by(c['before'])} -> {_by(c['after'])}"))
         elif kind == "schedule":
             rows.append(("~", "schedule", c["secret"], f"{schedule_text(c['before'])} -> {schedule_text(c['after'])}"))
         elif kind == "resource":

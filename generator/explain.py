@@ -387,6 +387,17 @@ def diagram(module: Module, max_secrets: int = DIAGRAM_MAX_SECRETS) -> list[str]
             edge = f"  {fid} -.->|decrypts with| {node}"
             if edge not in edges:
                 edges.append(edge)
+    by_service = [s for s in module.secrets if s.function is None]
+    if by_service:  # managed: true -- rotated by the service that owns the secret
+        lines.append('  svc(["managed rotation: the owning service"])')
+        if summarise:
+            n = len(by_service)
+            lines.append(f'  svc_s["{n} secret{"s" if n != 1 else ""}"]')
+            edges.append("  svc -->|rotates| svc_s")
+        else:
+            for j, sec in enumerate(by_service):
+                lines.append(f'  svcs{j}["{sec.name}"]')
+                edges.append(f"  svc -->|rotates| svcs{j}")
     for arn, node in keys.items():
         lines.append(f'  {node}[("{_short_key(arn)}")]')
     return lines + edges
