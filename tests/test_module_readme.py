@@ -132,7 +132,7 @@ def test_the_readme_draws_who_may_touch_what(tmp_path) -> None:
         else:
             assert lines == [
                 "flowchart LR",
-                '  f0["function rotator<br/>role rotator-rotation"]',
+                f'  f0["function rotator<br/>role {big.functions[0].role_name}"]',
                 '  f0_s["51 secrets"]',
                 "  f0 -->|rotates| f0_s",
             ], lines
