@@ -36,6 +36,10 @@ class ManagedSecret:
     replicas: tuple[tuple[str, str | None], ...]  # (region, kms key ARN)
     fields: tuple[tuple[str, object], ...]  # the first version's JSON fields, password excepted
     tags: tuple[tuple[str, str], ...] = ()  # its own tags, merged over the module's when rendered
+    # The first password (GetRandomPassword, secrets.tf): 32 characters, none of / @ " ' \
+    # (they break connection strings and shell quoting).
+    password_length: int = 32
+    password_excluded: str = "/@\"'\\"
 
     @property
     def tag_map(self) -> dict[str, str]:

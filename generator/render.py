@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path as FsPath
 from typing import Any
@@ -226,33 +227,95 @@ def _secret_ref(s: SecretPlan) -> hcl.Raw | str:
     return hcl.Raw(f"data.aws_secretsmanager_secret.{s.ident}.arn")
 
 
-def context(module: Module, module_dir: FsPath) -> dict[str, Any]:
-    return {
-        "m": module,
-        "header": header(module),
-        "md_header": header(module, "<!--") + " -->",
-        "tags": dict(module.tags),
-        "trust_policy": _trust_policy(),
-        "secret_refs": {s.name: _secret_ref(s) for s in module.secrets},
-        "secret_ident_rule": naming.SECRET_IDENT_RULE,
-        "function_refs": {f.key: _function_ref(f) for f in module.functions},
-        "zip_exprs": {f.key: _zip_expr(f, module, module_dir) for f in module.functions if f.package},
-        "functions_by_key": {f.key: f for f in module.functions},
-        "deployer_policy": grants.deployer_policy(module),
-        "endpoint": f"https://secretsmanager.{module.region}.{aws.dns_suffix(module.partition)}",
-        "requirements": requirements(module),
-        "deployer_requirements": versions.deployer(),
-        "outputs": OUTPUTS,
-        "resource_table": resource_table(module),
-        "explain": explain.facts(module, max_resources=README_MAX_RESOURCES),
-        "limits": {"role_inline_policies": f"{aws.ROLE_INLINE_POLICIES_MAX:,}"},
-        "diagram": explain.diagram(module),
-        "diagram_max": explain.DIAGRAM_MAX_SECRETS,
-    }
-
-
 README_MAX_RESOURCES = 20
 """Resources listed per statement in the module README; iam.tf always has them all."""
+
+README_MAX_SECRETS = 200
+"""Secrets listed in the module README's table; locals.tf and rotation.tf have them all."""
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything the templates see, typed. The templates lay these values out; what to
+    write, and how much of it, is decided here and in the model."""
+
+    m: Module
+    header: str
+    md_header: str
+    tags: dict[str, str]
+    trust_policy: dict[str, Any]
+    secret_refs: dict[str, hcl.Raw | str]
+    secret_ident_rule: str
+    function_refs: dict[str, hcl.Raw | str]
+    zip_exprs: dict[str, str]
+    functions_by_key: dict[str, FunctionPlan]
+    deployer_policy: dict[str, Any] | None
+    endpoint: str
+    requirements: versions.Requirements
+    deployer_requirements: versions.Requirements
+    outputs: dict[str, str]
+    resource_table: list[dict[str, str]]
+    explain: dict[str, Any]
+    statement_rows: dict[str, list[str]]  # module README: per function, one table row per statement
+    secret_rows: list[str]  # module README: one table row per secret, at most README_MAX_SECRETS
+    secrets_not_listed: int
+    role_policy_limit: str  # IAM's limit on a role's inline policies, as the README writes it
+    diagram: list[str]  # the module README's Mermaid diagram, line by line
+    diagram_max: int
+
+    def variables(self) -> dict[str, Any]:
+        """The context as Jinja's variables (shallow: the model objects stay themselves)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def _statement_row(st: dict[str, Any]) -> str:
+    """One module-README table row for one statement of :func:`explain.facts`."""
+    actions = "<br>".join(f"`{a}`" for a in st["actions"])
+    resources = "<br>".join(f"`{md(r)}`" for r in st["resources"])
+    if st["resources_total"] > len(st["resources"]):
+        resources += f"<br>…and {st['resources_total'] - len(st['resources'])} more (see `iam.tf`)"
+    condition = md("\n".join(st["condition_text"])) or "-"
+    why = md(st["reason"]) + (f" ([source]({st['source']}))" if st["source"] else "")
+    return f"| {st['sid']} | {actions} | {resources} | {condition} | {why} |"
+
+
+def _secret_row(s: SecretPlan) -> str:
+    function = f"`{md(s.function)}`" if s.function else "managed by its service"
+    schedule = f"every {s.schedule.every_days} days" if s.schedule.every_days else f"`{md(s.schedule.expression)}`"
+    return (
+        f"| `{md(s.name)}` | {function} | {schedule} | {s.schedule.window or 'default'} | "
+        f"{'yes' if s.rotate_immediately else 'no'} |"
+    )
+
+
+def context(module: Module, module_dir: FsPath) -> Context:
+    facts = explain.facts(module, max_resources=README_MAX_RESOURCES)
+    return Context(
+        m=module,
+        header=header(module),
+        md_header=header(module, "<!--") + " -->",
+        tags=dict(module.tags),
+        trust_policy=_trust_policy(),
+        secret_refs={s.name: _secret_ref(s) for s in module.secrets},
+        secret_ident_rule=naming.SECRET_IDENT_RULE,
+        function_refs={f.key: _function_ref(f) for f in module.functions},
+        zip_exprs={f.key: _zip_expr(f, module, module_dir) for f in module.functions if f.package},
+        functions_by_key={f.key: f for f in module.functions},
+        deployer_policy=grants.deployer_policy(module),
+        endpoint=f"https://secretsmanager.{module.region}.{aws.dns_suffix(module.partition)}",
+        requirements=requirements(module),
+        deployer_requirements=versions.deployer(),
+        outputs=OUTPUTS,
+        resource_table=resource_table(module),
+        explain=facts,
+        statement_rows={role["function"]: [_statement_row(st) for st in role["statements"]] for role in facts["roles"]},
+        secret_rows=[_secret_row(s) for s in module.secrets[:README_MAX_SECRETS]],
+        secrets_not_listed=max(0, len(module.secrets) - README_MAX_SECRETS),
+        role_policy_limit=f"{aws.ROLE_INLINE_POLICIES_MAX:,}",
+        diagram=explain.diagram(module),
+        diagram_max=explain.DIAGRAM_MAX_SECRETS,
+    )
+
 
 FILES = ("versions.tf", "locals.tf", "iam.tf", "lambda.tf", "secrets.tf", "rotation.tf", "moved.tf", "outputs.tf", "README.md")
 
@@ -261,17 +324,18 @@ def render(module: Module, module_dir: FsPath) -> dict[str, str]:
     """Every file of the module, keyed by its name inside the module folder."""
     env = environment()
     ctx = context(module, module_dir)
+    variables = ctx.variables()
     files: dict[str, str] = {}
     for name in FILES:
         if (name == "moved.tf" and not module.moves) or (name == "secrets.tf" and not module.managed):
             continue
-        text = env.get_template(f"{name}.j2").render(ctx)
+        text = env.get_template(f"{name}.j2").render(variables)
         if name.endswith(".tf"):
             text = hcl.align(text)
         text = text.rstrip("\n") + "\n"
         files[name] = text
-    if ctx["deployer_policy"] is not None:
-        files["deployer/main.tf"] = hcl.align(env.get_template("deployer.tf.j2").render(ctx)).rstrip("\n") + "\n"
+    if ctx.deployer_policy is not None:
+        files["deployer/main.tf"] = hcl.align(env.get_template("deployer.tf.j2").render(variables)).rstrip("\n") + "\n"
     key_statements = grants.key_policy_statements(module)
     if key_statements:
         doc = {

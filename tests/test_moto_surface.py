@@ -73,7 +73,10 @@ def test_created_secret_apply_keeps_password_out_of_state(terraform, moto, tmp_p
     seed_moto(moto, "us-east-1", ["pg-rotator"], [])
     manifest = _write(tmp_path, data)
     out = tmp_path / "out"
-    assert api.generate(manifest, out).exit == api.Exit.OK
+    result = api.generate(manifest, out)
+    assert result.exit == api.Exit.OK and result.module is not None
+    created = result.module.secrets[0].managed
+    assert created is not None
     root = Root(terraform, tmp_path / "root", out / "rotation", region="us-east-1", endpoint=moto.url)
     root.init()
     applied = root.run("apply", "-auto-approve", "-input=false", "-no-color", "-lock=false")
@@ -86,7 +89,7 @@ def test_created_secret_apply_keeps_password_out_of_state(terraform, moto, tmp_p
     value = json.loads(sm.get_secret_value(SecretId="app/db")["SecretString"])
     password = value.pop("password")
     assert value == {"engine": "postgres", "host": "db.internal", "port": 5432, "username": "app", "dbname": "app"}
-    assert len(password) == 32 and not set(password) & set("/@\"'\\")
+    assert len(password) == created.password_length and not set(password) & set(created.password_excluded)
     state = (tmp_path / "root" / "terraform.tfstate").read_text()
     assert password not in state and password not in applied.stdout
     again = root.run("plan", "-detailed-exitcode", "-input=false", "-no-color", "-lock=false", check=False)
