@@ -340,7 +340,7 @@ class Checker:
         p = mpath + ("name",)
         assert master.name is not None
         if not master.name or len(master.name) > aws.SECRET_NAME_MAX or not aws.SECRET_NAME_RE.match(master.name):
-            self.err(p, f"secret name {master.name!r} must be 1-512 of letters, digits and /_+=.@-")
+            self.err(p, f"secret name {master.name!r} must be 1-{aws.SECRET_NAME_MAX} of letters, digits and /_+=.@-")
         elif master.name == name:
             self.err(p, "the master secret must be a different secret from the one it rotates")
         elif sec.create:
