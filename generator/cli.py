@@ -106,7 +106,7 @@ def _root(
 ) -> None:
     """Generate the Terraform that lets AWS Secrets Manager secrets rotate safely.
 
-    Exit codes: 0 ok, 1 drift (generate --check) or changes (diff), 2 bad input or usage.
+    Exit codes: 0 ok, 1 drift (generate --check), changes (diff) or a failing check (doctor), 2 bad input or usage, 3 AWS unreachable (doctor, discover).
     """
 
 

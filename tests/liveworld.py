@@ -30,6 +30,8 @@ from typing import Any
 import yaml
 from lifecycle import dummy_zip
 
+__all__ = ["dummy_zip"]
+
 ACCOUNT = "111122223333"
 REGION = "us-east-1"
 FUNCTION = "legacy-rotator"

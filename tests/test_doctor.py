@@ -386,3 +386,40 @@ def test_database_security_group_must_admit_the_function(world, tmp_path):
     )
     code, findings = run_doctor(world, tmp_path, data)
     assert code == 0 and next(f for f in findings if f["check"] == "database")["status"] == "pass"
+
+
+def test_preflight_of_a_function_the_module_creates(world, tmp_path):
+    """Before apply: a packaged function and its role do not exist yet (warnings), and the
+    network path is checked from the manifest's subnets and groups."""
+    data = lw.manifest(world)
+    data["functions"]["new-fn"] = {
+        "strategy": "single_user", "engine": "postgresql",
+        "package": {"filename": "rotator.zip", "handler": "lambda_function.lambda_handler", "runtime": "python3.12"},
+        "vpc": data["functions"]["legacy"]["vpc"],
+    }  # fmt: skip
+    data["secrets"][lw.SECRETS[1]]["function"] = "new-fn"
+    (tmp_path / "rotator.zip").write_bytes(lw.dummy_zip())
+    code, findings = run_doctor(world, tmp_path, data)
+    by = {(f["subject"], f["check"]): f for f in findings}
+    assert by[("new-fn", "function")]["status"] == "warn" and "terraform apply creates it" in by[("new-fn", "function")]["message"]
+    assert by[("new-fn", "network")]["status"] == "pass" and "interface endpoint" in by[("new-fn", "network")]["message"]
+    assert by[("new-fn", "runtime")]["status"] == "pass"
+    assert by[(lw.SECRETS[1], "grants")]["status"] == "warn"  # its role does not exist yet
+    # the secret still rotates with the old function: after apply it moves to new-fn
+    assert by[(lw.SECRETS[1], "rotation")]["status"] == "fail"
+    assert failing(findings) == {(lw.SECRETS[1], "rotation")}
+    _egress_closed(world)
+    _, findings = run_doctor(world, tmp_path, data)
+    assert ("new-fn", "egress") in failing(findings)
+
+
+def test_read_values_notices_a_master_secret_on_a_single_user_function(server, tmp_path, monkeypatch):
+    server.reset()
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("ROTATION_TF_TODAY", "2026-11-29")
+    value = {"engine": "postgres", "host": "h", "username": "u", "password": "p", "masterarn": "arn:aws:secretsmanager:us-east-1:111122223333:secret:m-AbCdEf"}
+    w = lw.build(server, value=value)
+    code, findings = run_doctor(w, tmp_path, read_values=True)
+    warned = {(f["subject"], f["check"]) for f in findings if f["status"] == "warn"}
+    assert warned == {(n, "value") for n in lw.SECRETS} and code == 0

@@ -131,7 +131,7 @@ class Aws:
         session.events.register("before-call", self._count)
         session.events.register("before-send", self._count_attempt)
         config = botocore.config.Config(
-            retries={"mode": "standard", "max_attempts": max_attempts},
+            retries={"mode": "standard", "total_max_attempts": max_attempts},  # attempts, the first included
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             max_pool_connections=max(10, workers * 2),

@@ -938,6 +938,9 @@ class Doctor:
         if missing:
             self.add(n, "value", FAIL, f"the current value lacks {', '.join(missing)}, which the {fn.engine} rotation function reads",
                      f"add {', '.join(missing)} to the secret's JSON")  # fmt: skip
+        elif fn.strategy == "single_user" and "masterarn" in keys:
+            self.add(n, "value", WARN, "the value names a master secret (masterarn), but the function rotates single_user",
+                     f"if the function uses alternating users, set functions.{fn.key}.strategy: alternating_users and the master_secret")  # fmt: skip
         elif not engine_ok:
             want = engines.secret_engine(fn.engine)
             self.add(n, "value", WARN, f"the value's engine is not {want!r}, which AWS's {fn.engine} functions expect", f"set engine to {want!r} in the secret's JSON")
