@@ -92,10 +92,19 @@ class Arn:
 _ARN_RE = re.compile(r"^arn:(aws|aws-cn|aws-us-gov):([a-z0-9-]+):([a-z0-9-]*):([0-9]{12}|):(.+)$")
 
 
+def _distance(a: str, b: str) -> int:
+    """Levenshtein distance."""
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
 def not_a_region(region: str) -> str:
     """The message for a region AWS does not have, with the closest real one."""
-    from generator.checks import _distance
-
     close = min(sorted(REGIONS), key=lambda r: (_distance(r, region), r))  # ties: by name
     return f"{region!r} is not an AWS region; did you mean {close!r}?"
 

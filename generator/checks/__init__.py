@@ -1,0 +1,53 @@
+"""Stage 3: rules that relate fields to each other and to AWS's limits.
+
+Each rule is a function that returns diagnostics; none stops early, so one run reports
+every problem. Rules are grouped by concern:
+
+* :mod:`.head` -- the manifest's top level (region, partition, prefix, boundary, tags);
+* :mod:`.functions` -- each function, the names the module gives it, how secrets use it;
+* :mod:`.secrets` -- each secret, its master secret, keys, created and managed secrets;
+* :mod:`generator.schedules` -- schedules, as Secrets Manager evaluates them;
+* :mod:`.renames` -- previous names and the Terraform names of secrets;
+* :mod:`.scope` -- what every rule sees, and the ARN, key, description and tag rules.
+
+Contradictions between an ARN and the manifest's account, region or partition are errors:
+the module would create grants that can never match.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generator.checks import functions as function_rules
+from generator.checks import head as head_rules
+from generator.checks import renames
+from generator.checks import secrets as secret_rules
+from generator.checks.scope import Scope, scope
+from generator.errors import Diagnostic
+from generator.manifest import Function, Manifest, Secret
+from generator.source import Source
+
+__all__ = ["Scope", "run"]
+
+
+def run(
+    source: Source,
+    head: Manifest | None,
+    functions: dict[str, Function],
+    secrets: dict[str, Secret],
+    dropped: frozenset[tuple[Any, ...]] = frozenset(),
+) -> list[Diagnostic]:
+    """Every rule on what survived the shape check (``head`` may be partial, and only the
+    well-formed functions and secrets are given); the caller sorts the diagnostics."""
+    raw = source.data.get("functions")
+    sc = scope(source, head, frozenset(raw) if isinstance(raw, dict) else None, frozenset(dropped))
+    out = head_rules.check(sc)
+    for key, fn in functions.items():
+        out += function_rules.check(sc, key, fn)
+    for name, sec in secrets.items():
+        out += secret_rules.check(sc, name, sec, functions)
+    out += renames.previous_names(sc, functions, "functions")
+    out += renames.previous_names(sc, secrets, "secrets")
+    out += renames.secret_idents(sc, secrets)
+    out += function_rules.usage(sc, functions, secrets)
+    return out

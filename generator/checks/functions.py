@@ -1,0 +1,156 @@
+"""Rules on each rotation function: where it comes from (one of an existing ARN, a package
+or AWS's rotation application), its runtime, the AWS names the module gives it, and how the
+manifest's secrets use it."""
+
+from __future__ import annotations
+
+import re
+
+from generator import aws, naming, rotation_apps, runtimes
+from generator.checks.scope import Scope, arn, description, same_account, tags
+from generator.errors import Diagnostic, Path
+from generator.manifest import Function, Secret
+
+
+def check(sc: Scope, key: str, fn: Function) -> list[Diagnostic]:
+    path = ("functions", key)
+    out = []
+    if not naming.FUNCTION_KEY_RE.match(key):
+        out.append(sc.err(path, f"function name {key!r} must start with a letter and hold only letters, digits, '-' and '_'"))
+    if fn.description is not None:
+        out += description(sc, path + ("description",), fn.description)
+    if fn.tags:
+        out += tags(sc, path + ("tags",), fn.tags, sc.manifest_tags)
+    out += _source(sc, path, fn)
+    out += _runtime(sc, path, fn)
+    if sc.head is not None and not sc.is_dropped(("name_prefix",)):
+        out += names(sc, fn.previous_names[0] if fn.previous_names else key, creates_function=fn.existing_function_arn is None)
+    for i, old in enumerate(fn.previous_names):
+        if not naming.FUNCTION_KEY_RE.match(old):
+            out.append(sc.err(path + ("previous_names", i), f"{old!r} is not a valid function name"))
+    return out
+
+
+def _source(sc: Scope, path: Path, fn: Function) -> list[Diagnostic]:
+    """Exactly one of existing_function_arn, package and rotation_app, each well formed."""
+    out = []
+    given = ("existing_function_arn", "package", "rotation_app")
+    sources = [n for n in given if getattr(fn, n) is not None]
+    if len(sources) != 1 and not any(sc.is_dropped(path + (n,)) for n in given):
+        out.append(
+            sc.err(
+                path,
+                "give exactly one of existing_function_arn, package or rotation_app"
+                + (f"; got {' and '.join(sources)}" if sources else ""),
+            )
+        )
+    if fn.import_ and fn.rotation_app is not None:
+        out.append(sc.err(path + ("import",), "import adopts a role, policy and permission the module manages; a rotation_app brings its own"))
+    if fn.rotation_app is not None and not rotation_apps.supported(fn.engine):
+        out.append(sc.err(path + ("engine",), f"AWS publishes no rotation function for engine {fn.engine!r}; use package or existing_function_arn"))
+    if fn.existing_function_arn is not None:
+        p: Path = path + ("existing_function_arn",)
+        parsed, found = arn(sc, p, fn.existing_function_arn, "lambda", "a Lambda function")
+        out += found
+        if parsed is not None:
+            m = aws.LAMBDA_RESOURCE_RE.match(parsed.resource)
+            if not m:
+                out.append(sc.err(p, f"{fn.existing_function_arn!r} is not a Lambda function ARN"))
+            elif m.group(2):
+                out.append(
+                    sc.err(
+                        p,
+                        f"{fn.existing_function_arn!r} is qualified (:{m.group(2)}); give the unqualified function ARN "
+                        "so that the permission and the rotation name the same function",
+                    )
+                )
+            else:
+                out += same_account(sc, p, parsed)
+    if fn.package is not None:
+        pkg = fn.package
+        p = path + ("package", "filename")
+        if pkg.filename.startswith("/") or re.match(r"^[A-Za-z]:[\\/]", pkg.filename):
+            out.append(sc.err(p, "give the zip's path relative to the manifest, not an absolute path"))
+        elif not pkg.filename.endswith(".zip"):
+            out.append(sc.err(p, f"{pkg.filename!r} must be a .zip file"))
+        elif not (sc.source.base_dir / pkg.filename).is_file():
+            out.append(sc.warn(p, f"{pkg.filename!r} does not exist yet; terraform plan needs it"))
+    return out
+
+
+def _runtime(sc: Scope, path: Path, fn: Function) -> list[Diagnostic]:
+    """Warn on a runtime Lambda has deprecated or will within runtimes.WARN_DAYS."""
+    out = []
+    if fn.package is not None and not sc.is_dropped(path + ("package", "runtime")):
+        found = runtimes.package_finding(fn.package.runtime, sc.today)
+        if found is not None:
+            out.append(sc.warn(path + ("package", "runtime"), found.message))
+    app = fn.rotation_app
+    if app is not None and sc.partition is not None and rotation_apps.supported(fn.engine):
+        if sc.is_dropped(path + ("rotation_app", "semantic_version")):
+            return out
+        found = runtimes.app_finding(fn.engine, fn.strategy, sc.partition, app.semantic_version, sc.today)
+        if found is not None:
+            where = path + (("rotation_app", "semantic_version") if app.semantic_version else ("rotation_app",))
+            out.append(sc.warn(where, found.message))
+    return out
+
+
+def names(sc: Scope, key: str, creates_function: bool = True) -> list[Diagnostic]:
+    """AWS's length limits on the names the module creates. An existing function keeps
+    its own name, so its name is not checked (the module creates none)."""
+    assert sc.head is not None
+    out = []
+    in_names = sc.head.roles.region_in_names if sc.head.roles is not None else True
+    made = naming.Names(sc.head.name_prefix, key, naming.region_tag(sc.head.region, in_names))
+    if sc.head.roles is not None and len(sc.head.roles.path) + len(made.role) > aws.ROLE_PATH_AND_NAME_MAX:
+        out.append(sc.err(("roles", "path"), f"the role path and name together exceed {aws.ROLE_PATH_AND_NAME_MAX} characters"))
+    path = ("functions", key)
+    for what, value, limit in (
+        ("role name", made.role, aws.ROLE_NAME_MAX),
+        ("policy name", made.policy, aws.POLICY_NAME_MAX),
+        ("function name", made.function if creates_function else None, aws.FUNCTION_NAME_MAX),
+        ("permission statement id", made.statement_id, aws.STATEMENT_ID_MAX),
+    ):
+        if value is not None and len(value) > limit:
+            out.append(sc.err(path, f"the {what} {value!r} is {len(value)} characters; AWS allows {limit}"))
+    return out
+
+
+def usage(sc: Scope, functions: dict[str, Function], secrets: dict[str, Secret]) -> list[Diagnostic]:
+    """How the secrets use each function: a rotation application takes one key and one
+    master secret; lock_to_secret needs exactly one secret; a function without secrets is
+    worth a warning."""
+    out = []
+    for key, fn in functions.items():
+        if fn.rotation_app is not None:
+            mine = [s for s in secrets.values() if s.function == key]
+            for what, values in (
+                ("kms_key_arn", {s.kms_key_arn for s in mine}),
+                ("master_secret.arn", {s.master_secret.arn for s in mine if s.master_secret}),
+                ("master_secret.kms_key_arn", {s.master_secret.kms_key_arn for s in mine if s.master_secret}),
+            ):
+                if len(values) > 1:
+                    out.append(
+                        sc.err(
+                            ("functions", key, "rotation_app"),
+                            f"AWS's rotation application takes one {what} per function, but its secrets use "
+                            f"{len(values)} different values; split them over several functions",
+                        )
+                    )
+        if fn.lock_to_secret:
+            users = sorted(n for n, s in secrets.items() if s.function == key)
+            if len(users) != 1:
+                out.append(
+                    sc.err(
+                        ("functions", key, "lock_to_secret"),
+                        f"lock_to_secret needs exactly one secret using function {key!r}; {len(users)} do"
+                        + (f" ({', '.join(users[:5])}{', ...' if len(users) > 5 else ''})" if users else ""),
+                    )
+                )
+    if sc.head is not None:
+        used = {s.function for s in secrets.values()}
+        for key in functions:
+            if key not in used and secrets:
+                out.append(sc.warn(("functions", key), f"function {key!r} rotates no secret; its role and permission are still generated"))
+    return out

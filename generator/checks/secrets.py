@@ -1,0 +1,191 @@
+"""Rules on each secret: its name and ARN, its function and master secret, its keys, its
+schedule (generator/schedules.py), and the fields of a secret the module creates or that
+its own service rotates (managed: true)."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Any
+
+from generator import aws, schedules
+from generator.checks.scope import Scope, arn, kms_key, same_account, secret_arn, tags
+from generator.errors import Diagnostic, Path
+from generator.manifest import Function, Secret
+
+
+def check(sc: Scope, name: str, sec: Secret, functions: dict[str, Function]) -> list[Diagnostic]:
+    path = ("secrets", name)
+    out = _name(sc, path, name, sec)
+    if sec.managed:
+        return out + _service_rotated(sc, path, sec)
+    if sec.function is None:
+        if not sc.is_dropped(path + ("function",)):
+            out.append(
+                sc.err(
+                    path + ("function",),
+                    "give function (the key of a rotation function), or managed: true when the service "
+                    "that owns the secret rotates it",
+                )
+            )
+        return out
+    fn = functions.get(sec.function)
+    if fn is None and sc.raw_function_keys is not None and sec.function not in sc.raw_function_keys:
+        close = difflib.get_close_matches(sec.function, sorted(sc.raw_function_keys), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        out.append(sc.err(path + ("function",), f"no function named {sec.function!r} in functions{hint}"))
+    if sec.arn is not None:
+        out += secret_arn(sc, path + ("arn",), sec.arn, name)
+    if sec.kms_key_arn is not None:
+        out += kms_key(sc, path + ("kms_key_arn",), sec.kms_key_arn)
+    if fn is not None and not sc.is_dropped(path + ("master_secret",)):
+        if fn.strategy == "alternating_users" and sec.master_secret is None:
+            out.append(sc.err(path + ("master_secret",), f"function {sec.function!r} uses alternating_users, which needs a master_secret"))
+        if fn.strategy == "single_user" and sec.master_secret is not None:
+            out.append(sc.err(path + ("master_secret",), f"function {sec.function!r} uses single_user, which takes no master_secret"))
+    if sec.master_secret is not None:
+        out += _master(sc, path, name, sec, fn)
+        if sec.master_secret.kms_key_arn is not None:
+            out += kms_key(sc, path + ("master_secret", "kms_key_arn"), sec.master_secret.kms_key_arn)
+    out += schedules.check(sc.source, path + ("schedule",), sec.schedule, sc.dropped)
+    out += _created(sc, path, sec)
+    return out
+
+
+def _name(sc: Scope, path: Path, name: str, sec: Secret) -> list[Diagnostic]:
+    name_re = aws.SERVICE_SECRET_NAME_RE if sec.managed else aws.SECRET_NAME_RE
+    if name and len(name) <= aws.SECRET_NAME_MAX and name_re.match(name):
+        return []
+    if not sec.managed and "!" in name and aws.SERVICE_SECRET_NAME_RE.match(name):
+        return [
+            sc.err(
+                path,
+                f"secret name {name!r} holds '!', which only secrets created by an AWS service carry "
+                "(RDS: rds!db-<id>); if the service rotates it, set managed: true instead of function",
+            )
+        ]
+    allowed = r"[A-Za-z0-9/_+=.@!-]" if sec.managed else r"[A-Za-z0-9/_+=.@-]"
+    bad = sorted({c for c in name if not re.match(allowed, c)})
+    detail = f" (not allowed: {' '.join(repr(c) for c in bad)})" if bad else ""
+    return [sc.err(path, f"secret name {name!r} must be 1-{aws.SECRET_NAME_MAX} of letters, digits and /_+=.@-{detail}")]
+
+
+def _service_rotated(sc: Scope, path: Path, sec: Secret) -> list[Diagnostic]:
+    """managed: true -- the owning service rotates the secret (managed rotation,
+    https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotate-secrets_managed.html):
+    the module only sets the schedule, so the function-related fields have no meaning."""
+    out = []
+    if sec.function is not None:
+        out.append(sc.err(path + ("function",), "a managed secret is rotated by the service that owns it: remove function (or managed: true)"))
+    for field, why in (
+        ("master_secret", "the service rotates its own secret"),
+        ("kms_key_arn", "the module grants no function access to the secret"),
+    ):
+        if getattr(sec, field) is not None:
+            out.append(sc.err(path + (field,), f"{field} does not apply to a managed secret: {why}"))
+    if sec.create:
+        out.append(
+            sc.err(
+                path + ("create",),
+                "a managed secret is created by its service (manage_master_user_password), not by the module",
+            )
+        )
+    if sec.arn is not None:
+        out += secret_arn(sc, path + ("arn",), sec.arn, str(path[1]))
+    out += schedules.check(sc.source, path + ("schedule",), sec.schedule, sc.dropped)
+    if not sec.create:
+        out += _created(sc, path, sec)  # the fields of created secrets are errors here too
+    return out
+
+
+def _master(sc: Scope, path: Path, name: str, sec: Secret, fn: Function | None) -> list[Diagnostic]:
+    """The master secret: by ARN, or by name (its grants then name AWS's partial ARN,
+    name-??????, like a rotated secret given by name)."""
+    master = sec.master_secret
+    assert master is not None
+    mpath = path + ("master_secret",)
+    if (master.arn is None) == (master.name is None):
+        return [sc.err(mpath, "give the master secret's arn or its name, not both" if master.arn else "give the master secret's arn or its name")]
+    if master.arn is not None:
+        p = mpath + ("arn",)
+        parsed, out = arn(sc, p, master.arn, "secretsmanager", "a Secrets Manager secret")
+        if parsed is not None:
+            m = aws.SECRET_RESOURCE_RE.match(parsed.resource)
+            if not m:
+                out.append(sc.err(p, f"{master.arn!r} is not a secret ARN (…:secret:<name>-<6 characters>)"))
+            elif m.group(1) == name:
+                out.append(sc.err(p, "the master secret must be a different secret from the one it rotates"))
+            else:
+                out += same_account(sc, p, parsed)
+        return out
+    p = mpath + ("name",)
+    assert master.name is not None
+    if not master.name or len(master.name) > aws.SECRET_NAME_MAX or not aws.SECRET_NAME_RE.match(master.name):
+        return [sc.err(p, f"secret name {master.name!r} must be 1-{aws.SECRET_NAME_MAX} of letters, digits and /_+=.@-")]
+    if master.name == name:
+        return [sc.err(p, "the master secret must be a different secret from the one it rotates")]
+    if sec.create:
+        return [sc.err(p, "a created secret's first version names its master secret by ARN (masterarn); give master_secret.arn")]
+    if fn is not None and fn.rotation_app is not None:
+        return [sc.err(p, "AWS's rotation application takes the master secret's ARN (masterSecretArn); give master_secret.arn")]
+    return []
+
+
+def _created(sc: Scope, path: Path, sec: Secret) -> list[Diagnostic]:
+    """create: true -- the module creates the secret and its first version; the fields for
+    that are errors on any other secret."""
+    out: list[Diagnostic] = []
+    if not sec.create:
+        for field in ("description", "connection"):
+            if getattr(sec, field) is not None:
+                out.append(sc.err(path + (field,), f"{field} is only used with create: true"))
+        if sec.replicas:
+            out.append(sc.err(path + ("replicas",), "replicas are only used with create: true"))
+        if sec.recovery_window_days != 30:
+            out.append(sc.err(path + ("recovery_window_days",), "recovery_window_days is only used with create: true"))
+        if sec.tags:
+            out.append(
+                sc.err(
+                    path + ("tags",),
+                    "tags on a secret are only used with create: true (the module tags what it creates; "
+                    "tag an existing secret where it is defined, and the function's role with functions.<name>.tags)",
+                )
+            )
+        return out
+    if sec.tags:
+        out += tags(sc, path + ("tags",), sec.tags, sc.manifest_tags)
+    if sec.arn is not None:
+        out.append(sc.err(path + ("arn",), "a secret with create: true gets its ARN when it is created; remove arn"))
+    if sec.import_:
+        out.append(sc.err(path + ("import",), "a secret with create: true has no existing rotation to import"))
+    if sec.connection is None:
+        out.append(sc.err(path + ("connection",), "create: true needs connection (host, username; port and dbname optional)"))
+    lo, hi = aws.RECOVERY_WINDOW_MIN, aws.RECOVERY_WINDOW_MAX
+    if sec.recovery_window_days != 0 and not lo <= sec.recovery_window_days <= hi:
+        out.append(sc.err(path + ("recovery_window_days",), f"{sec.recovery_window_days} must be 0 (delete at once) or {lo}-{hi}"))
+    if sec.description is not None and any(ord(c) < 0x20 and c not in "\t\n\r" for c in sec.description):
+        out.append(sc.err(path + ("description",), "the description holds control characters that Secrets Manager rejects"))
+    return out + _replicas(sc, path, sec)
+
+
+def _replicas(sc: Scope, path: Path, sec: Secret) -> list[Diagnostic]:
+    out = []
+    seen: set[str] = set()
+    for i, rep in enumerate(sec.replicas):
+        p: tuple[Any, ...] = path + ("replicas", i)
+        if rep.region not in aws.REGIONS:
+            out.append(sc.err(p + ("region",), f"{rep.region!r} is not an AWS region"))
+        elif sc.head is not None and rep.region == sc.head.region:
+            out.append(sc.err(p + ("region",), "a replica must be in another region than the secret"))
+        elif sc.partition is not None and aws.partition_of(rep.region) != sc.partition:
+            out.append(sc.err(p + ("region",), f"{rep.region!r} is in another partition"))
+        if rep.region in seen:
+            out.append(sc.err(p + ("region",), f"{rep.region!r} is listed twice"))
+        seen.add(rep.region)
+        if rep.kms_key_arn is not None:
+            parsed = aws.parse_arn(rep.kms_key_arn)
+            if parsed is None or parsed.service != "kms" or not aws.KEY_RESOURCE_RE.match(parsed.resource):
+                out.append(sc.err(p + ("kms_key_arn",), f"{rep.kms_key_arn!r} is not a KMS key ARN"))
+            elif parsed.region != rep.region:
+                out.append(sc.err(p + ("kms_key_arn",), f"the replica's key must be in {rep.region}, not {parsed.region}"))
+    return out
