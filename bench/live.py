@@ -94,7 +94,7 @@ def build(server: MotoServer, secrets: int, functions: int, keys: int) -> dict[s
             entry["kms_key_arn"] = key
         return name, entry
 
-    with ThreadPoolExecutor(8) as pool:
+    with ThreadPoolExecutor(1) as pool:  # serial: moto's Secrets Manager is not safe under concurrent writes (500s)
         entries = dict(pool.map(one, range(secrets)))
     return {
         "version": 1, "account_id": ACCOUNT, "region": REGION,

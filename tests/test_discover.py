@@ -193,3 +193,17 @@ def test_adopt_an_account_that_already_rotates(terraform, server, env, tmp_path)
     assert {f["status"] for f in findings} == {"pass"}
     _, again = root.plan_changes()
     assert not {a: c for a, c in again.items() if "delete" in c}
+
+
+def test_managed_rotation_becomes_managed_true(world, tmp_path):
+    rds, sm = world.client("rds"), world.client("secretsmanager")
+    arn = rds.create_db_instance(
+        DBInstanceIdentifier="orders", Engine="postgres", DBInstanceClass="db.t3.micro",
+        MasterUsername="admin", ManageMasterUserPassword=True, AllocatedStorage=20,
+    )["DBInstance"]["MasterUserSecret"]["SecretArn"]  # fmt: skip
+    sm.rotate_secret(SecretId=arn, RotationRules={"AutomaticallyAfterDays": 7})
+    name = sm.describe_secret(SecretId=arn)["Name"]
+    path, data = discover(world, tmp_path)
+    assert api.validate(path).exit == api.Exit.OK
+    assert data["secrets"][name] == {"managed": True, "arn": arn, "schedule": {"every_days": 7}, "import": True}
+    assert "rotated by rds (managed rotation)" in path.read_text()

@@ -86,6 +86,13 @@ def render_text(report: Any, module: Any, colour: bool) -> str:
                 lines.append(f"  secret {sec.name}")
                 lines += rows(by_subject[sec.name], "    ")
         lines.append("")
+    own = [s for s in module.secrets if s.function is None and s.name in by_subject]
+    if own:  # managed: true
+        lines.append("secrets rotated by their own service")
+        for sec in own:
+            lines.append(f"  secret {sec.name}")
+            lines += rows(by_subject[sec.name], "    ")
+        lines.append("")
     counts = report.counts()
     lines.append(", ".join(f"{counts[s]} {s}" for s in STATUSES) + f" ({len(report.findings)} checks, {sum(report.calls.values())} API calls)")
     return "\n".join(lines) + "\n"

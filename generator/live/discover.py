@@ -144,7 +144,9 @@ class Discoverer:
         # A secret another service owns (OwningService) is rotated by that service, not by a function here.
         managed = {s["Name"]: s["OwningService"] for s in listed if s.get("OwningService")}
         rotated = [s for s in listed if s.get("RotationEnabled") and s.get("RotationLambdaARN") and s["Name"] not in managed]
-        others = sorted(s["Name"] for s in listed if s not in rotated)
+        # Managed rotation: the entry is managed: true, with the schedule (the module sets only that).
+        service_rotated = sorted((s for s in listed if s["Name"] in managed and s.get("RotationEnabled")), key=lambda s: s["Name"])
+        others = sorted(s["Name"] for s in listed if s not in rotated and s not in service_rotated)
         by_arn = {s["ARN"]: s for s in listed}
 
         fn_arns = sorted({s["RotationLambdaARN"] for s in rotated})
@@ -190,6 +192,10 @@ class Discoverer:
                 sec.master_arn = f"arn:{self.partition}:secretsmanager:{self.region}:{account}:secret:UNKNOWN-master-secret-000000"
                 sec.notes.append("master_secret.arn: UNKNOWN without reading the value; set it to the value's masterarn "
                                  "(or run discover --read-values)")  # fmt: skip
+        for s in service_rotated:
+            secrets.append(Sec(s["Name"], s["ARN"], "", None, _schedule(s.get("RotationRules") or {}),
+                               notes=[f"rotated by {s['OwningService']} (managed rotation): the module sets its schedule only"]))  # fmt: skip
+        secrets.sort(key=lambda sec: sec.name)
         text = self._render(account, fns, secrets, others, managed)
         dropped: dict[tuple[str, str], str] = {}
         for _ in range(5):  # bounded: each round leaves out at least one more entry
@@ -198,7 +204,7 @@ class Discoverer:
                 break
             dropped.update(new)
             text = self._render(account, fns, secrets, others, managed, dropped)
-        summary = (f"discover: {len(secrets)} rotated secret(s), {len(fns)} function(s), {len(others)} secret(s) without rotation; "
+        summary = (f"discover: {len(secrets)} rotated secret(s) ({len(service_rotated)} by their own service), {len(fns)} function(s), {len(others)} secret(s) without rotation; "
                    f"{self.aws.total_calls} API calls; " + ("values read for engine and masterarn only" if self.read_values else "no secret value read"))  # fmt: skip
         return text, summary
 
@@ -349,7 +355,10 @@ class Discoverer:
             lines.append(f"  {yq(sec.name)}:")
             for note in sec.notes:
                 lines.append(f"    # {note}")
-            lines.append(f"    function: {yq(sec.function)}")
+            if sec.function:
+                lines.append(f"    function: {yq(sec.function)}")
+            else:
+                lines.append("    managed: true")
             lines.append(f"    arn: {yq(sec.arn)}")
             if sec.kms_key_arn:
                 lines.append(f"    kms_key_arn: {yq(sec.kms_key_arn)}")
@@ -365,9 +374,9 @@ class Discoverer:
         if dropped:
             lines += ["", "# Left out, because the entry would not validate (with a function, its secrets too):"]
             lines += [f"#   {section}.{n}: {why}" for (section, n), why in sorted(dropped.items())]
-        if others or managed:
-            lines += ["", "# Secrets without rotation by a Lambda function (left out):"]
-            lines += [f"#   {n}" + (f" (rotation managed by {managed[n]})" if managed.get(n) else "") for n in others]
+        if others:
+            lines += ["", "# Secrets without rotation (left out):"]
+            lines += [f"#   {n}" + (f" (owned by {managed[n]}, rotation off)" if managed.get(n) else "") for n in others]
         return "\n".join(lines) + "\n"
 
     def _problems(self, text: str) -> dict[tuple[str, str], str]:
