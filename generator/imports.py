@@ -19,15 +19,17 @@ def blocks(module: Module, address: str) -> list[tuple[str, str]]:
     for fn in module.functions:
         if not fn.adopt:
             continue
-        key = hcl.ident(fn.key)
-        q = hcl.string
-        out.append((f"{address}.aws_iam_role.{key}", q(fn.role_name)))
-        out.append((f"{address}.aws_iam_role_policy.{key}", q(f"{fn.role_name}:{fn.policy_name}")))
-        if module.roles.exclusive_policies:
-            out.append((f"{address}.aws_iam_role_policies_exclusive.{key}", q(fn.role_name)))
-        if fn.package:
-            out.append((f"{address}.aws_lambda_function.{key}", q(fn.function_name)))
-        out.append((f"{address}.aws_lambda_permission.{key}", q(f"{fn.function_name}/{fn.statement_id}")))
+        # The import ID of each resource type the module declares for a function (the
+        # provider's import syntax); a type without one here fails loudly (KeyError).
+        ids = {
+            "aws_iam_role": fn.role_name,
+            "aws_iam_role_policy": f"{fn.role_name}:{fn.policy_name}",
+            "aws_iam_role_policies_exclusive": fn.role_name,
+            "aws_lambda_function": fn.function_name,
+            "aws_lambda_permission": f"{fn.function_name}/{fn.statement_id}",
+        }
+        for rtype in module.resource_types(fn):
+            out.append((f"{address}.{rtype}.{hcl.ident(fn.key)}", hcl.string(ids[rtype])))
     for s in module.secrets:
         if s.adopt:
             # A rotation imported by name plans a replacement; the ID must be the ARN.

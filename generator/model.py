@@ -172,6 +172,22 @@ class Module:
     secrets: tuple[SecretPlan, ...]
     roles: RoleSettings = RoleSettings("/", None, 3600, True)
 
+    def resource_types(self, fn: FunctionPlan) -> tuple[str, ...]:
+        """The resource types the module declares for ``fn``, each block named after the
+        function's key. The one list behind lambda.tf and iam.tf's blocks as the README's
+        resource table lists them, the moved blocks of a rename and the import blocks."""
+        types: list[str] = []
+        if fn.has_role:
+            types += ["aws_iam_role", "aws_iam_role_policy"]
+        if fn.app:
+            types.append("aws_serverlessapplicationrepository_cloudformation_stack")
+        types.append("aws_lambda_permission")
+        if fn.has_role and self.roles.exclusive_policies:
+            types.append("aws_iam_role_policies_exclusive")
+        if fn.package:
+            types.append("aws_lambda_function")
+        return tuple(types)
+
     @property
     def moves(self) -> tuple[tuple[str, str, str], ...]:
         """(kind, from, to) for every rename, oldest name first, as a chain."""

@@ -74,16 +74,7 @@ def resource_table(module: Module) -> list[dict[str, str]]:
     them (by type, then name), with its provider documentation link."""
     items: list[tuple[str, str, str]] = []
     for fn in module.functions:
-        name = hcl.ident(fn.key)
-        if fn.has_role:
-            items += [("aws_iam_role", name, "resource"), ("aws_iam_role_policy", name, "resource")]
-            if module.roles.exclusive_policies:
-                items.append(("aws_iam_role_policies_exclusive", name, "resource"))
-        if fn.app:
-            items.append(("aws_serverlessapplicationrepository_cloudformation_stack", name, "resource"))
-        items.append(("aws_lambda_permission", name, "resource"))
-        if fn.package:
-            items.append(("aws_lambda_function", name, "resource"))
+        items += [(rtype, hcl.ident(fn.key), "resource") for rtype in module.resource_types(fn)]
     labels = {item: f"{item[0]}.{item[1]}" for item in items}
     # Per-secret blocks are named after their secret (naming.secret_ident): one row each
     # type, not one per secret, so the table stays short at thousands of secrets.

@@ -10,7 +10,10 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import EXAMPLES, GOLDEN, ROOT
+from hclparse import load_module
+
+from generator import api, hcl
 
 SOURCES = sorted([*(ROOT / "generator").rglob("*.py"), *(ROOT / "templates").rglob("*.j2")])
 
@@ -39,3 +42,15 @@ def test_the_detector_finds_a_copy(tmp_path: Path) -> None:
     copy.write_text('KEYWORDS = {"true", "endfor"}\nLIMIT = 10240\nMSG = "must be 7-30"\n')
     text = copy.read_text()
     assert all(re.search(p, text) for p in (r'"endfor"', r"\b10[,_]?240\b", r"\b7-30\b"))
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_resource_types_are_what_the_module_declares(example: Path) -> None:
+    """Module.resource_types is the one list of a function's resources (the README's
+    resource table, moved blocks and import blocks read it): the parsed .tf files of the
+    golden module declare exactly those blocks under each function's key."""
+    module, _ = api.load(example)
+    declared = load_module(GOLDEN / module.name)["resource"]
+    for fn in module.functions:
+        named = {t for t, name in declared if name == hcl.ident(fn.key) and not t.startswith("aws_secretsmanager_secret")}
+        assert named == set(module.resource_types(fn)), fn.key
