@@ -232,6 +232,8 @@ def verify_applied(world: World, m: model.Module, first: bool = True) -> dict[st
             value = json.loads(sm.get_secret_value(SecretId=d["ARN"], VersionStage="AWSCURRENT")["SecretString"])
             assert {k: v for k, v in value.items() if k != "password"} == s.managed.field_map
             assert d.get("Description") == s.managed.description
+            tags = {t["Key"]: t["Value"] for t in d.get("Tags", [])}
+            assert tags == {**dict(m.tags), **s.managed.tag_map}, f"{s.name}: tags {tags}"  # its own over the manifest's
         assert d.get("RotationEnabled") is True, f"{s.name}: rotation is not enabled: {d}"
         assert d["RotationLambdaARN"] == function_arns[s.function]
         # moto limit SCHEDULE: only AutomaticallyAfterDays is modelled (and applied).
