@@ -10,17 +10,13 @@ the policy's own statements.
 from __future__ import annotations
 
 import fnmatch
-import json
 import re
-import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
 from conftest import ROOT
-from harness import Root, seed_moto, tf_env
 
-from generator import api, grants, model
+from generator import grants, model
 
 SERVICES = {"IAM": "iam", "Lambda": "lambda", "Secrets Manager": "secretsmanager", "STS": "sts", "KMS": "kms", "EC2": "ec2"}
 _CALL = re.compile(r'rpc\.method=(\w+)')
@@ -106,35 +102,3 @@ def test_pass_role_only_to_lambda() -> None:
     assert allowed(policy, "iam:PassRole", role, {"iam:PassedToService": "lambda.amazonaws.com"})
     assert not allowed(policy, "iam:PassRole", role, {"iam:PassedToService": "ec2.amazonaws.com"})
     assert not allowed(policy, "iam:PassRole", "arn:aws:iam::111122223333:role/admin", {"iam:PassedToService": "lambda.amazonaws.com"})
-
-
-@pytest.mark.terraform
-def test_deployer_policy_covers_every_call_terraform_makes(terraform, moto, tmp_path: Path) -> None:
-    manifest, m = _module(tmp_path)
-    seed_moto(moto, "eu-west-1", ["pg-rotator", "ledger-rotator"], ["prod/catalog/db", "prod/ledger/db"])
-    out = tmp_path / "out"
-    assert api.generate(manifest, out).exit == api.Exit.OK
-    root = Root(terraform, tmp_path / "root", out / "hardened", region="eu-west-1", endpoint=moto.url)
-    root.init()
-    log = tmp_path / "tf.log"
-    env = dict(tf_env(terraform), TF_LOG="DEBUG", TF_LOG_PATH=str(log))
-    for args in (["apply", "-auto-approve"], ["plan"], ["destroy", "-auto-approve"]):
-        proc = subprocess.run([terraform.binary, *args, "-no-color", "-lock=false", "-input=false"], cwd=root.path, env=env, capture_output=True, text=True, timeout=600)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-    calls = set()
-    # One log entry per timestamp; a request's fields and body may span several lines.
-    for line in re.split(r"\n(?=\d{4}-\d\d-\d\dT)", log.read_text()):
-        if "HTTP Request Sent" not in line:
-            continue
-        method, service = _CALL.search(line), _SERVICE.search(line)
-        if method and service:
-            calls.add(f"{SERVICES[service.group(2) or service.group(3)]}:{method.group(1)}")
-    assert {"iam:CreateRole", "iam:PutRolePolicy", "lambda:AddPermission", "secretsmanager:RotateSecret", "iam:DeleteRole"} <= calls
-    policy = grants.deployer_policy(m)
-    granted = {a for st in policy["Statement"] if st["Effect"] == "Allow" for a in st["Action"]}
-    missing = sorted(c for c in calls if not any(fnmatch.fnmatchcase(c, a) for a in granted))
-    assert not missing, f"the deployer policy lacks {missing}"
-    # RotateSecret also needs lambda:InvokeFunction on the function (checked by AWS, not logged).
-    for fn in m.functions:
-        assert allowed(policy, "lambda:InvokeFunction", fn.function_arn)
-    (tmp_path / "calls.json").write_text(json.dumps(sorted(calls)))

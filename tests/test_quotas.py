@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 from conftest import Run, cli
-from harness import Root
 from hclparse import expr_value, load_module, resources
 
 from generator import aws, model, policies
@@ -243,43 +241,3 @@ def test_lambda_resource_policy_size_is_computed() -> None:
             doc = policies.permission_document(function_arn=fn.function_arn, account=m.account_id, statement_id=fn.statement_id)
             assert fn.permission_size == len(json.dumps(doc, separators=(",", ":")).encode())
             assert fn.permission_size <= aws.LAMBDA_RESOURCE_POLICY_MAX
-
-
-# ---- scale ----------------------------------------------------------------------------------
-
-
-@pytest.mark.terraform
-def test_2000_secrets_on_one_function_plan(terraform, moto, tmp_path: Path) -> None:
-    data = manifest(2000, kms=True)
-    path = write(tmp_path, data)
-    t0 = time.monotonic()
-    proc = generate(tmp_path, path)
-    t_generate = time.monotonic() - t0
-    assert proc.returncode == 0, proc.stderr
-    assert "switched to the compact form" in proc.stderr
-    module_dir = tmp_path / "out" / "scale"
-    m = load(tmp_path, data)
-
-    root = Root(terraform, tmp_path / "root", module_dir, endpoint=moto.url)
-    root.init()
-    t0 = time.monotonic()
-    plan = root.plan_json()
-    t_plan = time.monotonic() - t0
-    print(f"\n2,000 secrets: generate {t_generate:.1f} s, plan + show {t_plan:.1f} s")
-
-    changes = [c for c in plan["resource_changes"] if c["mode"] == "managed"]
-    rotations = {c["name"]: c["change"]["after"] for c in changes if c["type"] == "aws_secretsmanager_secret_rotation"}
-    assert set(rotations) == {s.ident for s in m.secrets}
-    for s in m.secrets:
-        assert rotations[s.ident]["secret_id"] == s.arn
-        assert rotations[s.ident]["rotation_lambda_arn"] == FN_ARN
-    roles = [c["change"]["after"] for c in changes if c["type"] == "aws_iam_role"]
-    role_policies = [c["change"]["after"] for c in changes if c["type"] == "aws_iam_role_policy"]
-    assert len(roles) == len(role_policies) == 1
-    assert len(roles[0]["name"]) <= aws.ROLE_NAME_MAX
-    assert len(role_policies[0]["name"]) <= aws.POLICY_NAME_MAX
-    doc = json.loads(role_policies[0]["policy"])
-    size = iam_size(doc)
-    print(f"role policy as planned: {size} of {aws.ROLE_INLINE_POLICIES_MAX} characters")
-    assert size <= aws.ROLE_INLINE_POLICIES_MAX
-    assert_exact_coverage(doc, m)
