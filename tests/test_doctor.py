@@ -423,3 +423,8 @@ def test_read_values_notices_a_master_secret_on_a_single_user_function(server, t
     code, findings = run_doctor(w, tmp_path, read_values=True)
     warned = {(f["subject"], f["check"]) for f in findings if f["status"] == "warn"}
     assert warned == {(n, "value") for n in lw.SECRETS} and code == 0
+
+
+def test_master_secret_given_by_name(world, tmp_path):
+    code, findings = run_doctor(world, tmp_path, lw.manifest(world, **{f"secrets.{lw.ALT_SECRET}.master_secret": {"name": lw.MASTER, "kms_key_arn": world.ids["master-key"]}}))
+    assert code == 0, [f for f in findings if f["status"] != "pass"]

@@ -691,12 +691,19 @@ class Doctor:
         self.add(n, check, FAIL, f"the policy of key {key_arn} {why} the role {role_arn}: rotation cannot decrypt the secret",
                  f"add this statement to the key policy (the module writes it to kms-key-policy-statements.json): {json.dumps(statement)}")  # fmt: skip
 
+    def _master_arn(self, pattern: str) -> str:
+        try:
+            md = self.secret(_secret_id(pattern))
+        except LiveError:
+            md = None
+        return str(md["ARN"]) if md else pattern
+
     def _master(self, s: model_mod.SecretPlan, role_arn: str | None) -> str | None:
         if not s.master_arn:
             return None
         n = s.name
         try:
-            md = self.secret(s.master_arn)
+            md = self.secret(_secret_id(s.master_arn))
             if md is None:
                 self.add(n, "master-secret", FAIL, f"master secret {s.master_arn} does not exist", f"fix secrets.{n}.master_secret.arn")
                 return None
@@ -756,10 +763,11 @@ class Doctor:
         if key_arn:
             kms_wanted += [(a, key_arn, self._kms_context({"kms:EncryptionContext:SecretARN": arn})) for a in ("kms:Decrypt", "kms:GenerateDataKey")]
         if s.master_arn:
-            wanted.append(("secretsmanager:GetSecretValue", s.master_arn, {"aws:PrincipalAccount": self.m.account_id,
-                                                                          "secretsmanager:SecretId": s.master_arn}))  # fmt: skip
+            master = self._master_arn(s.master_arn)  # the real ARN when the manifest gives a name
+            wanted.append(("secretsmanager:GetSecretValue", master, {"aws:PrincipalAccount": self.m.account_id,
+                                                                    "secretsmanager:SecretId": master}))  # fmt: skip
             if master_key:
-                kms_wanted.append(("kms:Decrypt", master_key, self._kms_context({"kms:EncryptionContext:SecretARN": s.master_arn})))
+                kms_wanted.append(("kms:Decrypt", master_key, self._kms_context({"kms:EncryptionContext:SecretARN": master})))
         missing: list[str] = []
         unsure: list[str] = []
         for action, resource, ctx in wanted + kms_wanted:
@@ -949,6 +957,14 @@ class Doctor:
 
 
 # ---- helpers ---------------------------------------------------------------------------
+
+
+def _secret_id(arn: str) -> str:
+    """What DescribeSecret takes for a secret the manifest names by ARN or, as AWS's
+    partial-ARN pattern (``...:secret:name-??????``), by name."""
+    if arn.endswith("-??????"):
+        return arn.split(":secret:", 1)[1][: -len("-??????")]
+    return arn
 
 
 def _value_shape(text: Any, engine: str) -> tuple[frozenset[str] | None, bool]:
