@@ -164,7 +164,7 @@ class Doctor:
         if isinstance(exc, Denied):
             self.add(subject, check, UNKNOWN, f"could not check: access denied to {exc.action}", denied_fix(exc.action))
         else:
-            self.add(subject, check, UNKNOWN, f"could not check: {exc}", "re-run doctor; if it persists, check the AWS error above")
+            self.add(subject, check, UNKNOWN, f"could not check: {exc}", "re-run doctor; if it persists, the AWS error in the message says why")
 
     def findings(self) -> list[Finding]:
         return [f for _, f in sorted(self._findings, key=lambda t: t[0])]
