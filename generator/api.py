@@ -132,6 +132,7 @@ def generate_many(manifests: list[FsPath], out_dir: FsPath, check: bool = False)
     jobs: list[Rendered | Result] = []  # per manifest: rendered, or already failed
     seen: dict[FsPath, FsPath] = {}
     owners: dict[tuple[str, str, str], tuple[FsPath, str]] = {}  # (partition, account, IAM name) -> (manifest, region)
+    rotated: dict[tuple[str, str, str, str], tuple[FsPath, str | None]] = {}  # (partition, account, region, secret) -> (manifest, function)
     for manifest in manifests:
         try:
             rendered = render(manifest, out_dir)
@@ -147,6 +148,10 @@ def generate_many(manifests: list[FsPath], out_dir: FsPath, check: bool = False)
         clash = _global_clash(rendered, owners)
         if clash is not None:
             jobs.append(Result(Exit.ERROR, [clash]))
+            continue
+        clashes = _secret_clashes(rendered, rotated)
+        if clashes:
+            jobs.append(Result(Exit.ERROR, clashes))
             continue
         jobs.append(rendered)
 
@@ -197,6 +202,58 @@ def _global_clash(rendered: Rendered, owners: dict[tuple[str, str, str], tuple[F
     for _kind, name, _path in m.global_names:
         owners[(m.partition, m.account_id, name)] = (rendered.manifest, m.region)
     return None
+
+
+def secret_key(m: Module, name: str) -> tuple[str, str, str, str]:
+    """Which secret ``name`` is: Secrets Manager names are unique per account and region
+    (a secret given by ARN has that name: checks.scope.secret_arn requires the ARN's name,
+    without its 6-character suffix, to be the manifest's key, and its account and region to
+    be the manifest's)."""
+    return (m.partition, m.account_id, m.region, name)
+
+
+def _secret_clashes(rendered: Rendered, rotated: dict[tuple[str, str, str, str], tuple[FsPath, str | None]]) -> list[Diagnostic]:
+    """A secret that another manifest of this run already rotates (or creates): the two
+    modules would each own an aws_secretsmanager_secret_rotation of it and undo each other's
+    rotation_lambda_arn and schedule on every apply. Names both manifests' entries (file,
+    line and column); records this module's secrets when there is no clash."""
+    from generator import source as source_mod
+
+    m = rendered.module
+    found = [(s, rotated[secret_key(m, s.name)]) for s in m.secrets if secret_key(m, s.name) in rotated]
+    if not found:
+        for s in m.secrets:
+            rotated[secret_key(m, s.name)] = (rendered.manifest, s.function)
+        return []
+    mine = source_mod.load(rendered.manifest, str(rendered.manifest))  # positions, only on this error path
+    theirs: dict[FsPath, source_mod.Source] = {}
+    out = []
+    for s, (other, other_fn) in found:
+        if other not in theirs:
+            theirs[other] = source_mod.load(other, str(other))
+        line, col = theirs[other].where(("secrets", s.name), key=True)
+        where = str(other) + (f":{line}:{col}" if line is not None else "")
+        by = f"function {other_fn!r}" if other_fn is not None else "its own service (managed: true)"
+        this_fn = f"function {s.function!r}" if s.function is not None else "its own service (managed: true)"
+        out.append(
+            mine.diag(
+                ("secrets", s.name),
+                f"secret {s.name!r} (account {m.account_id}, {m.region}) is also in {where}, rotated there by {by} and "
+                f"here by {this_fn}; the two modules would undo each other's rotation (rotation_lambda_arn, schedule) "
+                "on every apply: keep the secret in one manifest only",
+                key=True,
+            )
+        )
+    return out
+
+
+def claims(m: Module) -> list[str]:
+    """What a module claims that no other module of one run may: its IAM names (per account)
+    and its secrets (per account and region). The hook cache compares these between
+    manifests so that a cached ``--check`` cannot skip the two clash checks above."""
+    out = [f"iam|{m.partition}|{m.account_id}|{name}" for _kind, name, _path in m.global_names]
+    out += ["secret|" + "|".join(secret_key(m, s.name)) for s in m.secrets]
+    return sorted(out)
 
 
 def _outcome(job: Rendered | Result, drift: Drift | None, check: bool) -> Result:

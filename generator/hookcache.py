@@ -188,18 +188,19 @@ def remember_valid(manifest: Path, result: Result) -> None:
 # generate --check
 
 
-def checked(manifest: Path, out: Path) -> tuple[list[str], str] | None:
-    """(diagnostics, module folder as shown) when the manifest is unchanged since its module
-    was last generated or found up to date, and the folder holds exactly those files."""
+def checked(manifest: Path, out: Path) -> tuple[list[str], str, list[str]] | None:
+    """(diagnostics, module folder as shown, claims) when the manifest is unchanged since its
+    module was last generated or found up to date, and the folder holds exactly those files.
+    The claims (api.claims) let the caller see that two manifests clash."""
     if not enabled():
         return None
     raw = _read_manifest(manifest)
     if raw is None:
         return None
     data = _load(_entry_path("check", manifest, raw, str(out)))
-    if data is None or _tree(Path(data["target"])) != data["files"]:
+    if data is None or not isinstance(data.get("claims"), list) or _tree(Path(data["target"])) != data["files"]:
         return None
-    return list(data["diagnostics"]), str(data["target"])
+    return list(data["diagnostics"]), str(data["target"]), [str(c) for c in data["claims"]]
 
 
 def remember_generated(manifest: Path, out: Path, result: Result) -> None:
@@ -211,8 +212,11 @@ def remember_generated(manifest: Path, out: Path, result: Result) -> None:
     files = _tree(result.target)
     if raw is None or files is None:
         return
+    from generator.api import claims
+
     data = {
         "diagnostics": [d.render() for d in result.diagnostics],
+        "claims": claims(result.module),
         "target": str(result.target),
         "files": files,
         "zips": _zips(result.module),

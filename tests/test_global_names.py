@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -171,3 +172,55 @@ def test_negative_control_without_the_region_the_second_apply_fails(terraform, m
     first.run("apply", "-auto-approve", "-input=false", "-no-color", "-lock=false")
     run = second.run("apply", "-auto-approve", "-input=false", "-no-color", "-lock=false", check=False)
     assert run.returncode != 0 and "EntityAlreadyExists" in run.stdout + run.stderr, run.stdout + run.stderr
+
+
+# --------------------------------------------------------------------------------------
+# One secret in two manifests of one run (same account and region): the two modules would
+# each own its rotation and undo each other's rotation_lambda_arn on every apply.
+
+
+def _two_rotators(tmp_path: Path, beta_secret: dict, *, beta_key: str = "app/db", region: str = "us-east-1") -> None:
+    alpha = _manifest("us-east-1", prefix="alpha-")
+    beta = _manifest(region, prefix="beta-")
+    beta["secrets"] = {beta_key: beta_secret}
+    _write(tmp_path, "alpha.yaml", alpha)
+    _write(tmp_path, "beta.yaml", beta)
+
+
+def test_one_secret_rotated_by_two_manifests_is_an_error_naming_both(tmp_path: Path) -> None:
+    _two_rotators(tmp_path, {"function": "pg", "schedule": {"every_days": 7}})
+    lines = (tmp_path / "alpha.yaml").read_text().splitlines()
+    line = lines.index("  app/db:") + 1  # both files put the entry on the same line
+    proc = _cli("generate", "alpha.yaml", "beta.yaml", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.splitlines() == [
+        f'beta.yaml:{line}:3: error: secrets["app/db"]: secret \'app/db\' (account 111122223333, us-east-1) is also in '
+        f"alpha.yaml:{line}:3, rotated there by function 'pg' and here by function 'pg'; the two modules would undo "
+        "each other's rotation (rotation_lambda_arn, schedule) on every apply: keep the secret in one manifest only",
+        "rotation-tf: 1 error(s); nothing was written.",
+    ]
+    assert not (tmp_path / "out").exists()
+    # --check says so too, even when each module was generated alone before (hook cache)
+    cache = {"ROTATION_TF_CACHE_DIR": str(tmp_path / "cache")}
+    for name in ("alpha.yaml", "beta.yaml"):
+        assert subprocess.run([sys.executable, "-m", "generator", "generate", name], cwd=tmp_path, env={**os.environ, **cache},
+                              capture_output=True, timeout=120, check=False).returncode == 0
+    proc = subprocess.run([sys.executable, "-m", "generator", "generate", "--check", "alpha.yaml", "beta.yaml"], cwd=tmp_path,
+                          env={**os.environ, **cache}, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 2 and "is also in alpha.yaml" in proc.stderr, proc.stderr
+
+
+def test_a_secret_by_arn_in_one_manifest_and_by_name_in_the_other_is_the_same_secret(tmp_path: Path) -> None:
+    arn = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:app/db-AbCdEf"
+    _two_rotators(tmp_path, {"function": "pg", "arn": arn, "schedule": {"every_days": 7}})
+    proc = _cli("generate", "beta.yaml", "alpha.yaml", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "alpha.yaml:" in proc.stderr and "secret 'app/db' (account 111122223333, us-east-1) is also in beta.yaml:" in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("key,region", [("app/other", "us-east-1"), ("app/db", "eu-west-1")])
+def test_another_secret_or_region_is_no_clash(tmp_path: Path, key: str, region: str) -> None:
+    _two_rotators(tmp_path, {"function": "pg", "schedule": {"every_days": 7}}, beta_key=key, region=region)
+    proc = _cli("generate", "alpha.yaml", "beta.yaml", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
