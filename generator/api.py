@@ -45,9 +45,11 @@ class Result:
     module: Module | None = None  # when the manifest was valid
 
 
-def load(path: FsPath, display_name: str | None = None) -> tuple[Module, list[Diagnostic]]:
+def load(path: FsPath, display_name: str | None = None, *, writes: bool = True) -> tuple[Module, list[Diagnostic]]:
     """Stages 1-4: read, validate, check and model a manifest. Returns the module and its
-    warnings; raises :class:`Failed` with every error found."""
+    warnings; raises :class:`Failed` with every error found. ``writes=False`` (diff, which
+    writes no module folder) skips the rule that a module name taken from the file name
+    must be a safe folder name: ``orders.v1.yaml`` is then module ``orders.v1``."""
     from generator import checks, model
     from generator import source as source_mod
     from generator.manifest import MODULE_PATTERN, validate_shape
@@ -62,7 +64,7 @@ def load(path: FsPath, display_name: str | None = None) -> tuple[Module, list[Di
     if manifest is None:  # pragma: no cover - stage 2 reports why it has no manifest
         raise Failed([])
     module_name = manifest.module or model.default_module_name(path)
-    if not re.match(MODULE_PATTERN, module_name):  # the schema's rule, for a name from the file name
+    if writes and not re.match(MODULE_PATTERN, module_name):  # the schema's rule, for a name from the file name
         raise Failed(
             [
                 src.diag(

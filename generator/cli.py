@@ -300,7 +300,8 @@ def diff(
     base: Annotated[
         str,
         typer.Argument(
-            help="The manifest before the change: a file, git:REV:PATH (read with git show, no checkout) or /dev/null.",
+            help="The manifest before the change: a file, git:REV:PATH (read with git show, no checkout; PATH from "
+            "the repository's root as git reads it, ./PATH from the current folder) or /dev/null.",
             metavar="BASE",
             show_default=False,
         ),

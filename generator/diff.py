@@ -61,7 +61,7 @@ def load_side(spec: str, cwd: FsPath | None = None) -> Module | None:
     if spec == NOTHING:
         return None
     if not spec.startswith("git:"):
-        module, _notes = api.load(FsPath(spec), display_name=spec)
+        module, _notes = api.load(FsPath(spec), display_name=spec, writes=False)
         return module
     rev, sep, path = spec[len("git:") :].partition(":")
     if not sep or not rev or not path:
@@ -73,18 +73,32 @@ def load_side(spec: str, cwd: FsPath | None = None) -> Module | None:
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise Failed([Diagnostic(spec, None, None, (), f"cannot run git: {exc}")]) from None
     if proc.returncode != 0:
-        why = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        message = why[-1] if why else f"git show exited {proc.returncode}"
-        if "does not exist in" in message or "exists on disk, but not in" in message:
-            message += f" (use {NOTHING} as BASE for a manifest that the change adds)"
-        raise Failed([Diagnostic(spec, None, None, (), message.removeprefix("fatal: "))])
+        raise Failed([Diagnostic(spec, None, None, (), git_error(proc.stderr.decode("utf-8", "replace"), proc.returncode))])
     # The manifest's file name gives the module name, so keep it; its folder matters only
     # to a warning about a zip that does not exist, which diff does not show.
     with tempfile.TemporaryDirectory(prefix="rotation-tf-diff-") as tmp:
         copy = FsPath(tmp) / os.path.basename(path)
         copy.write_bytes(proc.stdout)
-        module, _notes = api.load(copy, display_name=spec)
+        module, _notes = api.load(copy, display_name=spec, writes=False)
     return module
+
+
+def git_error(stderr: str, returncode: int) -> str:
+    """What ``git show`` said: its first ``fatal:``/``error:`` line (the cause), then its
+    ``hint:`` lines (the fix it suggests), on one line."""
+    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+    cause = next((line for line in lines if line.startswith(("fatal:", "error:"))), None)
+    if cause is None:
+        cause = next((line for line in lines if not line.startswith("hint:")), f"git show exited {returncode}")
+    message = cause.removeprefix("fatal: ").removeprefix("error: ")
+    hints = [line.removeprefix("hint:").strip() for line in lines if line.startswith("hint:")]
+    if hints:
+        message += " (hint: " + " ".join(h for h in hints if h) + ")"
+    if "does not exist in" in cause or "exists on disk, but not in" in cause:
+        message += f"; use {NOTHING} as BASE for a manifest that the change adds"
+    if "does not exist in" in cause or "exists, but not" in cause:
+        message += "; PATH is read from the repository's root, ./PATH from the current folder"
+    return message
 
 
 # --------------------------------------------------------------------------------------

@@ -297,3 +297,45 @@ def test_git_revisions_without_a_checkout(work: Path) -> None:
     assert proc.returncode == 2 and "/dev/null" in proc.stderr and "Traceback" not in proc.stderr
     proc = cli("diff", "git:no-such-rev:infra/rotation.yaml", "rotation.yaml", cwd=repo / "infra")
     assert proc.returncode == 2 and proc.stderr.startswith("git:no-such-rev:infra/rotation.yaml: error:")
+
+
+def test_git_path_from_a_subfolder_shows_gits_error_and_hint(work: Path) -> None:
+    """git's cause (the fatal: line) and its hint, not only the hint; PATH is from the root."""
+    repo = work / "repo"
+    (repo / "manifests").mkdir(parents=True)
+    _git(repo, "init", "-q")
+    (repo / "manifests" / "orders.yaml").write_text(yaml.safe_dump(example()))
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "base")
+    proc = cli("diff", "git:HEAD:orders.yaml", "orders.yaml", cwd=repo / "manifests")
+    assert proc.returncode == 2 and not proc.stdout
+    assert proc.stderr.splitlines() == [
+        "git:HEAD:orders.yaml: error: path 'manifests/orders.yaml' exists, but not 'orders.yaml' "
+        "(hint: Did you mean 'HEAD:manifests/orders.yaml' aka 'HEAD:./orders.yaml'?); "
+        "PATH is read from the repository's root, ./PATH from the current folder"
+    ]
+    # the two forms the message names both work
+    assert cli("diff", "git:HEAD:manifests/orders.yaml", "orders.yaml", cwd=repo / "manifests").returncode == 0
+    assert cli("diff", "git:HEAD:./orders.yaml", "orders.yaml", cwd=repo / "manifests").returncode == 0
+
+
+def test_git_error_keeps_the_cause_line() -> None:
+    from generator.diff import git_error
+
+    assert git_error("fatal: invalid object name 'nosuch'.\n", 128) == "invalid object name 'nosuch'."
+    assert git_error("", 128) == "git show exited 128"
+    assert git_error("warning: x\nerror: bad\nhint: a\nhint: b\n", 1) == "bad (hint: a b)"
+
+
+def test_a_file_name_that_is_no_module_name_is_fine_for_diff(work: Path) -> None:
+    """diff writes no module folder, so `orders.v1.yaml` (module name 'orders.v1') is fine."""
+    (work / "orders.v1.yaml").write_text(yaml.safe_dump(example()))
+    changed = example()
+    changed["secrets"]["prod/orders/db"]["schedule"]["every_days"] = 7
+    (work / "orders.yaml").write_text(yaml.safe_dump(changed))
+    proc = cli("diff", str(work / "orders.v1.yaml"), "orders.yaml", "--format", "json", cwd=work)
+    assert proc.returncode == 1, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert [c["kind"] for c in doc["changes"]] == ["schedule"] and doc["base_module"] == "orders.v1"
+    # generate still refuses it: there the name is a folder
+    assert "not a safe folder name" in cli("generate", "orders.v1.yaml", cwd=work).stderr
