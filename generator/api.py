@@ -163,7 +163,7 @@ def generate_many(manifests: list[FsPath], out_dir: FsPath, check: bool = False)
             drifts[i] = drift = writer.compare(item.files, item.target, display=str(item.target))
             if not check:  # a foreign file fails the whole run before anything is written
                 try:
-                    writer.refuse_foreign(item.target, drift.foreign)
+                    writer.refuse_foreign(item.target, drift.foreign, item.files)
                 except Failed as exc:
                     jobs[i] = Result(Exit.ERROR, exc.diagnostics)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
@@ -31,6 +31,7 @@ class Drift:
     extra: list[str] = field(default_factory=list)
     foreign: list[str] = field(default_factory=list)
     diff: str = ""
+    ours: list[str] = field(default_factory=list)  # foreign files named like one the tool generates here
 
     @property
     def count(self) -> int:
@@ -40,14 +41,31 @@ class Drift:
 FOREIGN_MESSAGE = f"{NOT_GENERATED}; refusing to overwrite or delete it"
 
 
-def refuse_foreign(target: FsPath, foreign: list[str]) -> None:
+def restore_hint(path: str) -> str:
+    """For a foreign file named like one the tool generates (most often its own file that lost
+    its header line): how to let generate write it again."""
+    return (
+        "rotation-tf generates a file of this name: if this is that file and it lost its header line, "
+        f"restore it (git checkout -- {path}) or delete it, and generate writes it again; "
+        "if it is your own file, move it out of the module folder"
+    )
+
+
+def foreign_message(target: FsPath, name: str, ours: Collection[str] = ()) -> str:
+    if name in ours:
+        return f"{FOREIGN_MESSAGE}. {restore_hint(str(target / name))}"
+    return f"{FOREIGN_MESSAGE}: move it out of the module folder"
+
+
+def refuse_foreign(target: FsPath, foreign: list[str], ours: Collection[str] = ()) -> None:
     """Raise :class:`Failed` unless ``target`` may be replaced: it is not a symbolic link, and
-    ``foreign`` (from :func:`compare` or the tree read) lists nothing the tool did not write."""
+    ``foreign`` (from :func:`compare` or the tree read) lists nothing the tool did not write.
+    ``ours``: the names the tool would write there, for the advice on a file that has one."""
     if target.is_symlink():
         # Swapping would move the link, not what it points to; refuse rather than guess.
         raise Failed([Diagnostic(str(target), None, None, (), "is a symbolic link; refusing to replace it")])
     if foreign:
-        raise Failed([Diagnostic(str(target / name), None, None, (), FOREIGN_MESSAGE) for name in foreign])
+        raise Failed([Diagnostic(str(target / name), None, None, (), foreign_message(target, name, ours)) for name in foreign])
 
 
 def module_dir(out_dir: FsPath, name: str) -> FsPath:
@@ -94,6 +112,7 @@ def compare(files: dict[str, str], target: FsPath, display: str) -> Drift:
     """What ``generate`` would change in ``target``. Writes nothing."""
     drift = Drift()
     on_disk, drift.foreign = _read_tree(target)
+    drift.ours = [name for name in drift.foreign if name in files]
     chunks: list[str] = []
     for name in sorted(files):
         if name in drift.foreign:
@@ -187,7 +206,7 @@ def write(files: dict[str, str], target: FsPath) -> None:
             else:
                 shutil.rmtree(stale, ignore_errors=True)
         _, foreign = _read_tree(target)
-        refuse_foreign(target, foreign)
+        refuse_foreign(target, foreign, files)
         staging = FsPath(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out_dir))
         try:
             for name in sorted(files):
