@@ -17,7 +17,7 @@ from pydantic_core import ErrorDetails
 from generator import aws
 from generator.engines import Engine
 from generator.errors import Diagnostic
-from generator.schedules import EVERY_DAYS_MAX
+from generator.schedules import EVERY_DAYS_MAX, RATE_DAYS_MAX
 from generator.source import Source
 
 Strategy = Literal["single_user", "alternating_users"]
@@ -173,7 +173,7 @@ class MasterSecret(_Strict):
 class Schedule(_Strict):
     """Exactly one of every_days or expression; window is the rotation window."""
 
-    every_days: Annotated[int | None, Field(description=f"Rotate every N days (1-{EVERY_DAYS_MAX})")] = None
+    every_days: Annotated[int | None, Field(description=f"Rotate every N days (1-{EVERY_DAYS_MAX}, AutomaticallyAfterDays' API range; rate() stops at {RATE_DAYS_MAX})")] = None
     expression: Annotated[str | None, Field(description="rate(N hours|days) or cron(0 H D M W *)")] = None
     window: Annotated[str | None, Field(pattern=WINDOW_PATTERN, description="Rotation window, e.g. 3h")] = None
 

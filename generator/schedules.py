@@ -47,6 +47,18 @@ PAGE = "https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotate-secre
 MIN_GAP_HOURS = 4
 RATE_DAYS_MAX = 999  # rotate-secrets_schedule: "The maximum rotation period is 999 days"
 EVERY_DAYS_MAX = 1000  # API_RotationRulesType: AutomaticallyAfterDays 1-1000
+# Two pages, two limits (checked 2026-11): the user guide caps a rate() expression at 999
+# days, the API reference lets AutomaticallyAfterDays go to 1000. Each message names its page
+# so that 1000 accepted in one field and refused in the other does not look like a bug.
+API_PAGE = "https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotationRulesType.html"
+RATE_LIMIT = (
+    f"the user guide's maximum rotation period for a rate() expression is {RATE_DAYS_MAX} days ({PAGE}); "
+    f"every_days, which is AutomaticallyAfterDays, goes to {EVERY_DAYS_MAX}"
+)
+EVERY_DAYS_LIMIT = (
+    f"the range of the API's AutomaticallyAfterDays, which every_days sets ({API_PAGE}); "
+    f"a rate() expression stops at {RATE_DAYS_MAX} days (user guide)"
+)
 RATE_UNITS = ("hour", "hours", "day", "days")
 MAX_APART_DAYS = 366  # "Secrets Manager does not support rotation schedules that are more than a year apart"
 FIRST_YEAR, YEARS = 2001, 28  # one full cycle of weekdays and leap years (see module docstring)
@@ -89,12 +101,12 @@ def _rate(expr: str) -> tuple[Facts | None, str | None]:
                     f"{expr!r} rotates more often than Secrets Manager allows (every {MIN_GAP_HOURS} hours at most)"
                 )
             if n > 24 * RATE_DAYS_MAX:
-                return None, f"{expr!r} is longer than Secrets Manager's maximum of {RATE_DAYS_MAX} days"
+                return None, f"{expr!r} is too long: {RATE_LIMIT}"
             # A rate opens its first window at midnight UTC; like an hour increment in a cron,
             # the openings are taken to restart each day.
             return Facts(n, tuple(range(0, 24, n)) if n < 24 else (0,)), None
         if n > RATE_DAYS_MAX:
-            return None, f"{expr!r} is longer than Secrets Manager's maximum of {RATE_DAYS_MAX} days"
+            return None, f"{expr!r} is too long: {RATE_LIMIT}"
         return Facts(24 * n, (0,)), None
     return None, _rate_hint(expr)
 
@@ -398,7 +410,7 @@ def check(
     found: Facts | None
     if sched.every_days is not None:
         if not 1 <= sched.every_days <= EVERY_DAYS_MAX:
-            out.append(source.diag(path + ("every_days",), f"{sched.every_days} is outside 1-{EVERY_DAYS_MAX}"))
+            out.append(source.diag(path + ("every_days",), f"{sched.every_days} is outside 1-{EVERY_DAYS_MAX}, {EVERY_DAYS_LIMIT}"))
             return out
         found = Facts(24 * sched.every_days, (0,))
     else:

@@ -93,6 +93,24 @@ def test_accepted_expressions_validate_and_reach_the_rotation_block(tmp_path: Pa
     assert written == ACCEPTED
 
 
+def test_every_days_goes_to_1000_and_rate_to_999_each_from_its_page(tmp_path: Path) -> None:
+    """Two AWS pages, two limits: API_RotationRulesType (AutomaticallyAfterDays 1-1000) and
+    the user guide's rotate-secrets_schedule (rate(): "The maximum rotation period is 999
+    days"). Both edges are accepted, and each refusal names its page."""
+    path = _manifest(tmp_path)
+    data = yaml.safe_load(path.read_text())
+    data["secrets"] = {"app/db": {"function": "rotator", "schedule": {"every_days": 1000}}}
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    assert _cli("validate", path.name, cwd=tmp_path).returncode == 0
+    data["secrets"]["app/db"]["schedule"] = {"every_days": 1001}
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    proc = _cli("validate", path.name, cwd=tmp_path)
+    assert proc.returncode == 2 and schedules.API_PAGE in proc.stderr and "rate() expression stops at 999 days" in proc.stderr
+    assert schedules.facts("rate(999 days)")[1] is None
+    problem = schedules.facts("rate(1000 days)")[1]
+    assert problem is not None and schedules.PAGE in problem and "999 days" in problem and "goes to 1000" in problem
+
+
 @pytest.mark.parametrize(
     "expr,gap",
     [
