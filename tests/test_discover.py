@@ -207,3 +207,25 @@ def test_managed_rotation_becomes_managed_true(world, tmp_path):
     assert api.validate(path).exit == api.Exit.OK
     assert data["secrets"][name] == {"managed": True, "arn": arn, "schedule": {"every_days": 7}, "import": True}
     assert "rotated by rds (managed rotation)" in path.read_text()
+
+
+def test_empty_account_writes_nothing(server, env, tmp_path, capsys):
+    server.reset()
+    path = tmp_path / "none.yaml"
+    code = commands.discover(commands.Connection(region="us-east-1", endpoint_url=server.url, max_attempts=2), out_path=path)
+    assert code == 0 and not path.exists()
+    assert "no secret in account 111122223333, region us-east-1 rotates" in capsys.readouterr().err
+
+
+def test_only_managed_secrets_give_a_manifest_without_functions(server, env, tmp_path):
+    server.reset()
+    rds, sm = server.client("rds"), server.client("secretsmanager")
+    arn = rds.create_db_instance(
+        DBInstanceIdentifier="orders", Engine="postgres", DBInstanceClass="db.t3.micro",
+        MasterUsername="admin", ManageMasterUserPassword=True, AllocatedStorage=20,
+    )["DBInstance"]["MasterUserSecret"]["SecretArn"]  # fmt: skip
+    sm.rotate_secret(SecretId=arn, RotationRules={"AutomaticallyAfterDays": 7})
+    w = lw.World(server)
+    path, data = discover(w, tmp_path)
+    assert api.validate(path).exit == api.Exit.OK
+    assert "functions" not in data and list(data["secrets"].values())[0]["managed"] is True

@@ -142,7 +142,7 @@ def doctor(manifest: Path, conn: Connection, *, fmt: str = "text", read_values: 
 
 def discover(conn: Connection, *, out_path: Path | None, read_values: bool = False, out: IO[str] | None = None) -> int:
     from generator.live.client import Unreachable
-    from generator.live.discover import Discoverer
+    from generator.live.discover import Discoverer, NothingToWrite
 
     out = out or sys.stdout
     assert conn.region
@@ -156,6 +156,9 @@ def discover(conn: Connection, *, out_path: Path | None, read_values: bool = Fal
     except Unreachable as exc:
         _err(f"cannot reach AWS at {_where(conn, conn.region)}: {exc}")
         return EXIT_UNREACHABLE
+    except NothingToWrite as exc:
+        _err(f"discover: {exc}")
+        return EXIT_OK
     finally:
         aws.close()
     if out_path is None:

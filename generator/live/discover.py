@@ -196,6 +196,9 @@ class Discoverer:
             secrets.append(Sec(s["Name"], s["ARN"], "", None, _schedule(s.get("RotationRules") or {}),
                                notes=[f"rotated by {s['OwningService']} (managed rotation): the module sets its schedule only"]))  # fmt: skip
         secrets.sort(key=lambda sec: sec.name)
+        if not secrets:
+            raise NothingToWrite(f"no secret in account {account}, region {self.region} rotates ({len(listed)} secret(s) listed, "
+                                 f"{self.aws.total_calls} API calls); nothing to write")  # fmt: skip
         text = self._render(account, fns, secrets, others, managed)
         dropped: dict[tuple[str, str], str] = {}
         for _ in range(5):  # bounded: each round leaves out at least one more entry
@@ -203,6 +206,9 @@ class Discoverer:
             if not new:
                 break
             dropped.update(new)
+            gone_fns = {k for (section, k) in dropped if section == "functions"}
+            if all((("secrets", sec.name) in dropped) or sec.function in gone_fns for sec in secrets):
+                raise NothingToWrite("no rotated secret gives a valid entry: " + "; ".join(f"{k[0]}.{k[1]}: {v}" for k, v in sorted(dropped.items())))
             text = self._render(account, fns, secrets, others, managed, dropped)
         summary = (f"discover: {len(secrets)} rotated secret(s) ({len(service_rotated)} by their own service), {len(fns)} function(s), {len(others)} secret(s) without rotation; "
                    f"{self.aws.total_calls} API calls; " + ("values read for engine and masterarn only" if self.read_values else "no secret value read"))  # fmt: skip
@@ -309,13 +315,13 @@ class Discoverer:
             "version: 1",
             f"account_id: {yq(account)}",
             f"region: {self.region}",
-            "",
-            "functions:",
         ]  # fmt: skip
         gone_fns = {k for (section, k) in dropped if section == "functions"}
         gone = {k for (section, k) in dropped if section == "secrets"} | {s.name for s in secrets if s.function in gone_fns}
         live_fns = [f for f in sorted(fns.values(), key=lambda f: f.key)
                     if f.key not in gone_fns and any(s.function == f.key for s in secrets if s.name not in gone)]  # fmt: skip
+        if live_fns:  # a manifest whose secrets are all managed: true has no functions
+            lines += ["", "functions:"]
         for fn in live_fns:
             lines.append(f"  {yq(fn.key)}:")
             for note in fn.notes:
@@ -393,9 +399,13 @@ class Discoverer:
                 out = {(str(d.path[0]), str(d.path[1])): d.message for d in exc.diagnostics
                        if len(d.path) >= 2 and d.path[0] in ("secrets", "functions")}  # fmt: skip
                 if not out:
-                    raise
+                    raise NothingToWrite("; ".join(d.render() for d in exc.diagnostics)) from None
                 return out
         return {}
+
+
+class NothingToWrite(Exception):
+    """No manifest can be written: nothing rotates, or nothing that rotates validates."""
 
 
 def _schedule(rules: dict[str, Any]) -> dict[str, Any]:
