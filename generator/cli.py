@@ -259,8 +259,7 @@ def init(
         str | None,
         typer.Option(
             "--account-id",
-            help="12-digit AWS account id. Without it the manifest holds a placeholder that "
-            "validate rejects until you fill it in.",
+            help="12-digit AWS account id. Without it the account is one more FILL-IN-... placeholder.",
             metavar="ID",
             show_default=False,
         ),
@@ -268,6 +267,8 @@ def init(
     region: Annotated[str, typer.Option("--region", help="AWS region.", metavar="REGION")] = "us-east-1",
 ) -> None:
     """Write a commented starter manifest (default rotation.yaml). Never overwrites a file.
+
+    What init cannot know (the function's and the secrets' names, the master secret, the account without --account-id) is a FILL-IN-... placeholder that validate rejects, naming its field, until you replace it.
 
     Exit 0 when written, 2 when PATH exists or an option is invalid.
     """
@@ -281,10 +282,12 @@ def init(
             typer.echo(d.render(), err=True)
         raise typer.Exit(int(Exit.ERROR)) from None
     name = shlex.quote(str(path))
-    if account_id is None:
-        typer.echo(f"wrote {path}; fill in account_id, then: rotation-tf generate {name}", err=True)
-    else:
-        typer.echo(f"wrote {path}; next: rotation-tf generate {name}", err=True)
+    fields = ", ".join(starter.to_fill(engine, strategy, account_id))
+    typer.echo(
+        f"wrote {path}; fill in its FILL-IN-... placeholders ({fields}), then: "
+        f"rotation-tf validate {name} && rotation-tf generate {name}",
+        err=True,
+    )
 
 
 @command()

@@ -26,6 +26,15 @@ Partition = Literal["aws", "aws-cn", "aws-us-gov"]
 ACCOUNT_PATTERN = r"^[0-9]{12}$"
 ACCOUNT_PLACEHOLDER = "FILL-IN-ACCOUNT-ID"
 """What ``rotation-tf init`` writes without --account-id: visible, and never valid."""
+PLACEHOLDERS = {
+    # placeholder: (what replaces it, the example that init validates its starter with)
+    ACCOUNT_PLACEHOLDER: ("your 12-digit AWS account id", "111122223333"),
+    "FILL-IN-FUNCTION-NAME": ("the name of your rotation Lambda function", "example-rotator"),
+    "FILL-IN-SECRET-NAME": ("the name of a secret to rotate", "example/app/db"),
+    "FILL-IN-MASTER-SECRET-NAME": ("the name of the secret that holds the master (admin) user's credentials", "example/app/db-master"),
+}
+"""Every value ``rotation-tf init`` cannot know: visible in the starter, and rejected by
+validate (checks.placeholders) wherever it appears, until the user replaces it."""
 WINDOW_PATTERN = r"^([1-9]|1[0-9]|2[0-4])h$"
 SUBNET_PATTERN = r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$"
 SG_PATTERN = r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$"

@@ -1,4 +1,6 @@
-"""``rotation-tf init``: a commented starter manifest that validates as written.
+"""``rotation-tf init``: a commented starter manifest that validates once its placeholders
+(manifest.PLACEHOLDERS: the account id without --account-id, the function's name, the
+secret's name, the master secret's name) are filled in; until then validate names each.
 
 The text comes from ``templates/init/manifest.yaml.j2`` through the one Jinja environment.
 The file is written next to its target, validated through the normal pipeline, and only
@@ -15,12 +17,22 @@ from pathlib import Path as FsPath
 
 from generator import aws
 from generator.errors import Diagnostic, Failed
-from generator.manifest import ACCOUNT_PLACEHOLDER, MODULE_PATTERN
+from generator.manifest import ACCOUNT_PLACEHOLDER, MODULE_PATTERN, PLACEHOLDERS
 
 ACCOUNT_RE = re.compile(r"^[0-9]{12}$")
-EXAMPLE_ACCOUNT = "111122223333"
-"""AWS's documentation account: what the starter is validated with when the user has not
-given one (the file itself then holds :data:`ACCOUNT_PLACEHOLDER`)."""
+
+
+def function_key(engine: str, strategy: str) -> str:
+    return f"{engine}-{ {'single_user': 'single', 'alternating_users': 'alt'}[strategy]}"
+
+
+def to_fill(engine: str, strategy: str, account_id: str | None) -> list[str]:
+    """The fields of the starter that hold a placeholder, as init's last line names them."""
+    fields = ["account_id"] if account_id is None else []
+    fields += [f"functions.{function_key(engine, strategy)}.existing_function_arn", "the secret's name under secrets"]
+    if strategy == "alternating_users":
+        fields.append("its master_secret.name")
+    return fields
 
 
 def text(path: FsPath, *, engine: str, strategy: str, account_id: str | None, region: str) -> str:
@@ -38,7 +50,6 @@ def text(path: FsPath, *, engine: str, strategy: str, account_id: str | None, re
         )
     if problems:
         raise Failed(problems)
-    prefix = {"single_user": "single", "alternating_users": "alt"}[strategy]
     return environment().get_template("init/manifest.yaml.j2").render(
         filename=path.name,
         module=path.stem,
@@ -47,17 +58,16 @@ def text(path: FsPath, *, engine: str, strategy: str, account_id: str | None, re
         account_id=account_id or ACCOUNT_PLACEHOLDER,
         region=region,
         partition=aws.partition_of(region),
-        function=f"{engine}-{prefix}",
-        secret=f"prod/{engine}/app",
+        function=function_key(engine, strategy),
     )
 
 
 def write(path: FsPath, *, engine: str, strategy: str, account_id: str | None, region: str) -> None:
     """Write the starter manifest to ``path``; raise :class:`Failed` if it exists or is invalid.
 
-    Without ``account_id`` the file holds :data:`ACCOUNT_PLACEHOLDER`, so that it cannot
-    validate (nor generate) until the user fills in the account; everything else in it is
-    checked here with AWS's documentation account in its place."""
+    Every value init cannot know (the account without ``account_id``: :data:`ACCOUNT_PLACEHOLDER`)
+    is a placeholder, so that the file cannot validate (nor generate) until the user fills
+    it in; everything else in it is checked here with the placeholders' examples in place."""
     from generator import model
 
     if os.path.lexists(path):
@@ -71,18 +81,19 @@ def write(path: FsPath, *, engine: str, strategy: str, account_id: str | None, r
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(body)
         os.chmod(tmp, 0o644)
-        # The starter must pass the same validation as any manifest (its module name comes from
-        # the target's file name, so validate under that name).
-        if account_id is None:
-            cfd, check = tempfile.mkstemp(prefix="rotation-tf-init-", suffix=path.suffix or ".yaml", dir=folder)
-            try:
-                with os.fdopen(cfd, "w", encoding="utf-8", newline="\n") as fh:
-                    fh.write(body.replace(ACCOUNT_PLACEHOLDER, EXAMPLE_ACCOUNT))
-                model.load(FsPath(check), display_name=str(path))  # raises Failed
-            finally:
-                os.unlink(check)
-        else:
-            model.load(FsPath(tmp), display_name=str(path))  # raises Failed
+        # Once its placeholders are filled in, the starter must pass the same validation as
+        # any manifest (its module name comes from the target's file name, so validate under
+        # that name); here they are filled with examples.
+        filled = body
+        for placeholder, (_what, example) in PLACEHOLDERS.items():
+            filled = filled.replace(placeholder, example)
+        cfd, check = tempfile.mkstemp(prefix="rotation-tf-init-", suffix=path.suffix or ".yaml", dir=folder)
+        try:
+            with os.fdopen(cfd, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(filled)
+            model.load(FsPath(check), display_name=str(path))  # raises Failed
+        finally:
+            os.unlink(check)
         try:
             os.link(tmp, path)
         except FileExistsError:

@@ -82,7 +82,11 @@ def test_wheel_in_a_fresh_venv_generates_the_golden_tree(dist: Path, tmp_path: P
         run(exe, "generate", f"examples/{example}.yaml", "--out", "tests/golden", "--check", cwd=work, env=env)
     assert '"$schema"' in run(exe, "schema", cwd=work, env=env).stdout
     assert "RotateSecrets" in run(exe, "explain", "examples/rotation.yaml", cwd=work, env=env).stdout
-    run(exe, "init", "starter.yaml", "--engine", "mysql", "--strategy", "alternating_users", cwd=work, env=env)
+    run(exe, "init", "starter.yaml", "--engine", "mysql", "--strategy", "alternating_users", "--account-id", "123456789012", cwd=work, env=env)
+    starter = (work / "starter.yaml").read_text()
+    for placeholder in ("FILL-IN-FUNCTION-NAME", "FILL-IN-SECRET-NAME", "FILL-IN-MASTER-SECRET-NAME"):
+        starter = starter.replace(placeholder, placeholder.lower().removeprefix("fill-in-"))
+    (work / "starter.yaml").write_text(starter)
     run(exe, "validate", "starter.yaml", cwd=work, env=env)
 
 

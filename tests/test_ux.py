@@ -287,6 +287,15 @@ def test_init_writes_a_manifest_that_validates_and_generates(tmp_path: Path, eng
     assert text.startswith("# yaml-language-server: $schema=")
     assert f"engine: {engine}" in text and f"strategy: {strategy}" in text
     assert ("master_secret:" in text) == (strategy == "alternating_users")
+    # what init cannot know is a placeholder, and validate refuses the file until it is filled in
+    fill = {"FILL-IN-FUNCTION-NAME": "team-rotator", "FILL-IN-SECRET-NAME": "prod/app/db", "FILL-IN-MASTER-SECRET-NAME": "prod/app/admin"}
+    assert {p for p in fill if p in text} == set(fill) - ({"FILL-IN-MASTER-SECRET-NAME"} if strategy == "single_user" else set())
+    proc = cli("validate", "rotation.yaml", cwd=tmp_path)
+    assert proc.returncode == 2 and all("replace the placeholder FILL-IN-" in line for line in proc.stderr.splitlines()), proc.stderr
+    for placeholder, value in fill.items():
+        text = text.replace(placeholder, value)
+    assert not re.search(r"FILL-IN-[A-Z]", text)
+    (tmp_path / "rotation.yaml").write_text(text)
     assert cli("validate", "rotation.yaml", cwd=tmp_path).returncode == 0
     assert cli("generate", "rotation.yaml", cwd=tmp_path).returncode == 0
     assert cli("generate", "rotation.yaml", "--check", cwd=tmp_path).returncode == 0
@@ -383,18 +392,33 @@ def test_explain_on_a_narrow_terminal_breaks_arns_only_between_parts() -> None:
 def test_init_without_account_writes_a_placeholder_that_fails_validate(tmp_path: Path) -> None:
     proc = cli("init", "rotation.yaml", "--strategy", "alternating_users", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert "fill in account_id" in proc.stderr
+    assert proc.stderr == (
+        "wrote rotation.yaml; fill in its FILL-IN-... placeholders (account_id, "
+        "functions.postgresql-alt.existing_function_arn, the secret's name under secrets, its master_secret.name), "
+        "then: rotation-tf validate rotation.yaml && rotation-tf generate rotation.yaml\n"
+    )
     text = (tmp_path / "rotation.yaml").read_text()
     assert 'account_id: "FILL-IN-ACCOUNT-ID"' in text and "111122223333" not in text
     proc = cli("validate", "rotation.yaml", cwd=tmp_path)
     assert proc.returncode == 2
-    errors = proc.stderr.splitlines()
-    assert errors[0] == (
-        "rotation.yaml:7:13: error: account_id: replace the placeholder FILL-IN-ACCOUNT-ID with your 12-digit AWS account id (quoted)"
-    )
-    assert all("FILL-IN-ACCOUNT-ID" in e for e in errors), errors
-    # filled in, it validates
-    (tmp_path / "rotation.yaml").write_text(text.replace("FILL-IN-ACCOUNT-ID", "123456789012"))
+    assert proc.stderr.splitlines() == [
+        "rotation.yaml:7:13: error: account_id: replace the placeholder FILL-IN-ACCOUNT-ID with your 12-digit AWS account id (quoted)",
+        "rotation.yaml:18:28: error: functions.postgresql-alt.existing_function_arn: replace FILL-IN-ACCOUNT-ID in this ARN "
+        "with your 12-digit AWS account id",
+        "rotation.yaml:18:28: error: functions.postgresql-alt.existing_function_arn: replace the placeholder "
+        "FILL-IN-FUNCTION-NAME with the name of your rotation Lambda function",
+        "rotation.yaml:30:3: error: secrets.FILL-IN-SECRET-NAME: replace the placeholder FILL-IN-SECRET-NAME with the "
+        "name of a secret to rotate",
+        "rotation.yaml:35:13: error: secrets.FILL-IN-SECRET-NAME.master_secret.name: replace the placeholder "
+        "FILL-IN-MASTER-SECRET-NAME with the name of the secret that holds the master (admin) user's credentials",
+    ]
+    # the account alone filled in: the other placeholders still fail; all filled in, it validates
+    text = text.replace("FILL-IN-ACCOUNT-ID", "123456789012")
+    (tmp_path / "rotation.yaml").write_text(text)
+    assert cli("validate", "rotation.yaml", cwd=tmp_path).returncode == 2
+    for placeholder in ("FILL-IN-FUNCTION-NAME", "FILL-IN-SECRET-NAME", "FILL-IN-MASTER-SECRET-NAME"):
+        text = text.replace(placeholder, placeholder.lower().removeprefix("fill-in-"))
+    (tmp_path / "rotation.yaml").write_text(text)
     assert cli("validate", "rotation.yaml", cwd=tmp_path).returncode == 0
 
 

@@ -24,7 +24,7 @@ from generator.checks import renames
 from generator.checks import secrets as secret_rules
 from generator.checks.scope import Scope, scope
 from generator.errors import Diagnostic
-from generator.manifest import Function, Manifest, Secret
+from generator.manifest import ACCOUNT_PLACEHOLDER, PLACEHOLDERS, Function, Manifest, Secret
 from generator.source import Source
 
 __all__ = ["Scope", "run"]
@@ -50,4 +50,28 @@ def run(
     out += renames.previous_names(sc, secrets, "secrets")
     out += renames.secret_idents(sc, secrets)
     out += function_rules.usage(sc, functions, secrets)
+    out += placeholders(source)
+    return out
+
+
+def placeholders(source: Source) -> list[Diagnostic]:
+    """``rotation-tf init``'s FILL-IN-... placeholders left in a key or a value, each named at
+    its field. The account id's has its own messages (manifest.py, checks.scope.arn)."""
+    out: list[Diagnostic] = []
+    wanted = [(p, what) for p, (what, _example) in PLACEHOLDERS.items() if p != ACCOUNT_PLACEHOLDER]
+
+    def visit(value: Any, path: tuple[Any, ...], key: bool = False) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                visit(k, path + (k,), key=True)
+                visit(v, path + (k,))
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                visit(v, path + (i,))
+        elif isinstance(value, str) and "FILL-IN-" in value:
+            for token, what in wanted:
+                if token in value:
+                    out.append(source.diag(path, f"replace the placeholder {token} with {what}", key=key))
+
+    visit(source.data, ())
     return out
