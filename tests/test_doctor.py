@@ -213,6 +213,30 @@ def test_each_fault_is_found_with_a_fix(world, tmp_path, fault):
     assert unknown == ({(ORDERS, "grants"), (BILLING, "grants")} if fault == "function missing" else set())
 
 
+def test_the_fix_matches_the_fault_rotation_off_schedule_or_window(world, tmp_path):
+    """Rotation off: apply turns it on. Rotation on with another schedule or window: apply sets
+    them, and the fix does not claim rotation is off."""
+    ident = f"aws_secretsmanager_secret_rotation.{BILLING.replace('/', '_')}"
+
+    def fix_of(data: dict) -> dict[str, str]:
+        _, findings = run_doctor(world, tmp_path, data)
+        return {f["check"]: f["fix"] for f in findings if f["subject"] == BILLING and f["status"] == "fail"}
+
+    # moto keeps no Duration (moto limit: windows are not modelled), so a manifest window is one
+    # the live rotation lacks: the window alone differs while rotation is on.
+    window = fix_of(lw.manifest(world, **{f"secrets.{BILLING}.schedule": {"every_days": 30, "window": "4h"}}))
+    assert set(window) == {"schedule"}
+    assert window["schedule"] == f"run terraform apply ({ident} sets the window to the manifest's: every 30 days, window 4h); rotation is already on"
+    both = fix_of(lw.manifest(world, **{f"secrets.{BILLING}.schedule": {"every_days": 15, "window": "4h"}}))
+    assert both["schedule"].startswith(f"run terraform apply ({ident} sets the schedule and window to the manifest's: every 15 days, window 4h)")
+    days = fix_of(lw.manifest(world, **{f"secrets.{BILLING}.schedule": {"every_days": 15}}))
+    assert days["schedule"].startswith(f"run terraform apply ({ident} sets the schedule to the manifest's: every 15 days)")
+    assert not any("turns it on" in f for f in (*window.values(), *both.values(), *days.values()))
+    _rotation_off(world)
+    off = fix_of(lw.manifest(world))
+    assert off == {"rotation": f"run terraform apply ({ident} turns it on)"}
+
+
 def test_internet_gateway_alone_is_named(world, tmp_path):
     _no_endpoint_igw(world)
     _, findings = run_doctor(world, tmp_path)

@@ -805,18 +805,20 @@ class Doctor:
     def _rotation(self, s: model_mod.SecretPlan, fn: model_mod.FunctionPlan, d: dict[str, Any]) -> None:
         n = s.name
         ident = s.ident
-        apply_fix = f"run terraform apply (aws_secretsmanager_secret_rotation.{ident} turns it on)"
+        resource = f"aws_secretsmanager_secret_rotation.{ident}"
         if not d.get("RotationEnabled"):
-            self.add(n, "rotation", FAIL, "rotation is off" + (f" (it was set up with {d['RotationLambdaARN']})" if d.get("RotationLambdaARN") else ""), apply_fix)
+            self.add(n, "rotation", FAIL, "rotation is off" + (f" (it was set up with {d['RotationLambdaARN']})" if d.get("RotationLambdaARN") else ""),
+                     f"run terraform apply ({resource} turns it on)")  # fmt: skip
             return
         if d.get("RotationLambdaARN") != fn.function_arn:
-            self.add(n, "rotation", FAIL, f"rotation uses {d.get('RotationLambdaARN')}, not the manifest's function {fn.function_arn}", apply_fix)
+            self.add(n, "rotation", FAIL, f"rotation uses {d.get('RotationLambdaARN')}, not the manifest's function {fn.function_arn}",
+                     f"run terraform apply ({resource} points the rotation at {fn.function_arn})")  # fmt: skip
         else:
             self.add(n, "rotation", PASS, f"rotation is on with {fn.function_arn}")
         rules = d.get("RotationRules") or {}
         problems = _schedule_problems(s.schedule, rules)
-        if problems:
-            self.add(n, "schedule", FAIL, "; ".join(problems), apply_fix)
+        if problems:  # rotation is on: only its rules differ
+            self.add(n, "schedule", FAIL, "; ".join(problems), _schedule_fix(resource, s.schedule, problems))
         else:
             self.add(n, "schedule", PASS, f"schedule {_describe_schedule(s.schedule)}")
         self._overdue(s, d)
@@ -836,14 +838,14 @@ class Doctor:
                      "a managed secret exists once its database has manage_master_user_password; fix the name or arn")  # fmt: skip
             return
         self.add(n, "secret", PASS, f"{d['ARN']} exists" + (f" (owned by {d['OwningService']})" if d.get("OwningService") else ""))
-        apply_fix = f"run terraform apply (aws_secretsmanager_secret_rotation.{s.ident} sets the schedule)"
+        resource = f"aws_secretsmanager_secret_rotation.{s.ident}"
         if not d.get("RotationEnabled"):
-            self.add(n, "rotation", FAIL, "rotation is off", apply_fix)
+            self.add(n, "rotation", FAIL, "rotation is off", f"run terraform apply ({resource} turns it on with the manifest's schedule)")
             return
         self.add(n, "rotation", PASS, "rotation is on, managed by the secret's service")
         problems = _schedule_problems(s.schedule, d.get("RotationRules") or {})
-        if problems:
-            self.add(n, "schedule", FAIL, "; ".join(problems), apply_fix)
+        if problems:  # rotation is on: only its rules differ
+            self.add(n, "schedule", FAIL, "; ".join(problems), _schedule_fix(resource, s.schedule, problems))
         else:
             self.add(n, "schedule", PASS, f"schedule {_describe_schedule(s.schedule)}")
         self._overdue(s, d)
@@ -1081,6 +1083,14 @@ def _describe_schedule(schedule: model_mod.Schedule) -> str:
 
 def _norm(expr: str | None) -> str:
     return " ".join((expr or "").split())
+
+
+def _schedule_fix(resource: str, schedule: model_mod.Schedule, problems: list[str]) -> str:
+    """The fix of a schedule check that failed while rotation is on: what apply changes (the
+    schedule, the window or both), not "turns it on"."""
+    window_only = all(p.startswith("window ") for p in problems)
+    what = "sets the window" if window_only else "sets the schedule" + (" and window" if any(p.startswith("window ") for p in problems) else "")
+    return f"run terraform apply ({resource} {what} to the manifest's: {_describe_schedule(schedule)}); rotation is already on"
 
 
 def _schedule_problems(schedule: model_mod.Schedule, rules: dict[str, Any]) -> list[str]:
