@@ -121,6 +121,9 @@ LAMBDA_RESOURCE_RE = re.compile(r"^function:([A-Za-z0-9_-]{1,64})(?::([A-Za-z0-9
 # (RDS: rds!db-<id>, rds!cluster-<id>); their ARNs hold it too.
 SECRET_RESOURCE_RE = re.compile(r"^secret:([A-Za-z0-9/_+=.@!-]+)-([A-Za-z0-9]{6})$")
 SERVICE_SECRET_NAME_RE = re.compile(r"^[A-Za-z0-9/_+=.@!-]+$")
+# An IAM role ARN's resource: role/<path>/<name>, the path optional and part of the ARN, so the
+# name is always the last segment (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-arns).
+ROLE_RESOURCE_RE = re.compile(r"^role(/(?:[\x21-\x2E\x30-\x7E]+/)*)([A-Za-z0-9+=,.@_-]{1,64})$")
 KEY_RESOURCE_RE = re.compile(r"^key/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
 
 
@@ -131,3 +134,8 @@ def secret_pattern(partition: str, region: str, account: str, name: str) -> str:
 
 def function_arn(partition: str, region: str, account: str, name: str) -> str:
     return f"arn:{partition}:lambda:{region}:{account}:function:{name}"
+
+
+def role_name_of(arn: str) -> str:
+    """The role name in a role ARN: its last path segment (``role/some/path/name`` -> ``name``)."""
+    return arn.rsplit("/", 1)[1]

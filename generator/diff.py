@@ -226,7 +226,7 @@ def compare(base: Module | None, new: Module | None, base_name: str = "BASE", ne
                         "kind": "grant",
                         "change": change,
                         "function": key,
-                        "role": owner.role_name,
+                        "role": owner.role_text,
                         "action": action,
                         "resource": resource,
                         "condition": _condition_json(cond),
@@ -291,7 +291,7 @@ def _resources(module: Module | None) -> set[tuple[str, str]]:
         return set()
     out = {("secret", s.name) for s in module.secrets if s.managed is not None}
     for fn in module.functions:
-        if fn.has_role:
+        if fn.creates_role and fn.role_name:  # an existing function's role is not the module's
             out.add(("role", fn.role_name))
         if not fn.existing:
             out.add(("function", fn.function_name))

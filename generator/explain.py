@@ -32,6 +32,24 @@ def _source(fn: FunctionPlan) -> str:
     return f"zip {fn.package.filename} ({fn.package.runtime})"
 
 
+def _role_source(fn: FunctionPlan) -> str:
+    """Where the role comes from: ``created``, ``execution_role_arn`` (named in the manifest,
+    checked at plan time) or ``read at plan time`` (from the existing function)."""
+    if fn.creates_role:
+        return "created"
+    return "execution_role_arn" if fn.role_arn else "read at plan time"
+
+
+def role_note(role: dict[str, Any]) -> str:
+    """The line under the role's title: the policy's size and where the role comes from."""
+    size = f"{role['form']} form, {role['policy_size']:,} of {role['policy_size_limit']:,} characters"
+    if role["role_source"] == "created":
+        return f"{size}; created by the module"
+    if role["role_source"] == "execution_role_arn":
+        return f"{size}; the function's own role (execution_role_arn, checked at plan time): the module adds only this policy"
+    return f"{size}; the function's own role, read at plan time: the module adds only this policy"
+
+
 def _vpc(fn: FunctionPlan) -> str:
     if not fn.in_vpc:
         return "no"
@@ -115,6 +133,10 @@ def facts(module: Module, max_resources: int | None = None) -> dict[str, Any]:
             {
                 "function": fn.key,
                 "role_name": fn.role_name,
+                "role_arn": fn.role_arn,
+                "role_source": _role_source(fn),
+                "role_text": fn.role_text,
+                "function_name": fn.function_name,
                 "policy_name": fn.policy_name,
                 "form": fn.policy.form,
                 "policy_size": fn.policy.size,
@@ -160,11 +182,15 @@ def summary_line(data: dict[str, Any]) -> str:
     )
 
 
+def role_heading(role: dict[str, Any]) -> str:
+    """``Role NAME (function KEY)``; for a role read at plan time ``Role that F runs as (function KEY)``."""
+    if role["role_name"] is None:
+        return f"Role that {role['function_name']} runs as (function {role['function']})"
+    return f"Role {role['role_name']} (function {role['function']})"
+
+
 def role_title(role: dict[str, Any]) -> str:
-    return (
-        f"Role {role['role_name']} (function {role['function']}): inline policy {role['policy_name']}, "
-        f"{role['form']} form, {role['policy_size']:,} of {role['policy_size_limit']:,} characters"
-    )
+    return f"{role_heading(role)}: inline policy {role['policy_name']}"
 
 
 def function_rows(data: dict[str, Any]) -> list[tuple[str, ...]]:
@@ -282,7 +308,7 @@ def plain(data: dict[str, Any]) -> str:
         lines += ["", "Secrets"]
         lines += _plain_table(SECRET_COLUMNS, secret_rows(data))
     for role in data["roles"]:
-        lines += ["", role_title(role)]
+        lines += ["", role_title(role), role_note(role)]
         for st in role["statements"]:
             lines += [text for text, _style in statement_block(st)]
     return "\n".join(lines) + "\n"
@@ -320,6 +346,8 @@ def rich_tables(data: dict[str, Any], width: int = 80) -> list[Any]:
         block = Text(no_wrap=True, overflow="ignore")
         for piece in break_token_wise(role_title(role), width):
             block.append(piece + "\n", style="bold")
+        for piece in break_token_wise(role_note(role), width):
+            block.append(piece + "\n")
         for st in role["statements"]:
             for text, style in statement_block(st, width):
                 block.append(text + "\n", style=_STYLES.get(style) or None)

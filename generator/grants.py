@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from generator import aws
-from generator.model import Module
+from generator.model import FunctionPlan, Module
 
 ROLE_WRITE_BOUNDED = (
     "iam:CreateRole",
@@ -53,6 +53,8 @@ FUNCTION_MANAGE = (
     "lambda:UpdateFunctionCode",
     "lambda:UpdateFunctionConfiguration",
 )
+EXISTING_FUNCTION_READ = ("lambda:GetFunction", "lambda:GetFunctionCodeSigningConfig", "lambda:ListVersionsByFunction")
+EXISTING_ROLE_POLICY = ("iam:DeleteRolePolicy", "iam:GetRolePolicy", "iam:PutRolePolicy")
 PERMISSION_MANAGE = ("lambda:AddPermission", "lambda:GetPolicy", "lambda:RemovePermission")
 ROTATION_MANAGE = (
     "secretsmanager:CancelRotateSecret",
@@ -103,7 +105,7 @@ def deployer_policy(module: Module) -> dict[str, Any] | None:
     statements: list[dict[str, Any]] = [
         _st("CallerIdentity", ("sts:GetCallerIdentity",), ["*"]),
     ]
-    with_role = [f for f in module.functions if f.has_role]
+    with_role = [f for f in module.functions if f.creates_role]
     if with_role:
         statements += [
             _st(
@@ -115,6 +117,14 @@ def deployer_policy(module: Module) -> dict[str, Any] | None:
             _st("ManageRotationRoles", ROLE_MANAGE, [roles]),
             _st("KeepTheBoundary", ("iam:DeleteRolePermissionsBoundary",), [roles], effect="Deny"),
             _st("NoManagedPolicies", ("iam:AttachRolePolicy", "iam:DetachRolePolicy"), [roles], effect="Deny"),
+        ]
+    existing = [f for f in module.functions if f.has_role and not f.creates_role]
+    if existing:
+        # checks.py requires execution_role_arn for existing functions when a boundary is set,
+        # so every role named here is known; the module never creates, tags or deletes them.
+        statements += [
+            _st("ReadExistingFunctions", EXISTING_FUNCTION_READ, [f.function_arn for f in existing]),
+            _st("ManageOwnPolicyOnExistingRoles", EXISTING_ROLE_POLICY, sorted({f.role_arn for f in existing if f.role_arn})),
         ]
     packaged = [f for f in module.functions if f.package]
     if packaged:
@@ -153,6 +163,14 @@ def deployer_policy(module: Module) -> dict[str, Any] | None:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
+def principal(fn: FunctionPlan) -> str:
+    """The role ARN a key policy names; for a role read at plan time, a placeholder that says
+    where to find it (a key policy with it is refused by KMS, never silently wrong)."""
+    if fn.role_arn:
+        return fn.role_arn
+    return f"<the role {fn.function_name} runs as: terraform output role_arns[\"{fn.key}\"]>"
+
+
 def key_policy_statements(module: Module) -> dict[str, list[dict[str, Any]]]:
     """For each customer managed key: the key-policy statements for the rotation roles."""
     via = f"secretsmanager.{module.region}.{aws.dns_suffix(module.partition)}"
@@ -165,11 +183,11 @@ def key_policy_statements(module: Module) -> dict[str, list[dict[str, Any]]]:
         fn = fns[s.function]
         if s.kms_key_arn and fn.has_role:
             u = uses.setdefault(s.kms_key_arn, {"roles": set(), "secrets": set(), "mroles": set(), "masters": set()})
-            u["roles"].add(fn.role_arn)
+            u["roles"].add(principal(fn))
             u["secrets"].add(s.policy_arn)
         if s.master_kms_key_arn and s.master_arn and fn.has_role:
             u = uses.setdefault(s.master_kms_key_arn, {"roles": set(), "secrets": set(), "mroles": set(), "masters": set()})
-            u["mroles"].add(fn.role_arn)
+            u["mroles"].add(principal(fn))
             u["masters"].add(s.master_arn)
     for key in sorted(uses):
         u = uses[key]

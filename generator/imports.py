@@ -5,6 +5,8 @@ generated module: ``rotation-tf imports MANIFEST`` prints them for the root, add
 through the module call (``module.rotation`` by default). Import IDs follow the AWS
 provider: a role by name, a role policy as ``role:policy``, a permission as
 ``function/statement``, a rotation by the secret's ARN (or name, when no ARN is given).
+An existing function's role is never imported (the module does not manage it): only the
+policy the module puts on it, found on the role the function runs as.
 """
 
 from __future__ import annotations
@@ -21,15 +23,20 @@ def blocks(module: Module, address: str) -> list[tuple[str, str]]:
             continue
         # The import ID of each resource type the module declares for a function (the
         # provider's import syntax); a type without one here fails loudly (KeyError).
+        if fn.role_name is not None:
+            policy_id = hcl.string(f"{fn.role_name}:{fn.policy_name}")
+        else:  # the role an existing function runs as, looked up by the data source render() prints
+            role = f'reverse(split("/", data.aws_lambda_function.{_function_lookup(module, fn.key)}.role))[0]'
+            policy_id = f'"${{{role}}}:{hcl.escape(fn.policy_name)}"'
         ids = {
-            "aws_iam_role": fn.role_name,
-            "aws_iam_role_policy": f"{fn.role_name}:{fn.policy_name}",
-            "aws_iam_role_policies_exclusive": fn.role_name,
-            "aws_lambda_function": fn.function_name,
-            "aws_lambda_permission": f"{fn.function_name}/{fn.statement_id}",
+            "aws_iam_role": hcl.string(fn.role_name or ""),
+            "aws_iam_role_policy": policy_id,
+            "aws_iam_role_policies_exclusive": hcl.string(fn.role_name or ""),
+            "aws_lambda_function": hcl.string(fn.function_name),
+            "aws_lambda_permission": hcl.string(f"{fn.function_name}/{fn.statement_id}"),
         }
         for rtype in module.resource_types(fn):
-            out.append((f"{address}.{rtype}.{hcl.ident(fn.key)}", hcl.string(ids[rtype])))
+            out.append((f"{address}.{rtype}.{hcl.ident(fn.key)}", ids[rtype]))
     for s in module.secrets:
         if s.adopt:
             # A rotation imported by name plans a replacement; the ID must be the ARN.
@@ -40,6 +47,10 @@ def blocks(module: Module, address: str) -> list[tuple[str, str]]:
 
 def _lookup_name(module: Module) -> str:
     return f"rotation_tf_import_{module.name.replace('-', '_')}"
+
+
+def _function_lookup(module: Module, key: str) -> str:
+    return f"{_lookup_name(module)}_{key}"
 
 
 def render(module: Module, address: str) -> str:
@@ -55,6 +66,15 @@ def render(module: Module, address: str) -> str:
             "  name = each.key",
             "}",
         ]
+    for fn in module.functions:
+        if fn.adopt and fn.has_role and not fn.creates_role and fn.role_name is None:
+            lines += [
+                "",
+                f"# The role {fn.function_name} runs as, read from the function: its policy is imported from there.",
+                f'data "aws_lambda_function" "{_function_lookup(module, fn.key)}" {{',
+                f"  function_name = {hcl.string(fn.function_name)}",
+                "}",
+            ]
     for to, ident in blocks(module, address):
         lines += ["", "import {", f"  to = {to}", f"  id = {ident}", "}"]
     return hcl.align("\n".join(lines)) + "\n"

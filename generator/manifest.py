@@ -120,7 +120,15 @@ class Function(_Strict):
     strategy: Annotated[Strategy, Field(description="Rotation strategy; alternating_users needs a master secret")]
     engine: Annotated[Engine, Field(description="Engine of the database whose credentials the function rotates; other for anything else")]
     existing_function_arn: Annotated[
-        str | None, Field(description="Use a function that already exists (unqualified ARN)")
+        str | None,
+        Field(description="Use a function that already exists (unqualified ARN); its grants go on the role it runs as"),
+    ] = None
+    execution_role_arn: Annotated[
+        str | None,
+        Field(
+            description="With existing_function_arn: the role the function runs as, named at generate time and "
+            "checked at plan time; without it the module reads the role from the function at plan time"
+        ),
     ] = None
     package: Annotated[Package | None, Field(description="Create the function from a zip")] = None
     rotation_app: Annotated[
@@ -138,7 +146,11 @@ class Function(_Strict):
     previous_names: PreviousNames = Field(default_factory=list)
     import_: Annotated[
         bool,
-        Field(alias="import", description="Adopt the function's existing role, policy and permission (rotation-tf imports)"),
+        Field(
+            alias="import",
+            description="Adopt the module's resources that already exist: for a package the role, its policy and "
+            "the permission; for an existing function the policy on its role and the permission (rotation-tf imports)",
+        ),
     ] = False
     tags: Annotated[
         dict[str, str],

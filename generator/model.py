@@ -115,7 +115,7 @@ class FunctionPlan:
     package: PackagePlan | None
     subnet_ids: tuple[str, ...]
     security_group_ids: tuple[str, ...]
-    role_name: str
+    role_name: str | None  # None: an existing function's role, read from the function at plan time
     policy_name: str
     statement_id: str
     secrets: tuple[SecretPlan, ...]
@@ -123,7 +123,7 @@ class FunctionPlan:
     role_description: str
     function_description: str
     permission_size: int  # bytes of the Lambda resource policy this module creates
-    role_arn: str = ""
+    role_arn: str | None = None  # None: no role (rotation_app), or read at plan time
     app: AppPlan | None = None
     lock_secret: str | None = None  # lock_to_secret: the one secret the permission is tied to
     previous_names: tuple[str, ...] = ()
@@ -140,7 +140,21 @@ class FunctionPlan:
 
     @property
     def has_role(self) -> bool:
+        """The module puts this function's grants on a role (every source but rotation_app)."""
         return self.app is None
+
+    @property
+    def creates_role(self) -> bool:
+        """The module creates the role (package). An existing function keeps the role it runs
+        as: the module adds its inline policy there and manages nothing else of that role."""
+        return self.package is not None
+
+    @property
+    def role_text(self) -> str:
+        """The role in words, for explain, the module README and error messages."""
+        if self.role_name is not None:
+            return self.role_name
+        return f"the role {self.function_name} runs as (read at plan time)"
 
     @property
     def source(self) -> str:
@@ -177,12 +191,14 @@ class Module:
         function's key. The one list behind lambda.tf and iam.tf's blocks as the README's
         resource table lists them, the moved blocks of a rename and the import blocks."""
         types: list[str] = []
-        if fn.has_role:
-            types += ["aws_iam_role", "aws_iam_role_policy"]
+        if fn.creates_role:
+            types.append("aws_iam_role")
+        if fn.has_role:  # an existing function: only the policy on the role it runs as
+            types.append("aws_iam_role_policy")
         if fn.app:
             types.append("aws_serverlessapplicationrepository_cloudformation_stack")
         types.append("aws_lambda_permission")
-        if fn.has_role and self.roles.exclusive_policies:
+        if fn.creates_role and self.roles.exclusive_policies:
             types.append("aws_iam_role_policies_exclusive")
         if fn.package:
             types.append("aws_lambda_function")
@@ -233,7 +249,8 @@ class Module:
     def global_names(self) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
         """(kind, name, manifest field) of every IAM name this module creates: IAM names are
         unique per account across all regions, so no two modules for one account may share one."""
-        out = [("IAM role", f.role_name, ("functions", f.key)) for f in self.functions if f.has_role]
+        # An existing function's role is not the module's: only the roles it creates count.
+        out = [("IAM role", f.role_name, ("functions", f.key)) for f in self.functions if f.creates_role and f.role_name]
         if self.roles.permissions_boundary is not None:  # the deployer module is generated
             out.append(("IAM managed policy", self.deployer_policy_name, ("roles", "permissions_boundary")))
         return tuple(out)
@@ -403,6 +420,14 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
                     level=Level.WARNING,
                 )
             )
+        role_name: str | None = None
+        role_arn: str | None = None
+        if f.package is not None:
+            role_name = names.role
+            role_arn = f"arn:{partition}:iam::{manifest.account_id}:role{manifest.roles.path}{names.role}"
+        elif f.execution_role_arn is not None:
+            role_arn = f.execution_role_arn
+            role_name = aws.role_name_of(role_arn)
         pkg = None
         if f.package:
             pkg = PackagePlan(
@@ -426,12 +451,12 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
                 package=pkg,
                 subnet_ids=tuple(sorted(set(f.vpc.subnet_ids))) if f.vpc else (),
                 security_group_ids=tuple(sorted(set(f.vpc.security_group_ids))) if f.vpc else (),
-                role_name=names.role,
-                policy_name=names.policy,
+                role_name=role_name,
+                policy_name=names.policy if f.existing_function_arn is None else names.policy_on_existing_role,
                 statement_id=names.statement_id,
                 secrets=mine,
                 policy=policy,
-                role_arn=f"arn:{partition}:iam::{manifest.account_id}:role{manifest.roles.path}{names.role}" if app is None else "",
+                role_arn=role_arn,
                 app=app,
                 lock_secret=mine[0].name if f.lock_to_secret and len(mine) == 1 else None,
                 previous_names=tuple(f.previous_names),

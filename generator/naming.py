@@ -51,7 +51,8 @@ class Names:
     ``roles.region_in_names`` is false. It goes into the role name only: IAM names are
     global to the account, so the same function key in two regions would otherwise create
     the same role twice (EntityAlreadyExists on the second apply). The inline policy's
-    name is scoped to its role, and Lambda names and statement ids to their region."""
+    name is scoped to its role (but see policy_on_existing_role), and Lambda names and
+    statement ids to their region."""
 
     prefix: str
     key: str
@@ -64,6 +65,13 @@ class Names:
     @property
     def policy(self) -> str:
         return f"{self.prefix}{self.key}-rotation"
+
+    @property
+    def policy_on_existing_role(self) -> str:
+        """The inline policy on an existing function's own role. That role is not the module's
+        and IAM roles are global: functions of two regions may run as the same role, so this
+        name carries the region like a role name, or two modules would overwrite one policy."""
+        return self.role
 
     @property
     def function(self) -> str:

@@ -60,8 +60,8 @@ def requirements(module: Module) -> versions.Requirements:
 
 # Output name -> description, for outputs.tf and the module README alike.
 OUTPUTS = {
-    "role_arns": "Execution role ARN of each rotation function the module gives a role, keyed by function.",
-    "role_names": "Execution role name of each rotation function the module gives a role, keyed by function.",
+    "role_arns": "ARN of the execution role that holds each rotation function's grants, keyed by function: the role the module creates, or the role an existing function runs as (read at plan time). None for a rotation_app.",
+    "role_names": "Name of the execution role that holds each rotation function's grants, keyed by function (as role_arns).",
     "function_arns": "ARN of each rotation function, keyed by function.",
     "secret_arns": "ARN of each rotated secret, keyed by secret name.",
 }
@@ -75,6 +75,8 @@ def resource_table(module: Module) -> list[dict[str, str]]:
     items: list[tuple[str, str, str]] = []
     for fn in module.functions:
         items += [(rtype, hcl.ident(fn.key), "resource") for rtype in module.resource_types(fn)]
+        if fn.has_role and not fn.creates_role:  # the function's own role, read from it
+            items.append(("aws_lambda_function", hcl.ident(fn.key), "data source"))
     labels = {item: f"{item[0]}.{item[1]}" for item in items}
     # Per-secret blocks are named after their secret (naming.secret_ident): one row each
     # type, not one per secret, so the table stays short at thousands of secrets.
@@ -208,6 +210,34 @@ def _trust_policy() -> dict[str, Any]:
     }
 
 
+def _role_ref(fn: FunctionPlan) -> hcl.Raw | str:
+    """The name of the role that gets a function's inline policy."""
+    if fn.creates_role:
+        return hcl.Raw(f"aws_iam_role.{hcl.ident(fn.key)}.name")
+    if fn.role_name is not None:
+        return fn.role_name
+    # A role ARN may carry a path (arn:aws:iam::123456789012:role/some/path/name): the name
+    # is its last segment.
+    return hcl.Raw(f'reverse(split("/", data.aws_lambda_function.{hcl.ident(fn.key)}.role))[0]')
+
+
+def _role_arn_ref(fn: FunctionPlan) -> hcl.Raw | str:
+    if fn.creates_role:
+        return hcl.Raw(f"aws_iam_role.{hcl.ident(fn.key)}.arn")
+    return hcl.Raw(f"data.aws_lambda_function.{hcl.ident(fn.key)}.role")
+
+
+def _role_check(fn: FunctionPlan, module: Module) -> str:
+    """The postcondition's error message: a template that names the role the function really runs as."""
+    before = f"Function {fn.function_name} runs as "
+    after = (
+        f", not as {fn.role_arn} (execution_role_arn of function {fn.key!r} in {module.manifest_name}): "
+        "grants on that role would not reach the function. Set execution_role_arn to the role the "
+        "function runs as, or give the function that role again, then regenerate."
+    )
+    return f'"{hcl.escape(before)}${{self.role}}{hcl.escape(after)}"'
+
+
 def _secret_ref(s: SecretPlan) -> hcl.Raw | str:
     """What the module passes as a secret's ARN: the manifest's ARN, the created secret's,
     or the looked-up one."""
@@ -238,6 +268,9 @@ class Context:
     secret_refs: dict[str, hcl.Raw | str]
     secret_ident_rule: str
     function_refs: dict[str, hcl.Raw | str]
+    role_refs: dict[str, hcl.Raw | str]  # the name of the role that gets each function's policy
+    role_arn_refs: dict[str, hcl.Raw | str]
+    role_checks: dict[str, str]  # postcondition messages for execution_role_arn
     zip_exprs: dict[str, str]
     functions_by_key: dict[str, FunctionPlan]
     deployer_policy: dict[str, Any] | None
@@ -290,6 +323,11 @@ def context(module: Module, module_dir: FsPath) -> Context:
         secret_refs={s.name: _secret_ref(s) for s in module.secrets},
         secret_ident_rule=naming.SECRET_IDENT_RULE,
         function_refs={f.key: _function_ref(f) for f in module.functions},
+        role_refs={f.key: _role_ref(f) for f in module.functions if f.has_role},
+        role_arn_refs={f.key: _role_arn_ref(f) for f in module.functions if f.has_role},
+        role_checks={
+            f.key: _role_check(f, module) for f in module.functions if f.has_role and not f.creates_role and f.role_arn
+        },
         zip_exprs={f.key: _zip_expr(f, module, module_dir) for f in module.functions if f.package},
         functions_by_key={f.key: f for f in module.functions},
         deployer_policy=grants.deployer_policy(module),
@@ -331,7 +369,13 @@ def render(module: Module, module_dir: FsPath) -> dict[str, str]:
     if key_statements:
         doc = {
             "_comment": f"{header(module, '').strip()} Add each key's statements to that key's policy "
-            "when the key policy does not delegate to IAM (principals must exist first).",
+            "when the key policy does not delegate to IAM (principals must exist first)."
+            + (
+                " A principal in <...> is the role an existing function runs as, read at plan time: replace it "
+                "with that value of `terraform output role_arns`, or set execution_role_arn in the manifest."
+                if any(f.has_role and not f.role_arn for f in module.functions)
+                else ""
+            ),
             "keys": key_statements,
         }
         files["kms-key-policy-statements.json"] = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

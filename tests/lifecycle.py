@@ -16,12 +16,15 @@ around, each named where it is handled:
   ``every_days`` and drops ``window``; expression schedules and windows stay covered by
   ``terraform plan`` (tests/test_terraform_plan.py, tests/test_moto_traps.py).
 * ``FUNCTION``: an ``existing_function_arn`` must exist; the harness creates it with a
-  dummy zip and a harness-owned role (use_docker is off: moto stores it, never runs it).
+  dummy zip (use_docker is off: moto stores it, never runs it) and a role of its own that
+  the module must find: the manifest's ``execution_role_arn`` when given, otherwise
+  ``HARNESS_ROLE`` at ``HARNESS_ROLE_PATH``, a name unrelated to the function and the module.
 """
 
 from __future__ import annotations
 
 import copy
+import fnmatch
 import io
 import json
 import shutil
@@ -34,7 +37,14 @@ import yaml
 from generator import api, aws, model, render
 from generator.naming import secret_ident
 
-HARNESS_ROLE = "rotation-tf-harness-existing-function"
+HARNESS_ROLE = "legacy-app-exec"  # the role existing functions run as: nothing like <prefix><key>-rotation
+HARNESS_ROLE_PATH = "/legacy/apps/"
+ROTATION_ACTIONS = (
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:GetSecretValue",
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:UpdateSecretVersionStage",
+)
 
 
 def dummy_zip() -> bytes:
@@ -73,6 +83,7 @@ class World:
     region: str
     secret_arns: dict[str, str] = field(default_factory=dict)
     functions: set[str] = field(default_factory=set)
+    roles: set[str] = field(default_factory=set)  # roles the harness made (the module must not own them)
 
     def client(self, service: str):
         return self.moto.client(service, self.region)
@@ -93,19 +104,31 @@ class World:
         self.secret_arns[name] = got
         return got
 
-    def function(self, arn: str) -> None:
-        """An existing rotation function (moto limit FUNCTION)."""
+    def role(self, arn: str | None = None) -> str:
+        """A role that existing functions run as, created outside the module; its ARN."""
+        iam = self.client("iam")
+        if arn is None:
+            name, path = HARNESS_ROLE, HARNESS_ROLE_PATH
+        else:
+            resource = aws.parse_arn(arn).resource
+            name, path = resource.rsplit("/", 1)[1], resource[len("role"):resource.rindex("/") + 1]
+        try:
+            return iam.get_role(RoleName=name)["Role"]["Arn"]
+        except iam.exceptions.NoSuchEntityException:
+            pass
+        got = iam.create_role(
+            RoleName=name, Path=path, AssumeRolePolicyDocument=json.dumps(render._trust_policy()),
+        )["Role"]["Arn"]
+        assert arn is None or got == arn, (got, arn)
+        self.roles.add(name)
+        return got
+
+    def function(self, arn: str, role_arn: str | None = None) -> None:
+        """An existing rotation function (moto limit FUNCTION), running as ``role_arn`` or HARNESS_ROLE."""
         name = arn.rsplit(":", 1)[1]
         if name in self.functions:
             return
-        iam = self.client("iam")
-        try:
-            role_arn = iam.get_role(RoleName=HARNESS_ROLE)["Role"]["Arn"]
-        except iam.exceptions.NoSuchEntityException:
-            role_arn = iam.create_role(
-                RoleName=HARNESS_ROLE,
-                AssumeRolePolicyDocument=json.dumps(render._trust_policy()),
-            )["Role"]["Arn"]
+        role_arn = self.role(role_arn)
         got = self.client("lambda").create_function(
             FunctionName=name, Runtime="python3.12", Role=role_arn, Handler="lambda_function.lambda_handler",
             Code={"ZipFile": dummy_zip()},
@@ -122,7 +145,7 @@ class World:
                 self.secret(aws.SECRET_RESOURCE_RE.match(aws.parse_arn(s.master_arn).resource).group(1), s.master_arn)
         for fn in m.functions:
             if fn.existing:
-                self.function(fn.function_arn)
+                self.function(fn.function_arn, fn.role_arn)
 
 
 class Workspace:
@@ -175,29 +198,28 @@ def verify_applied(world: World, m: model.Module, first: bool = True) -> dict[st
     function_arns = {}
     for fn in m.functions:
         assert fn.has_role, "rotation applications are not applied on moto (no Serverless Application Repository)"
-        role = iam.get_role(RoleName=fn.role_name)["Role"]
-        assert role["Path"] == m.roles.path
-        assert role["MaxSessionDuration"] == m.roles.max_session_duration
-        if m.roles.permissions_boundary:
-            assert role["PermissionsBoundary"]["PermissionsBoundaryArn"] == m.roles.permissions_boundary
-        assert role["AssumeRolePolicyDocument"] == render._trust_policy()
-        assert iam.list_role_policies(RoleName=fn.role_name)["PolicyNames"] == [fn.policy_name]
-        doc = iam.get_role_policy(RoleName=fn.role_name, PolicyName=fn.policy_name)["PolicyDocument"]
-        expected = fn.policy.document()
-        assert doc["Version"] == expected["Version"]
-        assert len(doc["Statement"]) == len(expected["Statement"])
-        for got, want in zip(doc["Statement"], expected["Statement"], strict=True):
-            assert got == want, f"{fn.key}: statement {want['Sid']} differs:\n{got}\n{want}"
-            counts["statements"] += 1
-        tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=fn.role_name)["Tags"]}
-        assert tags == {**dict(m.tags), **fn.tag_map}  # the function's own tags merged over the manifest's
-        counts["tags"] += len(tags)
-        counts["roles"] += 1
-
         conf = lam.get_function(FunctionName=fn.function_name)["Configuration"]
         function_arns[fn.key] = conf["FunctionArn"]
         assert conf["FunctionArn"] == fn.function_arn
+        # The role the function really runs as, whatever the module thinks.
+        runs_as = aws.role_name_of(conf["Role"])
+        if fn.creates_role:
+            assert runs_as == fn.role_name
+            _verify_created_role(iam, m, fn, counts)
+        else:  # an existing function: its own role (the harness's) holds the module's policy
+            assert runs_as in world.roles, f"{fn.key}: runs as {runs_as}, which the harness did not make"
+            assert fn.role_name in (None, runs_as), (fn.key, fn.role_name, runs_as)
+            doc = iam.get_role_policy(RoleName=runs_as, PolicyName=fn.policy_name)["PolicyDocument"]
+            assert doc == fn.policy.document(), f"{fn.key}: the policy on {runs_as} differs"
+            counts["statements"] += len(doc["Statement"])
+            counts["roles"] += 1
+        # Evaluated, not just present: the role may do the four rotation actions on each secret.
+        for sec in fn.secrets:
+            arn = _secret_arn(world, sm, sec.name)
+            for action in ROTATION_ACTIONS:
+                assert role_allows(iam, runs_as, action, arn), f"{fn.key}: {runs_as} may not {action} on {arn}"
         if fn.package:
+            role = iam.get_role(RoleName=fn.role_name)["Role"]
             assert conf["Role"] == role["Arn"]
             assert conf["Handler"] == fn.package.handler and conf["Runtime"] == fn.package.runtime
             assert conf["Timeout"] == fn.package.timeout and conf["MemorySize"] == fn.package.memory_size
@@ -207,24 +229,12 @@ def verify_applied(world: World, m: model.Module, first: bool = True) -> dict[st
             ftags = lam.list_tags(Resource=conf["FunctionArn"])["Tags"]
             assert ftags == {**dict(m.tags), **fn.tag_map}
             counts["tags"] += len(ftags)
-
-        policy = json.loads(lam.get_policy(FunctionName=fn.function_name)["Policy"])
-        mine = [
-            s for s in policy["Statement"]
-            if (s.get("Principal") or {}).get("Service") == "secretsmanager.amazonaws.com"
-        ]
-        assert len(mine) == 1, f"{fn.key}: {len(mine)} statements for secretsmanager.amazonaws.com: {mine}"
-        st = mine[0]
-        assert st["Sid"] == fn.statement_id
-        assert st["Effect"] == "Allow" and st["Action"] == "lambda:InvokeFunction"
-        assert st["Resource"] == fn.function_arn
-        assert _condition_value(st.get("Condition", {}), "aws:SourceAccount") == [m.account_id]
-        source_arns = _condition_value(st.get("Condition", {}), "aws:SourceArn")
-        if fn.lock_secret:  # lock_to_secret: pinned to its one secret
-            assert source_arns == [_secret_arn(world, sm, fn.lock_secret)]
-        else:
-            assert not source_arns, "SourceArn would pin one secret"
+        _verify_permission(world, m, fn, lam, sm)
         counts["permissions"] += 1
+    # No role but the harness's and the ones the module creates: in particular none named
+    # after an existing function's key (the made-up role earlier versions created).
+    roles = {r["RoleName"] for r in iam.list_roles()["Roles"]}
+    assert roles == world.roles | {f.role_name for f in m.functions if f.creates_role}, sorted(roles)
 
     for s in m.secrets:
         d = sm.describe_secret(SecretId=_secret_arn(world, sm, s.name))
@@ -245,6 +255,84 @@ def verify_applied(world: World, m: model.Module, first: bool = True) -> dict[st
     return counts
 
 
+def _verify_created_role(iam, m: model.Module, fn: model.FunctionPlan, counts: dict[str, int]) -> None:
+    """A role the module creates: path, session, boundary, trust, its one inline policy, tags."""
+    role = iam.get_role(RoleName=fn.role_name)["Role"]
+    assert role["Path"] == m.roles.path
+    assert role["MaxSessionDuration"] == m.roles.max_session_duration
+    if m.roles.permissions_boundary:
+        assert role["PermissionsBoundary"]["PermissionsBoundaryArn"] == m.roles.permissions_boundary
+    assert role["AssumeRolePolicyDocument"] == render._trust_policy()
+    assert iam.list_role_policies(RoleName=fn.role_name)["PolicyNames"] == [fn.policy_name]
+    doc = iam.get_role_policy(RoleName=fn.role_name, PolicyName=fn.policy_name)["PolicyDocument"]
+    expected = fn.policy.document()
+    assert doc["Version"] == expected["Version"]
+    assert len(doc["Statement"]) == len(expected["Statement"])
+    for got, want in zip(doc["Statement"], expected["Statement"], strict=True):
+        assert got == want, f"{fn.key}: statement {want['Sid']} differs:\n{got}\n{want}"
+        counts["statements"] += 1
+    tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=fn.role_name)["Tags"]}
+    assert tags == {**dict(m.tags), **fn.tag_map}  # the function's own tags merged over the manifest's
+    counts["tags"] += len(tags)
+    counts["roles"] += 1
+
+
+def _verify_permission(world: World, m: model.Module, fn: model.FunctionPlan, lam, sm) -> None:
+    policy = json.loads(lam.get_policy(FunctionName=fn.function_name)["Policy"])
+    mine = [
+        s for s in policy["Statement"]
+        if (s.get("Principal") or {}).get("Service") == "secretsmanager.amazonaws.com"
+    ]
+    assert len(mine) == 1, f"{fn.key}: {len(mine)} statements for secretsmanager.amazonaws.com: {mine}"
+    st = mine[0]
+    assert st["Sid"] == fn.statement_id
+    assert st["Effect"] == "Allow" and st["Action"] == "lambda:InvokeFunction"
+    assert st["Resource"] == fn.function_arn
+    assert _condition_value(st.get("Condition", {}), "aws:SourceAccount") == [m.account_id]
+    source_arns = _condition_value(st.get("Condition", {}), "aws:SourceArn")
+    if fn.lock_secret:  # lock_to_secret: pinned to its one secret
+        assert source_arns == [_secret_arn(world, sm, fn.lock_secret)]
+    else:
+        assert not source_arns, "SourceArn would pin one secret"
+
+
+def role_policies(iam, role_name: str) -> list[dict]:
+    """Every identity policy document of a role as IAM holds it: inline, then attached."""
+    docs = []
+    for name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]:
+        docs.append(iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"])
+    for att in iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]:
+        version = iam.get_policy(PolicyArn=att["PolicyArn"])["Policy"]["DefaultVersionId"]
+        doc = iam.get_policy_version(PolicyArn=att["PolicyArn"], VersionId=version)["PolicyVersion"]["Document"]
+        docs.append(json.loads(doc) if isinstance(doc, str) else doc)
+    return docs
+
+
+def _listed(value) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def role_allows(iam, role_name: str, action: str, resource: str) -> bool:
+    """IAM's evaluation of a role's identity policies for one request without context: an
+    explicit Deny wins, then any Allow. A statement with a Condition is not counted as an
+    Allow (no request context here) but is as a Deny: the answer errs towards "no"."""
+    allowed = False
+    for doc in role_policies(iam, role_name):
+        statements = doc["Statement"] if isinstance(doc["Statement"], list) else [doc["Statement"]]
+        for st in statements:
+            if "Action" not in st or "Resource" not in st:
+                continue  # NotAction / NotResource: not used by the module or the harness
+            if not any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in _listed(st["Action"])):
+                continue
+            if not any(fnmatch.fnmatchcase(resource, r) for r in _listed(st["Resource"])):
+                continue
+            if st["Effect"] == "Deny":
+                return False
+            if not st.get("Condition"):
+                allowed = True
+    return allowed
+
+
 def _secret_arn(world: World, sm, name: str) -> str:
     """The ARN of a secret the harness made, or of one the module created."""
     return world.secret_arns.get(name) or sm.describe_secret(SecretId=name)["ARN"]
@@ -256,7 +344,10 @@ def verify_destroyed(world: World, m: model.Module) -> None:
     lam = world.client("lambda")
     sm = world.client("secretsmanager")
     roles = {r["RoleName"] for r in iam.list_roles()["Roles"]}
-    assert roles <= {HARNESS_ROLE}, f"roles left behind: {sorted(roles - {HARNESS_ROLE})}"
+    assert roles == world.roles, f"roles left behind: {sorted(roles - world.roles)}"
+    for name in world.roles:  # the policies the module put on existing roles are gone too
+        left = iam.list_role_policies(RoleName=name)["PolicyNames"]
+        assert left == [], f"{name}: inline policies left behind: {left}"
     names = {f["FunctionName"] for f in lam.list_functions()["Functions"]}
     assert names == world.functions, f"functions left behind: {sorted(names - world.functions)}"
     for name in world.functions:
@@ -289,11 +380,13 @@ def expected_actions(old: model.Module, new: model.Module) -> dict[str, list[str
     nf = {f.key: f for f in new.functions}
     for key in sorted(set(of) | set(nf)):
         a, b = of.get(key), nf.get(key)
-        types = ["aws_iam_role", "aws_iam_role_policy", "aws_lambda_permission"]
+        types = ["aws_iam_role_policy", "aws_lambda_permission"]
+        if (a and a.creates_role) or (b and b.creates_role):  # an existing function's role is not the module's
+            types.append("aws_iam_role")
+            if old.roles.exclusive_policies or new.roles.exclusive_policies:
+                types.append("aws_iam_role_policies_exclusive")
         if (a and a.package) or (b and b.package):
             types.append("aws_lambda_function")
-        if old.roles.exclusive_policies or new.roles.exclusive_policies:
-            types.append("aws_iam_role_policies_exclusive")
         for t in types:
             addr = f"{prefix}{t}.{key}"
             if a is None:

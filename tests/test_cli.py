@@ -53,7 +53,7 @@ def test_generate_then_check(workdir: Path) -> None:
     before = {p.name: p.read_bytes() for p in module.iterdir()}
     proc = cli("generate", "examples/rotation.yaml", "--check", cwd=workdir)
     assert proc.returncode == 1
-    assert "--- a/out/rotation/iam.tf" in proc.stdout and '+  name = "acme-pg-single-rotation"' in proc.stdout
+    assert "--- a/out/rotation/iam.tf" in proc.stdout and '+  name = "acme-pg-single-rotation-use1"' in proc.stdout
     assert "MISSING: out/rotation/outputs.tf" in proc.stdout
     assert "EXTRA: out/rotation/old.tf" in proc.stdout
     assert "3 files would change; run: rotation-tf generate examples/rotation.yaml" in proc.stderr

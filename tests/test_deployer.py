@@ -59,9 +59,10 @@ def allowed(policy: dict, action: str, resource: str, context: dict | None = Non
 
 def _module(tmp_path: Path) -> tuple[Path, model.Module]:
     data = yaml.safe_load((ROOT / "examples" / "hardened.yaml").read_text())
-    data["secrets"]["prod/ledger/db"].pop("arn")  # moto makes its own ARN suffixes
     manifest = tmp_path / "hardened.yaml"
     manifest.write_text(yaml.safe_dump(data))
+    (tmp_path / "build").mkdir(exist_ok=True)
+    (tmp_path / "build" / "rotator.zip").write_bytes((ROOT / "examples" / "build" / "rotator.zip").read_bytes())
     module, _ = model.load(manifest)
     return manifest, module
 
@@ -70,7 +71,7 @@ def test_refuses_roles_without_the_boundary(tmp_path: Path) -> None:
     _, m = _module(tmp_path)
     policy = grants.deployer_policy(m)
     assert policy is not None
-    role = m.functions[0].role_arn
+    role = next(f.role_arn for f in m.functions if f.creates_role)
     boundary = m.roles.permissions_boundary
     assert allowed(policy, "iam:CreateRole", role, {"iam:PermissionsBoundary": boundary})
     assert not allowed(policy, "iam:CreateRole", role), "a role without a boundary is refused"
@@ -83,7 +84,12 @@ def test_refuses_roles_without_the_boundary(tmp_path: Path) -> None:
     other = f"arn:aws:iam::111122223333:role{m.roles.path}admin"
     assert not allowed(policy, "iam:CreateRole", other, {"iam:PermissionsBoundary": boundary})
     assert not allowed(policy, "iam:CreateRole", role.replace("/rotation/", "/"), {"iam:PermissionsBoundary": boundary})
-    assert not any(_matches(st["Action"], "iam:PassRole") for st in policy["Statement"]), "no packaged function, no PassRole"
+    # An existing function's role: only the module's own inline policy, never the role itself.
+    for fn in (f for f in m.functions if not f.creates_role):
+        assert allowed(policy, "iam:PutRolePolicy", fn.role_arn)
+        assert allowed(policy, "lambda:GetFunction", fn.function_arn)
+        for action in ("iam:CreateRole", "iam:DeleteRole", "iam:UpdateAssumeRolePolicy", "iam:AttachRolePolicy", "iam:TagRole"):
+            assert not allowed(policy, action, fn.role_arn, {"iam:PermissionsBoundary": boundary}), action
 
 
 def test_pass_role_only_to_lambda() -> None:
@@ -91,6 +97,7 @@ def test_pass_role_only_to_lambda() -> None:
     assert grants.deployer_policy(m) is None, "no boundary configured, no deployer policy"
     data = yaml.safe_load((ROOT / "examples" / "rotation.yaml").read_text())
     data["roles"] = {"permissions_boundary": "arn:aws:iam::111122223333:policy/boundary"}
+    data["functions"]["pg-single"]["execution_role_arn"] = "arn:aws:iam::111122223333:role/pg-rotator-exec"
     path = ROOT / ".tf-work" / "deployer-pass-role.yaml"
     path.parent.mkdir(exist_ok=True)
     path.write_text(yaml.safe_dump(data))

@@ -45,7 +45,10 @@ def test_every_file_parses_and_matches_the_model(example: Path) -> None:
     permissions = resources(parsed, "aws_lambda_permission")
     lambdas = resources(parsed, "aws_lambda_function")
     stacks = resources(parsed, "aws_serverlessapplicationrepository_cloudformation_stack")
-    assert set(roles) == set(role_policies) == {f.key for f in m.functions if f.has_role}
+    assert set(roles) == {f.key for f in m.functions if f.creates_role}
+    assert set(role_policies) == {f.key for f in m.functions if f.has_role}
+    looked_up = {n: body for (t, n), body in parsed["data"].items() if t == "aws_lambda_function"}
+    assert set(looked_up) == {f.key for f in m.functions if f.has_role and not f.creates_role}
     assert set(permissions) == {f.key for f in m.functions}
     assert set(lambdas) == {f.key for f in m.functions if f.package}
     assert set(stacks) == {f.key for f in m.functions if f.app}
@@ -61,6 +64,23 @@ def test_every_file_parses_and_matches_the_model(example: Path) -> None:
             assert perm["function_name"] == fn.function_name
             assert perm["source_account"] == "local.account_id"
             assert perm["depends_on"] == [f"aws_serverlessapplicationrepository_cloudformation_stack.{fn.key}"]
+            continue
+        if not fn.creates_role:
+            # An existing function: the policy goes on the role it runs as, read from it.
+            data = looked_up[fn.key]
+            assert data["function_name"] == fn.function_name
+            rp = role_policies[fn.key]
+            assert rp["name"] == fn.policy_name
+            assert expr_value(rp["policy"]) == fn.policy.document()
+            if fn.role_arn:
+                assert rp["role"] == fn.role_name == fn.role_arn.rsplit("/", 1)[1]
+                (post,) = data["lifecycle"][0]["postcondition"]
+                assert post["condition"] == f'self.role == "{fn.role_arn}"'
+                assert "${self.role}" in post["error_message"] and fn.role_arn in post["error_message"]
+            else:
+                assert rp["role"] == f'reverse(split("/", data.aws_lambda_function.{fn.key}.role))[0]'
+                assert "lifecycle" not in data
+            assert permissions[fn.key]["function_name"] == fn.function_name
             continue
         role = roles[fn.key]
         assert role["name"] == fn.role_name

@@ -87,7 +87,12 @@ def test_module_readme_matches_the_tf_files(example: Path) -> None:
         if fn.policy is None:  # a rotation application brings its own role
             assert f"(function `{fn.key}`)" not in readme
             continue
-        section = readme.split(f"### `{fn.role_name}` (function `{fn.key}`)", 1)[1].split("\n### ", 1)[0].split("\n## ", 1)[0]
+        heading = (
+            f"### `{fn.role_name}` (function `{fn.key}`)"
+            if fn.role_name is not None
+            else f"### The role `{fn.function_name}` runs as (function `{fn.key}`)"
+        )
+        section = readme.split(heading, 1)[1].split("\n### ", 1)[0].split("\n## ", 1)[0]
         rows = [r for r in section.splitlines() if r.startswith("| ") and not r.startswith("| Sid")]
         assert [r.split("|")[1].strip() for r in rows] == [st.sid for st in fn.policy.statements]
         for st, row in zip(fn.policy.statements, rows, strict=True):

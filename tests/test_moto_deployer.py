@@ -11,7 +11,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from harness import Root, seed_moto, tf_env
+from harness import Root, tf_env
+from lifecycle import World
 from test_deployer import _CALL, _SERVICE, SERVICES, _module, allowed
 
 from generator import api, grants
@@ -21,7 +22,7 @@ pytestmark = [pytest.mark.moto, pytest.mark.terraform]
 
 def test_deployer_policy_covers_every_call_terraform_makes(terraform, moto, tmp_path: Path) -> None:
     manifest, m = _module(tmp_path)
-    seed_moto(moto, "eu-west-1", ["pg-rotator", "ledger-rotator"], ["prod/catalog/db", "prod/ledger/db"])
+    World(moto, m.region).provide(m)  # the existing functions, running as their own roles, and the secrets
     out = tmp_path / "out"
     assert api.generate(manifest, out).exit == api.Exit.OK
     root = Root(terraform, tmp_path / "root", out / "hardened", region="eu-west-1", endpoint=moto.url)

@@ -37,9 +37,8 @@ def test_rename_plans_moves_only(terraform, moto, tmp_path: Path) -> None:
     moved = {a: p for a, (acts, p) in actions.items() if p}
     assert all(acts in (["no-op"], ["read"]) for acts, _ in actions.values()), actions
     assert moved == {
-        "module.rotation.aws_iam_role.postgres": "module.rotation.aws_iam_role.pg",
+        # an existing function: its role is not the module's, only the policy on it moves
         "module.rotation.aws_iam_role_policy.postgres": "module.rotation.aws_iam_role_policy.pg",
-        "module.rotation.aws_iam_role_policies_exclusive.postgres": "module.rotation.aws_iam_role_policies_exclusive.pg",
         "module.rotation.aws_lambda_permission.postgres": "module.rotation.aws_lambda_permission.pg",
     }
     root.run("apply", "-auto-approve", "-input=false", "-no-color", "-lock=false")
@@ -123,9 +122,7 @@ def test_import_adopts_existing_resources(terraform, moto, tmp_path: Path) -> No
     plan = second.plan_json()
     changes = [c for c in plan["resource_changes"] if c["mode"] == "managed"]
     assert {c["address"] for c in changes} == {
-        "module.rotation.aws_iam_role.pg",
-        "module.rotation.aws_iam_role_policy.pg",
-        "module.rotation.aws_iam_role_policies_exclusive.pg",
+        "module.rotation.aws_iam_role_policy.pg",  # not the function's own role: the module does not manage it
         "module.rotation.aws_lambda_permission.pg",
         "module.rotation.aws_secretsmanager_secret_rotation.prod_a",
     }

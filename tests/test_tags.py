@@ -32,17 +32,17 @@ def errors(tmp_path: Path, data: dict[str, Any]) -> list[str]:
 
 def test_function_tags_merge_over_the_manifests(tmp_path: Path) -> None:
     data = example()
-    data["functions"]["pg-single"]["tags"] = {"team": "orders", "owner": "db-team"}
+    data["functions"]["mysql-alt"]["tags"] = {"team": "orders", "owner": "db-team"}
     module, _ = load(tmp_path, data)
     fn = {f.key: f for f in module.functions}
-    assert fn["pg-single"].tag_map == {"owner": "db-team", "team": "orders"}
+    assert fn["mysql-alt"].tag_map == {"owner": "db-team", "team": "orders"}
     files = render.render(module, tmp_path / "out" / "rotation")
     iam = files["iam.tf"]
-    role = iam[iam.index('resource "aws_iam_role" "pg-single"') :]
+    role = iam[iam.index('resource "aws_iam_role" "mysql-alt"') :]
     role = role[: role.index("\n}\n")]
     assert 'tags = merge(local.tags, {\n    owner = "db-team"\n    team  = "orders"\n  })' in role
-    # the manifest's own tags stay in one place; a function without tags uses them as they are
-    assert 'tags = local.tags' in iam[iam.index('resource "aws_iam_role" "mysql-alt"') :] or fn["mysql-alt"].tags
+    # an existing function keeps its own role: the module creates (and tags) none for it
+    assert 'resource "aws_iam_role" "pg-single"' not in iam
 
 
 def test_tags_are_validated_like_the_manifests(tmp_path: Path) -> None:

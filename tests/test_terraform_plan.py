@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import EXAMPLES, GOLDEN
 from harness import Root, tf_env
+from lifecycle import HARNESS_ROLE, World
 
 from generator import model
 
@@ -20,6 +21,10 @@ pytestmark = pytest.mark.terraform
 
 
 def _seed_moto(moto, m: model.Module) -> dict[str, str]:
+    world = World(moto, m.region)
+    for fn in m.functions:  # the plan reads each existing function's role (data.aws_lambda_function)
+        if fn.existing:
+            world.function(fn.function_arn, fn.role_arn)
     sm = moto.client("secretsmanager", m.region)
     arns = {}
     for s in m.lookups:
@@ -54,7 +59,8 @@ def test_init_validate_plan(example: Path, terraform, moto, tmp_path: Path) -> N
             by_type.setdefault(c["type"], []).append(c)
     n = len(m.functions)
     with_role = sum(1 for f in m.functions if f.has_role)
-    assert len(by_type.get("aws_iam_role", [])) == with_role
+    created_roles = sum(1 for f in m.functions if f.creates_role)
+    assert len(by_type.get("aws_iam_role", [])) == created_roles
     assert len(by_type.get("aws_iam_role_policy", [])) == with_role
     assert len(by_type["aws_lambda_permission"]) == n
     stacks = by_type.get("aws_serverlessapplicationrepository_cloudformation_stack", [])
@@ -65,7 +71,7 @@ def test_init_validate_plan(example: Path, terraform, moto, tmp_path: Path) -> N
     fns = {f.key: f for f in m.functions}
     secrets = {s.name: s for s in m.secrets}
     by_ident = {s.ident: s for s in m.secrets}
-    assert len(by_type.get("aws_iam_role_policies_exclusive", [])) == (with_role if m.roles.exclusive_policies else 0)
+    assert len(by_type.get("aws_iam_role_policies_exclusive", [])) == (created_roles if m.roles.exclusive_policies else 0)
     for c in stacks:  # plan only: moto does not serve the Serverless Application Repository
         fn = fns[c["name"]]
         after = c["change"]["after"]
@@ -89,6 +95,8 @@ def test_init_validate_plan(example: Path, terraform, moto, tmp_path: Path) -> N
     for c in by_type.get("aws_iam_role_policy", []):
         fn = fns[c["name"]]
         assert json.loads(c["change"]["after"]["policy"]) == fn.policy.document()
+        if fn.existing:  # on the role the function runs as, as the plan read it from the function
+            assert c["change"]["after"]["role"] == (fn.role_name or HARNESS_ROLE)
     for c in by_type.get("aws_iam_role", []):
         after = c["change"]["after"]
         assert after["name"] == fns[c["name"]].role_name

@@ -213,7 +213,7 @@ def test_generate_several_manifests_and_check(workdir: Path) -> None:
 
     (workdir / "out" / "minimal" / "outputs.tf").unlink()
     iam = workdir / "out" / "rotation" / "iam.tf"
-    iam.write_text(iam.read_text().replace("acme-pg-single-rotation", "edited"))
+    iam.write_text(iam.read_text().replace("acme-mysql-alt-rotation", "edited", 1))
     proc = cli(*args, "--check", cwd=workdir)
     assert proc.returncode == 1
     assert "MISSING: out/minimal/outputs.tf" in proc.stdout and "--- a/out/rotation/iam.tf" in proc.stdout
@@ -223,7 +223,7 @@ def test_generate_several_manifests_and_check(workdir: Path) -> None:
     )
     coloured = cli(*args, "--check", "--color", "always", cwd=workdir).stdout
     assert "\x1b[31m-  name                 = \"edited-use1\"\x1b[0m" in coloured
-    assert "\x1b[32m+  name                 = \"acme-pg-single-rotation-use1\"\x1b[0m" in coloured
+    assert "\x1b[32m+  name                 = \"acme-mysql-alt-rotation-use1\"\x1b[0m" in coloured
     assert ANSI.sub("", coloured) == proc.stdout
 
 

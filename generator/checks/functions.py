@@ -22,6 +22,8 @@ def check(sc: Scope, key: str, fn: Function) -> list[Diagnostic]:
     if fn.tags:
         out += tags(sc, path + ("tags",), fn.tags, sc.manifest_tags)
     out += _source(sc, path, fn)
+    if fn.execution_role_arn is not None:
+        out += _execution_role(sc, path + ("execution_role_arn",), fn)
     out += _runtime(sc, path, fn)
     if sc.head is not None and not sc.is_dropped(("name_prefix",)):
         out += names(sc, fn.previous_names[0] if fn.previous_names else key, creates_function=fn.existing_function_arn is None)
@@ -76,6 +78,29 @@ def _source(sc: Scope, path: Path, fn: Function) -> list[Diagnostic]:
         elif not (sc.source.base_dir / pkg.filename).is_file():
             out.append(sc.warn(p, f"{pkg.filename!r} does not exist yet; terraform plan needs it"))
     return out
+
+
+def _execution_role(sc: Scope, p: Path, fn: Function) -> list[Diagnostic]:
+    """execution_role_arn names the role an existing function runs as: an IAM role ARN, with
+    or without a path, in the manifest's partition and account."""
+    text = fn.execution_role_arn
+    assert text is not None
+    if fn.existing_function_arn is None:
+        return [
+            sc.err(
+                p,
+                "execution_role_arn names the role of an existing function (existing_function_arn); "
+                "the module creates the role of a package function, and a rotation_app brings its own",
+            )
+        ]
+    parsed = aws.parse_arn(text)
+    if parsed is None or parsed.service != "iam" or parsed.region or not aws.ROLE_RESOURCE_RE.match(parsed.resource):
+        return [sc.err(p, f"{text!r} is not an IAM role ARN (arn:aws:iam::<account>:role/[<path>/]<name>)")]
+    if sc.partition is not None and parsed.partition != sc.partition:
+        return [sc.err(p, f"{text!r} is in partition {parsed.partition!r}, but the manifest's is {sc.partition!r}")]
+    if sc.head is not None and sc.head.account_id is not None and parsed.account != sc.head.account_id:
+        return [sc.err(p, f"{text!r} is in account {parsed.account}, but the manifest's account_id is {sc.head.account_id}")]
+    return []
 
 
 def _runtime(sc: Scope, path: Path, fn: Function) -> list[Diagnostic]:
@@ -138,6 +163,20 @@ def usage(sc: Scope, functions: dict[str, Function], secrets: dict[str, Secret])
                             f"{len(values)} different values; split them over several functions",
                         )
                     )
+        if (
+            fn.existing_function_arn is not None
+            and fn.execution_role_arn is None
+            and sc.head is not None
+            and sc.head.roles is not None
+            and sc.head.roles.permissions_boundary is not None
+        ):
+            out.append(
+                sc.err(
+                    ("functions", key),
+                    "roles.permissions_boundary makes the module write a deployer policy, which must name every role "
+                    "it may put a policy on; give execution_role_arn, the role this existing function runs as",
+                )
+            )
         if fn.lock_to_secret:
             users = sorted(n for n, s in secrets.items() if s.function == key)
             if len(users) != 1:

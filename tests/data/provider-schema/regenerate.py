@@ -49,6 +49,7 @@ TYPES: dict[tuple[str, str], tuple[str, str]] = {
         "serverlessrepository/cloud_formation_stack.py",
         "CloudFormationStack",
     ),
+    ("data", "aws_lambda_function"): ("lambda_/get_function.py", "GetFunction"),
     ("data", "aws_secretsmanager_secret"): ("secretsmanager/get_secret.py", "GetSecret"),
     ("ephemeral", "aws_secretsmanager_random_password"): ("", ""),
 }

@@ -10,6 +10,7 @@ locals {
   }
 
   function_arns = {
+    audit    = aws_lambda_function.audit.arn
     ledger   = "arn:aws:lambda:eu-west-1:111122223333:function:ledger-rotator"
     postgres = "arn:aws:lambda:eu-west-1:111122223333:function:pg-rotator"
   }

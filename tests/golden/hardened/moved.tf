@@ -2,12 +2,6 @@
 
 # Function "pg" was renamed to "postgres".
 moved {
-  from = aws_iam_role.pg
-  to   = aws_iam_role.postgres
-}
-
-# Function "pg" was renamed to "postgres".
-moved {
   from = aws_iam_role_policy.pg
   to   = aws_iam_role_policy.postgres
 }
@@ -16,10 +10,4 @@ moved {
 moved {
   from = aws_lambda_permission.pg
   to   = aws_lambda_permission.postgres
-}
-
-# Function "pg" was renamed to "postgres".
-moved {
-  from = aws_iam_role_policies_exclusive.pg
-  to   = aws_iam_role_policies_exclusive.postgres
 }

@@ -11,6 +11,21 @@ data "aws_secretsmanager_secret" "prod_catalog_db" {
 # One block per secret, named after it. A rotation by a function waits for its permission and
 # grants, which Secrets Manager checks before the first rotation.
 
+resource "aws_secretsmanager_secret_rotation" "prod_audit_db" {
+  secret_id           = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/audit/db-Au7kQ1"
+  rotation_lambda_arn = aws_lambda_function.audit.arn
+  rotate_immediately  = false
+
+  rotation_rules {
+    automatically_after_days = 30
+  }
+
+  depends_on = [
+    aws_lambda_permission.audit,
+    aws_iam_role_policy.audit,
+  ]
+}
+
 resource "aws_secretsmanager_secret_rotation" "prod_catalog_db" {
   secret_id           = data.aws_secretsmanager_secret.prod_catalog_db.arn
   rotation_lambda_arn = "arn:aws:lambda:eu-west-1:111122223333:function:pg-rotator"

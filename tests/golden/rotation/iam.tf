@@ -149,30 +149,16 @@ resource "aws_iam_role_policies_exclusive" "mysql-alt" {
   policy_names = [aws_iam_role_policy.mysql-alt.name]
 }
 
-# Execution role of rotation function "pg-single" (postgresql, single_user).
-resource "aws_iam_role" "pg-single" {
-  name                 = "acme-pg-single-rotation-use1"
-  path                 = "/"
-  description          = "Execution role of the Secrets Manager rotation function pg-rotator"
-  max_session_duration = 3600
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [
-      {
-        Effect = "Allow"
-        Principal = {
-          Service = "lambda.amazonaws.com"
-        }
-        Action = "sts:AssumeRole"
-      },
-    ]
-  })
-  tags = local.tags
+# Rotation function "pg-single" (postgresql, single_user) already exists: its grants go
+# on the role it runs as, which the module reads from the function. The module adds one inline
+# policy to that role and manages nothing else of it (trust policy, other policies, attachments).
+data "aws_lambda_function" "pg-single" {
+  function_name = "pg-rotator"
 }
 
 resource "aws_iam_role_policy" "pg-single" {
-  name = "acme-pg-single-rotation"
-  role = aws_iam_role.pg-single.id
+  name = "acme-pg-single-rotation-use1"
+  role = reverse(split("/", data.aws_lambda_function.pg-single.role))[0]
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -227,10 +213,4 @@ resource "aws_iam_role_policy" "pg-single" {
       },
     ]
   })
-}
-
-# The role's only inline policy: Terraform removes any other that someone adds by hand.
-resource "aws_iam_role_policies_exclusive" "pg-single" {
-  role_name    = aws_iam_role.pg-single.name
-  policy_names = [aws_iam_role_policy.pg-single.name]
 }

@@ -91,6 +91,63 @@ locals {
         Resource = "arn:aws:iam::111122223333:role/rotation/platform-*-rotation-euw1"
       },
       {
+        Sid    = "ReadExistingFunctions"
+        Effect = "Allow"
+        Action = [
+          "lambda:GetFunction",
+          "lambda:GetFunctionCodeSigningConfig",
+          "lambda:ListVersionsByFunction",
+        ]
+        Resource = [
+          "arn:aws:lambda:eu-west-1:111122223333:function:ledger-rotator",
+          "arn:aws:lambda:eu-west-1:111122223333:function:pg-rotator",
+        ]
+      },
+      {
+        Sid    = "ManageOwnPolicyOnExistingRoles"
+        Effect = "Allow"
+        Action = [
+          "iam:DeleteRolePolicy",
+          "iam:GetRolePolicy",
+          "iam:PutRolePolicy",
+        ]
+        Resource = [
+          "arn:aws:iam::111122223333:role/ledger-app",
+          "arn:aws:iam::111122223333:role/service-role/pg-rotator-exec",
+        ]
+      },
+      {
+        Sid    = "PassRotationRolesToLambdaOnly"
+        Effect = "Allow"
+        Action = [
+          "iam:PassRole",
+        ]
+        Resource = "arn:aws:iam::111122223333:role/rotation/platform-*-rotation-euw1"
+        Condition = {
+          StringEquals = {
+            "iam:PassedToService" = "lambda.amazonaws.com"
+          }
+        }
+      },
+      {
+        Sid    = "ManageRotationFunctions"
+        Effect = "Allow"
+        Action = [
+          "lambda:CreateFunction",
+          "lambda:DeleteFunction",
+          "lambda:GetFunction",
+          "lambda:GetFunctionCodeSigningConfig",
+          "lambda:GetFunctionConfiguration",
+          "lambda:ListTags",
+          "lambda:ListVersionsByFunction",
+          "lambda:TagResource",
+          "lambda:UntagResource",
+          "lambda:UpdateFunctionCode",
+          "lambda:UpdateFunctionConfiguration",
+        ]
+        Resource = "arn:aws:lambda:eu-west-1:111122223333:function:platform-audit"
+      },
+      {
         Sid    = "ManageInvokePermissions"
         Effect = "Allow"
         Action = [
@@ -101,6 +158,7 @@ locals {
         Resource = [
           "arn:aws:lambda:eu-west-1:111122223333:function:ledger-rotator",
           "arn:aws:lambda:eu-west-1:111122223333:function:pg-rotator",
+          "arn:aws:lambda:eu-west-1:111122223333:function:platform-audit",
         ]
       },
       {
@@ -112,6 +170,7 @@ locals {
         Resource = [
           "arn:aws:lambda:eu-west-1:111122223333:function:ledger-rotator",
           "arn:aws:lambda:eu-west-1:111122223333:function:pg-rotator",
+          "arn:aws:lambda:eu-west-1:111122223333:function:platform-audit",
         ]
       },
       {
@@ -123,6 +182,7 @@ locals {
           "secretsmanager:RotateSecret",
         ]
         Resource = [
+          "arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/audit/db-Au7kQ1",
           "arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/catalog/db-??????",
           "arn:aws:secretsmanager:eu-west-1:111122223333:secret:prod/ledger/db-Lg8dQ2",
         ]
