@@ -13,6 +13,7 @@ import liveworld as lw
 import pytest
 import yaml
 from harness import MotoServer, Root
+from lifecycle import ROTATION_ACTIONS, role_allows
 
 from generator import api
 from generator.live import commands
@@ -68,6 +69,7 @@ def test_manifest_validates_as_written_and_imports_everything(world, tmp_path):
     assert "kms_key_arn" not in data["secrets"][lw.SECRETS[1]]  # aws/secretsmanager
     fn = data["functions"][lw.FUNCTION]
     assert fn["existing_function_arn"] == world.ids["function"]
+    assert fn["execution_role_arn"] == world.ids["role"]  # GetFunction's Configuration.Role, no extra call
     assert fn["vpc"] == {"subnet_ids": sorted([world.ids["subnet-a"], world.ids["subnet-b"]]), "security_group_ids": [world.ids["fn-sg"]]}
     # what cannot be known without a value is said next to the field
     assert "engine: other  # UNKNOWN without reading a value" in text
@@ -160,10 +162,25 @@ def test_calls_per_secret_and_no_refetch(world, tmp_path):
 
 @pytest.mark.terraform
 def test_adopt_an_account_that_already_rotates(terraform, server, env, tmp_path):
-    """The story of the issue, in moto: discover -> generate -> imports -> plan -> apply -> doctor."""
+    """The story of the issue, in moto: discover -> generate -> imports -> plan -> apply -> doctor.
+
+    The grants must land on the role the functions really run as (read back from
+    get_function), not on a role the module makes up: the account's own grants for the
+    secrets are taken off that role before the plan, so after apply only the module's policy
+    can allow the rotation actions, and the role's statements are evaluated for each secret."""
     server.reset()
     w = lw.build(server)
+    w.secret_arns["plain/never-rotated"] = w.client("secretsmanager").create_secret(Name="plain/never-rotated", SecretString="{}")["ARN"]
     path, data = discover(w, tmp_path, read_values=True, name="adopted.yaml")
+    for key in (lw.FUNCTION, lw.ALT_FUNCTION):
+        assert data["functions"][key]["execution_role_arn"] == w.ids["role"]  # GetFunction's Configuration.Role
+        assert data["functions"][key]["import"] is False
+    text = path.read_text()
+    assert "apply adds its least-privilege inline\n    #                policy to legacy-rotator-role" in text
+    # The account's own policy keeps only what is not about the secrets (the VPC's ENI actions).
+    own = {"Version": "2012-10-17", "Statement": [s for s in lw._role_policy(w, [], [], "")["Statement"] if s["Sid"] == "Eni"]}
+    iam, lam = w.client("iam"), w.client("lambda")
+    iam.put_role_policy(RoleName=lw.ROLE, PolicyName="rotation", PolicyDocument=json.dumps(own))
     result = api.generate(path, tmp_path / "out")
     assert result.exit == api.Exit.OK, [d.render() for d in result.diagnostics]
     root = Root(terraform, tmp_path / "root", result.target, region=w.region, endpoint=server.url)
@@ -177,22 +194,50 @@ def test_adopt_an_account_that_already_rotates(terraform, server, env, tmp_path)
     # Each rotation is imported as it is (same function, same schedule): no update.
     rotations = {a: c for a, c in changes.items() if "aws_secretsmanager_secret_rotation" in a}
     assert rotations == {f"module.rotation.aws_secretsmanager_secret_rotation.{n.replace('/', '_')}": ["import"] for n in data["secrets"]}
-    # The rest is what the module adds: the least-privilege grants and the invoke permission
-    # with aws:SourceAccount (created, since the account's own have other names).
-    added = {a.split(".")[2] for a, c in changes.items() if c == ["create"]}
-    assert added <= {"aws_lambda_permission", "aws_iam_role", "aws_iam_role_policy", "aws_iam_role_policies_exclusive"}, changes
+    # The rest is what the module adds: its least-privilege inline policy on each function's
+    # own role and the invoke permission with aws:SourceAccount (created, since the account's
+    # own have other names). No role: an existing function keeps the one it runs as.
+    added = {a: a.split(".")[2] for a, c in changes.items() if c == ["create"]}
+    assert sorted(added.values()) == ["aws_iam_role_policy"] * 2 + ["aws_lambda_permission"] * 2, changes
     # nothing that holds data is created either: the secrets are the account's
     assert not [a for a in changes if ".aws_secretsmanager_secret." in a or "secret_version" in a]
     root.run("apply", "-auto-approve", "-input=false", "-no-color", "-lock=false")
     for name in data["secrets"]:
         lw.finish_rotation(w, name)  # moto limit PENDING, if apply rotated
+
+    by_key = {fn.key: fn for fn in result.module.functions}
+    for key, fn_data in data["functions"].items():
+        role_arn = lam.get_function(FunctionName=fn_data["existing_function_arn"])["Configuration"]["Role"]
+        assert role_arn == w.ids["role"]
+        role = role_arn.rsplit("/", 1)[1]
+        mine = [n for n, sec in data["secrets"].items() if sec.get("function") == key]
+        assert mine
+        for name in mine:
+            for action in ROTATION_ACTIONS:
+                assert role_allows(iam, role, action, w.secret_arns[name]), f"{key}: {role} may not {action} on {name}"
+        assert by_key[key].policy_name in iam.list_role_policies(RoleName=role)["PolicyNames"]
+    # ...and nothing more: not on a secret none of them rotates; the master secret is read only
+    assert not any(role_allows(iam, lw.ROLE, a, w.secret_arns["plain/never-rotated"]) for a in ROTATION_ACTIONS)
+    master = w.secret_arns[lw.MASTER]
+    assert [a for a in ROTATION_ACTIONS if role_allows(iam, lw.ROLE, a, master)] == ["secretsmanager:GetSecretValue"]
+    # The role's own policy is untouched and sits beside the module's two; no other role exists.
+    assert sorted(iam.list_role_policies(RoleName=lw.ROLE)["PolicyNames"]) == sorted(["rotation", *(fn.policy_name for fn in by_key.values())])
+    assert iam.get_role_policy(RoleName=lw.ROLE, PolicyName="rotation")["PolicyDocument"] == own
+    roles = {r["RoleName"] for r in iam.list_roles()["Roles"]}
+    assert roles == {lw.ROLE}, roles
+    assert not [r for r in roles if "-rotation-" in r]
+    code, again = root.plan_changes()
+    assert code == 0, f"the re-plan is not empty: {again}"
     out = io.StringIO()
     code = commands.doctor(path, commands.Connection(endpoint_url=server.url, max_attempts=2), fmt="json", out=out)
     findings = json.loads(out.getvalue())["findings"]
     assert code == 0, [f for f in findings if f["status"] != "pass"]
     assert {f["status"] for f in findings} == {"pass"}
-    _, again = root.plan_changes()
-    assert not {a: c for a, c in again.items() if "delete" in c}
+    assert {(f["subject"], f["check"]) for f in findings} >= {(n, "grants") for n in data["secrets"]}
+    # Discovered again, the module's policy on the function's role and its permission are
+    # found, so the functions are now import: true (what a second team adopting it would see).
+    _, again_data = discover(w, tmp_path, name="rediscovered.yaml")
+    assert {k: f["import"] for k, f in again_data["functions"].items()} == {lw.FUNCTION: True, lw.ALT_FUNCTION: True}
 
 
 def test_managed_rotation_becomes_managed_true(world, tmp_path):

@@ -237,6 +237,27 @@ def test_the_fix_matches_the_fault_rotation_off_schedule_or_window(world, tmp_pa
     assert off == {"rotation": f"run terraform apply ({ident} turns it on)"}
 
 
+def test_an_existing_functions_grants_are_fixed_on_the_role_it_runs_as(world, tmp_path):
+    """The module puts an existing function's policy on the role the function runs as: missing
+    grants there are fixed by apply (with or without execution_role_arn); an execution_role_arn
+    that is not that role fails the role check and says which role to name."""
+    _role_lacks_billing(world)
+    policy = "legacy-rotation-use1"  # <key>-rotation-<region> on the function's own role
+    for overrides in ({}, {"functions.legacy.execution_role_arn": world.ids["role"]}):
+        _, findings = run_doctor(world, tmp_path, lw.manifest(world, **overrides))
+        grants = next(f for f in findings if f["subject"] == BILLING and f["check"] == "grants")
+        assert grants["status"] == "fail"
+        assert grants["fix"] == f"run terraform apply: the module puts policy {policy} with these grants on role {lw.ROLE}"
+    other = world.client("iam").create_role(RoleName="someone-else", AssumeRolePolicyDocument=json.dumps(lw.TRUST))["Role"]["Arn"]
+    code, findings = run_doctor(world, tmp_path, lw.manifest(world, **{"functions.legacy.execution_role_arn": other}))
+    assert code == 1
+    role = next(f for f in findings if f["subject"] == "legacy" and f["check"] == "role")
+    assert role["status"] == "fail" and "execution_role_arn" in role["message"] and other in role["message"]
+    assert role["fix"].startswith(f"set functions.legacy.execution_role_arn to {world.ids['role']}")
+    grants = next(f for f in findings if f["subject"] == BILLING and f["check"] == "grants")
+    assert grants["fix"].startswith(f"set functions.legacy.execution_role_arn to {world.ids['role']}, the role the function runs as")
+
+
 def test_internet_gateway_alone_is_named(world, tmp_path):
     _no_endpoint_igw(world)
     _, findings = run_doctor(world, tmp_path)

@@ -8,7 +8,11 @@ Calls (all read-only, each paginated list followed to its end):
   so a rotated secret costs no call of its own.
 * Per rotation function, once: ``GetFunction`` (configuration, VPC, role and tags),
   ``GetPolicy`` and the role's ``ListRolePolicies`` (only to tell whether the resources
-  that ``import: true`` adopts already exist).
+  that ``import: true`` adopts already exist). ``Configuration.Role`` is the role the
+  function runs as; a custom function's entry names it as ``execution_role_arn``, the role
+  the module puts its own least-privilege inline policy on (it never manages that role's
+  trust policy, its other policies or its attachments, and creates no role for the
+  function), and the plan fails if the function runs as another role by then.
 * Per KMS key, once: ``DescribeKey`` (an AWS managed key is left out; an alias becomes the
   key ARN the manifest needs).
 * With ``--read-values`` only: ``GetSecretValue`` per rotated secret, from which only
@@ -277,11 +281,13 @@ class Discoverer:
         return out
 
     def _adoptable(self, fn: Fn) -> bool:
-        """Whether the permission and role policy that ``import: true`` adopts already exist
-        (they do when rotation-tf made them before); importing what does not exist fails."""
-        from generator.naming import Names
+        """Whether the permission and the inline policy on the function's own role that
+        ``import: true`` adopts already exist (they do when rotation-tf made them before);
+        importing what does not exist fails."""
+        from generator.naming import Names, region_tag
 
-        names = Names("", fn.key)  # discover writes no name_prefix
+        # discover writes no name_prefix and no roles: (region_in_names keeps its default, on)
+        names = Names("", fn.key, region_tag(self.region))
         sid = names.statement_id
         try:
             raw = self.aws.call("lambda", "GetPolicy", "get_policy", FunctionName=fn.name)["Policy"]
@@ -297,14 +303,11 @@ class Discoverer:
             policies = set(self.aws.pages("iam", "ListRolePolicies", "list_role_policies", "PolicyNames", RoleName=role))
         except LiveError:
             return False
-        return names.policy in policies
+        return names.policy_on_existing_role in policies
 
     # ---- output -------------------------------------------------------------------------
     def _render(self, account: str, fns: dict[str, Fn], secrets: list[Sec], others: list[str], managed: dict[str, str | None],
                 dropped: dict[tuple[str, str], str] | None = None) -> str:  # fmt: skip
-        from generator.manifest import Function as FunctionModel
-
-        has_role_field = "execution_role_arn" in FunctionModel.model_fields
         dropped = dropped or {}
         lines = [
             f"# Discovered by rotation-tf {__version__} in account {account}, region {self.region}.",
@@ -342,18 +345,21 @@ class Discoverer:
                 lines.append(f"      semantic_version: {yq(fn.app[1])}" if fn.app[1] else "      {}")
             else:
                 lines.append(f"    existing_function_arn: {yq(fn.arn)}")
-                if has_role_field and fn.role_arn:
+                if fn.role_arn:  # GetFunction's Configuration.Role
+                    lines.append("    # the role it runs as: the module adds its own inline policy to it and manages nothing")
+                    lines.append("    # else of it (trust policy, other policies); the plan fails if the function's role changes")
                     lines.append(f"    execution_role_arn: {yq(fn.role_arn)}")
             if fn.subnets and fn.groups:
                 lines.append("    vpc:")
                 lines.append(f"      subnet_ids: [{', '.join(yq(s) for s in fn.subnets)}]")
                 lines.append(f"      security_group_ids: [{', '.join(yq(g) for g in fn.groups)}]")
             if not fn.app:
+                role = fn.role_arn.rsplit("/", 1)[-1] if fn.role_arn else "the role the function runs as"
                 if fn.adopt:
-                    lines.append("    import: true")
+                    lines.append(f"    import: true  # the module's policy on {role} and its permission exist: adopt them")
                 else:
-                    lines.append("    import: false  # nothing to adopt: the module adds its own least-privilege policy to the")
-                    lines.append("    #                function's role and its own permission (with aws:SourceAccount)")
+                    lines.append("    import: false  # nothing of the module's exists yet: apply adds its least-privilege inline")
+                    lines.append(f"    #                policy to {role} and its own permission (with aws:SourceAccount)")
         lines += ["", "secrets:"]
         for sec in secrets:
             if sec.name in gone:

@@ -22,7 +22,9 @@ Per function (subject: the function's key)
   ``permission`` (after apply) every statement that lets ``secretsmanager.amazonaws.com``
                  invoke it carries ``aws:SourceAccount`` (the confused deputy,
                  https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets-required-permissions-function.html).
-  ``role``       its real execution role (read from the function, not assumed) can be read.
+  ``role``       its real execution role (read from the function, not assumed) can be read
+                 and, for an existing function, is the manifest's ``execution_role_arn``
+                 when one is given (the module's policy goes on that role).
 
 Per secret (subject: the secret's name)
   ``secret``        it exists.
@@ -382,6 +384,10 @@ class Doctor:
         if docs is None:
             self.add(k, "role", FAIL, f"the function runs as role {role.group(2)}, which does not exist",
                      "give the function an existing execution role")  # fmt: skip
+        elif fn.existing and fn.role_arn is not None and fn.role_arn != conf.get("Role"):
+            self.add(k, "role", FAIL, f"the function runs as {conf.get('Role')}, not functions.{k}.execution_role_arn {fn.role_arn}: "
+                     "terraform plan fails its postcondition until they agree",
+                     f"set functions.{k}.execution_role_arn to {conf.get('Role')}, or give the function that role back")  # fmt: skip
         else:
             self.add(k, "role", PASS, f"runs as {role.group(2)} ({len(docs[0])} identity policies"
                      + (", with a permissions boundary" if docs[1] else "") + ")")  # fmt: skip
@@ -792,9 +798,14 @@ class Doctor:
             elif result == pe.UNSURE:
                 unsure.append(f"{action} on {resource}")
         if missing:
-            fix = (f"run terraform apply: the module puts policy {fn.policy_name} with these grants on role {role_name}"
-                   if role_name == fn.role_name else
-                   f"grant them to role {role_name}, the role the function really runs as (rotation-tf explain lists the statements)")  # fmt: skip
+            if role_name == fn.role_name or (fn.existing and fn.role_name is None):
+                # the module's role, or an existing function's own role (read at plan time)
+                fix = f"run terraform apply: the module puts policy {fn.policy_name} with these grants on role {role_name}"
+            elif fn.existing:
+                fix = (f"set functions.{fn.key}.execution_role_arn to {role_arn}, the role the function runs as (the plan fails "
+                       f"while it names {fn.role_name}), then run terraform apply: the module puts policy {fn.policy_name} on it")  # fmt: skip
+            else:
+                fix = f"grant them to role {role_name}, the role the function really runs as (rotation-tf explain lists the statements)"
             self.add(n, "grants", FAIL, f"role {role_name} may not: " + "; ".join(missing), fix)
         elif unsure:
             self.add(n, "grants", WARN, f"role {role_name} allows these only under conditions doctor cannot evaluate: " + "; ".join(unsure),
