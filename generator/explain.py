@@ -122,7 +122,9 @@ def facts(module: Module, max_resources: int | None = None) -> dict[str, Any]:
                 "function": s.function,
                 "every_days": s.schedule.every_days,
                 "expression": s.schedule.expression,
-                "schedule_text": schedule_text(s.schedule.every_days, s.schedule.expression),
+                "schedule_text": ("off until password_in_database: true; then " if not s.rotates else "")
+                + schedule_text(s.schedule.every_days, s.schedule.expression),
+                "rotation_on": s.rotates,
                 "window": s.schedule.window,
                 "rotate_immediately": s.rotate_immediately,
                 "created": s.managed is not None,

@@ -233,7 +233,13 @@ class Secret(_Strict):
     ] = None
     schedule: Annotated[Schedule, Field(description="When the secret rotates")]
     rotate_immediately: Annotated[bool, Field(description="Rotate once as soon as rotation is turned on")] = False
-    previous_names: PreviousNames = Field(default_factory=list)
+    previous_names: Annotated[
+        list[str],
+        Field(
+            description="Refused: Secrets Manager cannot rename a secret (a new name is a new secret); "
+            "the error says what the rename really does"
+        ),
+    ] = Field(default_factory=list)
     import_: Annotated[
         bool, Field(alias="import", description="Adopt the secret's existing rotation (rotation-tf imports)")
     ] = False
@@ -254,6 +260,13 @@ class Secret(_Strict):
     tags: Annotated[
         dict[str, str], Field(description="Tags on a created secret, merged over the manifest's tags")
     ] = Field(default_factory=dict)
+    password_in_database: Annotated[
+        bool | None,
+        Field(
+            description="Created secret of a single_user function (required there): false creates it without "
+            "rotation until you set its password in the database; true turns rotation on"
+        ),
+    ] = None
 
 
 class Manifest(_Strict):

@@ -65,10 +65,10 @@ class SecretPlan:
     master_kms_key_arn: str | None
     schedule: Schedule
     rotate_immediately: bool
-    previous_names: tuple[str, ...] = ()
     managed: ManagedSecret | None = None
     adopt: bool = False  # import: true
     service_rotated: bool = False  # managed: true -- the owning service rotates it; schedule only
+    rotates: bool = True  # False: created for a single_user function, password not yet in the database
 
     @cached_property
     def ident(self) -> str:
@@ -206,23 +206,12 @@ class Module:
 
     @property
     def moves(self) -> tuple[tuple[str, str, str], ...]:
-        """(kind, from, to) for every rename, oldest name first, as a chain."""
+        """(kind, from, to) for every function rename, oldest name first, as a chain.
+        Secrets have none: Secrets Manager cannot rename a secret (checks.py refuses
+        previous_names on secrets), so a new name is a new secret and a new rotation."""
         out: list[tuple[str, str, str]] = []
         for f in self.functions:
             out.extend(("function", a, b) for a, b in pairwise([*f.previous_names, f.key]))
-        for s in self.secrets:
-            # By Terraform name, newest first: a rename that keeps the name needs no move,
-            # and a name seen again ends the chain (moving back and forth would be a cycle).
-            chain: list[str] = []
-            for name in reversed([*s.previous_names, s.name]):
-                ident = secret_ident(name)
-                if ident in chain:
-                    if ident != chain[-1]:
-                        break
-                    continue
-                chain.append(ident)
-            chain.reverse()
-            out.extend(("secret", a, b) for a, b in pairwise(chain))
         return tuple(out)
 
     @property
@@ -238,6 +227,16 @@ class Module:
     @property
     def managed(self) -> tuple[SecretPlan, ...]:
         return tuple(s for s in self.secrets if s.managed is not None)
+
+    @property
+    def rotated(self) -> tuple[SecretPlan, ...]:
+        """Secrets whose rotation the module turns on."""
+        return tuple(s for s in self.secrets if s.rotates)
+
+    @property
+    def awaiting_password(self) -> tuple[SecretPlan, ...]:
+        """Created secrets without rotation until their password is set in the database."""
+        return tuple(s for s in self.secrets if not s.rotates)
 
     @property
     def deployer_policy_name(self) -> str:
@@ -348,10 +347,10 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
                 master_kms_key_arn=s.master_secret.kms_key_arn if s.master_secret else None,
                 schedule=Schedule(s.schedule.every_days, s.schedule.expression, s.schedule.window),
                 rotate_immediately=s.rotate_immediately,
-                previous_names=tuple(s.previous_names),
                 managed=_managed(s, manifest) if s.create else None,
                 adopt=s.import_,
                 service_rotated=s.managed,
+                rotates=s.password_in_database is not False,
             )
         )
     by_function: dict[str, list[SecretPlan]] = {}

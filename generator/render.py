@@ -65,6 +65,11 @@ OUTPUTS = {
     "function_arns": "ARN of each rotation function, keyed by function.",
     "secret_arns": "ARN of each rotated secret, keyed by secret name.",
 }
+# Only in modules with such secrets (password_in_database: false).
+PASSWORDS_TO_SET = (
+    "Created secrets whose rotation is off until you set the database user's password to the "
+    "secret's password (password_in_database: false), keyed by secret name: ARN."
+)
 
 _REGISTRY = "https://registry.terraform.io/providers/hashicorp/aws/latest/docs"
 
@@ -80,7 +85,9 @@ def resource_table(module: Module) -> list[dict[str, str]]:
     labels = {item: f"{item[0]}.{item[1]}" for item in items}
     # Per-secret blocks are named after their secret (naming.secret_ident): one row each
     # type, not one per secret, so the table stays short at thousands of secrets.
-    per_secret = [("aws_secretsmanager_secret_rotation", "resource", "one per secret")]
+    per_secret = [
+        ("aws_secretsmanager_secret_rotation", "resource", "one per secret" if not module.awaiting_password else "one per secret with rotation on")
+    ]
     if module.lookups:
         per_secret.append(("aws_secretsmanager_secret", "data source", "one per secret given by name only"))
     if module.managed:
@@ -306,6 +313,8 @@ def _statement_row(st: dict[str, Any]) -> str:
 def _secret_row(s: SecretPlan) -> str:
     function = f"`{md(s.function)}`" if s.function else "managed by its service"
     schedule = f"every {s.schedule.every_days} days" if s.schedule.every_days else f"`{md(s.schedule.expression)}`"
+    if not s.rotates:
+        schedule = f"off until `password_in_database: true`; then {schedule}"
     return (
         f"| `{md(s.name)}` | {function} | {schedule} | {s.schedule.window or 'default'} | "
         f"{'yes' if s.rotate_immediately else 'no'} |"
@@ -334,7 +343,7 @@ def context(module: Module, module_dir: FsPath) -> Context:
         endpoint=f"https://secretsmanager.{module.region}.{aws.dns_suffix(module.partition)}",
         requirements=requirements(module),
         deployer_requirements=versions.deployer(),
-        outputs=OUTPUTS,
+        outputs={**OUTPUTS, "passwords_to_set": PASSWORDS_TO_SET} if module.awaiting_password else OUTPUTS,
         resource_table=resource_table(module),
         explain=facts,
         statement_rows={role["function"]: [_statement_row(st) for st in role["statements"]] for role in facts["roles"]},

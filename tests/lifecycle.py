@@ -244,6 +244,9 @@ def verify_applied(world: World, m: model.Module, first: bool = True) -> dict[st
             assert d.get("Description") == s.managed.description
             tags = {t["Key"]: t["Value"] for t in d.get("Tags", [])}
             assert tags == {**dict(m.tags), **s.managed.tag_map}, f"{s.name}: tags {tags}"  # its own over the manifest's
+        if not s.rotates:  # password_in_database: false
+            assert not d.get("RotationEnabled"), f"{s.name}: rotation is on before the password is in the database"
+            continue
         assert d.get("RotationEnabled") is True, f"{s.name}: rotation is not enabled: {d}"
         assert d["RotationLambdaARN"] == function_arns[s.function]
         # moto limit SCHEDULE: only AutomaticallyAfterDays is modelled (and applied).
@@ -408,9 +411,12 @@ def expected_actions(old: model.Module, new: model.Module) -> dict[str, list[str
                 out[created] = ["create"]
             elif a is not None and a.managed is not None and (b is None or b.managed is None):
                 out[created] = ["delete"]
-        if a is None:
+        had, has = a is not None and a.rotates, b is not None and b.rotates  # password_in_database
+        if not had and not has:
+            continue
+        if not had:
             out[addr] = ["create"]
-        elif b is None:
+        elif not has:
             out[addr] = ["delete"]
         elif (
             of[a.function].function_arn != nf[b.function].function_arn

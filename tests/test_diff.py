@@ -169,6 +169,7 @@ def test_created_secret_is_a_created_resource(work: Path) -> None:
     new["secrets"]["prod/new/db"] = {
         "function": "pg-single",
         "create": True,
+        "password_in_database": True,
         "connection": {"host": "db.internal", "username": "app"},
         "schedule": {"every_days": 30},
     }

@@ -68,8 +68,12 @@ def _move_secret(data: dict, world: World) -> str:
         fns[target] = {"strategy": src["strategy"], "engine": src["engine"], "existing_function_arn": arn}
     if fns[target]["strategy"] == "single_user":
         sec.pop("master_secret", None)
+        if sec.get("create"):  # its password is in the database by now (issue 11.4)
+            sec["password_in_database"] = True
     elif "master_secret" not in sec:
         sec["master_secret"] = {"arn": _master_arn(world)}
+    if fns[target]["strategy"] == "alternating_users":
+        sec.pop("password_in_database", None)  # the master secret sets the password
     before = sec["function"]
     sec["function"] = target
     return f"move {name} from {before} to {target}"

@@ -62,6 +62,7 @@ def test_created_secret_apply_keeps_password_out_of_state(terraform, moto, tmp_p
             "app/db": {
                 "function": "pg",
                 "create": True,
+                "password_in_database": True,
                 "description": 'quotes " and ${not_interpolated} and %{ if x }',
                 "recovery_window_days": 0,
                 "connection": {"host": "db.internal", "port": 5432, "username": "app", "dbname": "app"},

@@ -57,36 +57,51 @@ def test_previous_names_rules(tmp_path: Path) -> None:
 
 
 def test_secrets_that_share_a_terraform_name_are_an_error(tmp_path: Path) -> None:
-    """Each secret's blocks are named after it (prod/a -> prod_a): two secrets, or a secret
-    and another's previous name, may not map to the same address."""
+    """Each secret's blocks are named after it (prod/a -> prod_a): two secrets may not map
+    to the same address."""
     data = json.loads(json.dumps(BASE))
     data["secrets"]["prod.a"] = {"function": "pg", "schedule": {"every_days": 30}}
-    data["secrets"]["prod/b"] = {"function": "pg", "schedule": {"every_days": 30}, "previous_names": ["prod+a"]}
     errs = _errors(tmp_path, data)
     assert any(
         e.startswith(f"{tmp_path / 'rotation.yaml'}:")
         and "error: secrets[\"prod/a\"]: secrets 'prod.a' and 'prod/a' would both be named 'prod_a' in Terraform" in e
         for e in errs
     ), errs
-    assert any("secrets[\"prod/b\"].previous_names[0]: 'prod+a' would be named 'prod_a' in Terraform, already the name of secret 'prod.a'" in e for e in errs), errs
 
 
-def test_secret_renames_move_by_terraform_name(tmp_path: Path) -> None:
+def test_secret_renames_are_refused_with_the_reason(tmp_path: Path) -> None:
+    """Secrets Manager cannot rename a secret: previous_names on a secret is an error, on the
+    field, that says what the new name really does; no moved block is ever written for one."""
     data = json.loads(json.dumps(BASE))
-    data["secrets"] = {
-        "prod/b": {"function": "pg", "schedule": {"every_days": 30}, "previous_names": ["old/b", "old.b", "prod/a"]},
-        "prod.c": {"function": "pg", "schedule": {"every_days": 30}, "previous_names": ["prod/c"]},
-    }
+    data["secrets"] = {"prod/b": {"function": "pg", "schedule": {"every_days": 30}, "previous_names": ["prod/a"]}}
+    (err,) = _errors(tmp_path, data)
+    assert 'secrets["prod/b"].previous_names: Secrets Manager cannot rename a secret' in err
+    assert "the plan deletes the rotation of 'prod/a' and creates one for 'prod/b'" in err
+    del data["secrets"]["prod/b"]["previous_names"]
     m, _ = model.load(_write(tmp_path, data))
-    # old/b and old.b share a name (nothing to move between them); prod/c -> prod.c keeps it
-    assert m.moves == (("secret", "old_b", "prod_a"), ("secret", "prod_a", "prod_b"))
+    assert m.moves == ()
     out = tmp_path / "out"
     assert api.generate(_write(tmp_path, data), out).exit == api.Exit.OK
-    moved = (out / "rotation" / "moved.tf").read_text()
-    assert "from = aws_secretsmanager_secret_rotation.old_b\n  to   = aws_secretsmanager_secret_rotation.prod_a\n" in moved
-    assert "from = aws_secretsmanager_secret_rotation.prod_a\n  to   = aws_secretsmanager_secret_rotation.prod_b\n" in moved
-    assert moved.count("moved {") == 2
-    assert 'resource "aws_secretsmanager_secret_rotation" "prod_c"' in (out / "rotation" / "rotation.tf").read_text()
+    assert not (out / "rotation" / "moved.tf").exists()
+
+
+def test_created_alternating_secret_without_rotate_immediately_warns(tmp_path: Path) -> None:
+    data = json.loads(json.dumps(BASE))
+    data["functions"]["multi"] = dict(BASE["functions"]["pg"], strategy="alternating_users")
+    data["secrets"]["app/reporting"] = {
+        "function": "multi", "create": True, "connection": {"host": "db", "username": "reporting"},
+        "master_secret": {"arn": "arn:aws:secretsmanager:eu-west-1:111122223333:secret:app/admin-Adm123"},
+        "schedule": {"every_days": 7},
+    }
+    _m, notes = model.load(_write(tmp_path, data))
+    assert [d.render().split(": ", 1)[1] for d in notes if d.level.value == "warning"] == [
+        'warning: secrets["app/reporting"].rotate_immediately: without rotate_immediately, Secrets Manager tests '
+        "the new rotation with the secret's current version (the testSecret step), whose random password the "
+        "database does not know; rotate_immediately: true lets the master secret set the password first"
+    ]
+    data["secrets"]["app/reporting"]["rotate_immediately"] = True
+    _m, notes = model.load(_write(tmp_path, data))
+    assert not [d for d in notes if d.level.value == "warning"]
 
 
 def test_permissions_boundary_must_be_a_policy_arn(tmp_path: Path) -> None:

@@ -42,7 +42,7 @@ SECRET = "secrets:\n  s:\n    function: f\n    schedule: {every_days: 30}\n"
         (FN + SECRET, ">= 1.5.0", ">= 5.68.0, < 7.0.0"),
         # A created secret: write-only secret_string_wo (5.88.0) and Terraform 1.11.
         (
-            "roles: {exclusive_policies: false}\n" + FN + SECRET + "    create: true\n    connection: {host: db, username: u}\n",
+            "roles: {exclusive_policies: false}\n" + FN + SECRET + "    create: true\n    password_in_database: true\n    connection: {host: db, username: u}\n",
             ">= 1.11.0",
             ">= 5.88.0, < 7.0.0",
         ),

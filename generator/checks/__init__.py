@@ -47,7 +47,6 @@ def run(
     for name, sec in secrets.items():
         out += secret_rules.check(sc, name, sec, functions)
     out += renames.previous_names(sc, functions, "functions")
-    out += renames.previous_names(sc, secrets, "secrets")
     out += renames.secret_idents(sc, secrets)
     out += function_rules.usage(sc, functions, secrets)
     out += placeholders(source)

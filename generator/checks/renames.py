@@ -29,8 +29,8 @@ def previous_names(sc: Scope, entries: dict[str, Any], section: str) -> list[Dia
 
 def secret_idents(sc: Scope, secrets: dict[str, Any]) -> list[Diagnostic]:
     """Each secret's blocks are named after it (naming.secret_ident), and that name is an
-    address in the state: two secrets may not share it, and a previous name may not take
-    another secret's. Reported on the later name in sorted order, so the message is stable."""
+    address in the state: two secrets may not share it. Reported on the later name in sorted
+    order, so the message is stable. (A secret has no previous names: secrets.renamed.)"""
     out = []
     owner: dict[str, str] = {}
     for name in sorted(secrets):
@@ -45,14 +45,4 @@ def secret_idents(sc: Scope, secrets: dict[str, Any]) -> list[Diagnostic]:
             )
         else:
             owner[ident] = name
-    for name in sorted(secrets):
-        for i, old in enumerate(secrets[name].previous_names):
-            other = owner.get(naming.secret_ident(old))
-            if other is not None and other != name and old not in secrets:
-                out.append(
-                    sc.err(
-                        ("secrets", name, "previous_names", i),
-                        f"{old!r} would be named {naming.secret_ident(old)!r} in Terraform, already the name of secret {other!r}",
-                    )
-                )
     return out

@@ -17,6 +17,8 @@ from generator.manifest import Function, Secret
 def check(sc: Scope, name: str, sec: Secret, functions: dict[str, Function]) -> list[Diagnostic]:
     path = ("secrets", name)
     out = _name(sc, path, name, sec)
+    if sec.previous_names:
+        out.append(renamed(sc, path, name, sec))
     if sec.managed:
         return out + _service_rotated(sc, path, sec)
     if sec.function is None:
@@ -48,8 +50,69 @@ def check(sc: Scope, name: str, sec: Secret, functions: dict[str, Function]) -> 
         if sec.master_secret.kms_key_arn is not None:
             out += kms_key(sc, path + ("master_secret", "kms_key_arn"), sec.master_secret.kms_key_arn)
     out += schedules.check(sc.source, path + ("schedule",), sec.schedule, sc.dropped)
-    out += _created(sc, path, sec)
+    out += _created(sc, path, sec, fn)
     return out
+
+
+def renamed(sc: Scope, path: Path, name: str, sec: Secret) -> Diagnostic:
+    """Secrets Manager has no rename: a moved block would only hide a replacement."""
+    olds = ", ".join(repr(o) for o in sec.previous_names)
+    message = (
+        f"Secrets Manager cannot rename a secret: {olds} and {name!r} are different secrets, so the plan "
+        f"deletes the rotation of {olds} and creates one for {name!r} whatever the module writes "
+        "(a moved block would still replace it)"
+    )
+    if sec.create:
+        days = sec.recovery_window_days
+        restore = f"restorable for {days} days" if days else "at once, without recovery"
+        message += (
+            f"; and this module created {olds}: the apply deletes it ({restore}) and creates {name!r} "
+            "with a new random password that the database does not know. Keep the old name, or remove "
+            "previous_names if that is what you want"
+        )
+    else:
+        message += f". Remove previous_names (list {olds} as a secret of its own to keep rotating it)"
+    return sc.err(path + ("previous_names",), message)
+
+
+def _first_rotation(sc: Scope, path: Path, sec: Secret, fn: Function) -> list[Diagnostic]:
+    """A created secret's first password is random and no database knows it. A single_user
+    function logs in with it, so rotation can only start once someone has set it in the
+    database; an alternating_users function has the master secret set the password."""
+    p: Path = path + ("password_in_database",)
+    if fn.strategy == "single_user":
+        if sec.password_in_database is None:
+            return [
+                sc.err(
+                    path + ("create",),
+                    "a single_user function logs in with the secret's current password, and the database does "
+                    "not know the random first password the module creates, so the first rotation would fail. "
+                    "Set password_in_database: false (the module creates the secret without rotation and "
+                    "lists it in the output passwords_to_set; set that password in the database, then set "
+                    "password_in_database: true), or use an alternating_users function, whose master secret "
+                    "sets the password",
+                )
+            ]
+        if sec.password_in_database is False and sec.rotate_immediately:
+            return [
+                sc.err(
+                    path + ("rotate_immediately",),
+                    "rotation stays off while password_in_database is false; set rotate_immediately once it is true",
+                )
+            ]
+        return []
+    if sec.password_in_database is not None:
+        return [sc.err(p, "password_in_database is for single_user functions; with alternating_users the master secret sets the password")]
+    if not sec.rotate_immediately:
+        return [
+            sc.warn(
+                path + ("rotate_immediately",),
+                "without rotate_immediately, Secrets Manager tests the new rotation with the secret's current "
+                "version (the testSecret step), whose random password the database does not know; "
+                "rotate_immediately: true lets the master secret set the password first",
+            )
+        ]
+    return []
 
 
 def _name(sc: Scope, path: Path, name: str, sec: Secret) -> list[Diagnostic]:
@@ -131,11 +194,13 @@ def _master(sc: Scope, path: Path, name: str, sec: Secret, fn: Function | None) 
     return []
 
 
-def _created(sc: Scope, path: Path, sec: Secret) -> list[Diagnostic]:
+def _created(sc: Scope, path: Path, sec: Secret, fn: Function | None = None) -> list[Diagnostic]:
     """create: true -- the module creates the secret and its first version; the fields for
     that are errors on any other secret."""
     out: list[Diagnostic] = []
     if not sec.create:
+        if sec.password_in_database is not None:
+            out.append(sc.err(path + ("password_in_database",), "password_in_database is only used with create: true"))
         for field in ("description", "connection"):
             if getattr(sec, field) is not None:
                 out.append(sc.err(path + (field,), f"{field} is only used with create: true"))
@@ -158,6 +223,8 @@ def _created(sc: Scope, path: Path, sec: Secret) -> list[Diagnostic]:
         out.append(sc.err(path + ("arn",), "a secret with create: true gets its ARN when it is created; remove arn"))
     if sec.import_:
         out.append(sc.err(path + ("import",), "a secret with create: true has no existing rotation to import"))
+    if fn is not None and not sc.is_dropped(path + ("password_in_database",)):
+        out += _first_rotation(sc, path, sec, fn)
     if sec.connection is None:
         out.append(sc.err(path + ("connection",), "create: true needs connection (host, username; port and dbname optional)"))
     lo, hi = aws.RECOVERY_WINDOW_MIN, aws.RECOVERY_WINDOW_MAX

@@ -22,7 +22,7 @@ resource "aws_secretsmanager_secret_rotation" "payments_app" {
 resource "aws_secretsmanager_secret_rotation" "payments_reporting" {
   secret_id           = aws_secretsmanager_secret.payments_reporting.arn
   rotation_lambda_arn = "arn:aws:lambda:us-east-1:111122223333:function:pg-multi-rotator"
-  rotate_immediately  = false
+  rotate_immediately  = true
 
   rotation_rules {
     automatically_after_days = 7
