@@ -109,7 +109,7 @@ def shuffled(data, rng):
 # The fast tier is `pytest -m "not slow"`: everything that needs neither terraform, moto,
 # checkov nor PyPI. Tests are put in the slow tier here, from what they use, so that a new
 # test is tiered without anyone remembering to mark it.
-SLOW_FIXTURES = frozenset({"terraform", "moto", "moto_server", "checkov"})
+SLOW_FIXTURES = frozenset({"terraform", "moto", "moto_server", "aws_server", "checkov"})
 SLOW_MARKERS = ("terraform", "moto", "linters", "packaging")
 
 
@@ -156,6 +156,17 @@ def terraform():
 
 @pytest.fixture(scope="session")
 def moto_server(terraform):
+    server = MotoServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def aws_server():
+    """A moto server for boto3 alone (doctor, discover): unlike moto_server it needs no
+    terraform. Each test resets it before building its world."""
     server = MotoServer().start()
     try:
         yield server

@@ -12,7 +12,7 @@ from pathlib import Path
 import liveworld as lw
 import pytest
 import yaml
-from harness import MotoServer, Root
+from harness import Root
 from lifecycle import ROTATION_ACTIONS, role_allows
 
 from generator import api
@@ -23,13 +23,9 @@ pytestmark = [pytest.mark.moto]
 APP_ID = "arn:aws:serverlessrepo:us-east-1:297356227824:applications/SecretsManagerRDSPostgreSQLRotationSingleUser"
 
 
-@pytest.fixture(scope="module")
-def server():
-    s = MotoServer().start()
-    try:
-        yield s
-    finally:
-        s.stop()
+@pytest.fixture
+def server(aws_server):
+    return aws_server
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from typing import Any
 
 import liveworld as lw
 import pytest
-from harness import MotoServer, free_port
+from harness import free_port
 
 from generator.live import commands
 
@@ -27,13 +27,9 @@ pytestmark = [pytest.mark.moto]
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
-def server():
-    s = MotoServer().start()
-    try:
-        yield s
-    finally:
-        s.stop()
+@pytest.fixture
+def server(aws_server):
+    return aws_server
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -167,14 +168,13 @@ class Aws:
     def action(self, service: str, op: str) -> str:
         return f"{_PREFIX.get(service, service)}:{op}"
 
-    def call(self, service: str, op: str, method: str, **kwargs: Any) -> dict[str, Any]:
-        """One API call, with errors sorted into Denied / NotFound / Unreachable / ApiError."""
+    @contextmanager
+    def _sorted_errors(self, action: str) -> Iterator[None]:
+        """Turn botocore's exceptions into Denied / NotFound / Unreachable / ApiError."""
         import botocore.exceptions
 
-        client = self._clients[service]
-        action = self.action(service, op)
         try:
-            return getattr(client, method)(**kwargs)  # type: ignore[no-any-return]
+            yield
         except botocore.exceptions.ClientError as exc:
             raise self._classify(action, exc) from None
         except (
@@ -191,28 +191,24 @@ class Aws:
         except botocore.exceptions.BotoCoreError as exc:
             raise ApiError(action, type(exc).__name__, _short(exc)) from None
 
+    def call(self, service: str, op: str, method: str, **kwargs: Any) -> dict[str, Any]:
+        """One API call, with errors sorted into Denied / NotFound / Unreachable / ApiError."""
+        with self._sorted_errors(self.action(service, op)):
+            return getattr(self._clients[service], method)(**kwargs)  # type: ignore[no-any-return]
+
+    def call_or_none(self, service: str, op: str, method: str, **kwargs: Any) -> dict[str, Any] | None:
+        """:meth:`call`, or None where AWS says the thing does not exist."""
+        try:
+            return self.call(service, op, method, **kwargs)
+        except NotFound:
+            return None
+
     def pages(self, service: str, op: str, method: str, key: str, **kwargs: Any) -> list[Any]:
         """Every item under ``key`` of every page (botocore's paginator)."""
-        import botocore.exceptions
-
-        client = self._clients[service]
-        action = self.action(service, op)
         out: list[Any] = []
-        try:
-            for page in client.get_paginator(method).paginate(**kwargs):
+        with self._sorted_errors(self.action(service, op)):
+            for page in self._clients[service].get_paginator(method).paginate(**kwargs):
                 out.extend(page.get(key, []))
-        except botocore.exceptions.ClientError as exc:
-            raise self._classify(action, exc) from None
-        except (
-            botocore.exceptions.EndpointConnectionError,
-            botocore.exceptions.ConnectTimeoutError,
-            botocore.exceptions.ReadTimeoutError,
-            botocore.exceptions.ConnectionClosedError,
-            botocore.exceptions.NoCredentialsError,
-            botocore.exceptions.NoRegionError,
-            botocore.exceptions.SSLError,
-        ) as exc:
-            raise Unreachable(_short(exc)) from None
         return out
 
     def _classify(self, action: str, exc: Any) -> LiveError:

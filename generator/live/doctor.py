@@ -177,28 +177,22 @@ class Doctor:
 
     def function_conf(self, name: str) -> dict[str, Any] | None:
         def fetch() -> dict[str, Any] | None:
-            try:
-                return self.aws.call("lambda", "GetFunctionConfiguration", "get_function_configuration", FunctionName=name)
-            except NotFound:
-                return None
+            return self.aws.call_or_none("lambda", "GetFunctionConfiguration", "get_function_configuration", FunctionName=name)
         return self._once(("function", name), fetch)  # type: ignore[no-any-return]
 
     def function_policy(self, name: str) -> dict[str, Any] | None:
         def fetch() -> dict[str, Any] | None:
-            try:
-                raw = self.aws.call("lambda", "GetPolicy", "get_policy", FunctionName=name)["Policy"]
-            except NotFound:
-                return None
-            return json.loads(raw)  # type: ignore[no-any-return]
+            got = self.aws.call_or_none("lambda", "GetPolicy", "get_policy", FunctionName=name)
+            return None if got is None else json.loads(got["Policy"])
         return self._once(("function-policy", name), fetch)  # type: ignore[no-any-return]
 
     def role_documents(self, role_name: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
         """(identity policies, boundary policies) of a role, or None when it does not exist."""
         def fetch() -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
-            try:
-                role = self.aws.call("iam", "GetRole", "get_role", RoleName=role_name)["Role"]
-            except NotFound:
+            got = self.aws.call_or_none("iam", "GetRole", "get_role", RoleName=role_name)
+            if got is None:
                 return None
+            role = got["Role"]
             docs: list[dict[str, Any]] = []
             for pname in self.aws.pages("iam", "ListRolePolicies", "list_role_policies", "PolicyNames", RoleName=role_name):
                 doc = self.aws.call("iam", "GetRolePolicy", "get_role_policy", RoleName=role_name, PolicyName=pname)["PolicyDocument"]
@@ -221,18 +215,13 @@ class Doctor:
 
     def secret(self, secret_id: str) -> dict[str, Any] | None:
         def fetch() -> dict[str, Any] | None:
-            try:
-                return self.aws.call("secretsmanager", "DescribeSecret", "describe_secret", SecretId=secret_id)
-            except NotFound:
-                return None
+            return self.aws.call_or_none("secretsmanager", "DescribeSecret", "describe_secret", SecretId=secret_id)
         return self._once(("secret", secret_id), fetch)  # type: ignore[no-any-return]
 
     def key(self, key_id: str) -> dict[str, Any] | None:
         def fetch() -> dict[str, Any] | None:
-            try:
-                return self.aws.call("kms", "DescribeKey", "describe_key", KeyId=key_id)["KeyMetadata"]  # type: ignore[no-any-return]
-            except NotFound:
-                return None
+            got = self.aws.call_or_none("kms", "DescribeKey", "describe_key", KeyId=key_id)
+            return None if got is None else got["KeyMetadata"]
         return self._once(("key", key_id), fetch)  # type: ignore[no-any-return]
 
     def key_policy(self, key_arn: str) -> dict[str, Any]:
@@ -245,11 +234,8 @@ class Doctor:
         out: dict[str, dict[str, Any]] = {}
         for sid in ids:
             def fetch(sid: str = sid) -> dict[str, Any] | None:
-                try:
-                    got = self.aws.call("ec2", "DescribeSubnets", "describe_subnets", SubnetIds=[sid])["Subnets"]
-                except NotFound:
-                    return None
-                return got[0] if got else None
+                got = self.aws.call_or_none("ec2", "DescribeSubnets", "describe_subnets", SubnetIds=[sid])
+                return _first(got, "Subnets")
             sub = self._once(("subnet", sid), fetch)
             if sub is not None:
                 out[sid] = sub
@@ -259,11 +245,8 @@ class Doctor:
         out: dict[str, dict[str, Any] | None] = {}
         for gid in sorted(set(ids)):
             def fetch(gid: str = gid) -> dict[str, Any] | None:
-                try:
-                    got = self.aws.call("ec2", "DescribeSecurityGroups", "describe_security_groups", GroupIds=[gid])["SecurityGroups"]
-                except NotFound:
-                    return None
-                return got[0] if got else None
+                got = self.aws.call_or_none("ec2", "DescribeSecurityGroups", "describe_security_groups", GroupIds=[gid])
+                return _first(got, "SecurityGroups")
             out[gid] = self._once(("sg", gid), fetch)
         return out
 
@@ -992,6 +975,12 @@ def _value_shape(text: Any, engine: str) -> tuple[frozenset[str] | None, bool]:
     ok = data.get("engine") == engine
     data.clear()
     return keys, ok
+
+
+def _first(response: dict[str, Any] | None, key: str) -> dict[str, Any] | None:
+    """The first item of a Describe* response's list, or None (no response, or an empty list)."""
+    items = (response or {}).get(key) or []
+    return items[0] if items else None
 
 
 def _doc(doc: Any) -> dict[str, Any]:
