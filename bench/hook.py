@@ -116,7 +116,9 @@ def main() -> int:
         print(f"  {labels[k]:50} {med[k] * 1000:6.0f} ms  {ratios[k]:.2f}x floor ({verdict} <= {TARGET}x)")
     if args.json:
         args.json.write_text(
-            json.dumps({"runs": args.runs, "median_s": med, "ratio": ratios, "target": TARGET, "samples_s": times}, indent=2)
+            json.dumps(
+                {"runs": args.runs, "median_s": med, "ratio": ratios, "target": TARGET, "samples_s": times}, indent=2
+            )
             + "\n"
         )
     return 0

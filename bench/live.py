@@ -45,7 +45,10 @@ from lifecycle import dummy_zip  # noqa: E402
 
 ACCOUNT = "111122223333"
 REGION = "us-east-1"
-TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
 
 
 def build(server: MotoServer, secrets: int, functions: int, keys: int) -> dict[str, Any]:
@@ -57,7 +60,8 @@ def build(server: MotoServer, secrets: int, functions: int, keys: int) -> dict[s
     fn_sg = ec2.create_security_group(GroupName="rotator", Description="fn", VpcId=vpc)["GroupId"]
     ep_sg = ec2.create_security_group(GroupName="endpoint", Description="ep", VpcId=vpc)["GroupId"]
     ec2.authorize_security_group_ingress(
-        GroupId=ep_sg, IpPermissions=[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "UserIdGroupPairs": [{"GroupId": fn_sg}]}]
+        GroupId=ep_sg,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "UserIdGroupPairs": [{"GroupId": fn_sg}]}],
     )
     ec2.create_vpc_endpoint(VpcId=vpc, ServiceName=f"com.amazonaws.{REGION}.secretsmanager", VpcEndpointType="Interface",
                             SubnetIds=subnets, SecurityGroupIds=[ep_sg], PrivateDnsEnabled=True)  # fmt: skip
@@ -66,14 +70,18 @@ def build(server: MotoServer, secrets: int, functions: int, keys: int) -> dict[s
     iam, lam, sm = c("iam"), c("lambda"), c("secretsmanager")
     fn_arns = []
     for i in range(functions):
-        role = iam.create_role(RoleName=f"bench-rotator-{i}-role", AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
+        role = iam.create_role(RoleName=f"bench-rotator-{i}-role", AssumeRolePolicyDocument=json.dumps(TRUST))["Role"][
+            "Arn"
+        ]
         policy = {"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
              "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
              "Resource": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:*"},
             {"Effect": "Allow", "Action": "secretsmanager:GetRandomPassword", "Resource": "*"},
             {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": key_arns}]}  # fmt: skip
-        iam.put_role_policy(RoleName=f"bench-rotator-{i}-role", PolicyName="rotation", PolicyDocument=json.dumps(policy))
+        iam.put_role_policy(
+            RoleName=f"bench-rotator-{i}-role", PolicyName="rotation", PolicyDocument=json.dumps(policy)
+        )
         arn = lam.create_function(FunctionName=f"bench-rotator-{i}", Runtime="python3.12", Role=role, Handler="index.handler",
                                   Code={"ZipFile": dummy_zip()}, VpcConfig={"SubnetIds": subnets, "SecurityGroupIds": [fn_sg]})["FunctionArn"]  # fmt: skip
         lam.add_permission(FunctionName=f"bench-rotator-{i}", StatementId="SecretsManager", Action="lambda:InvokeFunction",
@@ -83,9 +91,16 @@ def build(server: MotoServer, secrets: int, functions: int, keys: int) -> dict[s
     def one(i: int) -> tuple[str, dict[str, Any]]:
         name = f"bench/app-{i:05d}/db"
         key = key_arns[(i // 2) % keys] if i % 2 == 0 else None  # half the secrets under a CMK
-        arn = sm.create_secret(Name=name, SecretString='{"username":"u","password":"p"}', **({"KmsKeyId": key} if key else {}))["ARN"]
+        arn = sm.create_secret(
+            Name=name, SecretString='{"username":"u","password":"p"}', **({"KmsKeyId": key} if key else {})
+        )["ARN"]
         fn = i % functions
-        sm.rotate_secret(SecretId=arn, RotationLambdaARN=fn_arns[fn], RotationRules={"AutomaticallyAfterDays": 30}, RotateImmediately=False)
+        sm.rotate_secret(
+            SecretId=arn,
+            RotationLambdaARN=fn_arns[fn],
+            RotationRules={"AutomaticallyAfterDays": 30},
+            RotateImmediately=False,
+        )
         for version, stages in sm.describe_secret(SecretId=arn).get("VersionIdsToStages", {}).items():
             if "AWSPENDING" in stages and "AWSCURRENT" not in stages:  # moto limit PENDING (tests/liveworld.py)
                 sm.update_secret_version_stage(SecretId=arn, VersionStage="AWSPENDING", RemoveFromVersionId=version)
@@ -222,8 +237,10 @@ def main() -> int:
     result["not_per_secret"] = other
     result["refetched"] = refetched
     result["goals_met"] = {
-        "discover <= 2 per secret + few per function": per_secret["discover"] <= 2 and other["discover"] <= 5 * f + k + 5,
-        "doctor <= 3 per secret + few per function and VPC": per_secret["doctor"] <= 3 and other["doctor"] <= 10 * f + 2 * k + 10,
+        "discover <= 2 per secret + few per function": per_secret["discover"] <= 2
+        and other["discover"] <= 5 * f + k + 5,
+        "doctor <= 3 per secret + few per function and VPC": per_secret["doctor"] <= 3
+        and other["doctor"] <= 10 * f + 2 * k + 10,
         "no re-fetches": not refetched,
     }
     print(f"doctor and discover against moto: {n:,} rotated secrets, {f} functions (own roles), {k} keys, 1 VPC; "
@@ -231,7 +248,9 @@ def main() -> int:
     print()
     print("| command | API calls | per secret | not per secret | wall time | / baseline |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    print(f"| baseline (ListSecrets + DescribeSecret each, serial) | {base_calls:,} | {1 + 1 / 100:.2f} | 0 | {result['median_s']['baseline']:.2f} s | 1.00 |")
+    print(
+        f"| baseline (ListSecrets + DescribeSecret each, serial) | {base_calls:,} | {1 + 1 / 100:.2f} | 0 | {result['median_s']['baseline']:.2f} s | 1.00 |"
+    )
     for cmd in ("doctor", "discover"):
         print(f"| {cmd} | {result[cmd]['total']:,} | {per_secret[cmd]:.2f} | {other[cmd]} | {result['median_s'][cmd]:.2f} s | "
               f"{result['median_ratio_to_baseline'][cmd]:.2f} |")  # fmt: skip

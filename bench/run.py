@@ -69,7 +69,9 @@ class Sample:
     stdout: str = ""  # only with run_rss(..., keep_stdout=True)
 
 
-def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None, ok: tuple[int, ...] = (0,), timeout: float = 600) -> None:
+def run(
+    cmd: list[str], cwd: Path, env: dict[str, str] | None = None, ok: tuple[int, ...] = (0,), timeout: float = 600
+) -> None:
     """Run a set-up step (not measured)."""
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     if proc.returncode not in ok:
@@ -77,7 +79,12 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None, ok: tuple[
 
 
 def run_rss(
-    cmd: list[str], cwd: Path, env: dict[str, str] | None = None, ok: tuple[int, ...] = (0,), timeout: float = 600, keep_stdout: bool = False
+    cmd: list[str],
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    ok: tuple[int, ...] = (0,),
+    timeout: float = 600,
+    keep_stdout: bool = False,
 ) -> Sample:
     """Like :func:`run`, but reaps the child with ``os.wait4`` to read its own ``ru_maxrss``.
 
@@ -340,7 +347,13 @@ def bench_plans(args, work: Path, tool: str, tf: Tf) -> dict[str, dict]:
         names = [v for (v, m) in roots if m == n]
         # The largest size carries the target, so it gets the most runs; below it a plan is
         # mostly Terraform's and the provider's start-up, the same for every design.
-        runs = args.plan_runs_large if n == max(args.plan_sizes) else args.plan_runs_small if n > min(args.plan_sizes) else 1
+        runs = (
+            args.plan_runs_large
+            if n == max(args.plan_sizes)
+            else args.plan_runs_small
+            if n > min(args.plan_sizes)
+            else 1
+        )
         log(f"  plan at {n} secrets: {', '.join(names)} x {runs} (for_each x 1)")
         times: dict[str, list[float]] = {v: [] for v in names}
         cpu: dict[str, list[float]] = {v: [] for v in names}
@@ -375,7 +388,13 @@ def verdict(ok: bool | None) -> str:
 
 
 def report(
-    args, cases: list[Case], startup: dict, plans: dict | None, have_fmt: bool, elapsed: float, machine_text: str | None = None
+    args,
+    cases: list[Case],
+    startup: dict,
+    plans: dict | None,
+    have_fmt: bool,
+    elapsed: float,
+    machine_text: str | None = None,
 ) -> dict:
     lines = []
     p = lines.append
@@ -428,7 +447,9 @@ def report(
         "to 10,000 secrets; the slope is the least-squares fit over 100, 1,000 and 10,000 secrets."
     )
     p("")
-    p("| functions | slope, CPU (ms per 1,000 secrets) | slope, wall clock | per 1,000 secrets at 1,000 | at 10,000 | ratio |")
+    p(
+        "| functions | slope, CPU (ms per 1,000 secrets) | slope, wall clock | per 1,000 secrets at 1,000 | at 10,000 | ratio |"
+    )
     p("| ---: | ---: | ---: | ---: | ---: | ---: |")
     for f in sorted({c.functions for c in cases if c.secrets >= 100}):
         mine = sorted((c for c in cases if c.functions == f and c.secrets >= 100), key=lambda c: c.secrets)
@@ -446,17 +467,31 @@ def report(
         if len(per) < 2:
             continue
         ratio = per[10_000] / per[1_000] if per[1_000] > 0 else None
-        lin[f] = {"slope_cpu_ms_per_1000": s, "slope_wall_ms_per_1000": s_wall, "per_1000_at_1000": per[1_000], "per_1000_at_10000": per[10_000], "ratio": ratio}
-        p(f"| {f} | {s:.0f} | {s_wall:.0f} | {per[1_000]:.0f} | {per[10_000]:.0f} | " + (f"{ratio:.2f}" if ratio else "n/a") + " |")
+        lin[f] = {
+            "slope_cpu_ms_per_1000": s,
+            "slope_wall_ms_per_1000": s_wall,
+            "per_1000_at_1000": per[1_000],
+            "per_1000_at_10000": per[10_000],
+            "ratio": ratio,
+        }
+        p(
+            f"| {f} | {s:.0f} | {s_wall:.0f} | {per[1_000]:.0f} | {per[10_000]:.0f} | "
+            + (f"{ratio:.2f}" if ratio else "n/a")
+            + " |"
+        )
     py, ver = median(startup["python"]), median(startup["version"])
     p("")
-    p(f"## Start-up: `rotation-tf --version` {ver * 1000:.0f} ms vs `python -c pass` {py * 1000:.0f} ms: **{ver / py:.2f}x**")
+    p(
+        f"## Start-up: `rotation-tf --version` {ver * 1000:.0f} ms vs `python -c pass` {py * 1000:.0f} ms: **{ver / py:.2f}x**"
+    )
     plan_rows = {}
     if plans:
         p("")
         p("## terraform plan -refresh=false (median seconds; every design over one shared function)")
         p("")
-        p("| secrets | generated | minimal (literal blocks) | minimal (for_each) | one function per secret | generated/minimal | for_each/minimal | per-secret/minimal | resources: generated / minimal / per-secret |")
+        p(
+            "| secrets | generated | minimal (literal blocks) | minimal (for_each) | one function per secret | generated/minimal | for_each/minimal | per-secret/minimal | resources: generated / minimal / per-secret |"
+        )
         p("| ---: " * 9 + "|")
         for n, r in plans.items():
             g, m = r["generated"]["median"], r["minimal"]["median"]
@@ -474,9 +509,13 @@ def report(
                 "per_secret_vs_minimal": (ps["median"] / m) if ps else None,
             }
             p(
-                f"| {int(n):,} | {g:.2f} | {m:.2f} | " + (f"{fe['median']:.2f}" if fe else "not run") + " | "
-                + (f"{ps['median']:.2f}" if ps else "not run") + f" | {g / m:.2f} | "
-                + (f"{fe['median'] / m:.2f}" if fe else "n/a") + " | "
+                f"| {int(n):,} | {g:.2f} | {m:.2f} | "
+                + (f"{fe['median']:.2f}" if fe else "not run")
+                + " | "
+                + (f"{ps['median']:.2f}" if ps else "not run")
+                + f" | {g / m:.2f} | "
+                + (f"{fe['median'] / m:.2f}" if fe else "n/a")
+                + " | "
                 + (f"{ps['median'] / m:.2f}" if ps else "n/a")
                 + f" | {r['generated']['resources']} / {r['minimal']['resources']} / "
                 + (str(ps["resources"]) if ps else "-")
@@ -531,13 +570,21 @@ def report(
             + (f" (median of {len(paired)} paired runs; worst case's median {chk_worst:.2f})" if paired else ""),
             "ok": None if chk is None else chk <= T["check_vs_generate"],
         },
-        "peak_rss_mb": {"value": rss, "target": f"< {T['peak_rss_mb']:.0f} MB at the largest size", "ok": rss < T["peak_rss_mb"]},
+        "peak_rss_mb": {
+            "value": rss,
+            "target": f"< {T['peak_rss_mb']:.0f} MB at the largest size",
+            "ok": rss < T["peak_rss_mb"],
+        },
         "linearity": {
             "value": lin_ratio,
             "target": f"CPU per secret at 10,000 <= {T['linearity']}x that at 1,000",
             "ok": None if lin_ratio is None else lin_ratio <= T["linearity"],
         },
-        "version_vs_python": {"value": ver / py, "target": f"< {T['version_vs_python']:.0f}x", "ok": ver / py < T["version_vs_python"]},
+        "version_vs_python": {
+            "value": ver / py,
+            "target": f"< {T['version_vs_python']:.0f}x",
+            "ok": ver / py < T["version_vs_python"],
+        },
         "plan_vs_minimal": {
             "value": plan_ratio,
             "cpu": plan_ratio_cpu,
@@ -563,7 +610,10 @@ def report(
     for k, t in targets.items():
         val, cpu = t["value"], t.get("cpu")
         p(
-            f"| {k} | " + ("n/a" if val is None else f"{val:.2f}") + " | " + ("" if cpu is None else f"{cpu:.2f}")
+            f"| {k} | "
+            + ("n/a" if val is None else f"{val:.2f}")
+            + " | "
+            + ("" if cpu is None else f"{cpu:.2f}")
             + f" | {t['target']} | {verdict(t['ok'])} |"
         )
     p("")
@@ -612,7 +662,15 @@ def rereport(args, saved: dict) -> int:
     """The report of a saved run, from its raw measurements (every run of every command)."""
     cases = []
     for r in saved["cases"]:
-        c = Case(r["secrets"], r["functions"], Path("."), r["manifest_bytes"], r["output_bytes"], r["runs"], [int(r["peak_rss_mb"] * 1024)])
+        c = Case(
+            r["secrets"],
+            r["functions"],
+            Path("."),
+            r["manifest_bytes"],
+            r["output_bytes"],
+            r["runs"],
+            [int(r["peak_rss_mb"] * 1024)],
+        )
         c.cpu = r["cpu_runs"]
         cases.append(c)
     args.sizes = tuple(sorted({c.secrets for c in cases}))
@@ -654,7 +712,11 @@ def main() -> int:
     args.plan_runs_small = min(args.runs, 2)
     args.per_secret_max = 1_000 if args.full else 100  # 5,000 resources: ~1.5 minutes a plan
 
-    tool = str(args.tool) if args.tool else shutil.which("rotation-tf", path=str(Path(sys.executable).parent)) or shutil.which("rotation-tf")
+    tool = (
+        str(args.tool)
+        if args.tool
+        else shutil.which("rotation-tf", path=str(Path(sys.executable).parent)) or shutil.which("rotation-tf")
+    )
     if tool is None:
         print("rotation-tf is not installed next to this Python; run: pip install -e '.[test]'", file=sys.stderr)
         return 2

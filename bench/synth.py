@@ -164,7 +164,11 @@ def manifest_yaml(spec: Spec) -> str:
                 "      timeout: 60",
             ]
         if f.subnets:
-            out += ["    vpc:", f"      subnet_ids: [{', '.join(f.subnets)}]", f"      security_group_ids: [{', '.join(f.security_groups)}]"]
+            out += [
+                "    vpc:",
+                f"      subnet_ids: [{', '.join(f.subnets)}]",
+                f"      security_group_ids: [{', '.join(f.security_groups)}]",
+            ]
     out += ["", "secrets:"]
     for s in spec.secrets:
         out += [f"  {_q(s.name)}:", f"    function: {s.function}", f"    arn: {_q(s.arn)}"]
@@ -294,30 +298,34 @@ def minimal_for_each_tf(spec: Spec) -> str:
             f"      rotate_immediately = {_hcl(s.rotate_immediately)}",
             "    }",
         ]
-    return common + "\n".join(
-        [
-            "",
-            "locals {",
-            "  rotations = {",
-            *entries,
-            "  }",
-            "}",
-            "",
-            'resource "aws_secretsmanager_secret_rotation" "this" {',
-            "  for_each = local.rotations",
-            "",
-            "  secret_id           = each.value.secret_arn",
-            f"  rotation_lambda_arn = {_q(fn_arn)}",
-            "  rotate_immediately  = each.value.rotate_immediately",
-            "  rotation_rules {",
-            "    automatically_after_days = each.value.every_days",
-            "    schedule_expression      = each.value.expression",
-            "    duration                 = each.value.window",
-            "  }",
-            "  depends_on = [aws_lambda_permission.rotator, aws_iam_role_policy.rotator]",
-            "}",
-        ]
-    ) + "\n"
+    return (
+        common
+        + "\n".join(
+            [
+                "",
+                "locals {",
+                "  rotations = {",
+                *entries,
+                "  }",
+                "}",
+                "",
+                'resource "aws_secretsmanager_secret_rotation" "this" {',
+                "  for_each = local.rotations",
+                "",
+                "  secret_id           = each.value.secret_arn",
+                f"  rotation_lambda_arn = {_q(fn_arn)}",
+                "  rotate_immediately  = each.value.rotate_immediately",
+                "  rotation_rules {",
+                "    automatically_after_days = each.value.every_days",
+                "    schedule_expression      = each.value.expression",
+                "    duration                 = each.value.window",
+                "  }",
+                "  depends_on = [aws_lambda_permission.rotator, aws_iam_role_policy.rotator]",
+                "}",
+            ]
+        )
+        + "\n"
+    )
 
 
 def per_secret_tf(spec: Spec, zip_path: str) -> str:

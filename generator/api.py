@@ -59,7 +59,9 @@ def load(path: FsPath, display_name: str | None = None, *, writes: bool = True) 
     if manifest is not None:  # 3. checks, on what survived stage 2
         diags = checks.run(src, manifest, dict(manifest.functions), dict(manifest.secrets))
     else:
-        diags = diags + checks.run(src, parts["head"], parts["functions"], parts["secrets"], frozenset(parts["dropped"]))
+        diags = diags + checks.run(
+            src, parts["head"], parts["functions"], parts["secrets"], frozenset(parts["dropped"])
+        )
     _raise_errors(diags)
     if manifest is None:  # pragma: no cover - stage 2 reports why it has no manifest
         raise Failed([])
@@ -112,7 +114,9 @@ def render(manifest: FsPath, out_dir: FsPath) -> Rendered:
     return Rendered(manifest, module, notes + dropped_created_secrets(manifest, target, module), target, files)
 
 
-_CREATED_SECRET = re.compile(r'^resource "aws_secretsmanager_secret" "[^"]+" \{\n  name += "([^"\\]*)"\n(.*?)^\}', re.M | re.S)
+_CREATED_SECRET = re.compile(
+    r'^resource "aws_secretsmanager_secret" "[^"]+" \{\n  name += "([^"\\]*)"\n(.*?)^\}', re.M | re.S
+)
 _RECOVERY = re.compile(r"recovery_window_in_days += ([0-9]+)")
 
 
@@ -141,7 +145,10 @@ def dropped_created_secrets(manifest: FsPath, target: FsPath, module: Module) ->
         restore = f"restorable for {days.group(1)} days" if days and days.group(1) != "0" else "without recovery"
         out.append(
             Diagnostic(
-                str(manifest), None, None, ("secrets",),
+                str(manifest),
+                None,
+                None,
+                ("secrets",),
                 f"created secret {name!r} is in {path} but no longer in the manifest: the next apply deletes it "
                 f"and its password ({restore}). Secrets Manager cannot rename a secret, so a new name is a new "
                 "secret with a new random password; put the entry back to keep it",
@@ -174,7 +181,9 @@ def generate_many(manifests: list[FsPath], out_dir: FsPath, check: bool = False)
     jobs: list[Rendered | Result] = []  # per manifest: rendered, or already failed
     seen: dict[FsPath, FsPath] = {}
     owners: dict[tuple[str, str, str], tuple[FsPath, str]] = {}  # (partition, account, IAM name) -> (manifest, region)
-    rotated: dict[tuple[str, str, str, str], tuple[FsPath, str | None]] = {}  # (partition, account, region, secret) -> (manifest, function)
+    rotated: dict[
+        tuple[str, str, str, str], tuple[FsPath, str | None]
+    ] = {}  # (partition, account, region, secret) -> (manifest, function)
     for manifest in manifests:
         try:
             rendered = render(manifest, out_dir)
@@ -236,7 +245,10 @@ def _global_clash(rendered: Rendered, owners: dict[tuple[str, str, str], tuple[F
                 else "rename the function or set another name_prefix in one of them"
             )
             return Diagnostic(
-                str(rendered.manifest), None, None, path,
+                str(rendered.manifest),
+                None,
+                None,
+                path,
                 f"the {kind} name {name!r} is also created by {other} ({region}) in account {m.account_id}; "
                 "IAM names are global to the account across regions, so the second apply would fail with "
                 f"EntityAlreadyExists: {fix}",
@@ -254,7 +266,9 @@ def secret_key(m: Module, name: str) -> tuple[str, str, str, str]:
     return (m.partition, m.account_id, m.region, name)
 
 
-def _secret_clashes(rendered: Rendered, rotated: dict[tuple[str, str, str, str], tuple[FsPath, str | None]]) -> list[Diagnostic]:
+def _secret_clashes(
+    rendered: Rendered, rotated: dict[tuple[str, str, str, str], tuple[FsPath, str | None]]
+) -> list[Diagnostic]:
     """A secret that another manifest of this run already rotates (or creates): the two
     modules would each own an aws_secretsmanager_secret_rotation of it and undo each other's
     rotation_lambda_arn and schedule on every apply. Names both manifests' entries (file,

@@ -85,9 +85,7 @@ def _choice(values: tuple[str, ...]) -> Callable[[str], str]:
 
 ManifestsArg = Annotated[
     list[Path],
-    typer.Argument(
-        help="One or more rotation manifests (YAML).", show_default=False, metavar="MANIFEST"
-    ),
+    typer.Argument(help="One or more rotation manifests (YAML).", show_default=False, metavar="MANIFEST"),
 ]
 
 
@@ -193,7 +191,10 @@ def explain(
     fmt: Annotated[
         str,
         typer.Option(
-            "--format", "-f", help="text (tables; rich on a terminal) or json.", parser=_choice(("text", "json")),
+            "--format",
+            "-f",
+            help="text (tables; rich on a terminal) or json.",
+            parser=_choice(("text", "json")),
             metavar="[text|json]",
         ),
     ] = "text",
@@ -244,14 +245,18 @@ STRATEGIES = ("single_user", "alternating_users")
 def init(
     path: Annotated[Path, typer.Argument(help="Where to write the manifest.", metavar="PATH")] = Path("rotation.yaml"),
     engine: Annotated[
-        str, typer.Option(
+        str,
+        typer.Option(
             "--engine", "-e", help=f"Database engine: {', '.join(ENGINES)}.", parser=_choice(ENGINES), metavar="ENGINE"
-        )
+        ),
     ] = "postgresql",
     strategy: Annotated[
         str,
         typer.Option(
-            "--strategy", "-s", help=f"Rotation strategy: {', '.join(STRATEGIES)}.", parser=_choice(STRATEGIES),
+            "--strategy",
+            "-s",
+            help=f"Rotation strategy: {', '.join(STRATEGIES)}.",
+            parser=_choice(STRATEGIES),
             metavar="STRATEGY",
         ),
     ] = "single_user",
@@ -316,8 +321,11 @@ def diff(
     fmt: Annotated[
         str,
         typer.Option(
-            "--format", "-f", help="text (coloured on a terminal), markdown (a pull-request comment) or json.",
-            parser=_choice(("text", "markdown", "json")), metavar="[text|markdown|json]",
+            "--format",
+            "-f",
+            help="text (coloured on a terminal), markdown (a pull-request comment) or json.",
+            parser=_choice(("text", "markdown", "json")),
+            metavar="[text|markdown|json]",
         ),
     ] = "text",
     color: ColorOpt = "auto",
@@ -372,7 +380,9 @@ def imports(
 
     from generator import imports as imports_mod
 
-    if not re.fullmatch(r"module\.[A-Za-z_][A-Za-z0-9_-]*(\[[^\]]+\])?(\.module\.[A-Za-z_][A-Za-z0-9_-]*)*", module_address):
+    if not re.fullmatch(
+        r"module\.[A-Za-z_][A-Za-z0-9_-]*(\[[^\]]+\])?(\.module\.[A-Za-z_][A-Za-z0-9_-]*)*", module_address
+    ):
         typer.echo(f"rotation-tf: {module_address!r} is not a module address such as module.rotation", err=True)
         raise typer.Exit(2)
     sys.stdout.write(imports_mod.render(_valid_module(manifest), module_address))
@@ -390,7 +400,9 @@ def deployer_policy(manifest: ManifestArg) -> None:
 
     policy = grants.deployer_policy(_valid_module(manifest))
     if policy is None:
-        typer.echo(f"{manifest}: set roles.permissions_boundary; without a boundary no deployer policy can be safe", err=True)
+        typer.echo(
+            f"{manifest}: set roles.permissions_boundary; without a boundary no deployer policy can be safe", err=True
+        )
         raise typer.Exit(2)
     sys.stdout.write(json.dumps(policy, indent=2) + "\n")
 
@@ -407,12 +419,16 @@ def run() -> None:
 ProfileOpt = Annotated[str | None, typer.Option("--profile", help="AWS profile (default: boto3's credential chain).")]
 EndpointOpt = Annotated[
     str | None,
-    typer.Option("--endpoint-url", help="One endpoint for every AWS service (moto, LocalStack, a proxy).", metavar="URL"),
+    typer.Option(
+        "--endpoint-url", help="One endpoint for every AWS service (moto, LocalStack, a proxy).", metavar="URL"
+    ),
 ]
 AttemptsOpt = Annotated[
     int, typer.Option("--max-attempts", min=1, max=20, help="Attempts per API call, retries of throttling included.")
 ]
-TimeoutOpt = Annotated[float, typer.Option("--timeout", min=0.1, max=300, help="Seconds to wait for each AWS response.")]
+TimeoutOpt = Annotated[
+    float, typer.Option("--timeout", min=0.1, max=300, help="Seconds to wait for each AWS response.")
+]
 ReadValuesOpt = Annotated[
     bool,
     typer.Option(
@@ -431,7 +447,10 @@ def doctor(
     fmt: Annotated[
         str,
         typer.Option(
-            "--format", "-f", help="text (a table grouped by function) or json.", parser=_choice(("text", "json")),
+            "--format",
+            "-f",
+            help="text (a table grouped by function) or json.",
+            parser=_choice(("text", "json")),
             metavar="[text|json]",
         ),
     ] = "text",
@@ -459,7 +478,8 @@ def discover(
     profile: ProfileOpt = None,
     endpoint_url: EndpointOpt = None,
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Write the manifest here (never overwrites); default stdout.", metavar="FILE")
+        Path | None,
+        typer.Option("--out", "-o", help="Write the manifest here (never overwrites); default stdout.", metavar="FILE"),
     ] = None,
     read_values: ReadValuesOpt = False,
     max_attempts: AttemptsOpt = 5,
@@ -481,7 +501,11 @@ def discover(
 def caller_policy(
     which: Annotated[
         str,
-        typer.Argument(help="doctor, discover or all.", parser=_choice(("doctor", "discover", "all")), metavar="[doctor|discover|all]"),
+        typer.Argument(
+            help="doctor, discover or all.",
+            parser=_choice(("doctor", "discover", "all")),
+            metavar="[doctor|discover|all]",
+        ),
     ] = "all",
     read_values: Annotated[bool, typer.Option("--read-values", help="Include what --read-values needs.")] = False,
 ) -> None:

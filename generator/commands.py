@@ -96,7 +96,10 @@ def generate(manifests: list[Path], out: Path, check: bool, fail_on_change: bool
         for result in results:
             count = result.drift.count if result.drift is not None else 0
             changed += count
-            echo(f"wrote {result.target}" + (f" ({plural(count, 'file')} changed)" if count else " (unchanged)"), err=True)
+            echo(
+                f"wrote {result.target}" + (f" ({plural(count, 'file')} changed)" if count else " (unchanged)"),
+                err=True,
+            )
         if fail_on_change and changed:
             targets = " ".join(shlex.quote(str(r.target)) for r in results if r.drift is not None and r.drift.count)
             echo(f"{plural(changed, 'file')} changed; review and stage them: git add {targets}", err=True)

@@ -65,15 +65,17 @@ def load_side(spec: str, cwd: FsPath | None = None) -> Module | None:
         return module
     rev, sep, path = spec[len("git:") :].partition(":")
     if not sep or not rev or not path:
-        raise Failed([Diagnostic(spec, None, None, (), "expected git:REV:PATH, for example git:origin/main:rotation.yaml")])
-    try:
-        proc = subprocess.run(
-            ["git", "show", f"{rev}:{path}"], cwd=cwd, capture_output=True, timeout=60, check=False
+        raise Failed(
+            [Diagnostic(spec, None, None, (), "expected git:REV:PATH, for example git:origin/main:rotation.yaml")]
         )
+    try:
+        proc = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=cwd, capture_output=True, timeout=60, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise Failed([Diagnostic(spec, None, None, (), f"cannot run git: {exc}")]) from None
     if proc.returncode != 0:
-        raise Failed([Diagnostic(spec, None, None, (), git_error(proc.stderr.decode("utf-8", "replace"), proc.returncode))])
+        raise Failed(
+            [Diagnostic(spec, None, None, (), git_error(proc.stderr.decode("utf-8", "replace"), proc.returncode))]
+        )
     # The manifest's file name gives the module name, so keep it; its folder matters only
     # to a warning about a zip that does not exist, which diff does not show.
     with tempfile.TemporaryDirectory(prefix="rotation-tf-diff-") as tmp:
@@ -245,10 +247,18 @@ def compare(base: Module | None, new: Module | None, base_name: str = "BASE", ne
             b_form = b.policy.form if b.policy else None
             n_form = n.policy.form if n.policy else None
             if b_form and n_form and b_form != n_form:
-                out.append({"kind": "policy_form", "change": "changed", "function": key, "before": b_form, "after": n_form})
+                out.append(
+                    {"kind": "policy_form", "change": "changed", "function": key, "before": b_form, "after": n_form}
+                )
             if _source(b) != _source(n):
                 out.append(
-                    {"kind": "function_source", "change": "changed", "function": key, "before": _source(b), "after": _source(n)}
+                    {
+                        "kind": "function_source",
+                        "change": "changed",
+                        "function": key,
+                        "before": _source(b),
+                        "after": _source(n),
+                    }
                 )
 
     # secrets: rotation on/off, function, schedule
@@ -257,14 +267,28 @@ def compare(base: Module | None, new: Module | None, base_name: str = "BASE", ne
     for name in sorted(set(bs) | set(ns)):
         bsec, nsec = bs.get(name), ns.get(name)
         if bsec is None and nsec is not None:
-            out.append({"kind": "rotation", "change": "added", "secret": name, "function": nsec.function, "schedule": _schedule(nsec)})
+            out.append(
+                {
+                    "kind": "rotation",
+                    "change": "added",
+                    "secret": name,
+                    "function": nsec.function,
+                    "schedule": _schedule(nsec),
+                }
+            )
         elif nsec is None and bsec is not None:
             out.append({"kind": "rotation", "change": "removed", "secret": name, "function": bsec.function})
         elif bsec is not None and nsec is not None:
             before_fn = new_key_of.get(bsec.function, bsec.function) if bsec.function is not None else None
             if before_fn != nsec.function:
                 out.append(
-                    {"kind": "secret_function", "change": "changed", "secret": name, "before": bsec.function, "after": nsec.function}
+                    {
+                        "kind": "secret_function",
+                        "change": "changed",
+                        "secret": name,
+                        "before": bsec.function,
+                        "after": nsec.function,
+                    }
                 )
             if _schedule(bsec) != _schedule(nsec):
                 out.append(
@@ -310,7 +334,9 @@ def _condition_json(cond: Condition) -> dict[str, dict[str, str]] | None:
 def condition_text(condition: dict[str, dict[str, str]] | None) -> str:
     if not condition:
         return ""
-    return " and ".join(f"{op} {key} = {value}" for op in sorted(condition) for key, value in sorted(condition[op].items()))
+    return " and ".join(
+        f"{op} {key} = {value}" for op in sorted(condition) for key, value in sorted(condition[op].items())
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -342,7 +368,11 @@ def summary(diff: Diff) -> str:
     ]
     for n, word, what in counts:
         if n:
-            verb = what if n == 1 or not what.startswith(("starts", "stops", "moves", "switches", "changes")) else _plural_verb(what)
+            verb = (
+                what
+                if n == 1 or not what.startswith(("starts", "stops", "moves", "switches", "changes"))
+                else _plural_verb(what)
+            )
             parts.append(f"{_plural(n, word)} {verb}")
     return "; ".join(parts)
 
@@ -380,7 +410,9 @@ def other_rows(diff: Diff) -> list[tuple[str, str, str, str]]:
             rows.append(("+" if c["change"] == "added" else "-", "invoke permission", c["function"], c["permission"]))
         elif kind == "rotation":
             if c["change"] == "added":
-                rows.append(("+", "rotation", c["secret"], f"rotated by {_by(c['function'])}, {schedule_text(c['schedule'])}"))
+                rows.append(
+                    ("+", "rotation", c["secret"], f"rotated by {_by(c['function'])}, {schedule_text(c['schedule'])}")
+                )
             else:
                 rows.append(("-", "rotation", c["secret"], f"no longer rotated (was {_by(c['function'])})"))
         elif kind == "secret_function":
@@ -456,12 +488,17 @@ def markdown(diff: Diff, max_rows: int = MARKDOWN_ROWS) -> str:
             for fn, resource, cond, why, actions in grant_rows(diff, change)
         ]
         if rows:
-            sections.append((heading, ["| Function | Actions | Resource | Condition | Why |", "|---|---|---|---|---|"], rows))
+            sections.append(
+                (heading, ["| Function | Actions | Resource | Condition | Why |", "|---|---|---|---|---|"], rows)
+            )
     others = [
-        f"| {sign} | {_cell(what)} | `{_cell(subject)}` | {_cell(detail)} |" for sign, what, subject, detail in other_rows(diff)
+        f"| {sign} | {_cell(what)} | `{_cell(subject)}` | {_cell(detail)} |"
+        for sign, what, subject, detail in other_rows(diff)
     ]
     if others:
-        sections.append(("Rotation, invocation and resources", ["| | Change | Of | Detail |", "|---|---|---|---|"], others))
+        sections.append(
+            ("Rotation, invocation and resources", ["| | Change | Of | Detail |", "|---|---|---|---|"], others)
+        )
     hidden: list[tuple[str, list[str], list[str]]] = []
     for heading, header, rows in sections:
         shown, rest = rows[: max(budget, 0)], rows[max(budget, 0) :]

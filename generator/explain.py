@@ -176,7 +176,11 @@ def summary_line(data: dict[str, Any]) -> str:
     n_fn = len(data["functions"])
     n_sec = sum(f["secret_count"] for f in data["functions"])
     n_own = len(data.get("service_rotated", ()))
-    own = f"; {n_own} secret{'s' if n_own != 1 else ''} rotated by {'their' if n_own != 1 else 'its'} own service (no function, no grant)" if n_own else ""
+    own = (
+        f"; {n_own} secret{'s' if n_own != 1 else ''} rotated by {'their' if n_own != 1 else 'its'} own service (no function, no grant)"
+        if n_own
+        else ""
+    )
     return (
         f"Module {data['module']} (from {data['manifest']}): account {data['account_id']}, "
         f"region {data['region']}, partition {data['partition']}; "
@@ -298,7 +302,9 @@ def _plain_table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[
         height = max(len(cell) for cell in row)
         for j in range(height):
             out.append(
-                "  ".join((cell[j] if j < len(cell) else "").ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+                "  ".join(
+                    (cell[j] if j < len(cell) else "").ljust(w) for cell, w in zip(row, widths, strict=True)
+                ).rstrip()
             )
     return out
 
@@ -412,7 +418,10 @@ def diagram(module: Module, max_secrets: int = DIAGRAM_MAX_SECRETS) -> list[str]
                     edge = f"  {fid} -.->|reads| {masters[sec.master_arn]}"
                     if edge not in edges:
                         edges.append(edge)
-        for arn in sorted({s.kms_key_arn for s in fn.secrets if s.kms_key_arn} | {s.master_kms_key_arn for s in fn.secrets if s.master_kms_key_arn}):
+        for arn in sorted(
+            {s.kms_key_arn for s in fn.secrets if s.kms_key_arn}
+            | {s.master_kms_key_arn for s in fn.secrets if s.master_kms_key_arn}
+        ):
             node = key_node(arn)
             edge = f"  {fid} -.->|decrypts with| {node}"
             if edge not in edges:
@@ -431,4 +440,3 @@ def diagram(module: Module, max_secrets: int = DIAGRAM_MAX_SECRETS) -> list[str]
     for arn, node in keys.items():
         lines.append(f'  {node}[("{_short_key(arn)}")]')
     return lines + edges
-

@@ -84,7 +84,13 @@ def role_pattern(module: Module) -> str:
     return f"arn:{module.partition}:iam::{module.account_id}:role{module.roles.path}{module.name_prefix}*-rotation{tag}"
 
 
-def _st(sid: str, actions: tuple[str, ...] | list[str], resources: list[str], condition: dict[str, Any] | None = None, effect: str = "Allow") -> dict[str, Any]:
+def _st(
+    sid: str,
+    actions: tuple[str, ...] | list[str],
+    resources: list[str],
+    condition: dict[str, Any] | None = None,
+    effect: str = "Allow",
+) -> dict[str, Any]:
     out: dict[str, Any] = {
         "Sid": sid,
         "Effect": effect,
@@ -124,7 +130,11 @@ def deployer_policy(module: Module) -> dict[str, Any] | None:
         # so every role named here is known; the module never creates, tags or deletes them.
         statements += [
             _st("ReadExistingFunctions", EXISTING_FUNCTION_READ, [f.function_arn for f in existing]),
-            _st("ManageOwnPolicyOnExistingRoles", EXISTING_ROLE_POLICY, sorted({f.role_arn for f in existing if f.role_arn})),
+            _st(
+                "ManageOwnPolicyOnExistingRoles",
+                EXISTING_ROLE_POLICY,
+                sorted({f.role_arn for f in existing if f.role_arn}),
+            ),
         ]
     packaged = [f for f in module.functions if f.package]
     if packaged:
@@ -145,12 +155,17 @@ def deployer_policy(module: Module) -> dict[str, Any] | None:
     statements.append(_st("ConfigureRotation", ROTATION_MANAGE, [s.policy_arn for s in module.secrets]))
     lookups = [s.policy_arn for s in module.lookups]
     if lookups:
-        statements.append(_st("LookUpSecretsByName", ("secretsmanager:DescribeSecret", "secretsmanager:GetResourcePolicy"), lookups))
+        statements.append(
+            _st("LookUpSecretsByName", ("secretsmanager:DescribeSecret", "secretsmanager:GetResourcePolicy"), lookups)
+        )
     managed = module.managed
     if managed:
         statements.append(_st("ManageCreatedSecrets", SECRET_MANAGE, [s.policy_arn for s in managed]))
         statements.append(_st("GenerateInitialPasswords", ("secretsmanager:GetRandomPassword",), ["*"]))
-        keys = sorted({s.kms_key_arn for s in managed if s.kms_key_arn} | {k for s in managed if s.managed for _, k in s.managed.replicas if k})
+        keys = sorted(
+            {s.kms_key_arn for s in managed if s.kms_key_arn}
+            | {k for s in managed if s.managed for _, k in s.managed.replicas if k}
+        )
         if keys:
             statements.append(
                 _st(
@@ -168,7 +183,7 @@ def principal(fn: FunctionPlan) -> str:
     where to find it (a key policy with it is refused by KMS, never silently wrong)."""
     if fn.role_arn:
         return fn.role_arn
-    return f"<the role {fn.function_name} runs as: terraform output role_arns[\"{fn.key}\"]>"
+    return f'<the role {fn.function_name} runs as: terraform output role_arns["{fn.key}"]>'
 
 
 def key_policy_statements(module: Module) -> dict[str, list[dict[str, Any]]]:
@@ -186,7 +201,9 @@ def key_policy_statements(module: Module) -> dict[str, list[dict[str, Any]]]:
             u["roles"].add(principal(fn))
             u["secrets"].add(s.policy_arn)
         if s.master_kms_key_arn and s.master_arn and fn.has_role:
-            u = uses.setdefault(s.master_kms_key_arn, {"roles": set(), "secrets": set(), "mroles": set(), "masters": set()})
+            u = uses.setdefault(
+                s.master_kms_key_arn, {"roles": set(), "secrets": set(), "mroles": set(), "masters": set()}
+            )
             u["mroles"].add(principal(fn))
             u["masters"].add(s.master_arn)
     for key in sorted(uses):

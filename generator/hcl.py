@@ -38,7 +38,7 @@ def _escape_char(c: str) -> str:
 
 # Printable ASCII other than the quote and the backslash: such a string needs no escaping
 # unless it holds a template sequence. Nearly every value (ARNs, names) takes this path.
-_PLAIN = re.compile(r'[ !#-\[\]-~]*')
+_PLAIN = re.compile(r"[ !#-\[\]-~]*")
 
 
 def escape(value: str) -> str:

@@ -128,7 +128,9 @@ def _tree(target: Path) -> dict[str, str] | None:
 
 def _zips(module: Module) -> dict[str, bool]:
     return {
-        str((module.manifest_dir / fn.package.filename).resolve()): (module.manifest_dir / fn.package.filename).is_file()
+        str((module.manifest_dir / fn.package.filename).resolve()): (
+            module.manifest_dir / fn.package.filename
+        ).is_file()
         for fn in module.functions
         if fn.package is not None
     }

@@ -40,7 +40,11 @@ def blocks(module: Module, address: str) -> list[tuple[str, str]]:
     for s in module.secrets:
         if s.adopt:
             # A rotation imported by name plans a replacement; the ID must be the ARN.
-            ident = hcl.string(s.arn) if s.arn else f"data.aws_secretsmanager_secret.{_lookup_name(module)}[{hcl.string(s.name)}].arn"
+            ident = (
+                hcl.string(s.arn)
+                if s.arn
+                else f"data.aws_secretsmanager_secret.{_lookup_name(module)}[{hcl.string(s.name)}].arn"
+            )
             out.append((f"{address}.aws_secretsmanager_secret_rotation.{s.ident}", ident))
     return out
 

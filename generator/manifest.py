@@ -31,7 +31,10 @@ PLACEHOLDERS = {
     ACCOUNT_PLACEHOLDER: ("your 12-digit AWS account id", "111122223333"),
     "FILL-IN-FUNCTION-NAME": ("the name of your rotation Lambda function", "example-rotator"),
     "FILL-IN-SECRET-NAME": ("the name of a secret to rotate", "example/app/db"),
-    "FILL-IN-MASTER-SECRET-NAME": ("the name of the secret that holds the master (admin) user's credentials", "example/app/db-master"),
+    "FILL-IN-MASTER-SECRET-NAME": (
+        "the name of the secret that holds the master (admin) user's credentials",
+        "example/app/db-master",
+    ),
 }
 """Every value ``rotation-tf init`` cannot know: visible in the starter, and rejected by
 validate (checks.placeholders) wherever it appears, until the user replaces it."""
@@ -46,7 +49,7 @@ TracingMode = Literal["PassThrough", "Active"]
 
 # Friendlier words for pattern mismatches, keyed by the last element of the field path.
 _PATTERN_HINTS = {
-    "account_id": "must be the 12-digit AWS account id, quoted so that YAML keeps it text (\"012345678901\")",
+    "account_id": 'must be the 12-digit AWS account id, quoted so that YAML keeps it text ("012345678901")',
     "window": "must be a whole number of hours from 1h to 24h, such as 3h",
     "subnet_ids": "must be a subnet id such as subnet-0a1b2c3d4e5f60718",
     "security_group_ids": "must be a security group id such as sg-0a1b2c3d4e5f60718",
@@ -68,10 +71,12 @@ class Vpc(_Strict):
     """The function runs in a VPC; the role gets the network-interface actions."""
 
     subnet_ids: Annotated[
-        list[Annotated[str, Field(pattern=SUBNET_PATTERN)]], Field(min_length=1, description="Subnets the function runs in")
+        list[Annotated[str, Field(pattern=SUBNET_PATTERN)]],
+        Field(min_length=1, description="Subnets the function runs in"),
     ]
     security_group_ids: Annotated[
-        list[Annotated[str, Field(pattern=SG_PATTERN)]], Field(min_length=1, description="Security groups of the function")
+        list[Annotated[str, Field(pattern=SG_PATTERN)]],
+        Field(min_length=1, description="Security groups of the function"),
     ]
 
 
@@ -79,7 +84,14 @@ class Package(_Strict):
     """Build the rotation function from a zip file; the path is relative to the manifest."""
 
     filename: Annotated[str, Field(min_length=1, description="Zip file, relative to the manifest")]
-    handler: Annotated[str, Field(pattern=HANDLER_PATTERN, max_length=aws.HANDLER_MAX, description="Lambda handler, e.g. lambda_function.lambda_handler")]
+    handler: Annotated[
+        str,
+        Field(
+            pattern=HANDLER_PATTERN,
+            max_length=aws.HANDLER_MAX,
+            description="Lambda handler, e.g. lambda_function.lambda_handler",
+        ),
+    ]
     runtime: Annotated[str, Field(pattern=RUNTIME_PATTERN, description="Lambda runtime, e.g. python3.12")]
     timeout: Annotated[int, Field(ge=1, le=aws.LAMBDA_TIMEOUT_MAX, description="Seconds")] = 30
     memory_size: Annotated[int, Field(ge=aws.LAMBDA_MEMORY_MIN, le=aws.LAMBDA_MEMORY_MAX, description="MB")] = 128
@@ -118,7 +130,10 @@ class Function(_Strict):
     """A rotation Lambda function. One function can serve many secrets."""
 
     strategy: Annotated[Strategy, Field(description="Rotation strategy; alternating_users needs a master secret")]
-    engine: Annotated[Engine, Field(description="Engine of the database whose credentials the function rotates; other for anything else")]
+    engine: Annotated[
+        Engine,
+        Field(description="Engine of the database whose credentials the function rotates; other for anything else"),
+    ]
     existing_function_arn: Annotated[
         str | None,
         Field(description="Use a function that already exists (unqualified ARN); its grants go on the role it runs as"),
@@ -131,9 +146,9 @@ class Function(_Strict):
         ),
     ] = None
     package: Annotated[Package | None, Field(description="Create the function from a zip")] = None
-    rotation_app: Annotated[
-        RotationApp | None, Field(description="Deploy AWS's published rotation function (SAR)")
-    ] = None
+    rotation_app: Annotated[RotationApp | None, Field(description="Deploy AWS's published rotation function (SAR)")] = (
+        None
+    )
     vpc: Annotated[Vpc | None, Field(description="Run the function in a VPC")] = None
     description: Annotated[
         str | None,
@@ -154,7 +169,9 @@ class Function(_Strict):
     ] = False
     tags: Annotated[
         dict[str, str],
-        Field(description="Tags on this function's role and on the function or rotation application it creates, merged over the manifest's tags"),
+        Field(
+            description="Tags on this function's role and on the function or rotation application it creates, merged over the manifest's tags"
+        ),
     ] = Field(default_factory=dict)
 
 
@@ -183,10 +200,14 @@ class Roles(_Strict):
 class MasterSecret(_Strict):
     """The separate secret with the credentials that alternating-users rotation uses."""
 
-    arn: Annotated[str | None, Field(description="ARN of the master secret (read only for the role); or give name")] = None
+    arn: Annotated[str | None, Field(description="ARN of the master secret (read only for the role); or give name")] = (
+        None
+    )
     name: Annotated[
         str | None,
-        Field(description="Name of the master secret, when its ARN is not at hand: the role's grants name AWS's partial ARN (name-??????)"),
+        Field(
+            description="Name of the master secret, when its ARN is not at hand: the role's grants name AWS's partial ARN (name-??????)"
+        ),
     ] = None
     kms_key_arn: Annotated[str | None, Field(description="Customer managed key of the master secret")] = None
 
@@ -194,7 +215,12 @@ class MasterSecret(_Strict):
 class Schedule(_Strict):
     """Exactly one of every_days or expression; window is the rotation window."""
 
-    every_days: Annotated[int | None, Field(description=f"Rotate every N days (1-{EVERY_DAYS_MAX}, AutomaticallyAfterDays' API range; rate() stops at {RATE_DAYS_MAX})")] = None
+    every_days: Annotated[
+        int | None,
+        Field(
+            description=f"Rotate every N days (1-{EVERY_DAYS_MAX}, AutomaticallyAfterDays' API range; rate() stops at {RATE_DAYS_MAX})"
+        ),
+    ] = None
     expression: Annotated[str | None, Field(description="rate(N hours|days) or cron(0 H D M W *)")] = None
     window: Annotated[str | None, Field(pattern=WINDOW_PATTERN, description="Rotation window, e.g. 3h")] = None
 
@@ -254,12 +280,10 @@ class Secret(_Strict):
     replicas: Annotated[list[Replica], Field(description="Replica regions of a created secret")] = Field(
         default_factory=list
     )
-    connection: Annotated[
-        Connection | None, Field(description="Fields of a created secret's first version")
-    ] = None
-    tags: Annotated[
-        dict[str, str], Field(description="Tags on a created secret, merged over the manifest's tags")
-    ] = Field(default_factory=dict)
+    connection: Annotated[Connection | None, Field(description="Fields of a created secret's first version")] = None
+    tags: Annotated[dict[str, str], Field(description="Tags on a created secret, merged over the manifest's tags")] = (
+        Field(default_factory=dict)
+    )
     password_in_database: Annotated[
         bool | None,
         Field(
@@ -279,7 +303,9 @@ class Manifest(_Strict):
     version: Annotated[Literal[1], Field(description="Manifest format version")]
     account_id: Annotated[str, Field(pattern=ACCOUNT_PATTERN, description="The aws:SourceAccount value")]
     region: Annotated[str, Field(description="AWS region of the secrets and functions, e.g. us-east-1")]
-    partition: Annotated[Partition | None, Field(description="Must match the region; derived from it when omitted")] = None
+    partition: Annotated[Partition | None, Field(description="Must match the region; derived from it when omitted")] = (
+        None
+    )
     name_prefix: Annotated[str, Field(max_length=32, description="Prepended to IAM role and policy names")] = ""
     tags: Annotated[dict[str, str], Field(description="Tags on every taggable resource")] = Field(default_factory=dict)
     module: Annotated[
@@ -291,7 +317,9 @@ class Manifest(_Strict):
         dict[str, Function],
         Field(description="Rotation Lambda functions, keyed by name; none when every secret is managed: true"),
     ] = Field(default_factory=dict)
-    secrets: Annotated[dict[str, Secret], Field(min_length=1, description="Secrets to rotate, keyed by the secret's name")]
+    secrets: Annotated[
+        dict[str, Secret], Field(min_length=1, description="Secrets to rotate, keyed by the secret's name")
+    ]
 
 
 # --------------------------------------------------------------------------------------
@@ -381,8 +409,10 @@ def _message(model: type[BaseModel], err: ErrorDetails, loc: tuple[Any, ...]) ->
     if kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
         options = [o.strip().strip("'") for o in expected.replace(" or ", ",").split(",") if o.strip()]
-        msg = f"{value!r} is not one of: {', '.join(options)}" if isinstance(value, str) else (
-            f"must be one of: {', '.join(options)}; got {_describe(value)}"
+        msg = (
+            f"{value!r} is not one of: {', '.join(options)}"
+            if isinstance(value, str)
+            else (f"must be one of: {', '.join(options)}; got {_describe(value)}")
         )
         if isinstance(value, str):
             close = difflib.get_close_matches(value, options, n=1, cutoff=0.6)
@@ -407,11 +437,19 @@ def _message(model: type[BaseModel], err: ErrorDetails, loc: tuple[Any, ...]) ->
     if kind in ("too_short", "string_too_short") and err.get("ctx", {}).get("min_length") == 1:
         return "must not be empty"
     if kind in ("too_short", "too_long", "string_too_short", "string_too_long"):
-        return err["msg"].replace("Value should", "must").replace("String should", "must").replace("List should", "must").replace("Dictionary should", "must")
+        return (
+            err["msg"]
+            .replace("Value should", "must")
+            .replace("String should", "must")
+            .replace("List should", "must")
+            .replace("Dictionary should", "must")
+        )
     return err["msg"]
 
 
-def diagnostics_from(source: Source, model: type[BaseModel], exc: ValidationError, prefix: tuple[Any, ...] = ()) -> list[Diagnostic]:
+def diagnostics_from(
+    source: Source, model: type[BaseModel], exc: ValidationError, prefix: tuple[Any, ...] = ()
+) -> list[Diagnostic]:
     out = []
     for err in exc.errors(include_url=False):
         loc = tuple(err["loc"])
@@ -442,7 +480,9 @@ def _delete(data: Any, loc: tuple[Any, ...]) -> bool:
     return False
 
 
-def _salvage(cls: type[BaseModel], data: Any, rounds: int = 4) -> tuple[BaseModel | None, Any, set[tuple[Any, ...]], list[tuple[Any, ...]]]:
+def _salvage(
+    cls: type[BaseModel], data: Any, rounds: int = 4
+) -> tuple[BaseModel | None, Any, set[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """Validate ``data`` as ``cls``, dropping the values that fail, so that the rules in
     :mod:`generator.checks` can still look at the rest. Shape errors are reported
     separately; this only decides what is left to check.
@@ -497,7 +537,9 @@ def validate_shape(source: Source) -> tuple[Manifest | None, dict[str, Any], lis
     if head is None and all(len(loc) == 1 for loc in missing):
         # Required head fields that are missing or were dropped stay unknown (None);
         # every check that needs one of them is skipped.
-        fields = {k: left.get(k) for k in Manifest.model_fields if k in left or k in ("version", "account_id", "region")}
+        fields = {
+            k: left.get(k) for k in Manifest.model_fields if k in left or k in ("version", "account_id", "region")
+        }
         head = Manifest.model_construct(**fields)
     parts["head"] = head
     for section, cls in (("functions", Function), ("secrets", Secret)):

@@ -249,7 +249,9 @@ class Module:
         """(kind, name, manifest field) of every IAM name this module creates: IAM names are
         unique per account across all regions, so no two modules for one account may share one."""
         # An existing function's role is not the module's: only the roles it creates count.
-        out = [("IAM role", f.role_name, ("functions", f.key)) for f in self.functions if f.creates_role and f.role_name]
+        out = [
+            ("IAM role", f.role_name, ("functions", f.key)) for f in self.functions if f.creates_role and f.role_name
+        ]
         if self.roles.permissions_boundary is not None:  # the deployer module is generated
             out.append(("IAM managed policy", self.deployer_policy_name, ("roles", "permissions_boundary")))
         return tuple(out)
@@ -382,7 +384,11 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
             app = _app_plan(f, names, mine, manifest, partition)
         else:
             policy = policies.choose(
-                grants, ctx=ctx, function_name=function_name, function_arn=arn, in_vpc=f.vpc is not None,
+                grants,
+                ctx=ctx,
+                function_name=function_name,
+                function_arn=arn,
+                in_vpc=f.vpc is not None,
                 subnet_ids=tuple(f.vpc.subnet_ids) if f.vpc else (),
                 security_group_ids=tuple(f.vpc.security_group_ids) if f.vpc else (),
                 traced=f.package is not None and f.package.tracing_mode == "Active",

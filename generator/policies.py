@@ -46,7 +46,9 @@ ROTATION_ACTIONS = (
 # guide (LAMBDA_VPC_GUIDE) adds Assign/UnassignPrivateIpAddresses; the managed policy
 # AWSLambdaVPCAccessExecutionRole v3 (VPC_MANAGED_POLICY) adds DescribeSubnets.
 LAMBDA_VPC_GUIDE = "https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html"
-VPC_MANAGED_POLICY = "https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSLambdaVPCAccessExecutionRole.html"
+VPC_MANAGED_POLICY = (
+    "https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSLambdaVPCAccessExecutionRole.html"
+)
 ENI_CREATE_ACTIONS = ("ec2:CreateNetworkInterface",)  # network-interface*, subnet*, security-group
 ENI_MANAGE_ACTIONS = (  # network-interface* only; IDs unknown in advance
     "ec2:AssignPrivateIpAddresses",
@@ -145,7 +147,11 @@ def _kms_statements(grants: tuple[SecretGrant, ...], ctx: Context, compact: bool
                 actions=KMS_SECRET_ACTIONS,
                 resources=(key,),
                 reason="customer managed key of rotated secrets",
-                condition={"StringLike": {"kms:EncryptionContext:SecretARN": secret_arns if len(secret_arns) > 1 else secret_arns[0]}},
+                condition={
+                    "StringLike": {
+                        "kms:EncryptionContext:SecretARN": secret_arns if len(secret_arns) > 1 else secret_arns[0]
+                    }
+                },
             )
         )
     by_master_key: dict[str, list[str]] = {}
@@ -160,7 +166,9 @@ def _kms_statements(grants: tuple[SecretGrant, ...], ctx: Context, compact: bool
                 actions=KMS_MASTER_ACTIONS,
                 resources=(key,),
                 reason="customer managed key of master secrets (decrypt only)",
-                condition={"StringLike": {"kms:EncryptionContext:SecretARN": masters if len(masters) > 1 else masters[0]}},
+                condition={
+                    "StringLike": {"kms:EncryptionContext:SecretARN": masters if len(masters) > 1 else masters[0]}
+                },
             )
         )
     return out

@@ -86,7 +86,11 @@ def resource_table(module: Module) -> list[dict[str, str]]:
     # Per-secret blocks are named after their secret (naming.secret_ident): one row each
     # type, not one per secret, so the table stays short at thousands of secrets.
     per_secret = [
-        ("aws_secretsmanager_secret_rotation", "resource", "one per secret" if not module.awaiting_password else "one per secret with rotation on")
+        (
+            "aws_secretsmanager_secret_rotation",
+            "resource",
+            "one per secret" if not module.awaiting_password else "one per secret with rotation on",
+        )
     ]
     if module.lookups:
         per_secret.append(("aws_secretsmanager_secret", "data source", "one per secret given by name only"))
@@ -105,8 +109,10 @@ def resource_table(module: Module) -> list[dict[str, str]]:
     rows = []
     for item in sorted(items):
         rtype, _, kind = item
-        short = rtype[len("aws_"):]
-        folder = {"resource": "resources", "data source": "data-sources", "ephemeral resource": "ephemeral-resources"}[kind]
+        short = rtype[len("aws_") :]
+        folder = {"resource": "resources", "data source": "data-sources", "ephemeral resource": "ephemeral-resources"}[
+            kind
+        ]
         rows.append({"label": labels[item], "kind": kind, "url": f"{_REGISTRY}/{folder}/{short}"})
     return rows
 
@@ -355,7 +361,17 @@ def context(module: Module, module_dir: FsPath) -> Context:
     )
 
 
-FILES = ("versions.tf", "locals.tf", "iam.tf", "lambda.tf", "secrets.tf", "rotation.tf", "moved.tf", "outputs.tf", "README.md")
+FILES = (
+    "versions.tf",
+    "locals.tf",
+    "iam.tf",
+    "lambda.tf",
+    "secrets.tf",
+    "rotation.tf",
+    "moved.tf",
+    "outputs.tf",
+    "README.md",
+)
 
 
 def render(module: Module, module_dir: FsPath) -> dict[str, str]:

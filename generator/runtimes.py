@@ -78,8 +78,12 @@ def _d(text: str) -> date:
     return date.fromisoformat(text)
 
 
-def _dep(runtime: str, deprecated: str, source: str, as_of: str, create: str | None = None, update: str | None = None) -> Deprecation:
-    return Deprecation(runtime, _d(deprecated), _d(create) if create else None, _d(update) if update else None, source, _d(as_of))
+def _dep(
+    runtime: str, deprecated: str, source: str, as_of: str, create: str | None = None, update: str | None = None
+) -> Deprecation:
+    return Deprecation(
+        runtime, _d(deprecated), _d(create) if create else None, _d(update) if update else None, source, _d(as_of)
+    )
 
 
 DEPRECATIONS: dict[str, Deprecation] = {
@@ -197,18 +201,40 @@ def _app(line: str, partition: str, version: str, runtime: str, source: str, as_
 
 
 APP_VERSIONS: tuple[AppVersion, ...] = (
-    _app("rds", "aws", "1.0.117", "python2.7",
-         "https://github.com/aws-samples/aws-secrets-manager-rotation-lambdas/issues/18 ('The SAR apps vended by "
-         "Secrets Manager use the 2.7 runtime as of today')", "2019-10-09"),
-    _app("rds", "aws", "1.1.225", "python3.7",
-         "https://github.com/aws/aws-cdk/issues/26866 ('version 1.1.225 of the application, which uses Python 3.7')",
-         "2023-08-24"),
-    _app("rds", "aws", "1.1.367", "python3.9",
-         "https://github.com/aws/aws-cdk/pull/26884 ('bump the deployed lambdas from Python 3.7 ... to Python 3.9')",
-         "2023-08-25"),
-    _app("rds", "aws", "1.1.618", "python3.10",
-         "https://github.com/aws/aws-cdk/pull/35528 ('Updated semantic version to 1.1.618, that will upgrade the "
-         "python version ... to version 3.10')", "2025-09-19"),
+    _app(
+        "rds",
+        "aws",
+        "1.0.117",
+        "python2.7",
+        "https://github.com/aws-samples/aws-secrets-manager-rotation-lambdas/issues/18 ('The SAR apps vended by "
+        "Secrets Manager use the 2.7 runtime as of today')",
+        "2019-10-09",
+    ),
+    _app(
+        "rds",
+        "aws",
+        "1.1.225",
+        "python3.7",
+        "https://github.com/aws/aws-cdk/issues/26866 ('version 1.1.225 of the application, which uses Python 3.7')",
+        "2023-08-24",
+    ),
+    _app(
+        "rds",
+        "aws",
+        "1.1.367",
+        "python3.9",
+        "https://github.com/aws/aws-cdk/pull/26884 ('bump the deployed lambdas from Python 3.7 ... to Python 3.9')",
+        "2023-08-25",
+    ),
+    _app(
+        "rds",
+        "aws",
+        "1.1.618",
+        "python3.10",
+        "https://github.com/aws/aws-cdk/pull/35528 ('Updated semantic version to 1.1.618, that will upgrade the "
+        "python version ... to version 3.10')",
+        "2025-09-19",
+    ),
     _app("rds", "aws", "1.1.670", "python3.12", _CDK_37660, "2026-04-21"),
     _app("rds", "aws", "1.1.671", "python3.12", _CDK_37660, "2026-04-21"),
     _app("rds", "aws-cn", "1.1.440", "python3.12", _CDK_37660, "2026-04-21"),
@@ -297,7 +323,9 @@ def package_finding(runtime: str, on: date) -> Finding | None:
         return None
     family = re.match(r"^[a-z]+", runtime)
     better = supported_runtimes(family.group(0), on) if family else []
-    advice = f"; move to {better[0]} (supported until {DEPRECATIONS[better[0]].deprecated.isoformat()})" if better else ""
+    advice = (
+        f"; move to {better[0]} (supported until {DEPRECATIONS[better[0]].deprecated.isoformat()})" if better else ""
+    )
     return Finding("package.runtime", f"{problem}{advice} (source: {source_url(DEPRECATIONS[runtime].source)})")
 
 

@@ -86,8 +86,14 @@ class _Bad(Exception):
 _RATE_STRICT = re.compile(r"^rate\(([1-9][0-9]*) (hour|hours|day|days)\)$")
 _RATE_LOOSE = re.compile(r"^rate\s*\(\s*([^\s)]*?)\s*([A-Za-z]*)\s*\)$", re.IGNORECASE)
 _UNIT_WORDS = {
-    "h": "hours", "hr": "hours", "hrs": "hours", "hour": "hours", "hours": "hours",
-    "d": "days", "day": "days", "days": "days",
+    "h": "hours",
+    "hr": "hours",
+    "hrs": "hours",
+    "hour": "hours",
+    "hours": "hours",
+    "d": "days",
+    "day": "days",
+    "days": "days",
 }
 
 
@@ -222,9 +228,7 @@ def _dom(field: str) -> tuple[set[int], bool]:
         if part.upper() == "L":
             last = True
         elif "W" in part.upper():
-            raise _Bad(
-                f"{part!r}: Secrets Manager's cron takes ', - * ? / L' in day-of-month, not W ({PAGE})"
-            )
+            raise _Bad(f"{part!r}: Secrets Manager's cron takes ', - * ? / L' in day-of-month, not W ({PAGE})")
         elif "L" in part.upper():
             raise _Bad(f"{part!r}: L stands alone in day-of-month (the month's last day)")
         else:
@@ -355,9 +359,7 @@ def _cron(expr: str) -> tuple[Facts | None, str | None]:
     longest = max((b - a for a, b in pairwise(firing)), default=None)
     if longest is None or longest > MAX_APART_DAYS:
         between = f"leaves {longest} days between two rotations" if longest else f"fires once in {YEARS} years"
-        return None, (
-            f"{expr!r} {between}; Secrets Manager does not support rotation schedules more than a year apart"
-        )
+        return None, (f"{expr!r} {between}; Secrets Manager does not support rotation schedules more than a year apart")
     # The shortest gap is either between two hours of one day, or from the last hour of a
     # firing day to the first hour of the next firing day.
     candidates: list[tuple[int, str]] = []
@@ -367,9 +369,7 @@ def _cron(expr: str) -> tuple[Facts | None, str | None]:
         d1, d2 = min(pairwise(firing), key=lambda p: p[1] - p[0])
         gap = (d2 - d1) * 24 - hours[-1] + hours[0]
         first, second = dt.date.fromordinal(d1), dt.date.fromordinal(d2)
-        where = (
-            f"e.g. {_day_text(first)} {_hours_text(hours[-1])} and {_day_text(second)} {_hours_text(hours[0])} UTC"
-        )
+        where = f"e.g. {_day_text(first)} {_hours_text(hours[-1])} and {_day_text(second)} {_hours_text(hours[0])} UTC"
         candidates.append((gap, where))
     gap, example = min(candidates)
     if gap < MIN_GAP_HOURS:
@@ -410,7 +410,11 @@ def check(
     found: Facts | None
     if sched.every_days is not None:
         if not 1 <= sched.every_days <= EVERY_DAYS_MAX:
-            out.append(source.diag(path + ("every_days",), f"{sched.every_days} is outside 1-{EVERY_DAYS_MAX}, {EVERY_DAYS_LIMIT}"))
+            out.append(
+                source.diag(
+                    path + ("every_days",), f"{sched.every_days} is outside 1-{EVERY_DAYS_MAX}, {EVERY_DAYS_LIMIT}"
+                )
+            )
             return out
         found = Facts(24 * sched.every_days, (0,))
     else:

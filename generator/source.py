@@ -285,8 +285,7 @@ def load(path: FsPath, display_name: str | None = None) -> Source:
         total = builder.size(node) if "&" in text else 0
         if total > MAX_VALUES:
             raise fail(
-                f"the document expands to more than {MAX_VALUES:,} values through YAML aliases; "
-                "refusing to expand it",
+                f"the document expands to more than {MAX_VALUES:,} values through YAML aliases; refusing to expand it",
                 node.start_mark.line + 1,
                 node.start_mark.column + 1,
             )

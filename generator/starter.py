@@ -23,7 +23,7 @@ ACCOUNT_RE = re.compile(r"^[0-9]{12}$")
 
 
 def function_key(engine: str, strategy: str) -> str:
-    return f"{engine}-{ {'single_user': 'single', 'alternating_users': 'alt'}[strategy]}"
+    return f"{engine}-{ {'single_user': 'single', 'alternating_users': 'alt'}[strategy] }"
 
 
 def to_fill(engine: str, strategy: str, account_id: str | None) -> list[str]:
@@ -41,24 +41,36 @@ def text(path: FsPath, *, engine: str, strategy: str, account_id: str | None, re
 
     problems = []
     if account_id is not None and not ACCOUNT_RE.match(account_id):
-        problems.append(Diagnostic(str(path), None, None, ("account_id",), f"{account_id!r} must be the 12-digit AWS account id"))
+        problems.append(
+            Diagnostic(str(path), None, None, ("account_id",), f"{account_id!r} must be the 12-digit AWS account id")
+        )
     if region not in aws.REGIONS:
         problems.append(Diagnostic(str(path), None, None, ("region",), aws.not_a_region(region)))
     if not re.match(MODULE_PATTERN, path.stem):
         problems.append(
-            Diagnostic(str(path), None, None, (), f"the file name gives the module name {path.stem!r}; use 1-64 letters, digits, '-' or '_'")
+            Diagnostic(
+                str(path),
+                None,
+                None,
+                (),
+                f"the file name gives the module name {path.stem!r}; use 1-64 letters, digits, '-' or '_'",
+            )
         )
     if problems:
         raise Failed(problems)
-    return environment().get_template("init/manifest.yaml.j2").render(
-        filename=path.name,
-        module=path.stem,
-        engine=engine,
-        strategy=strategy,
-        account_id=account_id or ACCOUNT_PLACEHOLDER,
-        region=region,
-        partition=aws.partition_of(region),
-        function=function_key(engine, strategy),
+    return (
+        environment()
+        .get_template("init/manifest.yaml.j2")
+        .render(
+            filename=path.name,
+            module=path.stem,
+            engine=engine,
+            strategy=strategy,
+            account_id=account_id or ACCOUNT_PLACEHOLDER,
+            region=region,
+            partition=aws.partition_of(region),
+            function=function_key(engine, strategy),
+        )
     )
 
 
@@ -71,7 +83,9 @@ def write(path: FsPath, *, engine: str, strategy: str, account_id: str | None, r
     from generator import model
 
     if os.path.lexists(path):
-        raise Failed([Diagnostic(str(path), None, None, (), "already exists; rotation-tf init never overwrites a file")])
+        raise Failed(
+            [Diagnostic(str(path), None, None, (), "already exists; rotation-tf init never overwrites a file")]
+        )
     body = text(path, engine=engine, strategy=strategy, account_id=account_id, region=region)
     folder = path.parent if str(path.parent) else FsPath(".")
     if not folder.is_dir():
@@ -97,6 +111,8 @@ def write(path: FsPath, *, engine: str, strategy: str, account_id: str | None, r
         try:
             os.link(tmp, path)
         except FileExistsError:
-            raise Failed([Diagnostic(str(path), None, None, (), "already exists; rotation-tf init never overwrites a file")]) from None
+            raise Failed(
+                [Diagnostic(str(path), None, None, (), "already exists; rotation-tf init never overwrites a file")]
+            ) from None
     finally:
         os.unlink(tmp)

@@ -65,13 +65,17 @@ def refuse_foreign(target: FsPath, foreign: list[str], ours: Collection[str] = (
         # Swapping would move the link, not what it points to; refuse rather than guess.
         raise Failed([Diagnostic(str(target), None, None, (), "is a symbolic link; refusing to replace it")])
     if foreign:
-        raise Failed([Diagnostic(str(target / name), None, None, (), foreign_message(target, name, ours)) for name in foreign])
+        raise Failed(
+            [Diagnostic(str(target / name), None, None, (), foreign_message(target, name, ours)) for name in foreign]
+        )
 
 
 def module_dir(out_dir: FsPath, name: str) -> FsPath:
     """The module folder; refuses names that would leave ``out_dir``."""
     if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name or os.path.isabs(name):
-        raise Failed([Diagnostic(str(out_dir), None, None, ("module",), f"module name {name!r} is not a plain folder name")])
+        raise Failed(
+            [Diagnostic(str(out_dir), None, None, ("module",), f"module name {name!r} is not a plain folder name")]
+        )
     return out_dir / name
 
 
@@ -196,7 +200,9 @@ def write(files: dict[str, str], target: FsPath) -> None:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise Failed([Diagnostic(str(out_dir), None, None, (), f"cannot create the output folder: {exc.strerror}")]) from None
+        raise Failed(
+            [Diagnostic(str(out_dir), None, None, (), f"cannot create the output folder: {exc.strerror}")]
+        ) from None
     if not out_dir.is_dir():
         raise Failed([Diagnostic(str(out_dir), None, None, (), "the output path is not a folder")])
     with _locked(out_dir):

@@ -105,7 +105,10 @@ def checkov_or_skip() -> Path:
                 subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=300)
                 subprocess.run(
                     [str(venv / "bin" / "pip"), "install", "--quiet", CHECKOV_SPEC],
-                    check=True, capture_output=True, text=True, timeout=1200,
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                    timeout=1200,
                 )
             except (subprocess.SubprocessError, OSError) as exc:
                 detail = getattr(exc, "stderr", "") or ""
@@ -171,7 +174,9 @@ class MotoServer:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> MotoServer:
-        env = dict(os.environ, MOTO_ACCOUNT_ID=self.account, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+        env = dict(
+            os.environ, MOTO_ACCOUNT_ID=self.account, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing"
+        )
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
             env=env,
@@ -197,12 +202,16 @@ class MotoServer:
 
     def _post(self, path: str, body: dict | None = None) -> None:
         data = json.dumps(body or {}).encode()
-        req = urllib.request.Request(f"{self.url}{path}", data=data, method="POST", headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            f"{self.url}{path}", data=data, method="POST", headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(req, timeout=10):
             pass
 
     def _post_raw(self, path: str, data: bytes) -> None:
-        req = urllib.request.Request(f"{self.url}{path}", data=data, method="POST", headers={"Content-Type": "text/plain"})
+        req = urllib.request.Request(
+            f"{self.url}{path}", data=data, method="POST", headers={"Content-Type": "text/plain"}
+        )
         with urllib.request.urlopen(req, timeout=10):
             pass
 
@@ -271,7 +280,9 @@ class Run:
 class Root:
     """A root configuration in ``path`` that calls the module at ``module_dir``."""
 
-    def __init__(self, tf: Terraform, path: Path, module_dir: Path, region: str = "us-east-1", endpoint: str | None = None):
+    def __init__(
+        self, tf: Terraform, path: Path, module_dir: Path, region: str = "us-east-1", endpoint: str | None = None
+    ):
         self.tf = tf
         self.path = path
         self.module_dir = module_dir
@@ -295,7 +306,9 @@ class Root:
             with open(os.environ["ROTATION_TF_TIMING"], "a") as log:
                 log.write(f"{time.monotonic() - started:7.1f}s terraform {' '.join(args[:2])} ({self.path.name})\n")
         if check and proc.returncode != 0:
-            raise AssertionError(f"terraform {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+            raise AssertionError(
+                f"terraform {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+            )
         return result
 
     def init(self) -> Run:
@@ -349,12 +362,23 @@ def seed_moto(moto: MotoServer, region: str, functions: list[str], secrets: list
     role = iam.create_role(
         RoleName="existing-rotator-role",
         AssumeRolePolicyDocument=json.dumps(
-            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ],
+            }
         ),
     )["Role"]["Arn"]
     lam = moto.client("lambda", region)
     for name in functions:
-        lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="lambda_function.lambda_handler", Code={"ZipFile": dummy_zip()})
+        lam.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role,
+            Handler="lambda_function.lambda_handler",
+            Code={"ZipFile": dummy_zip()},
+        )
     sm = moto.client("secretsmanager", region)
     for name in secrets:
         sm.create_secret(Name=name, SecretString=json.dumps({"username": "u", "password": "p"}))

@@ -68,7 +68,9 @@ def value(v: Any) -> Any:
     if isinstance(v, list):
         return [value(x) for x in v]
     if isinstance(v, dict):
-        return {(decode_string(k) if k.startswith('"') else k): value(x) for k, x in v.items() if not k.startswith("__")}
+        return {
+            (decode_string(k) if k.startswith('"') else k): value(x) for k, x in v.items() if not k.startswith("__")
+        }
     return v
 
 
@@ -130,7 +132,5 @@ def normalise(statement: dict[str, Any]) -> tuple:
         return tuple(sorted([x] if isinstance(x, str) else x))
 
     cond = statement.get("Condition") or {}
-    cond_items = tuple(
-        sorted((op, k, many(v)) for op, kv in cond.items() for k, v in kv.items())
-    )
+    cond_items = tuple(sorted((op, k, many(v)) for op, kv in cond.items() for k, v in kv.items()))
     return (statement.get("Effect", "Allow"), many(statement["Action"]), many(statement["Resource"]), cond_items)

@@ -97,7 +97,9 @@ class World:
         if arn is not None:
             suffix = arn.rsplit("-", 1)[1]
             kwargs["Tags"] = [{"Key": "_custom_id_", "Value": suffix}]
-        got = sm.create_secret(Name=name, SecretString=json.dumps({"username": "app", "password": "initial"}), **kwargs)["ARN"]
+        got = sm.create_secret(
+            Name=name, SecretString=json.dumps({"username": "app", "password": "initial"}), **kwargs
+        )["ARN"]
         if arn is not None:
             assert got == arn, f"moto did not reproduce {arn} (got {got})"
             sm.untag_resource(SecretId=got, TagKeys=["_custom_id_"])
@@ -111,13 +113,15 @@ class World:
             name, path = HARNESS_ROLE, HARNESS_ROLE_PATH
         else:
             resource = aws.parse_arn(arn).resource
-            name, path = resource.rsplit("/", 1)[1], resource[len("role"):resource.rindex("/") + 1]
+            name, path = resource.rsplit("/", 1)[1], resource[len("role") : resource.rindex("/") + 1]
         try:
             return iam.get_role(RoleName=name)["Role"]["Arn"]
         except iam.exceptions.NoSuchEntityException:
             pass
         got = iam.create_role(
-            RoleName=name, Path=path, AssumeRolePolicyDocument=json.dumps(render._trust_policy()),
+            RoleName=name,
+            Path=path,
+            AssumeRolePolicyDocument=json.dumps(render._trust_policy()),
         )["Role"]["Arn"]
         assert arn is None or got == arn, (got, arn)
         self.roles.add(name)
@@ -130,7 +134,10 @@ class World:
             return
         role_arn = self.role(role_arn)
         got = self.client("lambda").create_function(
-            FunctionName=name, Runtime="python3.12", Role=role_arn, Handler="lambda_function.lambda_handler",
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role_arn,
+            Handler="lambda_function.lambda_handler",
             Code={"ZipFile": dummy_zip()},
         )["FunctionArn"]
         assert got == arn, (got, arn)
@@ -243,7 +250,9 @@ def verify_applied(world: World, m: model.Module, first: bool = True) -> dict[st
             assert {k: v for k, v in value.items() if k != "password"} == s.managed.field_map
             assert d.get("Description") == s.managed.description
             tags = {t["Key"]: t["Value"] for t in d.get("Tags", [])}
-            assert tags == {**dict(m.tags), **s.managed.tag_map}, f"{s.name}: tags {tags}"  # its own over the manifest's
+            assert tags == {**dict(m.tags), **s.managed.tag_map}, (
+                f"{s.name}: tags {tags}"
+            )  # its own over the manifest's
         if not s.rotates:  # password_in_database: false
             assert not d.get("RotationEnabled"), f"{s.name}: rotation is on before the password is in the database"
             continue
@@ -283,8 +292,7 @@ def _verify_created_role(iam, m: model.Module, fn: model.FunctionPlan, counts: d
 def _verify_permission(world: World, m: model.Module, fn: model.FunctionPlan, lam, sm) -> None:
     policy = json.loads(lam.get_policy(FunctionName=fn.function_name)["Policy"])
     mine = [
-        s for s in policy["Statement"]
-        if (s.get("Principal") or {}).get("Service") == "secretsmanager.amazonaws.com"
+        s for s in policy["Statement"] if (s.get("Principal") or {}).get("Service") == "secretsmanager.amazonaws.com"
     ]
     assert len(mine) == 1, f"{fn.key}: {len(mine)} statements for secretsmanager.amazonaws.com: {mine}"
     st = mine[0]
@@ -406,7 +414,10 @@ def expected_actions(old: model.Module, new: model.Module) -> dict[str, list[str
         a, b = os_.get(name), ns.get(name)
         ident = secret_ident(name)
         addr = f"{prefix}aws_secretsmanager_secret_rotation.{ident}"
-        for created in (f"{prefix}aws_secretsmanager_secret.{ident}", f"{prefix}aws_secretsmanager_secret_version.{ident}"):
+        for created in (
+            f"{prefix}aws_secretsmanager_secret.{ident}",
+            f"{prefix}aws_secretsmanager_secret_version.{ident}",
+        ):
             if (a is None or a.managed is None) and b is not None and b.managed is not None:
                 out[created] = ["create"]
             elif a is not None and a.managed is not None and (b is None or b.managed is None):

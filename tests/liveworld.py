@@ -77,12 +77,19 @@ def build(server: Any, *, runtime: str = "python3.12", value: dict[str, str] | N
     ec2 = w.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     w.ids["vpc"] = vpc
-    w.ids["subnet-a"] = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24", AvailabilityZone=f"{w.region}a")["Subnet"]["SubnetId"]
-    w.ids["subnet-b"] = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.2.0/24", AvailabilityZone=f"{w.region}b")["Subnet"]["SubnetId"]
+    w.ids["subnet-a"] = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24", AvailabilityZone=f"{w.region}a")[
+        "Subnet"
+    ]["SubnetId"]
+    w.ids["subnet-b"] = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.2.0/24", AvailabilityZone=f"{w.region}b")[
+        "Subnet"
+    ]["SubnetId"]
     fn_sg = ec2.create_security_group(GroupName="rotator", Description="rotation function", VpcId=vpc)["GroupId"]
-    ep_sg = ec2.create_security_group(GroupName="sm-endpoint", Description="secrets manager endpoint", VpcId=vpc)["GroupId"]
+    ep_sg = ec2.create_security_group(GroupName="sm-endpoint", Description="secrets manager endpoint", VpcId=vpc)[
+        "GroupId"
+    ]
     ec2.authorize_security_group_ingress(
-        GroupId=ep_sg, IpPermissions=[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "UserIdGroupPairs": [{"GroupId": fn_sg}]}]
+        GroupId=ep_sg,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "UserIdGroupPairs": [{"GroupId": fn_sg}]}],
     )
     w.ids["fn-sg"], w.ids["ep-sg"] = fn_sg, ep_sg
     w.ids["endpoint"] = ec2.create_vpc_endpoint(
@@ -97,7 +104,12 @@ def build(server: Any, *, runtime: str = "python3.12", value: dict[str, str] | N
     w.ids["master-key"] = master_key["Arn"]
 
     sm = w.client("secretsmanager")
-    value = value or {"engine": "postgres", "host": "db.example.internal", "username": "app", "password": "initial-password"}
+    value = value or {
+        "engine": "postgres",
+        "host": "db.example.internal",
+        "username": "app",
+        "password": "initial-password",
+    }
     for name in SECRETS:
         kwargs = {"KmsKeyId": key["Arn"]} if name == SECRETS[0] else {}
         w.secret_arns[name] = sm.create_secret(Name=name, SecretString=json.dumps(value), **kwargs)["ARN"]
@@ -146,7 +158,9 @@ def finish_rotation(w: World, name: str) -> None:
     stages = sm.describe_secret(SecretId=w.secret_arns[name]).get("VersionIdsToStages", {})
     for version, labels in stages.items():
         if "AWSPENDING" in labels and "AWSCURRENT" not in labels:
-            sm.update_secret_version_stage(SecretId=w.secret_arns[name], VersionStage="AWSPENDING", RemoveFromVersionId=version)
+            sm.update_secret_version_stage(
+                SecretId=w.secret_arns[name], VersionStage="AWSPENDING", RemoveFromVersionId=version
+            )
 
 
 def manifest(w: World, **overrides: Any) -> dict[str, Any]:

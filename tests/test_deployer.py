@@ -18,8 +18,15 @@ from conftest import ROOT
 
 from generator import grants, model
 
-SERVICES = {"IAM": "iam", "Lambda": "lambda", "Secrets Manager": "secretsmanager", "STS": "sts", "KMS": "kms", "EC2": "ec2"}
-_CALL = re.compile(r'rpc\.method=(\w+)')
+SERVICES = {
+    "IAM": "iam",
+    "Lambda": "lambda",
+    "Secrets Manager": "secretsmanager",
+    "STS": "sts",
+    "KMS": "kms",
+    "EC2": "ec2",
+}
+_CALL = re.compile(r"rpc\.method=(\w+)")
 _SERVICE = re.compile(r'rpc\.service=("([^"]+)"|(\w+))')
 
 
@@ -75,7 +82,9 @@ def test_refuses_roles_without_the_boundary(tmp_path: Path) -> None:
     boundary = m.roles.permissions_boundary
     assert allowed(policy, "iam:CreateRole", role, {"iam:PermissionsBoundary": boundary})
     assert not allowed(policy, "iam:CreateRole", role), "a role without a boundary is refused"
-    assert not allowed(policy, "iam:CreateRole", role, {"iam:PermissionsBoundary": "arn:aws:iam::111122223333:policy/admin"})
+    assert not allowed(
+        policy, "iam:CreateRole", role, {"iam:PermissionsBoundary": "arn:aws:iam::111122223333:policy/admin"}
+    )
     assert not allowed(policy, "iam:PutRolePolicy", role)
     assert allowed(policy, "iam:PutRolePolicy", role, {"iam:PermissionsBoundary": boundary})
     assert not allowed(policy, "iam:DeleteRolePermissionsBoundary", role, {"iam:PermissionsBoundary": boundary})
@@ -88,7 +97,13 @@ def test_refuses_roles_without_the_boundary(tmp_path: Path) -> None:
     for fn in (f for f in m.functions if not f.creates_role):
         assert allowed(policy, "iam:PutRolePolicy", fn.role_arn)
         assert allowed(policy, "lambda:GetFunction", fn.function_arn)
-        for action in ("iam:CreateRole", "iam:DeleteRole", "iam:UpdateAssumeRolePolicy", "iam:AttachRolePolicy", "iam:TagRole"):
+        for action in (
+            "iam:CreateRole",
+            "iam:DeleteRole",
+            "iam:UpdateAssumeRolePolicy",
+            "iam:AttachRolePolicy",
+            "iam:TagRole",
+        ):
             assert not allowed(policy, action, fn.role_arn, {"iam:PermissionsBoundary": boundary}), action
 
 
@@ -102,10 +117,14 @@ def test_pass_role_only_to_lambda() -> None:
     path.parent.mkdir(exist_ok=True)
     path.write_text(yaml.safe_dump(data))
     (ROOT / ".tf-work" / "build").mkdir(exist_ok=True)
-    (ROOT / ".tf-work" / "build" / "rotator.zip").write_bytes((ROOT / "examples" / "build" / "rotator.zip").read_bytes())
+    (ROOT / ".tf-work" / "build" / "rotator.zip").write_bytes(
+        (ROOT / "examples" / "build" / "rotator.zip").read_bytes()
+    )
     m, _ = model.load(path)
     policy = grants.deployer_policy(m)
     role = next(f.role_arn for f in m.functions if f.package)
     assert allowed(policy, "iam:PassRole", role, {"iam:PassedToService": "lambda.amazonaws.com"})
     assert not allowed(policy, "iam:PassRole", role, {"iam:PassedToService": "ec2.amazonaws.com"})
-    assert not allowed(policy, "iam:PassRole", "arn:aws:iam::111122223333:role/admin", {"iam:PassedToService": "lambda.amazonaws.com"})
+    assert not allowed(
+        policy, "iam:PassRole", "arn:aws:iam::111122223333:role/admin", {"iam:PassedToService": "lambda.amazonaws.com"}
+    )

@@ -51,7 +51,9 @@ def test_output_has_no_absolute_paths_or_dates() -> None:
         files = _render(example, ROOT / "out")
         for name, text in files.items():
             assert str(ROOT) not in text, name
-            dates = set(re.findall(r"\b(?:19|20)\d\d-\d\d-\d\d\b", text)) - {"2012-10-17"}  # IAM policy language version
+            dates = set(re.findall(r"\b(?:19|20)\d\d-\d\d-\d\d\b", text)) - {
+                "2012-10-17"
+            }  # IAM policy language version
             assert not dates, name
             assert text.endswith("\n") and not text.endswith("\n\n"), name
             assert "\r" not in text, name

@@ -31,7 +31,9 @@ def example() -> dict[str, Any]:
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "generator", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "generator", *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.fixture
@@ -40,7 +42,9 @@ def work(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def diff(work: Path, base: dict[str, Any] | None, new: dict[str, Any] | None, *extra: str) -> subprocess.CompletedProcess:
+def diff(
+    work: Path, base: dict[str, Any] | None, new: dict[str, Any] | None, *extra: str
+) -> subprocess.CompletedProcess:
     args = []
     for name, data in (("base", base), ("new", new)):
         if data is None:
@@ -63,7 +67,12 @@ def changes(work: Path, base: dict[str, Any] | None, new: dict[str, Any] | None)
 
 def grants(cs: list[dict[str, Any]], change: str) -> set[tuple[str, str, str, str | None]]:
     return {
-        (c["function"], c["action"], c["resource"], json.dumps(c["condition"], sort_keys=True) if c["condition"] else None)
+        (
+            c["function"],
+            c["action"],
+            c["resource"],
+            json.dumps(c["condition"], sort_keys=True) if c["condition"] else None,
+        )
         for c in cs
         if c["kind"] == "grant" and c["change"] == change
     }
@@ -125,7 +134,12 @@ def test_removed_secret_removes_its_grants_and_its_rotation(work: Path) -> None:
     del new["secrets"]["prod/users/db"]  # the only secret of mysql-alt: its master and keys go too
     cs = changes(work, example(), new)
     removed = grants(cs, "removed")
-    assert ("mysql-alt", "secretsmanager:GetSecretValue", "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/users/db-admin-Mst456", None) in removed
+    assert (
+        "mysql-alt",
+        "secretsmanager:GetSecretValue",
+        "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/users/db-admin-Mst456",
+        None,
+    ) in removed
     assert {a for f, a, r, c in removed if r.endswith("prod/users/db-XyZ123")} == set(ROTATE)
     assert grants(cs, "added") == set()
     assert ("rotation", "removed") in kinds(cs)
@@ -138,8 +152,18 @@ def test_schedule_changes_are_called_out_without_grants(work: Path) -> None:
     cs = changes(work, example(), new)
     assert kinds(cs) == {("schedule", "changed")}
     by = {c["secret"]: c for c in cs}
-    assert by["prod/orders/db"]["before"] == {"every_days": 30, "expression": None, "window": "3h", "rotate_immediately": False}
-    assert by["prod/orders/db"]["after"] == {"every_days": None, "expression": "rate(7 days)", "window": "4h", "rotate_immediately": False}
+    assert by["prod/orders/db"]["before"] == {
+        "every_days": 30,
+        "expression": None,
+        "window": "3h",
+        "rotate_immediately": False,
+    }
+    assert by["prod/orders/db"]["after"] == {
+        "every_days": None,
+        "expression": "rate(7 days)",
+        "window": "4h",
+        "rotate_immediately": False,
+    }
     text = diff(work, example(), new).stdout
     assert "~ schedule prod/orders/db: every 30 days, window 3h -> rate(7 days), window 4h" in text
     assert "rotate immediately" in text
@@ -149,12 +173,20 @@ def test_a_secret_moving_to_another_function_moves_its_grants(work: Path) -> Non
     base = example()
     base["secrets"]["prod/billing/db"]["kms_key_arn"] = KEY
     new = copy.deepcopy(base)
-    new["functions"]["pg-two"] = dict(base["functions"]["pg-single"], existing_function_arn="arn:aws:lambda:us-east-1:111122223333:function:pg-two")
+    new["functions"]["pg-two"] = dict(
+        base["functions"]["pg-single"], existing_function_arn="arn:aws:lambda:us-east-1:111122223333:function:pg-two"
+    )
     new["secrets"]["prod/billing/db"]["function"] = "pg-two"
     cs = changes(work, base, new)
     arn = "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/billing/db-??????"
     assert [c for c in cs if c["kind"] == "secret_function"] == [
-        {"kind": "secret_function", "change": "changed", "secret": "prod/billing/db", "before": "pg-single", "after": "pg-two"}
+        {
+            "kind": "secret_function",
+            "change": "changed",
+            "secret": "prod/billing/db",
+            "before": "pg-single",
+            "after": "pg-two",
+        }
     ]
     assert {(f, a) for f, a, r, _c in grants(cs, "removed") if r == arn} == {("pg-single", a) for a in ROTATE}
     assert {(f, a) for f, a, r, _c in grants(cs, "added") if r == arn} == {("pg-two", a) for a in ROTATE}
@@ -176,22 +208,37 @@ def test_created_secret_is_a_created_resource(work: Path) -> None:
     cs = changes(work, example(), new)
     assert {"kind": "resource", "change": "created", "type": "secret", "name": "prod/new/db"} in cs
     assert ("rotation", "added") in kinds(cs)
-    assert changes(work, new, example()) and {"kind": "resource", "change": "destroyed", "type": "secret", "name": "prod/new/db"} in changes(work, new, example())
+    assert changes(work, new, example()) and {
+        "kind": "resource",
+        "change": "destroyed",
+        "type": "secret",
+        "name": "prod/new/db",
+    } in changes(work, new, example())
 
 
 def test_function_source_and_created_function(work: Path) -> None:
     new = example()
     fn = new["functions"]["pg-single"]
     del fn["existing_function_arn"]
-    fn["package"] = {"filename": "build/rotator.zip", "handler": "lambda_function.lambda_handler", "runtime": "python3.12"}
+    fn["package"] = {
+        "filename": "build/rotator.zip",
+        "handler": "lambda_function.lambda_handler",
+        "runtime": "python3.12",
+    }
     cs = changes(work, example(), new)
     source = [c for c in cs if c["kind"] == "function_source"]
-    assert source and source[0]["before"] == "existing function pg-rotator" and source[0]["after"].startswith("zip build/rotator.zip")
+    assert (
+        source
+        and source[0]["before"] == "existing function pg-rotator"
+        and source[0]["after"].startswith("zip build/rotator.zip")
+    )
     assert {"kind": "resource", "change": "created", "type": "function", "name": "acme-pg-single"} in cs
     # the permission now names the created function; logs go to its log group
     perms = {c["change"]: c["permission"] for c in cs if c["kind"] == "permission"}
     assert "function:pg-rotator" in perms["removed"] and "function:acme-pg-single" in perms["added"]
-    assert any(c["action"] == "logs:PutLogEvents" and "acme-pg-single" in c["resource"] for c in cs if c["kind"] == "grant")
+    assert any(
+        c["action"] == "logs:PutLogEvents" and "acme-pg-single" in c["resource"] for c in cs if c["kind"] == "grant"
+    )
 
 
 def test_renamed_function_is_the_same_function(work: Path) -> None:
@@ -214,9 +261,16 @@ def test_lock_to_secret_changes_the_invoke_permission(work: Path) -> None:
 
 def test_switch_to_the_compact_form(work: Path) -> None:
     base = yaml.safe_load((ROOT / "examples" / "minimal.yaml").read_text())
-    base["secrets"] = {f"prod/service-{i:03d}/database": {"function": "rotator", "schedule": {"every_days": 7}} for i in range(100)}
+    base["secrets"] = {
+        f"prod/service-{i:03d}/database": {"function": "rotator", "schedule": {"every_days": 7}} for i in range(100)
+    }
     new = copy.deepcopy(base)
-    new["secrets"].update({f"prod/service-{i:03d}/database": {"function": "rotator", "schedule": {"every_days": 7}} for i in range(100, 160)})
+    new["secrets"].update(
+        {
+            f"prod/service-{i:03d}/database": {"function": "rotator", "schedule": {"every_days": 7}}
+            for i in range(100, 160)
+        }
+    )
     cs = changes(work, base, new)
     assert [c for c in cs if c["kind"] == "policy_form"] == [
         {"kind": "policy_form", "change": "changed", "function": "rotator", "before": "explicit", "after": "compact"}
@@ -229,14 +283,20 @@ def test_switch_to_the_compact_form(work: Path) -> None:
 
 def test_markdown_puts_added_first_and_collapses_past_fifty_rows(work: Path) -> None:
     new = example()
-    new["secrets"].update({f"prod/svc-{i:02d}/db": {"function": "pg-single", "schedule": {"every_days": 7}} for i in range(60)})
+    new["secrets"].update(
+        {f"prod/svc-{i:02d}/db": {"function": "pg-single", "schedule": {"every_days": 7}} for i in range(60)}
+    )
     del new["secrets"]["prod/billing/db"]
     proc = diff(work, example(), new, "--format", "markdown")
     assert proc.returncode == 1, proc.stderr
     md = proc.stdout
     assert md.index("#### Privileges added") < md.index("#### Privileges removed")
     visible = md.split("<details>")[0]
-    rows = [line for line in visible.splitlines() if line.startswith("| ") and not line.startswith("| Function") and not line.startswith("| |")]
+    rows = [
+        line
+        for line in visible.splitlines()
+        if line.startswith("| ") and not line.startswith("| Function") and not line.startswith("| |")
+    ]
     assert len(rows) == 50
     assert "<details><summary>" in md and md.rstrip().endswith("manifests.</sub>")
     assert md.count("secret:prod/svc-") == 60  # one grants row per secret (its four actions together)
@@ -272,7 +332,11 @@ def test_bad_input_exits_2(work: Path) -> None:
 
 def _git(repo: Path, *args: str) -> None:
     subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], cwd=repo, check=True, capture_output=True, timeout=60
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        timeout=60,
     )
 
 
@@ -287,7 +351,9 @@ def test_git_revisions_without_a_checkout(work: Path) -> None:
     new["secrets"]["prod/orders/db"]["schedule"]["every_days"] = 7
     (repo / "infra" / "rotation.yaml").write_text(yaml.safe_dump(new))
     _git(repo, "commit", "-qam", "change")
-    proc = cli("diff", "git:HEAD~1:infra/rotation.yaml", "git:HEAD:infra/rotation.yaml", "--format", "json", cwd=repo / "infra")
+    proc = cli(
+        "diff", "git:HEAD~1:infra/rotation.yaml", "git:HEAD:infra/rotation.yaml", "--format", "json", cwd=repo / "infra"
+    )
     assert proc.returncode == 1, proc.stderr
     doc = json.loads(proc.stdout)
     assert [c["kind"] for c in doc["changes"]] == ["schedule"] and doc["base_module"] == doc["new_module"] == "rotation"

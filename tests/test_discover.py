@@ -44,9 +44,15 @@ def world(server, env):
     return w
 
 
-def discover(w: lw.World, tmp_path: Path, *, read_values: bool = False, name: str = "discovered.yaml") -> tuple[Path, dict]:
+def discover(
+    w: lw.World, tmp_path: Path, *, read_values: bool = False, name: str = "discovered.yaml"
+) -> tuple[Path, dict]:
     path = tmp_path / name
-    code = commands.discover(commands.Connection(region=w.region, endpoint_url=w.server.url, max_attempts=2), out_path=path, read_values=read_values)
+    code = commands.discover(
+        commands.Connection(region=w.region, endpoint_url=w.server.url, max_attempts=2),
+        out_path=path,
+        read_values=read_values,
+    )
     assert code == 0
     return path, yaml.safe_load(path.read_text())
 
@@ -66,7 +72,10 @@ def test_manifest_validates_as_written_and_imports_everything(world, tmp_path):
     fn = data["functions"][lw.FUNCTION]
     assert fn["existing_function_arn"] == world.ids["function"]
     assert fn["execution_role_arn"] == world.ids["role"]  # GetFunction's Configuration.Role, no extra call
-    assert fn["vpc"] == {"subnet_ids": sorted([world.ids["subnet-a"], world.ids["subnet-b"]]), "security_group_ids": [world.ids["fn-sg"]]}
+    assert fn["vpc"] == {
+        "subnet_ids": sorted([world.ids["subnet-a"], world.ids["subnet-b"]]),
+        "security_group_ids": [world.ids["fn-sg"]],
+    }
     # what cannot be known without a value is said next to the field
     assert "engine: other  # UNKNOWN without reading a value" in text
     assert "strategy: single_user  # UNKNOWN" in text
@@ -94,7 +103,10 @@ def test_read_values_takes_engine_and_masterarn_only(world, tmp_path):
     assert api.validate(path).exit == api.Exit.OK
     alt = data["functions"][lw.ALT_FUNCTION]
     assert alt["strategy"] == "alternating_users" and alt["engine"] == "postgresql"
-    assert data["secrets"][lw.ALT_SECRET]["master_secret"] == {"arn": world.secret_arns[lw.MASTER], "kms_key_arn": world.ids["master-key"]}
+    assert data["secrets"][lw.ALT_SECRET]["master_secret"] == {
+        "arn": world.secret_arns[lw.MASTER],
+        "kms_key_arn": world.ids["master-key"],
+    }
     text = path.read_text()
     for secret in ("initial-password", "admin-password", "db.example.internal", '"app"'):
         assert secret not in text
@@ -103,7 +115,10 @@ def test_read_values_takes_engine_and_masterarn_only(world, tmp_path):
 def test_alternating_without_values_says_master_is_unknown(world, tmp_path):
     world.client("lambda").tag_resource(
         Resource=world.ids["alt-function"],
-        Tags={"serverlessrepo:applicationId": APP_ID.replace("SingleUser", "MultiUser"), "serverlessrepo:semanticVersion": "1.1.600"},
+        Tags={
+            "serverlessrepo:applicationId": APP_ID.replace("SingleUser", "MultiUser"),
+            "serverlessrepo:semanticVersion": "1.1.600",
+        },
     )
     path, data = discover(world, tmp_path)
     assert api.validate(path).exit == api.Exit.OK
@@ -131,7 +146,8 @@ def test_rotation_application_is_recognised(world, tmp_path):
 
 def test_an_entry_that_would_not_validate_is_left_out_with_the_reason(world, tmp_path):
     world.client("lambda").tag_resource(
-        Resource=world.ids["function"], Tags={"serverlessrepo:applicationId": APP_ID, "serverlessrepo:semanticVersion": "1.1.600"}
+        Resource=world.ids["function"],
+        Tags={"serverlessrepo:applicationId": APP_ID, "serverlessrepo:semanticVersion": "1.1.600"},
     )
     path, data = discover(world, tmp_path)  # its two secrets use two keys: an application takes one
     assert api.validate(path).exit == api.Exit.OK
@@ -166,7 +182,9 @@ def test_adopt_an_account_that_already_rotates(terraform, server, env, tmp_path)
     can allow the rotation actions, and the role's statements are evaluated for each secret."""
     server.reset()
     w = lw.build(server)
-    w.secret_arns["plain/never-rotated"] = w.client("secretsmanager").create_secret(Name="plain/never-rotated", SecretString="{}")["ARN"]
+    w.secret_arns["plain/never-rotated"] = w.client("secretsmanager").create_secret(
+        Name="plain/never-rotated", SecretString="{}"
+    )["ARN"]
     path, data = discover(w, tmp_path, read_values=True, name="adopted.yaml")
     for key in (lw.FUNCTION, lw.ALT_FUNCTION):
         assert data["functions"][key]["execution_role_arn"] == w.ids["role"]  # GetFunction's Configuration.Role
@@ -174,7 +192,10 @@ def test_adopt_an_account_that_already_rotates(terraform, server, env, tmp_path)
     text = path.read_text()
     assert "apply adds its least-privilege inline\n    #                policy to legacy-rotator-role" in text
     # The account's own policy keeps only what is not about the secrets (the VPC's ENI actions).
-    own = {"Version": "2012-10-17", "Statement": [s for s in lw._role_policy(w, [], [], "")["Statement"] if s["Sid"] == "Eni"]}
+    own = {
+        "Version": "2012-10-17",
+        "Statement": [s for s in lw._role_policy(w, [], [], "")["Statement"] if s["Sid"] == "Eni"],
+    }
     iam, lam = w.client("iam"), w.client("lambda")
     iam.put_role_policy(RoleName=lw.ROLE, PolicyName="rotation", PolicyDocument=json.dumps(own))
     result = api.generate(path, tmp_path / "out")
@@ -189,7 +210,9 @@ def test_adopt_an_account_that_already_rotates(terraform, server, env, tmp_path)
     assert destroyed == {}, destroyed
     # Each rotation is imported as it is (same function, same schedule): no update.
     rotations = {a: c for a, c in changes.items() if "aws_secretsmanager_secret_rotation" in a}
-    assert rotations == {f"module.rotation.aws_secretsmanager_secret_rotation.{n.replace('/', '_')}": ["import"] for n in data["secrets"]}
+    assert rotations == {
+        f"module.rotation.aws_secretsmanager_secret_rotation.{n.replace('/', '_')}": ["import"] for n in data["secrets"]
+    }
     # The rest is what the module adds: its least-privilege inline policy on each function's
     # own role and the invoke permission with aws:SourceAccount (created, since the account's
     # own have other names). No role: an existing function keeps the one it runs as.
@@ -217,7 +240,9 @@ def test_adopt_an_account_that_already_rotates(terraform, server, env, tmp_path)
     master = w.secret_arns[lw.MASTER]
     assert [a for a in ROTATION_ACTIONS if role_allows(iam, lw.ROLE, a, master)] == ["secretsmanager:GetSecretValue"]
     # The role's own policy is untouched and sits beside the module's two; no other role exists.
-    assert sorted(iam.list_role_policies(RoleName=lw.ROLE)["PolicyNames"]) == sorted(["rotation", *(fn.policy_name for fn in by_key.values())])
+    assert sorted(iam.list_role_policies(RoleName=lw.ROLE)["PolicyNames"]) == sorted(
+        ["rotation", *(fn.policy_name for fn in by_key.values())]
+    )
     assert iam.get_role_policy(RoleName=lw.ROLE, PolicyName="rotation")["PolicyDocument"] == own
     roles = {r["RoleName"] for r in iam.list_roles()["Roles"]}
     assert roles == {lw.ROLE}, roles
@@ -253,7 +278,9 @@ def test_managed_rotation_becomes_managed_true(world, tmp_path):
 def test_empty_account_writes_nothing(server, env, tmp_path, capsys):
     server.reset()
     path = tmp_path / "none.yaml"
-    code = commands.discover(commands.Connection(region="us-east-1", endpoint_url=server.url, max_attempts=2), out_path=path)
+    code = commands.discover(
+        commands.Connection(region="us-east-1", endpoint_url=server.url, max_attempts=2), out_path=path
+    )
     assert code == 0 and not path.exists()
     assert "no secret in account 111122223333, region us-east-1 rotates" in capsys.readouterr().err
 

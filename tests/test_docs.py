@@ -10,7 +10,12 @@ from conftest import ROOT
 
 from generator import schema as schema_mod
 
-DOCS = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", ROOT / "bench" / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCS = [
+    ROOT / "README.md",
+    ROOT / "CONTRIBUTING.md",
+    ROOT / "bench" / "README.md",
+    *sorted((ROOT / "docs").glob("*.md")),
+]
 LINK = re.compile(r"\]\(([^)#\s]+)(#[^)\s]*)?\)")
 README_LIMIT = 20_000
 """Bytes: the README holds what a newcomer needs; references live in docs/."""

@@ -42,11 +42,15 @@ def world(server, monkeypatch):
     return lw.build(server)
 
 
-def run_doctor(world: lw.World, tmp_path: Path, data: dict | None = None, **kw: Any) -> tuple[int, list[dict[str, str]]]:
+def run_doctor(
+    world: lw.World, tmp_path: Path, data: dict | None = None, **kw: Any
+) -> tuple[int, list[dict[str, str]]]:
     path = tmp_path / "rotation.yaml"
     path.write_text(lw.dump(data or lw.manifest(world)))
     out = io.StringIO()
-    code = commands.doctor(path, commands.Connection(endpoint_url=world.server.url, max_attempts=2), fmt="json", out=out, **kw)
+    code = commands.doctor(
+        path, commands.Connection(endpoint_url=world.server.url, max_attempts=2), fmt="json", out=out, **kw
+    )
     findings = json.loads(out.getvalue())["findings"]
     assert all(set(f) == {"subject", "check", "status", "message", "fix"} for f in findings)
     return code, findings
@@ -83,7 +87,9 @@ def _no_endpoint_igw(w: lw.World) -> None:
     ec2.delete_vpc_endpoints(VpcEndpointIds=[w.ids["endpoint"]])
     igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
     ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=w.ids["vpc"])
-    main = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [w.ids["vpc"]]}])["RouteTables"][0]["RouteTableId"]
+    main = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [w.ids["vpc"]]}])["RouteTables"][0][
+        "RouteTableId"
+    ]
     ec2.create_route(RouteTableId=main, DestinationCidrBlock="0.0.0.0/0", GatewayId=igw)
 
 
@@ -106,7 +112,10 @@ def _nat_instead_of_endpoint(w: lw.World) -> None:
 
 def _endpoint_sg_closed(w: lw.World) -> None:
     w.client("ec2").revoke_security_group_ingress(
-        GroupId=w.ids["ep-sg"], IpPermissions=[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "UserIdGroupPairs": [{"GroupId": w.ids["fn-sg"]}]}]
+        GroupId=w.ids["ep-sg"],
+        IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "UserIdGroupPairs": [{"GroupId": w.ids["fn-sg"]}]}
+        ],
     )
 
 
@@ -131,13 +140,21 @@ def _key_disabled(w: lw.World) -> None:
 
 def _key_policy_closed(w: lw.World) -> None:
     other = f"arn:aws:iam::{lw.ACCOUNT}:role/key-admins"
-    policy = {"Version": "2012-10-17", "Statement": [{"Sid": "Admins", "Effect": "Allow", "Principal": {"AWS": other}, "Action": "kms:*", "Resource": "*"}]}
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "Admins", "Effect": "Allow", "Principal": {"AWS": other}, "Action": "kms:*", "Resource": "*"}
+        ],
+    }
     w.client("kms").put_key_policy(KeyId=w.ids["key"], PolicyName="default", Policy=json.dumps(policy))
 
 
 def _permission_without_source_account(w: lw.World) -> None:
     w.client("lambda").add_permission(
-        FunctionName=lw.FUNCTION, StatementId="console-added", Action="lambda:InvokeFunction", Principal="secretsmanager.amazonaws.com"
+        FunctionName=lw.FUNCTION,
+        StatementId="console-added",
+        Action="lambda:InvokeFunction",
+        Principal="secretsmanager.amazonaws.com",
     )
 
 
@@ -174,13 +191,29 @@ FAULTS: dict[str, tuple[Callable[[lw.World], None], Callable[[lw.World], dict[st
     "endpoint security group closed": (_endpoint_sg_closed, lambda w: {}, {(k, "network") for k in BOTH}),
     "endpoint without private DNS": (_endpoint_dns_off, lambda w: {}, {(k, "network") for k in BOTH}),
     "egress closed": (_egress_closed, lambda w: {}, {(k, "egress") for k in BOTH}),
-    "KMS key differs": (_nothing, lambda w: {f"secrets.{ORDERS}.kms_key_arn": w.ids["master-key"]}, {(ORDERS, "kms-key")}),
+    "KMS key differs": (
+        _nothing,
+        lambda w: {f"secrets.{ORDERS}.kms_key_arn": w.ids["master-key"]},
+        {(ORDERS, "kms-key")},
+    ),
     "KMS key disabled": (_key_disabled, lambda w: {}, {(ORDERS, "key-state")}),
-    "key policy neither delegates nor names the role": (_key_policy_closed, lambda w: {}, {(ORDERS, "key-policy"), (ORDERS, "grants")}),
-    "permission without aws:SourceAccount": (_permission_without_source_account, lambda w: {}, {("legacy", "permission")}),
+    "key policy neither delegates nor names the role": (
+        _key_policy_closed,
+        lambda w: {},
+        {(ORDERS, "key-policy"), (ORDERS, "grants")},
+    ),
+    "permission without aws:SourceAccount": (
+        _permission_without_source_account,
+        lambda w: {},
+        {("legacy", "permission")},
+    ),
     "role lacks the grants": (_role_lacks_billing, lambda w: {}, {(BILLING, "grants")}),
     "rotation off": (_rotation_off, lambda w: {}, {(BILLING, "rotation")}),
-    "schedule differs": (_nothing, lambda w: {f"secrets.{BILLING}.schedule": {"every_days": 15}}, {(BILLING, "schedule")}),
+    "schedule differs": (
+        _nothing,
+        lambda w: {f"secrets.{BILLING}.schedule": {"every_days": 15}},
+        {(BILLING, "schedule")},
+    ),
     "unfinished rotation (AWSPENDING)": (_pending, lambda w: {}, {(BILLING, "pending")}),
     "master secret missing": (
         _nothing,
@@ -222,11 +255,18 @@ def test_the_fix_matches_the_fault_rotation_off_schedule_or_window(world, tmp_pa
     # the live rotation lacks: the window alone differs while rotation is on.
     window = fix_of(lw.manifest(world, **{f"secrets.{BILLING}.schedule": {"every_days": 30, "window": "4h"}}))
     assert set(window) == {"schedule"}
-    assert window["schedule"] == f"run terraform apply ({ident} sets the window to the manifest's: every 30 days, window 4h); rotation is already on"
+    assert (
+        window["schedule"]
+        == f"run terraform apply ({ident} sets the window to the manifest's: every 30 days, window 4h); rotation is already on"
+    )
     both = fix_of(lw.manifest(world, **{f"secrets.{BILLING}.schedule": {"every_days": 15, "window": "4h"}}))
-    assert both["schedule"].startswith(f"run terraform apply ({ident} sets the schedule and window to the manifest's: every 15 days, window 4h)")
+    assert both["schedule"].startswith(
+        f"run terraform apply ({ident} sets the schedule and window to the manifest's: every 15 days, window 4h)"
+    )
     days = fix_of(lw.manifest(world, **{f"secrets.{BILLING}.schedule": {"every_days": 15}}))
-    assert days["schedule"].startswith(f"run terraform apply ({ident} sets the schedule to the manifest's: every 15 days)")
+    assert days["schedule"].startswith(
+        f"run terraform apply ({ident} sets the schedule to the manifest's: every 15 days)"
+    )
     assert not any("turns it on" in f for f in (*window.values(), *both.values(), *days.values()))
     _rotation_off(world)
     off = fix_of(lw.manifest(world))
@@ -243,15 +283,21 @@ def test_an_existing_functions_grants_are_fixed_on_the_role_it_runs_as(world, tm
         _, findings = run_doctor(world, tmp_path, lw.manifest(world, **overrides))
         grants = next(f for f in findings if f["subject"] == BILLING and f["check"] == "grants")
         assert grants["status"] == "fail"
-        assert grants["fix"] == f"run terraform apply: the module puts policy {policy} with these grants on role {lw.ROLE}"
-    other = world.client("iam").create_role(RoleName="someone-else", AssumeRolePolicyDocument=json.dumps(lw.TRUST))["Role"]["Arn"]
+        assert (
+            grants["fix"] == f"run terraform apply: the module puts policy {policy} with these grants on role {lw.ROLE}"
+        )
+    other = world.client("iam").create_role(RoleName="someone-else", AssumeRolePolicyDocument=json.dumps(lw.TRUST))[
+        "Role"
+    ]["Arn"]
     code, findings = run_doctor(world, tmp_path, lw.manifest(world, **{"functions.legacy.execution_role_arn": other}))
     assert code == 1
     role = next(f for f in findings if f["subject"] == "legacy" and f["check"] == "role")
     assert role["status"] == "fail" and "execution_role_arn" in role["message"] and other in role["message"]
     assert role["fix"].startswith(f"set functions.legacy.execution_role_arn to {world.ids['role']}")
     grants = next(f for f in findings if f["subject"] == BILLING and f["check"] == "grants")
-    assert grants["fix"].startswith(f"set functions.legacy.execution_role_arn to {world.ids['role']}, the role the function runs as")
+    assert grants["fix"].startswith(
+        f"set functions.legacy.execution_role_arn to {world.ids['role']}, the role the function runs as"
+    )
 
 
 def test_internet_gateway_alone_is_named(world, tmp_path):
@@ -368,7 +414,9 @@ def test_access_denied_is_unknown_and_names_the_action(server, world, tmp_path, 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     e = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", **(env or {}))
-    return subprocess.run([sys.executable, "-m", "generator", *args], capture_output=True, text=True, timeout=60, env=e, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "generator", *args], capture_output=True, text=True, timeout=60, env=e, cwd=ROOT
+    )
 
 
 @pytest.mark.parametrize("endpoint", ["closed-port", "not a url"])
@@ -386,7 +434,14 @@ def test_bad_manifest_and_bad_usage_exit_2(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("version: 1\naccount_id: 12\n")
     assert _cli("doctor", str(bad), "--endpoint-url", "http://127.0.0.1:9").returncode == 2
-    run = _cli("doctor", str(ROOT / "examples" / "rotation.yaml"), "--region", "eu-west-1", "--endpoint-url", "http://127.0.0.1:9")
+    run = _cli(
+        "doctor",
+        str(ROOT / "examples" / "rotation.yaml"),
+        "--region",
+        "eu-west-1",
+        "--endpoint-url",
+        "http://127.0.0.1:9",
+    )
     assert run.returncode == 2 and "region" in run.stderr
 
 
@@ -409,21 +464,40 @@ def test_database_security_group_must_admit_the_function(world, tmp_path):
         DBInstanceIdentifier="orders", DBInstanceClass="db.t3.micro", Engine="postgres", MasterUsername="admin",
         MasterUserPassword="admin-password-1", AllocatedStorage=20, VpcSecurityGroupIds=[db_sg],
     )["DBInstance"]  # fmt: skip
-    host = db["Endpoint"]["Address"] if db.get("Endpoint") else rds.describe_db_instances(DBInstanceIdentifier="orders")["DBInstances"][0]["Endpoint"]["Address"]
+    host = (
+        db["Endpoint"]["Address"]
+        if db.get("Endpoint")
+        else rds.describe_db_instances(DBInstanceIdentifier="orders")["DBInstances"][0]["Endpoint"]["Address"]
+    )
     name = "prod/created/db"
-    world.secret_arns[name] = sm.create_secret(Name=name, SecretString=json.dumps({"engine": "postgres", "host": host, "username": "app", "password": "x"}))["ARN"]
+    world.secret_arns[name] = sm.create_secret(
+        Name=name, SecretString=json.dumps({"engine": "postgres", "host": host, "username": "app", "password": "x"})
+    )["ARN"]
     lw.rotate(world, name)
     data = lw.manifest(world)
     data["secrets"][name] = {"function": "legacy", "create": True, "schedule": {"every_days": 30},
                              "connection": {"host": host, "port": 5432, "username": "app"}}  # fmt: skip
-    doc = lw._role_policy(world, [world.ids["key"], world.ids["master-key"]], list(world.secret_arns.values()), world.secret_arns[lw.MASTER])
+    doc = lw._role_policy(
+        world,
+        [world.ids["key"], world.ids["master-key"]],
+        list(world.secret_arns.values()),
+        world.secret_arns[lw.MASTER],
+    )
     world.client("iam").put_role_policy(RoleName=lw.ROLE, PolicyName="rotation", PolicyDocument=json.dumps(doc))
     code, findings = run_doctor(world, tmp_path, data)
     assert failing(findings) == {(name, "database")}, [f for f in findings if f["status"] == "fail"]
     f = next(f for f in findings if f["check"] == "database")
     assert "RDS instance orders" in f["message"] and db_sg in f["fix"] and "5432" in f["fix"]
     ec2.authorize_security_group_ingress(
-        GroupId=db_sg, IpPermissions=[{"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "UserIdGroupPairs": [{"GroupId": world.ids["fn-sg"]}]}]
+        GroupId=db_sg,
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 5432,
+                "ToPort": 5432,
+                "UserIdGroupPairs": [{"GroupId": world.ids["fn-sg"]}],
+            }
+        ],
     )
     code, findings = run_doctor(world, tmp_path, data)
     assert code == 0 and next(f for f in findings if f["check"] == "database")["status"] == "pass"
@@ -442,8 +516,13 @@ def test_preflight_of_a_function_the_module_creates(world, tmp_path):
     (tmp_path / "rotator.zip").write_bytes(lw.dummy_zip())
     code, findings = run_doctor(world, tmp_path, data)
     by = {(f["subject"], f["check"]): f for f in findings}
-    assert by[("new-fn", "function")]["status"] == "warn" and "terraform apply creates it" in by[("new-fn", "function")]["message"]
-    assert by[("new-fn", "network")]["status"] == "pass" and "interface endpoint" in by[("new-fn", "network")]["message"]
+    assert (
+        by[("new-fn", "function")]["status"] == "warn"
+        and "terraform apply creates it" in by[("new-fn", "function")]["message"]
+    )
+    assert (
+        by[("new-fn", "network")]["status"] == "pass" and "interface endpoint" in by[("new-fn", "network")]["message"]
+    )
     assert by[("new-fn", "runtime")]["status"] == "pass"
     assert by[(lw.SECRETS[1], "grants")]["status"] == "warn"  # its role does not exist yet
     # the secret still rotates with the old function: after apply it moves to new-fn
@@ -459,7 +538,13 @@ def test_read_values_notices_a_master_secret_on_a_single_user_function(server, t
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("ROTATION_TF_TODAY", "2026-11-29")
-    value = {"engine": "postgres", "host": "h", "username": "u", "password": "p", "masterarn": "arn:aws:secretsmanager:us-east-1:111122223333:secret:m-AbCdEf"}
+    value = {
+        "engine": "postgres",
+        "host": "h",
+        "username": "u",
+        "password": "p",
+        "masterarn": "arn:aws:secretsmanager:us-east-1:111122223333:secret:m-AbCdEf",
+    }
     w = lw.build(server, value=value)
     code, findings = run_doctor(w, tmp_path, read_values=True)
     warned = {(f["subject"], f["check"]) for f in findings if f["status"] == "warn"}
@@ -467,5 +552,12 @@ def test_read_values_notices_a_master_secret_on_a_single_user_function(server, t
 
 
 def test_master_secret_given_by_name(world, tmp_path):
-    code, findings = run_doctor(world, tmp_path, lw.manifest(world, **{f"secrets.{lw.ALT_SECRET}.master_secret": {"name": lw.MASTER, "kms_key_arn": world.ids["master-key"]}}))
+    code, findings = run_doctor(
+        world,
+        tmp_path,
+        lw.manifest(
+            world,
+            **{f"secrets.{lw.ALT_SECRET}.master_secret": {"name": lw.MASTER, "kms_key_arn": world.ids["master-key"]}},
+        ),
+    )
     assert code == 0, [f for f in findings if f["status"] != "pass"]

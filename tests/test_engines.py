@@ -25,7 +25,10 @@ def _init_choices() -> tuple[str, ...]:
     must also be what --help lists and what it accepts."""
     proc = subprocess.run(
         [sys.executable, "-m", "generator", "init", "x.yaml", "--engine", "bogus"],
-        capture_output=True, text=True, timeout=60, env={"COLUMNS": "400", "NO_COLOR": "1", "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"COLUMNS": "400", "NO_COLOR": "1", "PATH": ""},
     )
     listed = re.search(r"is not one of: ([a-z0-9]+(?:, [a-z0-9]+)*)", proc.stderr)
     assert proc.returncode == 2 and listed, proc.stderr
@@ -50,8 +53,12 @@ def test_every_engine_but_other_has_an_application_for_each_strategy_and_partiti
             continue
         for strategy in STRATEGIES:
             for partition in PARTITIONS:
-                assert rotation_apps.application_id(engine, strategy, partition).endswith("Rotation" + ("SingleUser" if strategy == "single_user" else "MultiUser"))
-                assert re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+", rotation_apps.pinned_version(engine, strategy, partition))
+                assert rotation_apps.application_id(engine, strategy, partition).endswith(
+                    "Rotation" + ("SingleUser" if strategy == "single_user" else "MultiUser")
+                )
+                assert re.fullmatch(
+                    r"[0-9]+\.[0-9]+\.[0-9]+", rotation_apps.pinned_version(engine, strategy, partition)
+                )
     # and the pinned versions name no engine that is not in the list
     assert {e for e, _s in rotation_apps._VERSIONS} == set(engines.ENGINES) - {engines.OTHER}
 
@@ -66,7 +73,11 @@ _ALLOWED = {"generator/engines.py", "generator/rotation_apps.py"}
 
 def _sources() -> list[Path]:
     files = sorted((ROOT / "generator").rglob("*.py")) + sorted((ROOT / "templates").rglob("*.j2"))
-    files += [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))] if (ROOT / "docs").is_dir() else [ROOT / "README.md"]
+    files += (
+        [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+        if (ROOT / "docs").is_dir()
+        else [ROOT / "README.md"]
+    )
     return files
 
 
@@ -88,7 +99,9 @@ def test_no_second_engine_list_in_the_package_templates_or_docs() -> None:
 
 
 def test_the_detector_finds_a_partial_copy(tmp_path: Path) -> None:
-    line = "    engine: postgresql       # postgresql | mysql | mariadb | oracle | sqlserver | redshift | mongodb | other"
+    line = (
+        "    engine: postgresql       # postgresql | mysql | mariadb | oracle | sqlserver | redshift | mongodb | other"
+    )
     named = set(_WORD.findall(line))
     assert len(named) >= 3 and named != set(_NAMES)  # the README line of issue 11 (db2 missing) is caught
 
@@ -97,7 +110,11 @@ def test_the_detector_finds_a_partial_copy(tmp_path: Path) -> None:
 def test_init_accepts_every_engine_the_manifest_accepts(tmp_path: Path, engine: str) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "generator", "init", "rotation.yaml", "--engine", engine],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert f"engine: {engine}" in (tmp_path / "rotation.yaml").read_text()

@@ -36,7 +36,10 @@ FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{FUNCTION}"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role{HARNESS_ROLE_PATH}{HARNESS_ROLE}"
 SECRETS = ("prod/orders/db", "prod/billing/db")
 # What the application team already gave its role; the module must leave both alone.
-OWN_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::legacy-app/*"}]}
+OWN_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::legacy-app/*"}],
+}
 MANAGED = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}]}
 
 

@@ -40,7 +40,11 @@ def _manifest(region: str, *, in_names: bool = True, prefix: str = "team-") -> d
             "pg": {
                 "strategy": "single_user",
                 "engine": "postgresql",
-                "package": {"filename": "build/rotator.zip", "handler": "lambda_function.lambda_handler", "runtime": "python3.12"},
+                "package": {
+                    "filename": "build/rotator.zip",
+                    "handler": "lambda_function.lambda_handler",
+                    "runtime": "python3.12",
+                },
             }
         },
         "secrets": {"app/db": {"function": "pg", "schedule": {"every_days": 7}}},
@@ -60,7 +64,9 @@ def _write(folder: Path, name: str, data: dict) -> Path:
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "generator", *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "generator", *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def test_region_short_forms_are_distinct_and_short() -> None:
@@ -79,8 +85,14 @@ def test_role_names_carry_the_region_and_the_deployer_policy_too(tmp_path: Path)
         assert m is not None
         names[region] = {kind: name for kind, name, _ in m.global_names}
         assert [f.function_name for f in m.functions] == ["team-pg"]  # Lambda names are regional: unchanged
-    assert names["us-east-1"] == {"IAM role": "team-pg-rotation-use1", "IAM managed policy": "team-rotation-rotation-deployer-use1"}
-    assert names["eu-west-1"] == {"IAM role": "team-pg-rotation-euw1", "IAM managed policy": "team-rotation-rotation-deployer-euw1"}
+    assert names["us-east-1"] == {
+        "IAM role": "team-pg-rotation-use1",
+        "IAM managed policy": "team-rotation-rotation-deployer-use1",
+    }
+    assert names["eu-west-1"] == {
+        "IAM role": "team-pg-rotation-euw1",
+        "IAM managed policy": "team-rotation-rotation-deployer-euw1",
+    }
 
 
 def test_one_run_with_two_regions_of_one_account(tmp_path: Path) -> None:
@@ -108,7 +120,10 @@ def test_a_global_name_used_twice_is_an_error_naming_both_manifests(tmp_path: Pa
     _write(tmp_path, "us3.yaml", _manifest("us-east-1"))
     proc = _cli("generate", "us2.yaml", "us3.yaml", cwd=tmp_path)
     assert proc.returncode == 2
-    assert "us3.yaml: error: functions.pg: the IAM role name 'team-pg-rotation-use1' is also created by us2.yaml (us-east-1)" in proc.stderr
+    assert (
+        "us3.yaml: error: functions.pg: the IAM role name 'team-pg-rotation-use1' is also created by us2.yaml (us-east-1)"
+        in proc.stderr
+    )
     assert "rename the function or set another name_prefix in one of them" in proc.stderr
     # another account is another namespace
     other = _manifest("eu-west-1", in_names=False)
@@ -139,7 +154,9 @@ def _apply_both(terraform, moto, tmp_path: Path, in_names: bool, together: bool)
         m = api.validate(tmp_path / "repo" / f"{region}.yaml").module
         modules[region] = m
         World(moto, region).provide(m)
-        root = Root(terraform, tmp_path / f"root-{region}", tmp_path / "repo" / "out" / region, region=region, endpoint=moto.url)
+        root = Root(
+            terraform, tmp_path / f"root-{region}", tmp_path / "repo" / "out" / region, region=region, endpoint=moto.url
+        )
         root.init()
         roots.append((region, m, root))
     return roots
@@ -194,7 +211,7 @@ def test_one_secret_rotated_by_two_manifests_is_an_error_naming_both(tmp_path: P
     proc = _cli("generate", "alpha.yaml", "beta.yaml", cwd=tmp_path)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.splitlines() == [
-        f'beta.yaml:{line}:3: error: secrets["app/db"]: secret \'app/db\' (account 111122223333, us-east-1) is also in '
+        f"beta.yaml:{line}:3: error: secrets[\"app/db\"]: secret 'app/db' (account 111122223333, us-east-1) is also in "
         f"alpha.yaml:{line}:3, rotated there by function 'pg' and here by function 'pg'; the two modules would undo "
         "each other's rotation (rotation_lambda_arn, schedule) on every apply: keep the secret in one manifest only",
         "rotation-tf: 1 error(s); nothing was written.",
@@ -203,10 +220,26 @@ def test_one_secret_rotated_by_two_manifests_is_an_error_naming_both(tmp_path: P
     # --check says so too, even when each module was generated alone before (hook cache)
     cache = {"ROTATION_TF_CACHE_DIR": str(tmp_path / "cache")}
     for name in ("alpha.yaml", "beta.yaml"):
-        assert subprocess.run([sys.executable, "-m", "generator", "generate", name], cwd=tmp_path, env={**os.environ, **cache},
-                              capture_output=True, timeout=120, check=False).returncode == 0
-    proc = subprocess.run([sys.executable, "-m", "generator", "generate", "--check", "alpha.yaml", "beta.yaml"], cwd=tmp_path,
-                          env={**os.environ, **cache}, capture_output=True, text=True, timeout=120, check=False)
+        assert (
+            subprocess.run(
+                [sys.executable, "-m", "generator", "generate", name],
+                cwd=tmp_path,
+                env={**os.environ, **cache},
+                capture_output=True,
+                timeout=120,
+                check=False,
+            ).returncode
+            == 0
+        )
+    proc = subprocess.run(
+        [sys.executable, "-m", "generator", "generate", "--check", "alpha.yaml", "beta.yaml"],
+        cwd=tmp_path,
+        env={**os.environ, **cache},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 2 and "is also in alpha.yaml" in proc.stderr, proc.stderr
 
 
@@ -215,7 +248,10 @@ def test_a_secret_by_arn_in_one_manifest_and_by_name_in_the_other_is_the_same_se
     _two_rotators(tmp_path, {"function": "pg", "arn": arn, "schedule": {"every_days": 7}})
     proc = _cli("generate", "beta.yaml", "alpha.yaml", cwd=tmp_path)
     assert proc.returncode == 2
-    assert "alpha.yaml:" in proc.stderr and "secret 'app/db' (account 111122223333, us-east-1) is also in beta.yaml:" in proc.stderr
+    assert (
+        "alpha.yaml:" in proc.stderr
+        and "secret 'app/db' (account 111122223333, us-east-1) is also in beta.yaml:" in proc.stderr
+    )
     assert not (tmp_path / "out").exists()
 
 

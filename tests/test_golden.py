@@ -44,5 +44,7 @@ def test_committed_out_is_current(update_golden: bool) -> None:
     if not update_golden:
         args.append("--check")
     proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True)
-    assert proc.returncode == 0, f"out/ is stale; run: rotation-tf generate examples/rotation.yaml\n{proc.stdout}{proc.stderr}"
+    assert proc.returncode == 0, (
+        f"out/ is stale; run: rotation-tf generate examples/rotation.yaml\n{proc.stdout}{proc.stderr}"
+    )
     assert (ROOT / "out" / "rotation" / "versions.tf").is_file()

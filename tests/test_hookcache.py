@@ -13,7 +13,9 @@ import pytest
 from conftest import ROOT
 
 
-def run(*args: str, cwd: Path, cache: Path | None, extra_env: dict[str, str] | None = None, importtime: bool = False) -> subprocess.CompletedProcess:
+def run(
+    *args: str, cwd: Path, cache: Path | None, extra_env: dict[str, str] | None = None, importtime: bool = False
+) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("ROTATION_TF_NO_CACHE", "ROTATION_TF_CACHE_DIR")}
     if cache is None:
         env["ROTATION_TF_NO_CACHE"] = "1"
@@ -42,7 +44,9 @@ def work(tmp_path: Path) -> Path:
 def test_check_after_generate_is_a_hit_with_the_same_answer(work: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     assert run("generate", "examples/rotation.yaml", "examples/minimal.yaml", cwd=work, cache=cache).returncode == 0
-    hit = run("generate", "--check", "examples/rotation.yaml", "examples/minimal.yaml", cwd=work, cache=cache, importtime=True)
+    hit = run(
+        "generate", "--check", "examples/rotation.yaml", "examples/minimal.yaml", cwd=work, cache=cache, importtime=True
+    )
     full = run("generate", "--check", "examples/rotation.yaml", "examples/minimal.yaml", cwd=work, cache=None)
     assert not pipeline_ran(hit), "a manifest unchanged since generate needs no validation"
     assert (hit.returncode, hit.stdout, messages(hit)) == (full.returncode, full.stdout, full.stderr.rstrip("\n"))
@@ -53,7 +57,11 @@ def test_validate_is_a_hit_the_second_time(work: Path, tmp_path: Path) -> None:
     first = run("validate", "examples/rotation.yaml", cwd=work, cache=cache, importtime=True)
     second = run("validate", "examples/rotation.yaml", cwd=work, cache=cache, importtime=True)
     assert pipeline_ran(first) and not pipeline_ran(second)
-    assert (second.returncode, messages(second)) == (first.returncode, messages(first)) == (0, "examples/rotation.yaml: ok")
+    assert (
+        (second.returncode, messages(second))
+        == (first.returncode, messages(first))
+        == (0, "examples/rotation.yaml: ok")
+    )
 
 
 def test_anything_that_changes_the_answer_is_a_miss(work: Path, tmp_path: Path) -> None:
@@ -82,9 +90,19 @@ def test_anything_that_changes_the_answer_is_a_miss(work: Path, tmp_path: Path) 
     assert pipeline_ran(proc) and proc.returncode == 0
 
     # another --out, another date (runtime deprecation warnings depend on it)
-    proc = run("generate", "--check", "examples/rotation.yaml", "--out", "elsewhere", cwd=work, cache=cache, importtime=True)
+    proc = run(
+        "generate", "--check", "examples/rotation.yaml", "--out", "elsewhere", cwd=work, cache=cache, importtime=True
+    )
     assert pipeline_ran(proc) and proc.returncode == 1
-    proc = run("generate", "--check", "examples/rotation.yaml", cwd=work, cache=cache, importtime=True, extra_env={"ROTATION_TF_TODAY": "2031-01-01"})
+    proc = run(
+        "generate",
+        "--check",
+        "examples/rotation.yaml",
+        cwd=work,
+        cache=cache,
+        importtime=True,
+        extra_env={"ROTATION_TF_TODAY": "2031-01-01"},
+    )
     assert pipeline_ran(proc)
 
 

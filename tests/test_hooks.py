@@ -44,7 +44,9 @@ def infra(tmp_path: Path) -> Path:
     shutil.copy(ROOT / "examples" / "minimal.yaml", repo / "secrets" / "payments-rotation.yml")
     text = (repo / "secrets" / "payments-rotation.yml").read_text()
     # another function key: both manifests are for one account, where IAM role names are global
-    (repo / "secrets" / "payments-rotation.yml").write_text(text.replace("app/db", "payments/db").replace("rotator", "payments"))
+    (repo / "secrets" / "payments-rotation.yml").write_text(
+        text.replace("app/db", "payments/db").replace("rotator", "payments")
+    )
     (repo / "docker-compose.yaml").write_text("services: {}\n")
     git(repo, "init", "-q")
     git(repo, "config", "user.email", "ci@example.com")
@@ -141,7 +143,11 @@ def test_pre_commit_try_repo(infra: Path, tmp_path: Path) -> None:
     def try_repo(hook_id: str) -> subprocess.CompletedProcess:
         return subprocess.run(
             [pre_commit, "try-repo", str(ROOT), hook_id, "--all-files", "--color", "never"],
-            cwd=infra, capture_output=True, text=True, timeout=600, env=env,
+            cwd=infra,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=env,
         )
 
     proc = try_repo("rotation-tf-check")

@@ -31,7 +31,15 @@ GENERATED = {"missing_path", "huge_file"}  # inputs made at run time, not commit
 FILE_LEVEL = {"missing_path", "huge_file", "a_directory", "empty_file", "only_comments", "utf16_bom"}
 HUGE_BYTES = 33 * 1024 * 1024
 # Problems with the document as a whole name line and column but no field.
-DOCUMENT_LEVEL = ("YAML", "tabs are not allowed", "the manifest", "the document", "the file", "recursive YAML", "not valid UTF-8")
+DOCUMENT_LEVEL = (
+    "YAML",
+    "tabs are not allowed",
+    "the manifest",
+    "the document",
+    "the file",
+    "recursive YAML",
+    "not valid UTF-8",
+)
 _QUOTED = r'\["(?:[^"\\]|\\.)*"\]'
 _PART = rf"(?:[A-Za-z_][\w-]*|{_QUOTED}|\[\d+\])"
 FIELD_RE = re.compile(rf"{_PART}(?:\.[A-Za-z_][\w-]*|{_QUOTED}|\[\d+\])*: ")

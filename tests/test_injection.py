@@ -28,17 +28,55 @@ from generator import api, aws, hcl
 from generator.naming import secret_ident
 
 FRAGMENTS = [
-    '"', "\\", "${", "%{", "$${", "%%{", "$$", "}", "{", "\n", "\r", "\t", "\r\n", "<<EOF", "<<-EOT", "EOF",
-    "\x00", "\x1b[31m", "\x7f", "\u2028", "\u2029", "\ufeff", "\u200b", "é", "日本", "😀", "\\n", "\\u0024",
-    "${path.module}", "%{ if true }x%{ endif }", "${file(\"/etc/passwd\")}", "*/", "/*", "#", "//",
+    '"',
+    "\\",
+    "${",
+    "%{",
+    "$${",
+    "%%{",
+    "$$",
+    "}",
+    "{",
+    "\n",
+    "\r",
+    "\t",
+    "\r\n",
+    "<<EOF",
+    "<<-EOT",
+    "EOF",
+    "\x00",
+    "\x1b[31m",
+    "\x7f",
+    "\u2028",
+    "\u2029",
+    "\ufeff",
+    "\u200b",
+    "é",
+    "日本",
+    "😀",
+    "\\n",
+    "\\u0024",
+    "${path.module}",
+    "%{ if true }x%{ endif }",
+    '${file("/etc/passwd")}',
+    "*/",
+    "/*",
+    "#",
+    "//",
 ]
 
 PROPERTY = settings(
-    max_examples=300, derandomize=True, deadline=None, database=None,
+    max_examples=300,
+    derandomize=True,
+    deadline=None,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 MODULES = settings(
-    max_examples=40, derandomize=True, deadline=None, database=None,
+    max_examples=40,
+    derandomize=True,
+    deadline=None,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture],
 )
 
@@ -70,10 +108,17 @@ def test_known_escapes() -> None:
 
 ACCOUNT = "111122223333"
 DESCRIPTION_CHARS = [chr(c) for c in (0x09, 0x0A, 0x0D, *range(0x20, 0x7F), *range(0xA1, 0x100))]
-description_text = st.lists(
-    st.one_of(st.sampled_from(['"', "\\", "${", "%{", "$${", "<<EOF\n", "\r\n", "\t"]), st.text(st.sampled_from(DESCRIPTION_CHARS), max_size=6)),
-    max_size=10,
-).map("".join).filter(lambda s: len(s.encode()) <= aws.DESCRIPTION_MAX_BYTES)
+description_text = (
+    st.lists(
+        st.one_of(
+            st.sampled_from(['"', "\\", "${", "%{", "$${", "<<EOF\n", "\r\n", "\t"]),
+            st.text(st.sampled_from(DESCRIPTION_CHARS), max_size=6),
+        ),
+        max_size=10,
+    )
+    .map("".join)
+    .filter(lambda s: len(s.encode()) <= aws.DESCRIPTION_MAX_BYTES)
+)
 tag_char = st.one_of(st.sampled_from(list(" .:/=+-@_")), st.characters(categories=("Lu", "Ll", "Lo", "Nd")))
 tag_key = st.text(tag_char, min_size=1, max_size=20).filter(
     lambda k: aws.TAG_CHARS_RE.match(k) and not k.lower().startswith("aws:")
@@ -125,7 +170,7 @@ def _write_manifest(work: Path, data: dict) -> Path:
 def _template_literal(raw: str, prefix: str = '"${path.module}/') -> str:
     """The literal tail of ``"${path.module}/<escaped>"``, decoded."""
     assert raw.startswith(prefix) and raw.endswith('"'), raw
-    return decode_string('"' + raw[len(prefix):])
+    return decode_string('"' + raw[len(prefix) :])
 
 
 def assert_module_says(module_dir: Path, data: dict, manifest: Path) -> None:
@@ -197,17 +242,25 @@ FIXED = {
             "strategy": "single_user",
             "engine": "other",
             "description": 'q"uote \\back ${var.x} %{ if true }y%{ endif } $${z} <<EOF\nline2\tTab\r\nÆØÅ ~',
-            "package": {"filename": "build/we$ird {x} \"q\".zip", "handler": 'idx.${h}%{i}"\\', "runtime": "python3.12"},
+            "package": {"filename": 'build/we$ird {x} "q".zip', "handler": 'idx.${h}%{i}"\\', "runtime": "python3.12"},
         },
         "existing": {
             "strategy": "single_user",
             "engine": "postgresql",
-            "description": "<<-EOT\n${file(\"/etc/passwd\")}\nEOT",
+            "description": '<<-EOT\n${file("/etc/passwd")}\nEOT',
             "existing_function_arn": f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:rotator",
         },
     },
     "secrets": {
-        "a/b+c=d.e@f-g_h": {"function": "packaged", "arn": f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:a/b+c=d.e@f-g_h-AbCdEf", "schedule": {"every_days": 7}},
-        "x": {"function": "existing", "arn": f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:x-AbCdEf", "schedule": {"expression": "rate(5 days)"}},
+        "a/b+c=d.e@f-g_h": {
+            "function": "packaged",
+            "arn": f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:a/b+c=d.e@f-g_h-AbCdEf",
+            "schedule": {"every_days": 7},
+        },
+        "x": {
+            "function": "existing",
+            "arn": f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:x-AbCdEf",
+            "schedule": {"expression": "rate(5 days)"},
+        },
     },
 }

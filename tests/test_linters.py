@@ -36,8 +36,13 @@ DOCUMENTED = {
     "signing profile",
 }
 # Satisfied by a manifest option (shown below).
-BY_OPTION = {"CKV_AWS_115": ("reserved_concurrency", 5), "CKV_AWS_272": (
-    "code_signing_config_arn", "arn:aws:lambda:us-east-1:111122223333:code-signing-config:csc-0123456789abcdef0")}
+BY_OPTION = {
+    "CKV_AWS_115": ("reserved_concurrency", 5),
+    "CKV_AWS_272": (
+        "code_signing_config_arn",
+        "arn:aws:lambda:us-east-1:111122223333:code-signing-config:csc-0123456789abcdef0",
+    ),
+}
 STRICT_TYPES = ("aws_iam_role", "aws_iam_role_policy", "aws_lambda_permission", "aws_secretsmanager_secret_rotation")
 
 pytestmark = pytest.mark.linters
@@ -46,7 +51,9 @@ pytestmark = pytest.mark.linters
 def _checkov(exe: Path, module_dir: Path) -> dict:
     proc = subprocess.run(
         [str(exe), "-d", str(module_dir), "--framework", "terraform", "-o", "json", "--skip-download"],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode in (0, 1), proc.stderr[-2000:]
     data = json.loads(proc.stdout)
@@ -80,9 +87,18 @@ def test_checkov(example: Path, checkov: Path, record_property) -> None:
     # CKV_AWS_364 (SourceAccount/SourceArn on a Lambda permission) ran and passed on each.
     for fn in m.functions:
         assert ("CKV_AWS_364", f"aws_lambda_permission.{fn.key}") in passed
-    record_property("checkov", {"passed": len(passed), "failed": len(failed), "strict_failed": 0,
-                                "documented_failed": sorted({c for c, _ in others})})
-    print(f"checkov {m.name}: {len(passed)} passed, {len(failed)} failed (documented: {sorted({c for c, _ in others})})")
+    record_property(
+        "checkov",
+        {
+            "passed": len(passed),
+            "failed": len(failed),
+            "strict_failed": 0,
+            "documented_failed": sorted({c for c, _ in others}),
+        },
+    )
+    print(
+        f"checkov {m.name}: {len(passed)} passed, {len(failed)} failed (documented: {sorted({c for c, _ in others})})"
+    )
 
 
 def test_checkov_options_satisfy_their_checks(checkov: Path, tmp_path: Path) -> None:
@@ -126,7 +142,10 @@ TRUST_FALSE_POSITIVE = ("MALFORMED", "Statement contains neither Resource nor No
 # templates condition on secretsmanager:resource/AllowRotationLambdaArn (an ARN-typed key)
 # with StringEquals; an exact string comparison of an ARN is correct, and parliament itself
 # classes it as usable. The generator keeps AWS's published form.
-COMPACT_TYPE_NOTE = ("MISMATCHED_TYPE_BUT_USABLE", "Type mismatch: StringEquals requires a value of type String but given Arn")
+COMPACT_TYPE_NOTE = (
+    "MISMATCHED_TYPE_BUT_USABLE",
+    "Type mismatch: StringEquals requires a value of type String but given Arn",
+)
 
 
 def _findings(doc: dict) -> list[tuple[str, str]]:
@@ -173,8 +192,20 @@ def test_parliament_on_every_option_combination(tmp_path: Path) -> None:
     for form in (policies.EXPLICIT, policies.COMPACT):
         for in_vpc in (False, True):
             for traced in (False, True):
-                vpc = {"subnet_ids": ("subnet-0a1b2c3d4e5f60718",), "security_group_ids": ("sg-0a1b2c3d4e5f60718",)} if in_vpc else {}
-                doc = policies.build(grants, ctx=ctx, function_name="f", function_arn=fn_arn, in_vpc=in_vpc,
-                                     traced=traced, form=form, **vpc).document()
+                vpc = (
+                    {"subnet_ids": ("subnet-0a1b2c3d4e5f60718",), "security_group_ids": ("sg-0a1b2c3d4e5f60718",)}
+                    if in_vpc
+                    else {}
+                )
+                doc = policies.build(
+                    grants,
+                    ctx=ctx,
+                    function_name="f",
+                    function_arn=fn_arn,
+                    in_vpc=in_vpc,
+                    traced=traced,
+                    form=form,
+                    **vpc,
+                ).document()
                 expected = [COMPACT_TYPE_NOTE] if form == policies.COMPACT else []
                 assert _findings(doc) == expected, (form, in_vpc, traced)

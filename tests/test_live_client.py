@@ -49,7 +49,14 @@ def fake(monkeypatch):
 
 
 def _aws(url: str, attempts: int) -> Aws:
-    return Aws(region="us-east-1", endpoint_url=url, max_attempts=attempts, connect_timeout=2, read_timeout=5, services=("secretsmanager",))
+    return Aws(
+        region="us-east-1",
+        endpoint_url=url,
+        max_attempts=attempts,
+        connect_timeout=2,
+        read_timeout=5,
+        services=("secretsmanager",),
+    )
 
 
 def test_throttling_is_retried_then_succeeds(fake):
@@ -79,9 +86,24 @@ def test_retries_are_bounded(fake):
 @pytest.mark.parametrize(
     ("body", "kind"),
     [
-        ({"__type": "AccessDeniedException", "message": "User: x is not authorized to perform: secretsmanager:DescribeSecret"}, Denied),
-        ({"__type": "ResourceNotFoundException", "message": "Secrets Manager can't find the specified secret."}, NotFound),
-        ({"__type": "UnrecognizedClientException", "message": "The security token included in the request is invalid."}, Unreachable),
+        (
+            {
+                "__type": "AccessDeniedException",
+                "message": "User: x is not authorized to perform: secretsmanager:DescribeSecret",
+            },
+            Denied,
+        ),
+        (
+            {"__type": "ResourceNotFoundException", "message": "Secrets Manager can't find the specified secret."},
+            NotFound,
+        ),
+        (
+            {
+                "__type": "UnrecognizedClientException",
+                "message": "The security token included in the request is invalid.",
+            },
+            Unreachable,
+        ),
     ],
 )
 def test_errors_are_sorted(fake, body, kind):
@@ -98,7 +120,15 @@ def test_errors_are_sorted(fake, body, kind):
 
 def test_policy_evaluation():
     arn = "arn:aws:secretsmanager:us-east-1:111122223333:secret:db-AbCdEf"
-    allow = {"Statement": [{"Effect": "Allow", "Action": "secretsmanager:Get*", "Resource": "arn:aws:secretsmanager:us-east-1:111122223333:secret:db-??????"}]}
+    allow = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "secretsmanager:Get*",
+                "Resource": "arn:aws:secretsmanager:us-east-1:111122223333:secret:db-??????",
+            }
+        ]
+    }
     assert evaluate([allow], Request("secretsmanager:GetSecretValue", arn, {})) == ALLOWED
     assert evaluate([allow], Request("secretsmanager:PutSecretValue", arn, {})) == IMPLICIT
     deny = {"Statement": [{"Effect": "Deny", "NotAction": "secretsmanager:Describe*", "Resource": "*"}]}
@@ -106,10 +136,44 @@ def test_policy_evaluation():
     cond = {"Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*",
                            "Condition": {"StringLike": {"kms:EncryptionContext:SecretARN": "arn:aws:secretsmanager:*:111122223333:secret:*"}}}]}  # fmt: skip
     assert evaluate([cond], Request("kms:Decrypt", "k", {"kms:EncryptionContext:SecretARN": arn})) == ALLOWED
-    assert evaluate([cond], Request("kms:Decrypt", "k", {"kms:EncryptionContext:SecretARN": "arn:aws:secretsmanager:us-east-1:999999999999:secret:x"})) == IMPLICIT
+    assert (
+        evaluate(
+            [cond],
+            Request(
+                "kms:Decrypt",
+                "k",
+                {"kms:EncryptionContext:SecretARN": "arn:aws:secretsmanager:us-east-1:999999999999:secret:x"},
+            ),
+        )
+        == IMPLICIT
+    )
     assert evaluate([cond], Request("kms:Decrypt", "k", {})) == UNSURE  # a key doctor did not give: never a guess
-    odd = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"DateGreaterThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}}}]}
+    odd = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "*",
+                "Resource": "*",
+                "Condition": {"DateGreaterThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}},
+            }
+        ]
+    }
     assert evaluate([odd], Request("kms:Decrypt", "k", {})) == UNSURE
-    key_policy = {"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*", "Resource": "*"}]}
-    assert evaluate([key_policy], Request("kms:Decrypt", "k", {}), principals=["arn:aws:iam::111122223333:root"]) == ALLOWED
-    assert evaluate([key_policy], Request("kms:Decrypt", "k", {}), principals=["arn:aws:iam::111122223333:role/r"]) == IMPLICIT
+    key_policy = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            }
+        ]
+    }
+    assert (
+        evaluate([key_policy], Request("kms:Decrypt", "k", {}), principals=["arn:aws:iam::111122223333:root"])
+        == ALLOWED
+    )
+    assert (
+        evaluate([key_policy], Request("kms:Decrypt", "k", {}), principals=["arn:aws:iam::111122223333:role/r"])
+        == IMPLICIT
+    )

@@ -45,7 +45,9 @@ def test_the_example_writes_a_schedule_only() -> None:
             rotations[body["secret_id"]] = body
     managed = [b for b in rotations.values() if "rotation_lambda_arn" not in b]
     assert len(managed) == 2 and all("depends_on" not in b for b in managed)
-    by_arn = rotations['"arn:aws:secretsmanager:us-east-1:111122223333:secret:rds!db-0d72c586-d9ba-46f5-aced-dd0fc6eb6ba4-fGbVUQ"']
+    by_arn = rotations[
+        '"arn:aws:secretsmanager:us-east-1:111122223333:secret:rds!db-0d72c586-d9ba-46f5-aced-dd0fc6eb6ba4-fGbVUQ"'
+    ]
     assert by_arn["rotation_rules"][0]["schedule_expression"] == '"cron(0 4 ? * SUN *)"'
     assert by_arn["rotate_immediately"] is False
     # Looked up by name, as other secrets given without an ARN.
@@ -115,8 +117,12 @@ def test_plan_apply_replan_in_moto(terraform, moto, tmp_path: Path, monkeypatch:
     and `doctor` finds both secrets rotating on the manifest's schedule."""
     rds = moto.client("rds")
     inst = rds.create_db_instance(
-        DBInstanceIdentifier="orders", Engine="postgres", DBInstanceClass="db.t3.micro",
-        MasterUsername="admin", ManageMasterUserPassword=True, AllocatedStorage=20,
+        DBInstanceIdentifier="orders",
+        Engine="postgres",
+        DBInstanceClass="db.t3.micro",
+        MasterUsername="admin",
+        ManageMasterUserPassword=True,
+        AllocatedStorage=20,
     )["DBInstance"]["MasterUserSecret"]["SecretArn"]
     sm = moto.client("secretsmanager")
     by_arn = sm.describe_secret(SecretId=inst)

@@ -43,7 +43,9 @@ def test_a_master_by_name_is_granted_by_its_partial_arn(tmp_path: Path) -> None:
     fn = {f.key: f for f in module.functions}["mysql-alt"]
     assert fn.policy is not None
     st = {s.sid: s for s in fn.policy.statements}
-    assert st["ReadMasterSecrets"].resources == (PATTERN,) and st["ReadMasterSecrets"].actions == ("secretsmanager:GetSecretValue",)
+    assert st["ReadMasterSecrets"].resources == (PATTERN,) and st["ReadMasterSecrets"].actions == (
+        "secretsmanager:GetSecretValue",
+    )
     assert st["ReadMasterSecretKey1"].condition == {"StringLike": {"kms:EncryptionContext:SecretARN": PATTERN}}
     key_policy = grants.key_policy_statements(module)[MASTER_KEY]
     assert any(PATTERN in str(s.get("Condition")) for s in key_policy)
@@ -52,7 +54,10 @@ def test_a_master_by_name_is_granted_by_its_partial_arn(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "master,message",
     [
-        ({"name": "prod/users/db-admin", "arn": "arn:aws:secretsmanager:us-east-1:111122223333:secret:x-AbCdEf"}, "give the master secret's arn or its name, not both"),
+        (
+            {"name": "prod/users/db-admin", "arn": "arn:aws:secretsmanager:us-east-1:111122223333:secret:x-AbCdEf"},
+            "give the master secret's arn or its name, not both",
+        ),
         ({"kms_key_arn": MASTER_KEY}, "give the master secret's arn or its name"),
         ({"name": "prod/users/db"}, "the master secret must be a different secret from the one it rotates"),
         ({"name": "bad name!"}, "must be 1-512 of letters, digits and /_+=.@-"),

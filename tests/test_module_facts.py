@@ -196,7 +196,10 @@ def test_every_file_parses_and_matches_the_model(example: Path) -> None:
         assert version["secret_string_wo_version"] == 1
         value = expr_value(version["secret_string_wo"])
         assert "password" not in s.managed.field_map, "the password never appears in the output"
-        assert value == {**s.managed.field_map, "password": f"ephemeral.aws_secretsmanager_random_password.{s.ident}.random_password"}
+        assert value == {
+            **s.managed.field_map,
+            "password": f"ephemeral.aws_secretsmanager_random_password.{s.ident}.random_password",
+        }
         assert passwords[s.ident]["password_length"] == 32
     text = "".join(p.read_text() for p in (GOLDEN / m.name).glob("*.tf"))
     assert 'provider "aws"' not in text, "a module must not configure providers"
@@ -262,21 +265,48 @@ def test_alternating_users_in_vpc_equals_the_seed_plus_keys() -> None:
     assert len(seed_eni) == 1 and seed_eni[0][2] == ("*",)
     eni = [s for s in got if s[1][0].startswith("ec2:")]
     extra = {"ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses", "ec2:DescribeSubnets"}
-    assert sorted(a for s in eni for a in s[1]) == sorted([*seed_eni[0][1], *extra]), "the seed's four ec2 actions and Lambda's"
+    assert sorted(a for s in eni for a in s[1]) == sorted([*seed_eni[0][1], *extra]), (
+        "the seed's four ec2 actions and Lambda's"
+    )
     ec2 = "arn:aws:ec2:us-east-1:111122223333"
-    assert sorted(eni) == sorted([
-        ("Allow", ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"), ("*",), ()),
-        ("Allow", ("ec2:CreateNetworkInterface",), tuple(sorted((
-            f"{ec2}:network-interface/*", f"{ec2}:security-group/sg-0a1b2c3d4e5f60718",
-            f"{ec2}:subnet/subnet-0a1b2c3d4e5f60718", f"{ec2}:subnet/subnet-0a1b2c3d4e5f60719",
-        ))), ()),
-        ("Allow", ("ec2:AssignPrivateIpAddresses", "ec2:DeleteNetworkInterface", "ec2:UnassignPrivateIpAddresses"),
-         (f"{ec2}:network-interface/*",), ()),
-        ("Allow", ("ec2:DetachNetworkInterface",), (f"{ec2}:instance/*", f"{ec2}:network-interface/*"), ()),
-    ])
-    for resource_type in ("network-interface/eni-0123456789abcdef0", "subnet/subnet-0a1b2c3d4e5f60718",
-                          "security-group/sg-0a1b2c3d4e5f60718"):
-        assert any(fnmatch.fnmatchcase(f"{ec2}:{resource_type}", r) for s in eni if "ec2:CreateNetworkInterface" in s[1] for r in s[2])
+    assert sorted(eni) == sorted(
+        [
+            ("Allow", ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"), ("*",), ()),
+            (
+                "Allow",
+                ("ec2:CreateNetworkInterface",),
+                tuple(
+                    sorted(
+                        (
+                            f"{ec2}:network-interface/*",
+                            f"{ec2}:security-group/sg-0a1b2c3d4e5f60718",
+                            f"{ec2}:subnet/subnet-0a1b2c3d4e5f60718",
+                            f"{ec2}:subnet/subnet-0a1b2c3d4e5f60719",
+                        )
+                    )
+                ),
+                (),
+            ),
+            (
+                "Allow",
+                ("ec2:AssignPrivateIpAddresses", "ec2:DeleteNetworkInterface", "ec2:UnassignPrivateIpAddresses"),
+                (f"{ec2}:network-interface/*",),
+                (),
+            ),
+            ("Allow", ("ec2:DetachNetworkInterface",), (f"{ec2}:instance/*", f"{ec2}:network-interface/*"), ()),
+        ]
+    )
+    for resource_type in (
+        "network-interface/eni-0123456789abcdef0",
+        "subnet/subnet-0a1b2c3d4e5f60718",
+        "security-group/sg-0a1b2c3d4e5f60718",
+    ):
+        assert any(
+            fnmatch.fnmatchcase(f"{ec2}:{resource_type}", r)
+            for s in eni
+            if "ec2:CreateNetworkInterface" in s[1]
+            for r in s[2]
+        )
     rest = [s for s in got if s not in kms and s not in eni]
     assert sorted(rest) == sorted([s for s in expected if s not in seed_eni] + [_logs(fn)])
     by_key = {s[2][0]: s for s in kms}

@@ -28,7 +28,15 @@ def test_module_readme_matches_the_tf_files(example: Path) -> None:
     parsed = load_module(folder)
 
     headings = re.findall(r"^## (.+)$", readme, re.M)
-    assert headings[:7] == ["Requirements", "Providers", "Modules", "Resources", "Inputs", "Outputs", "Rotation functions"]
+    assert headings[:7] == [
+        "Requirements",
+        "Providers",
+        "Modules",
+        "Resources",
+        "Inputs",
+        "Outputs",
+        "Rotation functions",
+    ]
 
     # Per-secret blocks are listed once per type, e.g. "aws_secretsmanager_secret_rotation
     # (one per secret)"; the .tf files must declare exactly one of them per such secret.
@@ -47,7 +55,7 @@ def test_module_readme_matches_the_tf_files(example: Path) -> None:
         )
         assert m, name
         rtype, rname, note, folder_kind, short = m.groups()
-        assert short == rtype[len("aws_"):]
+        assert short == rtype[len("aws_") :]
         assert (kind, folder_kind) in (
             ("resource", "resources"),
             ("data source", "data-sources"),
@@ -122,12 +130,16 @@ def test_the_readme_draws_who_may_touch_what(tmp_path) -> None:
             assert f'["{s.name}"]' in block
     assert sum(1 for line in lines if "-->|rotates|" in line) == len(module.secrets)
     assert block.count("-.->|reads|") == len({s.master_arn for s in module.secrets if s.master_arn})
-    keys = {s.kms_key_arn for s in module.secrets if s.kms_key_arn} | {s.master_kms_key_arn for s in module.secrets if s.master_kms_key_arn}
+    keys = {s.kms_key_arn for s in module.secrets if s.kms_key_arn} | {
+        s.master_kms_key_arn for s in module.secrets if s.master_kms_key_arn
+    }
     assert len(re.findall(r"\[\(\"key ", block)) == len(keys)
 
     data = yaml.safe_load((ROOT / "examples" / "minimal.yaml").read_text())
     for n, drawn in ((50, True), (51, False)):
-        data["secrets"] = {f"prod/svc-{i:03d}/db": {"function": "rotator", "schedule": {"every_days": 7}} for i in range(n)}
+        data["secrets"] = {
+            f"prod/svc-{i:03d}/db": {"function": "rotator", "schedule": {"every_days": 7}} for i in range(n)
+        }
         path = tmp_path / f"m{n}.yaml"
         path.write_text(yaml.safe_dump(data))
         big, _ = api.load(path)

@@ -30,7 +30,14 @@ def test_deployer_policy_covers_every_call_terraform_makes(terraform, moto, tmp_
     log = tmp_path / "tf.log"
     env = dict(tf_env(terraform), TF_LOG="DEBUG", TF_LOG_PATH=str(log))
     for args in (["apply", "-auto-approve"], ["plan"], ["destroy", "-auto-approve"]):
-        proc = subprocess.run([terraform.binary, *args, "-no-color", "-lock=false", "-input=false"], cwd=root.path, env=env, capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(
+            [terraform.binary, *args, "-no-color", "-lock=false", "-input=false"],
+            cwd=root.path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert proc.returncode == 0, proc.stdout + proc.stderr
     calls = set()
     # One log entry per timestamp; a request's fields and body may span several lines.
@@ -40,7 +47,13 @@ def test_deployer_policy_covers_every_call_terraform_makes(terraform, moto, tmp_
         method, service = _CALL.search(line), _SERVICE.search(line)
         if method and service:
             calls.add(f"{SERVICES[service.group(2) or service.group(3)]}:{method.group(1)}")
-    assert {"iam:CreateRole", "iam:PutRolePolicy", "lambda:AddPermission", "secretsmanager:RotateSecret", "iam:DeleteRole"} <= calls
+    assert {
+        "iam:CreateRole",
+        "iam:PutRolePolicy",
+        "lambda:AddPermission",
+        "secretsmanager:RotateSecret",
+        "iam:DeleteRole",
+    } <= calls
     policy = grants.deployer_policy(m)
     granted = {a for st in policy["Statement"] if st["Effect"] == "Allow" for a in st["Action"]}
     missing = sorted(c for c in calls if not any(fnmatch.fnmatchcase(c, a) for a in granted))

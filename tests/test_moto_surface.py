@@ -55,8 +55,11 @@ def test_created_secret_apply_keeps_password_out_of_state(terraform, moto, tmp_p
         "account_id": "111122223333",
         "region": "us-east-1",
         "functions": {
-            "pg": {"strategy": "single_user", "engine": "postgresql",
-                   "existing_function_arn": "arn:aws:lambda:us-east-1:111122223333:function:pg-rotator"}
+            "pg": {
+                "strategy": "single_user",
+                "engine": "postgresql",
+                "existing_function_arn": "arn:aws:lambda:us-east-1:111122223333:function:pg-rotator",
+            }
         },
         "secrets": {
             "app/db": {
@@ -114,7 +117,9 @@ def test_import_adopts_existing_resources(terraform, moto, tmp_path: Path) -> No
     assert api.generate(manifest, out).exit == api.Exit.OK
     proc = subprocess.run(
         [sys.executable, "-m", "generator", "imports", str(manifest), "--module-address", "module.rotation"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     second = Root(terraform, tmp_path / "second", out / "rotation", region="eu-west-1", endpoint=moto.url)
     (second.path / "imports.tf").write_text(proc.stdout)

@@ -212,10 +212,17 @@ def test_days_and_expression_both_set(terraform, tmp_path: Path) -> None:
         "  }\n}\n"
     )
     env = tf_env(terraform)
-    subprocess.run([terraform.binary, "init", "-backend=false", "-input=false", "-no-color"], cwd=root, env=env,
-                   check=True, capture_output=True, timeout=300)
-    proc = subprocess.run([terraform.binary, "validate", "-no-color"], cwd=root, env=env, capture_output=True,
-                          text=True, timeout=300)
+    subprocess.run(
+        [terraform.binary, "init", "-backend=false", "-input=false", "-no-color"],
+        cwd=root,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    proc = subprocess.run(
+        [terraform.binary, "validate", "-no-color"], cwd=root, env=env, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 1 and "only one of" in proc.stderr, proc.stderr
     # The manifest rejects both; the module passes the unused one as null (see the plan
     # test, which checks automatically_after_days is null for expression schedules).

@@ -52,5 +52,7 @@ def test_resource_types_are_what_the_module_declares(example: Path) -> None:
     module, _ = api.load(example)
     declared = load_module(GOLDEN / module.name)["resource"]
     for fn in module.functions:
-        named = {t for t, name in declared if name == hcl.ident(fn.key) and not t.startswith("aws_secretsmanager_secret")}
+        named = {
+            t for t, name in declared if name == hcl.ident(fn.key) and not t.startswith("aws_secretsmanager_secret")
+        }
         assert named == set(module.resource_types(fn)), fn.key

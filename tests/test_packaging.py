@@ -47,7 +47,9 @@ def test_wheel_contents_and_metadata(dist: Path) -> None:
         assert f"generator/templates/{name}" in names
     assert "generator/templates/init/manifest.yaml.j2" in names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
-    meta = email.message_from_string(zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode())
+    meta = email.message_from_string(
+        zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
+    )
     assert meta["Requires-Python"] == ">=3.10"
     assert meta["License-Expression"] == "MIT"
     assert {u.split(",")[0] for u in meta.get_all("Project-URL")} >= {"Homepage", "Source", "Issues", "Documentation"}
@@ -82,7 +84,19 @@ def test_wheel_in_a_fresh_venv_generates_the_golden_tree(dist: Path, tmp_path: P
         run(exe, "generate", f"examples/{example}.yaml", "--out", "tests/golden", "--check", cwd=work, env=env)
     assert '"$schema"' in run(exe, "schema", cwd=work, env=env).stdout
     assert "RotateSecrets" in run(exe, "explain", "examples/rotation.yaml", cwd=work, env=env).stdout
-    run(exe, "init", "starter.yaml", "--engine", "mysql", "--strategy", "alternating_users", "--account-id", "123456789012", cwd=work, env=env)
+    run(
+        exe,
+        "init",
+        "starter.yaml",
+        "--engine",
+        "mysql",
+        "--strategy",
+        "alternating_users",
+        "--account-id",
+        "123456789012",
+        cwd=work,
+        env=env,
+    )
     starter = (work / "starter.yaml").read_text()
     for placeholder in ("FILL-IN-FUNCTION-NAME", "FILL-IN-SECRET-NAME", "FILL-IN-MASTER-SECRET-NAME"):
         starter = starter.replace(placeholder, placeholder.lower().removeprefix("fill-in-"))
@@ -92,9 +106,21 @@ def test_wheel_in_a_fresh_venv_generates_the_golden_tree(dist: Path, tmp_path: P
 
 def test_pipx_install(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NO_COLOR")}
-    env.update({"PIPX_HOME": str(tmp_path / "pipx"), "PIPX_BIN_DIR": str(tmp_path / "bin"), "PIPX_MAN_DIR": str(tmp_path / "man")})
+    env.update(
+        {
+            "PIPX_HOME": str(tmp_path / "pipx"),
+            "PIPX_BIN_DIR": str(tmp_path / "bin"),
+            "PIPX_MAN_DIR": str(tmp_path / "man"),
+        }
+    )
     source = tmp_path / "src"
-    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".venv", ".git", ".tf-work", "out", "__pycache__", ".pytest_cache", ".hypothesis"))
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".venv", ".git", ".tf-work", "out", "__pycache__", ".pytest_cache", ".hypothesis"
+        ),
+    )
     run(sys.executable, "-m", "pipx", "install", source, env=env)
     exe = tmp_path / "bin" / "rotation-tf"
     work = tmp_path / "work"

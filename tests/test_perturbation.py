@@ -27,7 +27,9 @@ ENVIRONMENTS = [
 
 
 def _env(extra: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "PYTHONHASHSEED", "PYTHONUTF8", "PYTHONCOERCE"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("LC_", "PYTHONHASHSEED", "PYTHONUTF8", "PYTHONCOERCE"))
+    }
     env.pop("LANG", None)
     env.pop("TZ", None)
     env.update({k: v for k, v in extra.items() if v != ""})
@@ -37,7 +39,10 @@ def _env(extra: dict[str, str]) -> dict[str, str]:
 def _generate(cwd: Path, manifest: str, out: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "generator", "generate", manifest, "--out", out],
-        cwd=cwd, env=_env(env), capture_output=True, timeout=300,
+        cwd=cwd,
+        env=_env(env),
+        capture_output=True,
+        timeout=300,
     )
 
 

@@ -86,7 +86,9 @@ def _walk(body: dict[str, Any], prefix: tuple[str, ...], usage: dict[tuple[str, 
 _REF = re.compile(r"\b(data\.|ephemeral\.)?(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)(?:\[[^\]]*\])?\.([a-z0-9_]+)")
 
 
-def _collect() -> tuple[dict[tuple[str, str], dict[tuple[str, ...], str | None]], dict[tuple[str, str], set[str]], list[str]]:
+def _collect() -> tuple[
+    dict[tuple[str, str], dict[tuple[str, ...], str | None]], dict[tuple[str, str], set[str]], list[str]
+]:
     """{(kind, type): {argument path: literal kind}}, {(kind, type): attributes read}, modules."""
     usage: dict[tuple[str, str], dict[tuple[str, ...], str | None]] = {}
     reads: dict[tuple[str, str], set[str]] = {}
@@ -176,10 +178,16 @@ def _problems_6(kind: str, rtype: str, usage: dict[tuple[str, ...], str | None],
             problems.append(f"{where} is not in the 6.x schema")
             continue
         if (node[0] == "block") != (literal == "block"):
-            problems.append(f"{where} is a {node[0]} in 6.x but the module writes it as {'a block' if literal == 'block' else 'an argument'}")
+            problems.append(
+                f"{where} is a {node[0]} in 6.x but the module writes it as {'a block' if literal == 'block' else 'an argument'}"
+            )
         elif literal not in (None, "block") and node[1] not in _COMPATIBLE[literal]:
             problems.append(f"{where}: the module writes a {literal}, 6.x expects {node[1]}")
-        keys = [path[0], path[0] + "s"] if len(path) == 1 else [f"{_camel(path[0])}.{path[-1]}", f"{_camel(path[0])}.{path[-1]}s"]
+        keys = (
+            [path[0], path[0] + "s"]
+            if len(path) == 1
+            else [f"{_camel(path[0])}.{path[-1]}", f"{_camel(path[0])}.{path[-1]}s"]
+        )
         for key in keys:
             if key in deprecated:
                 problems.append(f"{where} is deprecated in 6.x: {deprecated[key]}")
@@ -195,11 +203,30 @@ def five() -> dict[str, Any]:
     tf = terraform_or_skip()
     root = work_dir() / "provider-schema"
     root.mkdir(parents=True, exist_ok=True)
-    (root / "main.tf").write_text('terraform {\n  required_providers {\n    aws = { source = "hashicorp/aws" }\n  }\n}\n')
+    (root / "main.tf").write_text(
+        'terraform {\n  required_providers {\n    aws = { source = "hashicorp/aws" }\n  }\n}\n'
+    )
     env = tf_env(tf)
-    subprocess.run([tf.binary, "init", "-backend=false", "-input=false", "-no-color"], cwd=root, env=env, check=True, capture_output=True, timeout=300)
-    shown = subprocess.run([tf.binary, "providers", "schema", "-json"], cwd=root, env=env, check=True, capture_output=True, text=True, timeout=300)
-    versions = subprocess.run([tf.binary, "version", "-json"], cwd=root, env=env, check=True, capture_output=True, text=True, timeout=60)
+    subprocess.run(
+        [tf.binary, "init", "-backend=false", "-input=false", "-no-color"],
+        cwd=root,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    shown = subprocess.run(
+        [tf.binary, "providers", "schema", "-json"],
+        cwd=root,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    versions = subprocess.run(
+        [tf.binary, "version", "-json"], cwd=root, env=env, check=True, capture_output=True, text=True, timeout=60
+    )
     schemas = json.loads(shown.stdout)["provider_schemas"]["registry.terraform.io/hashicorp/aws"]
     schemas["_version"] = json.loads(versions.stdout)["provider_selections"]["registry.terraform.io/hashicorp/aws"]
     return schemas
@@ -225,7 +252,9 @@ def test_in_provider_5(five: dict[str, Any], kind: str, rtype: str) -> None:
     assert not problems, "\n".join(problems)
 
 
-def _problems_5(five: dict[str, Any], kind: str, rtype: str, usage: dict[tuple[str, ...], str | None], reads: set[str]) -> list[str]:
+def _problems_5(
+    five: dict[str, Any], kind: str, rtype: str, usage: dict[tuple[str, ...], str | None], reads: set[str]
+) -> list[str]:
     schema = five[SECTIONS[kind]].get(rtype)
     assert schema is not None, f"{kind} {rtype} is not in the {five['_version']} schema"
     problems = []
@@ -281,13 +310,17 @@ def test_the_checks_can_fail(five: dict[str, Any]) -> None:
     five_problems = "\n".join(_problems_5(five, "resource", "aws_iam_role", usage, {"no_such_attribute"}))
     six_problems = "\n".join(_problems_6("resource", "aws_iam_role", usage, {"no_such_attribute"}))
     assert "inline_policy is deprecated in 5.100" in five_problems
-    assert "no_such_argument is not in the 5.100" in five_problems and "no_such_argument is not in the 6.x" in six_problems
+    assert (
+        "no_such_argument is not in the 5.100" in five_problems and "no_such_argument is not in the 6.x" in six_problems
+    )
     assert "max_session_duration: the module writes a string" in five_problems and "writes a string" in six_problems
     assert "reads .no_such_attribute" in five_problems and "reads .no_such_attribute" in six_problems
     entry = SIX["resource_schemas"]["aws_iam_role"]
     saved = entry["deprecated_arguments"]
     entry["deprecated_arguments"] = {"path": "path is deprecated (fake)"}
     try:
-        assert "path is deprecated in 6.x" in "\n".join(_problems_6("resource", "aws_iam_role", {("path",): "string"}, set()))
+        assert "path is deprecated in 6.x" in "\n".join(
+            _problems_6("resource", "aws_iam_role", {("path",): "string"}, set())
+        )
     finally:
         entry["deprecated_arguments"] = saved

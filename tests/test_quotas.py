@@ -50,7 +50,9 @@ def manifest(n: int, *, kms: bool = False, strategy: str = "single_user", master
         if kms:
             s["kms_key_arn"] = KEYS[i % len(KEYS)]
         if strategy == "alternating_users":
-            s["master_secret"] = {"arn": f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:admin-{i % masters:05d}-Mst456"}
+            s["master_secret"] = {
+                "arn": f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:admin-{i % masters:05d}-Mst456"
+            }
         secrets[secret_name(i)] = s
     return {
         "version": 1,
@@ -189,7 +191,10 @@ def test_switch_happens_exactly_at_the_boundary(tmp_path: Path, kms: bool) -> No
     m = load(above, data)
     explicit = policies.build(
         tuple(policies.SecretGrant(s.policy_arn, s.kms_key_arn, s.master_arn, s.master_kms_key_arn) for s in m.secrets),
-        ctx=policies.Context("aws", "us-east-1", ACCOUNT), function_name="rotator", function_arn=FN_ARN, in_vpc=False,
+        ctx=policies.Context("aws", "us-east-1", ACCOUNT),
+        function_name="rotator",
+        function_arn=FN_ARN,
+        in_vpc=False,
     )
     size_explicit = iam_size(explicit.document())
     assert size_explicit > aws.ROLE_INLINE_POLICIES_MAX, "N+1 secrets really overflow the explicit form"
@@ -238,6 +243,8 @@ def test_lambda_resource_policy_size_is_computed() -> None:
     for example in sorted((Path(__file__).parent.parent / "examples").glob("*.yaml")):
         m, _ = model.load(example)
         for fn in m.functions:
-            doc = policies.permission_document(function_arn=fn.function_arn, account=m.account_id, statement_id=fn.statement_id)
+            doc = policies.permission_document(
+                function_arn=fn.function_arn, account=m.account_id, statement_id=fn.statement_id
+            )
             assert fn.permission_size == len(json.dumps(doc, separators=(",", ":")).encode())
             assert fn.permission_size <= aws.LAMBDA_RESOURCE_POLICY_MAX

@@ -108,7 +108,12 @@ def test_today_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
 def _validate(manifest: Path, today: str) -> subprocess.CompletedProcess[str]:
     env = {"ROTATION_TF_TODAY": today, "PATH": "/usr/bin:/bin"}
     return subprocess.run(
-        [sys.executable, "-m", "generator", "validate", str(manifest)], check=False, cwd=ROOT, capture_output=True, text=True, env=env
+        [sys.executable, "-m", "generator", "validate", str(manifest)],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
     )
 
 

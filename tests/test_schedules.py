@@ -75,7 +75,9 @@ def _manifest(tmp: Path) -> Path:
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "generator", *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "generator", *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def test_accepted_expressions_validate_and_reach_the_rotation_block(tmp_path: Path) -> None:
@@ -105,7 +107,11 @@ def test_every_days_goes_to_1000_and_rate_to_999_each_from_its_page(tmp_path: Pa
     data["secrets"]["app/db"]["schedule"] = {"every_days": 1001}
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     proc = _cli("validate", path.name, cwd=tmp_path)
-    assert proc.returncode == 2 and schedules.API_PAGE in proc.stderr and "rate() expression stops at 999 days" in proc.stderr
+    assert (
+        proc.returncode == 2
+        and schedules.API_PAGE in proc.stderr
+        and "rate() expression stops at 999 days" in proc.stderr
+    )
     assert schedules.facts("rate(999 days)")[1] is None
     problem = schedules.facts("rate(1000 days)")[1]
     assert problem is not None and schedules.PAGE in problem and "999 days" in problem and "goes to 1000" in problem

@@ -68,10 +68,14 @@ def test_a_renamed_secret_is_another_secret(terraform, moto, tmp_path: Path) -> 
     world = World(moto, REGION)
     world.function(FUNCTION_ARN)
     old, new = world.secret("prod/orders/db"), world.secret("prod/orders/db-v2")
-    root = _root(terraform, moto, tmp_path, _data({"prod/orders/db": {"function": "pg", "schedule": {"every_days": 30}}}))
+    root = _root(
+        terraform, moto, tmp_path, _data({"prod/orders/db": {"function": "pg", "schedule": {"every_days": 30}}})
+    )
 
     # previous_names is refused, with the reason.
-    renamed = _data({"prod/orders/db-v2": {"function": "pg", "previous_names": ["prod/orders/db"], "schedule": {"every_days": 30}}})
+    renamed = _data(
+        {"prod/orders/db-v2": {"function": "pg", "previous_names": ["prod/orders/db"], "schedule": {"every_days": 30}}}
+    )
     refused = _generate(tmp_path, renamed)
     assert refused.exit == api.Exit.ERROR
     (msg,) = [d.render() for d in refused.diagnostics]
@@ -98,8 +102,12 @@ def test_renaming_a_created_secret_deletes_it_loudly(terraform, moto, tmp_path: 
     world = World(moto, REGION)
     world.function(FUNCTION_ARN)
     created = {
-        "function": "pg", "create": True, "password_in_database": True, "recovery_window_days": 7,
-        "connection": {"host": "db.internal", "username": "app"}, "schedule": {"every_days": 30},
+        "function": "pg",
+        "create": True,
+        "password_in_database": True,
+        "recovery_window_days": 7,
+        "connection": {"host": "db.internal", "username": "app"},
+        "schedule": {"every_days": 30},
     }
     root = _root(terraform, moto, tmp_path, _data({"app/one": dict(created)}))
     sm = world.client("secretsmanager")
@@ -114,13 +122,28 @@ def test_renaming_a_created_secret_deletes_it_loudly(terraform, moto, tmp_path: 
     assert result.exit == api.Exit.OK
     warnings = [d.render() for d in result.diagnostics]
     assert any(
-        "warning: secrets: created secret 'app/one' is in" in w and "the next apply deletes it and its password (restorable for 7 days)" in w
+        "warning: secrets: created secret 'app/one' is in" in w
+        and "the next apply deletes it and its password (restorable for 7 days)" in w
         for w in warnings
     ), warnings
     code, planned = root.plan_changes()
     assert code == 2 and planned == {
-        **{_addr(k, "app/one"): ["delete"] for k in ("aws_secretsmanager_secret", "aws_secretsmanager_secret_version", "aws_secretsmanager_secret_rotation")},
-        **{_addr(k, "app/two"): ["create"] for k in ("aws_secretsmanager_secret", "aws_secretsmanager_secret_version", "aws_secretsmanager_secret_rotation")},
+        **{
+            _addr(k, "app/one"): ["delete"]
+            for k in (
+                "aws_secretsmanager_secret",
+                "aws_secretsmanager_secret_version",
+                "aws_secretsmanager_secret_rotation",
+            )
+        },
+        **{
+            _addr(k, "app/two"): ["create"]
+            for k in (
+                "aws_secretsmanager_secret",
+                "aws_secretsmanager_secret_version",
+                "aws_secretsmanager_secret_rotation",
+            )
+        },
         f"{PREFIX}aws_iam_role_policy.pg": ["update"],  # the grants follow: another secret
     }, planned
     _apply(root)
@@ -137,8 +160,11 @@ def test_created_single_user_secret_rotates_only_once_its_password_is_set(terraf
     world = World(moto, REGION)
     world.function(FUNCTION_ARN)
     secret = {
-        "function": "pg", "create": True, "password_in_database": False,
-        "connection": {"host": "db.internal", "username": "app"}, "schedule": {"every_days": 30},
+        "function": "pg",
+        "create": True,
+        "password_in_database": False,
+        "connection": {"host": "db.internal", "username": "app"},
+        "schedule": {"every_days": 30},
     }
     root = _root(terraform, moto, tmp_path, _data({"app/db": dict(secret)}))
     sm = world.client("secretsmanager")

@@ -43,7 +43,11 @@ def test_lock_to_secret_needs_exactly_one_secret(tmp_path: Path) -> None:
     data["functions"]["pg"]["lock_to_secret"] = True
     data["secrets"]["prod/b"] = {"function": "pg", "schedule": {"every_days": 30}}
     errs = _errors(tmp_path, data)
-    assert any("functions.pg.lock_to_secret: lock_to_secret needs exactly one secret using function 'pg'; 2 do (prod/a, prod/b)" in e for e in errs), errs
+    assert any(
+        "functions.pg.lock_to_secret: lock_to_secret needs exactly one secret using function 'pg'; 2 do (prod/a, prod/b)"
+        in e
+        for e in errs
+    ), errs
     del data["secrets"]["prod/b"]
     m, _ = model.load(_write(tmp_path, data))
     assert m.functions[0].lock_secret == "prod/a"
@@ -53,7 +57,9 @@ def test_previous_names_rules(tmp_path: Path) -> None:
     data = json.loads(json.dumps(BASE))
     data["functions"]["other"] = dict(data["functions"]["pg"], previous_names=["pg"])
     errs = _errors(tmp_path, data)
-    assert any("functions.other.previous_names[0]: 'pg' is still the name of an entry in functions" in e for e in errs), errs
+    assert any(
+        "functions.other.previous_names[0]: 'pg' is still the name of an entry in functions" in e for e in errs
+    ), errs
 
 
 def test_secrets_that_share_a_terraform_name_are_an_error(tmp_path: Path) -> None:
@@ -89,7 +95,9 @@ def test_created_alternating_secret_without_rotate_immediately_warns(tmp_path: P
     data = json.loads(json.dumps(BASE))
     data["functions"]["multi"] = dict(BASE["functions"]["pg"], strategy="alternating_users")
     data["secrets"]["app/reporting"] = {
-        "function": "multi", "create": True, "connection": {"host": "db", "username": "reporting"},
+        "function": "multi",
+        "create": True,
+        "connection": {"host": "db", "username": "reporting"},
         "master_secret": {"arn": "arn:aws:secretsmanager:eu-west-1:111122223333:secret:app/admin-Adm123"},
         "schedule": {"every_days": 7},
     }
@@ -119,5 +127,8 @@ def test_one_account_and_region_per_manifest(tmp_path: Path) -> None:
     data["secrets"]["prod/a"]["arn"] = "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/a-AbCdEf"
     data["functions"]["pg"]["existing_function_arn"] = "arn:aws:lambda:eu-west-1:444455556666:function:pg-rotator"
     errs = _errors(tmp_path, data)
-    assert any("secrets[\"prod/a\"].arn" in e and "is in region 'us-east-1', but the manifest's region is 'eu-west-1'" in e for e in errs), errs
+    assert any(
+        'secrets["prod/a"].arn' in e and "is in region 'us-east-1', but the manifest's region is 'eu-west-1'" in e
+        for e in errs
+    ), errs
     assert any("functions.pg.existing_function_arn" in e and "is in account 444455556666" in e for e in errs), errs

@@ -49,7 +49,10 @@ def test_tags_are_validated_like_the_manifests(tmp_path: Path) -> None:
     data = example()
     data["functions"]["pg-single"]["tags"] = {"aws:owner": "x", "ok": "bad\u0000value"}
     found = errors(tmp_path, data)
-    assert any("functions.pg-single.tags[\"aws:owner\"]: tag key 'aws:owner' uses the reserved prefix 'aws:'" in e for e in found), found
+    assert any(
+        "functions.pg-single.tags[\"aws:owner\"]: tag key 'aws:owner' uses the reserved prefix 'aws:'" in e
+        for e in found
+    ), found
     assert any("functions.pg-single.tags.ok: tag value" in e for e in found), found
 
 
@@ -58,7 +61,10 @@ def test_at_most_fifty_tags_once_merged(tmp_path: Path) -> None:
     data["tags"] = {f"k{i}": "v" for i in range(30)}
     data["functions"]["pg-single"]["tags"] = {f"f{i}": "v" for i in range(21)}
     found = errors(tmp_path, data)
-    assert any("functions.pg-single.tags: 51 tags once merged over the manifest's; AWS allows 50 per resource" in e for e in found), found
+    assert any(
+        "functions.pg-single.tags: 51 tags once merged over the manifest's; AWS allows 50 per resource" in e
+        for e in found
+    ), found
     data["functions"]["pg-single"]["tags"] = {f"k{i}": "w" for i in range(30)}  # overriding keys do not add up
     load(tmp_path, data)
 
@@ -67,7 +73,9 @@ def test_secret_tags_only_on_created_secrets(tmp_path: Path) -> None:
     data = example()
     data["secrets"]["prod/orders/db"]["tags"] = {"team": "orders"}
     found = errors(tmp_path, data)
-    assert any('secrets["prod/orders/db"].tags: tags on a secret are only used with create: true' in e for e in found), found
+    assert any(
+        'secrets["prod/orders/db"].tags: tags on a secret are only used with create: true' in e for e in found
+    ), found
     managed = yaml.safe_load((ROOT / "examples" / "managed-secrets.yaml").read_text())
     path = tmp_path / "managed.yaml"
     path.write_text(yaml.safe_dump(managed))

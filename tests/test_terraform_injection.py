@@ -30,7 +30,10 @@ def test_align_agrees_with_terraform_fmt(terraform, tmp_path: Path) -> None:
         assert api.generate(_write_manifest(work, data), tmp_path / "out").exit == api.Exit.OK
     proc = subprocess.run(
         [terraform.binary, "fmt", "-check", "-diff", "-recursive", str(tmp_path / "out")],
-        capture_output=True, text=True, env=tf_env(terraform), timeout=300,
+        capture_output=True,
+        text=True,
+        env=tf_env(terraform),
+        timeout=300,
     )
     assert proc.returncode == 0, f"terraform fmt disagrees with hcl.align:\n{proc.stdout}{proc.stderr}"
 
@@ -39,7 +42,9 @@ def test_plan_shows_the_hostile_values(terraform, moto, tmp_path: Path) -> None:
     data = FIXED
     work = tmp_path / "work"
     (work / "build").mkdir(parents=True)
-    shutil.copyfile(ROOT / "examples" / "build" / "rotator.zip", work / data["functions"]["packaged"]["package"]["filename"])
+    shutil.copyfile(
+        ROOT / "examples" / "build" / "rotator.zip", work / data["functions"]["packaged"]["package"]["filename"]
+    )
     manifest = _write_manifest(work, data)
     assert api.generate(manifest, work / "out").exit == api.Exit.OK
     module_dir = work / "out" / "hostile"

@@ -28,7 +28,9 @@ def _seed_moto(moto, m: model.Module) -> dict[str, str]:
     sm = moto.client("secretsmanager", m.region)
     arns = {}
     for s in m.lookups:
-        arns[s.name] = sm.create_secret(Name=s.name, SecretString=json.dumps({"username": "app", "password": "x"}))["ARN"]
+        arns[s.name] = sm.create_secret(Name=s.name, SecretString=json.dumps({"username": "app", "password": "x"}))[
+            "ARN"
+        ]
     return arns
 
 
@@ -37,7 +39,10 @@ def test_fmt_check_on_every_golden_module(terraform) -> None:
         m, _ = model.load(example)
         proc = subprocess.run(
             [terraform.binary, "fmt", "-check", "-diff", "-recursive", str(GOLDEN / m.name)],
-            capture_output=True, text=True, env=tf_env(terraform), timeout=120,
+            capture_output=True,
+            text=True,
+            env=tf_env(terraform),
+            timeout=120,
         )
         assert proc.returncode == 0, f"terraform fmt would change {m.name}:\n{proc.stdout}{proc.stderr}"
 
@@ -52,7 +57,9 @@ def test_init_validate_plan(example: Path, terraform, moto, tmp_path: Path) -> N
     plan = root.plan_json()
 
     changes = plan["resource_changes"]
-    assert all(c["change"]["actions"] in (["create"], ["read"]) for c in changes), [c["change"]["actions"] for c in changes]
+    assert all(c["change"]["actions"] in (["create"], ["read"]) for c in changes), [
+        c["change"]["actions"] for c in changes
+    ]
     by_type: dict[str, list[dict]] = {}
     for c in changes:
         if c["mode"] == "managed":
@@ -71,7 +78,9 @@ def test_init_validate_plan(example: Path, terraform, moto, tmp_path: Path) -> N
     fns = {f.key: f for f in m.functions}
     secrets = {s.name: s for s in m.secrets}
     by_ident = {s.ident: s for s in m.secrets}
-    assert len(by_type.get("aws_iam_role_policies_exclusive", [])) == (created_roles if m.roles.exclusive_policies else 0)
+    assert len(by_type.get("aws_iam_role_policies_exclusive", [])) == (
+        created_roles if m.roles.exclusive_policies else 0
+    )
     for c in stacks:  # plan only: moto does not serve the Serverless Application Repository
         fn = fns[c["name"]]
         after = c["change"]["after"]

@@ -106,7 +106,9 @@ BAD = {
     "every_days_as_text": lambda d: _set(d, ("secrets", "prod/orders/db", "schedule", "every_days"), "30"),
     "window_pattern": lambda d: _set(d, ("secrets", "prod/orders/db", "schedule", "window"), "3 hours"),
     "subnet_pattern": lambda d: _set(d, ("functions", "mysql-alt", "vpc", "subnet_ids"), ["subnet-xyz"]),
-    "managed_as_text": lambda d: _set(d, ("secrets", "prod/orders/db", "managed"), "yes"),  # functions may be empty: all-managed manifests
+    "managed_as_text": lambda d: _set(
+        d, ("secrets", "prod/orders/db", "managed"), "yes"
+    ),  # functions may be empty: all-managed manifests
     "missing_schedule": lambda d: d["secrets"]["prod/orders/db"].pop("schedule") and d,
     "timeout_too_long": lambda d: _set(d, ("functions", "mysql-alt", "package", "timeout"), 901),
     "rotate_immediately_text": lambda d: _set(d, ("secrets", "prod/users/db", "rotate_immediately"), "no"),
@@ -176,7 +178,9 @@ def test_explain_rich_on_a_terminal_follows_width_and_no_color() -> None:
 
 def test_explain_and_module_readme_show_the_compact_form(tmp_path: Path) -> None:
     data = yaml.safe_load((ROOT / "examples" / "minimal.yaml").read_text())
-    data["secrets"] = {f"prod/service-{i:03d}/database": {"function": "rotator", "schedule": {"every_days": 7}} for i in range(160)}
+    data["secrets"] = {
+        f"prod/service-{i:03d}/database": {"function": "rotator", "schedule": {"every_days": 7}} for i in range(160)
+    }
     manifest = tmp_path / "many.yaml"
     manifest.write_text(yaml.safe_dump(data))
     proc = cli("explain", "many.yaml", "--format", "json", cwd=tmp_path)
@@ -185,7 +189,9 @@ def test_explain_and_module_readme_show_the_compact_form(tmp_path: Path) -> None
     assert role["form"] == "compact" and role["policy_size"] <= role["policy_size_limit"]
     rotate = role["statements"][0]
     assert rotate["condition"] == {
-        "StringEquals": {"secretsmanager:resource/AllowRotationLambdaArn": data["functions"]["rotator"]["existing_function_arn"]}
+        "StringEquals": {
+            "secretsmanager:resource/AllowRotationLambdaArn": data["functions"]["rotator"]["existing_function_arn"]
+        }
     }
     assert cli("generate", "many.yaml", cwd=tmp_path).returncode == 0
     readme = (tmp_path / "out" / "many" / "README.md").read_text()
@@ -222,8 +228,8 @@ def test_generate_several_manifests_and_check(workdir: Path) -> None:
         "2 files would change; run: rotation-tf generate examples/rotation.yaml examples/minimal.yaml"
     )
     coloured = cli(*args, "--check", "--color", "always", cwd=workdir).stdout
-    assert "\x1b[31m-  name                 = \"edited-use1\"\x1b[0m" in coloured
-    assert "\x1b[32m+  name                 = \"acme-mysql-alt-rotation-use1\"\x1b[0m" in coloured
+    assert '\x1b[31m-  name                 = "edited-use1"\x1b[0m' in coloured
+    assert '\x1b[32m+  name                 = "acme-mysql-alt-rotation-use1"\x1b[0m' in coloured
     assert ANSI.sub("", coloured) == proc.stdout
 
 
@@ -236,7 +242,11 @@ def test_check_colours_on_a_terminal_only(workdir: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
     proc = subprocess.run(
         [sys.executable, "-m", "generator", "generate", "examples/minimal.yaml", "--check"],
-        cwd=workdir, stdout=slave, stderr=subprocess.PIPE, env=env, timeout=60,
+        cwd=workdir,
+        stdout=slave,
+        stderr=subprocess.PIPE,
+        env=env,
+        timeout=60,
     )
     os.close(slave)
     out = b""
@@ -251,7 +261,9 @@ def test_check_colours_on_a_terminal_only(workdir: Path) -> None:
     os.close(master)
     assert proc.returncode == 1
     assert b"\x1b[31m-" in out and b"\x1b[32m+" in out
-    assert not ANSI.search(cli("generate", "examples/minimal.yaml", "--check", cwd=workdir, env={"NO_COLOR": "1"}).stdout)
+    assert not ANSI.search(
+        cli("generate", "examples/minimal.yaml", "--check", cwd=workdir, env={"NO_COLOR": "1"}).stdout
+    )
 
 
 def test_several_manifests_all_or_nothing(workdir: Path) -> None:
@@ -278,20 +290,45 @@ def test_two_manifests_for_one_module_folder_are_refused(workdir: Path) -> None:
 
 @pytest.mark.parametrize(
     "engine,strategy",
-    [("postgresql", "single_user"), ("mysql", "alternating_users"), ("sqlserver", "alternating_users"), ("other", "single_user")],
+    [
+        ("postgresql", "single_user"),
+        ("mysql", "alternating_users"),
+        ("sqlserver", "alternating_users"),
+        ("other", "single_user"),
+    ],
 )
 def test_init_writes_a_manifest_that_validates_and_generates(tmp_path: Path, engine: str, strategy: str) -> None:
-    proc = cli("init", "rotation.yaml", "--engine", engine, "--strategy", strategy, "--account-id", "123456789012", "--region", "eu-west-1", cwd=tmp_path)
+    proc = cli(
+        "init",
+        "rotation.yaml",
+        "--engine",
+        engine,
+        "--strategy",
+        strategy,
+        "--account-id",
+        "123456789012",
+        "--region",
+        "eu-west-1",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     text = (tmp_path / "rotation.yaml").read_text()
     assert text.startswith("# yaml-language-server: $schema=")
     assert f"engine: {engine}" in text and f"strategy: {strategy}" in text
     assert ("master_secret:" in text) == (strategy == "alternating_users")
     # what init cannot know is a placeholder, and validate refuses the file until it is filled in
-    fill = {"FILL-IN-FUNCTION-NAME": "team-rotator", "FILL-IN-SECRET-NAME": "prod/app/db", "FILL-IN-MASTER-SECRET-NAME": "prod/app/admin"}
-    assert {p for p in fill if p in text} == set(fill) - ({"FILL-IN-MASTER-SECRET-NAME"} if strategy == "single_user" else set())
+    fill = {
+        "FILL-IN-FUNCTION-NAME": "team-rotator",
+        "FILL-IN-SECRET-NAME": "prod/app/db",
+        "FILL-IN-MASTER-SECRET-NAME": "prod/app/admin",
+    }
+    assert {p for p in fill if p in text} == set(fill) - (
+        {"FILL-IN-MASTER-SECRET-NAME"} if strategy == "single_user" else set()
+    )
     proc = cli("validate", "rotation.yaml", cwd=tmp_path)
-    assert proc.returncode == 2 and all("replace the placeholder FILL-IN-" in line for line in proc.stderr.splitlines()), proc.stderr
+    assert proc.returncode == 2 and all(
+        "replace the placeholder FILL-IN-" in line for line in proc.stderr.splitlines()
+    ), proc.stderr
     for placeholder, value in fill.items():
         text = text.replace(placeholder, value)
     assert not re.search(r"FILL-IN-[A-Z]", text)
@@ -354,7 +391,10 @@ def test_explain_piped_puts_one_value_a_line(tmp_path: Path) -> None:
     (it used to be one line of hundreds of characters)."""
     data = yaml.safe_load((ROOT / "examples" / "minimal.yaml").read_text())
     key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-    data["secrets"] = {f"prod/svc-{i}/db": {"function": "rotator", "kms_key_arn": key, "schedule": {"every_days": 7}} for i in range(12)}
+    data["secrets"] = {
+        f"prod/svc-{i}/db": {"function": "rotator", "kms_key_arn": key, "schedule": {"every_days": 7}}
+        for i in range(12)
+    }
     (tmp_path / "m.yaml").write_text(yaml.safe_dump(data))
     proc = cli("explain", "m.yaml", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -368,8 +408,13 @@ def test_explain_piped_puts_one_value_a_line(tmp_path: Path) -> None:
 def test_explain_shows_schedules_and_windows() -> None:
     data = json.loads(cli("explain", "examples/rotation.yaml", "--format", "json").stdout)
     by_name = {s["secret"]: s for s in data["secrets"]}
-    assert by_name["prod/billing/db"]["expression"] == "cron(0 4 ? * SUN *)" and by_name["prod/billing/db"]["window"] == "2h"
-    assert by_name["prod/orders/db"]["every_days"] == 30 and by_name["prod/orders/db"]["schedule_text"] == "every 30 days"
+    assert (
+        by_name["prod/billing/db"]["expression"] == "cron(0 4 ? * SUN *)"
+        and by_name["prod/billing/db"]["window"] == "2h"
+    )
+    assert (
+        by_name["prod/orders/db"]["every_days"] == 30 and by_name["prod/orders/db"]["schedule_text"] == "every 30 days"
+    )
     assert by_name["prod/users/db"]["window"] is None
     text = cli("explain", "examples/rotation.yaml").stdout
     assert re.search(r"^prod/billing/db\s+pg-single\s+cron\(0 4 \? \* SUN \*\)\s+2h\s+no$", text, re.M), text
@@ -428,7 +473,9 @@ def test_init_suggests_the_region_like_validate(tmp_path: Path) -> None:
     (tmp_path / "y.yaml").write_text(
         (ROOT / "examples" / "minimal.yaml").read_text().replace("region: us-east-1", "region: us-eats-1")
     )
-    assert "'us-eats-1' is not an AWS region; did you mean 'us-east-1'?" in cli("validate", "y.yaml", cwd=tmp_path).stderr
+    assert (
+        "'us-eats-1' is not an AWS region; did you mean 'us-east-1'?" in cli("validate", "y.yaml", cwd=tmp_path).stderr
+    )
 
 
 def test_tab_indentation_is_named() -> None:
@@ -448,7 +495,9 @@ def test_tab_indentation_is_named() -> None:
         path.unlink()
     d = info.value.diagnostics[0]
     assert (d.line, d.column, d.message) == (
-        text.splitlines().index("  \tengine: postgresql") + 1, 3, "tabs are not allowed for indentation in YAML; indent with spaces"
+        text.splitlines().index("  \tengine: postgresql") + 1,
+        3,
+        "tabs are not allowed for indentation in YAML; indent with spaces",
     )
 
 

@@ -42,7 +42,10 @@ SECRET = "secrets:\n  s:\n    function: f\n    schedule: {every_days: 30}\n"
         (FN + SECRET, ">= 1.5.0", ">= 5.68.0, < 7.0.0"),
         # A created secret: write-only secret_string_wo (5.88.0) and Terraform 1.11.
         (
-            "roles: {exclusive_policies: false}\n" + FN + SECRET + "    create: true\n    password_in_database: true\n    connection: {host: db, username: u}\n",
+            "roles: {exclusive_policies: false}\n"
+            + FN
+            + SECRET
+            + "    create: true\n    password_in_database: true\n    connection: {host: db, username: u}\n",
             ">= 1.11.0",
             ">= 5.88.0, < 7.0.0",
         ),
@@ -105,7 +108,10 @@ def test_functions_publish_nothing_and_rotations_use_the_unqualified_arn() -> No
                         arn = body["rotation_lambda_arn"]
                         if re.fullmatch(r"\$\{aws_lambda_function\.[\w-]+\.arn\}", arn):
                             seen["package"] += 1
-                        elif re.fullmatch(r'\$\{aws_serverlessapplicationrepository_cloudformation_stack\.[\w-]+\.outputs\["RotationLambdaARN"\]\}', arn):
+                        elif re.fullmatch(
+                            r'\$\{aws_serverlessapplicationrepository_cloudformation_stack\.[\w-]+\.outputs\["RotationLambdaARN"\]\}',
+                            arn,
+                        ):
                             seen["app"] += 1
                         else:
                             assert _FUNCTION_ARN.match(arn.strip('"')), (name, arn)

@@ -16,7 +16,9 @@ def check(sc: Scope, key: str, fn: Function) -> list[Diagnostic]:
     path = ("functions", key)
     out = []
     if not naming.FUNCTION_KEY_RE.match(key):
-        out.append(sc.err(path, f"function name {key!r} must start with a letter and hold only letters, digits, '-' and '_'"))
+        out.append(
+            sc.err(path, f"function name {key!r} must start with a letter and hold only letters, digits, '-' and '_'")
+        )
     if fn.description is not None:
         out += description(sc, path + ("description",), fn.description)
     if fn.tags:
@@ -26,7 +28,9 @@ def check(sc: Scope, key: str, fn: Function) -> list[Diagnostic]:
         out += _execution_role(sc, path + ("execution_role_arn",), fn)
     out += _runtime(sc, path, fn)
     if sc.head is not None and not sc.is_dropped(("name_prefix",)):
-        out += names(sc, fn.previous_names[0] if fn.previous_names else key, creates_function=fn.existing_function_arn is None)
+        out += names(
+            sc, fn.previous_names[0] if fn.previous_names else key, creates_function=fn.existing_function_arn is None
+        )
     for i, old in enumerate(fn.previous_names):
         if not naming.FUNCTION_KEY_RE.match(old):
             out.append(sc.err(path + ("previous_names", i), f"{old!r} is not a valid function name"))
@@ -47,9 +51,19 @@ def _source(sc: Scope, path: Path, fn: Function) -> list[Diagnostic]:
             )
         )
     if fn.import_ and fn.rotation_app is not None:
-        out.append(sc.err(path + ("import",), "import adopts a role, policy and permission the module manages; a rotation_app brings its own"))
+        out.append(
+            sc.err(
+                path + ("import",),
+                "import adopts a role, policy and permission the module manages; a rotation_app brings its own",
+            )
+        )
     if fn.rotation_app is not None and not rotation_apps.supported(fn.engine):
-        out.append(sc.err(path + ("engine",), f"AWS publishes no rotation function for engine {fn.engine!r}; use package or existing_function_arn"))
+        out.append(
+            sc.err(
+                path + ("engine",),
+                f"AWS publishes no rotation function for engine {fn.engine!r}; use package or existing_function_arn",
+            )
+        )
     if fn.existing_function_arn is not None:
         p: Path = path + ("existing_function_arn",)
         parsed, found = arn(sc, p, fn.existing_function_arn, "lambda", "a Lambda function")
@@ -99,7 +113,9 @@ def _execution_role(sc: Scope, p: Path, fn: Function) -> list[Diagnostic]:
     if sc.partition is not None and parsed.partition != sc.partition:
         return [sc.err(p, f"{text!r} is in partition {parsed.partition!r}, but the manifest's is {sc.partition!r}")]
     if sc.head is not None and sc.head.account_id is not None and parsed.account != sc.head.account_id:
-        return [sc.err(p, f"{text!r} is in account {parsed.account}, but the manifest's account_id is {sc.head.account_id}")]
+        return [
+            sc.err(p, f"{text!r} is in account {parsed.account}, but the manifest's account_id is {sc.head.account_id}")
+        ]
     return []
 
 
@@ -129,7 +145,9 @@ def names(sc: Scope, key: str, creates_function: bool = True) -> list[Diagnostic
     in_names = sc.head.roles.region_in_names if sc.head.roles is not None else True
     made = naming.Names(sc.head.name_prefix, key, naming.region_tag(sc.head.region, in_names))
     if sc.head.roles is not None and len(sc.head.roles.path) + len(made.role) > aws.ROLE_PATH_AND_NAME_MAX:
-        out.append(sc.err(("roles", "path"), f"the role path and name together exceed {aws.ROLE_PATH_AND_NAME_MAX} characters"))
+        out.append(
+            sc.err(("roles", "path"), f"the role path and name together exceed {aws.ROLE_PATH_AND_NAME_MAX} characters")
+        )
     path = ("functions", key)
     for what, value, limit in (
         ("role name", made.role, aws.ROLE_NAME_MAX),
@@ -191,5 +209,10 @@ def usage(sc: Scope, functions: dict[str, Function], secrets: dict[str, Secret])
         used = {s.function for s in secrets.values()}
         for key in functions:
             if key not in used and secrets:
-                out.append(sc.warn(("functions", key), f"function {key!r} rotates no secret; its role and permission are still generated"))
+                out.append(
+                    sc.warn(
+                        ("functions", key),
+                        f"function {key!r} rotates no secret; its role and permission are still generated",
+                    )
+                )
     return out

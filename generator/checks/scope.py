@@ -71,15 +71,24 @@ def arn(sc: Scope, path: Path, text: str, service: str, what: str) -> tuple[aws.
         return parsed, []
     assert sc.head is not None
     if parsed.partition != sc.partition:
-        return None, [sc.err(path, f"{text!r} is in partition {parsed.partition!r}, but the manifest's is {sc.partition!r}")]
+        return None, [
+            sc.err(path, f"{text!r} is in partition {parsed.partition!r}, but the manifest's is {sc.partition!r}")
+        ]
     if parsed.region != sc.head.region:
-        return None, [sc.err(path, f"{text!r} is in region {parsed.region!r}, but the manifest's region is {sc.head.region!r}")]
+        return None, [
+            sc.err(path, f"{text!r} is in region {parsed.region!r}, but the manifest's region is {sc.head.region!r}")
+        ]
     return parsed, []
 
 
 def same_account(sc: Scope, path: Path, parsed: aws.Arn) -> list[Diagnostic]:
     if sc.ready and sc.head is not None and sc.head.account_id is not None and parsed.account != sc.head.account_id:
-        return [sc.err(path, f"{str(parsed)!r} is in account {parsed.account}, but the manifest's account_id is {sc.head.account_id}")]
+        return [
+            sc.err(
+                path,
+                f"{str(parsed)!r} is in account {parsed.account}, but the manifest's account_id is {sc.head.account_id}",
+            )
+        ]
     return []
 
 
@@ -137,8 +146,12 @@ def tags(sc: Scope, path: Path, values: dict[str, str], merged_over: dict[str, s
         elif key.lower().startswith("aws:"):
             out.append(sc.err(p, f"tag key {key!r} uses the reserved prefix 'aws:'"))
         if len(value) > aws.TAG_VALUE_MAX or not aws.TAG_CHARS_RE.match(value):
-            out.append(sc.err(p, f"tag value {value!r} must be 0-{aws.TAG_VALUE_MAX} letters, digits, spaces or _.:/=+-@"))
+            out.append(
+                sc.err(p, f"tag value {value!r} must be 0-{aws.TAG_VALUE_MAX} letters, digits, spaces or _.:/=+-@")
+            )
     total = len({**(merged_over or {}), **values})
     if total > aws.TAGS_MAX:
-        out.append(sc.err(path, f"{total} tags once merged over the manifest's; AWS allows {aws.TAGS_MAX} per resource"))
+        out.append(
+            sc.err(path, f"{total} tags once merged over the manifest's; AWS allows {aws.TAGS_MAX} per resource")
+        )
     return out

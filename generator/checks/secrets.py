@@ -42,9 +42,19 @@ def check(sc: Scope, name: str, sec: Secret, functions: dict[str, Function]) -> 
         out += kms_key(sc, path + ("kms_key_arn",), sec.kms_key_arn)
     if fn is not None and not sc.is_dropped(path + ("master_secret",)):
         if fn.strategy == "alternating_users" and sec.master_secret is None:
-            out.append(sc.err(path + ("master_secret",), f"function {sec.function!r} uses alternating_users, which needs a master_secret"))
+            out.append(
+                sc.err(
+                    path + ("master_secret",),
+                    f"function {sec.function!r} uses alternating_users, which needs a master_secret",
+                )
+            )
         if fn.strategy == "single_user" and sec.master_secret is not None:
-            out.append(sc.err(path + ("master_secret",), f"function {sec.function!r} uses single_user, which takes no master_secret"))
+            out.append(
+                sc.err(
+                    path + ("master_secret",),
+                    f"function {sec.function!r} uses single_user, which takes no master_secret",
+                )
+            )
     if sec.master_secret is not None:
         out += _master(sc, path, name, sec, fn)
         if sec.master_secret.kms_key_arn is not None:
@@ -102,7 +112,12 @@ def _first_rotation(sc: Scope, path: Path, sec: Secret, fn: Function) -> list[Di
             ]
         return []
     if sec.password_in_database is not None:
-        return [sc.err(p, "password_in_database is for single_user functions; with alternating_users the master secret sets the password")]
+        return [
+            sc.err(
+                p,
+                "password_in_database is for single_user functions; with alternating_users the master secret sets the password",
+            )
+        ]
     if not sec.rotate_immediately:
         return [
             sc.warn(
@@ -130,7 +145,9 @@ def _name(sc: Scope, path: Path, name: str, sec: Secret) -> list[Diagnostic]:
     allowed = r"[A-Za-z0-9/_+=.@!-]" if sec.managed else r"[A-Za-z0-9/_+=.@-]"
     bad = sorted({c for c in name if not re.match(allowed, c)})
     detail = f" (not allowed: {' '.join(repr(c) for c in bad)})" if bad else ""
-    return [sc.err(path, f"secret name {name!r} must be 1-{aws.SECRET_NAME_MAX} of letters, digits and /_+=.@-{detail}")]
+    return [
+        sc.err(path, f"secret name {name!r} must be 1-{aws.SECRET_NAME_MAX} of letters, digits and /_+=.@-{detail}")
+    ]
 
 
 def _service_rotated(sc: Scope, path: Path, sec: Secret) -> list[Diagnostic]:
@@ -139,7 +156,12 @@ def _service_rotated(sc: Scope, path: Path, sec: Secret) -> list[Diagnostic]:
     the module only sets the schedule, so the function-related fields have no meaning."""
     out = []
     if sec.function is not None:
-        out.append(sc.err(path + ("function",), "a managed secret is rotated by the service that owns it: remove function (or managed: true)"))
+        out.append(
+            sc.err(
+                path + ("function",),
+                "a managed secret is rotated by the service that owns it: remove function (or managed: true)",
+            )
+        )
     for field, why in (
         ("master_secret", "the service rotates its own secret"),
         ("kms_key_arn", "the module grants no function access to the secret"),
@@ -168,7 +190,14 @@ def _master(sc: Scope, path: Path, name: str, sec: Secret, fn: Function | None) 
     assert master is not None
     mpath = path + ("master_secret",)
     if (master.arn is None) == (master.name is None):
-        return [sc.err(mpath, "give the master secret's arn or its name, not both" if master.arn else "give the master secret's arn or its name")]
+        return [
+            sc.err(
+                mpath,
+                "give the master secret's arn or its name, not both"
+                if master.arn
+                else "give the master secret's arn or its name",
+            )
+        ]
     if master.arn is not None:
         p = mpath + ("arn",)
         parsed, out = arn(sc, p, master.arn, "secretsmanager", "a Secrets Manager secret")
@@ -184,13 +213,23 @@ def _master(sc: Scope, path: Path, name: str, sec: Secret, fn: Function | None) 
     p = mpath + ("name",)
     assert master.name is not None
     if not master.name or len(master.name) > aws.SECRET_NAME_MAX or not aws.SECRET_NAME_RE.match(master.name):
-        return [sc.err(p, f"secret name {master.name!r} must be 1-{aws.SECRET_NAME_MAX} of letters, digits and /_+=.@-")]
+        return [
+            sc.err(p, f"secret name {master.name!r} must be 1-{aws.SECRET_NAME_MAX} of letters, digits and /_+=.@-")
+        ]
     if master.name == name:
         return [sc.err(p, "the master secret must be a different secret from the one it rotates")]
     if sec.create:
-        return [sc.err(p, "a created secret's first version names its master secret by ARN (masterarn); give master_secret.arn")]
+        return [
+            sc.err(
+                p, "a created secret's first version names its master secret by ARN (masterarn); give master_secret.arn"
+            )
+        ]
     if fn is not None and fn.rotation_app is not None:
-        return [sc.err(p, "AWS's rotation application takes the master secret's ARN (masterSecretArn); give master_secret.arn")]
+        return [
+            sc.err(
+                p, "AWS's rotation application takes the master secret's ARN (masterSecretArn); give master_secret.arn"
+            )
+        ]
     return []
 
 
@@ -226,12 +265,20 @@ def _created(sc: Scope, path: Path, sec: Secret, fn: Function | None = None) -> 
     if fn is not None and not sc.is_dropped(path + ("password_in_database",)):
         out += _first_rotation(sc, path, sec, fn)
     if sec.connection is None:
-        out.append(sc.err(path + ("connection",), "create: true needs connection (host, username; port and dbname optional)"))
+        out.append(
+            sc.err(path + ("connection",), "create: true needs connection (host, username; port and dbname optional)")
+        )
     lo, hi = aws.RECOVERY_WINDOW_MIN, aws.RECOVERY_WINDOW_MAX
     if sec.recovery_window_days != 0 and not lo <= sec.recovery_window_days <= hi:
-        out.append(sc.err(path + ("recovery_window_days",), f"{sec.recovery_window_days} must be 0 (delete at once) or {lo}-{hi}"))
+        out.append(
+            sc.err(
+                path + ("recovery_window_days",), f"{sec.recovery_window_days} must be 0 (delete at once) or {lo}-{hi}"
+            )
+        )
     if sec.description is not None and any(ord(c) < 0x20 and c not in "\t\n\r" for c in sec.description):
-        out.append(sc.err(path + ("description",), "the description holds control characters that Secrets Manager rejects"))
+        out.append(
+            sc.err(path + ("description",), "the description holds control characters that Secrets Manager rejects")
+        )
     return out + _replicas(sc, path, sec)
 
 
@@ -254,5 +301,7 @@ def _replicas(sc: Scope, path: Path, sec: Secret) -> list[Diagnostic]:
             if parsed is None or parsed.service != "kms" or not aws.KEY_RESOURCE_RE.match(parsed.resource):
                 out.append(sc.err(p + ("kms_key_arn",), f"{rep.kms_key_arn!r} is not a KMS key ARN"))
             elif parsed.region != rep.region:
-                out.append(sc.err(p + ("kms_key_arn",), f"the replica's key must be in {rep.region}, not {parsed.region}"))
+                out.append(
+                    sc.err(p + ("kms_key_arn",), f"the replica's key must be in {rep.region}, not {parsed.region}")
+                )
     return out

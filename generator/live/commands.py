@@ -94,7 +94,10 @@ def render_text(report: Any, module: Any, colour: bool) -> str:
             lines += rows(by_subject[sec.name], "    ")
         lines.append("")
     counts = report.counts()
-    lines.append(", ".join(f"{counts[s]} {s}" for s in STATUSES) + f" ({len(report.findings)} checks, {sum(report.calls.values())} API calls)")
+    lines.append(
+        ", ".join(f"{counts[s]} {s}" for s in STATUSES)
+        + f" ({len(report.findings)} checks, {sum(report.calls.values())} API calls)"
+    )
     return "\n".join(lines) + "\n"
 
 

@@ -53,6 +53,8 @@ def engine_of_value(value: str) -> str | None:
     v = value.lower().removeprefix("aurora-")
     v = {"aurora": "mysql", "docdb": "mongo"}.get(v, v)
     return _ENGINE_BY_VALUE.get(v) or (v if v in _REAL_ENGINES else None)
+
+
 _KEY_RE = re.compile(r"[^A-Za-z0-9_-]")
 _WINDOW_RE = re.compile(r"^([1-9]|1[0-9]|2[0-4])h$")
 
@@ -122,7 +124,10 @@ class Discoverer:
         except Denied as exc:
             if aws.parse_arn(key_id) and ":key/" in key_id:
                 return key_id, f"not checked whether this key is customer managed: access denied to {exc.action}"
-            return None, f"its key {key_id} could not be resolved to a key ARN (access denied to {exc.action}); set kms_key_arn"
+            return (
+                None,
+                f"its key {key_id} could not be resolved to a key ARN (access denied to {exc.action}); set kms_key_arn",
+            )
         if meta is None:
             return key_id, "this key does not exist (any more)"
         if meta.get("KeyManager") == "AWS":
@@ -144,12 +149,18 @@ class Discoverer:
     def run(self) -> tuple[str, str]:
         ident = self.aws.call("sts", "GetCallerIdentity", "get_caller_identity")
         account = ident["Account"]
-        listed = self.aws.pages("secretsmanager", "ListSecrets", "list_secrets", "SecretList", PaginationConfig={"PageSize": 100})
+        listed = self.aws.pages(
+            "secretsmanager", "ListSecrets", "list_secrets", "SecretList", PaginationConfig={"PageSize": 100}
+        )
         # A secret another service owns (OwningService) is rotated by that service, not by a function here.
         managed = {s["Name"]: s["OwningService"] for s in listed if s.get("OwningService")}
-        rotated = [s for s in listed if s.get("RotationEnabled") and s.get("RotationLambdaARN") and s["Name"] not in managed]
+        rotated = [
+            s for s in listed if s.get("RotationEnabled") and s.get("RotationLambdaARN") and s["Name"] not in managed
+        ]
         # Managed rotation: the entry is managed: true, with the schedule (the module sets only that).
-        service_rotated = sorted((s for s in listed if s["Name"] in managed and s.get("RotationEnabled")), key=lambda s: s["Name"])
+        service_rotated = sorted(
+            (s for s in listed if s["Name"] in managed and s.get("RotationEnabled")), key=lambda s: s["Name"]
+        )
         others = sorted(s["Name"] for s in listed if s not in rotated and s not in service_rotated)
         by_arn = {s["ARN"]: s for s in listed}
 
@@ -193,7 +204,9 @@ class Discoverer:
         for sec in secrets:
             fn = next(f for f in fns.values() if f.key == sec.function)
             if fn.strategy == "alternating_users" and sec.master_arn is None:
-                sec.master_arn = f"arn:{self.partition}:secretsmanager:{self.region}:{account}:secret:UNKNOWN-master-secret-000000"
+                sec.master_arn = (
+                    f"arn:{self.partition}:secretsmanager:{self.region}:{account}:secret:UNKNOWN-master-secret-000000"
+                )
                 sec.notes.append("master_secret.arn: UNKNOWN without reading the value; set it to the value's masterarn "
                                  "(or run discover --read-values)")  # fmt: skip
         for s in service_rotated:
@@ -212,7 +225,10 @@ class Discoverer:
             dropped.update(new)
             gone_fns = {k for (section, k) in dropped if section == "functions"}
             if all((("secrets", sec.name) in dropped) or sec.function in gone_fns for sec in secrets):
-                raise NothingToWrite("no rotated secret gives a valid entry: " + "; ".join(f"{k[0]}.{k[1]}: {v}" for k, v in sorted(dropped.items())))
+                raise NothingToWrite(
+                    "no rotated secret gives a valid entry: "
+                    + "; ".join(f"{k[0]}.{k[1]}: {v}" for k, v in sorted(dropped.items()))
+                )
             text = self._render(account, fns, secrets, others, managed, dropped)
         summary = (f"discover: {len(secrets)} rotated secret(s) ({len(service_rotated)} by their own service), {len(fns)} function(s), {len(others)} secret(s) without rotation; "
                    f"{self.aws.total_calls} API calls; " + ("values read for engine and masterarn only" if self.read_values else "no secret value read"))  # fmt: skip
@@ -229,7 +245,9 @@ class Discoverer:
     def _value_fields(self, arn: str) -> tuple[str | None, str | None]:
         """(engine, masterarn) from the current value; nothing else leaves this function."""
         try:
-            got = self.aws.call("secretsmanager", "GetSecretValue", "get_secret_value", SecretId=arn, VersionStage="AWSCURRENT")
+            got = self.aws.call(
+                "secretsmanager", "GetSecretValue", "get_secret_value", SecretId=arn, VersionStage="AWSCURRENT"
+            )
         except LiveError:
             return None, None
         text = got.pop("SecretString", None)
@@ -244,7 +262,9 @@ class Discoverer:
             return None, None
         engine, master = data.get("engine"), data.get("masterarn")
         data.clear()
-        return (engine if isinstance(engine, str) else None), (master if isinstance(master, str) and master.startswith("arn:") else None)
+        return (engine if isinstance(engine, str) else None), (
+            master if isinstance(master, str) and master.startswith("arn:") else None
+        )
 
     def _functions(self, arns: list[str], confs: dict[str, Any], account: str) -> dict[str, Fn]:
         out: dict[str, Fn] = {}
@@ -256,7 +276,9 @@ class Discoverer:
             unqualified = arn.split(":function:", 1)[0] + ":function:" + name if ":function:" in arn else arn
             fn = Fn(unqualified, "", name)
             if isinstance(got, Denied):
-                fn.notes.append(f"could not read the function (access denied to {got.action}): engine, strategy and VPC unknown")
+                fn.notes.append(
+                    f"could not read the function (access denied to {got.action}): engine, strategy and VPC unknown"
+                )
             elif got is None:
                 fn.missing = True
                 fn.notes.append("the rotation function does not exist; rotation of these secrets fails")
@@ -270,7 +292,10 @@ class Discoverer:
                 m = _APP_RE.search(tags.get("serverlessrepo:applicationId", ""))
                 if m and m.group("engine") in _ENGINE_BY_APP:
                     fn.engine, fn.engine_known = _ENGINE_BY_APP[m.group("engine")], True
-                    fn.strategy, fn.strategy_known = ("single_user" if m.group("scheme") == "SingleUser" else "alternating_users"), True
+                    fn.strategy, fn.strategy_known = (
+                        ("single_user" if m.group("scheme") == "SingleUser" else "alternating_users"),
+                        True,
+                    )
                     fn.app = (tags["serverlessrepo:applicationId"], tags.get("serverlessrepo:semanticVersion", ""))
                     fn.stack = tags.get("aws:cloudformation:stack-name")
             fn.key = _unique_key(_function_key(fn), used, names if fn.app else set())
@@ -300,7 +325,9 @@ class Discoverer:
         if sid not in sids or not role:
             return False
         try:
-            policies = set(self.aws.pages("iam", "ListRolePolicies", "list_role_policies", "PolicyNames", RoleName=role))
+            policies = set(
+                self.aws.pages("iam", "ListRolePolicies", "list_role_policies", "PolicyNames", RoleName=role)
+            )
         except LiveError:
             return False
         return names.policy_on_existing_role in policies
@@ -320,7 +347,9 @@ class Discoverer:
             f"region: {self.region}",
         ]  # fmt: skip
         gone_fns = {k for (section, k) in dropped if section == "functions"}
-        gone = {k for (section, k) in dropped if section == "secrets"} | {s.name for s in secrets if s.function in gone_fns}
+        gone = {k for (section, k) in dropped if section == "secrets"} | {
+            s.name for s in secrets if s.function in gone_fns
+        }
         live_fns = [f for f in sorted(fns.values(), key=lambda f: f.key)
                     if f.key not in gone_fns and any(s.function == f.key for s in secrets if s.name not in gone)]  # fmt: skip
         if live_fns:  # a manifest whose secrets are all managed: true has no functions
@@ -333,8 +362,12 @@ class Discoverer:
                 app_id, version = fn.app
                 lines.append(f"    # AWS's rotation application {app_id.rsplit('/', 1)[-1]} {version}"
                              + (f" (stack {fn.stack})" if fn.stack else "") + f", function {fn.name}.")  # fmt: skip
-                lines.append(f"    # rotation-tf deploys its own stack for this entry (function {fn.key}); on apply the secrets'")
-                lines.append(f"    # rotations switch to it. Delete the old stack afterwards. To keep {fn.name} instead, replace")
+                lines.append(
+                    f"    # rotation-tf deploys its own stack for this entry (function {fn.key}); on apply the secrets'"
+                )
+                lines.append(
+                    f"    # rotations switch to it. Delete the old stack afterwards. To keep {fn.name} instead, replace"
+                )
                 lines.append(f"    # rotation_app with existing_function_arn: {fn.arn}")
             lines.append(f"    strategy: {fn.strategy}" + ("" if fn.strategy_known else
                          "  # UNKNOWN for a custom function: alternating_users if its secrets' values hold masterarn"))  # fmt: skip
@@ -346,8 +379,12 @@ class Discoverer:
             else:
                 lines.append(f"    existing_function_arn: {yq(fn.arn)}")
                 if fn.role_arn:  # GetFunction's Configuration.Role
-                    lines.append("    # the role it runs as: the module adds its own inline policy to it and manages nothing")
-                    lines.append("    # else of it (trust policy, other policies); the plan fails if the function's role changes")
+                    lines.append(
+                        "    # the role it runs as: the module adds its own inline policy to it and manages nothing"
+                    )
+                    lines.append(
+                        "    # else of it (trust policy, other policies); the plan fails if the function's role changes"
+                    )
                     lines.append(f"    execution_role_arn: {yq(fn.role_arn)}")
             if fn.subnets and fn.groups:
                 lines.append("    vpc:")
@@ -356,10 +393,16 @@ class Discoverer:
             if not fn.app:
                 role = fn.role_arn.rsplit("/", 1)[-1] if fn.role_arn else "the role the function runs as"
                 if fn.adopt:
-                    lines.append(f"    import: true  # the module's policy on {role} and its permission exist: adopt them")
+                    lines.append(
+                        f"    import: true  # the module's policy on {role} and its permission exist: adopt them"
+                    )
                 else:
-                    lines.append("    import: false  # nothing of the module's exists yet: apply adds its least-privilege inline")
-                    lines.append(f"    #                policy to {role} and its own permission (with aws:SourceAccount)")
+                    lines.append(
+                        "    import: false  # nothing of the module's exists yet: apply adds its least-privilege inline"
+                    )
+                    lines.append(
+                        f"    #                policy to {role} and its own permission (with aws:SourceAccount)"
+                    )
         lines += ["", "secrets:"]
         for sec in secrets:
             if sec.name in gone:
@@ -376,7 +419,10 @@ class Discoverer:
                 lines.append(f"    kms_key_arn: {yq(sec.kms_key_arn)}")
             if sec.master_arn:
                 lines.append("    master_secret:")
-                lines.append(f"      arn: {yq(sec.master_arn)}" + ("  # UNKNOWN: see above" if "UNKNOWN-master" in sec.master_arn else ""))
+                lines.append(
+                    f"      arn: {yq(sec.master_arn)}"
+                    + ("  # UNKNOWN: see above" if "UNKNOWN-master" in sec.master_arn else "")
+                )
                 if sec.master_kms_key_arn:
                     lines.append(f"      kms_key_arn: {yq(sec.master_kms_key_arn)}")
             lines.append("    schedule:")
@@ -388,7 +434,9 @@ class Discoverer:
             lines += [f"#   {section}.{n}: {why}" for (section, n), why in sorted(dropped.items())]
         if others:
             lines += ["", "# Secrets without rotation (left out):"]
-            lines += [f"#   {n}" + (f" (owned by {managed[n]}, rotation off)" if managed.get(n) else "") for n in others]
+            lines += [
+                f"#   {n}" + (f" (owned by {managed[n]}, rotation off)" if managed.get(n) else "") for n in others
+            ]
         return "\n".join(lines) + "\n"
 
     def _problems(self, text: str) -> dict[tuple[str, str], str]:

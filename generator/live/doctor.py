@@ -99,7 +99,13 @@ class Finding:
     fix: str = ""
 
     def to_json(self) -> dict[str, str]:
-        return {"subject": self.subject, "check": self.check, "status": self.status, "message": self.message, "fix": self.fix}
+        return {
+            "subject": self.subject,
+            "check": self.check,
+            "status": self.status,
+            "message": self.message,
+            "fix": self.fix,
+        }
 
 
 def denied_fix(action: str) -> str:
@@ -159,14 +165,25 @@ class Doctor:
 
     # ---- recording --------------------------------------------------------------------
     def add(self, subject: str, check: str, status: str, message: str, fix: str = "") -> None:
-        order = (self._subject_order.get(subject, 0), 0 if subject in self._fn_by_key else 1, subject, _ORDER.get(check, 99))
+        order = (
+            self._subject_order.get(subject, 0),
+            0 if subject in self._fn_by_key else 1,
+            subject,
+            _ORDER.get(check, 99),
+        )
         self._findings.append((order, Finding(subject, check, status, message, fix)))
 
     def unknown(self, subject: str, check: str, exc: LiveError) -> None:
         if isinstance(exc, Denied):
             self.add(subject, check, UNKNOWN, f"could not check: access denied to {exc.action}", denied_fix(exc.action))
         else:
-            self.add(subject, check, UNKNOWN, f"could not check: {exc}", "re-run doctor; if it persists, the AWS error in the message says why")
+            self.add(
+                subject,
+                check,
+                UNKNOWN,
+                f"could not check: {exc}",
+                "re-run doctor; if it persists, the AWS error in the message says why",
+            )
 
     def findings(self) -> list[Finding]:
         return [f for _, f in sorted(self._findings, key=lambda t: t[0])]
@@ -177,65 +194,85 @@ class Doctor:
 
     def function_conf(self, name: str) -> dict[str, Any] | None:
         def fetch() -> dict[str, Any] | None:
-            return self.aws.call_or_none("lambda", "GetFunctionConfiguration", "get_function_configuration", FunctionName=name)
+            return self.aws.call_or_none(
+                "lambda", "GetFunctionConfiguration", "get_function_configuration", FunctionName=name
+            )
+
         return self._once(("function", name), fetch)  # type: ignore[no-any-return]
 
     def function_policy(self, name: str) -> dict[str, Any] | None:
         def fetch() -> dict[str, Any] | None:
             got = self.aws.call_or_none("lambda", "GetPolicy", "get_policy", FunctionName=name)
             return None if got is None else json.loads(got["Policy"])
+
         return self._once(("function-policy", name), fetch)  # type: ignore[no-any-return]
 
     def role_documents(self, role_name: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
         """(identity policies, boundary policies) of a role, or None when it does not exist."""
+
         def fetch() -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
             got = self.aws.call_or_none("iam", "GetRole", "get_role", RoleName=role_name)
             if got is None:
                 return None
             role = got["Role"]
             docs: list[dict[str, Any]] = []
-            for pname in self.aws.pages("iam", "ListRolePolicies", "list_role_policies", "PolicyNames", RoleName=role_name):
-                doc = self.aws.call("iam", "GetRolePolicy", "get_role_policy", RoleName=role_name, PolicyName=pname)["PolicyDocument"]
+            for pname in self.aws.pages(
+                "iam", "ListRolePolicies", "list_role_policies", "PolicyNames", RoleName=role_name
+            ):
+                doc = self.aws.call("iam", "GetRolePolicy", "get_role_policy", RoleName=role_name, PolicyName=pname)[
+                    "PolicyDocument"
+                ]
                 docs.append(_doc(doc))
-            for att in self.aws.pages("iam", "ListAttachedRolePolicies", "list_attached_role_policies", "AttachedPolicies", RoleName=role_name):
+            for att in self.aws.pages(
+                "iam", "ListAttachedRolePolicies", "list_attached_role_policies", "AttachedPolicies", RoleName=role_name
+            ):
                 docs.append(self.managed_policy(att["PolicyArn"]))
             boundary: list[dict[str, Any]] = []
             arn = (role.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
             if arn:
                 boundary.append(self.managed_policy(arn))
             return docs, boundary
+
         return self._once(("role", role_name), fetch)  # type: ignore[no-any-return]
 
     def managed_policy(self, arn: str) -> dict[str, Any]:
         def fetch() -> dict[str, Any]:
             pol = self.aws.call("iam", "GetPolicy", "get_policy", PolicyArn=arn)["Policy"]
-            ver = self.aws.call("iam", "GetPolicyVersion", "get_policy_version", PolicyArn=arn, VersionId=pol["DefaultVersionId"])
+            ver = self.aws.call(
+                "iam", "GetPolicyVersion", "get_policy_version", PolicyArn=arn, VersionId=pol["DefaultVersionId"]
+            )
             return _doc(ver["PolicyVersion"]["Document"])
+
         return self._once(("managed-policy", arn), fetch)  # type: ignore[no-any-return]
 
     def secret(self, secret_id: str) -> dict[str, Any] | None:
         def fetch() -> dict[str, Any] | None:
             return self.aws.call_or_none("secretsmanager", "DescribeSecret", "describe_secret", SecretId=secret_id)
+
         return self._once(("secret", secret_id), fetch)  # type: ignore[no-any-return]
 
     def key(self, key_id: str) -> dict[str, Any] | None:
         def fetch() -> dict[str, Any] | None:
             got = self.aws.call_or_none("kms", "DescribeKey", "describe_key", KeyId=key_id)
             return None if got is None else got["KeyMetadata"]
+
         return self._once(("key", key_id), fetch)  # type: ignore[no-any-return]
 
     def key_policy(self, key_arn: str) -> dict[str, Any]:
         def fetch() -> dict[str, Any]:
             raw = self.aws.call("kms", "GetKeyPolicy", "get_key_policy", KeyId=key_arn, PolicyName="default")["Policy"]
             return json.loads(raw)  # type: ignore[no-any-return]
+
         return self._once(("key-policy", key_arn), fetch)  # type: ignore[no-any-return]
 
     def subnets(self, ids: tuple[str, ...]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
         for sid in ids:
+
             def fetch(sid: str = sid) -> dict[str, Any] | None:
                 got = self.aws.call_or_none("ec2", "DescribeSubnets", "describe_subnets", SubnetIds=[sid])
                 return _first(got, "Subnets")
+
             sub = self._once(("subnet", sid), fetch)
             if sub is not None:
                 out[sid] = sub
@@ -244,9 +281,11 @@ class Doctor:
     def security_groups(self, ids: Iterable[str]) -> dict[str, dict[str, Any] | None]:
         out: dict[str, dict[str, Any] | None] = {}
         for gid in sorted(set(ids)):
+
             def fetch(gid: str = gid) -> dict[str, Any] | None:
                 got = self.aws.call_or_none("ec2", "DescribeSecurityGroups", "describe_security_groups", GroupIds=[gid])
                 return _first(got, "SecurityGroups")
+
             out[gid] = self._once(("sg", gid), fetch)
         return out
 
@@ -268,15 +307,19 @@ class Doctor:
     def nat_gateway(self, nat_id: str) -> dict[str, Any] | None:
         def fetch() -> dict[str, Any] | None:
             try:
-                got = self.aws.pages("ec2", "DescribeNatGateways", "describe_nat_gateways", "NatGateways", NatGatewayIds=[nat_id])
+                got = self.aws.pages(
+                    "ec2", "DescribeNatGateways", "describe_nat_gateways", "NatGateways", NatGatewayIds=[nat_id]
+                )
             except NotFound:
                 return None
             return got[0] if got else None
+
         return self._once(("nat", nat_id), fetch)  # type: ignore[no-any-return]
 
     def databases(self) -> list[tuple[str, str, int | None, list[str]]]:
         """(kind and id, endpoint address, port, security group ids) of every RDS instance,
         RDS cluster (writer and reader endpoints) and Redshift cluster in the region."""
+
         def fetch() -> list[tuple[str, str, int | None, list[str]]]:
             out: list[tuple[str, str, int | None, list[str]]] = []
             for db in self.aws.pages("rds", "DescribeDBInstances", "describe_db_instances", "DBInstances"):
@@ -295,6 +338,7 @@ class Doctor:
                 if ep.get("Address"):
                     out.append((f"Redshift cluster {rs['ClusterIdentifier']}", ep["Address"], ep.get("Port"), sgs))
             return out
+
         return self._once(("databases",), fetch)  # type: ignore[no-any-return]
 
     # ---- the run ----------------------------------------------------------------------
@@ -357,7 +401,13 @@ class Doctor:
         self._permission(fn)
         role = _ROLE_ARN.match(conf.get("Role", ""))
         if role is None:
-            self.add(k, "role", FAIL, f"cannot read the role name from {conf.get('Role')!r}", "check the function's configuration")
+            self.add(
+                k,
+                "role",
+                FAIL,
+                f"cannot read the role name from {conf.get('Role')!r}",
+                "check the function's configuration",
+            )
             return
         try:
             docs = self.role_documents(role.group(2))
@@ -398,7 +448,12 @@ class Doctor:
         k = fn.key
         want_s, want_g = tuple(fn.subnet_ids), tuple(fn.security_group_ids)
         if (subnets, groups) == (want_s, want_g):
-            self.add(k, "vpc-config", PASS, "in a VPC as the manifest says" if subnets else "not in a VPC, as the manifest says")
+            self.add(
+                k,
+                "vpc-config",
+                PASS,
+                "in a VPC as the manifest says" if subnets else "not in a VPC, as the manifest says",
+            )
             return
         if not want_s:
             self.add(k, "vpc-config", FAIL, f"the function runs in a VPC (subnets {', '.join(subnets)}) but the manifest gives no vpc, "
@@ -427,7 +482,13 @@ class Doctor:
             return
         missing_g = [g for g, v in groups.items() if v is None]
         if missing_g:
-            self.add(k, "network", FAIL, f"security groups {', '.join(missing_g)} do not exist", "fix the function's security groups")
+            self.add(
+                k,
+                "network",
+                FAIL,
+                f"security groups {', '.join(missing_g)} do not exist",
+                "fix the function's security groups",
+            )
             return
         self._egress(k, groups)
         vpcs = sorted({s["VpcId"] for s in subs.values()})
@@ -490,17 +551,32 @@ class Doctor:
                     problems.setdefault(f"0.0.0.0/0 goes to NAT gateway {route['NatGatewayId']}, which is "
                                         + ("missing" if nat is None else str(nat.get("State"))), []).append(sid)  # fmt: skip
                 elif nat.get("ConnectivityType", "public") != "public":
-                    problems.setdefault(f"NAT gateway {route['NatGatewayId']} is a private NAT gateway, which cannot reach the internet", []).append(sid)
+                    problems.setdefault(
+                        f"NAT gateway {route['NatGatewayId']} is a private NAT gateway, which cannot reach the internet",
+                        [],
+                    ).append(sid)
                 else:
                     nat_ok.append(sid)
             elif str(route.get("GatewayId", "")).startswith("igw-"):
-                problems.setdefault(f"0.0.0.0/0 goes to internet gateway {route['GatewayId']} only; a Lambda function in a VPC "
-                                    "has no public IP address, so an internet gateway alone does not reach Secrets Manager", []).append(sid)
+                problems.setdefault(
+                    f"0.0.0.0/0 goes to internet gateway {route['GatewayId']} only; a Lambda function in a VPC "
+                    "has no public IP address, so an internet gateway alone does not reach Secrets Manager",
+                    [],
+                ).append(sid)
             else:
-                target = next((str(v) for key, v in route.items() if key.endswith("Id") and key != "DestinationPrefixListId"), "?")
-                problems.setdefault(f"0.0.0.0/0 goes to {target}, which doctor cannot follow (a NAT instance or a transit gateway?)", []).append(sid)
+                target = next(
+                    (str(v) for key, v in route.items() if key.endswith("Id") and key != "DestinationPrefixListId"), "?"
+                )
+                problems.setdefault(
+                    f"0.0.0.0/0 goes to {target}, which doctor cannot follow (a NAT instance or a transit gateway?)", []
+                ).append(sid)
         if not problems:
-            self.add(k, "network", PASS, f"every subnet routes 0.0.0.0/0 to a NAT gateway ({', '.join(nat_ok)}){endpoint_note}")
+            self.add(
+                k,
+                "network",
+                PASS,
+                f"every subnet routes 0.0.0.0/0 to a NAT gateway ({', '.join(nat_ok)}){endpoint_note}",
+            )
             return
         self.add(k, "network", FAIL,
                  f"the function cannot reach Secrets Manager from VPC {vpc_id}: no interface endpoint for {service} with private DNS"
@@ -514,9 +590,18 @@ class Doctor:
                 continue
             for rule in g.get("IpPermissionsEgress", []):
                 if _rule_covers(rule, 443):
-                    dests = [r["CidrIp"] for r in rule.get("IpRanges", [])] + [p["GroupId"] for p in rule.get("UserIdGroupPairs", [])] \
-                        + [p["PrefixListId"] for p in rule.get("PrefixListIds", [])] + [r["CidrIpv6"] for r in rule.get("Ipv6Ranges", [])]
-                    self.add(k, "egress", PASS, f"{g['GroupId']} allows outbound TCP 443 to {', '.join(dests) or 'somewhere'}")
+                    dests = (
+                        [r["CidrIp"] for r in rule.get("IpRanges", [])]
+                        + [p["GroupId"] for p in rule.get("UserIdGroupPairs", [])]
+                        + [p["PrefixListId"] for p in rule.get("PrefixListIds", [])]
+                        + [r["CidrIpv6"] for r in rule.get("Ipv6Ranges", [])]
+                    )
+                    self.add(
+                        k,
+                        "egress",
+                        PASS,
+                        f"{g['GroupId']} allows outbound TCP 443 to {', '.join(dests) or 'somewhere'}",
+                    )
                     return
         self.add(k, "egress", FAIL, f"no security group of the function ({', '.join(groups)}) allows outbound TCP 443",
                  f"add an outbound rule to {next(iter(groups))}: TCP 443 to 0.0.0.0/0 (NAT) or to the endpoint's security group")  # fmt: skip
@@ -528,15 +613,24 @@ class Doctor:
         except LiveError as exc:
             self.unknown(k, "permission", exc)
             return
-        statements = [s for s in (policy or {}).get("Statement", []) if _names_service(s.get("Principal"), SECRETS_PRINCIPAL)]
+        statements = [
+            s for s in (policy or {}).get("Statement", []) if _names_service(s.get("Principal"), SECRETS_PRINCIPAL)
+        ]
         if not statements:
             self.add(k, "permission", FAIL, f"no statement lets {SECRETS_PRINCIPAL} invoke the function: rotation cannot start",
                      "run terraform apply (the module's aws_lambda_permission adds it, with aws:SourceAccount)")  # fmt: skip
             return
-        bad = [s for s in statements if self.m.account_id not in _condition_values(s.get("Condition") or {}, "aws:SourceAccount")]
+        bad = [
+            s
+            for s in statements
+            if self.m.account_id not in _condition_values(s.get("Condition") or {}, "aws:SourceAccount")
+        ]
         if bad:
             sids = ", ".join(str(s.get("Sid", "?")) for s in bad)
-            fix = "; ".join(f"aws lambda remove-permission --function-name {fn.function_name} --statement-id {s.get('Sid', '?')}" for s in bad)
+            fix = "; ".join(
+                f"aws lambda remove-permission --function-name {fn.function_name} --statement-id {s.get('Sid', '?')}"
+                for s in bad
+            )
             if fn.app:
                 fix += " (the rotation application's stack adds its own; remove it again after each stack update)"
             self.add(k, "permission", FAIL,
@@ -544,7 +638,12 @@ class Doctor:
                      "any account's secret could use it (the confused deputy)",
                      fix + "; the module's own statement keeps rotation working")  # fmt: skip
             return
-        self.add(k, "permission", PASS, f"{len(statements)} statement(s) for {SECRETS_PRINCIPAL}, each with aws:SourceAccount {self.m.account_id}")
+        self.add(
+            k,
+            "permission",
+            PASS,
+            f"{len(statements)} statement(s) for {SECRETS_PRINCIPAL}, each with aws:SourceAccount {self.m.account_id}",
+        )
 
     # ---- per secret -------------------------------------------------------------------
     def _role_of(self, fn: model_mod.FunctionPlan) -> tuple[str | None, str | None]:
@@ -573,7 +672,13 @@ class Doctor:
             return
         if d is None:
             if s.managed is not None:
-                self.add(n, "secret", WARN, "does not exist yet; terraform apply creates it", "run terraform apply, then doctor again")
+                self.add(
+                    n,
+                    "secret",
+                    WARN,
+                    "does not exist yet; terraform apply creates it",
+                    "run terraform apply, then doctor again",
+                )
             else:
                 self.add(n, "secret", FAIL, f"secret {s.arn or s.name} does not exist in {self.m.region}",
                          "fix the secret's name or arn in the manifest, or create the secret")  # fmt: skip
@@ -616,14 +721,26 @@ class Doctor:
                 self.add(n, "kms-key", FAIL, f"the secret is encrypted with {actual}, not " + (s.kms_key_arn or "the AWS managed key (no kms_key_arn)"),
                          f"set secrets.{n}.kms_key_arn: {actual}")  # fmt: skip
         else:
-            self.add(n, "kms-key", PASS, f"encrypted with {actual}" if actual else "encrypted with the AWS managed key aws/secretsmanager")
+            self.add(
+                n,
+                "kms-key",
+                PASS,
+                f"encrypted with {actual}" if actual else "encrypted with the AWS managed key aws/secretsmanager",
+            )
         if actual is None:
             return None
         if meta is None:
             self.add(n, "key-state", FAIL, f"key {actual} does not exist", "fix the secret's key")
             return actual
         self._key_state(n, meta)
-        self._key_policy(n, actual, role_arn, {"kms:EncryptionContext:SecretARN": d["ARN"]}, ("kms:Decrypt", "kms:GenerateDataKey"), "key-policy")
+        self._key_policy(
+            n,
+            actual,
+            role_arn,
+            {"kms:EncryptionContext:SecretARN": d["ARN"]},
+            ("kms:Decrypt", "kms:GenerateDataKey"),
+            "key-policy",
+        )
         return actual
 
     def _key_state(self, n: str, meta: dict[str, Any]) -> None:
@@ -639,7 +756,9 @@ class Doctor:
         return {"kms:ViaService": f"secretsmanager.{self.m.region}.amazonaws.com", "kms:CallerAccount": self.m.account_id,
                 "aws:PrincipalAccount": self.m.account_id, **extra}  # fmt: skip
 
-    def key_allows(self, key_arn: str, role_arn: str, actions: tuple[str, ...], context: dict[str, str]) -> tuple[str, str]:
+    def key_allows(
+        self, key_arn: str, role_arn: str, actions: tuple[str, ...], context: dict[str, str]
+    ) -> tuple[str, str]:
         """('role' | 'iam' | 'no' | 'deny' | 'unsure', detail) for the key policy and this role."""
         doc = self.key_policy(key_arn)
         ctx = self._kms_context(context)
@@ -648,14 +767,19 @@ class Doctor:
             return "deny", "the key policy denies the role"
         if all(r == pe.ALLOWED for r in role_results):
             return "role", "names the role"
-        root = [pe.evaluate([doc], pe.Request(a, key_arn, ctx), principals=[self.root_arn, self.m.account_id]) for a in actions]
+        root = [
+            pe.evaluate([doc], pe.Request(a, key_arn, ctx), principals=[self.root_arn, self.m.account_id])
+            for a in actions
+        ]
         if all(r == pe.ALLOWED for r in root):
             return "iam", "delegates to IAM (the account's root principal)"
         if pe.UNSURE in role_results + root:
             return "unsure", "has conditions doctor cannot evaluate"
         return "no", ""
 
-    def _key_policy(self, n: str, key_arn: str, role_arn: str | None, context: dict[str, str], actions: tuple[str, ...], check: str) -> None:
+    def _key_policy(
+        self, n: str, key_arn: str, role_arn: str | None, context: dict[str, str], actions: tuple[str, ...], check: str
+    ) -> None:
         try:
             verdict, detail = self.key_allows(key_arn, role_arn or "", actions, context)
             if role_arn is None and verdict != "iam":
@@ -694,7 +818,13 @@ class Doctor:
         try:
             md = self.secret(_secret_id(s.master_arn))
             if md is None:
-                self.add(n, "master-secret", FAIL, f"master secret {s.master_arn} does not exist", f"fix secrets.{n}.master_secret.arn")
+                self.add(
+                    n,
+                    "master-secret",
+                    FAIL,
+                    f"master secret {s.master_arn} does not exist",
+                    f"fix secrets.{n}.master_secret.arn",
+                )
                 return None
             actual, meta = self._resolve_key(md.get("KmsKeyId"))
         except LiveError as exc:
@@ -707,11 +837,19 @@ class Doctor:
                      f"set secrets.{n}.master_secret.kms_key_arn: {actual}" if actual else f"remove secrets.{n}.master_secret.kms_key_arn")  # fmt: skip
             return actual
         if actual is not None and meta is not None and meta.get("KeyState") != "Enabled":
-            self.add(n, "master-secret", FAIL, f"the master secret's key {actual} is {meta.get('KeyState')}", f"aws kms enable-key --key-id {actual}")
+            self.add(
+                n,
+                "master-secret",
+                FAIL,
+                f"the master secret's key {actual} is {meta.get('KeyState')}",
+                f"aws kms enable-key --key-id {actual}",
+            )
             return actual
         if actual is not None:
             try:
-                verdict, detail = self.key_allows(actual, role_arn or "", ("kms:Decrypt",), {"kms:EncryptionContext:SecretARN": md["ARN"]})
+                verdict, detail = self.key_allows(
+                    actual, role_arn or "", ("kms:Decrypt",), {"kms:EncryptionContext:SecretARN": md["ARN"]}
+                )
             except LiveError as exc:
                 self.unknown(n, "master-secret", exc)
                 return actual
@@ -750,13 +888,18 @@ class Doctor:
         wanted.append(("secretsmanager:GetRandomPassword", "*", {"aws:PrincipalAccount": self.m.account_id}))
         kms_wanted: list[tuple[str, str, dict[str, str]]] = []
         if key_arn:
-            kms_wanted += [(a, key_arn, self._kms_context({"kms:EncryptionContext:SecretARN": arn})) for a in ("kms:Decrypt", "kms:GenerateDataKey")]
+            kms_wanted += [
+                (a, key_arn, self._kms_context({"kms:EncryptionContext:SecretARN": arn}))
+                for a in ("kms:Decrypt", "kms:GenerateDataKey")
+            ]
         if s.master_arn:
             master = self._master_arn(s.master_arn)  # the real ARN when the manifest gives a name
             wanted.append(("secretsmanager:GetSecretValue", master, {"aws:PrincipalAccount": self.m.account_id,
                                                                     "secretsmanager:SecretId": master}))  # fmt: skip
             if master_key:
-                kms_wanted.append(("kms:Decrypt", master_key, self._kms_context({"kms:EncryptionContext:SecretARN": master})))
+                kms_wanted.append(
+                    ("kms:Decrypt", master_key, self._kms_context({"kms:EncryptionContext:SecretARN": master}))
+                )
         missing: list[str] = []
         unsure: list[str] = []
         for action, resource, ctx in wanted + kms_wanted:
@@ -768,7 +911,9 @@ class Doctor:
                 if verdict == "role":
                     continue  # the key policy alone lets the role (same account)
                 if verdict in ("no", "deny"):
-                    missing.append(f"{action} on {resource} (the key policy allows neither the role nor IAM; see key-policy)")
+                    missing.append(
+                        f"{action} on {resource} (the key policy allows neither the role nor IAM; see key-policy)"
+                    )
                     continue
             result = pe.evaluate(identity, pe.Request(action, resource, ctx))
             if result == pe.ALLOWED and boundary:
@@ -794,7 +939,9 @@ class Doctor:
             self.add(n, "grants", WARN, f"role {role_name} allows these only under conditions doctor cannot evaluate: " + "; ".join(unsure),
                      "check the conditions of the role's policies")  # fmt: skip
         else:
-            self.add(n, "grants", PASS, f"role {role_name} may rotate it ({len(wanted) + len(kms_wanted)} actions checked)")
+            self.add(
+                n, "grants", PASS, f"role {role_name} may rotate it ({len(wanted) + len(kms_wanted)} actions checked)"
+            )
 
     def _rotation(self, s: model_mod.SecretPlan, fn: model_mod.FunctionPlan, d: dict[str, Any]) -> None:
         n = s.name
@@ -831,10 +978,21 @@ class Doctor:
             self.add(n, "secret", FAIL, f"secret {s.arn or s.name} does not exist in {self.m.region}",
                      "a managed secret exists once its database has manage_master_user_password; fix the name or arn")  # fmt: skip
             return
-        self.add(n, "secret", PASS, f"{d['ARN']} exists" + (f" (owned by {d['OwningService']})" if d.get("OwningService") else ""))
+        self.add(
+            n,
+            "secret",
+            PASS,
+            f"{d['ARN']} exists" + (f" (owned by {d['OwningService']})" if d.get("OwningService") else ""),
+        )
         resource = f"aws_secretsmanager_secret_rotation.{s.ident}"
         if not d.get("RotationEnabled"):
-            self.add(n, "rotation", FAIL, "rotation is off", f"run terraform apply ({resource} turns it on with the manifest's schedule)")
+            self.add(
+                n,
+                "rotation",
+                FAIL,
+                "rotation is off",
+                f"run terraform apply ({resource} turns it on with the manifest's schedule)",
+            )
             return
         self.add(n, "rotation", PASS, "rotation is on, managed by the secret's service")
         problems = _schedule_problems(s.schedule, d.get("RotationRules") or {})
@@ -847,7 +1005,9 @@ class Doctor:
     def _overdue(self, s: model_mod.SecretPlan, d: dict[str, Any]) -> None:
         n = s.name
         period = _period(s.schedule)
-        grace = timedelta(days=1) + (timedelta(hours=int(s.schedule.window[:-1])) if s.schedule.window else timedelta(0))
+        grace = timedelta(days=1) + (
+            timedelta(hours=int(s.schedule.window[:-1])) if s.schedule.window else timedelta(0)
+        )
         last = d.get("LastRotatedDate")
         if isinstance(last, datetime):
             age = self.now - last
@@ -867,7 +1027,11 @@ class Doctor:
 
     def _pending(self, s: model_mod.SecretPlan, fn: model_mod.FunctionPlan, d: dict[str, Any]) -> None:
         n = s.name
-        stuck = sorted(v for v, stages in (d.get("VersionIdsToStages") or {}).items() if "AWSPENDING" in stages and "AWSCURRENT" not in stages)
+        stuck = sorted(
+            v
+            for v, stages in (d.get("VersionIdsToStages") or {}).items()
+            if "AWSPENDING" in stages and "AWSCURRENT" not in stages
+        )
         if not stuck:
             self.add(n, "pending", PASS, "no unfinished rotation (no AWSPENDING version without AWSCURRENT)")
             return
@@ -928,14 +1092,22 @@ class Doctor:
             self.add(n, "value", PASS, "engine other: the function's needs are its own; not checked")
             return
         try:
-            got = self.aws.call("secretsmanager", "GetSecretValue", "get_secret_value", SecretId=arn, VersionStage="AWSCURRENT")
+            got = self.aws.call(
+                "secretsmanager", "GetSecretValue", "get_secret_value", SecretId=arn, VersionStage="AWSCURRENT"
+            )
         except LiveError as exc:
             self.unknown(n, "value", exc)
             return
         keys, engine_ok = _value_shape(got.pop("SecretString", None), engines.secret_engine(fn.engine))
         got.clear()
         if keys is None:
-            self.add(n, "value", FAIL, "the current value is not a JSON object", "store the database credentials as JSON (engine, host, username, password)")
+            self.add(
+                n,
+                "value",
+                FAIL,
+                "the current value is not a JSON object",
+                "store the database credentials as JSON (engine, host, username, password)",
+            )
             return
         need = VALUE_KEYS + (("masterarn",) if fn.strategy == "alternating_users" else ())
         missing = [k for k in need if k not in keys]
@@ -947,7 +1119,13 @@ class Doctor:
                      f"if the function uses alternating users, set functions.{fn.key}.strategy: alternating_users and the master_secret")  # fmt: skip
         elif not engine_ok:
             want = engines.secret_engine(fn.engine)
-            self.add(n, "value", WARN, f"the value's engine is not {want!r}, which AWS's {fn.engine} functions expect", f"set engine to {want!r} in the secret's JSON")
+            self.add(
+                n,
+                "value",
+                WARN,
+                f"the value's engine is not {want!r}, which AWS's {fn.engine} functions expect",
+                f"set engine to {want!r} in the secret's JSON",
+            )
         else:
             self.add(n, "value", PASS, f"the current value has {', '.join(need)} (values not shown)")
 
@@ -1063,7 +1241,7 @@ def _period(schedule: model_mod.Schedule) -> timedelta:
     if m:
         n = int(m.group(1))
         return timedelta(hours=n) if m.group(2).startswith("hour") else timedelta(days=n)
-    fields = expr[len("cron("):-1].split() if expr.startswith("cron(") else []
+    fields = expr[len("cron(") : -1].split() if expr.startswith("cron(") else []
     if len(fields) == 6:
         _min, _hour, dom, month, dow, _year = fields
         if month not in ("*", "?"):
@@ -1089,7 +1267,11 @@ def _schedule_fix(resource: str, schedule: model_mod.Schedule, problems: list[st
     """The fix of a schedule check that failed while rotation is on: what apply changes (the
     schedule, the window or both), not "turns it on"."""
     window_only = all(p.startswith("window ") for p in problems)
-    what = "sets the window" if window_only else "sets the schedule" + (" and window" if any(p.startswith("window ") for p in problems) else "")
+    what = (
+        "sets the window"
+        if window_only
+        else "sets the schedule" + (" and window" if any(p.startswith("window ") for p in problems) else "")
+    )
     return f"run terraform apply ({resource} {what} to the manifest's: {_describe_schedule(schedule)}); rotation is already on"
 
 
@@ -1099,12 +1281,16 @@ def _schedule_problems(schedule: model_mod.Schedule, rules: dict[str, Any]) -> l
     expr = _norm(rules.get("ScheduleExpression"))
     if schedule.every_days:
         if days != schedule.every_days and expr != f"rate({schedule.every_days} days)":
-            problems.append(f"rotates {('every ' + str(days) + ' days') if days else (expr or 'on no schedule')}, not every {schedule.every_days} days")
+            problems.append(
+                f"rotates {('every ' + str(days) + ' days') if days else (expr or 'on no schedule')}, not every {schedule.every_days} days"
+            )
     else:
         want = _norm(schedule.expression)
         m = _RATE.match(want)
         if expr != want and not (m and m.group(2).startswith("day") and days == int(m.group(1))):
-            problems.append(f"rotates on {expr or (('every ' + str(days) + ' days') if days else 'no schedule')}, not {want}")
+            problems.append(
+                f"rotates on {expr or (('every ' + str(days) + ' days') if days else 'no schedule')}, not {want}"
+            )
     if schedule.window and rules.get("Duration") != schedule.window:
         problems.append(f"window {rules.get('Duration') or 'none'}, not {schedule.window}")
     return problems

@@ -52,7 +52,12 @@ def policy(command: str, read_values: bool = False) -> dict[str, Any]:
     """An identity policy that lets the caller run ``command``. Resource ``*``: every action
     here is a read, and most of them (the Describe and List calls) have no resource type."""
     statements: list[dict[str, Any]] = [
-        {"Sid": "RotationTfReadOnly", "Effect": "Allow", "Action": [a for a in actions(command) if a not in READ_VALUES], "Resource": "*"}
+        {
+            "Sid": "RotationTfReadOnly",
+            "Effect": "Allow",
+            "Action": [a for a in actions(command) if a not in READ_VALUES],
+            "Resource": "*",
+        }
     ]
     if read_values:
         statements.append(

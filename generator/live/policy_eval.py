@@ -46,17 +46,18 @@ def resource_matches(patterns: Iterable[str], resource: str) -> bool:
     return any(_wild(p, resource, fold=False) for p in patterns)
 
 
-
 def _cond_one(op: str, key_values: list[str], wanted: list[str]) -> bool:
     base = op
     if base.startswith("String"):
         fold = "IgnoreCase" in base
         neg = "Not" in base
         like = base.endswith("Like")
+
         def match(v: str) -> bool:
             if like:
                 return any(_wild(w, v, fold=fold) for w in wanted)
             return any((w.lower() == v.lower()) if fold else (w == v) for w in wanted)
+
         hits = [match(v) for v in key_values]
         return not any(hits) if neg else any(hits)
     if base.startswith("Arn"):
@@ -68,7 +69,9 @@ def _cond_one(op: str, key_values: list[str], wanted: list[str]) -> bool:
     raise KeyError(op)
 
 
-_SUPPORTED = re.compile(r"^(String(Not)?(Equals|Like)(IgnoreCase)?|StringEqualsIgnoreCase|StringNotEqualsIgnoreCase|Arn(Not)?(Equals|Like)|Bool|Null)$")
+_SUPPORTED = re.compile(
+    r"^(String(Not)?(Equals|Like)(IgnoreCase)?|StringEqualsIgnoreCase|StringNotEqualsIgnoreCase|Arn(Not)?(Equals|Like)|Bool|Null)$"
+)
 
 
 def conditions_hold(condition: Mapping[str, Any] | None, context: Mapping[str, str]) -> bool | None:

@@ -100,7 +100,7 @@ def _pulumi_deprecations(files: dict[str, str], module: str, cls: str) -> tuple[
         scan(m.group(1), "")
     inputs = files.get(module.rsplit("/", 1)[0] + "/_inputs.py", "")
     for m in re.finditer(rf"class ({cls}\w+)Args:(.*?)(?=\nclass |\Z)", inputs, re.S):
-        scan(m.group(2), f"{m.group(1)[len(cls):]}.")
+        scan(m.group(2), f"{m.group(1)[len(cls) :]}.")
     return (whole.group(1) if whole else None), found
 
 
@@ -128,10 +128,20 @@ def main(src: Path) -> None:
                 m = re.search(r'tfResourceType = "([a-z0-9_]+)"', js)
                 if m:
                     folder = member.name.split("/")[-2]
-                    kind = "ephemeral" if folder.startswith("ephemeral-") else "data" if folder.startswith("data-") else "resource"
+                    kind = (
+                        "ephemeral"
+                        if folder.startswith("ephemeral-")
+                        else "data"
+                        if folder.startswith("data-")
+                        else "resource"
+                    )
                     sources[f"{kind}:{m.group(1)}"] = js
     with zipfile.ZipFile(pulumi_whl) as z:
-        pulumi_files = {n[len("pulumi_aws/"):]: z.read(n).decode() for n in z.namelist() if n.endswith(".py") and n.startswith("pulumi_aws/")}
+        pulumi_files = {
+            n[len("pulumi_aws/") :]: z.read(n).decode()
+            for n in z.namelist()
+            if n.endswith(".py") and n.startswith("pulumi_aws/")
+        }
     _control(pulumi_files)
     out: dict = {
         "_comment": (
