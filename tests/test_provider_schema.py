@@ -25,7 +25,7 @@ from typing import Any
 import hcl2
 import pytest
 from conftest import EXAMPLES, ROOT
-from harness import terraform_or_skip, tf_env, work_dir
+from harness import tf_env, work_dir
 
 from generator import api
 from generator.errors import Failed
@@ -198,9 +198,10 @@ def _problems_6(kind: str, rtype: str, usage: dict[tuple[str, ...], str | None],
 
 
 @pytest.fixture(scope="module")
-def five() -> dict[str, Any]:
-    """``terraform providers schema -json`` of the mirror's provider (5.100.0)."""
-    tf = terraform_or_skip()
+def five(terraform: Any) -> dict[str, Any]:
+    """``terraform providers schema -json`` of the mirror's provider (5.100.0). Through the
+    ``terraform`` fixture, so that these tests are in the slow tier (conftest.SLOW_FIXTURES)."""
+    tf = terraform
     root = work_dir() / "provider-schema"
     root.mkdir(parents=True, exist_ok=True)
     (root / "main.tf").write_text(
