@@ -170,7 +170,7 @@ class Function(_Strict):
     tags: Annotated[
         dict[str, str],
         Field(
-            description="Tags on this function's role and on the function or rotation application it creates, merged over the manifest's tags"
+            description="Tags on the role and on the function or rotation application the module creates for this entry, merged over the manifest's tags (an error with existing_function_arn, for which it creates nothing taggable)"
         ),
     ] = Field(default_factory=dict)
 

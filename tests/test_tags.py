@@ -47,26 +47,37 @@ def test_function_tags_merge_over_the_manifests(tmp_path: Path) -> None:
 
 def test_tags_are_validated_like_the_manifests(tmp_path: Path) -> None:
     data = example()
-    data["functions"]["pg-single"]["tags"] = {"aws:owner": "x", "ok": "bad\u0000value"}
+    data["functions"]["mysql-alt"]["tags"] = {"aws:owner": "x", "ok": "bad\u0000value"}
     found = errors(tmp_path, data)
     assert any(
-        "functions.pg-single.tags[\"aws:owner\"]: tag key 'aws:owner' uses the reserved prefix 'aws:'" in e
+        "functions.mysql-alt.tags[\"aws:owner\"]: tag key 'aws:owner' uses the reserved prefix 'aws:'" in e
         for e in found
     ), found
-    assert any("functions.pg-single.tags.ok: tag value" in e for e in found), found
+    assert any("functions.mysql-alt.tags.ok: tag value" in e for e in found), found
 
 
 def test_at_most_fifty_tags_once_merged(tmp_path: Path) -> None:
     data = example()
     data["tags"] = {f"k{i}": "v" for i in range(30)}
-    data["functions"]["pg-single"]["tags"] = {f"f{i}": "v" for i in range(21)}
+    data["functions"]["mysql-alt"]["tags"] = {f"f{i}": "v" for i in range(21)}
     found = errors(tmp_path, data)
     assert any(
-        "functions.pg-single.tags: 51 tags once merged over the manifest's; AWS allows 50 per resource" in e
+        "functions.mysql-alt.tags: 51 tags once merged over the manifest's; AWS allows 50 per resource" in e
         for e in found
     ), found
-    data["functions"]["pg-single"]["tags"] = {f"k{i}": "w" for i in range(30)}  # overriding keys do not add up
+    data["functions"]["mysql-alt"]["tags"] = {f"k{i}": "w" for i in range(30)}  # overriding keys do not add up
     load(tmp_path, data)
+
+
+def test_tags_on_an_existing_function_are_an_error(tmp_path: Path) -> None:
+    """The module creates nothing taggable for a function it did not create (its inline
+    policy and permission take no tags), so tags there would silently tag nothing."""
+    data = example()
+    data["functions"]["pg-single"]["tags"] = {"team": "orders"}
+    found = errors(tmp_path, data)
+    assert any(
+        "functions.pg-single.tags: tags on a function given by existing_function_arn tag nothing" in e for e in found
+    ), found
 
 
 def test_secret_tags_only_on_created_secrets(tmp_path: Path) -> None:

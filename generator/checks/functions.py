@@ -21,7 +21,16 @@ def check(sc: Scope, key: str, fn: Function) -> list[Diagnostic]:
         )
     if fn.description is not None:
         out += description(sc, path + ("description",), fn.description)
-    if fn.tags:
+    if fn.tags and fn.existing_function_arn is not None:
+        out.append(
+            sc.err(
+                path + ("tags",),
+                "tags on a function given by existing_function_arn tag nothing: the module creates no role or "
+                "function for it (its inline policy and permission take no tags); tag the function and its role "
+                "where they are defined",
+            )
+        )
+    elif fn.tags:
         out += tags(sc, path + ("tags",), fn.tags, sc.manifest_tags)
     out += _source(sc, path, fn)
     if fn.execution_role_arn is not None:
