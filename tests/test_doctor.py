@@ -475,7 +475,8 @@ def test_database_security_group_must_admit_the_function(world, tmp_path):
     )["ARN"]
     lw.rotate(world, name)
     data = lw.manifest(world)
-    data["secrets"][name] = {"function": "legacy", "create": True, "schedule": {"every_days": 30},
+    data["secrets"][name] = {"function": "legacy", "create": True, "password_in_database": True,
+                             "schedule": {"every_days": 30},
                              "connection": {"host": host, "port": 5432, "username": "app"}}  # fmt: skip
     doc = lw._role_policy(
         world,

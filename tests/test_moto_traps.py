@@ -244,7 +244,9 @@ def test_json_policy_ordering(traps) -> None:
     # statement; the hand-written one is held as written.
     iam = traps["world"].client("iam")
     fn = traps["module"].functions[0]
-    held = iam.get_role_policy(RoleName=fn.role_name, PolicyName=fn.policy_name)["PolicyDocument"]
+    # on the role the function really runs as (an existing function keeps its own role)
+    role_arn = traps["world"].client("lambda").get_function(FunctionName="trap-fn")["Configuration"]["Role"]
+    held = iam.get_role_policy(RoleName=role_arn.rsplit("/", 1)[1], PolicyName=fn.policy_name)["PolicyDocument"]
     assert held == fn.policy.document()
     other = iam.get_role_policy(RoleName="trap-reordered", PolicyName="trap-reordered")["PolicyDocument"]
     assert other["Statement"][0]["Sid"] == "GetRandomPassword"

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 from harness import Root, tf_env
+from lifecycle import World
 from test_injection import FIXED, _hostile_samples, _write_manifest, assert_module_says
 
 from generator import api
@@ -50,11 +51,21 @@ def test_plan_shows_the_hostile_values(terraform, moto, tmp_path: Path) -> None:
     module_dir = work / "out" / "hostile"
     assert_module_says(module_dir, data, manifest)
 
+    world = World(moto, data["region"])  # the plan reads each existing function (data.aws_lambda_function)
+    for fn in data["functions"].values():
+        if "existing_function_arn" in fn:
+            world.function(fn["existing_function_arn"])
     root = Root(terraform, work / "root", module_dir, endpoint=moto.url)
     root.init()
     plan = root.plan_json()
     changes = {(c["type"], c["name"], c.get("index")): c["change"]["after"] for c in plan["resource_changes"]}
+    # An existing function keeps its own role: the module creates (and describes) roles only
+    # for the functions it creates.
+    assert ("aws_iam_role", "existing", None) not in changes
+    assert ("aws_iam_role_policy", "existing", None) in changes
     for key, fn in data["functions"].items():
+        if "existing_function_arn" in fn:
+            continue
         role = changes[("aws_iam_role", key, None)]
         assert role["description"] == fn["description"]
         assert role["tags"] == data["tags"]
