@@ -45,8 +45,6 @@ NOTHING = "/dev/null"
 MARKDOWN_ROWS = 50
 """Rows the markdown shows before the rest goes into a collapsed <details> block."""
 
-KINDS = ("grant", "permission", "rotation", "secret_function", "schedule", "resource", "policy_form", "function_source")
-
 
 # --------------------------------------------------------------------------------------
 # Loading either side

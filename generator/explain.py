@@ -167,7 +167,6 @@ def to_json(data: dict[str, Any] | list[dict[str, Any]]) -> str:
 
 FUNCTION_COLUMNS = ("FUNCTION", "STRATEGY", "ENGINE", "SOURCE", "VPC", "KEYS", "SECRETS")
 SECRET_COLUMNS = ("SECRET", "FUNCTION", "SCHEDULE", "WINDOW", "ROTATE NOW")
-STATEMENT_FIELDS = ("actions", "resources", "condition")
 _LABEL = 15  # "    resources  "
 _INDENT = " " * _LABEL
 

@@ -67,7 +67,7 @@ from typing import Any
 from generator import engines
 from generator import model as model_mod
 from generator.live import policy_eval as pe
-from generator.live.client import ApiError, Aws, Denied, LiveError, Memo, NotFound
+from generator.live.client import Aws, Denied, LiveError, Memo, NotFound
 
 PASS, WARN, FAIL, UNKNOWN = "pass", "warn", "fail", "unknown"
 STATUSES = (PASS, WARN, FAIL, UNKNOWN)
@@ -1294,7 +1294,3 @@ def _schedule_problems(schedule: model_mod.Schedule, rules: dict[str, Any]) -> l
     if schedule.window and rules.get("Duration") != schedule.window:
         problems.append(f"window {rules.get('Duration') or 'none'}, not {schedule.window}")
     return problems
-
-
-def api_error_text(exc: ApiError) -> str:
-    return str(exc)
