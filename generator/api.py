@@ -52,18 +52,16 @@ def load(path: FsPath, display_name: str | None = None, *, writes: bool = True) 
     must be a safe folder name: ``orders.v1.yaml`` is then module ``orders.v1``."""
     from generator import checks, model
     from generator import source as source_mod
-    from generator.manifest import MODULE_PATTERN, validate_shape
+    from generator.manifest import MODULE_PATTERN, Head, Manifest, validate_shape
 
     src = source_mod.load(path, display_name)  # 1. source
-    manifest, parts, diags = validate_shape(src)  # 2. manifest (a partial one when a part is bad)
-    if manifest is not None:  # 3. checks, on what survived stage 2
-        diags = checks.run(src, manifest, dict(manifest.functions), dict(manifest.secrets))
+    manifest, diags = validate_shape(src)  # 2. manifest (a partial one when a part is bad)
+    if isinstance(manifest, Manifest):  # 3. checks, on what survived stage 2
+        diags = checks.run(src, Head.of(manifest), dict(manifest.functions), dict(manifest.secrets))
     else:
-        diags = diags + checks.run(
-            src, parts["head"], parts["functions"], parts["secrets"], frozenset(parts["dropped"])
-        )
+        diags = diags + checks.run(src, manifest.head, manifest.functions, manifest.secrets, manifest.dropped)
     _raise_errors(diags)
-    if manifest is None:  # pragma: no cover - stage 2 reports why it has no manifest
+    if not isinstance(manifest, Manifest):  # pragma: no cover - stage 2 reported why it has none
         raise Failed([])
     module_name = manifest.module or model.default_module_name(path)
     if writes and not re.match(MODULE_PATTERN, module_name):  # the schema's rule, for a name from the file name

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import copy
 import difflib
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from collections.abc import Mapping, Set
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
@@ -480,74 +482,144 @@ def _delete(data: Any, loc: tuple[Any, ...]) -> bool:
     return False
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
 def _salvage(
-    cls: type[BaseModel], data: Any, rounds: int = 4
-) -> tuple[BaseModel | None, Any, set[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    cls: type[M], data: Any, fill: Mapping[str, Any] | None = None, rounds: int = 8
+) -> tuple[M | None, set[tuple[Any, ...]], set[str]]:
     """Validate ``data`` as ``cls``, dropping the values that fail, so that the rules in
     :mod:`generator.checks` can still look at the rest. Shape errors are reported
-    separately; this only decides what is left to check.
+    separately; this only decides what is left to check. A required top-level field named
+    in ``fill`` that is missing (or was dropped) gets that stand-in value, so that the rest
+    still validates; the caller must treat it as unknown.
 
-    Returns (model or None, what is left, dropped paths, paths of missing required fields).
+    Returns (model or None, dropped paths, filled field names).
     """
     work = copy.deepcopy(data)
     dropped: set[tuple[Any, ...]] = set()
-    for _ in range(rounds):  # bounded: each round removes at least one value
+    filled: set[str] = set()
+    if not isinstance(work, dict):
+        return None, dropped, filled
+    for _ in range(rounds):  # bounded: each round removes or fills at least one value
         try:
-            return cls.model_validate(work), work, dropped, []
+            return cls.model_validate(work), dropped, filled
         except ValidationError as exc:
             errors = exc.errors(include_url=False)
-        removed = False
-        missing = []
+        changed = False
         for err in errors:
             loc = tuple(err["loc"])
             if err["type"] == "missing":
-                missing.append(loc)
+                name = str(loc[0]) if len(loc) == 1 else ""
+                if fill is not None and name in fill and name not in work:
+                    work[name] = copy.deepcopy(fill[name])
+                    filled.add(name)
+                    changed = True
             elif _delete(work, loc):
                 dropped.add(loc)
-                removed = True
-        if missing or not removed:
-            return None, work, dropped, missing
-    return None, work, dropped, []
+                changed = True
+        if not changed:
+            break
+    return None, dropped, filled
 
 
-_HEAD_PLACEHOLDER = {
+@dataclass(frozen=True)
+class Head:
+    """The manifest's top level (every field but ``functions`` and ``secrets``) as the rules in
+    :mod:`generator.checks` see it, valid or not. Every value has been validated: ``roles``
+    is a :class:`Roles`, never the mapping the file holds. In a partial manifest a required
+    field that is missing or had a shape error is None (unknown), and an optional one with a
+    shape error has its default; either way the path is in :attr:`Partial.dropped` or the
+    shape error was reported, and the rules that need the value skip it.
+
+    tests/test_partial_manifest.py holds the fields to :class:`Manifest`'s."""
+
+    version: Literal[1] | None
+    account_id: str | None
+    region: str | None
+    partition: Partition | None
+    name_prefix: str
+    tags: dict[str, str]
+    module: str | None
+    roles: Roles
+
+    @classmethod
+    def of(cls, m: Manifest, unknown: Set[str] = frozenset()) -> Head:
+        """The head of a (possibly stand-in filled) manifest; fields in ``unknown`` are None."""
+        return cls(
+            version=None if "version" in unknown else m.version,
+            account_id=None if "account_id" in unknown else m.account_id,
+            region=None if "region" in unknown else m.region,
+            partition=m.partition,
+            name_prefix=m.name_prefix,
+            tags=dict(m.tags),
+            module=m.module,
+            roles=m.roles,
+        )
+
+
+@dataclass(frozen=True)
+class Partial:
+    """What :func:`validate_shape` leaves of a manifest with shape errors, for the rules:
+    the head, the functions and secrets that are well formed on their own (after dropping
+    bad optional values), and the paths of every value dropped (already reported)."""
+
+    head: Head
+    functions: dict[str, Function]
+    secrets: dict[str, Secret]
+    dropped: frozenset[tuple[Any, ...]]
+
+
+HEAD_STAND_INS: dict[str, Any] = {
+    "version": 1,
+    "account_id": "000000000000",
+    "region": "us-east-1",
+    # one well-formed entry each, so that a head is validated without its real sections
     "functions": {"_": {"strategy": "single_user", "engine": "other", "existing_function_arn": "x"}},
     "secrets": {"_": {"function": "_", "schedule": {"every_days": 1}}},
 }
+"""A valid value for every required field of :class:`Manifest`: what a missing or bad one is
+replaced with while the head is validated; :class:`Head` then says None (unknown)."""
+
+_SECTIONS = ("functions", "secrets")
 
 
-def validate_shape(source: Source) -> tuple[Manifest | None, dict[str, Any], list[Diagnostic]]:
+def validate_shape(source: Source) -> tuple[Manifest | Partial, list[Diagnostic]]:
     """Validate ``source.data`` against :class:`Manifest`.
 
-    Returns the manifest when it is valid. Otherwise returns every shape error, plus the
-    parts that are left once the invalid values are dropped (``head`` fields, functions and
-    secrets) and the paths that were dropped (``dropped``), so that the semantic checks
-    can still report problems in the rest without repeating the shape errors.
+    Returns the manifest when it is valid. Otherwise returns every shape error and the
+    :class:`Partial` manifest that is left once the invalid values are dropped, so that the
+    semantic checks can still report problems in the rest without repeating the shape errors.
     """
     data = source.data
     try:
-        return Manifest.model_validate(data), {}, []
+        return Manifest.model_validate(data), []
     except ValidationError as exc:
         diags = diagnostics_from(source, Manifest, exc)
-    parts: dict[str, Any] = {"functions": {}, "secrets": {}, "head": None, "dropped": set()}
-    head_data = {k: v for k, v in data.items() if k not in ("functions", "secrets")}
-    head_data.update(_HEAD_PLACEHOLDER)
-    head, left, dropped, missing = _salvage(Manifest, head_data)
-    parts["dropped"] |= {loc for loc in dropped if loc and loc[0] not in _HEAD_PLACEHOLDER}
-    if head is None and all(len(loc) == 1 for loc in missing):
-        # Required head fields that are missing or were dropped stay unknown (None);
-        # every check that needs one of them is skipped.
-        fields = {
-            k: left.get(k) for k in Manifest.model_fields if k in left or k in ("version", "account_id", "region")
-        }
-        head = Manifest.model_construct(**fields)
-    parts["head"] = head
-    for section, cls in (("functions", Function), ("secrets", Secret)):
-        entries = data.get(section)
-        if isinstance(entries, dict):
-            for key, value in entries.items():
-                entry, _left, dropped, _missing = _salvage(cls, value)
-                if entry is not None:
-                    parts[section][key] = entry
-                    parts["dropped"] |= {(section, key) + loc for loc in dropped}
-    return None, parts, diags
+    raw = data if isinstance(data, dict) else {}
+    head_data = {k: v for k, v in raw.items() if k not in _SECTIONS}
+    head_data.update({k: v for k, v in HEAD_STAND_INS.items() if k in _SECTIONS})
+    manifest, dropped, filled = _salvage(Manifest, head_data, fill=HEAD_STAND_INS)
+    all_dropped = {loc for loc in dropped if loc and loc[0] not in _SECTIONS}
+    if manifest is not None:
+        head = Head.of(manifest, unknown=filled)
+    else:  # pragma: no cover - every head value can be dropped or stood in for
+        head = Head(None, None, None, None, "", {}, None, Roles())
+        all_dropped |= {(k,) for k in head_data if k not in _SECTIONS}
+    functions = _entries(raw, "functions", Function, all_dropped)
+    secrets = _entries(raw, "secrets", Secret, all_dropped)
+    return Partial(head, functions, secrets, frozenset(all_dropped)), diags
+
+
+def _entries(raw: dict[str, Any], section: str, cls: type[M], dropped: set[tuple[Any, ...]]) -> dict[str, M]:
+    """The entries of ``section`` that are well formed once their bad optional values are
+    dropped (added to ``dropped``); an entry missing a required field is left out."""
+    out: dict[str, M] = {}
+    given = raw.get(section)
+    if isinstance(given, dict):
+        for key, value in given.items():
+            entry, lost, _filled = _salvage(cls, value)
+            if entry is not None:
+                out[key] = entry
+                dropped |= {(section, key) + loc for loc in lost}
+    return out

@@ -24,7 +24,7 @@ from generator.checks import renames
 from generator.checks import secrets as secret_rules
 from generator.checks.scope import Scope, scope
 from generator.errors import Diagnostic
-from generator.manifest import ACCOUNT_PLACEHOLDER, PLACEHOLDERS, Function, Manifest, Secret
+from generator.manifest import ACCOUNT_PLACEHOLDER, PLACEHOLDERS, Function, Head, Secret
 from generator.source import Source
 
 __all__ = ["Scope", "run"]
@@ -32,15 +32,14 @@ __all__ = ["Scope", "run"]
 
 def run(
     source: Source,
-    head: Manifest | None,
+    head: Head,
     functions: dict[str, Function],
     secrets: dict[str, Secret],
     dropped: frozenset[tuple[Any, ...]] = frozenset(),
 ) -> list[Diagnostic]:
     """Every rule on what survived the shape check (``head`` may be partial, and only the
     well-formed functions and secrets are given); the caller sorts the diagnostics."""
-    raw = source.data.get("functions")
-    sc = scope(source, head, frozenset(raw) if isinstance(raw, dict) else None, frozenset(dropped))
+    sc = scope(source, head, _function_keys(source), frozenset(dropped))
     out = head_rules.check(sc)
     for key, fn in functions.items():
         out += function_rules.check(sc, key, fn)
@@ -51,6 +50,16 @@ def run(
     out += function_rules.usage(sc, functions, secrets)
     out += placeholders(source)
     return out
+
+
+def _function_keys(source: Source) -> frozenset[str] | None:
+    """The keys the file gives under ``functions``: none when it has no ``functions`` (then
+    every secret's function is unknown), None when ``functions`` is not a mapping (a shape
+    error, reported; references to it are not checked)."""
+    if "functions" not in source.data:
+        return frozenset()
+    raw = source.data["functions"]
+    return frozenset(raw) if isinstance(raw, dict) else None
 
 
 def placeholders(source: Source) -> list[Diagnostic]:

@@ -36,7 +36,7 @@ def check(sc: Scope, key: str, fn: Function) -> list[Diagnostic]:
     if fn.execution_role_arn is not None:
         out += _execution_role(sc, path + ("execution_role_arn",), fn)
     out += _runtime(sc, path, fn)
-    if sc.head is not None and not sc.is_dropped(("name_prefix",)):
+    if not sc.is_dropped(("name_prefix",)):
         out += names(
             sc, fn.previous_names[0] if fn.previous_names else key, creates_function=fn.existing_function_arn is None
         )
@@ -121,7 +121,7 @@ def _execution_role(sc: Scope, p: Path, fn: Function) -> list[Diagnostic]:
         return [sc.err(p, f"{text!r} is not an IAM role ARN (arn:aws:iam::<account>:role/[<path>/]<name>)")]
     if sc.partition is not None and parsed.partition != sc.partition:
         return [sc.err(p, f"{text!r} is in partition {parsed.partition!r}, but the manifest's is {sc.partition!r}")]
-    if sc.head is not None and sc.head.account_id is not None and parsed.account != sc.head.account_id:
+    if sc.head.account_id is not None and parsed.account != sc.head.account_id:
         return [
             sc.err(p, f"{text!r} is in account {parsed.account}, but the manifest's account_id is {sc.head.account_id}")
         ]
@@ -149,11 +149,9 @@ def _runtime(sc: Scope, path: Path, fn: Function) -> list[Diagnostic]:
 def names(sc: Scope, key: str, creates_function: bool = True) -> list[Diagnostic]:
     """AWS's length limits on the names the module creates. An existing function keeps
     its own name, so its name is not checked (the module creates none)."""
-    assert sc.head is not None
     out = []
-    in_names = sc.head.roles.region_in_names if sc.head.roles is not None else True
-    made = naming.Names(sc.head.name_prefix, key, naming.region_tag(sc.head.region, in_names))
-    if sc.head.roles is not None and len(sc.head.roles.path) + len(made.role) > aws.ROLE_PATH_AND_NAME_MAX:
+    made = naming.Names(sc.head.name_prefix, key, naming.region_tag(sc.head.region, sc.head.roles.region_in_names))
+    if len(sc.head.roles.path) + len(made.role) > aws.ROLE_PATH_AND_NAME_MAX:
         out.append(
             sc.err(("roles", "path"), f"the role path and name together exceed {aws.ROLE_PATH_AND_NAME_MAX} characters")
         )
@@ -193,8 +191,6 @@ def usage(sc: Scope, functions: dict[str, Function], secrets: dict[str, Secret])
         if (
             fn.existing_function_arn is not None
             and fn.execution_role_arn is None
-            and sc.head is not None
-            and sc.head.roles is not None
             and sc.head.roles.permissions_boundary is not None
         ):
             out.append(
@@ -214,14 +210,13 @@ def usage(sc: Scope, functions: dict[str, Function], secrets: dict[str, Secret])
                         + (f" ({', '.join(users[:5])}{', ...' if len(users) > 5 else ''})" if users else ""),
                     )
                 )
-    if sc.head is not None:
-        used = {s.function for s in secrets.values()}
-        for key in functions:
-            if key not in used and secrets:
-                out.append(
-                    sc.warn(
-                        ("functions", key),
-                        f"function {key!r} rotates no secret; its role and permission are still generated",
-                    )
+    used = {s.function for s in secrets.values()}
+    for key in functions:
+        if key not in used and secrets:
+            out.append(
+                sc.warn(
+                    ("functions", key),
+                    f"function {key!r} rotates no secret; its role and permission are still generated",
                 )
+            )
     return out

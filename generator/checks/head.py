@@ -10,8 +10,6 @@ from generator.errors import Diagnostic
 
 def check(sc: Scope) -> list[Diagnostic]:
     m = sc.head
-    if m is None:
-        return []
     out = []
     if m.region is not None:
         if m.region not in aws.REGIONS:
@@ -32,7 +30,7 @@ def check(sc: Scope) -> list[Diagnostic]:
                 "letters, digits, '-' and '_'",
             )
         )
-    if m.roles is not None and m.roles.permissions_boundary is not None:
+    if m.roles.permissions_boundary is not None:
         arn = aws.parse_arn(m.roles.permissions_boundary)
         path = ("roles", "permissions_boundary")
         if arn is None or arn.service != "iam" or arn.region or not arn.resource.startswith("policy/"):

@@ -9,17 +9,18 @@ from typing import Any
 
 from generator import aws, runtimes
 from generator.errors import Diagnostic, Level, Path
-from generator.manifest import ACCOUNT_PLACEHOLDER, Manifest
+from generator.manifest import ACCOUNT_PLACEHOLDER, Head
 from generator.source import Source
 
 
 @dataclass(frozen=True)
 class Scope:
-    """The manifest being checked. ``head`` may be partial (manifest.validate_shape): a field
-    with a shape error is None and its path is in ``dropped`` (already reported)."""
+    """The manifest being checked. ``head`` may be partial (manifest.Head): a required field
+    that is missing or had a shape error is None, and the path of every value with a shape
+    error is in ``dropped`` (already reported)."""
 
     source: Source
-    head: Manifest | None
+    head: Head
     partition: str | None  # None when the region or partition is bad: ARN rules then skip it
     raw_function_keys: frozenset[str] | None  # None when `functions` is not a mapping
     dropped: frozenset[tuple[Any, ...]]
@@ -39,18 +40,18 @@ class Scope:
     @property
     def ready(self) -> bool:
         """Whether ARNs can be compared with the manifest's partition and region."""
-        return self.head is not None and self.partition is not None and self.head.region is not None
+        return self.partition is not None and self.head.region is not None
 
     @property
     def manifest_tags(self) -> dict[str, str]:
-        return self.head.tags if self.head is not None and self.head.tags else {}
+        return self.head.tags
 
 
 def scope(
-    source: Source, head: Manifest | None, raw_function_keys: frozenset[str] | None, dropped: frozenset[tuple[Any, ...]]
+    source: Source, head: Head, raw_function_keys: frozenset[str] | None, dropped: frozenset[tuple[Any, ...]]
 ) -> Scope:
     partition = None
-    if head is not None and head.region is not None and head.region in aws.REGIONS:
+    if head.region is not None and head.region in aws.REGIONS:
         implied = aws.partition_of(head.region)
         if (head.partition is None or head.partition == implied) and not any(d[:1] == ("partition",) for d in dropped):
             partition = implied
@@ -69,7 +70,6 @@ def arn(sc: Scope, path: Path, text: str, service: str, what: str) -> tuple[aws.
         return None, [sc.err(path, f"{text!r} is a {parsed.service} ARN; expected {what} ({service})")]
     if not sc.ready:
         return parsed, []
-    assert sc.head is not None
     if parsed.partition != sc.partition:
         return None, [
             sc.err(path, f"{text!r} is in partition {parsed.partition!r}, but the manifest's is {sc.partition!r}")
@@ -82,7 +82,7 @@ def arn(sc: Scope, path: Path, text: str, service: str, what: str) -> tuple[aws.
 
 
 def same_account(sc: Scope, path: Path, parsed: aws.Arn) -> list[Diagnostic]:
-    if sc.ready and sc.head is not None and sc.head.account_id is not None and parsed.account != sc.head.account_id:
+    if sc.ready and sc.head.account_id is not None and parsed.account != sc.head.account_id:
         return [
             sc.err(
                 path,

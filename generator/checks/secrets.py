@@ -35,6 +35,8 @@ def check(sc: Scope, name: str, sec: Secret, functions: dict[str, Function]) -> 
     if fn is None and sc.raw_function_keys is not None and sec.function not in sc.raw_function_keys:
         close = difflib.get_close_matches(sec.function, sorted(sc.raw_function_keys), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
+        if "functions" not in sc.source.data:
+            hint = "; the manifest has no functions: add them, or set managed: true where the secret's own service rotates it"
         out.append(sc.err(path + ("function",), f"no function named {sec.function!r} in functions{hint}"))
     if sec.arn is not None:
         out += secret_arn(sc, path + ("arn",), sec.arn, name)
@@ -289,7 +291,7 @@ def _replicas(sc: Scope, path: Path, sec: Secret) -> list[Diagnostic]:
         p: tuple[Any, ...] = path + ("replicas", i)
         if rep.region not in aws.REGIONS:
             out.append(sc.err(p + ("region",), f"{rep.region!r} is not an AWS region"))
-        elif sc.head is not None and rep.region == sc.head.region:
+        elif rep.region == sc.head.region:
             out.append(sc.err(p + ("region",), "a replica must be in another region than the secret"))
         elif sc.partition is not None and aws.partition_of(rep.region) != sc.partition:
             out.append(sc.err(p + ("region",), f"{rep.region!r} is in another partition"))
