@@ -54,7 +54,7 @@ _COLOURS = {"pass": "\x1b[32m", "warn": "\x1b[33m", "fail": "\x1b[31;1m", "unkno
 
 def render_text(report: Any, module: Any, colour: bool) -> str:
     """A table grouped by function: each function's own checks, then each of its secrets'."""
-    from generator.live.doctor import STATUSES
+    from generator.live.findings import STATUSES
 
     by_subject: dict[str, list[Any]] = {}
     for f in report.findings:

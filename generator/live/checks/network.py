@@ -1,0 +1,199 @@
+"""Can the function reach Secrets Manager (subject: the function's key): ``network`` and
+``egress``. From its subnets Secrets Manager is reachable through an interface endpoint for
+``com.amazonaws.<region>.secretsmanager`` in the VPC with private DNS on and security groups
+admitting 443 from the function's groups, or a 0.0.0.0/0 route to a (public) NAT gateway
+from every subnet. A Lambda function in a VPC gets no public IP address, so a route to an
+internet gateway alone does not work
+(https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc-internet.html,
+https://docs.aws.amazon.com/secretsmanager/latest/userguide/vpc-endpoint-overview.html,
+https://docs.aws.amazon.com/secretsmanager/latest/userguide/troubleshoot_rotation.html:
+"The most common reason for a timeout during rotation is that the rotation function cannot
+access either Secrets Manager or the target database")."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from ipaddress import ip_network
+from typing import Any
+
+from generator.live.checks.context import Context, Findings
+from generator.live.client import LiveError
+from generator.live.findings import FAIL, PASS, Finding
+
+
+def network(ctx: Context, k: str, subnet_ids: tuple[str, ...], group_ids: tuple[str, ...]) -> list[Finding]:
+    out = Findings()
+    try:
+        subs = ctx.read.subnets(subnet_ids)
+        groups = ctx.read.security_groups(group_ids)
+    except LiveError as exc:
+        out.unknown(k, "network", exc)
+        return out
+    missing = [s for s in subnet_ids if s not in subs]
+    if missing:
+        out.add(k, "network", FAIL, f"subnets {', '.join(missing)} do not exist", "fix the function's subnets")
+        return out
+    missing_g = [g for g, v in groups.items() if v is None]
+    if missing_g:
+        out.add(
+            k,
+            "network",
+            FAIL,
+            f"security groups {', '.join(missing_g)} do not exist",
+            "fix the function's security groups",
+        )
+        return out
+    out += egress(ctx, k, groups)
+    vpcs = sorted({s["VpcId"] for s in subs.values()})
+    vpc_id = vpcs[0]
+    cidrs = [s["CidrBlock"] for s in subs.values() if s.get("CidrBlock")]
+    try:
+        endpoints = [e for e in ctx.read.endpoints(vpc_id) if e.get("VpcEndpointType", "Interface") == "Interface"
+                     and str(e.get("State", "")).lower() == "available"]  # fmt: skip
+    except LiveError as exc:
+        out.unknown(k, "network", exc)
+        return out
+    service = f"com.amazonaws.{ctx.m.region}.secretsmanager"
+    endpoint_note = ""
+    for ep in endpoints:
+        ep_groups_ids = [g["GroupId"] for g in ep.get("Groups", [])]
+        try:
+            ep_groups = ctx.read.security_groups(ep_groups_ids)
+        except LiveError as exc:
+            out.unknown(k, "network", exc)
+            return out
+        admits = any(ingress_admits(g, 443, group_ids, cidrs) for g in ep_groups.values() if g)
+        if ep.get("PrivateDnsEnabled") and admits:
+            out.add(k, "network", PASS, f"reaches Secrets Manager through interface endpoint {ep['VpcEndpointId']} "
+                     "(private DNS on; its security groups admit 443 from the function's)")  # fmt: skip
+            return out
+        if ep.get("PrivateDnsEnabled") and not admits:
+            # Private DNS sends every call to the endpoint, so a NAT route does not help.
+            out.add(k, "network", FAIL,
+                     f"interface endpoint {ep['VpcEndpointId']} has private DNS on, so the function's calls go to it, "
+                     f"but its security groups ({', '.join(ep_groups_ids) or 'none'}) do not admit TCP 443 from the function's "
+                     f"({', '.join(group_ids)}); rotation times out",
+                     f"add an inbound rule to {ep_groups_ids[0] if ep_groups_ids else 'the endpoint security group'}: "
+                     f"TCP 443 from {', '.join(group_ids)}")  # fmt: skip
+            return out
+        endpoint_note = (f"; interface endpoint {ep['VpcEndpointId']} exists but has private DNS off, so "
+                         f"secretsmanager.{ctx.m.region}.amazonaws.com does not resolve to it")  # fmt: skip
+    try:
+        tables = ctx.read.route_tables(vpc_id)
+    except LiveError as exc:
+        out.unknown(k, "network", exc)
+        return out
+    problems: dict[str, list[str]] = {}  # reason -> subnets
+    nat_ok: list[str] = []
+    for sid in subnet_ids:
+        table = _table_for(tables, sid)
+        if table is None:
+            problems.setdefault("no route table", []).append(sid)
+            continue
+        route = next((r for r in table.get("Routes", []) if r.get("DestinationCidrBlock") == "0.0.0.0/0"
+                      and r.get("State", "active") == "active"), None)  # fmt: skip
+        if route is None:
+            problems.setdefault(f"no 0.0.0.0/0 route ({table['RouteTableId']})", []).append(sid)
+        elif route.get("NatGatewayId"):
+            try:
+                nat = ctx.read.nat_gateway(route["NatGatewayId"])
+            except LiveError as exc:
+                out.unknown(k, "network", exc)
+                return out
+            if nat is None or nat.get("State") != "available":
+                problems.setdefault(f"0.0.0.0/0 goes to NAT gateway {route['NatGatewayId']}, which is "
+                                    + ("missing" if nat is None else str(nat.get("State"))), []).append(sid)  # fmt: skip
+            elif nat.get("ConnectivityType", "public") != "public":
+                problems.setdefault(
+                    f"NAT gateway {route['NatGatewayId']} is a private NAT gateway, which cannot reach the internet",
+                    [],
+                ).append(sid)
+            else:
+                nat_ok.append(sid)
+        elif str(route.get("GatewayId", "")).startswith("igw-"):
+            problems.setdefault(
+                f"0.0.0.0/0 goes to internet gateway {route['GatewayId']} only; a Lambda function in a VPC "
+                "has no public IP address, so an internet gateway alone does not reach Secrets Manager",
+                [],
+            ).append(sid)
+        else:
+            target = next(
+                (str(v) for key, v in route.items() if key.endswith("Id") and key != "DestinationPrefixListId"), "?"
+            )
+            problems.setdefault(
+                f"0.0.0.0/0 goes to {target}, which doctor cannot follow (a NAT instance or a transit gateway?)", []
+            ).append(sid)
+    if not problems:
+        out.add(
+            k,
+            "network",
+            PASS,
+            f"every subnet routes 0.0.0.0/0 to a NAT gateway ({', '.join(nat_ok)}){endpoint_note}",
+        )
+        return out
+    out.add(k, "network", FAIL,
+             f"the function cannot reach Secrets Manager from VPC {vpc_id}: no interface endpoint for {service} with private DNS"
+             f"{endpoint_note}; " + "; ".join(f"{', '.join(subs)}: {why}" for why, subs in problems.items()),
+             f"create an interface VPC endpoint for {service} in {vpc_id} with private DNS on and a security group that admits "
+             f"TCP 443 from {', '.join(group_ids)}; or route 0.0.0.0/0 of every function subnet to a NAT gateway")  # fmt: skip
+    return out
+
+
+def egress(ctx: Context, k: str, groups: dict[str, dict[str, Any] | None]) -> list[Finding]:
+    out = Findings()
+    for g in groups.values():
+        if g is None:
+            continue
+        for rule in g.get("IpPermissionsEgress", []):
+            if _rule_covers(rule, 443):
+                dests = (
+                    [r["CidrIp"] for r in rule.get("IpRanges", [])]
+                    + [p["GroupId"] for p in rule.get("UserIdGroupPairs", [])]
+                    + [p["PrefixListId"] for p in rule.get("PrefixListIds", [])]
+                    + [r["CidrIpv6"] for r in rule.get("Ipv6Ranges", [])]
+                )
+                out.add(
+                    k,
+                    "egress",
+                    PASS,
+                    f"{g['GroupId']} allows outbound TCP 443 to {', '.join(dests) or 'somewhere'}",
+                )
+                return out
+    out.add(k, "egress", FAIL, f"no security group of the function ({', '.join(groups)}) allows outbound TCP 443",
+             f"add an outbound rule to {next(iter(groups))}: TCP 443 to 0.0.0.0/0 (NAT) or to the endpoint's security group")  # fmt: skip
+    return out
+
+
+def _rule_covers(rule: dict[str, Any], port: int) -> bool:
+    proto = str(rule.get("IpProtocol"))
+    if proto == "-1":
+        return True
+    if proto not in ("tcp", "6"):
+        return False
+    lo, hi = rule.get("FromPort"), rule.get("ToPort")
+    if lo is None or hi is None:
+        return True
+    return int(lo) <= port <= int(hi)
+
+
+def ingress_admits(group: dict[str, Any], port: int, from_groups: Iterable[str], from_cidrs: Iterable[str]) -> bool:
+    """Whether ``group`` admits TCP ``port`` from one of ``from_groups`` or from every one of
+    ``from_cidrs`` (the function's subnets)."""
+    wanted = set(from_groups)
+    nets = [ip_network(c, strict=False) for c in from_cidrs if c]
+    for rule in group.get("IpPermissions", []):
+        if not _rule_covers(rule, port):
+            continue
+        if any(p.get("GroupId") in wanted for p in rule.get("UserIdGroupPairs", [])):
+            return True
+        ranges = [ip_network(r["CidrIp"], strict=False) for r in rule.get("IpRanges", []) if r.get("CidrIp")]
+        if nets and all(any(n.subnet_of(r) for r in ranges if r.version == n.version) for n in nets):  # type: ignore[arg-type]
+            return True
+    return False
+
+
+def _table_for(tables: list[dict[str, Any]], subnet_id: str) -> dict[str, Any] | None:
+    for t in tables:
+        if any(a.get("SubnetId") == subnet_id for a in t.get("Associations", [])):
+            return t
+    return next((t for t in tables if any(a.get("Main") for a in t.get("Associations", []))), None)
