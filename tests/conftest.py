@@ -110,7 +110,7 @@ def shuffled(data, rng):
 # checkov nor PyPI. Tests are put in the slow tier here, from what they use, so that a new
 # test is tiered without anyone remembering to mark it.
 SLOW_FIXTURES = frozenset({"terraform", "moto", "moto_server", "aws_server", "checkov"})
-SLOW_MARKERS = ("terraform", "moto", "linters", "packaging")
+SLOW_MARKERS = ("terraform", "moto", "linters", "packaging", "rotation")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -194,7 +194,13 @@ def checkov() -> Path:
     return checkov_or_skip()
 
 
-_COST = {"test_moto_lifecycle.py": 0, "test_moto_traps.py": 1, "test_terraform_plan.py": 2, "test_linters.py": 3}
+_COST = {
+    "test_rotation_real.py": 0,
+    "test_moto_lifecycle.py": 0,
+    "test_moto_traps.py": 1,
+    "test_terraform_plan.py": 2,
+    "test_linters.py": 3,
+}
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects, so that `-m "not slow"` sees the marks

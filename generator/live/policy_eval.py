@@ -9,6 +9,13 @@ IAM's ``*`` and ``?`` wildcards, actions case-insensitively. Conditions are eval
 the string, ARN, Null and Bool operators (with ``IfExists`` and the ``ForAnyValue`` /
 ``ForAllValues`` qualifiers on single values); a condition on a key the caller did not
 give, or with another operator, makes the answer :data:`UNSURE` rather than a guess.
+
+A caller that knows a key's absence is a fact (it read every tag of the secret, say) names
+the key, or a prefix ending in ``/``, in ``Request.known_keys``. An absent known key then
+follows IAM (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html):
+a positive operator does not match, a negated one (``StringNotEquals``, ``ArnNotLike``, ...)
+matches, and ``...IfExists`` matches. The rotation tier's strict evaluator
+(tests/iam_strict.py) holds this module to a shared table (tests/test_rotation_eval.py).
 """
 
 from __future__ import annotations
@@ -74,10 +81,18 @@ _SUPPORTED = re.compile(
 )
 
 
-def conditions_hold(condition: Mapping[str, Any] | None, context: Mapping[str, str]) -> bool | None:
+def _known(key: str, known_keys: Iterable[str]) -> bool:
+    k = key.lower()
+    return any(k == kk.lower() or (kk.endswith("/") and k.startswith(kk.lower())) for kk in known_keys)
+
+
+def conditions_hold(
+    condition: Mapping[str, Any] | None, context: Mapping[str, str], known_keys: Iterable[str] = ()
+) -> bool | None:
     """True / False, or None when this evaluator cannot decide."""
     if not condition:
         return True
+    known = list(known_keys)
     ctx = {k.lower(): v for k, v in context.items()}
     for raw_op, pairs in condition.items():
         op = raw_op
@@ -98,6 +113,10 @@ def conditions_hold(condition: Mapping[str, Any] | None, context: Mapping[str, s
             if not present:
                 if if_exists:
                     continue
+                if _known(key, known):  # absent for a fact: IAM's rule for a missing key
+                    if "Not" in op:
+                        continue
+                    return False
                 return None
             if not _cond_one(op, [ctx[key.lower()]], [str(w) for w in _list(wanted)]):
                 return False
@@ -118,6 +137,8 @@ class Request:
     action: str
     resource: str
     context: Mapping[str, str]
+    # Condition keys (or prefixes ending in "/") whose absence from ``context`` is a fact.
+    known_keys: frozenset[str] = frozenset()
 
 
 def evaluate(documents: Iterable[Mapping[str, Any]], req: Request, *, principals: Iterable[str] | None = None) -> str:
@@ -152,7 +173,7 @@ def evaluate(documents: Iterable[Mapping[str, Any]], req: Request, *, principals
             elif "NotResource" in st:
                 if resource_matches(_list(st["NotResource"]), req.resource):
                     continue
-            held = conditions_hold(st.get("Condition"), req.context)
+            held = conditions_hold(st.get("Condition"), req.context, req.known_keys)
             if st.get("Effect") == "Deny":
                 if held is True:
                     return DENIED

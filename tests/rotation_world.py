@@ -1,0 +1,209 @@
+"""The rotation tier's harness: AWS's rotation functions, run for real under the generated grants.
+
+One world per test session: real PostgreSQL 15 and MariaDB servers (tests/databases.py),
+a moto server, the enforcing proxy (tests/rotation_proxy.py), and one manifest holding
+every case, generated and applied with terraform against moto. A rotation is then driven as
+Secrets Manager drives it (:meth:`World.rotate`): the AWSPENDING placeholder, then
+createSecret, setSecret, testSecret and finishSecret with one client request token, run by
+AWS's function (tests/rotation_runner.py) in a fresh process whose environment holds only
+credentials of the role the function runs as (read from the function's configuration),
+the function's configured environment, the region and the endpoints; then the service's
+own last step, removing AWSPENDING.
+
+AWS's functions are read from ``../shared/aws-rotation-functions`` beside the checkout
+(``ROTATION_TF_AWS_FUNCTIONS`` overrides), never modified; what they need and the module
+does not provide is the test's to supply, and named here.
+
+moto limits worked around (besides the proxy's ASSUME_ROLE, ENFORCEMENT, KMS, RDS_ENDPOINT):
+
+* ``PENDING_PLACEHOLDER``: Secrets Manager starts a rotation by attaching AWSPENDING to a new
+  version that has no value yet (the function's createSecret relies on it: the version must
+  exist, and reading its value must fail). moto creates such a version only in RotateSecret,
+  so the harness calls RotateSecret (with the function's own ARN, as configured by
+  terraform); with use_docker off moto only pretends to invoke the function, and the harness
+  runs the four steps itself. moto also points its internal default version at the new
+  version, but leaves the staging labels alone, and every call of AWS's code names a stage.
+* ``ENDPOINT``: a function's ``SECRETS_MANAGER_ENDPOINT`` is the regional HTTPS endpoint
+  (the test asserts it), which a loopback process cannot reach; the runner gets the proxy's
+  URL in its place. RDS, which AWS's code reaches through boto3's default endpoint, gets it
+  through ``AWS_ENDPOINT_URL_RDS``.
+* ``LAMBDA_CA``: AWS's MySQL and MariaDB functions first try TLS with Amazon Linux's CA
+  bundle, ``/etc/pki/tls/cert.pem``, which Lambda's image has; where the file is absent,
+  PyMySQL raises FileNotFoundError, which the code does not catch (PyGreSQL fails softly
+  and the PostgreSQL code falls back to plain TCP). The test's servers have no TLS, so the
+  MySQL and MariaDB secrets say ``"ssl": false``, a field AWS's code reads (``get_ssl_config``).
+  (Not a moto limit: a difference between Lambda's image and this machine.)
+* ``CODE``: moto stores a function's code but cannot hand it back; the runner runs the zip
+  the function was created from, after the test checks that the function's ``CodeSha256``
+  is that zip's.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import uuid
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FUNCTIONS_ENV = "ROTATION_TF_AWS_FUNCTIONS"
+RUNNER = Path(__file__).resolve().parent / "rotation_runner.py"
+
+# (engine, strategy) -> AWS's function folder
+AWS_FUNCTION = {
+    ("postgresql", "single_user"): "SecretsManagerRDSPostgreSQLRotationSingleUser",
+    ("postgresql", "alternating_users"): "SecretsManagerRDSPostgreSQLRotationMultiUser",
+    ("mysql", "single_user"): "SecretsManagerRDSMySQLRotationSingleUser",
+    ("mysql", "alternating_users"): "SecretsManagerRDSMySQLRotationMultiUser",
+    ("mariadb", "single_user"): "SecretsManagerRDSMariaDBRotationSingleUser",
+    ("mariadb", "alternating_users"): "SecretsManagerRDSMariaDBRotationMultiUser",
+}
+STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
+
+
+def required() -> bool:
+    return os.environ.get("CI", "").lower() == "true" or os.environ.get("ROTATION_TF_REQUIRE_TERRAFORM") == "1"
+
+
+def skip_or_fail(reason: str) -> None:
+    if required():
+        pytest.fail(f"{reason}; the rotation tier is mandatory under CI=true / ROTATION_TF_REQUIRE_TERRAFORM=1")
+    pytest.skip(reason)
+
+
+def functions_dir() -> Path:
+    """AWS's published rotation functions: ``shared/aws-rotation-functions`` beside the checkout
+    (CI: ``../shared``) or beside a folder above it (a git worktree under ``wt/``)."""
+    given = os.environ.get(FUNCTIONS_ENV)
+    candidates = [Path(given)] if given else [p / "shared" / "aws-rotation-functions" for p in ROOT.parents]
+    for path in candidates:
+        if (path / AWS_FUNCTION[("postgresql", "single_user")] / "lambda_function.py").exists():
+            return path
+    skip_or_fail(f"AWS's rotation functions not found at {candidates[0]} (set {FUNCTIONS_ENV})")
+    raise AssertionError("unreachable")
+
+
+def function_zip(folder: Path) -> bytes:
+    """AWS's function as a deployment package: its folder's files, byte for byte, fixed dates."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for f in sorted(p for p in folder.rglob("*") if p.is_file()):
+            info = zipfile.ZipInfo(str(f.relative_to(folder)), date_time=(2020, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            z.writestr(info, f.read_bytes())
+    return buf.getvalue()
+
+
+def code_sha256(data: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+@dataclass
+class Outcome:
+    token: str
+    done: list[str]
+    failed: str | None
+    error: str | None
+    code: str | None
+    stderr: str
+    denied: list = field(default_factory=list)  # proxy decisions that denied a call
+
+    @property
+    def ok(self) -> bool:
+        return self.failed is None
+
+
+@dataclass
+class Function:
+    """A rotation function as applied: what the test reads from its configuration."""
+
+    key: str
+    name: str
+    arn: str
+    role_arn: str
+    environment: dict[str, str]
+    code_dir: Path
+
+
+class Rotator:
+    """Drives rotations of secrets through AWS's code under a role's credentials."""
+
+    def __init__(self, moto, proxy, region: str):
+        self.moto = moto
+        self.proxy = proxy
+        self.region = region
+        self.sm = moto.client("secretsmanager", region)
+
+    def regional_endpoint(self) -> str:
+        return f"https://secretsmanager.{self.region}.amazonaws.com"
+
+    def env(self, fn: Function) -> dict[str, str]:
+        env = dict(fn.environment)
+        assert env.get("SECRETS_MANAGER_ENDPOINT") == self.regional_endpoint(), (fn.key, env)
+        env["SECRETS_MANAGER_ENDPOINT"] = self.proxy.url  # moto limit ENDPOINT
+        env.update(self.proxy.issue(fn.role_arn))  # moto limit ASSUME_ROLE
+        env.update(
+            AWS_REGION=self.region,
+            AWS_DEFAULT_REGION=self.region,
+            AWS_ENDPOINT_URL_RDS=self.proxy.url,  # moto limit ENDPOINT
+            # nothing else may supply credentials or configuration
+            AWS_CONFIG_FILE=os.devnull,
+            AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+            AWS_EC2_METADATA_DISABLED="true",
+        )
+        return env
+
+    def start(self, secret_arn: str, fn: Function) -> str:
+        """The service's first move: a new version id holding AWSPENDING and no value."""
+        token = str(uuid.uuid4())
+        # moto limit PENDING_PLACEHOLDER
+        self.sm.rotate_secret(SecretId=secret_arn, ClientRequestToken=token, RotationLambdaARN=fn.arn)
+        stages = self.sm.describe_secret(SecretId=secret_arn)["VersionIdsToStages"]
+        assert stages.get(token) == ["AWSPENDING"], stages
+        return token
+
+    def run(self, secret_id: str, fn: Function, token: str, steps=STEPS) -> Outcome:
+        mark = len(self.proxy.log)
+        proc = subprocess.run(
+            [sys.executable, "-I", str(RUNNER), str(fn.code_dir)],
+            input=json.dumps({"SecretId": secret_id, "ClientRequestToken": token, "Steps": list(steps)}),
+            env=self.env(fn),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        lines = proc.stdout.strip().splitlines()
+        if proc.returncode != 0 or not lines:
+            raise AssertionError(f"runner crashed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr[-3000:]}")
+        got = json.loads(lines[-1])
+        denied = [d for d in self.proxy.log[mark:] if not d.allowed]
+        return Outcome(token, got["done"], got["failed"], got["error"], got["code"], proc.stderr, denied)
+
+    def finish(self, secret_arn: str, token: str) -> None:
+        """The service's last move after finishSecret: AWSPENDING leaves the new version."""
+        stages = self.sm.describe_secret(SecretId=secret_arn)["VersionIdsToStages"]
+        if "AWSPENDING" in stages.get(token, []):
+            self.sm.update_secret_version_stage(
+                SecretId=secret_arn, VersionStage="AWSPENDING", RemoveFromVersionId=token
+            )
+
+    def abandon(self, secret_arn: str, token: str) -> None:
+        """Drop a failed rotation's version from AWSPENDING, so the next rotation starts afresh."""
+        self.finish(secret_arn, token)
+
+    def rotate(self, secret_arn: str, fn: Function, secret_id: str | None = None) -> Outcome:
+        """One whole rotation; AWSPENDING is removed only when it succeeded."""
+        token = self.start(secret_arn, fn)
+        out = self.run(secret_id or secret_arn, fn, token)
+        if out.ok:
+            self.finish(secret_arn, token)
+        return out
