@@ -23,10 +23,11 @@ from enum import IntEnum
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING
 
-from generator.errors import Diagnostic, Failed, Level
+from generator.errors import Diagnostic, Failed, Level, format_path
 
 if TYPE_CHECKING:  # imported lazily at run time: `--version` and `schema` need none of them
     from generator.model import Module
+    from generator.source import Source
     from generator.writer import Drift
 
 
@@ -178,10 +179,7 @@ def generate_many(manifests: list[FsPath], out_dir: FsPath, check: bool = False)
 
     jobs: list[Rendered | Result] = []  # per manifest: rendered, or already failed
     seen: dict[FsPath, FsPath] = {}
-    owners: dict[tuple[str, str, str], tuple[FsPath, str]] = {}  # (partition, account, IAM name) -> (manifest, region)
-    rotated: dict[
-        tuple[str, str, str, str], tuple[FsPath, str | None]
-    ] = {}  # (partition, account, region, secret) -> (manifest, function)
+    claimed = Claimed()
     for manifest in manifests:
         try:
             rendered = render(manifest, out_dir)
@@ -194,15 +192,8 @@ def generate_many(manifests: list[FsPath], out_dir: FsPath, check: bool = False)
             jobs.append(Result(Exit.ERROR, [Diagnostic(str(manifest), None, None, ("module",), msg)]))
             continue
         seen[key] = manifest
-        clash = _global_clash(rendered, owners)
-        if clash is not None:
-            jobs.append(Result(Exit.ERROR, [clash]))
-            continue
-        clashes = _secret_clashes(rendered, rotated)
-        if clashes:
-            jobs.append(Result(Exit.ERROR, clashes))
-            continue
-        jobs.append(rendered)
+        clashes = claimed.add(rendered)
+        jobs.append(Result(Exit.ERROR, clashes) if clashes else rendered)
 
     drifts: dict[int, Drift] = {}
     for i, item in enumerate(jobs):
@@ -228,34 +219,6 @@ def generate_many(manifests: list[FsPath], out_dir: FsPath, check: bool = False)
     return out
 
 
-def _global_clash(rendered: Rendered, owners: dict[tuple[str, str, str], tuple[FsPath, str]]) -> Diagnostic | None:
-    """IAM names are global to an account, across regions: a name that another manifest of
-    this run already creates in the same account would fail the second apply with
-    EntityAlreadyExists. Records this module's names when there is no clash."""
-    m = rendered.module
-    for kind, name, path in m.global_names:
-        owner = owners.get((m.partition, m.account_id, name))
-        if owner is not None:
-            other, region = owner
-            fix = (
-                "set roles.region_in_names: true in both"
-                if region != m.region and not m.roles.region_tag
-                else "rename the function or set another name_prefix in one of them"
-            )
-            return Diagnostic(
-                str(rendered.manifest),
-                None,
-                None,
-                path,
-                f"the {kind} name {name!r} is also created by {other} ({region}) in account {m.account_id}; "
-                "IAM names are global to the account across regions, so the second apply would fail with "
-                f"EntityAlreadyExists: {fix}",
-            )
-    for _kind, name, _path in m.global_names:
-        owners[(m.partition, m.account_id, name)] = (rendered.manifest, m.region)
-    return None
-
-
 def secret_key(m: Module, name: str) -> tuple[str, str, str, str]:
     """Which secret ``name`` is: Secrets Manager names are unique per account and region
     (a secret given by ARN has that name: checks.scope.secret_arn requires the ARN's name,
@@ -264,41 +227,78 @@ def secret_key(m: Module, name: str) -> tuple[str, str, str, str]:
     return (m.partition, m.account_id, m.region, name)
 
 
-def _secret_clashes(
-    rendered: Rendered, rotated: dict[tuple[str, str, str, str], tuple[FsPath, str | None]]
-) -> list[Diagnostic]:
-    """A secret that another manifest of this run already rotates (or creates): the two
-    modules would each own an aws_secretsmanager_secret_rotation of it and undo each other's
-    rotation_lambda_arn and schedule on every apply. Names both manifests' entries (file,
-    line and column); records this module's secrets when there is no clash."""
-    from generator import source as source_mod
+@dataclass(frozen=True)
+class _Claim:
+    manifest: FsPath
+    region: str
+    path: tuple[str, ...]  # the manifest field that claims it
+    function: str | None = None  # a secret's function (None: managed: true)
 
-    m = rendered.module
-    found = [(s, rotated[secret_key(m, s.name)]) for s in m.secrets if secret_key(m, s.name) in rotated]
-    if not found:
-        for s in m.secrets:
-            rotated[secret_key(m, s.name)] = (rendered.manifest, s.function)
-        return []
-    mine = source_mod.load(rendered.manifest, str(rendered.manifest))  # positions, only on this error path
-    theirs: dict[FsPath, source_mod.Source] = {}
-    out = []
-    for s, (other, other_fn) in found:
-        if other not in theirs:
-            theirs[other] = source_mod.load(other, str(other))
-        line, col = theirs[other].where(("secrets", s.name), key=True)
-        where = str(other) + (f":{line}:{col}" if line is not None else "")
-        by = f"function {other_fn!r}" if other_fn is not None else "its own service (managed: true)"
-        this_fn = f"function {s.function!r}" if s.function is not None else "its own service (managed: true)"
-        out.append(
-            mine.diag(
-                ("secrets", s.name),
-                f"secret {s.name!r} (account {m.account_id}, {m.region}) is also in {where}, rotated there by {by} and "
-                f"here by {this_fn}; the two modules would undo each other's rotation (rotation_lambda_arn, schedule) "
-                "on every apply: keep the secret in one manifest only",
-                key=True,
+
+class Claimed:
+    """What the manifests of one run claim that no two of them may: IAM names (global to an
+    account, across regions) and secrets (per account and region). :meth:`add` returns every
+    claim of a manifest that an earlier manifest of the run already holds, each named in both
+    manifests with file, line and column; the first manifest to claim a name keeps it, so a
+    third manifest is told about the first."""
+
+    def __init__(self) -> None:
+        self.iam: dict[tuple[str, str, str], _Claim] = {}  # (partition, account, IAM name)
+        self.secrets: dict[tuple[str, str, str, str], _Claim] = {}  # secret_key
+        self._sources: dict[FsPath, Source] = {}
+
+    def _source(self, manifest: FsPath) -> Source:
+        """The manifest's positions, read only on this error path."""
+        from generator import source as source_mod
+
+        if manifest not in self._sources:
+            self._sources[manifest] = source_mod.load(manifest, str(manifest))
+        return self._sources[manifest]
+
+    def _where(self, claim: _Claim) -> str:
+        line, col = self._source(claim.manifest).where(claim.path, key=True)
+        return str(claim.manifest) + (f":{line}:{col}" if line is not None else "")
+
+    def add(self, rendered: Rendered) -> list[Diagnostic]:
+        m = rendered.module
+        out = []
+        for kind, name, path in m.global_names:
+            owner = self.iam.setdefault((m.partition, m.account_id, name), _Claim(rendered.manifest, m.region, path))
+            if owner.manifest == rendered.manifest:
+                continue
+            fix = (
+                "set roles.region_in_names: true in both"
+                if owner.region != m.region and not m.roles.region_tag
+                else "rename the function or set another name_prefix in one of them"
             )
-        )
-    return out
+            out.append(
+                self._source(rendered.manifest).diag(
+                    path,
+                    f"the {kind} name {name!r} is also created by {self._where(owner)} ({format_path(owner.path)}, "
+                    f"{owner.region}) in account {m.account_id}; IAM names are global to the account across regions, "
+                    f"so the second apply would fail with EntityAlreadyExists: {fix}",
+                    key=True,
+                )
+            )
+        for s in m.secrets:
+            path = ("secrets", s.name)
+            owner = self.secrets.setdefault(
+                secret_key(m, s.name), _Claim(rendered.manifest, m.region, path, s.function)
+            )
+            if owner.manifest == rendered.manifest:
+                continue
+            by = f"function {owner.function!r}" if owner.function is not None else "its own service (managed: true)"
+            this_fn = f"function {s.function!r}" if s.function is not None else "its own service (managed: true)"
+            out.append(
+                self._source(rendered.manifest).diag(
+                    path,
+                    f"secret {s.name!r} (account {m.account_id}, {m.region}) is also in {self._where(owner)}, rotated "
+                    f"there by {by} and here by {this_fn}; the two modules would undo each other's rotation "
+                    "(rotation_lambda_arn, schedule) on every apply: keep the secret in one manifest only",
+                    key=True,
+                )
+            )
+        return sorted(out, key=_order)
 
 
 def claims(m: Module) -> list[str]:

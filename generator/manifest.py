@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import re
 from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
@@ -154,7 +155,10 @@ class Function(_Strict):
     vpc: Annotated[Vpc | None, Field(description="Run the function in a VPC")] = None
     description: Annotated[
         str | None,
-        Field(description="Free text for the execution role's (and a packaged function's) description"),
+        Field(
+            description="Free text for the execution role's (and a packaged function's) description (an error with "
+            "existing_function_arn, for which it creates neither)"
+        ),
     ] = None
     lock_to_secret: Annotated[
         bool,
@@ -427,13 +431,13 @@ def _message(model: type[BaseModel], err: ErrorDetails, loc: tuple[Any, ...]) ->
             'for example account_id: "012345678901"'
         )
     if kind in _EXPECTED:
-        return f"expected {_EXPECTED[kind]}, got {_describe(value)}"
+        return f"expected {_EXPECTED[kind]}, got {_describe(value)}" + _window_hint(name, value)
     if kind == "string_pattern_mismatch" and name == "account_id" and value == ACCOUNT_PLACEHOLDER:
         return f"replace the placeholder {ACCOUNT_PLACEHOLDER} with your 12-digit AWS account id (quoted)"
     if kind == "string_pattern_mismatch":
         key = next((str(p) for p in reversed(loc) if isinstance(p, str)), name)
         hint = _PATTERN_HINTS.get(key, f"does not match {err.get('ctx', {}).get('pattern')}")
-        return f"{value!r} {hint}"
+        return f"{value!r} {hint}" + _window_hint(name, value)
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
         return f"{value!r} is out of range: {err['msg'].replace('Input should be', 'must be')}"
     if kind in ("too_short", "string_too_short") and err.get("ctx", {}).get("min_length") == 1:
@@ -447,6 +451,16 @@ def _message(model: type[BaseModel], err: ErrorDetails, loc: tuple[Any, ...]) ->
             .replace("Dictionary should", "must")
         )
     return err["msg"]
+
+
+def _window_hint(name: str, value: Any) -> str:
+    """``window: 4``, ``window: "4"`` or ``window: 4 hours`` most likely mean ``4h``."""
+    if name != "window" or isinstance(value, bool):
+        return ""
+    m = re.fullmatch(r"\s*([0-9]+)\s*(h|hr|hrs|hour|hours)?\s*", str(value), re.IGNORECASE)
+    if not isinstance(value, int | str) or m is None or not 1 <= int(m.group(1)) <= 24:
+        return ""
+    return f"; did you mean '{int(m.group(1))}h'?"
 
 
 def diagnostics_from(

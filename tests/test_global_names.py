@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, cli
 
 from generator import api, aws
 
@@ -109,10 +109,11 @@ def test_a_global_name_used_twice_is_an_error_naming_both_manifests(tmp_path: Pa
     _write(tmp_path, "eu.yaml", _manifest("eu-west-1", in_names=False))
     proc = _cli("generate", "us.yaml", "eu.yaml", cwd=tmp_path)
     assert proc.returncode == 2
+    line = (tmp_path / "us.yaml").read_text().splitlines().index("  pg:") + 1  # the same line in both files
     assert (
-        "eu.yaml: error: functions.pg: the IAM role name 'team-pg-rotation' is also created by us.yaml (us-east-1) "
-        "in account 111122223333; IAM names are global to the account across regions, so the second apply would "
-        "fail with EntityAlreadyExists: set roles.region_in_names: true in both"
+        f"eu.yaml:{line}:3: error: functions.pg: the IAM role name 'team-pg-rotation' is also created by "
+        f"us.yaml:{line}:3 (functions.pg, us-east-1) in account 111122223333; IAM names are global to the account "
+        "across regions, so the second apply would fail with EntityAlreadyExists: set roles.region_in_names: true in both"
     ) in proc.stderr, proc.stderr
     assert not (tmp_path / "out").exists()
     # the same region twice (two module folders, same keys and prefix) collides as well
@@ -121,8 +122,8 @@ def test_a_global_name_used_twice_is_an_error_naming_both_manifests(tmp_path: Pa
     proc = _cli("generate", "us2.yaml", "us3.yaml", cwd=tmp_path)
     assert proc.returncode == 2
     assert (
-        "us3.yaml: error: functions.pg: the IAM role name 'team-pg-rotation-use1' is also created by us2.yaml (us-east-1)"
-        in proc.stderr
+        f"us3.yaml:{line}:3: error: functions.pg: the IAM role name 'team-pg-rotation-use1' is also created by "
+        f"us2.yaml:{line}:3 (functions.pg, us-east-1)" in proc.stderr
     )
     assert "rename the function or set another name_prefix in one of them" in proc.stderr
     # another account is another namespace
@@ -130,6 +131,68 @@ def test_a_global_name_used_twice_is_an_error_naming_both_manifests(tmp_path: Pa
     other["account_id"] = "444455556666"
     _write(tmp_path, "other.yaml", other)
     assert _cli("generate", "us.yaml", "other.yaml", cwd=tmp_path).returncode == 0
+
+
+def _at(path: Path, text: str) -> str:
+    """``file:line:col`` of the line ``text`` (a mapping key) in ``path``."""
+    lines = path.read_text().splitlines()
+    line = lines.index(text)
+    return f"{path.name}:{line + 1}:{len(text) - len(text.lstrip()) + 1}"
+
+
+def test_every_clash_between_manifests_is_reported_in_both_files(tmp_path: Path) -> None:
+    """Issue 19: every IAM name and every secret that two manifests of one run claim is an
+    error of its own (not only the first), located in both manifests; a third manifest that
+    claims the same is told about the first that did."""
+    first = _manifest("us-east-1")
+    fns = first["functions"]
+    fns["my"] = {**fns["pg"], "engine": "mysql"}
+    first["secrets"] = {
+        "app/db": {"function": "pg", "schedule": {"every_days": 7}},
+        "app/users": {"function": "my", "schedule": {"every_days": 7}},
+        "app/alone": {"function": "my", "schedule": {"every_days": 7}},
+    }
+    second = _manifest("us-east-1")
+    second["name_prefix"] = "team-"
+    # the same IAM names from other keys' order and another layout; the same two secrets
+    second["functions"] = {"my": fns["my"], "pg": fns["pg"]}
+    second["secrets"] = {
+        "app/users": {"function": "pg", "schedule": {"every_days": 1}},
+        "app/other": {"function": "pg", "schedule": {"every_days": 7}},
+        "app/db": {"function": "my", "schedule": {"every_days": 7}},
+    }
+    third = _manifest("us-east-1", prefix="third-")
+    third["secrets"] = {"app/alone": {"function": "pg", "schedule": {"every_days": 7}}}
+    a, b, c = (_write(tmp_path, n, d) for n, d in (("a.yaml", first), ("b.yaml", second), ("c.yaml", third)))
+    proc = cli("generate", "a.yaml", "b.yaml", "c.yaml", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    iam = (
+        "IAM names are global to the account across regions, so the second apply would fail with "
+        "EntityAlreadyExists: rename the function or set another name_prefix in one of them"
+    )
+    undo = (
+        "the two modules would undo each other's rotation (rotation_lambda_arn, schedule) on every apply: "
+        "keep the secret in one manifest only"
+    )
+    assert proc.stderr.splitlines() == [
+        f"{_at(b, '  my:')}: error: functions.my: the IAM role name 'team-my-rotation-use1' is also created by "
+        f"{_at(a, '  my:')} (functions.my, us-east-1) in account 111122223333; {iam}",
+        f"{_at(b, '  pg:')}: error: functions.pg: the IAM role name 'team-pg-rotation-use1' is also created by "
+        f"{_at(a, '  pg:')} (functions.pg, us-east-1) in account 111122223333; {iam}",
+        f"{_at(b, '  app/users:')}: error: secrets[\"app/users\"]: secret 'app/users' (account 111122223333, "
+        f"us-east-1) is also in {_at(a, '  app/users:')}, rotated there by function 'my' and here by function 'pg'; "
+        f"{undo}",
+        f"{_at(b, '  app/db:')}: error: secrets[\"app/db\"]: secret 'app/db' (account 111122223333, us-east-1) is "
+        f"also in {_at(a, '  app/db:')}, rotated there by function 'pg' and here by function 'my'; {undo}",
+        f"{_at(c, '  app/alone:')}: error: secrets[\"app/alone\"]: secret 'app/alone' (account 111122223333, "
+        f"us-east-1) is also in {_at(a, '  app/alone:')}, rotated there by function 'my' and here by function 'pg'; "
+        f"{undo}",
+        "rotation-tf: 5 error(s); nothing was written.",
+    ]
+    assert not (tmp_path / "out").exists()
+    # each manifest alone is valid: the clashes are between them
+    for name in ("a.yaml", "b.yaml", "c.yaml"):
+        assert cli("validate", name, cwd=tmp_path).returncode == 0
 
 
 # --------------------------------------------------------------------------------------

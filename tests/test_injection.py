@@ -149,7 +149,6 @@ def manifests(draw) -> dict:
             "existing": {
                 "strategy": "single_user",
                 "engine": "postgresql",
-                "description": draw(description_text),
                 "existing_function_arn": f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:rotator",
             },
         },
@@ -247,7 +246,6 @@ FIXED = {
         "existing": {
             "strategy": "single_user",
             "engine": "postgresql",
-            "description": '<<-EOT\n${file("/etc/passwd")}\nEOT',
             "existing_function_arn": f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:rotator",
         },
     },

@@ -19,7 +19,16 @@ def check(sc: Scope, key: str, fn: Function) -> list[Diagnostic]:
         out.append(
             sc.err(path, f"function name {key!r} must start with a letter and hold only letters, digits, '-' and '_'")
         )
-    if fn.description is not None:
+    if fn.description is not None and fn.existing_function_arn is not None:
+        out.append(
+            sc.err(
+                path + ("description",),
+                "a description on a function given by existing_function_arn describes nothing: the module creates "
+                "no role or function for it (its inline policy and permission take no description); describe the "
+                "function and its role where they are defined",
+            )
+        )
+    elif fn.description is not None:
         out += description(sc, path + ("description",), fn.description)
     if fn.tags and fn.existing_function_arn is not None:
         out.append(

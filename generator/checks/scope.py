@@ -65,7 +65,7 @@ def arn(sc: Scope, path: Path, text: str, service: str, what: str) -> tuple[aws.
     if parsed is None and ACCOUNT_PLACEHOLDER in text:
         return None, [sc.err(path, f"replace {ACCOUNT_PLACEHOLDER} in this ARN with your 12-digit AWS account id")]
     if parsed is None:
-        return None, [sc.err(path, f"{text!r} is not a valid ARN")]
+        return None, [sc.err(path, _bare(sc, text, service) or f"{text!r} is not a valid ARN")]
     if parsed.service != service:
         return None, [sc.err(path, f"{text!r} is a {parsed.service} ARN; expected {what} ({service})")]
     if not sc.ready:
@@ -79,6 +79,35 @@ def arn(sc: Scope, path: Path, text: str, service: str, what: str) -> tuple[aws.
             sc.err(path, f"{text!r} is in region {parsed.region!r}, but the manifest's region is {sc.head.region!r}")
         ]
     return parsed, []
+
+
+def _bare(sc: Scope, text: str, service: str) -> str | None:
+    """What a value that is not an ARN probably means: a bare KMS key id or function name is
+    the ARN of that key or function in this manifest's partition, region and account."""
+    if service == "kms" and text.startswith("alias/"):
+        return f"{text!r} is an alias name, not an ARN; IAM grants need the key ARN (arn:...:key/<key id>)"
+    if service == "kms" and aws.KEY_RESOURCE_RE.match(f"key/{text}"):
+        what, resource = "a KMS key id", f"key/{text}"
+    elif service == "lambda" and (m := aws.LAMBDA_RESOURCE_RE.match(f"function:{text}")) and not m.group(2):
+        what, resource = "a function name", f"function:{text}"
+    else:
+        return None
+    if sc.ready and sc.head is not None and sc.head.account_id is not None:
+        assert sc.partition is not None and sc.head.region is not None
+        full = str(aws.Arn(sc.partition, service, sc.head.region, sc.head.account_id, resource))
+        return f"{text!r} is {what}, not an ARN; did you mean {full!r} (in this manifest's account and region)?"
+    return f"{text!r} is {what}, not an ARN; give its ARN, arn:<partition>:{service}:<region>:<account>:{resource}"
+
+
+def missing_suffix(text: str, name: str) -> str:
+    """A secret ARN that ends with the secret's name: Secrets Manager appends a hyphen and six
+    random characters to the name in every secret's ARN
+    (https://docs.aws.amazon.com/secretsmanager/latest/userguide/whats-in-a-secret.html), so
+    this names no secret."""
+    return (
+        f"{text!r} lacks the six random characters that Secrets Manager appends to the secret's name in its ARN "
+        f"(…:secret:{name}-AbCdEf)"
+    )
 
 
 def same_account(sc: Scope, path: Path, parsed: aws.Arn) -> list[Diagnostic]:
@@ -97,7 +126,15 @@ def secret_arn(sc: Scope, path: Path, text: str, name: str) -> list[Diagnostic]:
     parsed, out = arn(sc, path, text, "secretsmanager", "a Secrets Manager secret")
     if parsed is not None:
         m = aws.SECRET_RESOURCE_RE.match(parsed.resource)
-        if not m:
+        if parsed.resource == f"secret:{name}":  # before m: a name may itself end in -<6 characters>
+            out.append(
+                sc.err(
+                    path,
+                    missing_suffix(text, name) + "; leave arn out and the module looks the secret up by its name "
+                    "(data.aws_secretsmanager_secret) and grants on AWS's partial ARN, name-??????",
+                )
+            )
+        elif not m:
             out.append(sc.err(path, f"{text!r} is not a secret ARN (…:secret:<name>-<6 characters>)"))
         elif m.group(1) != name:
             out.append(sc.err(path, f"{text!r} is the ARN of secret {m.group(1)!r}, not {name!r}"))

@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from generator import aws, schedules
-from generator.checks.scope import Scope, arn, kms_key, same_account, secret_arn, tags
+from generator.checks.scope import Scope, arn, kms_key, missing_suffix, same_account, secret_arn, tags
 from generator.errors import Diagnostic, Path
 from generator.manifest import Function, Secret
 
@@ -205,7 +205,22 @@ def _master(sc: Scope, path: Path, name: str, sec: Secret, fn: Function | None) 
         parsed, out = arn(sc, p, master.arn, "secretsmanager", "a Secrets Manager secret")
         if parsed is not None:
             m = aws.SECRET_RESOURCE_RE.match(parsed.resource)
-            if not m:
+            given = parsed.resource.removeprefix("secret:")
+            if not m and parsed.resource.startswith("secret:") and aws.SECRET_NAME_RE.match(given):
+                by_name = sec.create or (fn is not None and fn.rotation_app is not None)
+                out.append(
+                    sc.err(
+                        p,
+                        missing_suffix(master.arn, given)
+                        + (
+                            "; give the full ARN (DescribeSecret shows it)"
+                            if by_name
+                            else f"; give the full ARN, or replace arn with name: {given} (the grants then name "
+                            "AWS's partial ARN, name-??????)"
+                        ),
+                    )
+                )
+            elif not m:
                 out.append(sc.err(p, f"{master.arn!r} is not a secret ARN (…:secret:<name>-<6 characters>)"))
             elif m.group(1) == name:
                 out.append(sc.err(p, "the master secret must be a different secret from the one it rotates"))
