@@ -45,6 +45,11 @@ NOTHING = "/dev/null"
 MARKDOWN_ROWS = 50
 """Rows the markdown shows before the rest goes into a collapsed <details> block."""
 
+ROUTINE_SERVICES = ("logs:", "ec2:")
+"""Grants that every new function gets for itself: its own CloudWatch logs and, in a VPC, its
+network interfaces. In a pull-request comment they go into one collapsed row group, so that
+the grants on secrets and keys lead."""
+
 
 # --------------------------------------------------------------------------------------
 # Loading either side
@@ -178,6 +183,7 @@ class Diff:
     base_module: str | None
     new_module: str | None
     changes: list[dict[str, Any]] = field(default_factory=list)
+    new_functions: frozenset[str] = frozenset()  # keys of the functions that BASE does not have
 
     @property
     def changed(self) -> bool:
@@ -212,6 +218,7 @@ def compare(base: Module | None, new: Module | None, base_name: str = "BASE", ne
         (key, bf.get(old_key_of[key]) if key in old_key_of else None, fn) for key, fn in nf.items()
     ]
     pairs += [(key, fn, None) for key, fn in bf.items() if key not in renamed]
+    diff.new_functions = frozenset(key for key, b, n in pairs if b is None)
     for key, b, n in sorted(pairs, key=lambda p: p[0]):
         # grants of the function's role
         before = grants(b) if b is not None else {}
@@ -303,20 +310,22 @@ def compare(base: Module | None, new: Module | None, base_name: str = "BASE", ne
     # resources the module creates
     before_r, after_r = _resources(base), _resources(new)
     for change, made, gone in (("created", after_r, before_r), ("destroyed", before_r, after_r)):
-        for rtype, name in sorted(made - gone):
-            out.append({"kind": "resource", "change": change, "type": rtype, "name": name})
+        for rtype, name, of_name in sorted(made - gone):
+            of = "secret" if rtype == "secret" else "function"
+            out.append({"kind": "resource", "change": change, "type": rtype, "name": name, of: of_name})
     return diff
 
 
-def _resources(module: Module | None) -> set[tuple[str, str]]:
+def _resources(module: Module | None) -> set[tuple[str, str, str]]:
+    """(type, AWS name, the manifest's name for it: its function's key or its secret's name)."""
     if module is None:
         return set()
-    out = {("secret", s.name) for s in module.secrets if s.managed is not None}
+    out = {("secret", s.name, s.name) for s in module.secrets if s.managed is not None}
     for fn in module.functions:
         if fn.creates_role and fn.role_name:  # an existing function's role is not the module's
-            out.add(("role", fn.role_name))
+            out.add(("role", fn.role_name, fn.key))
         if not fn.existing:
-            out.add(("function", fn.function_name))
+            out.add(("function", fn.function_name, fn.key))
     return out
 
 
@@ -349,9 +358,13 @@ def summary(diff: Diff) -> str:
     if not diff.changed:
         return "no change to grants, invocation, rotation or created resources"
     parts = []
-    added, removed = len(diff.of("grant", "added")), len(diff.of("grant", "removed"))
+    added, removed = grant_rows(diff, "added"), grant_rows(diff, "removed")
     if added or removed:
-        parts.append(f"{_plural(added, 'grant')} added, {removed} removed")
+        # what the tables count: a privilege is one row (one function's actions on one
+        # resource under one condition); the actions in brackets where they are more
+        parts.append(
+            f"{_plural(len(added), 'privilege')} added{_actions(added)}, {len(removed)} removed{_actions(removed)}"
+        )
     counts = [
         (len(diff.of("permission", "added")), "invoke permission", "added"),
         (len(diff.of("permission", "removed")), "invoke permission", "removed"),
@@ -373,6 +386,11 @@ def summary(diff: Diff) -> str:
             )
             parts.append(f"{_plural(n, word)} {verb}")
     return "; ".join(parts)
+
+
+def _actions(rows: list[GrantRow]) -> str:
+    n = sum(len(row[4]) for row in rows)
+    return f" ({_plural(n, 'action')})" if n != len(rows) else ""
 
 
 def _plural_verb(what: str) -> str:
@@ -417,8 +435,10 @@ def other_rows(diff: Diff) -> list[tuple[str, str, str, str]]:
             rows.append(("~", "function", c["secret"], f"{_by(c['before'])} -> {_by(c['after'])}"))
         elif kind == "schedule":
             rows.append(("~", "schedule", c["secret"], f"{schedule_text(c['before'])} -> {schedule_text(c['after'])}"))
-        elif kind == "resource":
-            rows.append(("+" if c["change"] == "created" else "-", c["type"], c["name"], c["change"]))
+        elif kind == "resource":  # of its function or secret, as every other row; the AWS name in the detail
+            of = c["secret"] if c["type"] == "secret" else c["function"]
+            detail = c["change"] if c["name"] == of else f"{c['change']}: {c['name']}"
+            rows.append(("+" if c["change"] == "created" else "-", c["type"], of, detail))
         elif kind == "policy_form":
             rows.append(("~", "policy form", c["function"], f"{c['before']} -> {c['after']}"))
         elif kind == "function_source":
@@ -445,7 +465,7 @@ def text(diff: Diff, color: bool = False) -> str:
         rows = grant_rows(diff, change)
         if not rows:
             continue
-        lines += ["", paint(f"Grants {change}", _BOLD)]
+        lines += ["", paint(f"Privileges {change}", _BOLD)]
         function = None
         for fn, resource, cond, why, actions in rows:
             if fn != function:
@@ -480,15 +500,21 @@ def markdown(diff: Diff, max_rows: int = MARKDOWN_ROWS) -> str:
         return "\n".join(out) + "\n"
     budget = max_rows
     sections: list[tuple[str, list[str], list[str]]] = []
+    grant_header = ["| Function | Actions | Resource | Condition | Why |", "|---|---|---|---|---|"]
+    routine: list[str] = []
+    routine_of: set[str] = set()
     for change, heading in (("added", "Privileges added"), ("removed", "Privileges removed")):
-        rows = [
-            f"| `{_cell(fn)}` | {'<br>'.join(_code(a) for a in actions)} | {_code(resource)} | {_code(cond)} | {_cell(why)} |"
-            for fn, resource, cond, why, actions in grant_rows(diff, change)
-        ]
+        rows = []
+        for row in grant_rows(diff, change):
+            fn, resource, cond, why, actions = row
+            line = f"| `{_cell(fn)}` | {'<br>'.join(_code(a) for a in actions)} | {_code(resource)} | {_code(cond)} | {_cell(why)} |"
+            if change == "added" and is_routine(diff, row):
+                routine.append(line)
+                routine_of.add(fn)
+            else:
+                rows.append(line)
         if rows:
-            sections.append(
-                (heading, ["| Function | Actions | Resource | Condition | Why |", "|---|---|---|---|---|"], rows)
-            )
+            sections.append((heading, grant_header, rows))
     others = [
         f"| {sign} | {_cell(what)} | `{_cell(subject)}` | {_cell(detail)} |"
         for sign, what, subject, detail in other_rows(diff)
@@ -505,6 +531,10 @@ def markdown(diff: Diff, max_rows: int = MARKDOWN_ROWS) -> str:
             out += ["", f"#### {heading}", "", *header, *shown]
         if rest:
             hidden.append((heading, header, rest))
+        if heading == "Privileges added" and routine:
+            out += _routine_group(sorted(routine_of), grant_header, routine)
+    if routine and not any(heading == "Privileges added" for heading, _h, _r in sections):
+        out += ["", "#### Privileges added", *_routine_group(sorted(routine_of), grant_header, routine)]
     if hidden:
         n = sum(len(rows) for _h, _hd, rows in hidden)
         out += ["", f"<details><summary>{_plural(n, 'more row')}</summary>"]
@@ -513,6 +543,26 @@ def markdown(diff: Diff, max_rows: int = MARKDOWN_ROWS) -> str:
         out += ["", "</details>"]
     out += ["", "<sub>rotation-tf diff: grants, invocation, rotation and created resources of the two manifests.</sub>"]
     return "\n".join(out) + "\n"
+
+
+def is_routine(diff: Diff, row: GrantRow) -> bool:
+    """A grant that a new function gets for itself alone: its own logs, its network interfaces."""
+    return row[0] in diff.new_functions and all(a.startswith(ROUTINE_SERVICES) for a in row[4])
+
+
+def _routine_group(functions: list[str], header: list[str], rows: list[str]) -> list[str]:
+    """The routine grants of new functions, collapsed under the privileges that matter."""
+    names = ", ".join(f"`{_cell(f)}`" for f in functions)
+    return [
+        "",
+        f"<details><summary>{_plural(len(rows), 'routine row')} of new function{'s' if len(functions) != 1 else ''} "
+        f"{names}: {'their' if len(functions) != 1 else 'its'} own logs and network interfaces</summary>",
+        "",
+        *header,
+        *rows,
+        "",
+        "</details>",
+    ]
 
 
 def to_json(diff: Diff) -> str:

@@ -206,13 +206,21 @@ def test_created_secret_is_a_created_resource(work: Path) -> None:
         "schedule": {"every_days": 30},
     }
     cs = changes(work, example(), new)
-    assert {"kind": "resource", "change": "created", "type": "secret", "name": "prod/new/db"} in cs
+    created = {
+        "kind": "resource",
+        "change": "created",
+        "type": "secret",
+        "name": "prod/new/db",
+        "secret": "prod/new/db",
+    }
+    assert created in cs
     assert ("rotation", "added") in kinds(cs)
     assert changes(work, new, example()) and {
         "kind": "resource",
         "change": "destroyed",
         "type": "secret",
         "name": "prod/new/db",
+        "secret": "prod/new/db",
     } in changes(work, new, example())
 
 
@@ -232,7 +240,8 @@ def test_function_source_and_created_function(work: Path) -> None:
         and source[0]["before"] == "existing function pg-rotator"
         and source[0]["after"].startswith("zip build/rotator.zip")
     )
-    assert {"kind": "resource", "change": "created", "type": "function", "name": "acme-pg-single"} in cs
+    created = {"kind": "resource", "change": "created", "type": "function", "name": "acme-pg-single"}
+    assert {**created, "function": "pg-single"} in cs
     # the permission now names the created function; logs go to its log group
     perms = {c["change"]: c["permission"] for c in cs if c["kind"] == "permission"}
     assert "function:pg-rotator" in perms["removed"] and "function:acme-pg-single" in perms["added"]
@@ -407,3 +416,89 @@ def test_a_file_name_that_is_no_module_name_is_fine_for_diff(work: Path) -> None
     assert [c["kind"] for c in doc["changes"]] == ["schedule"] and doc["base_module"] == "orders.v1"
     # generate still refuses it: there the name is a folder
     assert "not a safe folder name" in cli("generate", "orders.v1.yaml", cwd=work).stderr
+
+
+def _table_rows(md: str, heading: str) -> list[list[str]]:
+    """The body rows (cells) of every table under ``heading`` (continued parts and collapsed
+    groups included) up to the next heading of another name."""
+    rows: list[list[str]] = []
+    inside = False
+    for line in md.splitlines():
+        if line.startswith("#### "):
+            inside = line[5:].startswith(heading)
+        elif inside and line.startswith("| ") and not line.startswith(("| Function |", "| | Change |")):
+            rows.append([cell.strip() for cell in line.strip("|").split(" | ")])
+    return rows
+
+
+def test_markdown_collapses_a_new_vpc_functions_logs_and_network_rows(work: Path) -> None:
+    """Issue 19: a new VPC function's own logs and network-interface grants go into one
+    collapsed row group after the grants on secrets and keys; the summary counts the rows
+    the tables hold; the Of column names only the manifest's functions and secrets."""
+    base = example()
+    new = copy.deepcopy(base)
+    new["functions"]["vpc-new"] = {
+        "strategy": "single_user",
+        "engine": "postgresql",
+        "package": {
+            "filename": "build/rotator.zip",
+            "handler": "lambda_function.lambda_handler",
+            "runtime": "python3.12",
+        },
+        "vpc": {"subnet_ids": ["subnet-0a1b2c3d4e5f60718"], "security_group_ids": ["sg-0a1b2c3d4e5f60718"]},
+    }
+    new["secrets"]["prod/new/db"] = {"function": "vpc-new", "kms_key_arn": KEY, "schedule": {"every_days": 7}}
+    new["secrets"]["prod/orders/db"]["schedule"] = {"every_days": 14}
+    proc = diff(work, base, new, "--format", "markdown")
+    assert proc.returncode == 1, proc.stderr
+    md = proc.stdout
+    added = md.split("#### Privileges added", 1)[1].split("#### ", 1)[0]
+    lead, group = added.split("<details>", 1)
+    assert added.count("<details>") == 1 and group.rstrip().endswith("</details>")
+    lead_actions = " ".join(line for line in lead.splitlines() if line.startswith("| `"))
+    group_rows = [line for line in group.splitlines() if line.startswith("| `")]
+    # the security-relevant rows lead: the secret, its key and the password; none of the routine ones
+    assert "secretsmanager:PutSecretValue" in lead_actions and "kms:Decrypt" in lead_actions
+    assert "secretsmanager:GetRandomPassword" in lead_actions
+    assert "logs:" not in lead_actions and "ec2:" not in lead_actions
+    # the group: every logs and ec2 row of the new function, and nothing else
+    assert group_rows and all(line.startswith("| `vpc-new` |") for line in group_rows)
+    assert all(("`logs:" in line) != ("`ec2:" in line) for line in group_rows)
+    assert any("`ec2:CreateNetworkInterface`" in line for line in group_rows)
+    assert any("`logs:PutLogEvents`" in line for line in group_rows)
+    assert f"{len(group_rows)} routine rows of new function `vpc-new`" in group
+    # the summary counts what the tables count
+    doc = json.loads(diff(work, base, new, "--format", "json").stdout)
+    grants_json = [c for c in doc["changes"] if c["kind"] == "grant"]
+    rows = _table_rows(md, "Privileges added")
+    actions = sum(len(r[1].split("<br>")) for r in rows)
+    assert actions == len(grants_json)  # every grant of the JSON is in a row
+    others = _table_rows(md, "Rotation, invocation and resources")
+    summary = md.splitlines()[2]
+    assert summary == (
+        f"**{len(rows)} privileges added ({actions} actions), 0 removed; 1 invoke permission added; "
+        "1 secret starts rotating; 1 schedule changed; 2 resources created**"
+    )
+    assert len(others) == 1 + 1 + 1 + 2
+    # the Of column: the manifest's names (function keys, secret names) only; AWS names in Detail
+    names = set(new["functions"]) | set(new["secrets"])
+    assert {r[2].strip("`") for r in others} <= names, others
+    assert ["+", "role", "`vpc-new`", "created: acme-vpc-new-rotation-use1"] in others
+    assert ["+", "function", "`vpc-new`", "created: acme-vpc-new"] in others
+    # the same count in the text format
+    text = diff(work, base, new).stdout
+    assert text.splitlines()[1].startswith(f"{len(rows)} privileges added ({actions} actions), 0 removed;")
+    assert sum(1 for line in text.splitlines() if line.startswith("    + ")) == len(rows)
+
+
+def test_an_existing_function_gaining_a_vpc_shows_its_network_rows(work: Path) -> None:
+    """Only a new function's own logs and interfaces are routine: a function that already
+    rotates and gains network access shows those grants in the lead table."""
+    base = example()
+    new = copy.deepcopy(base)
+    new["functions"]["pg-single"]["vpc"] = {
+        "subnet_ids": ["subnet-0a1b2c3d4e5f60718"],
+        "security_group_ids": ["sg-0a1b2c3d4e5f60718"],
+    }
+    md = diff(work, base, new, "--format", "markdown").stdout
+    assert "<details>" not in md and "| `pg-single` | `ec2:CreateNetworkInterface` |" in md
