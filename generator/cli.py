@@ -271,7 +271,7 @@ def init(
     ] = None,
     region: Annotated[str, typer.Option("--region", help="AWS region.", metavar="REGION")] = "us-east-1",
 ) -> None:
-    """Write a commented starter manifest (default rotation.yaml). Never overwrites a file.
+    """Write a commented starter manifest (default rotation.yaml), and rotation-tf.schema.json beside it for editors when that is absent. Never overwrites a file.
 
     What init cannot know (the function's and the secrets' names, the master secret, the account without --account-id) is a FILL-IN-... placeholder that validate rejects, naming its field, until you replace it.
 
@@ -281,15 +281,22 @@ def init(
     from generator.errors import Failed
 
     try:
-        starter.write(path, engine=engine, strategy=strategy, account_id=account_id, region=region)
+        schema = starter.write(path, engine=engine, strategy=strategy, account_id=account_id, region=region)
     except Failed as exc:
         for d in exc.diagnostics:
             typer.echo(d.render(), err=True)
         raise typer.Exit(int(Exit.ERROR)) from None
     name = shlex.quote(str(path))
+    schema_path = path.parent / starter.SCHEMA_FILE
+    refresh = f"rotation-tf schema > {shlex.quote(str(schema_path))}"
+    wrote = {
+        "written": f"wrote {path} and {schema_path} (its JSON Schema, for editors)",
+        "current": f"wrote {path} ({schema_path} beside it is current)",
+        "differs": f"wrote {path}; kept {schema_path}, which is not this version's schema (to refresh it: {refresh})",
+    }.get(schema, f"wrote {path}; could not write {schema_path} ({schema.removeprefix('failed: ')}; run: {refresh})")
     fields = ", ".join(starter.to_fill(engine, strategy, account_id))
     typer.echo(
-        f"wrote {path}; fill in its FILL-IN-... placeholders ({fields}), then: "
+        f"{wrote}; fill in its FILL-IN-... placeholders ({fields}), then: "
         f"rotation-tf validate {name} && rotation-tf generate {name}",
         err=True,
     )

@@ -6,6 +6,10 @@ The text comes from ``templates/init/manifest.yaml.j2`` through the one Jinja en
 The file is written next to its target, validated through the normal pipeline, and only
 then linked into place; ``os.link`` fails when the target exists, so an existing file is
 never overwritten, even by a concurrent run.
+
+The starter's first line names :data:`SCHEMA_FILE` for yaml-language-server, so init writes
+that file (``rotation-tf schema``) beside the manifest when it is not there, the same way:
+an existing one, however old, is never overwritten; init says when it differs.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from generator.errors import Diagnostic, Failed
 from generator.manifest import ACCOUNT_PLACEHOLDER, MODULE_PATTERN, PLACEHOLDERS
 
 ACCOUNT_RE = re.compile(r"^[0-9]{12}$")
+SCHEMA_FILE = "rotation-tf.schema.json"
+"""The JSON Schema file the starter's first line points at, beside the manifest."""
 
 
 def function_key(engine: str, strategy: str) -> str:
@@ -70,12 +76,15 @@ def text(path: FsPath, *, engine: str, strategy: str, account_id: str | None, re
             region=region,
             partition=aws.partition_of(region),
             function=function_key(engine, strategy),
+            schema_file=SCHEMA_FILE,
         )
     )
 
 
-def write(path: FsPath, *, engine: str, strategy: str, account_id: str | None, region: str) -> None:
+def write(path: FsPath, *, engine: str, strategy: str, account_id: str | None, region: str) -> str:
     """Write the starter manifest to ``path``; raise :class:`Failed` if it exists or is invalid.
+    Then write :data:`SCHEMA_FILE` beside it unless it exists; return what became of that
+    file (:func:`write_schema`).
 
     Every value init cannot know (the account without ``account_id``: :data:`ACCOUNT_PLACEHOLDER`)
     is a placeholder, so that the file cannot validate (nor generate) until the user fills
@@ -114,5 +123,36 @@ def write(path: FsPath, *, engine: str, strategy: str, account_id: str | None, r
             raise Failed(
                 [Diagnostic(str(path), None, None, (), "already exists; rotation-tf init never overwrites a file")]
             ) from None
+    finally:
+        os.unlink(tmp)
+    return write_schema(folder / SCHEMA_FILE)
+
+
+def write_schema(target: FsPath) -> str:
+    """Write the manifest's JSON Schema to ``target`` unless something is there already.
+    Returns ``"written"``, ``"current"`` (the file there is this version's schema),
+    ``"differs"`` (kept as it is: init never overwrites) or ``"failed: <reason>"`` (the
+    manifest is written; the schema is a convenience, so this is not an error)."""
+    from generator import schema
+
+    body = schema.dumps()
+    try:
+        fd, tmp = tempfile.mkstemp(prefix="rotation-tf-init-", suffix=".json", dir=target.parent)
+    except OSError as exc:
+        return f"failed: {exc.strerror or exc}"
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(body)
+        os.chmod(tmp, 0o644)
+        os.link(tmp, target)
+        return "written"
+    except FileExistsError:
+        try:
+            same = target.read_text(encoding="utf-8") == body
+        except (OSError, UnicodeDecodeError):
+            same = False
+        return "current" if same else "differs"
+    except OSError as exc:
+        return f"failed: {exc.strerror or exc}"
     finally:
         os.unlink(tmp)

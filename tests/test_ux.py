@@ -339,6 +339,51 @@ def test_init_writes_a_manifest_that_validates_and_generates(tmp_path: Path, eng
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("rotation-tf-init-")] == []
 
 
+def test_init_writes_the_schema_its_first_line_names_and_never_overwrites_it(tmp_path: Path) -> None:
+    """Issue 19: the starter's first line names rotation-tf.schema.json; init writes it
+    beside the manifest (the schema `rotation-tf schema` prints) when it is absent, and
+    keeps any file of that name, saying when it is not this version's schema."""
+    from generator import schema
+
+    (tmp_path / "team").mkdir()
+    proc = cli("init", "team/rotation.yaml", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    first = (tmp_path / "team" / "rotation.yaml").read_text().splitlines()[0]
+    assert first == "# yaml-language-server: $schema=rotation-tf.schema.json"
+    written = tmp_path / "team" / first.rsplit("=", 1)[1]  # relative to the manifest, as the editor reads it
+    assert written.read_text() == schema.dumps() == cli("schema").stdout
+    assert json.loads(written.read_text())["title"] == "rotation-tf manifest"
+    assert proc.stderr.startswith(
+        "wrote team/rotation.yaml and team/rotation-tf.schema.json (its JSON Schema, for editors); fill in"
+    )
+    # a second manifest in the same folder: the schema is current and stays as it is
+    before = written.stat()
+    proc = cli("init", "team/other.yaml", cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stderr.startswith(
+        "wrote team/other.yaml (team/rotation-tf.schema.json beside it is current); fill in"
+    ), proc.stderr
+    assert written.stat().st_ino == before.st_ino and written.stat().st_mtime_ns == before.st_mtime_ns
+    # an old or hand-written file of that name is never overwritten; init says how to refresh it
+    written.write_text('{"old": true}\n')
+    proc = cli("init", "team/third.yaml", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert proc.stderr.startswith(
+        "wrote team/third.yaml; kept team/rotation-tf.schema.json, which is not this version's schema "
+        "(to refresh it: rotation-tf schema > team/rotation-tf.schema.json); fill in"
+    ), proc.stderr
+    assert written.read_text() == '{"old": true}\n'
+    assert sorted(p.name for p in (tmp_path / "team").iterdir()) == [
+        "other.yaml",
+        "rotation-tf.schema.json",
+        "rotation.yaml",
+        "third.yaml",
+    ]
+    # a refused manifest writes no schema either
+    (tmp_path / "fresh").mkdir()
+    assert cli("init", "fresh/x.yaml", "--region", "moon-1", cwd=tmp_path).returncode == 2
+    assert list((tmp_path / "fresh").iterdir()) == []
+
+
 def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
     target = tmp_path / "rotation.yaml"
     target.write_text("mine\n")
@@ -438,7 +483,8 @@ def test_init_without_account_writes_a_placeholder_that_fails_validate(tmp_path:
     proc = cli("init", "rotation.yaml", "--strategy", "alternating_users", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == (
-        "wrote rotation.yaml; fill in its FILL-IN-... placeholders (account_id, "
+        "wrote rotation.yaml and rotation-tf.schema.json (its JSON Schema, for editors); "
+        "fill in its FILL-IN-... placeholders (account_id, "
         "functions.postgresql-alt.existing_function_arn, the secret's name under secrets, its master_secret.name), "
         "then: rotation-tf validate rotation.yaml && rotation-tf generate rotation.yaml\n"
     )
@@ -447,14 +493,14 @@ def test_init_without_account_writes_a_placeholder_that_fails_validate(tmp_path:
     proc = cli("validate", "rotation.yaml", cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.splitlines() == [
-        "rotation.yaml:7:13: error: account_id: replace the placeholder FILL-IN-ACCOUNT-ID with your 12-digit AWS account id (quoted)",
-        "rotation.yaml:18:28: error: functions.postgresql-alt.existing_function_arn: replace FILL-IN-ACCOUNT-ID in this ARN "
+        "rotation.yaml:8:13: error: account_id: replace the placeholder FILL-IN-ACCOUNT-ID with your 12-digit AWS account id (quoted)",
+        "rotation.yaml:19:28: error: functions.postgresql-alt.existing_function_arn: replace FILL-IN-ACCOUNT-ID in this ARN "
         "with your 12-digit AWS account id",
-        "rotation.yaml:18:28: error: functions.postgresql-alt.existing_function_arn: replace the placeholder "
+        "rotation.yaml:19:28: error: functions.postgresql-alt.existing_function_arn: replace the placeholder "
         "FILL-IN-FUNCTION-NAME with the name of your rotation Lambda function",
-        "rotation.yaml:30:3: error: secrets.FILL-IN-SECRET-NAME: replace the placeholder FILL-IN-SECRET-NAME with the "
+        "rotation.yaml:31:3: error: secrets.FILL-IN-SECRET-NAME: replace the placeholder FILL-IN-SECRET-NAME with the "
         "name of a secret to rotate",
-        "rotation.yaml:35:13: error: secrets.FILL-IN-SECRET-NAME.master_secret.name: replace the placeholder "
+        "rotation.yaml:36:13: error: secrets.FILL-IN-SECRET-NAME.master_secret.name: replace the placeholder "
         "FILL-IN-MASTER-SECRET-NAME with the name of the secret that holds the master (admin) user's credentials",
     ]
     # the account alone filled in: the other placeholders still fail; all filled in, it validates
