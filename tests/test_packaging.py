@@ -127,3 +127,43 @@ def test_pipx_install(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "examples", work / "examples")
     run(exe, "generate", "examples/rotation.yaml", "--out", "tests/golden", cwd=work, env=env)
     assert _tree(work / "tests" / "golden" / "rotation") == _tree(GOLDEN / "rotation")
+
+
+def _readme_commands(heading: str) -> list[str]:
+    """The command lines of the first ``sh`` block under the README's ``## heading``."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    return [line for line in block.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def test_readme_install_gives_the_command_alone(tmp_path: Path) -> None:
+    """Issue 19: the README's one install path, run as written (in a copy of the clone, with
+    a scratch HOME), gives a working rotation-tf in a virtual environment of its own, without
+    the test extra."""
+    commands = _readme_commands("Install")
+    assert len(commands) == 2 and "pip install ." in commands[0] and "pipx" not in commands[0], commands
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NO_COLOR", "VIRTUAL_ENV")}
+    env["HOME"] = str(tmp_path / "home")
+    (tmp_path / "home").mkdir()
+    clone = tmp_path / "clone"
+    shutil.copytree(
+        ROOT,
+        clone,
+        ignore=shutil.ignore_patterns(
+            ".venv", ".git", ".tf-work", "out", "__pycache__", ".pytest_cache", ".hypothesis", ".mypy_cache"
+        ),
+    )
+    outputs = [run("bash", "-euc", line, cwd=clone, env=env).stdout for line in commands]
+    assert outputs[1].startswith("rotation-tf "), outputs
+    venv_dir = tmp_path / "home" / ".rotation-tf"
+    exe = venv_dir / "bin" / "rotation-tf"
+    work = tmp_path / "work"
+    shutil.copytree(ROOT / "examples", work / "examples")
+    run(exe, "validate", "examples/rotation.yaml", cwd=work, env=env)
+    # the command alone: no test tools came with it
+    for module in ("pytest", "hypothesis", "moto"):
+        probe = subprocess.run(
+            [str(venv_dir / "bin" / "python"), "-c", f"import {module}"], capture_output=True, timeout=60, env=env
+        )
+        assert probe.returncode != 0, f"{module} is installed by the README's install path"
