@@ -126,6 +126,19 @@ def _execution_role(sc: Scope, p: Path, fn: Function) -> list[Diagnostic]:
             )
         ]
     parsed = aws.parse_arn(text)
+    if parsed is None and aws.IAM_NAME_RE.match(text) and len(text) <= aws.ROLE_NAME_MAX:  # a bare role name
+        if sc.partition is not None and sc.head.account_id is not None:
+            full = f"arn:{sc.partition}:iam::{sc.head.account_id}:role/{text}"
+            return [
+                sc.err(
+                    p,
+                    f"{text!r} is a role name, not an ARN; did you mean {full!r} (in this manifest's account; "
+                    "with the role's path before its name if it has one)?",
+                )
+            ]
+        return [
+            sc.err(p, f"{text!r} is a role name, not an ARN; give its ARN, arn:<partition>:iam::<account>:role/{text}")
+        ]
     if parsed is None or parsed.service != "iam" or parsed.region or not aws.ROLE_RESOURCE_RE.match(parsed.resource):
         return [sc.err(p, f"{text!r} is not an IAM role ARN (arn:aws:iam::<account>:role/[<path>/]<name>)")]
     if sc.partition is not None and parsed.partition != sc.partition:

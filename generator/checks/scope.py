@@ -92,7 +92,7 @@ def _bare(sc: Scope, text: str, service: str) -> str | None:
         what, resource = "a function name", f"function:{text}"
     else:
         return None
-    if sc.ready and sc.head is not None and sc.head.account_id is not None:
+    if sc.ready and sc.head.account_id is not None:
         assert sc.partition is not None and sc.head.region is not None
         full = str(aws.Arn(sc.partition, service, sc.head.region, sc.head.account_id, resource))
         return f"{text!r} is {what}, not an ARN; did you mean {full!r} (in this manifest's account and region)?"

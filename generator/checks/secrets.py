@@ -315,7 +315,22 @@ def _replicas(sc: Scope, path: Path, sec: Secret) -> list[Diagnostic]:
         seen.add(rep.region)
         if rep.kms_key_arn is not None:
             parsed = aws.parse_arn(rep.kms_key_arn)
-            if parsed is None or parsed.service != "kms" or not aws.KEY_RESOURCE_RE.match(parsed.resource):
+            if (
+                parsed is None
+                and aws.KEY_RESOURCE_RE.match(f"key/{rep.kms_key_arn}")
+                and sc.partition is not None
+                and sc.head.account_id is not None
+                and rep.region in aws.REGIONS
+            ):
+                full = aws.Arn(sc.partition, "kms", rep.region, sc.head.account_id, f"key/{rep.kms_key_arn}")
+                out.append(
+                    sc.err(
+                        p + ("kms_key_arn",),
+                        f"{rep.kms_key_arn!r} is a KMS key id, not an ARN; did you mean {str(full)!r} "
+                        "(in this manifest's account and the replica's region)?",
+                    )
+                )
+            elif parsed is None or parsed.service != "kms" or not aws.KEY_RESOURCE_RE.match(parsed.resource):
                 out.append(sc.err(p + ("kms_key_arn",), f"{rep.kms_key_arn!r} is not a KMS key ARN"))
             elif parsed.region != rep.region:
                 out.append(
