@@ -46,6 +46,12 @@ def dns_suffix(partition: str) -> str:
     return "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
 
 
+def secretsmanager_endpoint(partition: str, region: str) -> str:
+    """Secrets Manager's regional endpoint: the SECRETS_MANAGER_ENDPOINT that AWS's rotation
+    functions require (https://docs.aws.amazon.com/general/latest/gr/asm.html)."""
+    return f"https://secretsmanager.{region}.{dns_suffix(partition)}"
+
+
 # IAM and Lambda limits (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html)
 ROLE_NAME_MAX = 64
 POLICY_NAME_MAX = 128
@@ -67,6 +73,12 @@ DESCRIPTION_CHAR_RE = re.compile(r"[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF
 DESCRIPTION_MAX_BYTES = 256
 TAG_VALUE_MAX = 256
 LAMBDA_TIMEOUT_MAX = 900  # seconds
+# GetRandomPassword's PasswordLength range and ExcludeCharacters' maximum length
+# (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetRandomPassword.html).
+PASSWORD_LENGTH_MIN = 1
+PASSWORD_LENGTH_MAX = 4096
+# MySQL user names: up to 32 characters since 5.7.8 (https://dev.mysql.com/doc/refman/8.0/en/user-names.html).
+MYSQL_USERNAME_MAX = 32
 LAMBDA_MEMORY_MIN, LAMBDA_MEMORY_MAX = 128, 10_240  # MB
 ROLE_PATH_AND_NAME_MAX = 512  # IAM: a role's path and name together
 HANDLER_MAX = 128  # Lambda's CreateFunction: Handler, at most 128 characters

@@ -80,6 +80,7 @@ def _statement(st: Statement, max_resources: int | None) -> dict[str, Any]:
         "condition_text": condition_text(st.condition),
         "reason": st.reason,
         "source": st.source,
+        "code": {"function": st.code[0], "calls": list(st.code[1:])} if st.code else None,
     }
 
 
@@ -248,6 +249,8 @@ def statement_fields(st: dict[str, Any]) -> list[tuple[str, list[str]]]:
         fields.append(("condition", condition_lines(st["condition"])))
     if st.get("source"):
         fields.append(("source", [st["source"]]))
+    if st.get("code"):
+        fields.append(("code", [f"AWS's {st['code']['function']}:", *(f"  {c}" for c in st["code"]["calls"])]))
     return fields
 
 

@@ -83,6 +83,31 @@ class Vpc(_Strict):
     ]
 
 
+class Password(_Strict):
+    """What AWS's rotation function passes to GetRandomPassword, read from its environment
+    (generator/aws_calls.PASSWORD_OPTIONS); unset options keep the function's own defaults."""
+
+    length: Annotated[
+        int | None,
+        Field(ge=aws.PASSWORD_LENGTH_MIN, le=aws.PASSWORD_LENGTH_MAX, description="PASSWORD_LENGTH (default 32)"),
+    ] = None
+    exclude_characters: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=aws.PASSWORD_LENGTH_MAX,
+            description="EXCLUDE_CHARACTERS; replaces the function's default (/@\"'\\, for PostgreSQL also :, for Db2 also ;)",
+        ),
+    ] = None
+    exclude_numbers: Annotated[bool | None, Field(description="EXCLUDE_NUMBERS (default false)")] = None
+    exclude_punctuation: Annotated[bool | None, Field(description="EXCLUDE_PUNCTUATION (default false)")] = None
+    exclude_uppercase: Annotated[bool | None, Field(description="EXCLUDE_UPPERCASE (default false)")] = None
+    exclude_lowercase: Annotated[bool | None, Field(description="EXCLUDE_LOWERCASE (default false)")] = None
+    require_each_included_type: Annotated[
+        bool | None, Field(description="REQUIRE_EACH_INCLUDED_TYPE (default true)")
+    ] = None
+
+
 class Package(_Strict):
     """Build the rotation function from a zip file; the path is relative to the manifest."""
 
@@ -106,6 +131,18 @@ class Package(_Strict):
     ] = None
     code_signing_config_arn: Annotated[
         str | None, Field(pattern=CSC_PATTERN, description="Lambda code signing configuration to enforce")
+    ] = None
+    password: Annotated[
+        Password | None, Field(description="New passwords: options AWS's function reads from its environment")
+    ] = None
+    username_character_limit: Annotated[
+        int | None,
+        Field(
+            ge=1,
+            le=aws.MYSQL_USERNAME_MAX,
+            description="USERNAME_CHARACTER_LIMIT of AWS's MySQL alternating-users function (default 16; "
+            "MySQL 5.7.8 and later allow 32)",
+        ),
     ] = None
 
 

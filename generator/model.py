@@ -13,7 +13,7 @@ from functools import cached_property
 from itertools import pairwise
 from pathlib import Path as FsPath
 
-from generator import __version__, aws, engines, policies, rotation_apps
+from generator import __version__, aws, aws_calls, engines, policies, rotation_apps
 from generator.errors import Diagnostic, Level
 from generator.manifest import Function, Manifest, Secret
 from generator.naming import Names, region_tag, secret_ident
@@ -87,6 +87,11 @@ class PackagePlan:
     tracing_mode: str
     reserved_concurrency: int | None
     code_signing_config_arn: str | None
+    environment: tuple[tuple[str, str], ...] = ()  # the function's environment variables, sorted
+
+    @property
+    def environment_map(self) -> dict[str, str]:
+        return dict(self.environment)
 
 
 @dataclass(frozen=True)
@@ -281,6 +286,12 @@ def _managed(s: Secret, manifest: Manifest) -> ManagedSecret:
     )
 
 
+def master_name(policy_arn: str) -> str:
+    """The secret name in a secret's ARN or in AWS's partial-ARN pattern (name-??????)."""
+    resource = policy_arn.split(":", 6)[-1].removeprefix("secret:")
+    return resource[:-7] if len(resource) > 7 and resource[-7] == "-" else resource
+
+
 def _master_arn(s: Secret, partition: str, manifest: Manifest) -> str | None:
     """The master secret's ARN as IAM statements name it: the ARN given, or for a name AWS's
     partial-ARN pattern (the same form as a rotated secret known by name)."""
@@ -296,7 +307,7 @@ def _app_plan(f: Function, names: Names, mine: tuple[SecretPlan, ...], manifest:
     assert f.rotation_app is not None
     app = f.rotation_app
     params: dict[str, str] = {
-        "endpoint": app.endpoint or f"https://secretsmanager.{manifest.region}.{aws.dns_suffix(partition)}",
+        "endpoint": app.endpoint or aws.secretsmanager_endpoint(partition, manifest.region),
         "functionName": names.function,
     }
     if f.vpc is not None:
@@ -320,6 +331,25 @@ def _app_plan(f: Function, names: Names, mine: tuple[SecretPlan, ...], manifest:
         capabilities=rotation_apps.CAPABILITIES,
         parameters=tuple(sorted(params.items())),
     )
+
+
+def _environment(f: Function, partition: str, region: str) -> tuple[tuple[str, str], ...]:
+    """A packaged function's environment: the regional endpoint AWS's functions require, and
+    the password options and user name limit the manifest sets (aws_calls.PASSWORD_OPTIONS),
+    as the text the function parses (booleans 'true'/'false')."""
+    assert f.package is not None
+    env = {"SECRETS_MANAGER_ENDPOINT": aws.secretsmanager_endpoint(partition, region)}
+    password = f.package.password
+    if password is not None:
+        for name, value in password.model_dump().items():
+            if value is not None:
+                env[name.upper() if name != "length" else "PASSWORD_LENGTH"] = (
+                    str(value).lower() if isinstance(value, bool) else str(value)
+                )
+    if f.package.username_character_limit is not None:
+        env["USERNAME_CHARACTER_LIMIT"] = str(f.package.username_character_limit)
+    assert set(env) <= {"SECRETS_MANAGER_ENDPOINT", "USERNAME_CHARACTER_LIMIT", *aws_calls.PASSWORD_OPTIONS}
+    return tuple(sorted(env.items()))
 
 
 def _digest(manifest: Manifest) -> str:
@@ -376,7 +406,14 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
             function_name = names.function
             arn = aws.function_arn(partition, manifest.region, manifest.account_id, function_name)
         grants = tuple(
-            policies.SecretGrant(s.policy_arn, s.kms_key_arn, s.master_arn, s.master_kms_key_arn) for s in mine
+            policies.SecretGrant(
+                s.policy_arn,
+                s.kms_key_arn,
+                s.master_arn,
+                s.master_kms_key_arn,
+                aws_calls.master_kind(master_name(s.master_arn)) if s.master_arn else None,
+            )
+            for s in mine
         )
         policy: policies.RolePolicy | None = None
         app = None
@@ -392,6 +429,8 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
                 subnet_ids=tuple(f.vpc.subnet_ids) if f.vpc else (),
                 security_group_ids=tuple(f.vpc.security_group_ids) if f.vpc else (),
                 traced=f.package is not None and f.package.tracing_mode == "Active",
+                engine=f.engine,
+                strategy=f.strategy,
             )
         path = ("functions", key)
         permission_size = policies.permission_size(
@@ -444,6 +483,7 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
                 f.package.tracing_mode,
                 f.package.reserved_concurrency,
                 f.package.code_signing_config_arn,
+                _environment(f, partition, manifest.region),
             )
         functions.append(
             FunctionPlan(

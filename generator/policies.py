@@ -1,10 +1,16 @@
 """Which statements each rotation role gets, as plain data.
 
 Everything here is decided in Python so that tests can inspect it; the templates only lay
-the result out as HCL. The statements follow AWS's "Permissions for rotation" text:
+the result out as HCL. The statements that AWS's rotation function needs come from the
+table of its calls (:mod:`generator.aws_calls`, read from AWS's code), which agrees with
+AWS's "Permissions for rotation" text where that text speaks, and wins where it is silent:
 
 * the four rotation actions on exactly the secrets that use the function;
-* ``GetSecretValue`` (read only) on master secrets, for alternating users;
+* ``GetSecretValue`` (read only) on master secrets, for the functions that read ``masterarn``
+  (alternating users, and Db2 single user);
+* for an RDS-managed master secret (``rds!db-...`` / ``rds!cluster-...``), ``DescribeSecret``
+  on it and ``rds:DescribeDBInstances`` / ``rds:DescribeDBClusters`` on the account's DB
+  instances / clusters in the region (the manifest does not name the database);
 * ``GetRandomPassword`` on ``*`` (the action has no resource type);
 * ``kms:Decrypt``/``kms:GenerateDataKey`` on customer managed keys (the seed's actions),
   conditioned on ``kms:EncryptionContext:SecretARN`` as AWS's current guidance shows;
@@ -34,14 +40,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator import aws
+from generator import aws, aws_calls
 
-ROTATION_ACTIONS = (
-    "secretsmanager:DescribeSecret",
-    "secretsmanager:GetSecretValue",
-    "secretsmanager:PutSecretValue",
-    "secretsmanager:UpdateSecretVersionStage",
-)
+# What every AWS function does to the secret it rotates (the same four for all of them:
+# tests/test_aws_calls.py); a function's statement takes its own from the table.
+ROTATION_ACTIONS = aws_calls.actions(aws_calls.ROTATE, engine="other", strategy="single_user")
 # Network interfaces of a function in a VPC. Sources: the seed's four actions; Lambda's
 # guide (LAMBDA_VPC_GUIDE) adds Assign/UnassignPrivateIpAddresses; the managed policy
 # AWSLambdaVPCAccessExecutionRole v3 (VPC_MANAGED_POLICY) adds DescribeSubnets.
@@ -78,6 +81,7 @@ class Statement:
     reason: str
     condition: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: str = ""  # the AWS page the statement follows, where it is not the seed
+    code: tuple[str, ...] = ()  # the AWS function and the calls behind it (aws_calls.citation)
 
     def document(self) -> dict[str, Any]:
         """The statement as IAM JSON (keys in a fixed order)."""
@@ -100,6 +104,7 @@ class SecretGrant:
     kms_key_arn: str | None
     master_arn: str | None
     master_kms_key_arn: str | None
+    master_kind: str | None = None  # aws_calls.PLAIN / RDS_MANAGED_DB / RDS_MANAGED_CLUSTER
 
 
 @dataclass(frozen=True)
@@ -225,47 +230,94 @@ def build(
     form: str = EXPLICIT,
     subnet_ids: tuple[str, ...] = (),
     security_group_ids: tuple[str, ...] = (),
+    engine: str = "other",
+    strategy: str = "single_user",
 ) -> RolePolicy:
     compact = form == COMPACT
     statements: list[Statement] = []
+    kinds = frozenset(g.master_kind or aws_calls.PLAIN for g in grants if g.master_arn)
+
+    def calls(sid: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The actions of statement ``sid`` and its citation, from the table of AWS's calls."""
+        return aws_calls.actions(sid, engine, strategy, kinds), aws_calls.citation(sid, engine, strategy, kinds)
+
     if grants:
+        actions, code = calls(aws_calls.ROTATE)
         if compact:
             statements.append(
                 Statement(
-                    sid="RotateSecrets",
-                    actions=ROTATION_ACTIONS,
+                    sid=aws_calls.ROTATE,
+                    actions=actions,
                     resources=(f"arn:{ctx.partition}:secretsmanager:{ctx.region}:{ctx.account}:secret:*",),
                     reason="rotate the secrets whose rotation function is this function (compact form)",
                     condition={"StringEquals": {"secretsmanager:resource/AllowRotationLambdaArn": function_arn}},
+                    code=code,
                 )
             )
         else:
             statements.append(
                 Statement(
-                    sid="RotateSecrets",
-                    actions=ROTATION_ACTIONS,
+                    sid=aws_calls.ROTATE,
+                    actions=actions,
                     resources=_uniq([g.arn for g in grants]),
                     reason="rotate the secrets that use this function (seed)",
+                    code=code,
                 )
             )
     masters = _uniq([g.master_arn for g in grants if g.master_arn])
-    if masters:
+    actions, code = calls(aws_calls.READ_MASTER)
+    if masters and actions:
         statements.append(
             Statement(
-                sid="ReadMasterSecrets",
-                actions=("secretsmanager:GetSecretValue",),
+                sid=aws_calls.READ_MASTER,
+                actions=actions,
                 resources=masters,
-                reason="read the master secret of alternating users (seed; read only)",
+                reason="read the master secret that sets the password (seed; read only)",
+                code=code,
             )
         )
-    statements.append(
-        Statement(
-            sid="GetRandomPassword",
-            actions=("secretsmanager:GetRandomPassword",),
-            resources=("*",),
-            reason="create a new password (seed; the action has no resource type)",
+    rds_masters = _uniq([g.master_arn for g in grants if g.master_arn and g.master_kind in aws_calls.RDS_MANAGED_KINDS])
+    actions, code = calls(aws_calls.DESCRIBE_MASTER)
+    if rds_masters and actions:
+        statements.append(
+            Statement(
+                sid=aws_calls.DESCRIBE_MASTER,
+                actions=actions,
+                resources=rds_masters,
+                reason="read the RDS-managed master secret's aws:rds:primarydb* tag, which names its database "
+                "(the secret holds only username and password)",
+                code=code,
+            )
         )
-    )
+    rds = f"arn:{ctx.partition}:rds:{ctx.region}:{ctx.account}"
+    for sid, resource, what in (
+        (aws_calls.RDS_INSTANCES, f"{rds}:db:*", "DB instance"),
+        (aws_calls.RDS_CLUSTERS, f"{rds}:cluster:*", "DB cluster"),
+    ):
+        actions, code = calls(sid)
+        if actions:
+            statements.append(
+                Statement(
+                    sid=sid,
+                    actions=actions,
+                    resources=(resource,),
+                    reason=f"look up the host, port and engine of the RDS-managed master's {what}; every {what} "
+                    "of the account and region, as the manifest names the master secret, not its database",
+                    source=aws_calls.RDS_ACTIONS_PAGE,
+                    code=code,
+                )
+            )
+    actions, code = calls(aws_calls.RANDOM)
+    if actions:
+        statements.append(
+            Statement(
+                sid=aws_calls.RANDOM,
+                actions=actions,
+                resources=("*",),
+                reason="create a new password (seed; the action has no resource type)",
+                code=code,
+            )
+        )
     statements.extend(_kms_statements(grants, ctx, compact))
     if in_vpc:
         statements.extend(_vpc_statements(ctx, subnet_ids, security_group_ids))

@@ -15,7 +15,7 @@ from typing import Any
 
 import jinja2
 
-from generator import aws, explain, grants, hcl, naming, rotation_apps, versions
+from generator import aws, aws_calls, explain, grants, hcl, naming, rotation_apps, versions
 from generator.model import FunctionPlan, Module, SecretPlan
 
 MARKER = "DO NOT EDIT"
@@ -287,7 +287,6 @@ class Context:
     zip_exprs: dict[str, str]
     functions_by_key: dict[str, FunctionPlan]
     deployer_policy: dict[str, Any] | None
-    endpoint: str
     requirements: versions.Requirements
     deployer_requirements: versions.Requirements
     outputs: dict[str, str]
@@ -299,6 +298,7 @@ class Context:
     role_policy_limit: str  # IAM's limit on a role's inline policies, as the README writes it
     diagram: list[str]  # the module README's Mermaid diagram, line by line
     diagram_max: int
+    aws_functions_text: str  # which version of AWS's rotation functions the grants come from
 
     def variables(self) -> dict[str, Any]:
         """The context as Jinja's variables (shallow: the model objects stay themselves)."""
@@ -313,6 +313,8 @@ def _statement_row(st: dict[str, Any]) -> str:
         resources += f"<br>…and {st['resources_total'] - len(st['resources'])} more (see `iam.tf`)"
     condition = md("\n".join(st["condition_text"])) or "-"
     why = md(st["reason"]) + (f" ([source]({st['source']}))" if st["source"] else "")
+    if st["code"]:
+        why += f"; calls of AWS's `{st['code']['function']}`: " + ", ".join(md(c) for c in st["code"]["calls"])
     return f"| {st['sid']} | {actions} | {resources} | {condition} | {why} |"
 
 
@@ -346,7 +348,6 @@ def context(module: Module, module_dir: FsPath) -> Context:
         zip_exprs={f.key: _zip_expr(f, module, module_dir) for f in module.functions if f.package},
         functions_by_key={f.key: f for f in module.functions},
         deployer_policy=grants.deployer_policy(module),
-        endpoint=f"https://secretsmanager.{module.region}.{aws.dns_suffix(module.partition)}",
         requirements=requirements(module),
         deployer_requirements=versions.deployer(),
         outputs={**OUTPUTS, "passwords_to_set": PASSWORDS_TO_SET} if module.awaiting_password else OUTPUTS,
@@ -358,6 +359,10 @@ def context(module: Module, module_dir: FsPath) -> Context:
         role_policy_limit=f"{aws.ROLE_INLINE_POLICIES_MAX:,}",
         diagram=explain.diagram(module),
         diagram_max=explain.DIAGRAM_MAX_SECRETS,
+        aws_functions_text=(
+            f"AWS's rotation functions ([{aws_calls.SOURCE_REPOSITORY}]({aws_calls.SOURCE_URL}) at "
+            f"commit `{aws_calls.SOURCE_COMMIT[:12]}`)"
+        ),
     )
 
 

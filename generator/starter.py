@@ -19,7 +19,7 @@ import re
 import tempfile
 from pathlib import Path as FsPath
 
-from generator import aws
+from generator import aws, aws_calls
 from generator.errors import Diagnostic, Failed
 from generator.manifest import ACCOUNT_PLACEHOLDER, MODULE_PATTERN, PLACEHOLDERS
 
@@ -36,7 +36,7 @@ def to_fill(engine: str, strategy: str, account_id: str | None) -> list[str]:
     """The fields of the starter that hold a placeholder, as init's last line names them."""
     fields = ["account_id"] if account_id is None else []
     fields += [f"functions.{function_key(engine, strategy)}.existing_function_arn", "the secret's name under secrets"]
-    if strategy == "alternating_users":
+    if aws_calls.reads_master(engine, strategy):
         fields.append("its master_secret.name")
     return fields
 
@@ -77,6 +77,7 @@ def text(path: FsPath, *, engine: str, strategy: str, account_id: str | None, re
             partition=aws.partition_of(region),
             function=function_key(engine, strategy),
             schema_file=SCHEMA_FILE,
+            needs_master=aws_calls.reads_master(engine, strategy),
         )
     )
 

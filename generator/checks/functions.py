@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from generator import aws, naming, rotation_apps, runtimes
+from generator import aws, aws_calls, naming, rotation_apps, runtimes
 from generator.checks.scope import Scope, arn, description, same_account, tags
 from generator.errors import Diagnostic, Path
 from generator.manifest import Function, Secret
@@ -45,6 +45,8 @@ def check(sc: Scope, key: str, fn: Function) -> list[Diagnostic]:
     if fn.execution_role_arn is not None:
         out += _execution_role(sc, path + ("execution_role_arn",), fn)
     out += _runtime(sc, path, fn)
+    if fn.package is not None:
+        out += _package_environment(sc, path + ("package",), fn)
     if not sc.is_dropped(("name_prefix",)):
         out += names(
             sc, fn.previous_names[0] if fn.previous_names else key, creates_function=fn.existing_function_arn is None
@@ -52,6 +54,41 @@ def check(sc: Scope, key: str, fn: Function) -> list[Diagnostic]:
     for i, old in enumerate(fn.previous_names):
         if not naming.FUNCTION_KEY_RE.match(old):
             out.append(sc.err(path + ("previous_names", i), f"{old!r} is not a valid function name"))
+    return out
+
+
+def _package_environment(sc: Scope, path: Path, fn: Function) -> list[Diagnostic]:
+    """Password options that GetRandomPassword can honour, and a user name limit only where
+    AWS's function reads one (aws_calls.CLONE_LIMITS)."""
+    assert fn.package is not None
+    out = []
+    pw = fn.package.password
+    if pw is not None:
+        kinds = ("numbers", "punctuation", "uppercase", "lowercase")
+        if all(getattr(pw, f"exclude_{k}") is True for k in kinds):
+            out.append(
+                sc.err(path + ("password",), "excludes every kind of character: GetRandomPassword has none left to use")
+            )
+        included = sum(getattr(pw, f"exclude_{k}") is not True for k in kinds)
+        if pw.length is not None and pw.require_each_included_type is not False and pw.length < included:
+            out.append(
+                sc.err(
+                    path + ("password", "length"),
+                    f"{pw.length} is shorter than the {included} kinds of character that "
+                    "require_each_included_type (true by default) puts in every password",
+                )
+            )
+    if fn.package.username_character_limit is not None:
+        function = aws_calls.function_for(fn.engine, fn.strategy)
+        env = aws_calls.CLONE_LIMITS.get(function, (0, None))[1]
+        if env != "USERNAME_CHARACTER_LIMIT":
+            out.append(
+                sc.err(
+                    path + ("username_character_limit",),
+                    f"only AWS's MySQL alternating-users function reads USERNAME_CHARACTER_LIMIT; "
+                    f"this function is {fn.engine} {fn.strategy}",
+                )
+            )
     return out
 
 

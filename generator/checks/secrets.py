@@ -8,7 +8,7 @@ import difflib
 import re
 from typing import Any
 
-from generator import aws, schedules
+from generator import aws, aws_calls, schedules
 from generator.checks.scope import Scope, arn, kms_key, missing_suffix, same_account, secret_arn, tags
 from generator.errors import Diagnostic, Path
 from generator.manifest import Function, Secret
@@ -43,27 +43,93 @@ def check(sc: Scope, name: str, sec: Secret, functions: dict[str, Function]) -> 
     if sec.kms_key_arn is not None:
         out += kms_key(sc, path + ("kms_key_arn",), sec.kms_key_arn)
     if fn is not None and not sc.is_dropped(path + ("master_secret",)):
-        if fn.strategy == "alternating_users" and sec.master_secret is None:
-            out.append(
-                sc.err(
-                    path + ("master_secret",),
-                    f"function {sec.function!r} uses alternating_users, which needs a master_secret",
-                )
-            )
-        if fn.strategy == "single_user" and sec.master_secret is not None:
-            out.append(
-                sc.err(
-                    path + ("master_secret",),
-                    f"function {sec.function!r} uses single_user, which takes no master_secret",
-                )
-            )
+        out += _needs_master(sc, path, sec, fn)
     if sec.master_secret is not None:
         out += _master(sc, path, name, sec, fn)
         if sec.master_secret.kms_key_arn is not None:
             out += kms_key(sc, path + ("master_secret", "kms_key_arn"), sec.master_secret.kms_key_arn)
     out += schedules.check(sc.source, path + ("schedule",), sec.schedule, sc.dropped)
     out += _created(sc, path, sec, fn)
+    if fn is not None and sec.connection is not None:
+        out += _clone_name(sc, path + ("connection", "username"), sec.connection.username, sec.function, fn)
     return out
+
+
+def _clone_name(sc: Scope, path: Path, username: str, key: str, fn: Function) -> list[Diagnostic]:
+    """Alternating users: AWS's function refuses to clone a user whose name would pass its
+    limit once _clone is appended (aws_calls.CLONE_LIMITS); the first rotation would fail."""
+    function = aws_calls.function_for(fn.engine, fn.strategy)
+    if fn.strategy != "alternating_users" or function not in aws_calls.CLONE_LIMITS:
+        return []
+    limit, env = aws_calls.CLONE_LIMITS[function]
+    raised = fn.package.username_character_limit if fn.package is not None else None
+    if env is not None and raised is not None:
+        limit = raised
+    clone = username + aws_calls.CLONE_SUFFIX
+    if username.endswith(aws_calls.CLONE_SUFFIX) or len(clone) <= limit:
+        return []
+    how = ""
+    if env is not None:
+        how = (
+            f", or raise {env} with functions.{key}.package.username_character_limit (MySQL 5.7.8 and later "
+            f"allow {aws.MYSQL_USERNAME_MAX})"
+            if fn.package is not None
+            else f", or raise {env} in the function's environment"
+        )
+    return [
+        sc.err(
+            path,
+            f"{username!r} becomes {clone!r} ({len(clone)} characters) when AWS's {function} clones it, over its "
+            f"limit of {limit}{' (' + env + ')' if env else ''}: the first rotation would fail. Use a user name "
+            f"of at most {limit - len(aws_calls.CLONE_SUFFIX)} characters{how}",
+        )
+    ]
+
+
+def _needs_master(sc: Scope, path: Path, sec: Secret, fn: Function) -> list[Diagnostic]:
+    """A master secret exactly where AWS's function reads one (aws_calls: every alternating-users
+    function, and Db2's single-user one, as a Db2 user cannot change its own password); and a
+    master that the function can use (an rds!cluster- master needs a function that reads its tag)."""
+    needed = aws_calls.reads_master(fn.engine, fn.strategy)
+    mpath = path + ("master_secret",)
+    if needed and sec.master_secret is None:
+        if fn.strategy == "alternating_users":
+            return [sc.err(mpath, f"function {sec.function!r} uses alternating_users, which needs a master_secret")]
+        return [
+            sc.err(
+                mpath,
+                f"function {sec.function!r} rotates {fn.engine} single_user, which needs a master_secret: a "
+                f"{fn.engine} user cannot change its own password, so AWS's rotation function "
+                f"({aws_calls.function_for(fn.engine, fn.strategy)}) sets it as the admin user of the master "
+                f"secret ({aws_calls.STRATEGY_PAGE})",
+            )
+        ]
+    if not needed and sec.master_secret is not None:
+        return [sc.err(mpath, f"function {sec.function!r} uses {fn.strategy}, which takes no master_secret")]
+    master = sec.master_secret
+    if master is None or fn.rotation_app is not None:
+        return []
+    name = master.name if master.name is not None else _name_in_arn(master.arn or "")
+    kind = aws_calls.master_kind(name)
+    function = aws_calls.function_for(fn.engine, fn.strategy)
+    if kind in aws_calls.RDS_MANAGED_KINDS and kind not in aws_calls.RDS_MASTER_KINDS.get(function, ()):
+        supported = aws_calls.RDS_MASTER_KINDS.get(function, ())
+        can = f"it reads only an {' or '.join(k + '-' for k in supported)} master" if supported else "it reads none"
+        return [
+            sc.err(
+                mpath,
+                f"{name!r} is an RDS-managed master secret ({kind}-...), which holds no host: AWS's {function} "
+                f"looks the host up from the secret's tag, and {can}; give a master secret with host and engine",
+            )
+        ]
+    return []
+
+
+def _name_in_arn(text: str) -> str:
+    """The secret name in a secret ARN ('' when it is not one: _master reports that)."""
+    parsed = aws.parse_arn(text)
+    m = aws.SECRET_RESOURCE_RE.match(parsed.resource) if parsed else None
+    return m.group(1) if m else ""
 
 
 def renamed(sc: Scope, path: Path, name: str, sec: Secret) -> Diagnostic:
@@ -229,7 +295,8 @@ def _master(sc: Scope, path: Path, name: str, sec: Secret, fn: Function | None) 
         return out
     p = mpath + ("name",)
     assert master.name is not None
-    if not master.name or len(master.name) > aws.SECRET_NAME_MAX or not aws.SECRET_NAME_RE.match(master.name):
+    # a service's own secret (rds!db-...) may be a master: '!' is allowed here
+    if not master.name or len(master.name) > aws.SECRET_NAME_MAX or not aws.SERVICE_SECRET_NAME_RE.match(master.name):
         return [
             sc.err(p, f"secret name {master.name!r} must be 1-{aws.SECRET_NAME_MAX} of letters, digits and /_+=.@-")
         ]

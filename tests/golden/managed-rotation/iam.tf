@@ -33,6 +33,22 @@ resource "aws_iam_role_policy" "pg-app" {
         Resource = "arn:aws:secretsmanager:us-east-1:111122223333:secret:rds!db-0d72c586-d9ba-46f5-aced-dd0fc6eb6ba4-fGbVUQ"
       },
       {
+        Sid    = "DescribeRdsManagedMasters"
+        Effect = "Allow"
+        Action = [
+          "secretsmanager:DescribeSecret",
+        ]
+        Resource = "arn:aws:secretsmanager:us-east-1:111122223333:secret:rds!db-0d72c586-d9ba-46f5-aced-dd0fc6eb6ba4-fGbVUQ"
+      },
+      {
+        Sid    = "DescribeRdsInstances"
+        Effect = "Allow"
+        Action = [
+          "rds:DescribeDBInstances",
+        ]
+        Resource = "arn:aws:rds:us-east-1:111122223333:db:*"
+      },
+      {
         Sid    = "GetRandomPassword"
         Effect = "Allow"
         Action = [

@@ -17,7 +17,10 @@ resource "aws_lambda_function" "mysql-alt" {
 
   environment {
     variables = {
+      EXCLUDE_CHARACTERS       = "/@\"'\\:;"
+      PASSWORD_LENGTH          = "40"
       SECRETS_MANAGER_ENDPOINT = "https://secretsmanager.us-east-1.amazonaws.com"
+      USERNAME_CHARACTER_LIMIT = "32"
     }
   }
 

@@ -1,0 +1,344 @@
+"""The module's grants come from what AWS's rotation functions call (generator/aws_calls.py).
+
+* The table in the package is exactly what the code in ../shared/aws-rotation-functions calls
+  (read with ``ast`` by tests/aws_functions.py): a new AWS version that adds, moves or drops a
+  call fails here until the table and the grants follow.
+* For every engine x strategy (generator/engines.py) and every kind of master secret, each
+  call maps to a statement that allows its action on its resource in the generated policy,
+  or to a reason, and then the policy really does not allow it; and no statement the table
+  drives grants an action that no call needs.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import get_args
+
+import pytest
+import yaml
+from aws_functions import environment_reads, function_files, read_calls, shared_copy
+from conftest import cli
+from hclparse import load_module, resources
+
+from generator import aws_calls, model
+from generator.engines import ENGINES
+from generator.live import policy_eval
+from generator.manifest import Strategy
+
+ACCOUNT, REGION = "111122223333", "us-east-1"
+SECRET_ARN = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:app/db-AbCdEf"
+MASTERS = {
+    aws_calls.PLAIN: f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:app/db-admin-Mst456",
+    aws_calls.RDS_MANAGED_DB: f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-0d72c586-d9ba-46f5-aced-dd0fc6eb6ba4-fGbVUQ",
+    aws_calls.RDS_MANAGED_CLUSTER: f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!cluster-3c1a6f1e-44d8-4b5e-9f0a-2b7c9d1e8f00-Hk2LmN",
+}
+# What each target is, as an ARN the function's request would name.
+RESOURCE = {
+    aws_calls.SECRET: SECRET_ARN,
+    aws_calls.NO_RESOURCE: "*",
+    aws_calls.RDS_DB: f"arn:aws:rds:{REGION}:{ACCOUNT}:db:orders-primary",
+    aws_calls.RDS_CLUSTER: f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:orders-aurora",
+    "redshift:cluster": f"arn:aws:redshift:{REGION}:{ACCOUNT}:cluster:orders",
+    "redshift-serverless:*": "*",
+}
+STRATEGIES = get_args(Strategy)
+TABLE_DRIVEN = {
+    aws_calls.ROTATE,
+    aws_calls.READ_MASTER,
+    aws_calls.DESCRIBE_MASTER,
+    aws_calls.RANDOM,
+    aws_calls.RDS_INSTANCES,
+    aws_calls.RDS_CLUSTERS,
+}
+
+
+def _shared() -> Path:
+    found = shared_copy()
+    if found is None:
+        import os
+
+        reason = "AWS's rotation functions not found (../shared/aws-rotation-functions; set ROTATION_TF_AWS_FUNCTIONS)"
+        if os.environ.get("CI", "").lower() == "true" or os.environ.get("ROTATION_TF_REQUIRE_TERRAFORM") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return found
+
+
+def _literal(calls: dict[tuple[str, str, str], tuple[int, ...]]) -> str:
+    return "\n".join(f"        {k!r}: {v!r}," for k, v in calls.items()).replace("'", '"')
+
+
+def test_the_table_is_what_the_code_calls() -> None:
+    files = function_files(_shared())
+    assert set(files) == set(aws_calls.CALLS), "a function was added to or removed from AWS's repository"
+    for name, path in files.items():
+        found = read_calls(path)
+        assert found == aws_calls.CALLS[name], (
+            f"{name}: AWS's code calls something the table does not say; review and update "
+            f"generator/aws_calls.py CALLS[{name!r}] to:\n{_literal(found)}"
+        )
+    assert "?" not in {
+        t for calls in aws_calls.CALLS.values() for (_s, _o, t) in calls if _s != "timestream-influxdb"
+    } - {t for n in aws_calls.UNSUPPORTED for (_s, _o, t) in aws_calls.CALLS[n]}
+
+
+def test_every_function_is_used_or_says_why_not() -> None:
+    used = {aws_calls.function_for(e, s) for e in ENGINES for s in STRATEGIES}
+    assert used <= set(aws_calls.CALLS)
+    assert used.isdisjoint(aws_calls.UNSUPPORTED)
+    assert set(aws_calls.CALLS) == used | set(aws_calls.UNSUPPORTED)
+    for name in used:  # every call the functions rotation-tf uses has a known target
+        assert all(t != "?" for (_s, _o, t) in aws_calls.CALLS[name]), name
+        assert all((s, o) in aws_calls.ACTIONS for (s, o, _t) in aws_calls.CALLS[name]), name
+
+
+def test_rds_master_kinds_are_the_tags_the_code_reads() -> None:
+    for name, path in function_files(_shared()).items():
+        text = path.read_text(encoding="utf-8")
+        kinds = []
+        if "'aws:rds:primarydbinstancearn'" in text:
+            kinds.append(aws_calls.RDS_MANAGED_DB)
+        if "'aws:rds:primarydbclusterarn'" in text:
+            kinds.append(aws_calls.RDS_MANAGED_CLUSTER)
+        assert tuple(kinds) == aws_calls.RDS_MASTER_KINDS.get(name, ()), name
+
+
+def test_environment_the_code_reads_is_known() -> None:
+    """Every environment variable a function rotation-tf uses reads is one the module sets
+    (SECRETS_MANAGER_ENDPOINT), a password option the manifest can set, or a clone limit."""
+    files = function_files(_shared())
+    used = {aws_calls.function_for(e, s) for e in ENGINES for s in STRATEGIES}
+    known = {"SECRETS_MANAGER_ENDPOINT", *aws_calls.PASSWORD_OPTIONS}
+    for name in sorted(used):
+        reads = environment_reads(files[name])
+        limit = aws_calls.CLONE_LIMITS.get(name)
+        extra = {limit[1]} if limit and limit[1] else set()
+        assert set(reads) - known - extra == set(), name
+        assert "SECRETS_MANAGER_ENDPOINT" in reads, name
+    mysql = environment_reads(files["SecretsManagerRDSMySQLRotationMultiUser"])
+    assert mysql["USERNAME_CHARACTER_LIMIT"] == str(
+        aws_calls.CLONE_LIMITS["SecretsManagerRDSMySQLRotationMultiUser"][0]
+    )
+
+
+def test_clone_limits_are_the_code_s() -> None:
+    files = function_files(_shared())
+    for name, (limit, env) in aws_calls.CLONE_LIMITS.items():
+        text = files[name].read_text(encoding="utf-8")
+        if env is None:
+            assert re.search(rf"len\(new_username\) > {limit}\b", text), name
+        else:
+            assert f"os.environ.get('{env}', '{limit}')" in text, name
+    for name, path in files.items():  # every fixed limit in the code is in the table
+        for m in re.finditer(r"len\(new_username\) > (\d+)", path.read_text(encoding="utf-8")):
+            assert aws_calls.CLONE_LIMITS.get(name, (None,))[0] == int(m.group(1)), name
+
+
+def _manifest(engine: str, strategy: str, master: str | None) -> dict:
+    secret: dict = {"function": "fn", "arn": SECRET_ARN, "schedule": {"every_days": 30}}
+    if master is not None:
+        secret["master_secret"] = {"arn": MASTERS[master]}
+    return {
+        "version": 1,
+        "account_id": ACCOUNT,
+        "region": REGION,
+        "functions": {
+            "fn": {
+                "strategy": strategy,
+                "engine": engine,
+                "existing_function_arn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:rotator",
+            }
+        },
+        "secrets": {"app/db": secret},
+    }
+
+
+def _cases():
+    for engine in ENGINES:
+        for strategy in STRATEGIES:
+            function = aws_calls.function_for(engine, strategy)
+            if not aws_calls.reads_master(engine, strategy):
+                yield engine, strategy, None
+                continue
+            yield engine, strategy, aws_calls.PLAIN
+            for kind in aws_calls.RDS_MASTER_KINDS.get(function, ()):
+                yield engine, strategy, kind
+
+
+@pytest.mark.parametrize(("engine", "strategy", "master"), list(_cases()), ids=lambda v: str(v))
+def test_every_call_is_granted_on_its_resource_or_says_why_not(
+    tmp_path: Path, engine: str, strategy: str, master: str | None
+) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(yaml.safe_dump(_manifest(engine, strategy, master)))
+    module, _ = model.load(path)
+    (fn,) = module.functions
+    assert fn.policy is not None
+    doc = fn.policy.document()
+    resource = dict(RESOURCE, master=MASTERS[master] if master else "")
+    masters = frozenset({master}) if master else frozenset()
+    uses = aws_calls.uses(engine, strategy, masters)
+    assert uses, "every function makes calls"
+    for use in uses:
+        target = resource[use.call[2]]
+        verdict = policy_eval.evaluate([doc], policy_eval.Request(use.action, target, {}))
+        if use.sid is not None:
+            assert verdict == policy_eval.ALLOWED, (use, verdict)
+            (st,) = [s for s in fn.policy.statements if s.sid == use.sid]
+            assert use.action in st.actions
+            assert st.code[0] == use.function and use.cite in st.code
+        else:
+            assert use.reason, use
+            assert verdict != policy_eval.ALLOWED, f"{use} says it is not granted, yet the policy allows it"
+    # Least: what the table drives is exactly what some call needs.
+    for st in fn.policy.statements:
+        if st.sid in TABLE_DRIVEN:
+            assert set(st.actions) == {u.action for u in uses if u.sid == st.sid}, st.sid
+
+
+def test_rds_describes_are_scoped_to_the_account_and_region(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(yaml.safe_dump(_manifest("postgresql", "alternating_users", aws_calls.RDS_MANAGED_CLUSTER)))
+    module, _ = model.load(path)
+    sts = {s.sid: s for s in module.functions[0].policy.statements}
+    assert sts[aws_calls.RDS_CLUSTERS].resources == (f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:*",)
+    assert aws_calls.RDS_INSTANCES not in sts  # a cluster's master: DescribeDBClusters only
+    assert sts[aws_calls.DESCRIBE_MASTER].resources == (MASTERS[aws_calls.RDS_MANAGED_CLUSTER],)
+    doc = module.functions[0].policy.document()
+    other_region = f"arn:aws:rds:eu-west-1:{ACCOUNT}:cluster:orders-aurora"
+    assert policy_eval.evaluate([doc], policy_eval.Request("rds:DescribeDBClusters", other_region, {})) != "allowed"
+
+
+def test_db2_single_user_needs_a_master_secret(tmp_path: Path) -> None:
+    data = _manifest("db2", "single_user", None)
+    path = tmp_path / "m.yaml"
+    path.write_text(yaml.safe_dump(data))
+    run = cli("validate", str(path))
+    assert run.returncode == 2
+    assert 'secrets["app/db"].master_secret' in run.stderr
+    assert "db2 user cannot change its own password" in run.stderr
+    assert aws_calls.STRATEGY_PAGE in run.stderr
+    data["secrets"]["app/db"]["master_secret"] = {"arn": MASTERS[aws_calls.PLAIN]}
+    path.write_text(yaml.safe_dump(data))
+    assert cli("validate", str(path)).returncode == 0
+    # other single-user functions still take none
+    data["functions"]["fn"]["engine"] = "postgresql"
+    path.write_text(yaml.safe_dump(data))
+    run = cli("validate", str(path))
+    assert run.returncode == 2 and "takes no master_secret" in run.stderr
+
+
+def test_a_cluster_master_needs_a_function_that_reads_its_tag(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(yaml.safe_dump(_manifest("mariadb", "alternating_users", aws_calls.RDS_MANAGED_CLUSTER)))
+    run = cli("validate", str(path))
+    assert run.returncode == 2
+    assert "SecretsManagerRDSMariaDBRotationMultiUser" in run.stderr and "rds!db- master" in run.stderr
+
+
+def test_a_new_call_in_aws_code_fails_the_table(tmp_path: Path) -> None:
+    """The guard works: the same code with one more call (a new AWS version) no longer matches."""
+    source = function_files(_shared())["SecretsManagerRDSPostgreSQLRotationMultiUser"].read_text(encoding="utf-8")
+    changed = source.replace(
+        "    rds_client = boto3.client('rds')\n",
+        "    rds_client = boto3.client('rds')\n    rds_client.describe_db_proxies()\n",
+        1,
+    )
+    assert changed != source
+    (tmp_path / "lambda_function.py").write_text(changed, encoding="utf-8")
+    found = read_calls(tmp_path / "lambda_function.py")
+    assert ("rds", "describe_db_proxies", "?") in found
+    assert found != aws_calls.CALLS["SecretsManagerRDSPostgreSQLRotationMultiUser"]
+
+
+def _env(tmp_path: Path, package: dict, region: str = REGION, engine: str = "mysql") -> dict[str, str]:
+    """The environment of a packaged function as generate writes it, parsed back from lambda.tf."""
+    data = {
+        "version": 1,
+        "account_id": ACCOUNT,
+        "region": region,
+        "functions": {
+            "fn": {
+                "strategy": "alternating_users",
+                "engine": engine,
+                "package": {
+                    "filename": "rotator.zip",
+                    "handler": "lambda_function.lambda_handler",
+                    "runtime": "python3.12",
+                    **package,
+                },
+            }
+        },
+        "secrets": {
+            "app/db": {
+                "function": "fn",
+                "master_secret": {"name": "app/db-admin"},
+                "schedule": {"every_days": 30},
+            }
+        },
+    }
+    (tmp_path / "m.yaml").write_text(yaml.safe_dump(data))
+    (tmp_path / "rotator.zip").write_bytes(b"PK\x05\x06" + b"\0" * 18)
+    run = cli("generate", "m.yaml", "--out", "out", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    lambdas = resources(load_module(tmp_path / "out" / "m"), "aws_lambda_function")
+    (env,) = lambdas["fn"]["environment"]
+    return env["variables"]
+
+
+def test_password_options_reach_the_function_s_environment(tmp_path: Path) -> None:
+    env = _env(
+        tmp_path,
+        {
+            "password": {
+                "length": 48,
+                "exclude_characters": "/@\"'\\${",
+                "exclude_punctuation": True,
+                "require_each_included_type": False,
+            },
+            "username_character_limit": 32,
+        },
+    )
+    assert env == {
+        "SECRETS_MANAGER_ENDPOINT": f"https://secretsmanager.{REGION}.amazonaws.com",
+        "PASSWORD_LENGTH": "48",
+        "EXCLUDE_CHARACTERS": "/@\"'\\${",
+        "EXCLUDE_PUNCTUATION": "true",
+        "REQUIRE_EACH_INCLUDED_TYPE": "false",
+        "USERNAME_CHARACTER_LIMIT": "32",
+    }
+    # every name is one AWS's functions read (test_environment_the_code_reads_is_known)
+    assert set(env) <= {"SECRETS_MANAGER_ENDPOINT", "USERNAME_CHARACTER_LIMIT", *aws_calls.PASSWORD_OPTIONS}
+
+
+def test_the_endpoint_is_secrets_manager_s_regional_one(tmp_path: Path) -> None:
+    assert _env(tmp_path, {}, region="cn-north-1") == {
+        "SECRETS_MANAGER_ENDPOINT": "https://secretsmanager.cn-north-1.amazonaws.com.cn"
+    }
+
+
+def test_a_raised_mysql_limit_admits_a_longer_user(tmp_path: Path) -> None:
+    data = _manifest("mysql", "alternating_users", aws_calls.PLAIN)
+    secret = data["secrets"]["app/db"]
+    del secret["arn"]
+    secret.update(
+        create=True,
+        rotate_immediately=True,
+        connection={"host": "db.example.internal", "username": "reporting_user"},
+    )
+    data["functions"]["fn"] = {
+        "strategy": "alternating_users",
+        "engine": "mysql",
+        "package": {"filename": "rotator.zip", "handler": "lambda_function.lambda_handler", "runtime": "python3.12"},
+    }
+    path = tmp_path / "m.yaml"
+    path.write_text(yaml.safe_dump(data))
+    run = cli("validate", str(path))
+    assert run.returncode == 2 and "'reporting_user_clone' (20 characters)" in run.stderr
+    data["functions"]["fn"]["package"]["username_character_limit"] = 20
+    path.write_text(yaml.safe_dump(data))
+    assert cli("validate", str(path)).returncode == 0
+    secret["connection"]["username"] = "u" * 16  # 22 with _clone: over the raised limit
+    path.write_text(yaml.safe_dump(data))
+    assert "over its limit of 20" in cli("validate", str(path)).stderr
