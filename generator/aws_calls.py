@@ -339,9 +339,12 @@ def function_for(engine: str, strategy: str) -> str:
 
 
 def reads_master(engine: str, strategy: str) -> bool:
-    """Whether AWS's function reads a master secret (``masterarn``): every multi-user one,
-    and Db2's single-user one (a Db2 user cannot change its own password)."""
-    return any(target == MASTER for (_s, _o, target) in CALLS[function_for(engine, strategy)])
+    """Whether the function reads a master secret (``masterarn``): every alternating-users one
+    (for engine ``other`` too, whose stand-in template reads none), and Db2's single-user one
+    (a Db2 user cannot change its own password)."""
+    return strategy == "alternating_users" or any(
+        target == MASTER for (_s, _o, target) in CALLS[function_for(engine, strategy)]
+    )
 
 
 def master_kind(name: str) -> str:

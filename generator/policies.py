@@ -266,7 +266,11 @@ def build(
             )
     masters = _uniq([g.master_arn for g in grants if g.master_arn])
     actions, code = calls(aws_calls.READ_MASTER)
-    if masters and actions:
+    if masters and not actions:
+        # engine other: AWS's generic template reads no master, but your alternating-users
+        # function does; the permissions page (seed) grants GetSecretValue on it
+        actions = ("secretsmanager:GetSecretValue",)
+    if masters:
         statements.append(
             Statement(
                 sid=aws_calls.READ_MASTER,

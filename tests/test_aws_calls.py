@@ -193,6 +193,8 @@ def test_every_call_is_granted_on_its_resource_or_says_why_not(
             assert verdict != policy_eval.ALLOWED, f"{use} says it is not granted, yet the policy allows it"
     # Least: what the table drives is exactly what some call needs.
     for st in fn.policy.statements:
+        if st.sid == aws_calls.READ_MASTER and engine == "other":
+            continue  # the seed's grant: test_engine_other_keeps_the_seed_s_master_grant
         if st.sid in TABLE_DRIVEN:
             assert set(st.actions) == {u.action for u in uses if u.sid == st.sid}, st.sid
 
@@ -342,3 +344,15 @@ def test_a_raised_mysql_limit_admits_a_longer_user(tmp_path: Path) -> None:
     secret["connection"]["username"] = "u" * 16  # 22 with _clone: over the raised limit
     path.write_text(yaml.safe_dump(data))
     assert "over its limit of 20" in cli("validate", str(path)).stderr
+
+
+def test_engine_other_keeps_the_seed_s_master_grant(tmp_path: Path) -> None:
+    """AWS's generic template reads no master secret; an alternating-users function of engine
+    other still needs one and gets the permissions page's GetSecretValue on it."""
+    path = tmp_path / "m.yaml"
+    path.write_text(yaml.safe_dump(_manifest("other", "alternating_users", aws_calls.PLAIN)))
+    module, _ = model.load(path)
+    sts = {s.sid: s for s in module.functions[0].policy.statements}
+    assert sts[aws_calls.READ_MASTER].actions == ("secretsmanager:GetSecretValue",)
+    assert sts[aws_calls.READ_MASTER].resources == (MASTERS[aws_calls.PLAIN],)
+    assert sts[aws_calls.READ_MASTER].code == ()

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator import __version__, aws, engines
+from generator import __version__, aws, aws_calls, engines
 from generator.live.client import Aws, Denied, LiveError, Memo, NotFound
 
 _APP_RE = re.compile(r"applications/SecretsManager(?P<engine>[A-Za-z0-9]+)Rotation(?P<scheme>SingleUser|MultiUser)$")
@@ -203,7 +203,7 @@ class Discoverer:
                     fn.strategy_known = True
         for sec in secrets:
             fn = next(f for f in fns.values() if f.key == sec.function)
-            if fn.strategy == "alternating_users" and sec.master_arn is None:
+            if aws_calls.reads_master(fn.engine, fn.strategy) and sec.master_arn is None:  # Db2 single user too
                 sec.master_arn = (
                     f"arn:{self.partition}:secretsmanager:{self.region}:{account}:secret:UNKNOWN-master-secret-000000"
                 )
