@@ -79,6 +79,7 @@ CASES = [
     Case("mariadb/single", "mariadb_single", "my", "maria_single"),
     Case("mariadb/alt", "mariadb_alt", "my", "maria_alt", master="mariadb/master"),
 ]
+CMK_MASTERS = {"mysql/master"}  # a master secret encrypted with the customer managed key
 SECRET_ENGINE = {"pg": "postgres", "mysql": "mysql", "mariadb": "mariadb"}
 # Granted to every function for Lambda itself (its log stream), never called by AWS's code.
 LAMBDA_SERVICE_ACTIONS = ("logs:",)
@@ -184,7 +185,7 @@ class World:
                                "username": self.my.superuser, "password": self.my.password, "ssl": False},
         }  # fmt: skip
         for name, value in masters.items():
-            self._secret(name, value)
+            self._secret(name, value, **({"KmsKeyId": self.key_arn} if name in CMK_MASTERS else {}))
         # An RDS-managed master: only username and password, and the instance in a tag.
         self._secret(
             RDS_MASTER,
@@ -249,6 +250,8 @@ class World:
                 s["kms_key_arn"] = self.key_arn
             if case.master:
                 s["master_secret"] = {"arn": self.arns[case.master]}
+                if case.master in CMK_MASTERS:
+                    s["master_secret"]["kms_key_arn"] = self.key_arn
             secrets[case.secret] = s
         return {"version": 1, "account_id": ACCOUNT, "region": REGION, "functions": functions, "secrets": secrets}
 
@@ -395,8 +398,10 @@ def test_rotation_under_the_enforced_grants(world: World):
     assert not failures, "\n".join(f"{k}: {p}" for k, ps in failures.items() for p in ps)
     assert all(d.allowed for d in w.proxy.log), [d for d in w.proxy.log if not d.allowed]
 
+    problems = check_conditions_enforced(w, rot)
     started = time.monotonic()
-    problems, ran = check_each_grant_needed(w, rot, uses)
+    more, ran = check_each_grant_needed(w, rot, uses)
+    problems += more
     w.timings["grants"] = time.monotonic() - started
     print("\n".join(ran))
     print(f"timings: {w.timings}; known gaps: {w.known_gaps}")
@@ -494,3 +499,34 @@ def check_each_grant_needed(w: World, rot: Rotator, uses: dict[str, dict[str, li
                     if not w.db(case).login(value["username"], value["password"]):
                         problems.append(f"{key}: after the retry, {secret}'s AWSCURRENT does not log in")
     return problems, ran
+
+
+def check_conditions_enforced(w: World, rot: Rotator) -> list[str]:
+    """The key statement's condition is enforced, not just its action: with the encryption
+    context pinned to another secret, the CMK secret's rotation is denied kms:Decrypt."""
+    case = next(c for c in CASES if c.cmk)
+    fn = w.functions[case.function]
+    role = fn.role_arn.rsplit("/", 1)[1]
+    arn = w.arns[case.secret]
+    for pname in w.iam.list_role_policies(RoleName=role)["PolicyNames"]:
+        doc = w.iam.get_role_policy(RoleName=role, PolicyName=pname)["PolicyDocument"]
+        text = json.dumps(doc)
+        if arn not in text or "kms:EncryptionContext:SecretARN" not in text:
+            continue
+        tampered = json.loads(text)
+        for st in tampered["Statement"]:
+            for values in (st.get("Condition") or {}).values():
+                for key in list(values):
+                    if key.lower() == "kms:encryptioncontext:secretarn":
+                        values[key] = w.arns["pg/single"]
+        w.iam.put_role_policy(RoleName=role, PolicyName=pname, PolicyDocument=json.dumps(tampered))
+        try:
+            token = rot.start(arn, fn)
+            out = rot.run(arn, fn, token)
+        finally:
+            w.iam.put_role_policy(RoleName=role, PolicyName=pname, PolicyDocument=json.dumps(doc))
+        rot.abandon(arn, token)
+        if out.ok or out.failed != "createSecret" or "kms:Decrypt" not in {d.action for d in out.denied}:
+            return [f"with the key condition on another secret, {case.secret}: {out.failed} {out.error}"]
+        return []
+    return [f"no statement of {role} conditions the key on {arn}"]
