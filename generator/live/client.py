@@ -10,13 +10,18 @@
 * Errors are sorted into what the commands need: :class:`Denied` (the caller lacks an
   action; the check becomes ``unknown`` and names it), :class:`NotFound`,
   :class:`Unreachable` (AWS could not be reached or would not take the credentials at
-  all: exit 3), and :class:`ApiError` for anything else.
+  all: exit 3), :class:`ApiError` for any other answer, and :class:`ServiceFailure` (not a
+  :class:`LiveError`, so no check turns it into ``unknown``) for an answer that the retries
+  did not cure: a 5xx, or a body that is not what the API speaks (an HTML page from a proxy).
+  After the first :class:`ServiceFailure` every further call fails at once with it, so that the
+  command stops within one call's retries (exit 3).
 * :class:`Memo` makes sure no function, role, policy, key or VPC is fetched twice, even
   when two threads ask for it at the same moment.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -69,7 +74,7 @@ NOT_FOUND_CODES = frozenset(
 
 
 class LiveError(Exception):
-    pass
+    status: int | None = None  # the HTTP status of AWS's answer, where there was one
 
 
 class Unreachable(LiveError):
@@ -91,10 +96,51 @@ class NotFound(LiveError):
 
 
 class ApiError(LiveError):
-    def __init__(self, action: str, code: str, detail: str = ""):
+    def __init__(self, action: str, code: str, detail: str = "", status: int | None = None):
         super().__init__(f"{action} failed: {code}" + (f" ({detail})" if detail else ""))
         self.action = action
         self.code = code
+        self.detail = detail
+        self.status = status
+
+
+class ServiceFailure(Exception):
+    """AWS (or what stands at the endpoint) answered ``action`` with a server error or with a
+    body that is not the API's, on every attempt: the command cannot go on (exit 3). Not a
+    :class:`LiveError`: a check must not report it as one more ``unknown``."""
+
+    def __init__(self, action: str, status: int | None, what: str, attempts: int | None = None):
+        self.action = action
+        self.status = status
+        self.what = what
+        self.attempts = attempts
+        what = " ".join(what.split())[:160]  # one line, whatever the endpoint sent
+        answered = f"HTTP {status} ({what})" if status is not None else what
+        tries = f" on {attempts} attempt{'s' if attempts != 1 else ''}" if attempts else ""
+        super().__init__(f"{action} answered {answered}{tries}")
+
+
+class _NotAws(Exception):
+    """Raised from botocore's before-parse event (Aws._check_body); becomes :class:`ServiceFailure`."""
+
+    def __init__(self, status: int, what: str):
+        super().__init__(what)
+        self.status = status
+        self.what = what
+
+
+def _phrase(status: int) -> str:
+    import http
+
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return "server error"
+
+
+def _status(response: Any) -> int | None:
+    status = (response or {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return status if isinstance(status, int) else None
 
 
 def _is_not_found(code: str) -> bool:
@@ -124,6 +170,7 @@ class Aws:
         self.workers = workers
         self.calls: Counter[str] = Counter()
         self.attempts = 0
+        self.failure: ServiceFailure | None = None  # the first answer the retries did not cure
         self._lock = threading.Lock()
         try:
             session = boto3.Session(profile_name=profile, region_name=region)
@@ -131,6 +178,7 @@ class Aws:
             raise Unreachable(str(exc)) from None
         session.events.register("before-call", self._count)
         session.events.register("before-send", self._count_attempt)
+        session.events.register("before-parse", self._check_body)
         config = botocore.config.Config(
             retries={"mode": "standard", "total_max_attempts": max_attempts},  # attempts, the first included
             connect_timeout=connect_timeout,
@@ -160,6 +208,22 @@ class Aws:
         with self._lock:
             self.attempts += 1
 
+    def _check_body(self, operation_model: Any = None, response_dict: dict[str, Any] | None = None, **_: Any) -> None:
+        """A success status with a body that is not the API's (a proxy's or portal's HTML page):
+        botocore would parse it into an empty answer (JSON APIs) or a KeyError (XML APIs).
+        Error statuses are left to botocore, which retries 5xx and reads an HTML page as a
+        generic error."""
+        response = response_dict or {}
+        status, body = response.get("status_code"), response.get("body")
+        if not isinstance(status, int) or status >= 300 or not isinstance(body, bytes) or not body.strip():
+            return
+        start = body.lstrip()[:15].lower()
+        protocol = getattr(operation_model, "metadata", {}).get("protocol", "")
+        html = start.startswith((b"<!doctype", b"<html"))
+        if html or (start[:1] not in (b"{", b"[") if "json" in protocol else start[:1] != b"<"):
+            shown = " ".join(body.decode("utf-8", "replace").split())[:60]
+            raise _NotAws(status, f"{'an HTML page' if html else 'a body'} that is not an AWS answer: {shown!r}")
+
     @property
     def total_calls(self) -> int:
         return sum(self.calls.values())
@@ -170,13 +234,22 @@ class Aws:
 
     @contextmanager
     def _sorted_errors(self, action: str) -> Iterator[None]:
-        """Turn botocore's exceptions into Denied / NotFound / Unreachable / ApiError."""
+        """Turn botocore's exceptions into Denied / NotFound / Unreachable / ApiError / ServiceFailure."""
         import botocore.exceptions
+        import botocore.parsers
 
+        if self.failure is not None:
+            raise self.failure
         try:
             yield
         except botocore.exceptions.ClientError as exc:
             raise self._classify(action, exc) from None
+        except _NotAws as exc:
+            raise self._failed(ServiceFailure(action, exc.status, exc.what)) from None
+        except botocore.parsers.ResponseParserError as exc:  # a body botocore could not read
+            raise self._failed(
+                ServiceFailure(action, None, f"an answer botocore could not read: {_short(exc)[:100]}")
+            ) from None
         except (
             botocore.exceptions.EndpointConnectionError,
             botocore.exceptions.ConnectTimeoutError,
@@ -211,17 +284,35 @@ class Aws:
                 out.extend(page.get(key, []))
         return out
 
-    def _classify(self, action: str, exc: Any) -> LiveError:
+    def _failed(self, failure: ServiceFailure) -> ServiceFailure:
+        with self._lock:
+            if self.failure is None:
+                self.failure = failure
+        return failure
+
+    def _classify(self, action: str, exc: Any) -> LiveError | ServiceFailure:
         err = exc.response.get("Error", {})
         code = str(err.get("Code", ""))
         message = str(err.get("Message", ""))
+        status = _status(exc.response)
+        if status is not None and status >= 500:
+            # botocore's standard mode retried it (500, 502, 503, 504 and throttling) up to
+            # max_attempts; an HTML page gives the status as the code and its reason as the message
+            retries = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+            # AWS's own error code; for a page that is not AWS's, the status's reason phrase
+            what = code if re.fullmatch(r"[A-Za-z][A-Za-z0-9.]*", code) else _phrase(status)
+            return self._failed(ServiceFailure(action, status, what, int(retries) + 1))
+        found: LiveError
         if code in DENIED_CODES or "not authorized to perform" in message:
-            return Denied(action, message)
-        if code in CREDENTIAL_CODES:
-            return Unreachable(f"AWS refused the credentials ({code}): {message}")
-        if _is_not_found(code):
-            return NotFound(action, message)
-        return ApiError(action, code, message)
+            found = Denied(action, message)
+        elif code in CREDENTIAL_CODES:
+            found = Unreachable(f"AWS refused the credentials ({code}): {message}")
+        elif _is_not_found(code):
+            found = NotFound(action, message)
+        else:
+            found = ApiError(action, code, message, status)
+        found.status = status
+        return found
 
     # ---- concurrency ----------------------------------------------------------------
     def map(self, fn: Callable[[Any], T], items: Iterable[Any]) -> list[T]:
@@ -269,3 +360,13 @@ class Memo:
 
     def __iter__(self) -> Iterator[Any]:
         return iter(list(self._futures))
+
+
+def failure_line(exc: LiveError | ServiceFailure) -> str:
+    """One line for an AWS failure that ends a command (exit 3): the service and action, the
+    HTTP status, and AWS's own words."""
+    if isinstance(exc, ApiError):
+        answered = f"HTTP {exc.status} ({exc.code})" if exc.status is not None else exc.code
+        detail = exc.detail.splitlines()[0][:200] if exc.detail.strip() else ""
+        return f"{exc.action} answered {answered}" + (f": {detail}" if detail else "")
+    return _short(exc) + (f" (HTTP {exc.status})" if isinstance(exc, LiveError) and exc.status is not None else "")

@@ -8,7 +8,10 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # boto3 is imported only when a command talks to AWS
+    from generator.live.client import LiveError, ServiceFailure
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 
@@ -45,6 +48,24 @@ def _open(conn: Connection, region: str, services: tuple[str, ...] | None = None
 
 def _where(conn: Connection, region: str) -> str:
     return f"{conn.endpoint_url or 'AWS'} ({region}{', profile ' + conn.profile if conn.profile else ''})"
+
+
+def _bad_region(conn: Connection) -> bool:
+    """--region is checked as the manifest's region is, before any call (exit 2)."""
+    from generator import aws
+
+    if conn.region is not None and conn.region not in aws.REGIONS:
+        _err(f"--region: {aws.not_a_region(conn.region)}")
+        return True
+    return False
+
+
+def _failed(exc: LiveError | ServiceFailure, conn: Connection, region: str) -> int:
+    """An AWS answer that the retries did not cure, or that no check expects: one line, exit 3."""
+    from generator.live.client import failure_line
+
+    _err(f"AWS failed at {_where(conn, region)}: {failure_line(exc)}; nothing was reported")
+    return EXIT_UNREACHABLE
 
 
 # ---- doctor ------------------------------------------------------------------------------
@@ -105,9 +126,11 @@ def doctor(manifest: Path, conn: Connection, *, fmt: str = "text", read_values: 
            out: IO[str] | None = None) -> int:  # fmt: skip
     from generator import api
     from generator.api import Exit
-    from generator.live.client import Unreachable
+    from generator.live.client import LiveError, ServiceFailure, Unreachable
 
     out = out or sys.stdout
+    if _bad_region(conn):
+        return EXIT_USAGE
     result = api.validate(manifest)
     for d in result.diagnostics:
         sys.stderr.write(d.render() + "\n")
@@ -131,6 +154,8 @@ def doctor(manifest: Path, conn: Connection, *, fmt: str = "text", read_values: 
     except Unreachable as exc:
         _err(f"cannot reach AWS at {_where(conn, region)}: {exc}")
         return EXIT_UNREACHABLE
+    except (ServiceFailure, LiveError) as exc:
+        return _failed(exc, conn, region)
     finally:
         aws.close()
     if fmt == "json":
@@ -144,11 +169,13 @@ def doctor(manifest: Path, conn: Connection, *, fmt: str = "text", read_values: 
 
 
 def discover(conn: Connection, *, out_path: Path | None, read_values: bool = False, out: IO[str] | None = None) -> int:
-    from generator.live.client import Unreachable
+    from generator.live.client import LiveError, ServiceFailure, Unreachable
     from generator.live.discover import Discoverer, NothingToWrite
 
     out = out or sys.stdout
     assert conn.region
+    if _bad_region(conn):
+        return EXIT_USAGE
     try:
         aws = _open(conn, conn.region, DISCOVER_SERVICES)
     except Unreachable as exc:
@@ -162,6 +189,8 @@ def discover(conn: Connection, *, out_path: Path | None, read_values: bool = Fal
     except NothingToWrite as exc:
         _err(f"discover: {exc}")
         return EXIT_OK
+    except (ServiceFailure, LiveError) as exc:
+        return _failed(exc, conn, conn.region)
     finally:
         aws.close()
     if out_path is None:
