@@ -231,6 +231,16 @@ def usage(sc: Scope, functions: dict[str, Function], secrets: dict[str, Secret])
     master secret; lock_to_secret needs exactly one secret; a function without secrets is
     worth a warning."""
     out = []
+    # A secret whose function is in error (a shape error, none given, or a name that is no
+    # function: each reported) may be meant for any function; counting the users of one
+    # would add a second error that the fix of the first undoes.
+    raw = sc.source.data.get("secrets")
+    unknown_users = not isinstance(raw, dict) or any(
+        name not in secrets
+        or sc.is_dropped(("secrets", name, "function"))
+        or (not secrets[name].managed and secrets[name].function not in functions)
+        for name in raw
+    )
     for key, fn in functions.items():
         if fn.rotation_app is not None:
             mine = [s for s in secrets.values() if s.function == key]
@@ -259,7 +269,7 @@ def usage(sc: Scope, functions: dict[str, Function], secrets: dict[str, Secret])
                     "it may put a policy on; give execution_role_arn, the role this existing function runs as",
                 )
             )
-        if fn.lock_to_secret:
+        if fn.lock_to_secret and not unknown_users:
             users = sorted(n for n, s in secrets.items() if s.function == key)
             if len(users) != 1:
                 out.append(
