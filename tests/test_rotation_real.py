@@ -136,7 +136,6 @@ class World:
         self.zips: dict[str, bytes] = {}
         self.functions: dict[str, Function] = {}
         self.timings: dict[str, float] = {}
-        self.known_gaps: list[str] = []
 
     def db(self, case: Case):
         return self.pg if case.db == "pg" else self.my
@@ -316,18 +315,6 @@ def _current(sm, arn: str) -> tuple[str, dict]:
     return v["VersionId"], json.loads(v["SecretString"])
 
 
-def _grants_rds_master(w: World, case: Case) -> bool:
-    """Whether the role may DescribeSecret the RDS-managed master (the first call AWS's code
-    makes for a master holding only username and password), as IAM would judge it."""
-    from iam_strict import Call, decide
-    from rotation_proxy import SECRETS_KEYS
-
-    fn = w.functions[case.function]
-    policies, boundary = w.proxy._role_policies(fn.role_arn)
-    call = Call("secretsmanager:DescribeSecret", w.arns[case.master], {}, SECRETS_KEYS)
-    return decide(policies, call, boundary)
-
-
 def _rotate_case(w: World, rot: Rotator, case: Case, calls: list) -> list[str]:
     """Rotate one case as often as it needs; returns the problems found. ``calls`` gets
     the proxy's decisions on the calls the rotations made."""
@@ -335,17 +322,6 @@ def _rotate_case(w: World, rot: Rotator, case: Case, calls: list) -> list[str]:
     arn = w.arns[case.secret]
     fn = w.functions[case.function]
     db = w.db(case)
-    if case.master == RDS_MASTER and not _grants_rds_master(w, case):
-        # Issue 18's finding, until the module grants what the code calls: AWS's code reads
-        # the RDS-managed master's tag in setSecret, and is denied.
-        mark = len(w.proxy.log)
-        out = rot.rotate(arn, fn)
-        want = ("secretsmanager:DescribeSecret", w.arns[case.master])
-        if out.ok or out.failed != "setSecret" or [(d.action, d.resource) for d in out.denied] != [want]:
-            problems.append(f"without DescribeSecret on the RDS-managed master: {out.failed} {out.error}")
-        w.known_gaps.append(f"{case.secret}: setSecret denied {want[0]} on the RDS-managed master (not granted)")
-        del w.proxy.log[mark:]  # the expected denial is accounted for here
-        return problems
     seen_users = set()
     for n in range(case.rotations):
         old_version, old = _current(w.sm, arn)
@@ -404,7 +380,7 @@ def test_rotation_under_the_enforced_grants(world: World):
     problems += more
     w.timings["grants"] = time.monotonic() - started
     print("\n".join(ran))
-    print(f"timings: {w.timings}; known gaps: {w.known_gaps}")
+    print(f"timings: {w.timings}")
     assert not problems, "\n".join(problems)
 
 
