@@ -58,6 +58,7 @@ POLICY_NAME_MAX = 128
 FUNCTION_NAME_MAX = 64
 STATEMENT_ID_MAX = 100
 ROLE_INLINE_POLICIES_MAX = 10_240  # all inline policies of one role, whitespace not counted
+TRUST_POLICY_MAX = 2_048  # a role's trust policy, IAM's default quota (IAM User Guide, reference_iam-quotas)
 LAMBDA_RESOURCE_POLICY_MAX = 20_480
 
 IAM_NAME_RE = re.compile(r"^[A-Za-z0-9+=,.@_-]+$")

@@ -38,6 +38,7 @@ from typing import Any
 
 from generator.errors import Diagnostic, Failed
 from generator.model import FunctionPlan, Module, SecretPlan
+from generator.policies import RolePolicy
 
 NOTHING = "/dev/null"
 """BASE or NEW that stands for no manifest (a manifest added or deleted by the change)."""
@@ -120,13 +121,18 @@ class Why:
 
 
 def grants(fn: FunctionPlan) -> dict[tuple[str, str, Condition], Why]:
-    """Every (action, resource, condition) the function's role allows, with its statement.
+    """Every (action, resource, condition) the function's role allows, with its statement."""
+    return policy_grants(fn.policy)
+
+
+def policy_grants(policy: RolePolicy | None) -> dict[tuple[str, str, Condition], Why]:
+    """Every (action, resource, condition) a role's policy allows, with its statement.
     A condition key with several values becomes one grant per value (any one matches);
     several keys, the product (all must match)."""
     out: dict[tuple[str, str, Condition], Why] = {}
-    if fn.policy is None:
+    if policy is None:
         return out
-    for st in fn.policy.statements:
+    for st in policy.statements:
         parts: list[list[tuple[str, str, str]]] = []
         for operator in sorted(st.condition):
             for key in sorted(st.condition[operator]):
@@ -266,6 +272,30 @@ def compare(base: Module | None, new: Module | None, base_name: str = "BASE", ne
                     }
                 )
 
+    # the role Secrets Manager assumes for managed external secrets
+    bx = base.external_role if base else None
+    nx = new.external_role if new else None
+    before_x = policy_grants(bx.policy if bx else None)
+    after_x = policy_grants(nx.policy if nx else None)
+    for change, side, other, holder in (("added", after_x, before_x, nx), ("removed", before_x, after_x, bx)):
+        for grant in sorted(set(side) - set(other)):
+            action, resource, cond = grant
+            why = side[grant]
+            assert holder is not None
+            out.append(
+                {
+                    "kind": "grant",
+                    "change": change,
+                    "function": None,
+                    "role": holder.role_name,
+                    "action": action,
+                    "resource": resource,
+                    "condition": _condition_json(cond),
+                    "sid": why.sid,
+                    "reason": why.reason,
+                }
+            )
+
     # secrets: rotation on/off, function, schedule
     bs = {s.name: s for s in base.secrets} if base else {}
     ns = {s.name: s for s in new.secrets} if new else {}
@@ -278,14 +308,23 @@ def compare(base: Module | None, new: Module | None, base_name: str = "BASE", ne
                     "change": "added",
                     "secret": name,
                     "function": nsec.function,
+                    "external": _external(nsec),
                     "schedule": _schedule(nsec),
                 }
             )
         elif nsec is None and bsec is not None:
-            out.append({"kind": "rotation", "change": "removed", "secret": name, "function": bsec.function})
+            out.append(
+                {
+                    "kind": "rotation",
+                    "change": "removed",
+                    "secret": name,
+                    "function": bsec.function,
+                    "external": _external(bsec),
+                }
+            )
         elif bsec is not None and nsec is not None:
             before_fn = new_key_of.get(bsec.function, bsec.function) if bsec.function is not None else None
-            if before_fn != nsec.function:
+            if before_fn != nsec.function or _external(bsec) != _external(nsec):
                 out.append(
                     {
                         "kind": "secret_function",
@@ -293,6 +332,8 @@ def compare(base: Module | None, new: Module | None, base_name: str = "BASE", ne
                         "secret": name,
                         "before": bsec.function,
                         "after": nsec.function,
+                        "external_before": _external(bsec),
+                        "external_after": _external(nsec),
                     }
                 )
             if _schedule(bsec) != _schedule(nsec):
@@ -312,7 +353,10 @@ def compare(base: Module | None, new: Module | None, base_name: str = "BASE", ne
     for change, made, gone in (("created", after_r, before_r), ("destroyed", before_r, after_r)):
         for rtype, name, of_name in sorted(made - gone):
             of = "secret" if rtype == "secret" else "function"
-            out.append({"kind": "resource", "change": change, "type": rtype, "name": name, of: of_name})
+            entry = {"kind": "resource", "change": change, "type": rtype, "name": name}
+            if of_name:  # the external rotation role belongs to no function or secret
+                entry[of] = of_name
+            out.append(entry)
     return diff
 
 
@@ -326,6 +370,8 @@ def _resources(module: Module | None) -> set[tuple[str, str, str]]:
             out.add(("role", fn.role_name, fn.key))
         if not fn.existing:
             out.add(("function", fn.function_name, fn.key))
+    if module.external_role is not None:
+        out.add(("role", module.external_role.role_name, ""))
     return out
 
 
@@ -399,6 +445,7 @@ def _plural_verb(what: str) -> str:
     return f"{head} {rest}".strip()
 
 
+EXTERNAL_ROLE_LABEL = "managed external secrets: role"
 GrantRow = tuple[str, str, str, str, tuple[str, ...]]  # function, resource, condition, reason, actions
 
 
@@ -407,14 +454,24 @@ def grant_rows(diff: Diff, change: str) -> list[GrantRow]:
     actions together."""
     groups: dict[tuple[str, str, str, str], list[str]] = {}
     for c in diff.of("grant", change):
-        key = (c["function"], c["resource"], condition_text(c["condition"]), c["reason"])
+        who = c["function"] if c["function"] is not None else f"{EXTERNAL_ROLE_LABEL} {c['role']}"
+        key = (who, c["resource"], condition_text(c["condition"]), c["reason"])
         groups.setdefault(key, []).append(c["action"])
     return [(f, r, cond, why, tuple(actions)) for (f, r, cond, why), actions in sorted(groups.items())]
 
 
-def _by(function: str | None) -> str:
-    """Who rotates a secret: its function, or (managed: true) the service that owns it."""
-    return function if function is not None else "its own service (managed rotation)"
+def _external(s: SecretPlan) -> str | None:
+    return s.external.secret_type if s.external is not None else None
+
+
+def _by(function: str | None, external: str | None = None) -> str:
+    """Who rotates a secret: its function, Secrets Manager with a partner (external), or
+    (managed: true) the service that owns it."""
+    if function is not None:
+        return function
+    if external is not None:
+        return f"Secrets Manager with its partner (external {external})"
+    return "its own service (managed rotation)"
 
 
 def other_rows(diff: Diff) -> list[tuple[str, str, str, str]]:
@@ -427,12 +484,21 @@ def other_rows(diff: Diff) -> list[tuple[str, str, str, str]]:
         elif kind == "rotation":
             if c["change"] == "added":
                 rows.append(
-                    ("+", "rotation", c["secret"], f"rotated by {_by(c['function'])}, {schedule_text(c['schedule'])}")
+                    (
+                        "+",
+                        "rotation",
+                        c["secret"],
+                        f"rotated by {_by(c['function'], c.get('external'))}, {schedule_text(c['schedule'])}",
+                    )
                 )
             else:
-                rows.append(("-", "rotation", c["secret"], f"no longer rotated (was {_by(c['function'])})"))
+                rows.append(
+                    ("-", "rotation", c["secret"], f"no longer rotated (was {_by(c['function'], c.get('external'))})")
+                )
         elif kind == "secret_function":
-            rows.append(("~", "function", c["secret"], f"{_by(c['before'])} -> {_by(c['after'])}"))
+            before = _by(c["before"], c.get("external_before"))
+            after = _by(c["after"], c.get("external_after"))
+            rows.append(("~", "function", c["secret"], f"{before} -> {after}"))
         elif kind == "schedule":
             rows.append(("~", "schedule", c["secret"], f"{schedule_text(c['before'])} -> {schedule_text(c['after'])}"))
         elif kind == "resource":  # of its function or secret, as every other row; the AWS name in the detail
@@ -469,7 +535,7 @@ def text(diff: Diff, color: bool = False) -> str:
         function = None
         for fn, resource, cond, why, actions in rows:
             if fn != function:
-                lines.append(f"  function {fn}")
+                lines.append(f"  {fn}" if fn.startswith(EXTERNAL_ROLE_LABEL) else f"  function {fn}")
                 function = fn
             lines.append(paint(f"    {sign} {', '.join(actions)}", sign_color[sign]))
             lines.append(paint(f"        on {resource}", sign_color[sign]))

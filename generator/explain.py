@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from generator import aws
+from generator import aws, external
 from generator.model import FunctionPlan, Module
 from generator.policies import Statement
 
@@ -129,6 +129,7 @@ def facts(module: Module, max_resources: int | None = None) -> dict[str, Any]:
                 "window": s.schedule.window,
                 "rotate_immediately": s.rotate_immediately,
                 "created": s.managed is not None,
+                "external": s.external.secret_type if s.external else None,
             }
             for s in module.secrets
         ],
@@ -151,6 +152,43 @@ def facts(module: Module, max_resources: int | None = None) -> dict[str, Any]:
         ],
         # managed: true -- rotated by the service that owns them: a schedule, no function or grant.
         "service_rotated": [s.name for s in module.service_rotated],
+        "external_role": _external_role(module, max_resources),
+    }
+
+
+def _external_role(module: Module, max_resources: int | None) -> dict[str, Any] | None:
+    """The role Secrets Manager assumes for the managed external secrets: its trust, each
+    grant, and each secret's type and metadata."""
+    xr = module.external_role
+    if xr is None:
+        return None
+    trust = xr.trust["Statement"]
+    assert isinstance(trust, list)
+    condition = trust[0]["Condition"]
+    return {
+        "role_name": xr.role_name,
+        "role_arn": xr.role_arn,
+        "policy_name": xr.policy_name,
+        "form": xr.policy.form,
+        "policy_size": xr.policy.size,
+        "policy_size_limit": aws.ROLE_INLINE_POLICIES_MAX,
+        "trust_principal": "secretsmanager.amazonaws.com",
+        "trust_condition": condition,
+        "trust_condition_text": condition_text(condition),
+        "trust_wide": xr.trust_wide,
+        "trust_source": external.SECURITY_PAGE,
+        "secrets": [
+            {
+                "secret": s.name,
+                "type": s.external.secret_type,
+                "partner": s.external.partner,
+                "page": s.external.page,
+                "metadata": s.external.metadata_map,
+            }
+            for s in module.externals
+            if s.external is not None
+        ],
+        "statements": [_statement(st, max_resources) for st in xr.policy.statements],
     }
 
 
@@ -181,10 +219,17 @@ def summary_line(data: dict[str, Any]) -> str:
         if n_own
         else ""
     )
+    xr = data.get("external_role")
+    n_ext = len(xr["secrets"]) if xr else 0
+    ext = (
+        f"; {n_ext} managed external secret{'s' if n_ext != 1 else ''} rotated by Secrets Manager as role {xr['role_name']}"
+        if xr
+        else ""
+    )
     return (
         f"Module {data['module']} (from {data['manifest']}): account {data['account_id']}, "
         f"region {data['region']}, partition {data['partition']}; "
-        f"{n_fn} function{'s' if n_fn != 1 else ''}, {n_sec} secret{'s' if n_sec != 1 else ''}{own}"
+        f"{n_fn} function{'s' if n_fn != 1 else ''}, {n_sec} secret{'s' if n_sec != 1 else ''}{own}{ext}"
     )
 
 
@@ -218,7 +263,7 @@ def secret_rows(data: dict[str, Any]) -> list[tuple[str, ...]]:
     return [
         (
             s["secret"],
-            s["function"] or "(managed by its service)",
+            s["function"] or (f"(external: {s['external']})" if s.get("external") else "(managed by its service)"),
             s["schedule_text"],
             s["window"] or "default",
             "yes" if s["rotate_immediately"] else "no",
@@ -321,7 +366,24 @@ def plain(data: dict[str, Any]) -> str:
         lines += ["", role_title(role), role_note(role)]
         for st in role["statements"]:
             lines += [text for text, _style in statement_block(st)]
+    xr = data.get("external_role")
+    if xr:
+        lines += ["", external_title(xr), external_note(xr)]
+        for st in xr["statements"]:
+            lines += [text for text, _style in statement_block(st)]
     return "\n".join(lines) + "\n"
+
+
+def external_title(xr: dict[str, Any]) -> str:
+    return f"Role {xr['role_name']} (managed external secrets): inline policy {xr['policy_name']}"
+
+
+def external_note(xr: dict[str, Any]) -> str:
+    """The trust of the external rotation role in one line, then the policy's size."""
+    return (
+        f"trusts {xr['trust_principal']} when {' and '.join(xr['trust_condition_text'])}; "
+        f"{xr['form']} form, {xr['policy_size']:,} of {xr['policy_size_limit']:,} characters; created by the module"
+    )
 
 
 _STYLES = {"sid": "bold", "actions": "cyan", "resources": "", "condition": "yellow"}
@@ -359,6 +421,18 @@ def rich_tables(data: dict[str, Any], width: int = 80) -> list[Any]:
         for piece in break_token_wise(role_note(role), width):
             block.append(piece + "\n")
         for st in role["statements"]:
+            for text, style in statement_block(st, width):
+                block.append(text + "\n", style=_STYLES.get(style) or None)
+        block.rstrip()
+        out.append(block)
+    xr = data.get("external_role")
+    if xr:
+        block = Text(no_wrap=True, overflow="ignore")
+        for piece in break_token_wise(external_title(xr), width):
+            block.append(piece + "\n", style="bold")
+        for piece in break_token_wise(external_note(xr), width):
+            block.append(piece + "\n")
+        for st in xr["statements"]:
             for text, style in statement_block(st, width):
                 block.append(text + "\n", style=_STYLES.get(style) or None)
         block.rstrip()
@@ -428,7 +502,20 @@ def diagram(module: Module, max_secrets: int = DIAGRAM_MAX_SECRETS) -> list[str]
             edge = f"  {fid} -.->|decrypts with| {node}"
             if edge not in edges:
                 edges.append(edge)
-    by_service = [s for s in module.secrets if s.function is None]
+    externals = module.externals
+    if externals:  # rotated by Secrets Manager as the external rotation role
+        role = module.external_role.role_name if module.external_role else ""
+        lines.append(f'  ext(["Secrets Manager<br/>role {role}"])')
+        if summarise:
+            n = len(externals)
+            lines.append(f'  ext_s["{n} external secret{"s" if n != 1 else ""}"]')
+            edges.append("  ext -->|rotates| ext_s")
+        else:
+            for j, sec in enumerate(externals):
+                label = f"{sec.name}<br/>{sec.external.secret_type}" if sec.external else sec.name
+                lines.append(f'  exts{j}["{label}"]')
+                edges.append(f"  ext -->|rotates| exts{j}")
+    by_service = [s for s in module.secrets if s.function is None and s.external is None]
     if by_service:  # managed: true -- rotated by the service that owns the secret
         lines.append('  svc(["managed rotation: the owning service"])')
         if summarise:

@@ -112,7 +112,7 @@ def deployer_policy(module: Module) -> dict[str, Any] | None:
         _st("CallerIdentity", ("sts:GetCallerIdentity",), ["*"]),
     ]
     with_role = [f for f in module.functions if f.creates_role]
-    if with_role:
+    if with_role or module.external_role is not None:
         statements += [
             _st(
                 "WriteRotationRolesOnlyWithTheBoundary",
@@ -149,9 +149,20 @@ def deployer_policy(module: Module) -> dict[str, Any] | None:
         ]
         if any(f.in_vpc for f in packaged):
             statements.append(_st("DescribeNetworkForVpcFunctions", VPC_DESCRIBE, ["*"]))
+    if module.external_role is not None:
+        # RotateSecret with ExternalSecretRotationRoleArn passes the role to Secrets Manager.
+        statements.append(
+            _st(
+                "PassExternalRotationRoleToSecretsManagerOnly",
+                ("iam:PassRole",),
+                [module.external_role.role_arn],
+                {"StringEquals": {"iam:PassedToService": "secretsmanager.amazonaws.com"}},
+            )
+        )
     fn_arns = [f.function_arn for f in module.functions]
-    statements.append(_st("ManageInvokePermissions", PERMISSION_MANAGE, fn_arns))
-    statements.append(_st("AttachRotationFunctions", ("lambda:InvokeFunction",), fn_arns))
+    if fn_arns:
+        statements.append(_st("ManageInvokePermissions", PERMISSION_MANAGE, fn_arns))
+        statements.append(_st("AttachRotationFunctions", ("lambda:InvokeFunction",), fn_arns))
     statements.append(_st("ConfigureRotation", ROTATION_MANAGE, [s.policy_arn for s in module.secrets]))
     lookups = [s.policy_arn for s in module.lookups]
     if lookups:
@@ -161,7 +172,8 @@ def deployer_policy(module: Module) -> dict[str, Any] | None:
     managed = module.managed
     if managed:
         statements.append(_st("ManageCreatedSecrets", SECRET_MANAGE, [s.policy_arn for s in managed]))
-        statements.append(_st("GenerateInitialPasswords", ("secretsmanager:GetRandomPassword",), ["*"]))
+        if module.valued:
+            statements.append(_st("GenerateInitialPasswords", ("secretsmanager:GetRandomPassword",), ["*"]))
         keys = sorted(
             {s.kms_key_arn for s in managed if s.kms_key_arn}
             | {k for s in managed if s.managed for _, k in s.managed.replicas if k}
@@ -206,6 +218,20 @@ def key_policy_statements(module: Module) -> dict[str, list[dict[str, Any]]]:
             )
             u["mroles"].add(principal(fn))
             u["masters"].add(s.master_arn)
+    xr = module.external_role
+    for s in module.externals:
+        if xr is None or s.external is None:
+            continue
+        if s.kms_key_arn:
+            u = uses.setdefault(s.kms_key_arn, {"roles": set(), "secrets": set(), "mroles": set(), "masters": set()})
+            u["roles"].add(xr.role_arn)
+            u["secrets"].add(s.policy_arn)
+        if s.external.admin_kms_key_arn and s.external.admin_arn:
+            u = uses.setdefault(
+                s.external.admin_kms_key_arn, {"roles": set(), "secrets": set(), "mroles": set(), "masters": set()}
+            )
+            u["mroles"].add(xr.role_arn)
+            u["masters"].add(s.external.admin_arn)
     for key in sorted(uses):
         u = uses[key]
         stmts = []

@@ -20,6 +20,7 @@ from pydantic_core import ErrorDetails
 from generator import aws
 from generator.engines import Engine
 from generator.errors import Diagnostic
+from generator.external import SecretType
 from generator.schedules import EVERY_DAYS_MAX, RATE_DAYS_MAX
 from generator.source import Source
 
@@ -282,11 +283,44 @@ class Replica(_Strict):
     kms_key_arn: Annotated[str | None, Field(description="Key in the replica's region")] = None
 
 
+class External(_Strict):
+    """A managed external secret: Secrets Manager rotates the partner's credential itself,
+    assuming the role the module creates (no Lambda function)."""
+
+    type: Annotated[
+        SecretType,
+        Field(
+            description="The secret type of the partner's credential (AWS's partner table), e.g. SalesforceClientSecret"
+        ),
+    ]
+    metadata: Annotated[
+        dict[str, str],
+        Field(
+            description="The partner's rotation metadata (ExternalSecretRotationMetadata): the keys its page documents, "
+            "values as text"
+        ),
+    ] = Field(default_factory=dict)
+    admin_kms_key_arn: Annotated[
+        str | None,
+        Field(
+            description="Customer managed key of the secret metadata adminSecretArn names (the role may decrypt with it)"
+        ),
+    ] = None
+    credentials_stored: Annotated[
+        bool | None,
+        Field(
+            description="With create: true (required there): false creates the secret without rotation until you put "
+            "the partner's fields in it; true turns rotation on"
+        ),
+    ] = None
+
+
 class Secret(_Strict):
     """A secret to rotate, keyed by its name."""
 
     function: Annotated[
-        str | None, Field(description="Key of the function in `functions`; required unless managed: true")
+        str | None,
+        Field(description="Key of the function in `functions`; required unless managed: true or external"),
     ] = None
     managed: Annotated[
         bool,
@@ -295,6 +329,10 @@ class Secret(_Strict):
             "manage_master_user_password): the module sets the schedule only, with no function"
         ),
     ] = False
+    external: Annotated[
+        External | None,
+        Field(description="A managed external secret: Secrets Manager rotates it with the partner; no function"),
+    ] = None
     arn: Annotated[str | None, Field(description="The secret's full ARN; optional")] = None
     kms_key_arn: Annotated[str | None, Field(description="Customer managed key that encrypts the secret")] = None
     master_secret: Annotated[

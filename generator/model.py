@@ -13,7 +13,7 @@ from functools import cached_property
 from itertools import pairwise
 from pathlib import Path as FsPath
 
-from generator import __version__, aws, aws_calls, engines, policies, rotation_apps
+from generator import __version__, aws, aws_calls, engines, external, policies, rotation_apps
 from generator.errors import Diagnostic, Level
 from generator.manifest import Function, Manifest, Secret
 from generator.naming import Names, region_tag, secret_ident
@@ -55,6 +55,36 @@ class ManagedSecret:
 
 
 @dataclass(frozen=True)
+class ExternalPlan:
+    """A managed external secret: Secrets Manager rotates it with its partner, as the module's
+    external rotation role (generator/external.py)."""
+
+    secret_type: str
+    partner: str
+    page: str
+    metadata: tuple[tuple[str, str], ...]  # sorted by key
+    admin_arn: str | None  # what metadata adminSecretArn names
+    admin_kms_key_arn: str | None
+
+    @property
+    def metadata_map(self) -> dict[str, str]:
+        return dict(self.metadata)
+
+
+@dataclass(frozen=True)
+class ExternalRole:
+    """The one role the module creates for all its managed external secrets."""
+
+    role_name: str
+    role_arn: str
+    policy_name: str
+    description: str
+    trust: dict[str, object]
+    trust_wide: bool  # the trust names the account's secrets: the exact list would not fit IAM's limit
+    policy: policies.RolePolicy
+
+
+@dataclass(frozen=True)
 class SecretPlan:
     name: str
     function: str | None  # None: rotated by the service that owns the secret (service_rotated)
@@ -69,6 +99,7 @@ class SecretPlan:
     adopt: bool = False  # import: true
     service_rotated: bool = False  # managed: true -- the owning service rotates it; schedule only
     rotates: bool = True  # False: created for a single_user function, password not yet in the database
+    external: ExternalPlan | None = None  # a managed external secret
 
     @cached_property
     def ident(self) -> str:
@@ -190,6 +221,17 @@ class Module:
     functions: tuple[FunctionPlan, ...]
     secrets: tuple[SecretPlan, ...]
     roles: RoleSettings = RoleSettings("/", None, 3600, True)
+    external_role: ExternalRole | None = None
+
+    @property
+    def externals(self) -> tuple[SecretPlan, ...]:
+        """Managed external secrets: Secrets Manager rotates them as external_role."""
+        return tuple(s for s in self.secrets if s.external is not None)
+
+    @property
+    def valued(self) -> tuple[SecretPlan, ...]:
+        """Created secrets with a first version (the module writes a generated password)."""
+        return tuple(s for s in self.secrets if s.managed is not None and s.external is None)
 
     def resource_types(self, fn: FunctionPlan) -> tuple[str, ...]:
         """The resource types the module declares for ``fn``, each block named after the
@@ -241,7 +283,12 @@ class Module:
     @property
     def awaiting_password(self) -> tuple[SecretPlan, ...]:
         """Created secrets without rotation until their password is set in the database."""
-        return tuple(s for s in self.secrets if not s.rotates)
+        return tuple(s for s in self.secrets if not s.rotates and s.external is None)
+
+    @property
+    def awaiting_credentials(self) -> tuple[SecretPlan, ...]:
+        """Created external secrets without rotation until the partner's fields are put in them."""
+        return tuple(s for s in self.secrets if not s.rotates and s.external is not None)
 
     @property
     def deployer_policy_name(self) -> str:
@@ -257,6 +304,8 @@ class Module:
         out = [
             ("IAM role", f.role_name, ("functions", f.key)) for f in self.functions if f.creates_role and f.role_name
         ]
+        if self.external_role is not None:
+            out.append(("IAM role", self.external_role.role_name, ("secrets", self.externals[0].name)))
         if self.roles.permissions_boundary is not None:  # the deployer module is generated
             out.append(("IAM managed policy", self.deployer_policy_name, ("roles", "permissions_boundary")))
         return tuple(out)
@@ -267,6 +316,14 @@ class Module:
 
 
 def _managed(s: Secret, manifest: Manifest) -> ManagedSecret:
+    if s.external is not None:  # the partner's fields are the user's to put in: no first version
+        return ManagedSecret(
+            description=s.description,
+            recovery_window_days=s.recovery_window_days,
+            replicas=tuple(sorted((r.region, r.kms_key_arn) for r in s.replicas)),
+            fields=(),
+            tags=tuple(sorted(s.tags.items())),
+        )
     assert s.connection is not None and s.function is not None  # checks: create needs both
     fn = manifest.functions[s.function]
     fields: dict[str, object] = {"engine": engines.secret_engine(fn.engine), "host": s.connection.host}
@@ -352,8 +409,87 @@ def _environment(f: Function, partition: str, region: str) -> tuple[tuple[str, s
     return tuple(sorted(env.items()))
 
 
+def _external(s: Secret) -> ExternalPlan | None:
+    if s.external is None:
+        return None
+    p = external.partner(s.external.type)
+    return ExternalPlan(
+        secret_type=s.external.type,
+        partner=p.partner,
+        page=p.page,
+        metadata=tuple(sorted(s.external.metadata.items())),
+        admin_arn=s.external.metadata.get(external.ADMIN_SECRET_KEY),
+        admin_kms_key_arn=s.external.admin_kms_key_arn,
+    )
+
+
+def _external_role(
+    manifest: Manifest, module_name: str, mine: list[SecretPlan], ctx: policies.Context, source: Source
+) -> tuple[ExternalRole | None, list[Diagnostic]]:
+    """One role for every managed external secret of the manifest (docs/rotation-surface.md
+    says why one, not one per partner)."""
+    if not mine:
+        return None, []
+    grants = tuple(
+        policies.ExternalGrant(
+            s.policy_arn, s.external.secret_type, s.kms_key_arn, s.external.admin_arn, s.external.admin_kms_key_arn
+        )
+        for s in mine
+        if s.external is not None
+    )
+    tag = region_tag(manifest.region, manifest.roles.region_in_names)
+    name = f"{manifest.name_prefix}{module_name}-external-rotation" + (f"-{tag}" if tag else "")
+    notes: list[Diagnostic] = []
+    path = ("secrets", mine[0].name, "external")
+    if len(name) > aws.ROLE_NAME_MAX:
+        notes.append(
+            source.diag(
+                path,
+                f"the external rotation role's name {name!r} is {len(name)} characters; IAM allows "
+                f"{aws.ROLE_NAME_MAX}: shorten name_prefix or the module name",
+            )
+        )
+    trust = policies.external_trust(grants, ctx)
+    wide = policies.policy_size(trust) > aws.TRUST_POLICY_MAX
+    if wide:
+        trust = policies.external_trust(grants, ctx, wide=True)
+        notes.append(
+            source.diag(
+                path,
+                f"listing the {len(grants)} external secrets in the role's trust policy (aws:SourceArn) would "
+                f"exceed IAM's {aws.TRUST_POLICY_MAX:,} characters; the trust names the account's secrets in "
+                "the region instead (AWS's example form); the inline policy still names each secret",
+                level=Level.WARNING,
+            )
+        )
+    policy = policies.external_policy(grants, ctx)
+    if policy.size > aws.ROLE_INLINE_POLICIES_MAX:
+        notes.append(
+            source.diag(
+                path,
+                f"the external rotation role's policy needs {policy.size:,} characters; IAM allows "
+                f"{aws.ROLE_INLINE_POLICIES_MAX:,}: split the external secrets over more manifests",
+            )
+        )
+    role = ExternalRole(
+        role_name=name,
+        role_arn=f"arn:{ctx.partition}:iam::{manifest.account_id}:role{manifest.roles.path}{name}",
+        policy_name=f"{manifest.name_prefix}{module_name}-external-rotation",
+        description="Secrets Manager assumes this role to rotate the managed external secrets of "
+        f"{module_name} with their partners",
+        trust=trust,
+        trust_wide=wide,
+        policy=policy,
+    )
+    return role, notes
+
+
 def _digest(manifest: Manifest) -> str:
-    canonical = json.dumps(manifest.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    data = manifest.model_dump(mode="json")
+    for secret in data["secrets"].values():
+        if secret.get("external") is None:  # added later: a manifest without it keeps its digest
+            secret.pop("external", None)
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
@@ -378,11 +514,14 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
                 master_arn=_master_arn(s, partition, manifest),
                 master_kms_key_arn=s.master_secret.kms_key_arn if s.master_secret else None,
                 schedule=Schedule(s.schedule.every_days, s.schedule.expression, s.schedule.window),
-                rotate_immediately=s.rotate_immediately,
+                # An external secret rotates when rotation is turned on (checks/external.py)
+                rotate_immediately=s.rotate_immediately or s.external is not None,
                 managed=_managed(s, manifest) if s.create else None,
                 adopt=s.import_,
                 service_rotated=s.managed,
-                rotates=s.password_in_database is not False,
+                rotates=s.password_in_database is not False
+                and not (s.external is not None and s.external.credentials_stored is False),
+                external=_external(s),
             )
         )
     by_function: dict[str, list[SecretPlan]] = {}
@@ -520,6 +659,10 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
                 ),
             )
         )
+    external_role, external_notes = _external_role(
+        manifest, manifest.module or module_name, [s for s in secrets if s.external is not None], ctx, source
+    )
+    notes += external_notes
     module = Module(
         name=manifest.module or module_name,
         manifest_name=source.display_name.replace("\\", "/").rsplit("/", 1)[-1],
@@ -540,6 +683,7 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
             manifest.roles.exclusive_policies,
             region_tag(manifest.region, manifest.roles.region_in_names),
         ),
+        external_role=external_role,
     )
     return module, notes
 

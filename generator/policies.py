@@ -137,7 +137,12 @@ def _uniq(values: list[str]) -> tuple[str, ...]:
     return tuple(sorted(set(values)))
 
 
-def _kms_statements(grants: tuple[SecretGrant, ...], ctx: Context, compact: bool) -> list[Statement]:
+def _kms_statements(
+    grants: tuple[SecretGrant, ...],
+    ctx: Context,
+    compact: bool,
+    reader: tuple[str, str] = ("ReadMasterSecretKey", "master"),
+) -> list[Statement]:
     out: list[Statement] = []
     wildcard = f"arn:{ctx.partition}:secretsmanager:{ctx.region}:{ctx.account}:secret:*"
     by_key: dict[str, list[str]] = {}
@@ -167,10 +172,10 @@ def _kms_statements(grants: tuple[SecretGrant, ...], ctx: Context, compact: bool
         masters = list(_uniq(arns))
         out.append(
             Statement(
-                sid=f"ReadMasterSecretKey{i}",
+                sid=f"{reader[0]}{i}",
                 actions=KMS_MASTER_ACTIONS,
                 resources=(key,),
-                reason="customer managed key of master secrets (decrypt only)",
+                reason=f"customer managed key of {reader[1]} secrets (decrypt only)",
                 condition={
                     "StringLike": {"kms:EncryptionContext:SecretARN": masters if len(masters) > 1 else masters[0]}
                 },
@@ -378,3 +383,90 @@ def choose(grants: tuple[SecretGrant, ...], **kw: Any) -> RolePolicy:
         return explicit
     compact = build(grants, form=COMPACT, **kw)
     return RolePolicy(compact.form, compact.statements, explicit_size=explicit.size)
+
+
+# --------------------------------------------------------------------------------------
+# Managed external secrets: the role Secrets Manager itself assumes (generator/external.py)
+
+
+@dataclass(frozen=True)
+class ExternalGrant:
+    """What one managed external secret contributes to the external rotation role."""
+
+    arn: str  # full ARN, or AWS's partial-ARN pattern when only the name is known
+    secret_type: str
+    kms_key_arn: str | None
+    admin_arn: str | None  # the secret its metadata adminSecretArn names
+    admin_kms_key_arn: str | None
+
+
+def external_policy(grants: tuple[ExternalGrant, ...], ctx: Context) -> RolePolicy:
+    """The external rotation role's inline policy. AWS's example (mes-security) grants the four
+    rotation actions on every secret of the account whose ``secretsmanager:resource/Type`` is
+    the partner's type; here one statement per type names exactly this manifest's secrets of
+    that type and keeps the type condition on top, so a secret deleted and re-created under
+    the same name with another type is not covered by a name pattern."""
+    from generator import external
+
+    statements = [
+        Statement(
+            sid=f"Rotate{secret_type}",
+            actions=ROTATION_ACTIONS,
+            resources=_uniq([g.arn for g in grants if g.secret_type == secret_type]),
+            reason=f"rotate exactly this manifest's {secret_type} secrets (AWS's example: every secret of the type "
+            "in the account)",
+            condition={"StringEquals": {"secretsmanager:resource/Type": secret_type}},
+            source=external.SECURITY_PAGE,
+        )
+        for secret_type in sorted({g.secret_type for g in grants})
+    ]
+    admins = _uniq([g.admin_arn for g in grants if g.admin_arn])
+    if admins:
+        statements.append(
+            Statement(
+                sid="ReadAdminSecrets",
+                actions=("secretsmanager:GetSecretValue",),
+                resources=admins,
+                reason=f"read the admin secrets the metadata names ({external.ADMIN_SECRET_KEY}; read only)",
+                source=external.PARTNERS_PAGE,
+            )
+        )
+    statements.append(
+        Statement(
+            sid="GetRandomPassword",
+            actions=("secretsmanager:GetRandomPassword",),
+            resources=("*",),
+            reason="create new credentials (AWS's example; the action has no resource type)",
+            source=external.SECURITY_PAGE,
+        )
+    )
+    kms = tuple(SecretGrant(g.arn, g.kms_key_arn, g.admin_arn, g.admin_kms_key_arn) for g in grants)
+    statements.extend(_kms_statements(kms, ctx, compact=False, reader=("ReadAdminSecretKey", "admin")))
+    return RolePolicy(EXPLICIT, tuple(statements))
+
+
+def external_trust(grants: tuple[ExternalGrant, ...], ctx: Context, *, wide: bool = False) -> dict[str, Any]:
+    """Who may assume the role: Secrets Manager, from this account (aws:SourceAccount), for
+    these secrets (aws:SourceArn, the secret being rotated, ArnLike as in AWS's example). With
+    ``wide`` the account's and region's secrets (AWS's example form), for a trust policy that
+    would not fit IAM's limit."""
+    arns = (
+        [f"arn:{ctx.partition}:secretsmanager:{ctx.region}:{ctx.account}:secret:*"]
+        if wide
+        else list(_uniq([g.arn for g in grants]))
+    )
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "SecretsManagerRotatesTheseSecrets",
+                "Effect": "Allow",
+                "Principal": {"Service": "secretsmanager.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": ctx.account},
+                    "ArnLike": {"aws:SourceArn": arns if len(arns) > 1 else arns[0]},
+                },
+            }
+        ],
+    }

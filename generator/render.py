@@ -53,8 +53,10 @@ def requirements(module: Module) -> versions.Requirements:
     features = [versions.BASE]
     if module.roles.exclusive_policies and any(f.has_role for f in module.functions):
         features.append(versions.EXCLUSIVE)
-    if module.managed:
+    if module.valued:
         features.append(versions.CREATED)
+    if module.externals:
+        features.append(versions.EXTERNAL)
     return versions.combine(features)
 
 
@@ -65,11 +67,21 @@ OUTPUTS = {
     "function_arns": "ARN of each rotation function, keyed by function.",
     "secret_arns": "ARN of each rotated secret, keyed by secret name.",
 }
+# Only in modules with managed external secrets.
+EXTERNAL_OUTPUTS = {
+    "external_rotation_role_arn": "ARN of the role Secrets Manager assumes to rotate the managed external secrets.",
+    "credentials_to_store": "Created external secrets whose rotation is off until you put the partner's fields in "
+    "them (external.credentials_stored: false), keyed by secret name: ARN.",
+}
 # Only in modules with such secrets (password_in_database: false).
 PASSWORDS_TO_SET = (
     "Created secrets whose rotation is off until you set the database user's password to the "
     "secret's password (password_in_database: false), keyed by secret name: ARN."
 )
+
+EXTERNAL_BLOCK = "_external_secrets"
+"""The name of the external rotation role's blocks: function keys start with a letter, so no
+function's blocks can take it."""
 
 _REGISTRY = "https://registry.terraform.io/providers/hashicorp/aws/latest/docs"
 
@@ -82,6 +94,12 @@ def resource_table(module: Module) -> list[dict[str, str]]:
         items += [(rtype, hcl.ident(fn.key), "resource") for rtype in module.resource_types(fn)]
         if fn.has_role and not fn.creates_role:  # the function's own role, read from it
             items.append(("aws_lambda_function", hcl.ident(fn.key), "data source"))
+    if module.external_role is not None:
+        items += [
+            (rtype, EXTERNAL_BLOCK, "resource")
+            for rtype in ("aws_iam_role", "aws_iam_role_policy")
+            + (("aws_iam_role_policies_exclusive",) if module.roles.exclusive_policies else ())
+        ]
     labels = {item: f"{item[0]}.{item[1]}" for item in items}
     # Per-secret blocks are named after their secret (naming.secret_ident): one row each
     # type, not one per secret, so the table stays short at thousands of secrets.
@@ -95,10 +113,16 @@ def resource_table(module: Module) -> list[dict[str, str]]:
     if module.lookups:
         per_secret.append(("aws_secretsmanager_secret", "data source", "one per secret given by name only"))
     if module.managed:
+        per_secret.append(("aws_secretsmanager_secret", "resource", "one per created secret"))
+    if module.valued:
+        note = (
+            "one per created secret"
+            if len(module.valued) == len(module.managed)
+            else "one per created secret with a first version"
+        )
         per_secret += [
-            (rtype, kind, "one per created secret")
+            (rtype, kind, note)
             for rtype, kind in (
-                ("aws_secretsmanager_secret", "resource"),
                 ("aws_secretsmanager_secret_version", "resource"),
                 ("aws_secretsmanager_random_password", "ephemeral resource"),
             )
@@ -293,12 +317,14 @@ class Context:
     resource_table: list[dict[str, str]]
     explain: dict[str, Any]
     statement_rows: dict[str, list[str]]  # module README: per function, one table row per statement
+    external_statement_rows: list[str]  # module README: the external rotation role's statements
     secret_rows: list[str]  # module README: one table row per secret, at most README_MAX_SECRETS
     secrets_not_listed: int
     role_policy_limit: str  # IAM's limit on a role's inline policies, as the README writes it
     diagram: list[str]  # the module README's Mermaid diagram, line by line
     diagram_max: int
     aws_functions_text: str  # which version of AWS's rotation functions the grants come from
+    external_block: str  # the name of the external rotation role's blocks
 
     def variables(self) -> dict[str, Any]:
         """The context as Jinja's variables (shallow: the model objects stay themselves)."""
@@ -319,7 +345,13 @@ def _statement_row(st: dict[str, Any]) -> str:
 
 
 def _secret_row(s: SecretPlan) -> str:
-    function = f"`{md(s.function)}`" if s.function else "managed by its service"
+    function = (
+        f"`{md(s.function)}`"
+        if s.function
+        else f"external ({s.external.secret_type})"
+        if s.external
+        else "managed by its service"
+    )
     schedule = f"every {s.schedule.every_days} days" if s.schedule.every_days else f"`{md(s.schedule.expression)}`"
     if not s.rotates:
         schedule = f"off until `password_in_database: true`; then {schedule}"
@@ -327,6 +359,18 @@ def _secret_row(s: SecretPlan) -> str:
         f"| `{md(s.name)}` | {function} | {schedule} | {s.schedule.window or 'default'} | "
         f"{'yes' if s.rotate_immediately else 'no'} |"
     )
+
+
+def _outputs(module: Module) -> dict[str, str]:
+    """Every output of the module and its description, in outputs.tf's order."""
+    out = dict(OUTPUTS)
+    if module.awaiting_password:
+        out["passwords_to_set"] = PASSWORDS_TO_SET
+    if module.awaiting_credentials:
+        out["credentials_to_store"] = EXTERNAL_OUTPUTS["credentials_to_store"]
+    if module.external_role is not None:
+        out["external_rotation_role_arn"] = EXTERNAL_OUTPUTS["external_rotation_role_arn"]
+    return out
 
 
 def context(module: Module, module_dir: FsPath) -> Context:
@@ -350,10 +394,14 @@ def context(module: Module, module_dir: FsPath) -> Context:
         deployer_policy=grants.deployer_policy(module),
         requirements=requirements(module),
         deployer_requirements=versions.deployer(),
-        outputs={**OUTPUTS, "passwords_to_set": PASSWORDS_TO_SET} if module.awaiting_password else OUTPUTS,
+        outputs=_outputs(module),
+        external_block=EXTERNAL_BLOCK,
         resource_table=resource_table(module),
         explain=facts,
         statement_rows={role["function"]: [_statement_row(st) for st in role["statements"]] for role in facts["roles"]},
+        external_statement_rows=[_statement_row(st) for st in facts["external_role"]["statements"]]
+        if facts["external_role"]
+        else [],
         secret_rows=[_secret_row(s) for s in module.secrets[:README_MAX_SECRETS]],
         secrets_not_listed=max(0, len(module.secrets) - README_MAX_SECRETS),
         role_policy_limit=f"{aws.ROLE_INLINE_POLICIES_MAX:,}",

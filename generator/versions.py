@@ -49,6 +49,18 @@ CREATED = Feature(
     "ephemeral resources 1.10",
 )
 
+EXTERNAL = Feature(
+    "aws_secretsmanager_secret.type and aws_secretsmanager_secret_rotation.external_secret_rotation_role_arn / "
+    "external_secret_rotation_metadata (external: managed external secrets)",
+    "6.57.1",
+    "1.5.0",
+    "https://github.com/hashicorp/terraform-provider-aws/pull/46414 ('Implementation to support managed secrets', "
+    "merged, closes #45658): the provider CHANGELOG's line for it is not in the stored copies this was checked "
+    "against, so 6.57.1 is the lowest release that a published module documents for these arguments (its 2.1.0 "
+    "release notes: 'Updated required AWS provider version to 6.57.1 to support new type argument'); 6.62.0's "
+    "generated bindings (cdktn) and the 6.69.1 schema the tests vendor have all three",
+)
+
 
 def _key(version: str) -> tuple[int, ...]:
     return tuple(int(p) for p in version.split("."))

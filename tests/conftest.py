@@ -22,6 +22,10 @@ PINNED_TODAY = "2026-11-29"
 os.environ.setdefault("ROTATION_TF_TODAY", PINNED_TODAY)
 
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+# What terraform init/plan/apply can run here: a module with managed external secrets needs
+# hashicorp/aws 6.x (generator/versions.py EXTERNAL), and the provider mirror has 5.100.0,
+# which lacks its arguments. Those are checked without terraform (docs/rotation-surface.md).
+PLANNABLE = [e for e in EXAMPLES if "\n    external:" not in e.read_text()]
 GOLDEN = ROOT / "tests" / "golden"
 REGENERATE = "pytest tests/test_golden.py --update-golden"
 

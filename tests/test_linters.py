@@ -160,6 +160,17 @@ def test_parliament_role_policies_have_no_findings(example: Path) -> None:
         if fn.policy is None:  # a rotation application brings its own role and policy
             continue
         assert _findings(fn.policy.document()) == [], fn.key
+    if m.external_role is not None:
+        findings = [f for f in _findings(m.external_role.policy.document()) if not _type_key_unknown(f)]
+        assert findings == [], "external rotation role"
+
+
+def _type_key_unknown(finding: tuple[str, str]) -> bool:
+    """Known false positive, recorded with its reason: parliament's IAM definitions predate
+    the secretsmanager:resource/Type condition key that AWS's own managed external secrets
+    example conditions on (https://docs.aws.amazon.com/secretsmanager/latest/userguide/mes-security.html)."""
+    issue, detail = finding
+    return issue == "UNKNOWN_CONDITION_FOR_ACTION" and "secretsmanager:resource/Type" in detail
 
 
 def test_parliament_trust_policy_only_known_false_positive() -> None:

@@ -93,7 +93,7 @@ def test_only_managed_secrets_need_no_function(tmp_path: Path) -> None:
         ),
         (
             "secrets:\n  s:\n    schedule: {every_days: 7}\n",
-            "secrets.s.function: give function (the key of a rotation function), or managed: true",
+            "secrets.s.function: give function (the key of a rotation function), managed: true",
         ),
         (
             "secrets:\n  rds!db-1:\n    managed: true\n    arn: arn:aws:secretsmanager:us-east-1:111122223333:secret:rds!db-2-Abc123\n"

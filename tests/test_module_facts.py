@@ -6,6 +6,7 @@ from __future__ import annotations
 import fnmatch
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import EXAMPLES, GOLDEN, ROOT
@@ -13,6 +14,7 @@ from hclparse import Expr, expr_value, load_module, normalise, resources, role_p
 
 from generator import model, policies
 from generator.model import FunctionPlan, SecretPlan
+from generator.render import EXTERNAL_BLOCK
 
 SEED = ROOT / "tests" / "data" / "seed"
 
@@ -42,6 +44,7 @@ def test_every_file_parses_and_matches_the_model(example: Path) -> None:
     m, parsed = _load(example)
     roles = resources(parsed, "aws_iam_role")
     role_policies = resources(parsed, "aws_iam_role_policy")
+    _external_role(m, roles.pop(EXTERNAL_BLOCK, None), role_policies.pop(EXTERNAL_BLOCK, None), parsed)
     permissions = resources(parsed, "aws_lambda_permission")
     lambdas = resources(parsed, "aws_lambda_function")
     stacks = resources(parsed, "aws_serverlessapplicationrepository_cloudformation_stack")
@@ -154,6 +157,15 @@ def test_every_file_parses_and_matches_the_model(example: Path) -> None:
         r = rotations[s.ident]
         assert r["secret_id"] == _secret_ref(s)
         assert r["rotate_immediately"] is s.rotate_immediately
+        if s.external is not None:  # Secrets Manager rotates it as the external role: no function
+            assert "rotation_lambda_arn" not in r
+            assert r["external_secret_rotation_role_arn"] == f"aws_iam_role.{EXTERNAL_BLOCK}.arn"
+            assert r["rotate_immediately"] is True
+            assert [(b["key"], b["value"]) for b in r.get("external_secret_rotation_metadata", [])] == list(
+                s.external.metadata
+            )
+            assert r["depends_on"] == [f"aws_iam_role_policy.{EXTERNAL_BLOCK}"]
+            continue
         if s.function is None:  # managed: true -- the schedule only
             assert s.service_rotated and "rotation_lambda_arn" not in r and "depends_on" not in r
             continue
@@ -182,9 +194,13 @@ def test_every_file_parses_and_matches_the_model(example: Path) -> None:
     managed = resources(parsed, "aws_secretsmanager_secret")
     versions = resources(parsed, "aws_secretsmanager_secret_version")
     passwords = {n: body for (t, n), body in parsed["ephemeral"].items() if t == "aws_secretsmanager_random_password"}
-    assert set(managed) == set(versions) == set(passwords) == {s.ident for s in m.managed}
+    assert set(managed) == {s.ident for s in m.managed}
+    assert set(versions) == set(passwords) == {s.ident for s in m.valued}
     for s in m.managed:
         sec = managed[s.ident]
+        assert sec.get("type") == (s.external.secret_type if s.external else None)
+        if s.external is not None:
+            continue  # no first version: the partner's fields are the user's to put in
         assert sec["name"] == s.name
         assert sec.get("kms_key_id") == s.kms_key_arn
         assert sec.get("description") == s.managed.description
@@ -332,3 +348,20 @@ def test_permission_matches_the_seed_resource_policy() -> None:
             assert perm["action"] == seed["Action"]
             assert parsed["locals"]["account_id"] == m.account_id
             assert list(seed["Condition"]["StringEquals"]) == ["aws:SourceAccount"]
+
+
+def _external_role(m: Any, role: dict[str, Any] | None, policy: dict[str, Any] | None, parsed: dict[str, Any]) -> None:
+    """The external rotation role as iam.tf declares it, against the model."""
+    xr = m.external_role
+    assert (role is None) == (policy is None) == (xr is None) == (not m.externals)
+    if xr is None:
+        return
+    assert role is not None and policy is not None
+    assert role["name"] == xr.role_name
+    assert role["path"] == m.roles.path
+    assert role.get("permissions_boundary") == m.roles.permissions_boundary
+    assert expr_value(role["assume_role_policy"]) == xr.trust
+    assert policy["name"] == xr.policy_name
+    assert policy["role"] == f"aws_iam_role.{EXTERNAL_BLOCK}.id"
+    assert expr_value(policy["policy"]) == xr.policy.document()
+    assert parsed["output"]["external_rotation_role_arn"]["value"] == f"aws_iam_role.{EXTERNAL_BLOCK}.arn"

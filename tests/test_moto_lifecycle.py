@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, GOLDEN
+from conftest import GOLDEN, PLANNABLE
 from harness import Root
 from lifecycle import Workspace, World, expected_actions, verify_applied, verify_destroyed
 
@@ -95,7 +95,7 @@ def _files(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("example", PLANNABLE, ids=lambda p: p.stem)
 def test_apply_verify_replan_regenerate_destroy(example: Path, terraform, moto, tmp_path: Path) -> None:
     # The workspace mirrors the repository (examples/ and tests/golden/), so the generated
     # module is byte-identical to the golden case wherever moto's limits allow.

@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, GOLDEN
+from conftest import EXAMPLES, GOLDEN, PLANNABLE
 from harness import Root, tf_env
 from lifecycle import HARNESS_ROLE, World
 
@@ -47,7 +47,7 @@ def test_fmt_check_on_every_golden_module(terraform) -> None:
         assert proc.returncode == 0, f"terraform fmt would change {m.name}:\n{proc.stdout}{proc.stderr}"
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("example", PLANNABLE, ids=lambda p: p.stem)
 def test_init_validate_plan(example: Path, terraform, moto, tmp_path: Path) -> None:
     m, _ = model.load(example)
     looked_up = _seed_moto(moto, m)

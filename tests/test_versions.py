@@ -60,7 +60,7 @@ def test_examples_without_created_secrets_do_not_need_terraform_1_11() -> None:
     for example in EXAMPLES:
         text = example.read_text()
         terraform, provider = _versions(example)
-        if "create: true" in text:
+        if "create: true" in text and "external:" not in text:
             assert terraform == ">= 1.11.0" and provider.startswith(">= 5.88.0"), example.name
         else:
             assert terraform == ">= 1.5.0", example.name
@@ -72,6 +72,17 @@ def test_every_minimum_is_within_the_checked_schemas() -> None:
     for f in (versions.BASE, versions.EXCLUSIVE, versions.CREATED):
         assert tuple(map(int, f.provider.split("."))) <= (5, 100, 0), f
         assert "https://" in f.source
+    # Managed external secrets exist in 6.x only: checked against the vendored 6.69.1 schema.
+    assert (6, 0, 0) <= tuple(map(int, versions.EXTERNAL.provider.split("."))) <= (6, 69, 1)
+    assert "https://" in versions.EXTERNAL.source
+
+
+def test_external_secrets_need_their_provider_minimum_only_where_used() -> None:
+    external = ROOT / "examples" / "external-secrets.yaml"
+    assert _versions(external) == (">= 1.5.0", f">= {versions.EXTERNAL.provider}, < 7.0.0")
+    for example in EXAMPLES:
+        if "external:" not in example.read_text():
+            assert not _versions(example)[1].startswith(">= 6."), example.name
 
 
 def _modules() -> list[tuple[str, dict[str, str]]]:

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from generator import aws, aws_calls, schedules
+from generator.checks import external as external_rules
 from generator.checks.scope import Scope, arn, kms_key, missing_suffix, same_account, secret_arn, tags
 from generator.errors import Diagnostic, Path
 from generator.manifest import Function, Secret
@@ -19,6 +20,13 @@ def check(sc: Scope, name: str, sec: Secret, functions: dict[str, Function]) -> 
     out = _name(sc, path, name, sec)
     if sec.previous_names:
         out.append(renamed(sc, path, name, sec))
+    if sec.external is not None:
+        out += external_rules.check(sc, path, name, sec)
+        if not sec.create:
+            return out + _created(sc, path, sec)  # the fields of created secrets are errors here too
+        if sec.tags:
+            out += tags(sc, path + ("tags",), sec.tags, sc.manifest_tags)
+        return out + _replicas(sc, path, sec)
     if sec.managed:
         return out + _service_rotated(sc, path, sec)
     if sec.function is None:
@@ -26,8 +34,8 @@ def check(sc: Scope, name: str, sec: Secret, functions: dict[str, Function]) -> 
             out.append(
                 sc.err(
                     path + ("function",),
-                    "give function (the key of a rotation function), or managed: true when the service "
-                    "that owns the secret rotates it",
+                    "give function (the key of a rotation function), managed: true when the service "
+                    "that owns the secret rotates it, or external when Secrets Manager rotates it with a partner",
                 )
             )
         return out
@@ -324,7 +332,7 @@ def _created(sc: Scope, path: Path, sec: Secret, fn: Function | None = None) -> 
     if not sec.create:
         if sec.password_in_database is not None:
             out.append(sc.err(path + ("password_in_database",), "password_in_database is only used with create: true"))
-        for field in ("description", "connection"):
+        for field in ("description",) if sec.external is not None else ("description", "connection"):
             if getattr(sec, field) is not None:
                 out.append(sc.err(path + (field,), f"{field} is only used with create: true"))
         if sec.replicas:

@@ -128,8 +128,9 @@ def _principal_matches(principal: Any, principals: Iterable[str]) -> bool:
         return True
     if not isinstance(principal, Mapping):
         return False
-    aws = _list(principal.get("AWS"))
-    return any(p == "*" or p in principals for p in aws)
+    # AWS principals (key policies), and service principals (a role's trust policy).
+    named = _list(principal.get("AWS")) + _list(principal.get("Service"))
+    return any(p == "*" or p in principals for p in named)
 
 
 @dataclass(frozen=True)
