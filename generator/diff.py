@@ -308,7 +308,7 @@ def compare(base: Module | None, new: Module | None, base_name: str = "BASE", ne
                     "change": "added",
                     "secret": name,
                     "function": nsec.function,
-                    "external": _external(nsec),
+                    **_external_field("external", nsec),
                     "schedule": _schedule(nsec),
                 }
             )
@@ -319,7 +319,7 @@ def compare(base: Module | None, new: Module | None, base_name: str = "BASE", ne
                     "change": "removed",
                     "secret": name,
                     "function": bsec.function,
-                    "external": _external(bsec),
+                    **_external_field("external", bsec),
                 }
             )
         elif bsec is not None and nsec is not None:
@@ -332,8 +332,8 @@ def compare(base: Module | None, new: Module | None, base_name: str = "BASE", ne
                         "secret": name,
                         "before": bsec.function,
                         "after": nsec.function,
-                        "external_before": _external(bsec),
-                        "external_after": _external(nsec),
+                        **_external_field("external_before", bsec),
+                        **_external_field("external_after", nsec),
                     }
                 )
             if _schedule(bsec) != _schedule(nsec):
@@ -462,6 +462,11 @@ def grant_rows(diff: Diff, change: str) -> list[GrantRow]:
 
 def _external(s: SecretPlan) -> str | None:
     return s.external.secret_type if s.external is not None else None
+
+
+def _external_field(name: str, s: SecretPlan) -> dict[str, str]:
+    """The secret type of a managed external secret, under ``name``; nothing for any other."""
+    return {name: s.external.secret_type} if s.external is not None else {}
 
 
 def _by(function: str | None, external: str | None = None) -> str:

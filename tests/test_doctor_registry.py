@@ -49,6 +49,7 @@ def test_registry_rows_are_complete() -> None:
     controls = {c.id: c.controls for c in registry.CHECKS if c.controls}
     assert controls == {
         "rotation": ("SecretsManager.1",),
+        "external-rotation": ("SecretsManager.1",),  # automatic rotation enabled, for a managed external secret
         "overdue": ("SecretsManager.2", "SecretsManager.4"),
         "pending": ("SecretsManager.2",),
     }

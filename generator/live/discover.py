@@ -97,6 +97,9 @@ class Sec:
     master_arn: str | None = None
     master_kms_key_arn: str | None = None
     notes: list[str] = field(default_factory=list)
+    external_type: str | None = None  # a managed external secret: Secrets Manager rotates it with a partner
+    metadata: list[tuple[str, str]] = field(default_factory=list)
+    admin_kms_key_arn: str | None = None
 
 
 class Discoverer:
@@ -161,7 +164,22 @@ class Discoverer:
         service_rotated = sorted(
             (s for s in listed if s["Name"] in managed and s.get("RotationEnabled")), key=lambda s: s["Name"]
         )
-        others = sorted(s["Name"] for s in listed if s not in rotated and s not in service_rotated)
+        # Managed external secrets: a type and a rotation role, no Lambda function.
+        external_rotated = sorted(
+            (
+                s
+                for s in listed
+                if s.get("RotationEnabled")
+                and s.get("Type")
+                and s.get("ExternalSecretRotationRoleArn")
+                and not s.get("RotationLambdaARN")
+                and s["Name"] not in managed
+            ),
+            key=lambda s: s["Name"],
+        )
+        others = sorted(
+            s["Name"] for s in listed if s not in rotated and s not in service_rotated and s not in external_rotated
+        )
         by_arn = {s["ARN"]: s for s in listed}
 
         fn_arns = sorted({s["RotationLambdaARN"] for s in rotated})
@@ -212,6 +230,23 @@ class Discoverer:
         for s in service_rotated:
             secrets.append(Sec(s["Name"], s["ARN"], "", None, _schedule(s.get("RotationRules") or {}),
                                notes=[f"rotated by {s['OwningService']} (managed rotation): the module sets its schedule only"]))  # fmt: skip
+        for s in external_rotated:
+            key, note = self.key_arn(s.get("KmsKeyId"))
+            sec = Sec(s["Name"], s["ARN"], "", key, _schedule(s.get("RotationRules") or {}), external_type=s["Type"])
+            sec.metadata = sorted(
+                (i.get("Key", ""), i.get("Value", "")) for i in s.get("ExternalSecretRotationMetadata") or []
+            )
+            if note:
+                sec.notes.append(note)
+            sec.notes.append(f"rotated by Secrets Manager with its partner as {s['ExternalSecretRotationRoleArn']}; the module "
+                             "creates its own least-privilege role for the manifest's external secrets and the rotation "
+                             "switches to it on apply (delete the old role afterwards)")  # fmt: skip
+            admin = dict(sec.metadata).get("adminSecretArn")
+            if admin and admin in by_arn:
+                sec.admin_kms_key_arn, anote = self.key_arn(by_arn[admin].get("KmsKeyId"))
+                if anote:
+                    sec.notes.append(f"admin secret: {anote}")
+            secrets.append(sec)
         secrets.sort(key=lambda sec: sec.name)
         if not secrets:
             raise NothingToWrite(f"no secret in account {account}, region {self.region} rotates ({len(listed)} secret(s) listed, "
@@ -230,7 +265,8 @@ class Discoverer:
                     + "; ".join(f"{k[0]}.{k[1]}: {v}" for k, v in sorted(dropped.items()))
                 )
             text = self._render(account, fns, secrets, others, managed, dropped)
-        summary = (f"discover: {len(secrets)} rotated secret(s) ({len(service_rotated)} by their own service), {len(fns)} function(s), {len(others)} secret(s) without rotation; "
+        summary = (f"discover: {len(secrets)} rotated secret(s) ({len(service_rotated)} by their own service, "
+                   f"{len(external_rotated)} managed external), {len(fns)} function(s), {len(others)} secret(s) without rotation; "
                    f"{self.aws.total_calls} API calls; " + ("values read for engine and masterarn only" if self.read_values else "no secret value read"))  # fmt: skip
         return text, summary
 
@@ -412,6 +448,14 @@ class Discoverer:
                 lines.append(f"    # {note}")
             if sec.function:
                 lines.append(f"    function: {yq(sec.function)}")
+            elif sec.external_type:
+                lines.append("    external:")
+                lines.append(f"      type: {yq(sec.external_type)}")
+                if sec.metadata:
+                    lines.append("      metadata:")
+                    lines += [f"        {yq(k)}: {json.dumps(v, ensure_ascii=False)}" for k, v in sec.metadata]
+                if sec.admin_kms_key_arn:
+                    lines.append(f"      admin_kms_key_arn: {yq(sec.admin_kms_key_arn)}")
             else:
                 lines.append("    managed: true")
             lines.append(f"    arn: {yq(sec.arn)}")

@@ -81,6 +81,19 @@ class AccountReader:
 
         return self._memo.get(("role", role_name), fetch)
 
+    def role(self, role_name: str) -> dict[str, Any] | None:
+        """GetRole's Role (with its trust policy as a document), or None when it does not exist."""
+
+        def fetch() -> dict[str, Any] | None:
+            got = self.aws.call_or_none("iam", "GetRole", "get_role", RoleName=role_name)
+            if got is None:
+                return None
+            role = dict(got["Role"])
+            role["AssumeRolePolicyDocument"] = _doc(role.get("AssumeRolePolicyDocument"))
+            return role
+
+        return self._memo.get(("get-role", role_name), fetch)
+
     def managed_policy(self, arn: str) -> dict[str, Any]:
         def fetch() -> dict[str, Any]:
             pol = self.aws.call("iam", "GetPolicy", "get_policy", PolicyArn=arn)["Policy"]

@@ -105,6 +105,23 @@ CHECKS: tuple[Check, ...] = (
     Check("pending", SECRET, "No rotation is left unfinished", "HIGH",
           "A version holding AWSPENDING without AWSCURRENT makes the next rotation fail.",
           TROUBLESHOOT, ASFF_SECRET, ("SecretsManager.2",)),
+    Check("secret-type", SECRET, "A managed external secret has the manifest's type", "HIGH",
+          "external: Secrets Manager sets a secret's type at CreateSecret; rotation with a partner needs the type the "
+          "manifest names.",
+          f"{_SM}/mes-partners.html", ASFF_SECRET),
+    Check("external-trust", SECRET, "Secrets Manager may assume the external rotation role, only for this account and these secrets",
+          "HIGH",
+          "external: the role trusts secretsmanager.amazonaws.com for this secret, guarded by aws:SourceAccount and "
+          "aws:SourceArn (the confused deputy).",
+          f"{_SM}/mes-security.html", ASFF_ROLE),
+    Check("external-grants", SECRET, "The external rotation role may rotate the secret", "HIGH",
+          "external: the role's inline, attached and boundary policies allow the rotation actions on the secret, "
+          "its key and its admin secret.",
+          f"{_SM}/mes-security.html", ASFF_ROLE),
+    Check("external-rotation", SECRET, "Rotation is on with the manifest's role and metadata", "MEDIUM",
+          "external: rotation is enabled with ExternalSecretRotationRoleArn the module's role, the manifest's "
+          "metadata, and no Lambda function.",
+          f"{_SM}/mes-partners.html", ASFF_SECRET, ("SecretsManager.1",)),
     Check("database", SECRET, "The database admits the function on its port", "HIGH",
           "The security groups of the RDS or Redshift endpoint the secret names admit the function's groups.",
           TROUBLESHOOT, ASFF_SECRET),

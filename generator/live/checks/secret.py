@@ -4,7 +4,7 @@ then its keys, grants, rotation, database and value."""
 from __future__ import annotations
 
 from generator import model as model_mod
-from generator.live.checks import database, grants, keys, rotation, value
+from generator.live.checks import database, external, grants, keys, rotation, value
 from generator.live.checks.context import Context, Findings
 from generator.live.client import LiveError
 from generator.live.findings import FAIL, PASS, WARN, Finding
@@ -13,6 +13,9 @@ from generator.live.findings import FAIL, PASS, WARN, Finding
 def check(ctx: Context, s: model_mod.SecretPlan) -> list[Finding]:
     out = Findings()
     n = s.name
+    if s.external is not None:  # Secrets Manager rotates it as the module's external role
+        out += external.check(ctx, s)
+        return out
     if s.function is None:
         out += rotation.service_rotated(ctx, s)
         return out
