@@ -10,6 +10,8 @@ the secrets), writes the manifest that describes it, then runs, interleaved, ROU
 * ``baseline``: the least any tool must do, serially: ``ListSecrets`` to the end, then one
   ``DescribeSecret`` per secret (what ``aws secretsmanager describe-secret`` in a loop does);
 * ``doctor`` on the manifest (in-process, the CLI's code path, JSON output discarded);
+* ``doctor-describe``: the same with one ``DescribeSecret`` per secret, as doctor read before
+  it listed (issue 20 section 3); its findings must equal ``doctor``'s;
 * ``discover`` of the region.
 
 Calls are counted with a botocore ``before-call`` event hook (generator.live.client), by
@@ -18,7 +20,9 @@ function, role, key, VPC), whether anything was fetched twice (each per-resource
 must equal the number of distinct resources), the median wall time of each command and its
 ratio to the baseline measured in the same round (the machine is shared: only ratios mean
 much). Goals (issue 12): discover <= 2 calls per rotated secret plus a few per function;
-doctor <= 3 per secret plus a few per function and per VPC; no re-fetches.
+doctor <= 3 per secret plus a few per function and per VPC; no re-fetches. Issue 20: doctor
+at most 0.05 Secrets Manager calls per secret, the same findings as describing each, and
+(``--marginal SMALL.json LARGE.json``) at most 0.05 calls per added secret between two sizes.
 """
 
 from __future__ import annotations
@@ -129,7 +133,11 @@ def baseline(server: MotoServer) -> tuple[float, int]:
     return time.perf_counter() - started, calls + len(names)
 
 
-def run_doctor(server: MotoServer, manifest: Path) -> tuple[float, dict[str, int], dict[str, int]]:
+def run_doctor(
+    server: MotoServer, manifest: Path, list_secrets: bool = True
+) -> tuple[float, dict[str, int], dict[str, int], list[Any]]:
+    """``doctor`` in-process; ``list_secrets=False`` is doctor before issue 20 section 3 (one
+    ``DescribeSecret`` per secret), the "before" of the same run."""
     from generator import api
     from generator.live.client import Aws
     from generator.live.doctor import Doctor
@@ -138,10 +146,10 @@ def run_doctor(server: MotoServer, manifest: Path) -> tuple[float, dict[str, int
     started = time.perf_counter()
     aws = Aws(region=REGION, endpoint_url=server.url)
     try:
-        report = Doctor(aws, module).run()  # type: ignore[arg-type]
+        report = Doctor(aws, module, list_secrets=list_secrets).run()  # type: ignore[arg-type]
     finally:
         aws.close()
-    return time.perf_counter() - started, dict(aws.calls), report.counts()
+    return time.perf_counter() - started, dict(aws.calls), report.counts(), report.findings
 
 
 def run_discover(server: MotoServer) -> tuple[float, dict[str, int], str]:
@@ -171,6 +179,24 @@ PER_RESOURCE = {
 }
 
 
+def marginal(small: Path, large: Path) -> int:
+    """Calls per added secret between two runs (the same functions, keys and VPC)."""
+    a, b = json.loads(small.read_text()), json.loads(large.read_text())
+    added = b["secrets"] - a["secrets"]
+    if added <= 0 or (a["functions"], a["keys"]) != (b["functions"], b["keys"]):
+        print("marginal: give a smaller and a larger run with the same --functions and --keys", file=sys.stderr)
+        return 2
+    ok = True
+    for cmd in ("doctor", "doctor-describe", "discover"):
+        if cmd in a and cmd in b:
+            m = (b[cmd]["total"] - a[cmd]["total"]) / added
+            print(f"{cmd}: {a[cmd]['total']:,} calls at {a['secrets']:,} secrets, {b[cmd]['total']:,} at {b['secrets']:,}: "
+                  f"{m:.4f} calls per added secret")  # fmt: skip
+            ok = ok and (cmd != "doctor" or m <= 0.05)
+    print(f"goal doctor <= 0.05 calls per added secret: {'met' if ok else 'MISSED'}")
+    return 0 if ok else 1
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--secrets", type=int, default=1000)
@@ -178,7 +204,11 @@ def main() -> int:
     ap.add_argument("--keys", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--marginal", type=Path, nargs=2, metavar=("SMALL.json", "LARGE.json"),
+                    help="from two --json results of different sizes: the calls each added secret costs")  # fmt: skip
     args = ap.parse_args()
+    if args.marginal:
+        return marginal(*args.marginal)
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     server = MotoServer().start()
@@ -189,8 +219,14 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             manifest = Path(tmp) / "bench.yaml"
             manifest.write_text(yaml.safe_dump(data, sort_keys=False))
-            times: dict[str, list[float]] = {"baseline": [], "doctor": [], "discover": []}
-            ratios: dict[str, list[float]] = {"doctor": [], "discover": []}
+            times: dict[str, list[float]] = {"baseline": [], "doctor": [], "doctor-describe": [], "discover": []}
+            ratios: dict[str, list[float]] = {
+                "doctor": [],
+                "doctor-describe": [],
+                "discover": [],
+                "doctor/describe": [],
+            }
+            identical = True
             doctor_calls: dict[str, int] = {}
             discover_calls: dict[str, int] = {}
             counts: dict[str, int] = {}
@@ -198,7 +234,12 @@ def main() -> int:
             base_calls = 0
             for _ in range(args.rounds):  # interleaved: load on the machine hits all three alike
                 b, base_calls = baseline(server)
-                d, doctor_calls, counts = run_doctor(server, manifest)
+                d, doctor_calls, counts, listed_findings = run_doctor(server, manifest)
+                dd, describe_calls, _, described_findings = run_doctor(server, manifest, list_secrets=False)
+                identical = identical and listed_findings == described_findings
+                times["doctor-describe"].append(dd)
+                ratios["doctor-describe"].append(dd / b)
+                ratios["doctor/describe"].append(d / dd)
                 s, discover_calls, discovered = run_discover(server)
                 times["baseline"].append(b)
                 times["doctor"].append(d)
@@ -217,22 +258,27 @@ def main() -> int:
     result: dict[str, Any] = {
         "secrets": n, "functions": f, "keys": k, "rounds": args.rounds, "setup_s": round(setup, 1),
         "doctor": {"calls": doctor_calls, "total": sum(doctor_calls.values()), "findings": counts},
+        "doctor-describe": {"calls": describe_calls, "total": sum(describe_calls.values())},
+        "findings_identical": identical,
         "discover": {"calls": discover_calls, "total": sum(discover_calls.values()), "validates": discovered_ok},
         "baseline_calls": base_calls,
         "median_s": {k2: round(statistics.median(v), 3) for k2, v in times.items()},
         "median_ratio_to_baseline": {k2: round(statistics.median(v), 3) for k2, v in ratios.items()},
     }  # fmt: skip
     refetched = {}
-    for cmd in ("doctor", "discover"):
+    for cmd in ("doctor", "doctor-describe", "discover"):
         for op, count in result[cmd]["calls"].items():
             what = PER_RESOURCE.get(op)
             if what and count > distinct[what]:
                 refetched[f"{cmd} {op}"] = f"{count} calls for {distinct[what]} {what}"
     per_secret = {
-        "doctor": result["doctor"]["calls"].get("secretsmanager:DescribeSecret", 0) / n,
+        "doctor": sum(v for op, v in doctor_calls.items() if op.startswith("secretsmanager:")) / n,
+        "doctor-describe": sum(v for op, v in describe_calls.items() if op.startswith("secretsmanager:")) / n,
         "discover": sum(v for op, v in discover_calls.items() if op.startswith("secretsmanager:")) / n,
     }
-    other = {cmd: result[cmd]["total"] - round(per_secret[cmd] * n) for cmd in ("doctor", "discover")}
+    other = {
+        cmd: result[cmd]["total"] - round(per_secret[cmd] * n) for cmd in ("doctor", "doctor-describe", "discover")
+    }
     result["per_secret"] = per_secret
     result["not_per_secret"] = other
     result["refetched"] = refetched
@@ -242,6 +288,8 @@ def main() -> int:
         "doctor <= 3 per secret + few per function and VPC": per_secret["doctor"] <= 3
         and other["doctor"] <= 10 * f + 2 * k + 10,
         "no re-fetches": not refetched,
+        "doctor: the same findings listing as describing": identical,
+        "doctor <= 0.05 Secrets Manager calls per secret": per_secret["doctor"] <= 0.05,
     }
     print(f"doctor and discover against moto: {n:,} rotated secrets, {f} functions (own roles), {k} keys, 1 VPC; "
           f"setup {setup:.0f} s; median of {args.rounds} interleaved rounds")  # fmt: skip
@@ -251,13 +299,18 @@ def main() -> int:
     print(
         f"| baseline (ListSecrets + DescribeSecret each, serial) | {base_calls:,} | {1 + 1 / 100:.2f} | 0 | {result['median_s']['baseline']:.2f} s | 1.00 |"
     )
-    for cmd in ("doctor", "discover"):
+    for cmd in ("doctor", "doctor-describe", "discover"):
         print(f"| {cmd} | {result[cmd]['total']:,} | {per_secret[cmd]:.2f} | {other[cmd]} | {result['median_s'][cmd]:.2f} s | "
               f"{result['median_ratio_to_baseline'][cmd]:.2f} |")  # fmt: skip
     print()
-    for cmd in ("doctor", "discover"):
+    print(
+        f"doctor / doctor-describe wall time (median of the per-round ratios): {result['median_ratio_to_baseline']['doctor/describe']:.3f}"
+    )
+    for cmd in ("doctor", "doctor-describe", "discover"):
         print(f"{cmd} calls by operation: " + ", ".join(f"{op} {c}" for op, c in sorted(result[cmd]["calls"].items())))
-    print(f"doctor findings: {counts}; discovered manifest validates: {discovered_ok}")
+    print(
+        f"doctor findings: {counts}; identical to doctor-describe's: {identical}; discovered manifest validates: {discovered_ok}"
+    )
     print("re-fetches: " + (", ".join(f"{k2}: {v}" for k2, v in refetched.items()) if refetched else "none"))
     for goal, ok in result["goals_met"].items():
         print(f"goal {goal}: {'met' if ok else 'MISSED'}")

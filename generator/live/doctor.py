@@ -15,10 +15,12 @@ The room it lives in:
 * this module -- runs the checks of every function and secret on the reader's pool and
   orders the findings: each function, then its secrets (the text table's grouping).
 
-API calls: one ``DescribeSecret`` per secret (it carries the key, the rotation, the
-schedule, ``LastRotatedDate`` and the version stages), ``GetSecretValue`` only with
-``--read-values``; everything per function, role, policy, key, VPC and security group is
-fetched once (:class:`generator.live.client.Memo`).
+API calls: ``ListSecrets``, 100 secrets a call (an entry carries the key, the rotation,
+the schedule, ``LastRotatedDate`` and the version stages); ``DescribeSecret`` only for a
+secret the list did not answer, and again for a secret with a finding that is not a pass
+(the list is eventually consistent); ``GetSecretValue`` only with ``--read-values``;
+everything per function, role, policy, key, VPC and security group is fetched once
+(:class:`generator.live.client.Memo`).
 """
 
 from __future__ import annotations
@@ -37,8 +39,11 @@ __all__ = ["FAIL", "FUNCTION_CHECKS", "PASS", "SECRET_CHECKS", "STATUSES", "UNKN
 
 
 class Doctor:
-    def __init__(self, aws: Aws, module: model_mod.Module, *, read_values: bool = False, now: datetime | None = None):
+    def __init__(self, aws: Aws, module: model_mod.Module, *, read_values: bool = False, now: datetime | None = None,
+                 list_secrets: bool = True):  # fmt: skip
+        """``list_secrets=False`` describes every secret one by one (the bench's "before")."""
         self.m = module
+        self.list_secrets = list_secrets
         self.reader = AccountReader(aws, module.region)
         self.ctx = checks.Context(self.reader, module, read_values=read_values, now=now or checks.context.now())
         self._subject_order: dict[str, int] = {}
@@ -55,10 +60,21 @@ class Doctor:
                 f"the credentials are for account {account}, the manifest describes {self.m.account_id}",
                 f"use a profile for account {self.m.account_id} (--profile)",
             )])  # fmt: skip
+        if self.list_secrets:
+            self.reader.list_secrets(i for s in self.m.secrets for i in _secret_ids(s))
         found: list[Finding] = []
         for got in self.reader.map(lambda fn: checks.function_checks(self.ctx, fn), self.m.functions):
             found += got
-        for got in self.reader.map(lambda s: checks.secret_checks(self.ctx, s), self.m.secrets):
+        by_secret = self.reader.map(lambda s: checks.secret_checks(self.ctx, s), self.m.secrets)
+        # ListSecrets may lag by minutes: a secret judged from its list entry with anything but
+        # a pass is described and judged again, so that no failure rests on a stale entry.
+        again = [i for i, (s, got) in enumerate(zip(self.m.secrets, by_secret, strict=True))
+                 if any(f.status != PASS for f in got) and self.reader.forget_listed(_secret_ids(s))]  # fmt: skip
+        for i, got in zip(
+            again, self.reader.map(lambda i: checks.secret_checks(self.ctx, self.m.secrets[i]), again), strict=True
+        ):
+            by_secret[i] = got
+        for got in by_secret:
             found += got
         return self._report(found)
 
@@ -72,3 +88,8 @@ class Doctor:
 
     def _report(self, found: list[Finding]) -> Report:
         return Report(self.m.account_id, self.m.region, sorted(found, key=self._order), self.reader.calls)
+
+
+def _secret_ids(s: model_mod.SecretPlan) -> list[str]:
+    """The ids the checks of ``s`` read secrets by: its own, and its master secret's."""
+    return [s.arn or s.name] + ([checks.context.secret_id(s.master_arn)] if s.master_arn else [])

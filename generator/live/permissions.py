@@ -19,6 +19,8 @@ DOCTOR = (
     "iam:ListAttachedRolePolicies",
     "iam:GetPolicy",
     "iam:GetPolicyVersion",
+    "iam:SimulatePrincipalPolicy",
+    "secretsmanager:ListSecrets",
     "secretsmanager:DescribeSecret",
     "kms:DescribeKey",
     "kms:GetKeyPolicy",

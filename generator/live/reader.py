@@ -11,11 +11,13 @@ or raises :class:`~generator.live.client.LiveError` (``Denied`` names the action
 
 from __future__ import annotations
 
+import functools
 import json
+import threading
 from collections.abc import Iterable
 from typing import Any
 
-from generator.live.client import Aws, Memo, NotFound
+from generator.live.client import Aws, Denied, LiveError, Memo, NotFound
 
 
 class AccountReader:
@@ -25,6 +27,9 @@ class AccountReader:
         self.aws = aws
         self.region = region
         self._memo = Memo()
+        self._lock = threading.Lock()
+        self._listed: dict[str, dict[str, Any]] = {}  # secret name or ARN -> its ListSecrets entry
+        self._simulator_why = ""  # why IAM's policy simulator did not answer
 
     @property
     def calls(self) -> dict[str, int]:
@@ -104,7 +109,64 @@ class AccountReader:
 
         return self._memo.get(("managed-policy", arn), fetch)
 
+    # ---- secrets: listed 100 at a time, described only where the list cannot answer ----
+    def list_secrets(self, secret_ids: Iterable[str]) -> None:
+        """Read the secrets named by ``secret_ids`` (names or ARNs) from ``ListSecrets``, 100
+        a call, instead of one ``DescribeSecret`` each.
+
+        A ``SecretListEntry`` carries everything the checks read from a description: the
+        ARN, name, key, rotation (enabled, function, rules), ``LastRotatedDate``,
+        ``CreatedDate``, ``OwningService`` and the version stages (as
+        ``SecretVersionsToStages``)
+        (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_SecretListEntry.html).
+        Listing stops once every id is found, or once the pages read reach the number of
+        ids still missing (describing those is no dearer); those, and all of them when the
+        caller may not list, are described one by one. Secrets scheduled for deletion are
+        listed too (``IncludePlannedDeletion``), as ``DescribeSecret`` returns them.
+
+        ``ListSecrets`` is eventually consistent and "might not reflect changes from the
+        last five minutes" (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_ListSecrets.html):
+        :meth:`forget_listed` drops an entry so that :meth:`secret` describes it again,
+        which ``doctor`` does for every secret with a finding that is not a pass.
+        """
+        wanted = {i for i in secret_ids if i}
+        found: dict[str, dict[str, Any]] = {}
+        token: str | None = None
+        pages = 0
+        try:
+            while wanted:
+                kwargs: dict[str, Any] = {"MaxResults": 100, "IncludePlannedDeletion": True}
+                if token:
+                    kwargs["NextToken"] = token
+                page = self.aws.call("secretsmanager", "ListSecrets", "list_secrets", **kwargs)
+                pages += 1
+                for entry in page.get("SecretList", []):
+                    for ident in (entry.get("ARN"), entry.get("Name")):
+                        if ident in wanted:
+                            found[ident] = _as_description(entry)
+                            wanted.discard(ident)
+                token = page.get("NextToken")
+                if not token or pages >= len(wanted):
+                    break
+        except LiveError:
+            return  # denied or failing: every secret is described instead
+        with self._lock:
+            self._listed.update(found)
+
+    def forget_listed(self, secret_ids: Iterable[str]) -> bool:
+        """Drop listed entries, so :meth:`secret` describes them; whether any was listed."""
+        with self._lock:
+            popped = [self._listed.pop(i, None) for i in secret_ids]  # every one, no short cut
+        return any(e is not None for e in popped)
+
     def secret(self, secret_id: str) -> dict[str, Any] | None:
+        """The secret's description: its ``ListSecrets`` entry when one was listed, else
+        ``DescribeSecret`` (None: it does not exist)."""
+        with self._lock:
+            listed = self._listed.get(secret_id)
+        if listed is not None:
+            return listed
+
         def fetch() -> dict[str, Any] | None:
             return self.aws.call_or_none("secretsmanager", "DescribeSecret", "describe_secret", SecretId=secret_id)
 
@@ -200,6 +262,106 @@ class AccountReader:
 
         return self._memo.get(("databases",), fetch)
 
+    # ---- IAM's policy simulator ------------------------------------------------------------
+    def simulate(
+        self, role_arn: str, requests: list[tuple[str, str, dict[str, str]]]
+    ) -> dict[tuple[str, str], str] | None:
+        """IAM's own decision (``allowed``, ``implicitDeny``, ``explicitDeny``) on each
+        (action, resource, context) for the role, by ``iam:SimulatePrincipalPolicy``
+        (https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulatePrincipalPolicy.html),
+        keyed by (action, resource); None when the simulator cannot answer (the caller may
+        not call it, or the endpoint does not implement it, as moto does not):
+        :meth:`simulator_status` says why, and it is not asked again in this run.
+
+        The simulator takes one context for every action and resource of a call, so
+        requests whose context keys agree share a call (a secret's own actions, its key's and
+        ``GetRandomPassword``: one call; its master secret's: another, shared by every
+        secret of the same role and master). It evaluates the role's identity policies and
+        permissions boundary; a role's resources' policies (key policies) are not included:
+        ``ResourcePolicy`` is for IAM users only.
+        """
+        if self._memo.get(("simulator", role_arn.split(":")[4]), lambda: self._probe_simulator(role_arn)):
+            return None
+        groups: list[tuple[dict[str, str], list[tuple[str, str]]]] = []
+        for action, resource, context in requests:
+            for merged, pairs in groups:
+                if all(merged.get(k, v) == v for k, v in context.items()):
+                    merged.update(context)
+                    pairs.append((action, resource))
+                    break
+            else:
+                groups.append((dict(context), [(action, resource)]))
+        out: dict[tuple[str, str], str] = {}
+        for merged, pairs in groups:
+            actions = tuple(sorted({a for a, _ in pairs}))
+            resources = tuple(sorted({r for _, r in pairs}))
+            items = tuple(sorted(merged.items()))
+            try:
+                got = self._memo.get(
+                    ("simulate", role_arn, actions, resources, items),
+                    functools.partial(self._simulate, role_arn, actions, resources, items),
+                )
+            except LiveError as exc:
+                with self._lock:
+                    self._simulator_why = f"IAM's policy simulator failed: {exc}"
+                return None
+            for pair in pairs:
+                if pair in got:
+                    out[pair] = got[pair]
+        return out
+
+    def simulator_status(self) -> str:
+        """Why :meth:`simulate` returned None."""
+        with self._lock:
+            return self._simulator_why or "IAM's policy simulator was not asked"
+
+    def _probe_simulator(self, role_arn: str) -> str:
+        """'' when SimulatePrincipalPolicy answers for this caller; else why not (once per account)."""
+        from botocore.parsers import ResponseParserError
+
+        try:
+            self.aws.call("iam", "SimulatePrincipalPolicy", "simulate_principal_policy", PolicySourceArn=role_arn,
+                          ActionNames=["secretsmanager:GetRandomPassword"], MaxItems=1)  # fmt: skip
+        except Denied as exc:
+            why = f"IAM's policy simulator: access denied to {exc.action}"
+        except LiveError as exc:
+            why = f"IAM's policy simulator did not answer: {exc}"
+        except ResponseParserError:  # not an AWS answer at all (moto: an HTML 500 page, no simulator)
+            why = "IAM's policy simulator did not answer (the endpoint returned no IAM response)"
+        else:
+            return ""
+        with self._lock:
+            self._simulator_why = why
+        return why
+
+    def _simulate(
+        self, role_arn: str, actions: tuple[str, ...], resources: tuple[str, ...], context: tuple[tuple[str, str], ...]
+    ) -> dict[tuple[str, str], str]:
+        out: dict[tuple[str, str], str] = {}
+        marker: str | None = None
+        for _page in range(100):  # bounded: a few pages at most
+            kwargs: dict[str, Any] = {
+                "PolicySourceArn": role_arn,
+                "ActionNames": list(actions),
+                "ResourceArns": list(resources),
+                "ContextEntries": [
+                    {"ContextKeyName": k, "ContextKeyValues": [v], "ContextKeyType": "string"} for k, v in context
+                ],
+            }
+            if marker:
+                kwargs["Marker"] = marker
+            got = self.aws.call("iam", "SimulatePrincipalPolicy", "simulate_principal_policy", **kwargs)
+            for result in got.get("EvaluationResults", []):
+                specific = result.get("ResourceSpecificResults") or []
+                for one in specific:
+                    out[(result["EvalActionName"], one["EvalResourceName"])] = one["EvalResourceDecision"]
+                if not specific:
+                    out[(result["EvalActionName"], result.get("EvalResourceName", "*"))] = result["EvalDecision"]
+            marker = got.get("Marker")
+            if not got.get("IsTruncated") or not marker:
+                break
+        return out
+
     def value_shape(self, arn: str) -> tuple[frozenset[str] | None, Any]:
         """(the top-level keys of the current value if it is a JSON object, its ``engine``):
         ``--read-values`` only. The value itself never leaves this method, and is not kept."""
@@ -219,6 +381,15 @@ class AccountReader:
         engine = data.get("engine")
         data.clear()
         return keys, engine if isinstance(engine, str) else None
+
+
+def _as_description(entry: dict[str, Any]) -> dict[str, Any]:
+    """A ``SecretListEntry`` in ``DescribeSecret``'s shape: the version stages are
+    ``SecretVersionsToStages`` in the one and ``VersionIdsToStages`` in the other."""
+    out = dict(entry)
+    if "VersionIdsToStages" not in out and "SecretVersionsToStages" in out:
+        out["VersionIdsToStages"] = out["SecretVersionsToStages"]
+    return out
 
 
 def _first(response: dict[str, Any] | None, key: str) -> dict[str, Any] | None:

@@ -93,6 +93,10 @@ CHECKS: tuple[Check, ...] = (
           "The role's inline, attached and boundary policies allow the rotation actions on the secret, its key "
           "and its master secret.",
           f"{_SM}/rotating-secrets-required-permissions-function.html", ASFF_ROLE),
+    Check("grants-judges", SECRET, "IAM's policy simulator and doctor's evaluator agree on the grants", "LOW",
+          "Where the caller may call iam:SimulatePrincipalPolicy, grants follows IAM's answer; doctor's own evaluator "
+          "judges too, and a disagreement is reported with both answers.",
+          "https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulatePrincipalPolicy.html", ASFF_ROLE),
     Check("rotation", SECRET, "Rotation is on, with the manifest's function", "MEDIUM",
           "Rotation is enabled and points at the manifest's function.",
           f"{_SM}/rotating-secrets.html", ASFF_SECRET, ("SecretsManager.1",)),

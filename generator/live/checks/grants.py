@@ -61,6 +61,9 @@ def grants(ctx: Context, s: model_mod.SecretPlan, fn: model_mod.FunctionPlan, ar
             kms_wanted.append(("kms:Decrypt", master_key, ctx.kms_context({"kms:EncryptionContext:SecretARN": master})))
     missing: list[str] = []
     unsure: list[str] = []
+    judged: list[
+        tuple[str, str, dict[str, str], str]
+    ] = []  # what IAM policies decide: (action, resource, context, ours)
     for action, resource, request_ctx in wanted + kms_wanted:
         if action.startswith("kms:"):
             try:
@@ -78,12 +81,36 @@ def grants(ctx: Context, s: model_mod.SecretPlan, fn: model_mod.FunctionPlan, ar
         if result == pe.ALLOWED and boundary:
             result = pe.evaluate(boundary, pe.Request(action, resource, request_ctx))
             if result == pe.IMPLICIT:
-                missing.append(f"{action} on {resource} (the permissions boundary does not allow it)")
-                continue
-        if result in (pe.IMPLICIT, pe.DENIED):
+                result = BOUNDARY
+        judged.append((action, resource, request_ctx, result))
+    simulated = ctx.read.simulate(role_arn, [(a, r, c) for a, r, c, _ in judged]) if judged else None
+    judge = (
+        SIMULATOR if simulated is not None else f"; judged by doctor's own evaluator ({ctx.read.simulator_status()})"
+    )
+    disagree: list[str] = []
+    for action, resource, _c, ours in judged:
+        result = ours
+        if simulated is not None:
+            theirs = simulated.get((action, resource))
+            result = _FROM_SIMULATOR.get(theirs or "", pe.UNSURE)
+            if ours != pe.UNSURE and _agrees(ours) != result:
+                disagree.append(f"{action} on {resource}: IAM's simulator says {theirs or 'nothing'}, doctor's evaluator "
+                                f"{_SAYS[ours]}")  # fmt: skip
+        if result == BOUNDARY:
+            missing.append(f"{action} on {resource} (the permissions boundary does not allow it)")
+        elif result in (pe.IMPLICIT, pe.DENIED):
             missing.append(f"{action} on {resource}" + (" (explicitly denied)" if result == pe.DENIED else ""))
         elif result == pe.UNSURE:
             unsure.append(f"{action} on {resource}")
+    if simulated is not None and judged:
+        if disagree:
+            out.add(n, "grants-judges", WARN, "IAM's policy simulator and doctor's own evaluator disagree (the grants check "
+                    "follows the simulator): " + "; ".join(disagree),
+                    "the simulator is IAM's own answer; if the role's policies are what you expect, report the case to "
+                    "rotation-tf with the policies, so that its evaluator learns it")  # fmt: skip
+        else:
+            out.add(n, "grants-judges", PASS, f"IAM's policy simulator and doctor's own evaluator agree on {len(judged)} "
+                    "request(s)")  # fmt: skip
     if missing:
         if role_name == fn.role_name or (fn.existing and fn.role_name is None):
             # the module's role, or an existing function's own role (read at plan time)
@@ -93,10 +120,33 @@ def grants(ctx: Context, s: model_mod.SecretPlan, fn: model_mod.FunctionPlan, ar
                    f"while it names {fn.role_name}), then run terraform apply: the module puts policy {fn.policy_name} on it")  # fmt: skip
         else:
             fix = f"grant them to role {role_name}, the role the function really runs as (rotation-tf explain lists the statements)"
-        out.add(n, "grants", FAIL, f"role {role_name} may not: " + "; ".join(missing), fix)
+        out.add(n, "grants", FAIL, f"role {role_name} may not: " + "; ".join(missing) + judge, fix)
     elif unsure:
-        out.add(n, "grants", WARN, f"role {role_name} allows these only under conditions doctor cannot evaluate: " + "; ".join(unsure),
+        out.add(n, "grants", WARN, f"role {role_name} allows these only under conditions doctor cannot evaluate: " + "; ".join(unsure) + judge,
                  "check the conditions of the role's policies")  # fmt: skip
     else:
-        out.add(n, "grants", PASS, f"role {role_name} may rotate it ({len(wanted) + len(kms_wanted)} actions checked)")
+        out.add(
+            n,
+            "grants",
+            PASS,
+            f"role {role_name} may rotate it ({len(wanted) + len(kms_wanted)} actions checked){judge}",
+        )
     return out
+
+
+BOUNDARY = "boundary"  # allowed by the role's policies, not by its permissions boundary
+SIMULATOR = "; judged by IAM's policy simulator"
+# EvalDecision / EvalResourceDecision of SimulatePrincipalPolicy
+# (https://docs.aws.amazon.com/IAM/latest/APIReference/API_EvaluationResult.html)
+_FROM_SIMULATOR = {"allowed": pe.ALLOWED, "explicitDeny": pe.DENIED, "implicitDeny": pe.IMPLICIT}
+_SAYS = {
+    pe.ALLOWED: "allowed",
+    pe.DENIED: "explicitDeny",
+    pe.IMPLICIT: "implicitDeny",
+    BOUNDARY: "implicitDeny (boundary)",
+}
+
+
+def _agrees(ours: str) -> str:
+    """Our verdict as the simulator states it: a boundary's refusal is an implicit deny."""
+    return pe.IMPLICIT if ours == BOUNDARY else ours
