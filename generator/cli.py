@@ -445,9 +445,40 @@ ReadValuesOpt = Annotated[
 ]
 
 
+AssumeRoleOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--assume-role",
+        help="In every account that is not the caller's, read through arn:<partition>:iam::<account>:role/NAME.",
+        metavar="NAME",
+    ),
+]
+ExternalIdOpt = Annotated[
+    str | None, typer.Option("--external-id", help="The external id the role's trust policy requires.", metavar="X")
+]
+SessionNameOpt = Annotated[
+    str,
+    typer.Option("--role-session-name", help="The session name CloudTrail shows for the assumed role.", metavar="N"),
+]
+MaxAccountsOpt = Annotated[
+    int, typer.Option("--max-accounts", min=1, max=64, help="Accounts read at the same time.", metavar="N")
+]
+
+
+def _assume(role: str | None, external_id: str | None, session_name: str) -> Any:
+    from generator.live.accounts import AssumeRole
+
+    if role is None:
+        if external_id is not None:
+            typer.echo("rotation-tf: --external-id needs --assume-role", err=True)
+            raise typer.Exit(2)
+        return None
+    return AssumeRole(role, external_id, session_name)
+
+
 @command()
 def doctor(
-    manifest: ManifestArg,
+    manifests: ManifestsArg,
     profile: ProfileOpt = None,
     region: Annotated[str | None, typer.Option("--region", help="Must be the manifest's region (the default).")] = None,
     endpoint_url: EndpointOpt = None,
@@ -462,44 +493,111 @@ def doctor(
         ),
     ] = "text",
     read_values: ReadValuesOpt = False,
+    assume_role: AssumeRoleOpt = None,
+    external_id: ExternalIdOpt = None,
+    role_session_name: SessionNameOpt = "rotation-tf",
+    max_accounts: MaxAccountsOpt = 8,
     max_attempts: AttemptsOpt = 5,
     timeout: TimeoutOpt = 30.0,
     color: ColorOpt = "auto",
 ) -> None:
     """Check the account against MANIFEST: can each secret rotate, and if not, why and how to fix it.
 
-    Read-only. Before apply it checks the functions, their network path to Secrets Manager, the secrets, their keys and key policies; after apply also the invoke permissions, the real roles' grants, rotation, schedule, overdue and unfinished rotations. --read-values also checks which JSON keys each value has.
+    Read-only. Before apply it checks the functions, their network path to Secrets Manager, the secrets, their keys and key policies; after apply also the invoke permissions, the real roles' grants, rotation, schedule, overdue and unfinished rotations. --read-values also checks which JSON keys each value has. With --assume-role, a manifest of another account is read through that role in its account, up to --max-accounts accounts at once.
 
-    Exit 0 nothing fails, 1 something fails, 2 bad manifest or usage, 3 AWS unreachable.
+    Exit 3 when any account could not be read (AWS unreachable, or the role could not be assumed), else 1 when a check fails, else 0; 2 bad manifest or usage.
     """
     from generator.commands import use_color
     from generator.live import commands
 
     conn = commands.Connection(profile, region, endpoint_url, max_attempts, timeout)
-    _exit(commands.doctor(manifest, conn, fmt=fmt, read_values=read_values, colour=use_color(color, sys.stdout)))
+    assume = _assume(assume_role, external_id, role_session_name)
+    _exit(
+        commands.doctor(
+            manifests,
+            conn,
+            fmt=fmt,
+            read_values=read_values,
+            colour=use_color(color, sys.stdout),
+            assume=assume,
+            max_accounts=max_accounts,
+        )  # fmt: skip
+    )
+
+
+def _ids(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
 
 
 @command()
 def discover(
-    region: Annotated[str, typer.Option("--region", help="AWS region to list.")],
+    region: Annotated[str | None, typer.Option("--region", help="AWS region to list (one account).")] = None,
     profile: ProfileOpt = None,
     endpoint_url: EndpointOpt = None,
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Write the manifest here (never overwrites); default stdout.", metavar="FILE"),
+        typer.Option(
+            "--out",
+            "-o",
+            help="Write the manifest here (never overwrites); default stdout. With --organization or --accounts: "
+            "the folder that gets <account>-<region>.yaml.",
+            metavar="FILE|DIR",
+        ),
     ] = None,
+    organization: Annotated[
+        bool, typer.Option("--organization", help="Every ACTIVE account of the organization (ListAccounts).")
+    ] = False,
+    accounts: Annotated[
+        str | None, typer.Option("--accounts", help="These accounts (comma-separated ids).", metavar="ID,ID")
+    ] = None,
+    regions: Annotated[
+        str | None, typer.Option("--regions", help="With --organization or --accounts: the regions.", metavar="R,R")
+    ] = None,
+    assume_role: AssumeRoleOpt = None,
+    external_id: ExternalIdOpt = None,
+    role_session_name: SessionNameOpt = "rotation-tf",
+    max_accounts: MaxAccountsOpt = 8,
     read_values: ReadValuesOpt = False,
     max_attempts: AttemptsOpt = 5,
     timeout: TimeoutOpt = 30.0,
 ) -> None:
     """Write a manifest for the secrets that already rotate in REGION, every one marked import: true.
 
+    With --organization (or --accounts ID,ID), --regions R,R, --assume-role NAME and --out DIR: one manifest per account and region where something rotates, DIR/<account>-<region>.yaml; an account that cannot be entered is named on stderr and the rest still run.
+
     Read-only; never reads a secret value unless --read-values is given, and then takes only engine and masterarn from each value.
 
-    Exit 0, 2 on bad usage, 3 AWS unreachable.
+    Exit 0, 2 on bad usage or an existing file, 3 when AWS (or an account) could not be reached.
     """
     from generator.live import commands
 
+    assume = _assume(assume_role, external_id, role_session_name)
+    if organization or accounts is not None:
+        if organization and accounts is not None:
+            typer.echo("rotation-tf: give --organization or --accounts, not both", err=True)
+            raise typer.Exit(2)
+        if region is not None:
+            typer.echo("rotation-tf: with --organization or --accounts, name the regions with --regions", err=True)
+            raise typer.Exit(2)
+        conn = commands.Connection(profile, None, endpoint_url, max_attempts, timeout)
+        _exit(
+            commands.discover_accounts(
+                conn,
+                accounts=None if organization else _ids(accounts),
+                regions=_ids(regions),
+                assume=assume,
+                out_dir=out,
+                read_values=read_values,
+                max_accounts=max_accounts,
+            )  # fmt: skip
+        )
+    if region is None or regions is not None or assume is not None:
+        typer.echo(
+            "rotation-tf: discover needs --region R (one account), or --organization / --accounts with --regions, "
+            "--assume-role and --out",
+            err=True,
+        )
+        raise typer.Exit(2)
     conn = commands.Connection(profile, region, endpoint_url, max_attempts, timeout)
     _exit(commands.discover(conn, out_path=out, read_values=read_values))
 
@@ -515,10 +613,29 @@ def caller_policy(
         ),
     ] = "all",
     read_values: Annotated[bool, typer.Option("--read-values", help="Include what --read-values needs.")] = False,
+    assume_role: Annotated[
+        str | None,
+        typer.Option(
+            "--assume-role",
+            help="Print {role: the policy of the read-only role NAME in every account, caller: what the caller needs "
+            "(sts:AssumeRole on those roles, organizations:ListAccounts)}.",
+            metavar="NAME",
+        ),
+    ] = None,
 ) -> None:
     """Print the IAM policy (JSON) that lets the caller run doctor and/or discover; all of it read-only."""
     import json
 
     from generator.live import permissions
 
-    sys.stdout.write(json.dumps(permissions.policy(which, read_values), indent=2) + "\n")
+    if assume_role is None:
+        doc = permissions.policy(which, read_values)
+    else:
+        from generator.live.accounts import AssumeRole
+
+        problems = AssumeRole(assume_role).problems()
+        if problems:
+            typer.echo(f"rotation-tf: {problems[0]}", err=True)
+            raise typer.Exit(2)
+        doc = permissions.cross_account(which, assume_role, read_values)
+    sys.stdout.write(json.dumps(doc, indent=2) + "\n")

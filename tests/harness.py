@@ -167,16 +167,21 @@ def free_port() -> int:
 class MotoServer:
     """``python -m moto.server`` on loopback, with moto's account set to the manifests'."""
 
-    def __init__(self, account: str = ACCOUNT):
+    def __init__(self, account: str | None = ACCOUNT):
+        """``account=None`` leaves MOTO_ACCOUNT_ID unset: requests signed with the plain test
+        keys then act in moto's default account 123456789012, and credentials returned by
+        sts:AssumeRole act in the assumed role's own account (moto's multi-account mode;
+        tests/test_moto_accounts.py)."""
         self.account = account
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> MotoServer:
-        env = dict(
-            os.environ, MOTO_ACCOUNT_ID=self.account, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing"
-        )
+        env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+        env.pop("MOTO_ACCOUNT_ID", None)
+        if self.account is not None:
+            env["MOTO_ACCOUNT_ID"] = self.account
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
             env=env,

@@ -50,6 +50,7 @@ TRUST = {
 class World:
     server: Any
     region: str = REGION
+    account: str = ACCOUNT
     ids: dict[str, str] = field(default_factory=dict)
     secret_arns: dict[str, str] = field(default_factory=dict)
 
@@ -72,8 +73,12 @@ def _role_policy(w: World, key_arns: list[str], secret_arns: list[str], master_a
     }  # fmt: skip
 
 
-def build(server: Any, *, runtime: str = "python3.12", value: dict[str, str] | None = None) -> World:
-    w = World(server)
+def build(
+    server: Any, *, runtime: str = "python3.12", value: dict[str, str] | None = None, account: str = ACCOUNT
+) -> World:
+    """``server`` is anything with ``client(service, region)``; ``account`` is the account its
+    clients act in (tests/test_moto_accounts.py builds worlds in several)."""
+    w = World(server, account=account)
     ec2 = w.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     w.ids["vpc"] = vpc
@@ -136,7 +141,7 @@ def build(server: Any, *, runtime: str = "python3.12", value: dict[str, str] | N
         )["FunctionArn"]  # fmt: skip
         lam.add_permission(
             FunctionName=name, StatementId="SecretsManagerAccess", Action="lambda:InvokeFunction",
-            Principal="secretsmanager.amazonaws.com", SourceAccount=ACCOUNT,
+            Principal="secretsmanager.amazonaws.com", SourceAccount=w.account,
         )  # fmt: skip
     for name in SECRETS:
         rotate(w, name)
@@ -166,7 +171,7 @@ def finish_rotation(w: World, name: str) -> None:
 def manifest(w: World, **overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "version": 1,
-        "account_id": ACCOUNT,
+        "account_id": w.account,
         "region": w.region,
         "functions": {
             "legacy": {

@@ -52,7 +52,7 @@ def run_doctor(
         path, commands.Connection(endpoint_url=world.server.url, max_attempts=2), fmt="json", out=out, **kw
     )
     findings = json.loads(out.getvalue())["findings"]
-    assert all(set(f) == {"subject", "check", "status", "message", "fix"} for f in findings)
+    assert all(set(f) == {"account", "region", "subject", "check", "status", "message", "fix"} for f in findings)
     return code, findings
 
 

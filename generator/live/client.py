@@ -27,13 +27,15 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 # IAM action prefix of each boto3 service name (they differ for a few services only).
 _PREFIX = {"lambda": "lambda", "secretsmanager": "secretsmanager", "kms": "kms", "iam": "iam", "ec2": "ec2",
-           "rds": "rds", "redshift": "redshift", "sts": "sts"}  # fmt: skip
+           "rds": "rds", "redshift": "redshift", "sts": "sts", "organizations": "organizations",
+           "securityhub": "securityhub"}  # fmt: skip
 
 DENIED_CODES = frozenset(
     {
@@ -143,6 +145,18 @@ def _status(response: Any) -> int | None:
     return status if isinstance(status, int) else None
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """Temporary credentials, as sts:AssumeRole returns them."""
+
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+
+    def __repr__(self) -> str:  # never print a secret key, even in a traceback
+        return f"Credentials({self.access_key_id!r}, ...)"
+
+
 def _is_not_found(code: str) -> bool:
     return code in NOT_FOUND_CODES or code.endswith(".NotFound") or code.endswith("NotFound")
 
@@ -161,6 +175,7 @@ class Aws:
         read_timeout: float = 30.0,
         workers: int = 8,
         services: Iterable[str] = ("sts", "lambda", "secretsmanager", "kms", "iam", "ec2", "rds", "redshift"),
+        credentials: Credentials | None = None,
     ):
         import boto3
         import botocore.config
@@ -173,7 +188,15 @@ class Aws:
         self.failure: ServiceFailure | None = None  # the first answer the retries did not cure
         self._lock = threading.Lock()
         try:
-            session = boto3.Session(profile_name=profile, region_name=region)
+            if credentials is not None:  # an assumed role's temporary credentials (generator.live.accounts)
+                session = boto3.Session(
+                    aws_access_key_id=credentials.access_key_id,
+                    aws_secret_access_key=credentials.secret_access_key,
+                    aws_session_token=credentials.session_token,
+                    region_name=region,
+                )
+            else:
+                session = boto3.Session(profile_name=profile, region_name=region)
         except botocore.exceptions.ProfileNotFound as exc:
             raise Unreachable(str(exc)) from None
         session.events.register("before-call", self._count)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -32,7 +34,7 @@ def _err(text: str) -> None:
 DISCOVER_SERVICES = ("sts", "secretsmanager", "lambda", "kms", "iam")
 
 
-def _open(conn: Connection, region: str, services: tuple[str, ...] | None = None) -> Any:
+def _open(conn: Connection, region: str, services: tuple[str, ...] | None = None, credentials: Any = None) -> Any:
     from generator.live.client import Aws
 
     return Aws(
@@ -43,6 +45,7 @@ def _open(conn: Connection, region: str, services: tuple[str, ...] | None = None
         max_attempts=conn.max_attempts,
         connect_timeout=min(conn.timeout, 10.0),
         read_timeout=conn.timeout,
+        credentials=credentials,
     )
 
 
@@ -122,47 +125,256 @@ def render_text(report: Any, module: Any, colour: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def doctor(manifest: Path, conn: Connection, *, fmt: str = "text", read_values: bool = False, colour: bool = False,
-           out: IO[str] | None = None) -> int:  # fmt: skip
+@dataclass
+class Audit:
+    """One manifest's run: its report, or why its account could not be read."""
+
+    manifest: Path
+    module: Any
+    report: Any
+    unreadable: str = ""  # the reason, when the account could not be read (exit 3)
+    error: Any = None  # the LiveError or ServiceFailure behind it
+
+
+def _unreadable_report(module: Any, reason: str, fix: str) -> Any:
+    from generator.live.doctor import UNKNOWN, Finding, Report
+
+    finding = Finding(module.account_id, "account", UNKNOWN, f"could not read the account: {reason}", fix)
+    return Report(module.account_id, module.region, [finding])
+
+
+def _entry_lines(path: Path) -> dict[tuple[str, ...], int]:
+    """The line of each function's and secret's key, and of ``account_id``, in the manifest."""
+    from generator import source as source_mod
+    from generator.errors import Failed
+
+    try:
+        src = source_mod.load(path)
+    except Failed:  # pragma: no cover - the manifest was valid a moment ago
+        return {}
+    out: dict[tuple[str, ...], int] = {}
+    for section in ("functions", "secrets"):
+        for key in src.data.get(section) or {}:
+            line, _ = src.where((section, key), key=True)
+            if line:
+                out[(section, key)] = line
+    line, _ = src.where(("account_id",), key=True)
+    if line:
+        out[("account_id",)] = line
+    return out
+
+
+def _resource(module: Any, f: Any) -> str:
+    """The ARN of what a finding is about, of the kind its check names in the registry."""
+    from generator.live import registry
+
+    p, region, account = module.partition, module.region, module.account_id
+    check = registry.BY_ID.get(f.check)
+    kind = check.resource_type if check is not None else ""
+    about = check.about if check is not None else ""
+    fn = next((x for x in module.functions if x.key == f.subject), None) if about != registry.SECRET else None
+    sec = next((x for x in module.secrets if x.name == f.subject), None) if about != registry.FUNCTION else None
+    if sec is not None:
+        fn = next((x for x in module.functions if x.key == sec.function), None)
+        secret_arn = sec.arn or f"arn:{p}:secretsmanager:{region}:{account}:secret:{sec.name}"
+        if kind == registry.ASFF_KEY:
+            return sec.kms_key_arn or f"arn:{p}:kms:{region}:{account}:alias/aws/secretsmanager"
+        if kind == registry.ASFF_ROLE and fn is not None and fn.role_arn:
+            return str(fn.role_arn)
+        return str(secret_arn)
+    if fn is not None:
+        if kind == registry.ASFF_ROLE and fn.role_arn:
+            return str(fn.role_arn)
+        return str(fn.function_arn)
+    return f"arn:{p}:iam::{account}:root"
+
+
+def _stamped(audit: Audit) -> None:
+    """Every finding carries where it is: the account and region, the manifest entry's file
+    and line (SARIF), and the ARN of its resource (ASFF). Renderers read findings only."""
+    from dataclasses import replace
+
+    from generator.live import registry
+
+    report, module = audit.report, audit.module
+    lines = _entry_lines(audit.manifest)
+    functions = {fn.key for fn in module.functions}
+    secrets = {s.name for s in module.secrets}
+    file = _display_path(audit.manifest)
+
+    def line(f: Any) -> int:
+        about = registry.BY_ID[f.check].about if f.check in registry.BY_ID else ""
+        if f.subject in functions and about != registry.SECRET:
+            return lines.get(("functions", f.subject), 0)
+        if f.subject in secrets and about != registry.FUNCTION:
+            return lines.get(("secrets", f.subject), 0)
+        return lines.get(("account_id",), 0)
+
+    report.findings = [
+        replace(f, account=report.account, region=report.region, file=file, line=line(f),
+                resource=_resource(module, f))
+        for f in report.findings
+    ]  # fmt: skip
+
+
+def _display_path(path: Path) -> str:
+    """The manifest as code scanning names it: relative to the working directory when it is
+    under it (the repository root in CI), with forward slashes."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def doctor(
+    manifests: Path | Sequence[Path],
+    conn: Connection,
+    *,
+    fmt: str = "text",
+    read_values: bool = False,
+    colour: bool = False,
+    out: IO[str] | None = None,
+    assume: Any = None,
+    max_accounts: int = 8,
+) -> int:
+    """Exit 3 when any account could not be read, else 1 when any check fails, else 0 (2: bad
+    manifest or usage, before any call). With ``assume`` (an accounts.AssumeRole), each
+    manifest whose account is not the caller's is read through that role in its account."""
     from generator import api
     from generator.api import Exit
+    from generator.live.accounts import Caller
     from generator.live.client import LiveError, ServiceFailure, Unreachable
 
     out = out or sys.stdout
     if _bad_region(conn):
         return EXIT_USAGE
-    result = api.validate(manifest)
-    for d in result.diagnostics:
-        sys.stderr.write(d.render() + "\n")
-    if result.exit is not Exit.OK:
-        return EXIT_USAGE
-    module = result.module
-    assert module is not None
-    region = module.region
-    if conn.region and conn.region != region:
-        _err(f"{manifest} describes region {region}; --region {conn.region} does not match (leave it out)")
+    paths = [manifests] if isinstance(manifests, Path) else list(manifests)
+    audits: list[Audit] = []
+    bad = False
+    for path in paths:
+        result = api.validate(path)
+        for d in result.diagnostics:
+            sys.stderr.write(d.render() + "\n")
+        if result.exit is not Exit.OK:
+            bad = True
+            continue
+        assert result.module is not None
+        if conn.region and conn.region != result.module.region:
+            _err(
+                f"{path} describes region {result.module.region}; --region {conn.region} does not match (leave it out)"
+            )
+            bad = True
+            continue
+        audits.append(Audit(path, result.module, None))
+    problems = assume.problems() if assume is not None else []
+    for problem in problems:
+        _err(problem)
+    if bad or problems or not audits:
         return EXIT_USAGE
     from generator.live.doctor import Doctor
 
-    try:
-        aws = _open(conn, region)
-    except Unreachable as exc:
-        _err(f"cannot reach AWS at {_where(conn, region)}: {exc}")
+    classic = len(audits) == 1 and assume is None
+    first_region = audits[0].module.region
+    with Caller(lambda services: _open(conn, first_region, services)) as caller:
+        if assume is not None:
+            try:
+                caller.identify()
+            except Unreachable as exc:
+                _err(f"cannot reach AWS at {_where(conn, first_region)}: {exc}")
+                return EXIT_UNREACHABLE
+            except (ServiceFailure, LiveError) as exc:
+                return _failed(exc, conn, first_region)
+
+        def run_one(audit: Audit, credentials: Any) -> None:
+            from generator.live.client import failure_line
+
+            m = audit.module
+            where = _where(conn, m.region)
+            try:
+                aws = _open(conn, m.region, credentials=credentials)
+            except Unreachable as exc:
+                audit.error, audit.unreadable = exc, f"cannot reach AWS at {where}: {exc}"
+            else:
+                try:
+                    audit.report = Doctor(aws, m, read_values=read_values).run()
+                except Unreachable as exc:
+                    audit.error, audit.unreadable = exc, f"cannot reach AWS at {where}: {exc}"
+                except (ServiceFailure, LiveError) as exc:
+                    audit.error, audit.unreadable = exc, f"AWS failed at {where}: {failure_line(exc)}"
+                finally:
+                    aws.close()
+            if audit.unreadable:
+                if classic:  # one manifest, the caller's credentials: one line, nothing reported
+                    return
+                _err(f"{audit.manifest}: account {m.account_id}: {audit.unreadable}")
+                fix = "check the endpoint, the network and the credentials, then re-run doctor"
+                audit.report = _unreadable_report(m, audit.unreadable, fix)
+
+        def run_account(account: str) -> None:
+            mine = [a for a in audits if a.module.account_id == account]
+            credentials = None
+            if assume is not None and account != caller.account:
+                partition = mine[0].module.partition
+                arn = assume.arn(partition, account)
+                try:
+                    credentials = caller.credentials(assume, partition, account)
+                except (LiveError, ServiceFailure) as exc:
+                    reason = f"could not assume {arn}: {exc}"
+                    fix = (
+                        f"put the read-only role {assume.name} in account {account} (docs/organization.md) and let the "
+                        "caller assume it (rotation-tf caller-policy --assume-role prints both policies)"
+                    )
+                    for audit in mine:
+                        audit.unreadable = reason
+                        audit.report = _unreadable_report(audit.module, reason, fix)
+                    _err(f"account {account}: {reason}")
+                    return
+            for audit in mine:
+                run_one(audit, credentials)
+
+        from generator.live.accounts import bounded
+
+        accounts = list(dict.fromkeys(a.module.account_id for a in audits))
+        bounded(run_account, accounts, max_accounts)
+    if classic and audits[0].error is not None:
+        error = audits[0].error
+        if isinstance(error, Unreachable):
+            _err(f"cannot reach AWS at {_where(conn, first_region)}: {error}")
+            return EXIT_UNREACHABLE
+        return _failed(error, conn, first_region)
+    for audit in audits:
+        _stamped(audit)
+    out.write(render(audits, fmt, colour))
+    if any(a.unreadable for a in audits):
         return EXIT_UNREACHABLE
-    try:
-        report = Doctor(aws, module, read_values=read_values).run()
-    except Unreachable as exc:
-        _err(f"cannot reach AWS at {_where(conn, region)}: {exc}")
-        return EXIT_UNREACHABLE
-    except (ServiceFailure, LiveError) as exc:
-        return _failed(exc, conn, region)
-    finally:
-        aws.close()
+    return EXIT_FAIL if any(a.report.failed for a in audits) else EXIT_OK
+
+
+def render(audits: list[Audit], fmt: str, colour: bool = False) -> str:
+    """The findings of every audited manifest in ``fmt`` (text or json)."""
+    from generator.live.doctor import STATUSES
+
     if fmt == "json":
-        out.write(json.dumps(report.to_json(), indent=2) + "\n")
-    else:
-        out.write(render_text(report, module, colour))
-    return EXIT_FAIL if report.failed else EXIT_OK
+        doc = {
+            "findings": [f.to_json() for a in audits for f in a.report.findings],
+            "accounts": [
+                {"manifest": str(a.manifest), "account": a.module.account_id, "region": a.module.region,
+                 "read": not a.unreadable}
+                for a in audits
+            ],
+        }  # fmt: skip
+        return json.dumps(doc, indent=2) + "\n"
+    texts = [render_text(a.report, a.module, colour) for a in audits]
+    if len(audits) == 1:
+        return texts[0]
+    counts = {s: sum(a.report.counts()[s] for a in audits) for s in STATUSES}
+    unread = sorted({a.module.account_id for a in audits if a.unreadable})
+    total = (
+        f"{len(audits)} manifests, {len({a.module.account_id for a in audits})} accounts: "
+        + ", ".join(f"{counts[s]} {s}" for s in STATUSES)
+        + (f"; could not read account(s) {', '.join(unread)}" if unread else "")
+    )
+    return "\n".join(texts) + "\n" + total + "\n"
 
 
 # ---- discover ----------------------------------------------------------------------------
@@ -205,3 +417,127 @@ def discover(conn: Connection, *, out_path: Path | None, read_values: bool = Fal
         sys.stderr.write(f"wrote {out_path}; next: rotation-tf validate {out_path}\n")
     sys.stderr.write(summary + "\n")
     return EXIT_OK
+
+
+def discover_accounts(
+    conn: Connection,
+    *,
+    accounts: list[str] | None,
+    regions: list[str],
+    assume: Any,
+    out_dir: Path | None,
+    read_values: bool = False,
+    max_accounts: int = 8,
+) -> int:
+    """``discover --organization`` (``accounts`` None) or ``--accounts``: one manifest per
+    account and region where something rotates, ``out_dir/<account>-<region>.yaml``.
+
+    Nothing is written when any of those files exists already (discover never overwrites);
+    an account that cannot be entered is named on stderr and the others still run (exit 3
+    at the end). Each manifest is validated before it is written (the single-account rule)."""
+    from generator import aws as aws_mod
+    from generator.live.accounts import Caller, account_problems, bounded
+    from generator.live.client import LiveError, ServiceFailure, Unreachable
+    from generator.live.discover import Discoverer, NothingToWrite
+
+    problems = []
+    if assume is None:
+        problems.append("--organization and --accounts need --assume-role NAME (the read-only role in each account)")
+    else:
+        problems += assume.problems()
+    if out_dir is None:
+        problems.append("--organization and --accounts need --out DIR (one manifest per account and region)")
+    elif out_dir.exists() and not out_dir.is_dir():
+        problems.append(f"--out {out_dir} is a file; with several accounts it names a folder")
+    if not regions:
+        problems.append("name the regions with --regions R,R")
+    problems += [f"--regions: {aws_mod.not_a_region(r)}" for r in regions if r not in aws_mod.REGIONS]
+    if len({aws_mod.partition_of(r) for r in regions}) > 1:
+        problems.append("--regions: one partition at a time (the role is assumed once per account)")
+    if accounts is not None:
+        problems += account_problems(accounts)
+        if not accounts:
+            problems.append("--accounts names no account")
+    for problem in problems:
+        _err(problem)
+    if problems:
+        return EXIT_USAGE
+    assert out_dir is not None and assume is not None
+    regions = list(dict.fromkeys(regions))
+    with Caller(lambda services: _open(conn, regions[0], services)) as caller:
+        try:
+            caller.identify()
+            if accounts is None:
+                accounts = caller.organization_accounts()
+        except (LiveError, ServiceFailure) as exc:
+            what = "list the organization's accounts" if caller.account else "reach AWS"
+            _err(f"cannot {what} at {_where(conn, regions[0])}: {exc}")
+            return EXIT_UNREACHABLE
+        accounts = list(dict.fromkeys(accounts))
+        targets = {(a, r): out_dir / f"{a}-{r}.yaml" for a in accounts for r in regions}
+        taken = sorted(str(p) for p in targets.values() if p.exists())
+        if taken:
+            for p in taken:
+                _err(f"{p} exists; discover never overwrites a file (choose another --out)")
+            return EXIT_USAGE
+        out_dir.mkdir(parents=True, exist_ok=True)
+        lock = threading.Lock()
+        written: list[Path] = []
+        failed: list[str] = []
+
+        def say(text: str) -> None:
+            with lock:
+                sys.stderr.write(text + "\n")
+
+        def run_account(account: str) -> None:
+            credentials = None
+            if account != caller.account:
+                partition = aws_mod.partition_of(regions[0])
+                try:
+                    credentials = caller.credentials(assume, partition, account)
+                except (LiveError, ServiceFailure) as exc:
+                    say(f"rotation-tf: account {account}: could not assume {assume.arn(partition, account)}: {exc}")
+                    with lock:
+                        failed.append(account)
+                    return
+            for region in regions:
+                try:
+                    aws = _open(conn, region, DISCOVER_SERVICES, credentials)
+                except Unreachable as exc:
+                    say(f"rotation-tf: account {account}, {region}: cannot reach AWS: {exc}")
+                    with lock:
+                        failed.append(account)
+                    continue
+                try:
+                    text, summary = Discoverer(aws, read_values=read_values).run()
+                except NothingToWrite as exc:
+                    say(f"discover: account {account}, {region}: {exc}")
+                    continue
+                except (LiveError, ServiceFailure) as exc:
+                    say(f"rotation-tf: account {account}, {region}: could not read: {exc}")
+                    with lock:
+                        failed.append(account)
+                    continue
+                finally:
+                    aws.close()
+                path = targets[(account, region)]
+                try:
+                    with open(path, "x", encoding="utf-8") as fh:  # "x": never overwrite, even in a race
+                        fh.write(text)
+                except FileExistsError:
+                    say(f"rotation-tf: {path} appeared meanwhile; discover never overwrites a file")
+                    with lock:
+                        failed.append(account)
+                    continue
+                with lock:
+                    written.append(path)
+                say(f"wrote {path}: {summary.removeprefix('discover: ')}")
+
+        bounded(run_account, accounts, max_accounts)
+    sys.stderr.write(
+        f"discover: {len(written)} manifest(s) written for {len(accounts)} account(s) x {len(regions)} region(s)"
+        + (f"; could not read account(s) {', '.join(sorted(set(failed)))}" if failed else "")
+        + (f"; next: rotation-tf validate {out_dir}/*.yaml" if written else "")
+        + "\n"
+    )
+    return EXIT_UNREACHABLE if failed else EXIT_OK

@@ -22,9 +22,19 @@ class Finding:
     status: str
     message: str
     fix: str = ""
+    # Where it is, stamped by generator.live.commands on every finding it reports: the
+    # account and region, the manifest file and the line of the entry (for SARIF), and the
+    # ARN of the resource the check is about (for ASFF).
+    account: str = ""
+    region: str = ""
+    file: str = ""
+    line: int = 0
+    resource: str = ""
 
-    def to_json(self) -> dict[str, str]:
+    def to_json(self) -> dict[str, Any]:
         return {
+            "account": self.account,
+            "region": self.region,
             "subject": self.subject,
             "check": self.check,
             "status": self.status,

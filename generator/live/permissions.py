@@ -71,3 +71,31 @@ def policy(command: str, read_values: bool = False) -> dict[str, Any]:
             }
         )
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def cross_account(command: str, role_name: str, read_values: bool = False) -> dict[str, Any]:
+    """For ``--assume-role NAME``: ``role`` is the policy of the read-only role that every
+    account holds (:func:`policy`), ``caller`` what the caller's own identity needs: to assume
+    that role in any account, and to list the organization's accounts (``discover
+    --organization``, from the management account or a delegated administrator). The role's
+    trust policy, which names the caller, is in docs/organization.md. The wildcards stand for
+    any partition and account (IAM allows them in every ARN segment,
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html)."""
+    caller: dict[str, Any] = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "RotationTfAssumeReadOnlyRole",
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Resource": f"arn:*:iam::*:role/{role_name}",
+            },
+            {
+                "Sid": "RotationTfListAccounts",
+                "Effect": "Allow",
+                "Action": ["organizations:ListAccounts", "sts:GetCallerIdentity"],
+                "Resource": "*",
+            },
+        ],
+    }
+    return {"role": policy(command, read_values), "caller": caller}
