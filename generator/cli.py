@@ -487,9 +487,10 @@ def doctor(
         typer.Option(
             "--format",
             "-f",
-            help="text (a table grouped by function) or json.",
-            parser=_choice(("text", "json")),
-            metavar="[text|json]",
+            help="text (a table grouped by function), json, sarif (SARIF 2.1.0, for code scanning) or asff "
+            "(AWS Security Finding Format).",
+            parser=_choice(("text", "json", "sarif", "asff")),
+            metavar="[text|json|sarif|asff]",
         ),
     ] = "text",
     read_values: ReadValuesOpt = False,
@@ -497,6 +498,19 @@ def doctor(
     external_id: ExternalIdOpt = None,
     role_session_name: SessionNameOpt = "rotation-tf",
     max_accounts: MaxAccountsOpt = 8,
+    to_security_hub: Annotated[
+        bool,
+        typer.Option(
+            "--to-security-hub",
+            help="Also send the ASFF findings to Security Hub (BatchImportFindings) in each audited account.",
+        ),
+    ] = False,
+    security_hub_account: Annotated[
+        str | None,
+        typer.Option(
+            "--security-hub-account", help="Send them to this account instead (with --to-security-hub).", metavar="ID"
+        ),
+    ] = None,
     max_attempts: AttemptsOpt = 5,
     timeout: TimeoutOpt = 30.0,
     color: ColorOpt = "auto",
@@ -505,7 +519,7 @@ def doctor(
 
     Read-only. Before apply it checks the functions, their network path to Secrets Manager, the secrets, their keys and key policies; after apply also the invoke permissions, the real roles' grants, rotation, schedule, overdue and unfinished rotations. --read-values also checks which JSON keys each value has. With --assume-role, a manifest of another account is read through that role in its account, up to --max-accounts accounts at once.
 
-    Exit 3 when any account could not be read (AWS unreachable, or the role could not be assumed), else 1 when a check fails, else 0; 2 bad manifest or usage.
+    Exit 3 when any account could not be read (AWS unreachable, or the role could not be assumed) or a finding could not be sent to Security Hub, else 1 when a check fails, else 0; 2 bad manifest or usage.
     """
     from generator.commands import use_color
     from generator.live import commands
@@ -521,7 +535,9 @@ def doctor(
             colour=use_color(color, sys.stdout),
             assume=assume,
             max_accounts=max_accounts,
-        )  # fmt: skip
+            to_security_hub=to_security_hub,
+            security_hub_account=security_hub_account,
+        )
     )
 
 
@@ -613,6 +629,10 @@ def caller_policy(
         ),
     ] = "all",
     read_values: Annotated[bool, typer.Option("--read-values", help="Include what --read-values needs.")] = False,
+    to_security_hub: Annotated[
+        bool,
+        typer.Option("--to-security-hub", help="Include securityhub:BatchImportFindings (doctor --to-security-hub)."),
+    ] = False,
     assume_role: Annotated[
         str | None,
         typer.Option(
@@ -629,7 +649,7 @@ def caller_policy(
     from generator.live import permissions
 
     if assume_role is None:
-        doc = permissions.policy(which, read_values)
+        doc = permissions.policy(which, read_values, to_security_hub)
     else:
         from generator.live.accounts import AssumeRole
 
@@ -637,5 +657,5 @@ def caller_policy(
         if problems:
             typer.echo(f"rotation-tf: {problems[0]}", err=True)
             raise typer.Exit(2)
-        doc = permissions.cross_account(which, assume_role, read_values)
+        doc = permissions.cross_account(which, assume_role, read_values, to_security_hub)
     sys.stdout.write(json.dumps(doc, indent=2) + "\n")

@@ -265,3 +265,56 @@ def test_discover_names_an_account_it_cannot_enter_and_runs_the_rest(env, tmp_pa
     assert f"account {B}: could not assume arn:aws:iam::{B}:role/{ROLE}" in err
     assert f"account {A}, us-east-1: no secret in account {A}, region us-east-1 rotates (1 secret(s) listed" in err
     assert list(out.iterdir()) == []
+
+
+# ---- SARIF lines and the Security Hub round trip ----------------------------------------
+
+
+def test_sarif_result_sits_on_the_secrets_line(env, tmp_path):
+    worlds = {A: _world(env, A)}
+    Account(env, A).client("secretsmanager").cancel_rotate_secret(SecretId=worlds[A].secret_arns[lw.SECRETS[1]])
+    [path] = _manifests(tmp_path, worlds)
+    out = io.StringIO()
+    code = commands.doctor(
+        [path], commands.Connection(endpoint_url=env.url, max_attempts=2), fmt="sarif", out=out,
+        assume=AssumeRole(ROLE),
+    )  # fmt: skip
+    assert code == 1
+    [result] = json.loads(out.getvalue())["runs"][0]["results"]
+    line = next(i for i, t in enumerate(path.read_text().splitlines(), 1) if t.strip().startswith(f"{lw.SECRETS[1]}:"))
+    assert result["ruleId"] == "rotation" and result["level"] == "error"
+    assert result["locations"][0]["physicalLocation"]["region"] == {"startLine": line}
+    assert result["properties"]["account"] == A
+
+
+def test_security_hub_round_trip_in_each_audited_account(env, tmp_path, capsys):
+    worlds = {A: _world(env, A), B: _world(env, B)}
+    for account in (A, B):  # one failing check in each: rotation off
+        Account(env, account).client("secretsmanager").cancel_rotate_secret(
+            SecretId=worlds[account].secret_arns[lw.SECRETS[1]]
+        )
+    paths = _manifests(tmp_path, worlds)
+    for run in (1, 2):  # the second run updates the same findings (stable ids), adding none
+        code, doc = _doctor(env, paths, assume=AssumeRole(ROLE), to_security_hub=True)
+        assert code == 1, capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert f"security hub: account {A}, us-east-1: 1 finding(s) imported" in err, err
+        for account in (A, B):
+            got = Account(env, account).client("securityhub").get_findings()["Findings"]
+            assert [f["Id"] for f in got] == [f"rotation-tf/{account}/us-east-1/rotation/{lw.SECRETS[1]}"], run
+            [f] = got
+            assert f["AwsAccountId"] == account and f["Compliance"]["RelatedRequirements"] == ["SecretsManager.1"]
+            assert f["Resources"][0]["Type"] == "AwsSecretsManagerSecret"
+            assert f["Resources"][0]["Id"] == worlds[account].secret_arns[lw.SECRETS[1]]
+
+
+def test_security_hub_account_gets_every_finding(env, tmp_path, capsys):
+    hub = "333333333333"
+    worlds = {A: _world(env, A)}
+    Account(env, A).client("secretsmanager").cancel_rotate_secret(SecretId=worlds[A].secret_arns[lw.SECRETS[1]])
+    code, _ = _doctor(env, _manifests(tmp_path, worlds), assume=AssumeRole(ROLE), to_security_hub=True,
+                      security_hub_account=hub)  # fmt: skip
+    assert code == 1, capsys.readouterr().err
+    [f] = Account(env, hub).client("securityhub").get_findings()["Findings"]
+    assert f["AwsAccountId"] == hub and f["ProductFields"]["rotation-tf/account"] == A
+    assert Account(env, A).client("securityhub").get_findings()["Findings"] == []

@@ -236,6 +236,8 @@ def doctor(
     out: IO[str] | None = None,
     assume: Any = None,
     max_accounts: int = 8,
+    to_security_hub: bool = False,
+    security_hub_account: str | None = None,
 ) -> int:
     """Exit 3 when any account could not be read, else 1 when any check fails, else 0 (2: bad
     manifest or usage, before any call). With ``assume`` (an accounts.AssumeRole), each
@@ -267,6 +269,12 @@ def doctor(
             continue
         audits.append(Audit(path, result.module, None))
     problems = assume.problems() if assume is not None else []
+    if security_hub_account is not None:
+        from generator.live.accounts import account_problems
+
+        problems += [f"--security-hub-account: {p}" for p in account_problems([security_hub_account])]
+        if not to_security_hub:
+            problems.append("--security-hub-account needs --to-security-hub")
     for problem in problems:
         _err(problem)
     if bad or problems or not audits:
@@ -336,27 +344,72 @@ def doctor(
 
         accounts = list(dict.fromkeys(a.module.account_id for a in audits))
         bounded(run_account, accounts, max_accounts)
-    if classic and audits[0].error is not None:
-        error = audits[0].error
-        if isinstance(error, Unreachable):
-            _err(f"cannot reach AWS at {_where(conn, first_region)}: {error}")
-            return EXIT_UNREACHABLE
-        return _failed(error, conn, first_region)
-    for audit in audits:
-        _stamped(audit)
+        if classic and audits[0].error is not None:
+            error = audits[0].error
+            if isinstance(error, Unreachable):
+                _err(f"cannot reach AWS at {_where(conn, first_region)}: {error}")
+                return EXIT_UNREACHABLE
+            return _failed(error, conn, first_region)
+        for audit in audits:
+            _stamped(audit)
+        delivered = True
+        if to_security_hub:
+            delivered = _to_security_hub(audits, conn, caller, assume, security_hub_account)
     out.write(render(audits, fmt, colour))
-    if any(a.unreadable for a in audits):
+    if any(a.unreadable for a in audits) or not delivered:
         return EXIT_UNREACHABLE
     return EXIT_FAIL if any(a.report.failed for a in audits) else EXIT_OK
 
 
+def _to_security_hub(audits: list[Audit], conn: Connection, caller: Any, assume: Any, hub_account: str | None) -> bool:
+    """Send the ASFF findings (generator.live.securityhub); False when any was not imported."""
+    from generator import aws as aws_mod
+    from generator.live import asff, securityhub
+    from generator.live.checks.context import now
+    from generator.live.client import LiveError, ServiceFailure
+
+    findings = asff.render([f for a in audits for f in a.report.findings], now(), hub_account=hub_account)
+    if not findings:
+        sys.stderr.write("security hub: nothing to send (no check fails or is unknown)\n")
+        return True
+    try:
+        if not caller.account:
+            caller.identify()
+    except (LiveError, ServiceFailure) as exc:
+        _err(f"security hub: cannot reach AWS: {exc}")
+        return False
+
+    def open_aws(account: str, region: str) -> Any:
+        credentials = None
+        if account != caller.account:
+            if assume is None:
+                raise LiveError(f"account {account} is not the caller's ({caller.account}); give --assume-role")
+            credentials = caller.credentials(assume, aws_mod.partition_of(region), account)
+        return _open(conn, region, ("securityhub",), credentials)
+
+    results = securityhub.send(findings, open_aws)
+    for r in results:
+        sys.stderr.write(r.line() + "\n")
+    return not any(r.failed for r in results)
+
+
 def render(audits: list[Audit], fmt: str, colour: bool = False) -> str:
-    """The findings of every audited manifest in ``fmt`` (text or json)."""
+    """The findings of every audited manifest in ``fmt``: text, json, sarif or asff."""
     from generator.live.doctor import STATUSES
 
+    findings = [f for a in audits for f in a.report.findings]
+    if fmt == "sarif":
+        from generator.live import sarif
+
+        return json.dumps(sarif.render(findings), indent=2) + "\n"
+    if fmt == "asff":
+        from generator.live import asff
+        from generator.live.checks.context import now
+
+        return json.dumps(asff.render(findings, now()), indent=2) + "\n"
     if fmt == "json":
         doc = {
-            "findings": [f.to_json() for a in audits for f in a.report.findings],
+            "findings": [f.to_json() for f in findings],
             "accounts": [
                 {"manifest": str(a.manifest), "account": a.module.account_id, "region": a.module.region,
                  "read": not a.unreadable}

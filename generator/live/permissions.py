@@ -41,6 +41,8 @@ DISCOVER = (
     "iam:ListRolePolicies",
 )
 READ_VALUES = ("secretsmanager:GetSecretValue", "kms:Decrypt")
+# doctor --to-security-hub only: the one write, in the account that imports the findings.
+SECURITY_HUB = ("securityhub:BatchImportFindings",)
 
 COMMANDS = {"doctor": DOCTOR, "discover": DISCOVER}
 
@@ -50,7 +52,7 @@ def actions(command: str, read_values: bool = False) -> tuple[str, ...]:
     return tuple(sorted(set(base + (READ_VALUES if read_values else ()))))
 
 
-def policy(command: str, read_values: bool = False) -> dict[str, Any]:
+def policy(command: str, read_values: bool = False, security_hub: bool = False) -> dict[str, Any]:
     """An identity policy that lets the caller run ``command``. Resource ``*``: every action
     here is a read, and most of them (the Describe and List calls) have no resource type."""
     statements: list[dict[str, Any]] = [
@@ -70,10 +72,21 @@ def policy(command: str, read_values: bool = False) -> dict[str, Any]:
                 "Resource": "*",
             }
         )
+    if security_hub:
+        statements.append(
+            {
+                "Sid": "RotationTfImportFindings",
+                "Effect": "Allow",
+                "Action": list(SECURITY_HUB),
+                "Resource": "*",
+            }
+        )
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def cross_account(command: str, role_name: str, read_values: bool = False) -> dict[str, Any]:
+def cross_account(
+    command: str, role_name: str, read_values: bool = False, security_hub: bool = False
+) -> dict[str, Any]:
     """For ``--assume-role NAME``: ``role`` is the policy of the read-only role that every
     account holds (:func:`policy`), ``caller`` what the caller's own identity needs: to assume
     that role in any account, and to list the organization's accounts (``discover
@@ -98,4 +111,4 @@ def cross_account(command: str, role_name: str, read_values: bool = False) -> di
             },
         ],
     }
-    return {"role": policy(command, read_values), "caller": caller}
+    return {"role": policy(command, read_values, security_hub), "caller": caller}

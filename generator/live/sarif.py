@@ -1,0 +1,91 @@
+"""``doctor --format sarif``: SARIF 2.1.0 for GitHub code scanning.
+
+Built from the findings and the check registry only (:mod:`generator.live.registry`): one
+rule per check with its title, help text and source page; one result per finding that is
+not a pass, at the manifest entry it is about (the file and the line of the function's or
+secret's key, stamped on the finding by :mod:`generator.live.commands`), so that code
+scanning annotates the manifest in the pull request.
+
+Levels: ``fail`` -> ``error``, ``warn`` -> ``warning``, ``unknown`` -> ``note``
+(https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/sarif-v2.1.0-errata01-os-complete.html#_Toc141790898).
+GitHub reads ``properties.security-severity`` (a number as a string) to rank security
+alerts, and ``partialFingerprints`` to follow an alert from one run to the next
+(https://docs.github.com/en/code-security/code-scanning/integrating-with-code-scanning/sarif-support-for-code-scanning).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from generator import __version__
+
+SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+LEVELS = {"fail": "error", "warn": "warning", "unknown": "note"}
+# GitHub's bands: critical >= 9.0, high 7.0-8.9, medium 4.0-6.9, low 0.1-3.9.
+SECURITY_SEVERITY = {"CRITICAL": "9.5", "HIGH": "8.0", "MEDIUM": "5.5", "LOW": "3.0", "INFORMATIONAL": "0.0"}
+HOME = "https://github.com/rotation-tf/rotation-tf"
+
+
+def fingerprint(f: Any) -> str:
+    """Stable across runs: the account, region, subject and check (not the message)."""
+    return hashlib.sha256(f"{f.account}\0{f.region}\0{f.subject}\0{f.check}".encode()).hexdigest()[:32]
+
+
+def render(findings: list[Any]) -> dict[str, Any]:
+    from generator.live import registry
+
+    rules = [
+        {
+            "id": c.id,
+            "name": "".join(part.capitalize() for part in c.id.split("-")),
+            "shortDescription": {"text": c.title},
+            "fullDescription": {"text": c.help},
+            "help": {
+                "text": f"{c.help} Source: {c.source}",
+                "markdown": f"{c.help}\n\nSource: [{c.source}]({c.source})",
+            },
+            "helpUri": c.source,
+            "defaultConfiguration": {"level": "error"},
+            "properties": {
+                "security-severity": SECURITY_SEVERITY.get(c.severity, "5.5"),
+                "tags": ["security", "secrets-manager", "rotation", *c.controls],
+            },
+        }
+        for c in registry.CHECKS
+    ]
+    index = {c.id: i for i, c in enumerate(registry.CHECKS)}
+    results = []
+    for f in findings:
+        if f.status not in LEVELS:
+            continue
+        text = f"{f.message} (account {f.account}, {f.region}, {f.subject})"
+        if f.fix:
+            text += f". Fix: {f.fix}"
+        result: dict[str, Any] = {
+            "ruleId": f.check,
+            "level": LEVELS[f.status],
+            "message": {"text": text},
+            "partialFingerprints": {"rotationTf/v1": fingerprint(f)},
+            "properties": {"account": f.account, "region": f.region, "subject": f.subject, "status": f.status},
+        }
+        if f.check in index:
+            result["ruleIndex"] = index[f.check]
+        if f.file:
+            location: dict[str, Any] = {"artifactLocation": {"uri": f.file}}
+            if f.line:
+                location["region"] = {"startLine": f.line}
+            result["locations"] = [{"physicalLocation": location}]
+        results.append(result)
+    return {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {"name": "rotation-tf", "version": __version__, "informationUri": HOME, "rules": rules}
+                },
+                "results": results,
+            }
+        ],
+    }
