@@ -307,6 +307,13 @@ class Aws:
                 out.extend(page.get(key, []))
         return out
 
+    def forgive(self, failure: ServiceFailure) -> None:
+        """Let later calls run after ``failure``, from a call whose answer is optional (IAM's
+        policy simulator, which moto and some endpoints do not implement)."""
+        with self._lock:
+            if self.failure is failure:
+                self.failure = None
+
     def _failed(self, failure: ServiceFailure) -> ServiceFailure:
         with self._lock:
             if self.failure is None:

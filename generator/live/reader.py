@@ -17,7 +17,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from generator.live.client import Aws, Denied, LiveError, Memo, NotFound
+from generator.live.client import Aws, Denied, LiveError, Memo, NotFound, ServiceFailure
 
 
 class AccountReader:
@@ -327,6 +327,10 @@ class AccountReader:
         except LiveError as exc:
             why = f"IAM's policy simulator did not answer: {exc}"
         except ResponseParserError:  # not an AWS answer at all (moto: an HTML 500 page, no simulator)
+            why = "IAM's policy simulator did not answer (the endpoint returned no IAM response)"
+        except ServiceFailure as exc:  # the client's form of the same (moto: no simulator)
+            # the simulator is optional: its failure must not stop the run (doctor judges alone)
+            self.aws.forgive(exc)
             why = "IAM's policy simulator did not answer (the endpoint returned no IAM response)"
         else:
             return ""
