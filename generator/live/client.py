@@ -292,6 +292,18 @@ class Aws:
         with self._sorted_errors(self.action(service, op)):
             return getattr(self._clients[service], method)(**kwargs)  # type: ignore[no-any-return]
 
+    def call_optional(self, service: str, op: str, method: str, **kwargs: Any) -> dict[str, Any]:
+        """:meth:`call` for an optional feature (doctor's probe of IAM's policy simulator): a
+        server failure raises :class:`ServiceFailure` here but does not end the command, since
+        the endpoint may simply not implement it (moto has no simulator)."""
+        try:
+            return self.call(service, op, method, **kwargs)
+        except ServiceFailure as exc:
+            with self._lock:
+                if self.failure is exc:
+                    self.failure = None
+            raise
+
     def call_or_none(self, service: str, op: str, method: str, **kwargs: Any) -> dict[str, Any] | None:
         """:meth:`call`, or None where AWS says the thing does not exist."""
         try:

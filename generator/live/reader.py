@@ -317,16 +317,14 @@ class AccountReader:
 
     def _probe_simulator(self, role_arn: str) -> str:
         """'' when SimulatePrincipalPolicy answers for this caller; else why not (once per account)."""
-        from botocore.parsers import ResponseParserError
-
         try:
-            self.aws.call("iam", "SimulatePrincipalPolicy", "simulate_principal_policy", PolicySourceArn=role_arn,
-                          ActionNames=["secretsmanager:GetRandomPassword"], MaxItems=1)  # fmt: skip
+            self.aws.call_optional("iam", "SimulatePrincipalPolicy", "simulate_principal_policy", PolicySourceArn=role_arn,
+                                   ActionNames=["secretsmanager:GetRandomPassword"], MaxItems=1)  # fmt: skip
         except Denied as exc:
             why = f"IAM's policy simulator: access denied to {exc.action}"
         except LiveError as exc:
             why = f"IAM's policy simulator did not answer: {exc}"
-        except ResponseParserError:  # not an AWS answer at all (moto: an HTML 500 page, no simulator)
+        except ServiceFailure:  # a server error or no IAM answer at all (moto: an HTML 500 page, no simulator)
             why = "IAM's policy simulator did not answer (the endpoint returned no IAM response)"
         except ServiceFailure as exc:  # the client's form of the same (moto: no simulator)
             # the simulator is optional: its failure must not stop the run (doctor judges alone)
