@@ -511,13 +511,20 @@ def doctor(
             "--security-hub-account", help="Send them to this account instead (with --to-security-hub).", metavar="ID"
         ),
     ] = None,
+    before_apply: Annotated[
+        bool,
+        typer.Option(
+            "--before-apply",
+            help="Judge the account as it will be once this module is applied: what the apply creates or changes is a warning; only what it cannot fix fails.",
+        ),
+    ] = False,
     max_attempts: AttemptsOpt = 5,
     timeout: TimeoutOpt = 30.0,
     color: ColorOpt = "auto",
 ) -> None:
     """Check the account against MANIFEST: can each secret rotate, and if not, why and how to fix it.
 
-    Read-only. Before apply it checks the functions, their network path to Secrets Manager, the secrets, their keys and key policies; after apply also the invoke permissions, the real roles' grants, rotation, schedule, overdue and unfinished rotations. --read-values also checks which JSON keys each value has. With --assume-role, a manifest of another account is read through that role in its account, up to --max-accounts accounts at once.
+    Read-only. Before apply it checks the functions, their network path to Secrets Manager, the secrets, their keys and key policies; after apply also the invoke permissions, the real roles' grants, rotation, schedule, overdue and unfinished rotations. --read-values also checks which JSON keys each value has. With --assume-role, a manifest of another account is read through that role in its account, up to --max-accounts accounts at once. --before-apply (before terraform apply, a gate for a pipeline): what the apply does (the module's policy on the role, the permission, rotation on, the schedule, a function or role it creates) is a warning, and only what the apply cannot fix fails. Text output fits the terminal's width (100 columns when piped).
 
     Exit 3 when any account could not be read (AWS unreachable, or the role could not be assumed) or a finding could not be sent to Security Hub, else 1 when a check fails, else 0; 2 bad manifest or usage.
     """
@@ -534,6 +541,7 @@ def doctor(
             read_values=read_values,
             colour=use_color(color, sys.stdout),
             assume=assume,
+            before_apply=before_apply,
             max_accounts=max_accounts,
             to_security_hub=to_security_hub,
             security_hub_account=security_hub_account,

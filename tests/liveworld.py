@@ -19,6 +19,10 @@ moto limits worked around here (and only here):
 * ``NO_DOCKER``: functions are created from a dummy zip and never run.
 * ``CLOCK``: moto sets ``LastRotatedDate`` to now; the ``overdue`` fault moves doctor's
   clock forward instead (``ROTATION_TF_TODAY``), which is the same thing seen from doctor.
+* ``ENDPOINT_DNS``: moto's ModifyVpcEndpoint keeps ``PrivateDnsEnabled`` as it was;
+  :func:`enable_private_dns` makes the endpoint again with it on (same VPC, subnets and groups).
+* ``KMS_KEY_ARN``: moto's EnableKey and DisableKey answer 500 to a key ARN (AWS takes the
+  ID or the ARN); :func:`enable_key` passes the key ID.
 """
 
 from __future__ import annotations
@@ -166,6 +170,41 @@ def finish_rotation(w: World, name: str) -> None:
             sm.update_secret_version_stage(
                 SecretId=w.secret_arns[name], VersionStage="AWSPENDING", RemoveFromVersionId=version
             )
+
+
+def enable_private_dns(w: World, endpoint_id: str) -> str:
+    """What ``aws ec2 modify-vpc-endpoint --private-dns-enabled`` does (moto limit ENDPOINT_DNS)."""
+    ec2 = w.client("ec2")
+    ep = ec2.describe_vpc_endpoints(VpcEndpointIds=[endpoint_id])["VpcEndpoints"][0]
+    ec2.delete_vpc_endpoints(VpcEndpointIds=[endpoint_id])
+    new = ec2.create_vpc_endpoint(
+        VpcId=ep["VpcId"], ServiceName=ep["ServiceName"], VpcEndpointType="Interface", SubnetIds=ep["SubnetIds"],
+        SecurityGroupIds=[g["GroupId"] for g in ep["Groups"]], PrivateDnsEnabled=True,
+    )["VpcEndpoint"]["VpcEndpointId"]  # fmt: skip
+    if w.ids.get("endpoint") == endpoint_id:
+        w.ids["endpoint"] = new
+    return str(new)
+
+
+def enable_key(w: World, key: str) -> None:
+    """``aws kms enable-key --key-id KEY`` (moto limit KMS_KEY_ARN: by the key's ID)."""
+    w.client("kms").enable_key(KeyId=key.rsplit("/", 1)[-1])
+
+
+def before_the_module(w: World) -> None:
+    """The account as it is before this module's first apply: the functions, their roles,
+    network and secrets exist, but the role has no grants for the secrets (only the ENI
+    statement the VPC needs), no permission lets Secrets Manager invoke the functions, and
+    rotation of the second secret is off."""
+    iam, lam = w.client("iam"), w.client("lambda")
+    own = {
+        "Version": "2012-10-17",
+        "Statement": [s for s in _role_policy(w, [], [], "")["Statement"] if s["Sid"] == "Eni"],
+    }
+    iam.put_role_policy(RoleName=ROLE, PolicyName="rotation", PolicyDocument=json.dumps(own))
+    for name in (FUNCTION, ALT_FUNCTION):
+        lam.remove_permission(FunctionName=name, StatementId="SecretsManagerAccess")
+    w.client("secretsmanager").cancel_rotate_secret(SecretId=w.secret_arns[SECRETS[1]])
 
 
 def manifest(w: World, **overrides: Any) -> dict[str, Any]:

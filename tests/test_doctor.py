@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from typing import Any
 
 import liveworld as lw
 import pytest
+import yaml
 from harness import free_port
 
 from generator.live import commands
@@ -52,12 +54,23 @@ def run_doctor(
         path, commands.Connection(endpoint_url=world.server.url, max_attempts=2), fmt="json", out=out, **kw
     )
     findings = json.loads(out.getvalue())["findings"]
-    assert all(set(f) == {"account", "region", "subject", "check", "status", "message", "fix"} for f in findings)
+    keys = {"account", "region", "subject", "subjects", "check", "status", "message", "fix", "cause"}
+    assert all(set(f) == keys for f in findings)
+    assert all(f["subject"] == f["subjects"][0] for f in findings)
     return code, findings
 
 
-def failing(findings: list[dict[str, str]]) -> set[tuple[str, str]]:
-    return {(f["subject"], f["check"]) for f in findings if f["status"] == "fail"}
+def with_status(findings: list[dict[str, Any]], status: str) -> set[tuple[str, str]]:
+    """(subject, check) of every finding with ``status``, a grouped finding once per subject."""
+    return {(s, f["check"]) for f in findings if f["status"] == status for s in f["subjects"]}
+
+
+def failing(findings: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    return with_status(findings, "fail")
+
+
+def finding(findings: list[dict[str, Any]], subject: str, check: str) -> dict[str, Any]:
+    return next(f for f in findings if f["check"] == check and subject in f["subjects"])
 
 
 def test_healthy_world_passes_every_check(world, tmp_path):
@@ -180,7 +193,7 @@ FAULTS: dict[str, tuple[Callable[[lw.World], None], Callable[[lw.World], dict[st
     "function missing": (
         _nothing,
         lambda w: {"functions.legacy.existing_function_arn": w.ids["function"].replace(lw.FUNCTION, "no-such-rotator")},
-        {("legacy", "function"), (ORDERS, "rotation"), (BILLING, "rotation")},
+        {("legacy", "function")},
     ),
     "VPC config differs": (
         _nothing,
@@ -197,11 +210,7 @@ FAULTS: dict[str, tuple[Callable[[lw.World], None], Callable[[lw.World], dict[st
         {(ORDERS, "kms-key")},
     ),
     "KMS key disabled": (_key_disabled, lambda w: {}, {(ORDERS, "key-state")}),
-    "key policy neither delegates nor names the role": (
-        _key_policy_closed,
-        lambda w: {},
-        {(ORDERS, "key-policy"), (ORDERS, "grants")},
-    ),
+    "key policy neither delegates nor names the role": (_key_policy_closed, lambda w: {}, {(ORDERS, "key-policy")}),
     "permission without aws:SourceAccount": (
         _permission_without_source_account,
         lambda w: {},
@@ -218,28 +227,178 @@ FAULTS: dict[str, tuple[Callable[[lw.World], None], Callable[[lw.World], dict[st
     "master secret missing": (
         _nothing,
         lambda w: {f"secrets.{USERS}.master_secret": {"arn": w.secret_arns[lw.MASTER][:-6] + "Nope00"}},
-        {(USERS, "master-secret"), (USERS, "grants")},
+        {(USERS, "master-secret")},
     ),
 }
 
-
-def _fix_names(subject: str, check: str, finding: dict[str, str]) -> None:
-    assert finding["fix"].strip(), f"{subject} {check}: no fix"
+# A finding that follows from another is unknown and names the one that causes it: these
+# are never a second fail (whose fix, "run terraform apply", would change nothing).
+CAUSED: dict[str, dict[tuple[str, str], tuple[str, str]]] = {
+    "function missing": {
+        # whose role? and the fix would point the rotation at a function that does not exist
+        **{(n, c): ("legacy", "function") for n in (ORDERS, BILLING) for c in ("grants", "rotation")},
+    },
+    "key policy neither delegates nor names the role": {(ORDERS, "grants"): (ORDERS, "key-policy")},
+    "master secret missing": {(USERS, "grants"): (USERS, "master-secret")},
+}
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
-def test_each_fault_is_found_with_a_fix(world, tmp_path, fault):
+def test_each_fault_is_found_once_with_a_fix(world, tmp_path, fault):
     plant, overrides, expected = FAULTS[fault]
     plant(world)
     code, findings = run_doctor(world, tmp_path, lw.manifest(world, **overrides(world)))
     assert code == 1
     assert failing(findings) == expected, [f for f in findings if f["status"] == "fail"]
-    for f in findings:
-        if f["status"] == "fail":
-            _fix_names(f["subject"], f["check"], f)
-    unknown = {(f["subject"], f["check"]) for f in findings if f["status"] == "unknown"}
-    # A missing function leaves its secrets' grants unknown (whose role?), never passed.
-    assert unknown == ({(ORDERS, "grants"), (BILLING, "grants")} if fault == "function missing" else set())
+    # One root cause, one failure: a fault both functions share is one finding naming both.
+    fails = [f for f in findings if f["status"] == "fail"]
+    assert len(fails) == 1, fails
+    assert fails[0]["fix"].strip()
+    caused = CAUSED.get(fault, {})
+    assert with_status(findings, "unknown") == set(caused)
+    for (subject, check), (cause_subject, cause_check) in caused.items():
+        f = finding(findings, subject, check)
+        assert f["cause"] == {"subject": cause_subject, "check": cause_check}, f
+        assert cause_check in f["message"] and cause_subject in f["message"], f
+        assert "terraform apply" not in f["fix"], f
+
+
+# ---- the fixes, applied: each finding's fix makes it pass ------------------------------------
+# For each fault of FAULTS the fix the finding names is carried out as a user would (read from
+# the fix text where it is a command or a statement), then doctor runs again and passes.
+# Faults that terraform apply fixes are proven by applying the module in test_moto_doctor_apply.py.
+
+APPLIED_BY_TERRAFORM = {"role lacks the grants", "rotation off", "schedule differs"}
+
+
+def _one_fail(findings: list[dict[str, Any]]) -> dict[str, Any]:
+    fails = [f for f in findings if f["status"] == "fail"]
+    assert len(fails) == 1, fails
+    return fails[0]
+
+
+def _grab(pattern: str, text: str) -> tuple[str, ...]:
+    m = re.search(pattern, text)
+    assert m, f"{pattern!r} not in {text!r}"
+    return m.groups()
+
+
+def _carry_out(w: lw.World, fault: str, fail: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """Do what ``fail``'s fix says; returns the manifest to check next."""
+    fix = fail["fix"]
+    if fault == "function missing":
+        assert "existing_function_arn" in fix
+        return lw.manifest(w)  # the ARN of the function that exists
+    if fault == "VPC config differs":
+        (vpc,) = _grab(r"set functions\.legacy\.vpc to (\{.*\})", fix)
+        data["functions"]["legacy"]["vpc"] = yaml.safe_load(vpc)
+        return data
+    if fault == "no endpoint, internet gateway only":
+        service, vpc, group = _grab(r"interface VPC endpoint for (\S+) in (vpc-\w+) with private DNS on and a "
+                                    r"security group that admits TCP 443 from (sg-\w+)", fix)  # fmt: skip
+        ec2 = w.client("ec2")
+        ep_sg = ec2.create_security_group(GroupName="sm-endpoint-2", Description="endpoint", VpcId=vpc)["GroupId"]
+        ec2.authorize_security_group_ingress(GroupId=ep_sg, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "UserIdGroupPairs": [{"GroupId": group}]}])  # fmt: skip
+        ec2.create_vpc_endpoint(VpcId=vpc, ServiceName=service, VpcEndpointType="Interface",
+                                SubnetIds=[w.ids["subnet-a"], w.ids["subnet-b"]], SecurityGroupIds=[ep_sg],
+                                PrivateDnsEnabled=True)  # fmt: skip
+        return data
+    if fault == "endpoint security group closed":
+        target, port, source = _grab(r"add an inbound rule to (sg-\w+): TCP (\d+) from (sg-\w+)", fix)
+        w.client("ec2").authorize_security_group_ingress(GroupId=target, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": int(port), "ToPort": int(port), "UserIdGroupPairs": [{"GroupId": source}]}])  # fmt: skip
+        return data
+    if fault == "endpoint without private DNS":
+        (endpoint,) = _grab(r"aws ec2 modify-vpc-endpoint --vpc-endpoint-id (vpce-\w+) --private-dns-enabled", fix)
+        lw.enable_private_dns(w, endpoint)
+        return data
+    if fault == "egress closed":
+        group, cidr = _grab(r"add an outbound rule to (sg-\w+): TCP 443 to (\S+)", fix)
+        w.client("ec2").authorize_security_group_egress(GroupId=group, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": cidr}]}])  # fmt: skip
+        return data
+    if fault == "KMS key differs":
+        name, key = _grab(r"set secrets\.(.+)\.kms_key_arn: (\S+)$", fix)
+        data["secrets"][name]["kms_key_arn"] = key
+        return data
+    if fault == "KMS key disabled":
+        (key,) = _grab(r"^aws kms enable-key --key-id (\S+)$", fix)
+        lw.enable_key(w, key)
+        return data
+    if fault == "key policy neither delegates nor names the role":
+        (key,) = _grab(r"the policy of key (\S+) ", fail["message"])
+        statement = json.loads(fix[fix.index("{") :])
+        kms = w.client("kms")
+        policy = json.loads(kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"])
+        policy["Statement"].append(statement)
+        kms.put_key_policy(KeyId=key, PolicyName="default", Policy=json.dumps(policy))
+        return data
+    if fault == "permission without aws:SourceAccount":
+        function, sid = _grab(r"aws lambda remove-permission --function-name (\S+) --statement-id ([^;\s]+)", fix)
+        w.client("lambda").remove_permission(FunctionName=function, StatementId=sid)
+        return data
+    if fault == "unfinished rotation (AWSPENDING)":
+        secret, version = _grab(r"aws secretsmanager update-secret-version-stage --secret-id (\S+) "
+                                r"--version-stage AWSPENDING --remove-from-version-id ([\w-]+)", fix)  # fmt: skip
+        w.client("secretsmanager").update_secret_version_stage(
+            SecretId=secret, VersionStage="AWSPENDING", RemoveFromVersionId=version
+        )
+        return data
+    if fault == "master secret missing":
+        assert f"secrets.{USERS}.master_secret" in fix
+        return lw.manifest(w)  # the master secret that exists
+    raise AssertionError(f"no automated fix for {fault}")
+
+
+@pytest.mark.parametrize("fault", sorted(set(FAULTS) - APPLIED_BY_TERRAFORM))
+def test_each_fix_makes_its_finding_pass(world, tmp_path, fault):
+    plant, overrides, expected = FAULTS[fault]
+    plant(world)
+    data = lw.manifest(world, **overrides(world))
+    _, findings = run_doctor(world, tmp_path, data)
+    data = _carry_out(world, fault, _one_fail(findings), data)
+    code, findings = run_doctor(world, tmp_path, data)
+    assert code == 0 and {f["status"] for f in findings} == {"pass"}, [f for f in findings if f["status"] != "pass"]
+    assert with_status(findings, "pass") >= expected | set(CAUSED.get(fault, {}))
+
+
+def test_a_disabled_key_of_several_secrets_is_one_failure_naming_each(world, tmp_path):
+    sm = world.client("secretsmanager")
+    sm.update_secret(SecretId=world.secret_arns[BILLING], KmsKeyId=world.ids["key"])
+    sm.update_secret(SecretId=world.secret_arns[USERS], KmsKeyId=world.ids["key"])
+    data = lw.manifest(world, **{f"secrets.{n}.kms_key_arn": world.ids["key"] for n in (BILLING, USERS)})
+    code, findings = run_doctor(world, tmp_path, data)
+    assert code == 0, [f for f in findings if f["status"] != "pass"]
+    _key_disabled(world)
+    code, findings = run_doctor(world, tmp_path, data)
+    assert code == 1
+    fail = _one_fail(findings)
+    assert fail["check"] == "key-state" and sorted(fail["subjects"]) == sorted([ORDERS, BILLING, USERS])
+    assert fail["fix"] == f"aws kms enable-key --key-id {world.ids['key']}"
+    out = io.StringIO()
+    path = tmp_path / "rotation.yaml"
+    commands.doctor(path, commands.Connection(endpoint_url=world.server.url, max_attempts=2), out=out)
+    text = out.getvalue()
+    assert text.count("FAIL") == 1 and all(n in text for n in (ORDERS, BILLING, USERS))
+    assert ", 1 fail," in text
+    lw.enable_key(world, world.ids["key"])
+    code, findings = run_doctor(world, tmp_path, data)
+    assert code == 0
+
+
+def test_after_re_encryption_grants_follow_from_kms_key(world, tmp_path):
+    """The secret moved to a key the manifest does not name (and the role has no grant on):
+    kms-key says set kms_key_arn; grants is unknown because of it, not "run terraform apply"
+    (which grants nothing until the manifest names the key). Regenerating and applying is
+    proven in test_moto_doctor_apply.py."""
+    other = world.client("kms").create_key(Description="re-encrypted")["KeyMetadata"]["Arn"]
+    world.client("secretsmanager").update_secret(SecretId=world.secret_arns[ORDERS], KmsKeyId=other)
+    code, findings = run_doctor(world, tmp_path)
+    assert code == 1 and failing(findings) == {(ORDERS, "kms-key")}
+    assert finding(findings, ORDERS, "kms-key")["fix"] == f"set secrets.{ORDERS}.kms_key_arn: {other}"
+    grants = finding(findings, ORDERS, "grants")
+    assert grants["status"] == "unknown" and grants["cause"] == {"subject": ORDERS, "check": "kms-key"}
 
 
 def test_the_fix_matches_the_fault_rotation_off_schedule_or_window(world, tmp_path):
@@ -294,10 +453,15 @@ def test_an_existing_functions_grants_are_fixed_on_the_role_it_runs_as(world, tm
     role = next(f for f in findings if f["subject"] == "legacy" and f["check"] == "role")
     assert role["status"] == "fail" and "execution_role_arn" in role["message"] and other in role["message"]
     assert role["fix"].startswith(f"set functions.legacy.execution_role_arn to {world.ids['role']}")
-    grants = next(f for f in findings if f["subject"] == BILLING and f["check"] == "grants")
-    assert grants["fix"].startswith(
-        f"set functions.legacy.execution_role_arn to {world.ids['role']}, the role the function runs as"
-    )
+    # the grants follow from the role check: unknown, naming it (its fix is the role's fix)
+    grants = finding(findings, BILLING, "grants")
+    assert grants["status"] == "unknown" and grants["cause"] == {"subject": "legacy", "check": "role"}
+    assert failing(findings) == {("legacy", "role")}
+    # carried out, the role check passes; the grants are then the apply's to fix
+    (role_arn,) = _grab(r"^set functions\.legacy\.execution_role_arn to ([^,\s]+)", role["fix"])
+    _, findings = run_doctor(world, tmp_path, lw.manifest(world, **{"functions.legacy.execution_role_arn": role_arn}))
+    assert failing(findings) == {(BILLING, "grants")}
+    assert finding(findings, BILLING, "grants")["fix"].startswith("run terraform apply: the module puts policy")
 
 
 def test_internet_gateway_alone_is_named(world, tmp_path):
@@ -528,10 +692,16 @@ def test_preflight_of_a_function_the_module_creates(world, tmp_path):
     assert by[(lw.SECRETS[1], "grants")]["status"] == "warn"  # its role does not exist yet
     # the secret still rotates with the old function: after apply it moves to new-fn
     assert by[(lw.SECRETS[1], "rotation")]["status"] == "fail"
-    assert failing(findings) == {(lw.SECRETS[1], "rotation")}
+    assert failing(findings) == {(lw.SECRETS[1], "rotation")} and code == 1
+    # --before-apply: moving the rotation is what the apply does; nothing else fails
+    code, findings = run_doctor(world, tmp_path, data, before_apply=True)
+    rotation = finding(findings, lw.SECRETS[1], "rotation")
+    assert code == 0 and rotation["status"] == "warn" and "the apply does this" in rotation["message"]
+    assert "new-fn" in rotation["message"] or "new-fn" in rotation["fix"]
     _egress_closed(world)
-    _, findings = run_doctor(world, tmp_path, data)
-    assert ("new-fn", "egress") in failing(findings)
+    for before_apply in (False, True):
+        code, findings = run_doctor(world, tmp_path, data, before_apply=before_apply)
+        assert ("new-fn", "egress") in failing(findings) and code == 1  # the apply makes no rule
 
 
 def test_read_values_notices_a_master_secret_on_a_single_user_function(server, tmp_path, monkeypatch):
@@ -548,8 +718,8 @@ def test_read_values_notices_a_master_secret_on_a_single_user_function(server, t
     }
     w = lw.build(server, value=value)
     code, findings = run_doctor(w, tmp_path, read_values=True)
-    warned = {(f["subject"], f["check"]) for f in findings if f["status"] == "warn"}
-    assert warned == {(n, "value") for n in lw.SECRETS} and code == 0
+    assert with_status(findings, "warn") == {(n, "value") for n in lw.SECRETS} and code == 0
+    assert len([f for f in findings if f["status"] == "warn"]) == 1  # one cause, one fix: one finding
 
 
 def test_master_secret_given_by_name(world, tmp_path):
@@ -818,3 +988,147 @@ def test_without_the_simulator_doctor_judges_and_says_so(world, tmp_path):
                 "judged by doctor's own evaluator (IAM's policy simulator: access denied to iam:SimulatePrincipalPolicy)"
             ), f["message"]
     assert len(fake.requests) == 1  # asked once, not per secret
+
+
+# ---- doctor --before-apply: will rotation work once this module is applied? --------------------
+# Without the flag doctor judges the account as it is. Both readings, on a sound and on a broken
+# account (before and after the module's apply).
+
+BEFORE_APPLY = {
+    ("legacy", "permission"),
+    ("legacy-alt", "permission"),
+    (ORDERS, "grants"),
+    (BILLING, "grants"),
+    (USERS, "grants"),
+    (BILLING, "rotation"),
+    (ORDERS, "schedule"),
+}
+
+
+def _before_the_module(world: lw.World) -> dict[str, Any]:
+    lw.before_the_module(world)
+    return lw.manifest(world, **{f"secrets.{ORDERS}.schedule": {"every_days": 15}})
+
+
+def test_both_readings_of_an_applied_sound_account_pass(world, tmp_path):
+    for before_apply in (False, True):
+        code, findings = run_doctor(world, tmp_path, before_apply=before_apply)
+        assert code == 0 and {f["status"] for f in findings} == {"pass"}, before_apply
+
+
+def test_before_apply_what_the_apply_does_is_a_warning(world, tmp_path):
+    data = _before_the_module(world)
+    code, findings = run_doctor(world, tmp_path, data)
+    assert code == 1 and failing(findings) == BEFORE_APPLY  # the account as it is
+    code, findings = run_doctor(world, tmp_path, data, before_apply=True)
+    assert code == 0, [f for f in findings if f["status"] == "fail"]
+    assert with_status(findings, "warn") == BEFORE_APPLY and not with_status(findings, "unknown")
+    for f in findings:
+        if f["status"] == "warn":
+            assert f["message"].startswith("the apply does this: "), f
+    grants = finding(findings, ORDERS, "grants")
+    assert lw.ROLE in grants["message"] and "legacy-rotation-use1" in grants["message"]
+    schedule = finding(findings, ORDERS, "schedule")
+    assert "every 15 days" in schedule["message"]
+    # The proof that the apply does do this: tests/test_moto_doctor_apply.py applies the module.
+
+
+@pytest.mark.parametrize("fault", sorted(set(FAULTS) - APPLIED_BY_TERRAFORM))
+def test_before_apply_fails_what_the_apply_cannot_fix(world, tmp_path, fault):
+    """The existing function missing, no network path, a key policy that excludes the role, a
+    missing master secret (and every other fault the apply does not touch) still fail."""
+    data = _before_the_module(world)
+    plant, overrides, expected = FAULTS[fault]
+    plant(world)
+    data = lw.manifest(world, **{f"secrets.{ORDERS}.schedule": {"every_days": 15}, **overrides(world)})
+    code, findings = run_doctor(world, tmp_path, data, before_apply=True)
+    assert code == 1 and failing(findings) == expected, [f for f in findings if f["status"] == "fail"]
+    # before the module, the role lacks the grants on the key the secret really uses: they
+    # follow from kms-key (the module grants the key the manifest names)
+    caused = CAUSED.get(fault, {}) or ({(ORDERS, "grants"): (ORDERS, "kms-key")} if fault == "KMS key differs" else {})
+    assert with_status(findings, "unknown") == set(caused)
+    for (subject, check), cause in caused.items():
+        assert finding(findings, subject, check)["cause"] == {"subject": cause[0], "check": cause[1]}
+    code, _ = run_doctor(world, tmp_path, data)
+    assert code == 1
+
+
+def test_before_apply_a_wrong_execution_role_arn_fails(world, tmp_path):
+    data = _before_the_module(world)
+    iam = world.client("iam")
+    other = iam.create_role(RoleName="someone-else", AssumeRolePolicyDocument=json.dumps(lw.TRUST))["Role"]["Arn"]
+    data["functions"]["legacy"]["execution_role_arn"] = other
+    code, findings = run_doctor(world, tmp_path, data, before_apply=True)
+    assert code == 1 and failing(findings) == {("legacy", "role")}
+    assert {(n, "grants") for n in (ORDERS, BILLING)} <= with_status(findings, "unknown")
+
+
+def test_before_apply_a_grant_the_boundary_blocks_fails(world, tmp_path):
+    """The module's policy cannot lift a permissions boundary: what the apply cannot grant fails."""
+    data = _before_the_module(world)
+    iam = world.client("iam")
+    boundary = iam.create_policy(PolicyName="no-secrets", PolicyDocument=json.dumps({"Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["ec2:*", "kms:*"], "Resource": "*"}]}))["Policy"]["Arn"]  # fmt: skip
+    iam.put_role_permissions_boundary(RoleName=lw.ROLE, PermissionsBoundary=boundary)
+    code, findings = run_doctor(world, tmp_path, data, before_apply=True)
+    assert code == 1
+    assert failing(findings) == {(n, "grants") for n in (ORDERS, BILLING, USERS)}
+    f = finding(findings, ORDERS, "grants")
+    assert "permissions boundary" in f["message"] and "kms:" not in f["message"]  # the boundary allows kms:*
+    assert f["fix"].startswith(f"allow them in the permissions boundary of role {lw.ROLE}")
+
+
+# ---- text output -------------------------------------------------------------------------------
+
+
+def _text(world: lw.World, tmp_path: Path, data: dict[str, Any], **kw: Any) -> tuple[int, str]:
+    path = tmp_path / "rotation.yaml"
+    path.write_text(lw.dump(data))
+    out = io.StringIO()
+    code = commands.doctor(path, commands.Connection(endpoint_url=world.server.url, max_attempts=2), out=out, **kw)
+    return code, out.getvalue()
+
+
+def test_an_account_level_failure_prints_no_empty_function_headings(world, tmp_path):
+    (tmp_path / "rotator.zip").write_bytes(lw.dummy_zip())
+    data = {"version": 1, "account_id": "444455556666", "region": lw.REGION,
+            "functions": {"new-fn": {"strategy": "single_user", "engine": "postgresql", "package": {
+                "filename": "rotator.zip", "handler": "lambda_function.lambda_handler", "runtime": "python3.12"}}},
+            "secrets": {"prod/new/db": {"function": "new-fn", "schedule": {"every_days": 30}}}}  # fmt: skip
+    code, text = _text(world, tmp_path, data)
+    assert code == 1
+    assert "function " not in text and "secret " not in text, text
+    assert text.count("FAIL") == 1 and "444455556666" in text
+
+
+@pytest.mark.parametrize("width", [100, 72, 50])
+def test_no_line_is_wider_than_the_width(world, tmp_path, width):
+    _key_policy_closed(world)
+    _no_endpoint_igw(world)
+    _permission_without_source_account(world)
+    code, text = _text(world, tmp_path, lw.manifest(world), width=width)
+    assert code == 1
+    wide = [line for line in text.splitlines() if len(line) > width]
+    assert not wide, wide
+    # the key-policy statement is wrapped, not cut off: every word of it is there
+    fix = text[text.index("fix: add this statement") :]
+    assert "AllowRotationRole" in fix and "kms:ViaService" in fix
+
+
+def test_piped_text_is_at_most_100_columns_and_a_terminal_its_width(world, tmp_path, monkeypatch):
+    _key_policy_closed(world)
+    path = tmp_path / "rotation.yaml"
+    path.write_text(lw.dump(lw.manifest(world)))
+    run = _cli("doctor", str(path), "--before-apply", "--endpoint-url", world.server.url, env={"COLUMNS": "300"})
+    assert run.returncode == 1, run.stderr  # a key policy that excludes the role: the apply cannot fix it
+    assert run.stdout.startswith("rotation-tf doctor --before-apply: account")
+    assert max(len(line) for line in run.stdout.splitlines()) <= 100
+    assert max(len(line) for line in run.stdout.splitlines()) > 90  # the width is used, not a narrower one
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setenv("COLUMNS", "72")
+    assert commands.text_width(Tty()) == 72
+    assert commands.text_width(io.StringIO()) == 100

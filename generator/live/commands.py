@@ -74,51 +74,109 @@ def _failed(exc: LiveError | ServiceFailure, conn: Connection, region: str) -> i
 # ---- doctor ------------------------------------------------------------------------------
 
 _COLOURS = {"pass": "\x1b[32m", "warn": "\x1b[33m", "fail": "\x1b[31;1m", "unknown": "\x1b[35m"}
+PIPE_WIDTH = 100  # columns of text output that is not going to a terminal
+MIN_WIDTH = 40  # narrower terminals get 40 columns: below that no row's head fits
 
 
-def render_text(report: Any, module: Any, colour: bool) -> str:
-    """A table grouped by function: each function's own checks, then each of its secrets'."""
+def text_width(stream: IO[str]) -> int:
+    """The terminal's width (``COLUMNS`` first, as ``shutil.get_terminal_size``) when
+    ``stream`` is a terminal; otherwise 100 columns."""
+    import shutil
+
+    if getattr(stream, "isatty", lambda: False)():
+        return max(MIN_WIDTH, shutil.get_terminal_size((PIPE_WIDTH, 24)).columns)
+    return PIPE_WIDTH
+
+
+def wrap(text: str, head: str, cont: str, width: int) -> list[str]:
+    """``text`` after ``head`` on lines of at most ``width`` columns, continued after ``cont``.
+    Lines break at spaces; a word wider than a line (an ARN) is broken after a ':' or '/'
+    (:func:`generator.explain.break_token_wise`), and only where it has none, anywhere."""
+    from generator.explain import break_token_wise
+
+    if width - len(cont) < 40:  # a narrow terminal: continue near the left edge instead
+        cont = " " * min(len(cont), 4)
+    lines: list[str] = []
+    prefix, current = head, ""
+    for word in text.split(" "):
+        if not word:
+            continue
+        candidate = f"{current} {word}" if current else word
+        if len(prefix) + len(candidate) <= width:
+            current = candidate
+            continue
+        if current or len(prefix) + 1 > width:  # a head too wide for even one character: alone
+            lines.append((prefix + current).rstrip())
+            prefix, current = cont, ""
+        pieces = break_token_wise(word, width - len(prefix))
+        for piece in pieces[:-1]:
+            lines.append(prefix + piece)
+            prefix = cont
+        current = pieces[-1]
+    lines.append((prefix + current).rstrip())
+    return lines
+
+
+def render_text(report: Any, module: Any, colour: bool, width: int = PIPE_WIDTH) -> str:
+    """A table grouped by function: each function's own checks, then each of its secrets'.
+    No line is wider than ``width``. A finding about several subjects (one cause, one fix)
+    is shown once, under its first subject, naming the others; a heading with nothing under
+    it is left out (an account-level failure prints no function headings)."""
     from generator.live.findings import STATUSES
 
+    width = max(width, MIN_WIDTH)
     by_subject: dict[str, list[Any]] = {}
     for f in report.findings:
         by_subject.setdefault(f.subject, []).append(f)
-    width = max((len(f.check) for f in report.findings), default=8)
+    check_w = max((len(f.check) for f in report.findings), default=8)
 
-    def paint(status: str) -> str:
-        word = status.upper().ljust(7)
-        return f"{_COLOURS[status]}{word}\x1b[0m" if colour else word
+    def paint(status: str, line: str, indent: str) -> str:
+        word = status.upper()
+        if not colour:
+            return line
+        return f"{indent}{_COLOURS[status]}{word}\x1b[0m{line[len(indent) + len(word) :]}"
 
     def rows(findings: list[Any], indent: str) -> list[str]:
         out = []
+        body = " " * (8 + check_w + 2)
         for f in findings:
-            out.append(f"{indent}{paint(f.status)} {f.check.ljust(width)}  {f.message}")
+            head = f"{indent}{f.status.upper().ljust(7)} {f.check.ljust(check_w)}  "
+            lines = wrap(f.message, head, indent + body, width)
+            out.append(paint(f.status, lines[0], indent))
+            out += lines[1:]
+            others = [s for s in f.subjects if s != f.subject]
+            if others:
+                out += wrap(", ".join(others), f"{indent}{body}also: ", f"{indent}{body}      ", width)
             if f.fix and f.status != "pass":
-                out.append(f"{indent}{' ' * 8}{' ' * width}  fix: {f.fix}")
+                out += wrap(f.fix, f"{indent}{body}fix: ", f"{indent}{body}     ", width)
         return out
 
-    lines = [f"rotation-tf doctor: account {report.account}, region {report.region}", ""]
+    def heading(text: str, indent: str = "") -> list[str]:
+        return wrap(text, indent, indent + "  ", width)
+
+    title = f"rotation-tf doctor{' --before-apply' if report.before_apply else ''}: account {report.account}, region {report.region}"
+    lines = heading(title)
+    if report.before_apply:
+        lines += heading("what terraform apply will do is a warning; what it cannot fix fails")
+    lines.append("")
     grouped = {fn.key for fn in module.functions} | {s.name for s in module.secrets}
-    others = [s for s in by_subject if s not in grouped]
-    for s in others:
-        lines += [s] + rows(by_subject[s], "  ") + [""]
+    for s in (s for s in by_subject if s not in grouped):
+        lines += heading(s) + rows(by_subject[s], "  ") + [""]
     for fn in module.functions:
-        lines.append(f"function {fn.key} ({fn.function_name})")
-        lines += rows(by_subject.get(fn.key, []), "  ")
+        block = rows(by_subject.get(fn.key, []), "  ")
         for sec in fn.secrets:
             if sec.name in by_subject:
-                lines.append(f"  secret {sec.name}")
-                lines += rows(by_subject[sec.name], "    ")
-        lines.append("")
+                block += heading(f"secret {sec.name}", "  ") + rows(by_subject[sec.name], "    ")
+        if block:
+            lines += heading(f"function {fn.key} ({fn.function_name})") + block + [""]
     own = [s for s in module.secrets if s.function is None and s.name in by_subject]
     if own:  # managed: true
-        lines.append("secrets rotated by their own service")
+        lines += heading("secrets rotated by their own service")
         for sec in own:
-            lines.append(f"  secret {sec.name}")
-            lines += rows(by_subject[sec.name], "    ")
+            lines += heading(f"secret {sec.name}", "  ") + rows(by_subject[sec.name], "    ")
         lines.append("")
     counts = report.counts()
-    lines.append(
+    lines += heading(
         ", ".join(f"{counts[s]} {s}" for s in STATUSES)
         + f" ({len(report.findings)} checks, {sum(report.calls.values())} API calls)"
     )
@@ -238,8 +296,10 @@ def doctor(
     max_accounts: int = 8,
     to_security_hub: bool = False,
     security_hub_account: str | None = None,
+    before_apply: bool = False,
+    width: int | None = None,
 ) -> int:
-    """Exit 3 when any account could not be read, else 1 when any check fails, else 0 (2: bad
+    """``width``: of the text output (default: :func:`text_width` of ``out``). Exit 3 when any account could not be read, else 1 when any check fails, else 0 (2: bad
     manifest or usage, before any call). With ``assume`` (an accounts.AssumeRole), each
     manifest whose account is not the caller's is read through that role in its account."""
     from generator import api
@@ -304,7 +364,7 @@ def doctor(
                 audit.error, audit.unreadable = exc, f"cannot reach AWS at {where}: {exc}"
             else:
                 try:
-                    audit.report = Doctor(aws, m, read_values=read_values).run()
+                    audit.report = Doctor(aws, m, read_values=read_values, before_apply=before_apply).run()
                 except Unreachable as exc:
                     audit.error, audit.unreadable = exc, f"cannot reach AWS at {where}: {exc}"
                 except (ServiceFailure, LiveError) as exc:
@@ -355,7 +415,7 @@ def doctor(
         delivered = True
         if to_security_hub:
             delivered = _to_security_hub(audits, conn, caller, assume, security_hub_account)
-    out.write(render(audits, fmt, colour))
+    out.write(render(audits, fmt, colour, width or text_width(out)))
     if any(a.unreadable for a in audits) or not delivered:
         return EXIT_UNREACHABLE
     return EXIT_FAIL if any(a.report.failed for a in audits) else EXIT_OK
@@ -393,7 +453,7 @@ def _to_security_hub(audits: list[Audit], conn: Connection, caller: Any, assume:
     return not any(r.failed for r in results)
 
 
-def render(audits: list[Audit], fmt: str, colour: bool = False) -> str:
+def render(audits: list[Audit], fmt: str, colour: bool = False, width: int = PIPE_WIDTH) -> str:
     """The findings of every audited manifest in ``fmt``: text, json, sarif or asff."""
     from generator.live.doctor import STATUSES
 
@@ -417,7 +477,7 @@ def render(audits: list[Audit], fmt: str, colour: bool = False) -> str:
             ],
         }  # fmt: skip
         return json.dumps(doc, indent=2) + "\n"
-    texts = [render_text(a.report, a.module, colour) for a in audits]
+    texts = [render_text(a.report, a.module, colour, width) for a in audits]
     if len(audits) == 1:
         return texts[0]
     counts = {s: sum(a.report.counts()[s] for a in audits) for s in STATUSES}

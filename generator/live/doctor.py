@@ -4,6 +4,15 @@ Every check yields :class:`~generator.live.findings.Finding` records (subject, c
 status, message, fix). A check that could not run because the caller was denied an action
 is ``unknown`` and names the action; it is never a pass.
 
+One root cause, one failure: a check that follows from a failing one is ``unknown`` and
+names it (``Finding.cause``: the secrets' grants and rotation follow from their function's
+``function`` or ``role`` check, which runs first; grants follow from ``key-policy``,
+``kms-key`` or ``master-secret``), and findings with one cause and one fix are grouped into
+one naming every subject (:func:`generator.live.findings.group`). With ``before_apply``
+(``doctor --before-apply``) what this module's apply creates or changes is a warning, "the
+apply does this: ..." (:meth:`generator.live.checks.context.Findings.by_apply`); only what
+the apply cannot fix fails.
+
 The room it lives in:
 
 * :mod:`generator.live.reader` -- the account reader: everything read from AWS, each thing
@@ -30,7 +39,7 @@ from datetime import datetime
 from generator import model as model_mod
 from generator.live import checks
 from generator.live.client import Aws
-from generator.live.findings import FAIL, PASS, STATUSES, UNKNOWN, WARN, Finding, Report, denied_fix
+from generator.live.findings import FAIL, PASS, STATUSES, UNKNOWN, WARN, Finding, Report, denied_fix, group
 from generator.live.reader import AccountReader
 from generator.live.registry import FUNCTION_CHECKS, ORDER, SECRET_CHECKS
 
@@ -39,13 +48,18 @@ __all__ = ["FAIL", "FUNCTION_CHECKS", "PASS", "SECRET_CHECKS", "STATUSES", "UNKN
 
 
 class Doctor:
-    def __init__(self, aws: Aws, module: model_mod.Module, *, read_values: bool = False, now: datetime | None = None,
-                 list_secrets: bool = True):  # fmt: skip
+    def __init__(
+        self, aws: Aws, module: model_mod.Module, *, read_values: bool = False, now: datetime | None = None,
+        list_secrets: bool = True, before_apply: bool = False,
+    ):  # fmt: skip
         """``list_secrets=False`` describes every secret one by one (the bench's "before")."""
         self.m = module
         self.list_secrets = list_secrets
+        self.before_apply = before_apply
         self.reader = AccountReader(aws, module.region)
-        self.ctx = checks.Context(self.reader, module, read_values=read_values, now=now or checks.context.now())
+        self.ctx = checks.Context(
+            self.reader, module, read_values=read_values, now=now or checks.context.now(), before_apply=before_apply
+        )
         self._subject_order: dict[str, int] = {}
         for i, fn in enumerate(module.functions):  # each function, then its secrets (the text table's grouping)
             self._subject_order[fn.key] = 1 + i * 1_000_000
@@ -65,6 +79,7 @@ class Doctor:
         found: list[Finding] = []
         for got in self.reader.map(lambda fn: checks.function_checks(self.ctx, fn), self.m.functions):
             found += got
+        self.ctx.function_failures = frozenset((f.subject, f.check) for f in found if f.status == FAIL)
         by_secret = self.reader.map(lambda s: checks.secret_checks(self.ctx, s), self.m.secrets)
         # ListSecrets may lag by minutes: a secret judged from its list entry with anything but
         # a pass is described and judged again, so that no failure rests on a stale entry.
@@ -87,7 +102,9 @@ class Doctor:
         )
 
     def _report(self, found: list[Finding]) -> Report:
-        return Report(self.m.account_id, self.m.region, sorted(found, key=self._order), self.reader.calls)
+        """The findings in the text table's order, those of one cause and one fix grouped."""
+        findings = group(sorted(found, key=self._order))
+        return Report(self.m.account_id, self.m.region, findings, self.reader.calls, self.before_apply)
 
 
 def _secret_ids(s: model_mod.SecretPlan) -> list[str]:

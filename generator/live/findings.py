@@ -6,7 +6,7 @@ Renderers (text, JSON; later SARIF and ASFF) read these and the check registry
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from generator.live.client import Denied, LiveError
@@ -17,6 +17,10 @@ STATUSES = (PASS, WARN, FAIL, UNKNOWN)
 
 @dataclass(frozen=True)
 class Finding:
+    """One finding. ``subjects``: every subject it is about (one cause, one fix; the first is
+    ``subject``). ``cause``: (subject, check) of the failing finding this one follows from; such
+    a finding is ``unknown`` and is judged again once that one is fixed."""
+
     subject: str
     check: str
     status: str
@@ -30,17 +34,61 @@ class Finding:
     file: str = ""
     line: int = 0
     resource: str = ""
+    subjects: tuple[str, ...] = ()
+    cause: tuple[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.subjects:
+            object.__setattr__(self, "subjects", (self.subject,))
 
     def to_json(self) -> dict[str, Any]:
         return {
             "account": self.account,
             "region": self.region,
             "subject": self.subject,
+            "subjects": list(self.subjects),
             "check": self.check,
             "status": self.status,
             "message": self.message,
             "fix": self.fix,
+            "cause": None if self.cause is None else {"subject": self.cause[0], "check": self.cause[1]},
         }
+
+
+def caused(subject: str, check: str, cause: tuple[str, str], what: str = "") -> Finding:
+    """The finding of a check that follows from the failing ``cause`` (subject, check): not a
+    second failure, but ``unknown`` until that one is fixed."""
+    by, by_check = cause
+    return Finding(
+        subject,
+        check,
+        UNKNOWN,
+        f"not judged: {what or 'it'} follows from {by_check} of {by}, which fails",
+        f"fix {by_check} of {by} first, then run doctor again",
+        cause=cause,
+    )
+
+
+def group(findings: list[Finding]) -> list[Finding]:
+    """One root cause, one finding: findings other than passes with the same check, status,
+    message, fix and cause (one cause, one fix) become one, naming every subject in order,
+    at the place of the first."""
+    first: dict[tuple[Any, ...], int] = {}
+    merged: list[Finding] = []
+    for f in findings:
+        if f.status == PASS:
+            merged.append(f)
+            continue
+        key = (f.check, f.status, f.message, f.fix, f.cause)
+        if key not in first:
+            first[key] = len(merged)
+            merged.append(f)
+            continue
+        i = first[key]
+        had = merged[i]
+        subjects = had.subjects + tuple(s for s in f.subjects if s not in had.subjects)
+        merged[i] = replace(had, subjects=subjects)
+    return merged
 
 
 def denied_fix(action: str) -> str:
@@ -68,6 +116,7 @@ class Report:
     region: str
     findings: list[Finding] = field(default_factory=list)
     calls: dict[str, int] = field(default_factory=dict)
+    before_apply: bool = False  # judged as the account will be once the module is applied
 
     @property
     def failed(self) -> bool:

@@ -13,11 +13,14 @@ from typing import Any
 from generator import model as model_mod
 from generator.live import policy_eval as pe
 from generator.live.client import LiveError
-from generator.live.findings import Finding, unknown
+from generator.live.findings import FAIL, WARN, Finding, caused, unknown
 from generator.live.reader import AccountReader
 
 SECRETS_PRINCIPAL = "secretsmanager.amazonaws.com"
 ROLE_ARN = re.compile(r"^arn:[^:]+:iam::(\d{12}):role/(?:.*/)?([^/]+)$")
+
+
+APPLY_DOES = "the apply does this: "
 
 
 class Findings(list[Finding]):
@@ -28,6 +31,22 @@ class Findings(list[Finding]):
 
     def unknown(self, subject: str, check: str, exc: LiveError) -> None:
         self.append(unknown(subject, check, exc))
+
+    def caused(self, subject: str, check: str, cause: tuple[str, str], what: str = "") -> None:
+        self.append(caused(subject, check, cause, what))
+
+    def by_apply(self, ctx: Context, subject: str, check: str, now: str, does: str, fix: str) -> None:
+        """What this module's apply changes: a failure of the account as it is (``now``, fixed
+        by ``fix``); with --before-apply a warning saying what the apply ``does``."""
+        if ctx.before_apply:
+            self.add(
+                subject, check, WARN, APPLY_DOES + does, "run terraform apply, then doctor again without --before-apply"
+            )
+        else:
+            self.add(subject, check, FAIL, now, fix)
+
+    def status(self, subject: str, check: str) -> str | None:
+        return next((f.status for f in self if f.check == check and subject in f.subjects), None)
 
 
 def now() -> datetime:
@@ -53,11 +72,18 @@ def secret_id(arn: str) -> str:
 
 
 class Context:
-    def __init__(self, read: AccountReader, module: model_mod.Module, *, read_values: bool, now: datetime):
+    def __init__(
+        self, read: AccountReader, module: model_mod.Module, *, read_values: bool, now: datetime,
+        before_apply: bool = False,
+    ):  # fmt: skip
         self.read = read
         self.m = module
         self.read_values = read_values
         self.now = now
+        self.before_apply = before_apply
+        # (subject, check) of every function check that failed: the secrets' checks that
+        # follow from one are unknown, naming it (set after the function checks ran)
+        self.function_failures: frozenset[tuple[str, str]] = frozenset()
         self.fn_by_key = {fn.key: fn for fn in module.functions}
         self.root_arn = f"arn:{module.partition}:iam::{module.account_id}:root"
 
@@ -80,6 +106,10 @@ class Context:
         if fn.role_arn and not fn.existing:
             return fn.role_arn, fn.role_name  # the function and its role do not exist yet: the module's
         return None, None
+
+    def function_cause(self, fn: model_mod.FunctionPlan, *checks: str) -> tuple[str, str] | None:
+        """(function key, check) of the first of ``checks`` that failed for ``fn``."""
+        return next(((fn.key, c) for c in checks if (fn.key, c) in self.function_failures), None)
 
     def resolve_key(self, key_id: str | None) -> tuple[str | None, dict[str, Any] | None]:
         """(customer managed key ARN or None for an AWS managed key, metadata)."""

@@ -9,7 +9,7 @@ from typing import Any
 
 from generator import model as model_mod
 from generator.live.checks import network
-from generator.live.checks.context import ROLE_ARN, SECRETS_PRINCIPAL, Context, Findings
+from generator.live.checks.context import APPLY_DOES, ROLE_ARN, SECRETS_PRINCIPAL, Context, Findings
 from generator.live.client import LiveError
 from generator.live.findings import FAIL, PASS, WARN, Finding
 
@@ -27,8 +27,13 @@ def check(ctx: Context, fn: model_mod.FunctionPlan) -> list[Finding]:
             out.add(k, "function", FAIL, f"function {fn.function_arn} does not exist",
                      "fix existing_function_arn, or create the function first")  # fmt: skip
             return out
-        out.add(k, "function", WARN, f"function {fn.function_name} does not exist yet; terraform apply creates it",
-                 "run terraform apply, then doctor again for the checks after apply")  # fmt: skip
+        if ctx.before_apply:
+            out.add(k, "function", WARN, f"{APPLY_DOES}creates function {fn.function_name}"
+                    + (f" and its role {fn.role_name}" if fn.role_name else ""),
+                    "run terraform apply, then doctor again without --before-apply")  # fmt: skip
+        else:
+            out.add(k, "function", WARN, f"function {fn.function_name} does not exist yet; terraform apply creates it",
+                    "run terraform apply, then doctor again for the checks after apply")  # fmt: skip
         if fn.package:
             out += runtime(ctx, k, fn.package.runtime)
         if fn.in_vpc:
@@ -112,19 +117,26 @@ def vpc_config(
             "in a VPC as the manifest says" if subnets else "not in a VPC, as the manifest says",
         )
         return out
+    want = f"{{subnet_ids: [{', '.join(want_s)}], security_group_ids: [{', '.join(want_g)}]}}"
+    have = f"{{subnet_ids: [{', '.join(subnets)}], security_group_ids: [{', '.join(groups)}]}}"
     if not want_s:
-        out.add(k, "vpc-config", FAIL, f"the function runs in a VPC (subnets {', '.join(subnets)}) but the manifest gives no vpc, "
-                 "so its role gets no network-interface grants",
-                 f"add vpc: {{subnet_ids: [{', '.join(subnets)}], security_group_ids: [{', '.join(groups)}]}} to functions.{k}")  # fmt: skip
-        return out
-    if not subnets:
-        out.add(k, "vpc-config", FAIL, "the manifest gives a vpc, but the function does not run in a VPC",
-                 f"remove functions.{k}.vpc, or apply the module" + ("" if fn.existing else " (it sets the VPC)"))  # fmt: skip
-        return out
-    out.add(k, "vpc-config", FAIL,
-             f"the function runs in subnets {', '.join(subnets)} with groups {', '.join(groups)}; "
-             f"the manifest says subnets {', '.join(want_s)} with groups {', '.join(want_g)}",
-             f"make functions.{k}.vpc match the function" + ("" if fn.existing else ", or apply the module"))  # fmt: skip
+        now = (f"the function runs in a VPC (subnets {', '.join(subnets)}) but the manifest gives no vpc, "
+               "so its role gets no network-interface grants")  # fmt: skip
+        fix = f"add vpc: {have} to functions.{k}"
+    elif not subnets:
+        now = "the manifest gives a vpc, but the function does not run in a VPC"
+        fix = f"remove functions.{k}.vpc" if fn.existing else "run terraform apply (it sets the function's VPC)"
+    else:
+        now = (f"the function runs in subnets {', '.join(subnets)} with groups {', '.join(groups)}; "
+               f"the manifest says subnets {', '.join(want_s)} with groups {', '.join(want_g)}")  # fmt: skip
+        fix = f"set functions.{k}.vpc to {have}" + (
+            "" if fn.existing else ", or run terraform apply (it sets the manifest's)"
+        )
+    if fn.existing:  # the module does not manage an existing function's configuration
+        out.add(k, "vpc-config", FAIL, now, fix)
+    else:
+        out.by_apply(ctx, k, "vpc-config", now, f"sets the function's VPC to the manifest's: {want}" if want_s
+                     else "takes the function out of its VPC, as the manifest says", fix)  # fmt: skip
     return out
 
 
@@ -140,8 +152,10 @@ def permission(ctx: Context, fn: model_mod.FunctionPlan) -> list[Finding]:
         s for s in (policy or {}).get("Statement", []) if _names_service(s.get("Principal"), SECRETS_PRINCIPAL)
     ]
     if not statements:
-        out.add(k, "permission", FAIL, f"no statement lets {SECRETS_PRINCIPAL} invoke the function: rotation cannot start",
-                 "run terraform apply (the module's aws_lambda_permission adds it, with aws:SourceAccount)")  # fmt: skip
+        out.by_apply(ctx, k, "permission", f"no statement lets {SECRETS_PRINCIPAL} invoke the function: rotation cannot start",
+                     f"adds the module's aws_lambda_permission: {SECRETS_PRINCIPAL} may invoke the function, "
+                     f"with aws:SourceAccount {ctx.m.account_id}",
+                     "run terraform apply (the module's aws_lambda_permission adds it, with aws:SourceAccount)")  # fmt: skip
         return out
     bad = [
         s

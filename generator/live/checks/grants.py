@@ -9,7 +9,7 @@ from typing import Any
 
 from generator import model as model_mod
 from generator.live import policy_eval as pe
-from generator.live.checks.context import Context, Findings
+from generator.live.checks.context import APPLY_DOES, Context, Findings
 from generator.live.client import LiveError
 from generator.live.findings import FAIL, PASS, UNKNOWN, WARN, Finding
 
@@ -22,9 +22,17 @@ ROTATION_ACTIONS = (
 
 
 def grants(ctx: Context, s: model_mod.SecretPlan, fn: model_mod.FunctionPlan, arn: str, key_arn: str | None, master_key: str | None,
-            role_arn: str | None, role_name: str | None, d: dict[str, Any]) -> list[Finding]:  # fmt: skip
+            role_arn: str | None, role_name: str | None, d: dict[str, Any], *, key_differs: bool = False,
+            master_failed: bool = False) -> list[Finding]:  # fmt: skip
+    """``key_differs``: the kms-key check failed (the secret's key is not the manifest's), so
+    what the role lacks on that key follows from it; ``master_failed``: the master-secret
+    check failed, so what the role lacks on the master secret and its key follows from it."""
     out = Findings()
     n = s.name
+    cause = ctx.function_cause(fn, "function", "role")
+    if cause:  # whose grants, on which role: the function or role check says what is wrong
+        out.caused(n, "grants", cause)
+        return out
     if role_name is None or role_arn is None:
         out.add(n, "grants", UNKNOWN, "could not check: the function's role is unknown (the function could not be read, or does not exist)",
                  "make the function readable (lambda:GetFunctionConfiguration), or fix its ARN")  # fmt: skip
@@ -36,59 +44,69 @@ def grants(ctx: Context, s: model_mod.SecretPlan, fn: model_mod.FunctionPlan, ar
         return out
     if docs is None:
         if not fn.existing and role_name == fn.role_name:
-            out.add(n, "grants", WARN, f"role {role_name} does not exist yet; terraform apply creates it with the grants",
-                     "run terraform apply, then doctor again")  # fmt: skip
+            if ctx.before_apply:
+                out.add(n, "grants", WARN, f"{APPLY_DOES}creates role {role_name} with policy {fn.policy_name}, which grants the rotation",
+                        "run terraform apply, then doctor again without --before-apply")  # fmt: skip
+            else:
+                out.add(n, "grants", WARN, f"role {role_name} does not exist yet; terraform apply creates it with the grants",
+                        "run terraform apply, then doctor again")  # fmt: skip
         else:
             out.add(n, "grants", FAIL, f"role {role_name} does not exist", "give the function an existing role")
         return out
     identity, boundary = docs
+    # The module's inline policy goes on the module's role, or on the role an existing
+    # function runs as: what it grants, the apply grants.
+    module_doc = fn.policy.document() if fn.policy is not None and (fn.existing or role_name == fn.role_name) else None
     rotation_fn = d.get("RotationLambdaARN") or fn.function_arn
     sm_ctx = {"secretsmanager:resource/AllowRotationLambdaArn": rotation_fn, "aws:PrincipalAccount": ctx.m.account_id,
               "secretsmanager:SecretId": arn}  # fmt: skip
-    wanted: list[tuple[str, str, dict[str, str]]] = [(a, arn, sm_ctx) for a in ROTATION_ACTIONS]
-    wanted.append(("secretsmanager:GetRandomPassword", "*", {"aws:PrincipalAccount": ctx.m.account_id}))
-    kms_wanted: list[tuple[str, str, dict[str, str]]] = []
+    # (what it is for, action, resource, request context)
+    wanted: list[tuple[str, str, str, dict[str, str]]] = [("secret", a, arn, sm_ctx) for a in ROTATION_ACTIONS]
+    wanted.append(("secret", "secretsmanager:GetRandomPassword", "*", {"aws:PrincipalAccount": ctx.m.account_id}))
     if key_arn:
-        kms_wanted += [
-            (a, key_arn, ctx.kms_context({"kms:EncryptionContext:SecretARN": arn}))
+        wanted += [
+            ("key", a, key_arn, ctx.kms_context({"kms:EncryptionContext:SecretARN": arn}))
             for a in ("kms:Decrypt", "kms:GenerateDataKey")
         ]
     if s.master_arn:
         master = ctx.master_arn(s.master_arn)  # the real ARN when the manifest gives a name
-        wanted.append(("secretsmanager:GetSecretValue", master, {"aws:PrincipalAccount": ctx.m.account_id,
-                                                                "secretsmanager:SecretId": master}))  # fmt: skip
+        wanted.append(("master", "secretsmanager:GetSecretValue", master,
+                       {"aws:PrincipalAccount": ctx.m.account_id, "secretsmanager:SecretId": master}))  # fmt: skip
         if master_key:
-            kms_wanted.append(("kms:Decrypt", master_key, ctx.kms_context({"kms:EncryptionContext:SecretARN": master})))
-    missing: list[str] = []
+            wanted.append(
+                ("master", "kms:Decrypt", master_key, ctx.kms_context({"kms:EncryptionContext:SecretARN": master}))
+            )
+    by_apply: list[str] = []  # missing now; the module's policy grants them
+    stuck: list[str] = []  # missing, and the apply does not change that
+    stuck_why: set[str] = set()
+    caused_by: list[tuple[str, str]] = []  # missing because another check fails
     unsure: list[str] = []
-    judged: list[
-        tuple[str, str, dict[str, str], str]
-    ] = []  # what IAM policies decide: (action, resource, context, ours)
-    for action, resource, request_ctx in wanted + kms_wanted:
+    # what IAM policies decide: (what it is for, action, resource, context, doctor's verdict)
+    judged: list[tuple[str, str, str, dict[str, str], str]] = []
+    for what, action, resource, rctx in wanted:
         if action.startswith("kms:"):
             try:
-                verdict, _ = ctx.key_allows(resource, role_arn, (action,), request_ctx)
+                verdict, _ = ctx.key_allows(resource, role_arn, (action,), rctx)
             except LiveError:
                 verdict = "iam"  # unreadable key policy: reported by key-policy; judge IAM alone
             if verdict == "role":
                 continue  # the key policy alone lets the role (same account)
-            if verdict in ("no", "deny"):
-                missing.append(
-                    f"{action} on {resource} (the key policy allows neither the role nor IAM; see key-policy)"
-                )
+            if verdict in ("no", "deny"):  # the key-policy (or master-secret) check fails, with the statement
+                caused_by.append((n, "master-secret" if what == "master" else "key-policy"))
                 continue
-        result = pe.evaluate(identity, pe.Request(action, resource, request_ctx))
+        result = pe.evaluate(identity, pe.Request(action, resource, rctx))
         if result == pe.ALLOWED and boundary:
-            result = pe.evaluate(boundary, pe.Request(action, resource, request_ctx))
+            result = pe.evaluate(boundary, pe.Request(action, resource, rctx))
             if result == pe.IMPLICIT:
                 result = BOUNDARY
-        judged.append((action, resource, request_ctx, result))
-    simulated = ctx.read.simulate(role_arn, [(a, r, c) for a, r, c, _ in judged]) if judged else None
+        judged.append((what, action, resource, rctx, result))
+    simulated = ctx.read.simulate(role_arn, [(a, r, c) for _w, a, r, c, _ in judged]) if judged else None
     judge = (
         SIMULATOR if simulated is not None else f"; judged by doctor's own evaluator ({ctx.read.simulator_status()})"
     )
     disagree: list[str] = []
-    for action, resource, _c, ours in judged:
+    for what, action, resource, rctx, ours in judged:
+        item = f"{action} on {resource}"
         result = ours
         if simulated is not None:
             theirs = simulated.get((action, resource))
@@ -96,12 +114,28 @@ def grants(ctx: Context, s: model_mod.SecretPlan, fn: model_mod.FunctionPlan, ar
             if ours != pe.UNSURE and _agrees(ours) != result:
                 disagree.append(f"{action} on {resource}: IAM's simulator says {theirs or 'nothing'}, doctor's evaluator "
                                 f"{_SAYS[ours]}")  # fmt: skip
+        if result == pe.IMPLICIT and ((what == "key" and key_differs) or (what == "master" and master_failed)):
+            caused_by.append((n, "kms-key" if what == "key" else "master-secret"))
+            continue
+        request = pe.Request(action, resource, rctx)
+        if result == pe.IMPLICIT and module_doc is not None:
+            if pe.evaluate([*identity, module_doc], request) in (pe.ALLOWED, pe.UNSURE):
+                if boundary and pe.evaluate(boundary, request) == pe.IMPLICIT:
+                    result = BOUNDARY
+                else:
+                    by_apply.append(item)
+                    continue
         if result == BOUNDARY:
-            missing.append(f"{action} on {resource} (the permissions boundary does not allow it)")
-        elif result in (pe.IMPLICIT, pe.DENIED):
-            missing.append(f"{action} on {resource}" + (" (explicitly denied)" if result == pe.DENIED else ""))
+            stuck.append(f"{item} (the permissions boundary does not allow it)")
+            stuck_why.add("boundary")
+        elif result == pe.DENIED:
+            stuck.append(f"{item} (explicitly denied)")
+            stuck_why.add("deny")
+        elif result == pe.IMPLICIT:
+            stuck.append(item)
+            stuck_why.add("grant")
         elif result == pe.UNSURE:
-            unsure.append(f"{action} on {resource}")
+            unsure.append(item)
     if simulated is not None and judged:
         if disagree:
             out.add(n, "grants-judges", WARN, "IAM's policy simulator and doctor's own evaluator disagree (the grants check "
@@ -111,26 +145,36 @@ def grants(ctx: Context, s: model_mod.SecretPlan, fn: model_mod.FunctionPlan, ar
         else:
             out.add(n, "grants-judges", PASS, f"IAM's policy simulator and doctor's own evaluator agree on {len(judged)} "
                     "request(s)")  # fmt: skip
-    if missing:
-        if role_name == fn.role_name or (fn.existing and fn.role_name is None):
-            # the module's role, or an existing function's own role (read at plan time)
-            fix = f"run terraform apply: the module puts policy {fn.policy_name} with these grants on role {role_name}"
-        elif fn.existing:
-            fix = (f"set functions.{fn.key}.execution_role_arn to {role_arn}, the role the function runs as (the plan fails "
-                   f"while it names {fn.role_name}), then run terraform apply: the module puts policy {fn.policy_name} on it")  # fmt: skip
-        else:
-            fix = f"grant them to role {role_name}, the role the function really runs as (rotation-tf explain lists the statements)"
-        out.add(n, "grants", FAIL, f"role {role_name} may not: " + "; ".join(missing) + judge, fix)
+    policy = f"policy {fn.policy_name}"
+    if stuck:
+        fixes = []
+        if "boundary" in stuck_why:
+            fixes.append(
+                f"allow them in the permissions boundary of role {role_name}: the module's policy cannot go past it"
+            )
+        if "deny" in stuck_why:
+            fixes.append(
+                f"remove the statements of role {role_name}'s policies that deny them: a deny wins over the module's allow"
+            )
+        if "grant" in stuck_why:
+            fixes.append(
+                f"grant them to role {role_name}, the role the function really runs as (rotation-tf explain lists the statements)"
+            )
+        if by_apply:
+            fixes.append(f"then run terraform apply ({policy} grants the rest)")
+        out.add(n, "grants", FAIL, f"role {role_name} may not: " + "; ".join(stuck) + judge, "; ".join(fixes))
+    elif caused_by:
+        out.caused(n, "grants", caused_by[0])
+    elif by_apply:
+        out.by_apply(ctx, n, "grants", f"role {role_name} may not: " + "; ".join(by_apply) + judge,
+                     f"puts {policy} on role {role_name}, granting the {len(by_apply)} it lacks: "
+                     + ", ".join(dict.fromkeys(i.split(" on ", 1)[0] for i in by_apply)),
+                     f"run terraform apply: the module puts {policy} with these grants on role {role_name}")  # fmt: skip
     elif unsure:
         out.add(n, "grants", WARN, f"role {role_name} allows these only under conditions doctor cannot evaluate: " + "; ".join(unsure) + judge,
                  "check the conditions of the role's policies")  # fmt: skip
     else:
-        out.add(
-            n,
-            "grants",
-            PASS,
-            f"role {role_name} may rotate it ({len(wanted) + len(kms_wanted)} actions checked){judge}",
-        )
+        out.add(n, "grants", PASS, f"role {role_name} may rotate it ({len(wanted)} actions checked){judge}")
     return out
 
 

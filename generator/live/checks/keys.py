@@ -147,9 +147,15 @@ def master(ctx: Context, s: model_mod.SecretPlan, role_arn: str | None) -> list[
             out.unknown(n, "master-secret", exc)
             return out
         if verdict not in ("role", "iam"):
+            statement = {
+                "Sid": "AllowRotationRoleReadMaster", "Effect": "Allow", "Principal": {"AWS": role_arn},
+                "Action": ["kms:Decrypt"], "Resource": "*",
+                "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{ctx.m.region}.amazonaws.com"}},
+            }  # fmt: skip
             out.add(n, "master-secret", FAIL if verdict in ("no", "deny") else WARN,
                      f"the policy of the master secret's key {actual} does not let {role_arn} decrypt",
-                     "add a statement to the key policy allowing kms:Decrypt to the role (kms-key-policy-statements.json)")  # fmt: skip
+                     f"add this statement to the policy of key {actual} (the module writes it to "
+                     f"kms-key-policy-statements.json): {json.dumps(statement)}")  # fmt: skip
             return out
     out.add(n, "master-secret", PASS, f"master secret {md['ARN']} exists" + (f", key {actual}" if actual else ""))
     return out

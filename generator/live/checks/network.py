@@ -54,7 +54,7 @@ def network(ctx: Context, k: str, subnet_ids: tuple[str, ...], group_ids: tuple[
         out.unknown(k, "network", exc)
         return out
     service = f"com.amazonaws.{ctx.m.region}.secretsmanager"
-    endpoint_note = ""
+    endpoint_note = dns_fix = ""
     for ep in endpoints:
         ep_groups_ids = [g["GroupId"] for g in ep.get("Groups", [])]
         try:
@@ -78,6 +78,14 @@ def network(ctx: Context, k: str, subnet_ids: tuple[str, ...], group_ids: tuple[
             return out
         endpoint_note = (f"; interface endpoint {ep['VpcEndpointId']} exists but has private DNS off, so "
                          f"secretsmanager.{ctx.m.region}.amazonaws.com does not resolve to it")  # fmt: skip
+        # The fix for this endpoint: private DNS on and, if its groups do not admit the
+        # function's, the inbound rule. Private DNS needs the VPC attributes enableDnsHostnames
+        # and enableDnsSupport (PrivateDnsEnabled in
+        # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateVpcEndpoint.html).
+        dns_fix = (f"turn private DNS on for interface endpoint {ep['VpcEndpointId']}: aws ec2 modify-vpc-endpoint "
+                   f"--vpc-endpoint-id {ep['VpcEndpointId']} --private-dns-enabled (the VPC needs DNS hostnames and DNS resolution on)"
+                   + ("" if admits else f", and add an inbound rule to {ep_groups_ids[0] if ep_groups_ids else 'its security group'}: "
+                      f"TCP 443 from {', '.join(group_ids)}"))  # fmt: skip
     try:
         tables = ctx.read.route_tables(vpc_id)
     except LiveError as exc:
@@ -134,8 +142,8 @@ def network(ctx: Context, k: str, subnet_ids: tuple[str, ...], group_ids: tuple[
     out.add(k, "network", FAIL,
              f"the function cannot reach Secrets Manager from VPC {vpc_id}: no interface endpoint for {service} with private DNS"
              f"{endpoint_note}; " + "; ".join(f"{', '.join(subs)}: {why}" for why, subs in problems.items()),
-             f"create an interface VPC endpoint for {service} in {vpc_id} with private DNS on and a security group that admits "
-             f"TCP 443 from {', '.join(group_ids)}; or route 0.0.0.0/0 of every function subnet to a NAT gateway")  # fmt: skip
+             (dns_fix or f"create an interface VPC endpoint for {service} in {vpc_id} with private DNS on and a security group "
+              f"that admits TCP 443 from {', '.join(group_ids)}") + "; or route 0.0.0.0/0 of every function subnet to a NAT gateway")  # fmt: skip
     return out
 
 

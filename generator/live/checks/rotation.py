@@ -23,23 +23,43 @@ def rotation(ctx: Context, s: model_mod.SecretPlan, fn: model_mod.FunctionPlan, 
     n = s.name
     ident = s.ident
     resource = f"aws_secretsmanager_secret_rotation.{ident}"
+    # A function the manifest names that does not exist: what rotation would use is not known
+    # (and "apply points the rotation at it" would break the rotation).
+    cause = ctx.function_cause(fn, "function")
     if not d.get("RotationEnabled"):
-        out.add(n, "rotation", FAIL, "rotation is off" + (f" (it was set up with {d['RotationLambdaARN']})" if d.get("RotationLambdaARN") else ""),
-                 f"run terraform apply ({resource} turns it on)")  # fmt: skip
+        if cause:
+            out.caused(n, "rotation", cause)
+        else:
+            out.by_apply(ctx, n, "rotation",
+                         "rotation is off" + (f" (it was set up with {d['RotationLambdaARN']})" if d.get("RotationLambdaARN") else ""),
+                         f"{resource} turns rotation on with {fn.function_arn}, {_describe_schedule(s.schedule)}",
+                         f"run terraform apply ({resource} turns it on)")  # fmt: skip
+        out += pending(ctx, s, fn, d)  # a version left pending fails the first rotation too
         return out
-    if d.get("RotationLambdaARN") != fn.function_arn:
-        out.add(n, "rotation", FAIL, f"rotation uses {d.get('RotationLambdaARN')}, not the manifest's function {fn.function_arn}",
-                 f"run terraform apply ({resource} points the rotation at {fn.function_arn})")  # fmt: skip
+    if cause:
+        out.caused(n, "rotation", cause)
+    elif d.get("RotationLambdaARN") != fn.function_arn:
+        out.by_apply(ctx, n, "rotation", f"rotation uses {d.get('RotationLambdaARN')}, not the manifest's function {fn.function_arn}",
+                     f"{resource} points the rotation at {fn.function_arn} (now {d.get('RotationLambdaARN')})",
+                     f"run terraform apply ({resource} points the rotation at {fn.function_arn})")  # fmt: skip
     else:
         out.add(n, "rotation", PASS, f"rotation is on with {fn.function_arn}")
-    rules = d.get("RotationRules") or {}
-    problems = _schedule_problems(s.schedule, rules)
-    if problems:  # rotation is on: only its rules differ
-        out.add(n, "schedule", FAIL, "; ".join(problems), _schedule_fix(resource, s.schedule, problems))
-    else:
-        out.add(n, "schedule", PASS, f"schedule {_describe_schedule(s.schedule)}")
+    out += schedule(ctx, s, resource, d)
     out += overdue(ctx, s, d)
     out += pending(ctx, s, fn, d)
+    return out
+
+
+def schedule(ctx: Context, s: model_mod.SecretPlan, resource: str, d: dict[str, Any]) -> list[Finding]:
+    """Rotation is on: only its rules may differ from the manifest's."""
+    out = Findings()
+    problems = _schedule_problems(s.schedule, d.get("RotationRules") or {})
+    if problems:
+        out.by_apply(ctx, s.name, "schedule", "; ".join(problems),
+                     f"{resource} sets the schedule to the manifest's: {_describe_schedule(s.schedule)} (now it {'; '.join(problems)})",
+                     _schedule_fix(resource, s.schedule, problems))  # fmt: skip
+    else:
+        out.add(s.name, "schedule", PASS, f"schedule {_describe_schedule(s.schedule)}")
     return out
 
 
@@ -65,20 +85,12 @@ def service_rotated(ctx: Context, s: model_mod.SecretPlan) -> list[Finding]:
     )
     resource = f"aws_secretsmanager_secret_rotation.{s.ident}"
     if not d.get("RotationEnabled"):
-        out.add(
-            n,
-            "rotation",
-            FAIL,
-            "rotation is off",
-            f"run terraform apply ({resource} turns it on with the manifest's schedule)",
-        )
+        out.by_apply(ctx, n, "rotation", "rotation is off",
+                     f"{resource} turns rotation on, {_describe_schedule(s.schedule)}",
+                     f"run terraform apply ({resource} turns it on with the manifest's schedule)")  # fmt: skip
         return out
     out.add(n, "rotation", PASS, "rotation is on, managed by the secret's service")
-    problems = _schedule_problems(s.schedule, d.get("RotationRules") or {})
-    if problems:  # rotation is on: only its rules differ
-        out.add(n, "schedule", FAIL, "; ".join(problems), _schedule_fix(resource, s.schedule, problems))
-    else:
-        out.add(n, "schedule", PASS, f"schedule {_describe_schedule(s.schedule)}")
+    out += schedule(ctx, s, resource, d)
     out += overdue(ctx, s, d)
     return out
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from generator import model as model_mod
 from generator.live.checks import database, external, grants, keys, rotation, value
-from generator.live.checks.context import Context, Findings
+from generator.live.checks.context import APPLY_DOES, Context, Findings
 from generator.live.client import LiveError
 from generator.live.findings import FAIL, PASS, WARN, Finding
 
@@ -26,7 +26,15 @@ def check(ctx: Context, s: model_mod.SecretPlan) -> list[Finding]:
         out.unknown(n, "secret", exc)
         return out
     if d is None:
-        if s.managed is not None:
+        if s.managed is not None and ctx.before_apply:
+            out.add(
+                n,
+                "secret",
+                WARN,
+                f"{APPLY_DOES}creates the secret",
+                "run terraform apply, then doctor again without --before-apply",
+            )
+        elif s.managed is not None:
             out.add(
                 n,
                 "secret",
@@ -45,7 +53,8 @@ def check(ctx: Context, s: model_mod.SecretPlan) -> list[Finding]:
     out += keys.master(ctx, s, role_arn)
     key_arn = ctx.secret_key(s, d)
     master_key = ctx.master_key(s)
-    out += grants.grants(ctx, s, fn, arn, key_arn, master_key, role_arn, role_name, d)
+    out += grants.grants(ctx, s, fn, arn, key_arn, master_key, role_arn, role_name, d,
+                         key_differs=out.status(n, "kms-key") == FAIL, master_failed=out.status(n, "master-secret") == FAIL)  # fmt: skip
     out += rotation.rotation(ctx, s, fn, d)
     if s.managed is not None:
         out += database.database(ctx, s, fn)
