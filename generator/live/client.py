@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections import Counter
@@ -319,13 +320,6 @@ class Aws:
                 out.extend(page.get(key, []))
         return out
 
-    def forgive(self, failure: ServiceFailure) -> None:
-        """Let later calls run after ``failure``, from a call whose answer is optional (IAM's
-        policy simulator, which moto and some endpoints do not implement)."""
-        with self._lock:
-            if self.failure is failure:
-                self.failure = None
-
     def _failed(self, failure: ServiceFailure) -> ServiceFailure:
         with self._lock:
             if self.failure is None:
@@ -412,3 +406,24 @@ def failure_line(exc: LiveError | ServiceFailure) -> str:
         detail = exc.detail.splitlines()[0][:200] if exc.detail.strip() else ""
         return f"{exc.action} answered {answered}" + (f": {detail}" if detail else "")
     return _short(exc) + (f" (HTTP {exc.status})" if isinstance(exc, LiveError) and exc.status is not None else "")
+
+
+def current_value_fields(aws: Aws, arn: str, wanted: tuple[str, ...]) -> tuple[frozenset[str], dict[str, str]] | None:
+    """The one place a secret's value is read (``--read-values`` only): the top-level keys of
+    its AWSCURRENT value and the string values of the ``wanted`` fields, or None when the value
+    is not a JSON object. Nothing else of the value leaves this function, and none of it is kept."""
+    got = aws.call("secretsmanager", "GetSecretValue", "get_secret_value", SecretId=arn, VersionStage="AWSCURRENT")
+    text = got.pop("SecretString", None)
+    got.clear()
+    try:
+        data = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+    finally:
+        text = None
+    if not isinstance(data, dict):
+        return None
+    keys = frozenset(str(k) for k in data)
+    fields = {k: v for k in wanted if isinstance(v := data.get(k), str)}
+    data.clear()
+    return keys, fields

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from generator import __version__, aws, aws_calls, engines
-from generator.live.client import Aws, Denied, LiveError, Memo, NotFound
+from generator.live.client import Aws, Denied, LiveError, Memo, NotFound, current_value_fields
 
 _APP_RE = re.compile(r"applications/SecretsManager(?P<engine>[A-Za-z0-9]+)Rotation(?P<scheme>SingleUser|MultiUser)$")
 _REAL_ENGINES = [e for e in engines.ENGINES if e != engines.OTHER]
@@ -279,28 +279,17 @@ class Discoverer:
             raise
 
     def _value_fields(self, arn: str) -> tuple[str | None, str | None]:
-        """(engine, masterarn) from the current value; nothing else leaves this function."""
+        """(engine, masterarn) from the current value; nothing else leaves
+        :func:`current_value_fields`."""
         try:
-            got = self.aws.call(
-                "secretsmanager", "GetSecretValue", "get_secret_value", SecretId=arn, VersionStage="AWSCURRENT"
-            )
+            shape = current_value_fields(self.aws, arn, ("engine", "masterarn"))
         except LiveError:
             return None, None
-        text = got.pop("SecretString", None)
-        got.clear()
-        try:
-            data = json.loads(text) if isinstance(text, str) else None
-        except ValueError:
+        if shape is None:
             return None, None
-        finally:
-            text = None
-        if not isinstance(data, dict):
-            return None, None
-        engine, master = data.get("engine"), data.get("masterarn")
-        data.clear()
-        return (engine if isinstance(engine, str) else None), (
-            master if isinstance(master, str) and master.startswith("arn:") else None
-        )
+        fields = shape[1]
+        master = fields.get("masterarn")
+        return fields.get("engine"), (master if master and master.startswith("arn:") else None)
 
     def _functions(self, arns: list[str], confs: dict[str, Any], account: str) -> dict[str, Fn]:
         out: dict[str, Fn] = {}

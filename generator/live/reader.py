@@ -17,7 +17,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from generator.live.client import Aws, Denied, LiveError, Memo, NotFound, ServiceFailure
+from generator.live.client import Aws, Denied, LiveError, Memo, NotFound, ServiceFailure, current_value_fields
 
 
 class AccountReader:
@@ -326,10 +326,6 @@ class AccountReader:
             why = f"IAM's policy simulator did not answer: {exc}"
         except ServiceFailure:  # a server error or no IAM answer at all (moto: an HTML 500 page, no simulator)
             why = "IAM's policy simulator did not answer (the endpoint returned no IAM response)"
-        except ServiceFailure as exc:  # the client's form of the same (moto: no simulator)
-            # the simulator is optional: its failure must not stop the run (doctor judges alone)
-            self.aws.forgive(exc)
-            why = "IAM's policy simulator did not answer (the endpoint returned no IAM response)"
         else:
             return ""
         with self._lock:
@@ -366,23 +362,12 @@ class AccountReader:
 
     def value_shape(self, arn: str) -> tuple[frozenset[str] | None, Any]:
         """(the top-level keys of the current value if it is a JSON object, its ``engine``):
-        ``--read-values`` only. The value itself never leaves this method, and is not kept."""
-        got = self.aws.call(
-            "secretsmanager", "GetSecretValue", "get_secret_value", SecretId=arn, VersionStage="AWSCURRENT"
-        )
-        text = got.pop("SecretString", None)
-        got.clear()
-        try:
-            data = json.loads(text) if isinstance(text, str) else None
-        except ValueError:
+        ``--read-values`` only. The value itself never leaves :func:`current_value_fields`."""
+        shape = current_value_fields(self.aws, arn, ("engine",))
+        if shape is None:
             return None, None
-        del text
-        if not isinstance(data, dict):
-            return None, None
-        keys = frozenset(str(k) for k in data)
-        engine = data.get("engine")
-        data.clear()
-        return keys, engine if isinstance(engine, str) else None
+        keys, fields = shape
+        return keys, fields.get("engine")
 
 
 def _as_description(entry: dict[str, Any]) -> dict[str, Any]:
