@@ -227,9 +227,11 @@ def test_doctor_passes_an_applied_module_and_names_each_fault(aws_server, shim, 
     assert code == 1
     assert ("prod/snowflake/loader", "secret-type") in failed
     assert ("prod/paddle/billing", "external-rotation") in failed
-    assert {(s.name, "external-trust") for s in module.externals} <= failed
-    msg = next(f for f in findings if f["check"] == "external-trust" and f["status"] == "fail")["message"]
-    assert "aws:SourceAccount" in msg
+    # one role, one trust: one failure naming every secret it rotates (one cause, one fix)
+    trust = [f for f in findings if f["check"] == "external-trust" and f["status"] == "fail"]
+    assert len(trust) == 1, trust
+    assert sorted(trust[0]["subjects"]) == sorted(s.name for s in module.externals)
+    assert "aws:SourceAccount" in trust[0]["message"]
 
 
 def test_discover_writes_external_entries_that_validate_and_import(aws_server, shim, tmp_path) -> None:
