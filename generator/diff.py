@@ -230,23 +230,8 @@ def compare(base: Module | None, new: Module | None, base_name: str = "BASE", ne
         before = grants(b) if b is not None else {}
         after = grants(n) if n is not None else {}
         for change, side, other, owner in (("added", after, before, n), ("removed", before, after, b)):
-            for grant in sorted(set(side) - set(other)):
-                action, resource, cond = grant
-                why = side[grant]
-                assert owner is not None
-                out.append(
-                    {
-                        "kind": "grant",
-                        "change": change,
-                        "function": key,
-                        "role": owner.role_text,
-                        "action": action,
-                        "resource": resource,
-                        "condition": _condition_json(cond),
-                        "sid": why.sid,
-                        "reason": why.reason,
-                    }
-                )
+            assert owner is not None or side.keys() <= other.keys()
+            out += _grant_rows(change, side, other, key, owner.role_text if owner else "")
         # the Lambda permission (who may invoke the function)
         p_before = permission_text(base, b) if base is not None and b is not None else None
         p_after = permission_text(new, n) if new is not None and n is not None else None
@@ -278,23 +263,8 @@ def compare(base: Module | None, new: Module | None, base_name: str = "BASE", ne
     before_x = policy_grants(bx.policy if bx else None)
     after_x = policy_grants(nx.policy if nx else None)
     for change, side, other, holder in (("added", after_x, before_x, nx), ("removed", before_x, after_x, bx)):
-        for grant in sorted(set(side) - set(other)):
-            action, resource, cond = grant
-            why = side[grant]
-            assert holder is not None
-            out.append(
-                {
-                    "kind": "grant",
-                    "change": change,
-                    "function": None,
-                    "role": holder.role_name,
-                    "action": action,
-                    "resource": resource,
-                    "condition": _condition_json(cond),
-                    "sid": why.sid,
-                    "reason": why.reason,
-                }
-            )
+        assert holder is not None or side.keys() <= other.keys()
+        out += _grant_rows(change, side, other, None, holder.role_name if holder else "")
 
     # secrets: rotation on/off, function, schedule
     bs = {s.name: s for s in base.secrets} if base else {}
@@ -373,6 +343,35 @@ def _resources(module: Module | None) -> set[tuple[str, str, str]]:
     if module.external_role is not None:
         out.add(("role", module.external_role.role_name, ""))
     return out
+
+
+def _grant_rows(
+    change: str,
+    side: dict[tuple[str, str, Condition], Why],
+    other: dict[tuple[str, str, Condition], Why],
+    function: str | None,
+    role: str,
+) -> list[dict[str, Any]]:
+    """One ``grant`` change per (action, resource, condition) in ``side`` and not in ``other``:
+    the rows of a function's role, or (``function`` None) of the external-secrets role."""
+    rows = []
+    for grant in sorted(set(side) - set(other)):
+        action, resource, cond = grant
+        why = side[grant]
+        rows.append(
+            {
+                "kind": "grant",
+                "change": change,
+                "function": function,
+                "role": role,
+                "action": action,
+                "resource": resource,
+                "condition": _condition_json(cond),
+                "sid": why.sid,
+                "reason": why.reason,
+            }
+        )
+    return rows
 
 
 def _condition_json(cond: Condition) -> dict[str, dict[str, str]] | None:

@@ -389,6 +389,22 @@ def external_note(xr: dict[str, Any]) -> str:
 _STYLES = {"sid": "bold", "actions": "cyan", "resources": "", "condition": "yellow"}
 
 
+def _role_block(title: str, note: str, statements: list[dict[str, Any]], width: int) -> Any:
+    """A role's heading, its note and every statement, broken to ``width`` (rich Text)."""
+    from rich.text import Text
+
+    block = Text(no_wrap=True, overflow="ignore")
+    for piece in break_token_wise(title, width):
+        block.append(piece + "\n", style="bold")
+    for piece in break_token_wise(note, width):
+        block.append(piece + "\n")
+    for st in statements:
+        for text, style in statement_block(st, width):
+            block.append(text + "\n", style=_STYLES.get(style) or None)
+    block.rstrip()
+    return block
+
+
 def rich_tables(data: dict[str, Any], width: int = 80) -> list[Any]:
     """Renderables for a rich Console of ``width`` columns (rich is imported here, so that
     plain output never loads it).
@@ -415,28 +431,10 @@ def rich_tables(data: dict[str, Any], width: int = 80) -> list[Any]:
             secrets.add_row(*(Text(cell) for cell in row))
         out.append(secrets)
     for role in data["roles"]:
-        block = Text(no_wrap=True, overflow="ignore")
-        for piece in break_token_wise(role_title(role), width):
-            block.append(piece + "\n", style="bold")
-        for piece in break_token_wise(role_note(role), width):
-            block.append(piece + "\n")
-        for st in role["statements"]:
-            for text, style in statement_block(st, width):
-                block.append(text + "\n", style=_STYLES.get(style) or None)
-        block.rstrip()
-        out.append(block)
+        out.append(_role_block(role_title(role), role_note(role), role["statements"], width))
     xr = data.get("external_role")
     if xr:
-        block = Text(no_wrap=True, overflow="ignore")
-        for piece in break_token_wise(external_title(xr), width):
-            block.append(piece + "\n", style="bold")
-        for piece in break_token_wise(external_note(xr), width):
-            block.append(piece + "\n")
-        for st in xr["statements"]:
-            for text, style in statement_block(st, width):
-                block.append(text + "\n", style=_STYLES.get(style) or None)
-        block.rstrip()
-        out.append(block)
+        out.append(_role_block(external_title(xr), external_note(xr), xr["statements"], width))
     return out
 
 
