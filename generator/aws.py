@@ -140,6 +140,14 @@ ROLE_RESOURCE_RE = re.compile(r"^role(/(?:[\x21-\x2E\x30-\x7E]+/)*)([A-Za-z0-9+=
 KEY_RESOURCE_RE = re.compile(r"^key/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
 
 
+def secret_name(arn: str) -> str:
+    """The secret name in a secret's ARN, or in the partial-ARN pattern of :func:`secret_pattern`
+    ('' when ``arn`` is neither: the manifest checks report that)."""
+    parsed = parse_arn(arn.replace("-??????", "-AAAAAA")) if arn.endswith("-??????") else parse_arn(arn)
+    m = SECRET_RESOURCE_RE.match(parsed.resource) if parsed else None
+    return m.group(1) if m else ""
+
+
 def secret_pattern(partition: str, region: str, account: str, name: str) -> str:
     """AWS's partial-ARN form for a secret known only by name: six random characters follow."""
     return f"arn:{partition}:secretsmanager:{region}:{account}:secret:{name}-??????"

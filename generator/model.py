@@ -343,12 +343,6 @@ def _managed(s: Secret, manifest: Manifest) -> ManagedSecret:
     )
 
 
-def master_name(policy_arn: str) -> str:
-    """The secret name in a secret's ARN or in AWS's partial-ARN pattern (name-??????)."""
-    resource = policy_arn.split(":", 6)[-1].removeprefix("secret:")
-    return resource[:-7] if len(resource) > 7 and resource[-7] == "-" else resource
-
-
 def _master_arn(s: Secret, partition: str, manifest: Manifest) -> str | None:
     """The master secret's ARN as IAM statements name it: the ARN given, or for a name AWS's
     partial-ARN pattern (the same form as a rotated secret known by name)."""
@@ -550,7 +544,7 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
                 s.kms_key_arn,
                 s.master_arn,
                 s.master_kms_key_arn,
-                aws_calls.master_kind(master_name(s.master_arn)) if s.master_arn else None,
+                aws_calls.master_kind(aws.secret_name(s.master_arn)) if s.master_arn else None,
             )
             for s in mine
         )

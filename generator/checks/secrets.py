@@ -117,7 +117,7 @@ def _needs_master(sc: Scope, path: Path, sec: Secret, fn: Function) -> list[Diag
     master = sec.master_secret
     if master is None or fn.rotation_app is not None:
         return []
-    name = master.name if master.name is not None else _name_in_arn(master.arn or "")
+    name = master.name if master.name is not None else aws.secret_name(master.arn or "")
     kind = aws_calls.master_kind(name)
     function = aws_calls.function_for(fn.engine, fn.strategy)
     if kind in aws_calls.RDS_MANAGED_KINDS and kind not in aws_calls.RDS_MASTER_KINDS.get(function, ()):
@@ -131,13 +131,6 @@ def _needs_master(sc: Scope, path: Path, sec: Secret, fn: Function) -> list[Diag
             )
         ]
     return []
-
-
-def _name_in_arn(text: str) -> str:
-    """The secret name in a secret ARN ('' when it is not one: _master reports that)."""
-    parsed = aws.parse_arn(text)
-    m = aws.SECRET_RESOURCE_RE.match(parsed.resource) if parsed else None
-    return m.group(1) if m else ""
 
 
 def renamed(sc: Scope, path: Path, name: str, sec: Secret) -> Diagnostic:
