@@ -775,6 +775,40 @@ def test_a_failing_secret_is_described_again_and_judged_alike(world, tmp_path, f
     assert 1 <= listed.calls.get("secretsmanager:DescribeSecret", 0) < described.calls["secretsmanager:DescribeSecret"]
 
 
+def test_each_secret_is_judged_as_its_page_comes_in_and_never_before(world, tmp_path, monkeypatch):
+    """doctor checks a secret while later pages are still being listed (the bench's 10,000
+    secrets), but never before the page naming it and its master secret. Here the pages come
+    one secret at a time, the rotated secret that reads the master first and the master last
+    (with a pause after each): a check that started early would describe the master."""
+    import time
+
+    from generator.live import reader
+
+    listing = reader.AccountReader.list_secrets
+    master = (lw.MASTER, world.secret_arns[lw.MASTER])
+
+    def master_last(self: reader.AccountReader, ids: Any, on_listed: Any = None) -> None:
+        listing(self, ids)
+        entries = dict(self._listed)
+        self._listed.clear()
+        order = sorted(entries, key=lambda i: (i in master, i not in (lw.ALT_SECRET, world.secret_arns[lw.ALT_SECRET])))
+        for ident in order:
+            self._listed[ident] = entries[ident]
+            on_listed([ident])
+            time.sleep(0.1)
+
+    data = lw.manifest(
+        world,
+        **{f"secrets.{lw.ALT_SECRET}.master_secret": {"name": lw.MASTER, "kms_key_arn": world.ids["master-key"]}},
+    )
+    described = _doctor_report(world, tmp_path, data, list_secrets=False)
+    monkeypatch.setattr(reader.AccountReader, "list_secrets", master_last)
+    listed = _doctor_report(world, tmp_path, data)
+    assert listed.findings == described.findings
+    assert {f.status for f in listed.findings} == {"pass"}
+    assert "secretsmanager:DescribeSecret" not in listed.calls, listed.calls
+
+
 def test_a_stale_list_entry_never_makes_a_failure(world, tmp_path, monkeypatch):
     """ListSecrets "might not reflect changes from the last five minutes"; moto's is never
     stale, so the staleness is planted in the entries the reader keeps: rotation shows off.
@@ -783,11 +817,15 @@ def test_a_stale_list_entry_never_makes_a_failure(world, tmp_path, monkeypatch):
 
     listing = reader.AccountReader.list_secrets
 
-    def stale(self: reader.AccountReader, ids: Any) -> None:
-        listing(self, ids)
+    def stale(self: reader.AccountReader, ids: Any, on_listed: Any = None) -> None:
+        def planted(idents: list[str]) -> None:  # before doctor hears of them
+            for ident in idents:
+                self._listed[ident]["RotationEnabled"] = False
+            if on_listed is not None:
+                on_listed(idents)
+
+        listing(self, ids, planted)
         assert self._listed
-        for entry in self._listed.values():
-            entry["RotationEnabled"] = False
 
     monkeypatch.setattr(reader.AccountReader, "list_secrets", stale)
     report = _doctor_report(world, tmp_path)

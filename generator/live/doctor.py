@@ -34,6 +34,8 @@ everything per function, role, policy, key, VPC and security group is fetched on
 
 from __future__ import annotations
 
+import queue
+from concurrent.futures import Future
 from datetime import datetime
 
 from generator import model as model_mod
@@ -74,13 +76,50 @@ class Doctor:
                 f"the credentials are for account {account}, the manifest describes {self.m.account_id}",
                 f"use a profile for account {self.m.account_id} (--profile)",
             )])  # fmt: skip
-        if self.list_secrets:
-            self.reader.list_secrets(i for s in self.m.secrets for i in _secret_ids(s))
+        # The secrets are listed page after page while the functions' checks run beside them
+        # on the pool (those read functions, roles, keys and networks, never a secret); once
+        # the functions are judged, each secret is checked as soon as the page naming it (and
+        # its master secret) is in, while the next pages are fetched.
+        secrets = self.m.secrets
+        waiting: dict[str, list[int]] = {}  # a secret id not listed yet -> the secrets reading it
+        missing: list[set[str]] = []
+        for i, s in enumerate(secrets):
+            missing.append(set(_secret_ids(s)))
+            for ident in missing[-1]:
+                waiting.setdefault(ident, []).append(i)
+        ready: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+
+        def listed(idents: list[str]) -> None:  # on the listing's thread, after each page
+            for ident in idents:
+                for i in waiting.pop(ident, ()):
+                    missing[i].discard(ident)
+                    if not missing[i]:
+                        ready.put(i)
+
+        def list_all() -> None:
+            try:
+                self.reader.list_secrets(list(waiting), listed)
+            finally:
+                ready.put(None)
+
+        listing = self.reader.aws.submit(list_all) if self.list_secrets else None
         found: list[Finding] = []
         for got in self.reader.map(lambda fn: checks.function_checks(self.ctx, fn), self.m.functions):
             found += got
         self.ctx.function_failures = frozenset((f.subject, f.check) for f in found if f.status == FAIL)
-        by_secret = self.reader.map(lambda s: checks.secret_checks(self.ctx, s), self.m.secrets)
+
+        def check(i: int) -> list[Finding]:
+            return checks.secret_checks(self.ctx, secrets[i])
+
+        started: dict[int, Future[list[Finding]]] = {}
+        if listing is not None:
+            while (next_one := ready.get()) is not None:
+                started[next_one] = self.reader.aws.submit(check, next_one)
+            listing.result()
+        for i in range(len(secrets)):  # not listed (or not listing): described one by one
+            if i not in started:
+                started[i] = self.reader.aws.submit(check, i)
+        by_secret = [started[i].result() for i in range(len(secrets))]
         # ListSecrets may lag by minutes: a secret judged from its list entry with anything but
         # a pass is described and judged again, so that no failure rests on a stale entry.
         again = [i for i, (s, got) in enumerate(zip(self.m.secrets, by_secret, strict=True))

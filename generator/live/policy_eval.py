@@ -20,6 +20,7 @@ matches, and ``...IfExists`` matches. The rotation tier's strict evaluator
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -37,12 +38,19 @@ def _list(v: Any) -> list[Any]:
     return list(v) if isinstance(v, (list, tuple)) else [v]
 
 
+@functools.lru_cache(maxsize=8192)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    # IAM's wildcards: * any run of characters, ? one character; nothing else is special.
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.S)
+
+
 def _wild(pattern: str, value: str, *, fold: bool) -> bool:
     if fold:
         pattern, value = pattern.lower(), value.lower()
-    # IAM's wildcards: * any run of characters, ? one character; nothing else is special.
-    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, value, flags=re.S) is not None
+    if "*" not in pattern and "?" not in pattern:
+        return pattern == value
+    # Compiled once per pattern: doctor asks the same role's patterns about every secret.
+    return _compiled(pattern).fullmatch(value) is not None
 
 
 def action_matches(patterns: Iterable[str], action: str) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from generator.live.client import Aws, Denied, LiveError, Memo, NotFound, ServiceFailure, current_value_fields
@@ -110,7 +110,7 @@ class AccountReader:
         return self._memo.get(("managed-policy", arn), fetch)
 
     # ---- secrets: listed 100 at a time, described only where the list cannot answer ----
-    def list_secrets(self, secret_ids: Iterable[str]) -> None:
+    def list_secrets(self, secret_ids: Iterable[str], on_listed: Callable[[list[str]], None] | None = None) -> None:
         """Read the secrets named by ``secret_ids`` (names or ARNs) from ``ListSecrets``, 100
         a call, instead of one ``DescribeSecret`` each.
 
@@ -128,9 +128,12 @@ class AccountReader:
         last five minutes" (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_ListSecrets.html):
         :meth:`forget_listed` drops an entry so that :meth:`secret` describes it again,
         which ``doctor`` does for every secret with a finding that is not a pass.
+
+        ``on_listed`` is called after each page with the ids that page answered (already
+        readable through :meth:`secret`), so that a caller can start on them while the next
+        page is fetched.
         """
         wanted = {i for i in secret_ids if i}
-        found: dict[str, dict[str, Any]] = {}
         token: str | None = None
         pages = 0
         try:
@@ -140,18 +143,21 @@ class AccountReader:
                     kwargs["NextToken"] = token
                 page = self.aws.call("secretsmanager", "ListSecrets", "list_secrets", **kwargs)
                 pages += 1
+                found: dict[str, dict[str, Any]] = {}
                 for entry in page.get("SecretList", []):
                     for ident in (entry.get("ARN"), entry.get("Name")):
                         if ident in wanted:
                             found[ident] = _as_description(entry)
                             wanted.discard(ident)
+                with self._lock:
+                    self._listed.update(found)
+                if on_listed is not None and found:
+                    on_listed(list(found))
                 token = page.get("NextToken")
                 if not token or pages >= len(wanted):
                     break
         except LiveError:
-            return  # denied or failing: every secret is described instead
-        with self._lock:
-            self._listed.update(found)
+            return  # denied or failing: the secrets not listed are described instead
 
     def forget_listed(self, secret_ids: Iterable[str]) -> bool:
         """Drop listed entries, so :meth:`secret` describes them; whether any was listed."""
