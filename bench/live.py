@@ -34,6 +34,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -55,9 +56,8 @@ TRUST = {
 }
 
 
-def build(server: MotoServer, secrets: int, functions: int, keys: int) -> dict[str, Any]:
-    """The account, and the manifest that describes it."""
-    c = server.client
+def build(c: Callable[[str], Any], secrets: int, functions: int, keys: int, account: str = ACCOUNT) -> dict[str, Any]:
+    """The account (``c(service)`` makes a client acting in it), and the manifest that describes it."""
     ec2 = c("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24")["Subnet"]["SubnetId"] for i in (1, 2)]
@@ -80,7 +80,7 @@ def build(server: MotoServer, secrets: int, functions: int, keys: int) -> dict[s
         policy = {"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
              "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
-             "Resource": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:*"},
+             "Resource": f"arn:aws:secretsmanager:{REGION}:{account}:secret:*"},
             {"Effect": "Allow", "Action": "secretsmanager:GetRandomPassword", "Resource": "*"},
             {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": key_arns}]}  # fmt: skip
         iam.put_role_policy(
@@ -89,7 +89,7 @@ def build(server: MotoServer, secrets: int, functions: int, keys: int) -> dict[s
         arn = lam.create_function(FunctionName=f"bench-rotator-{i}", Runtime="python3.12", Role=role, Handler="index.handler",
                                   Code={"ZipFile": dummy_zip()}, VpcConfig={"SubnetIds": subnets, "SecurityGroupIds": [fn_sg]})["FunctionArn"]  # fmt: skip
         lam.add_permission(FunctionName=f"bench-rotator-{i}", StatementId="SecretsManager", Action="lambda:InvokeFunction",
-                           Principal="secretsmanager.amazonaws.com", SourceAccount=ACCOUNT)  # fmt: skip
+                           Principal="secretsmanager.amazonaws.com", SourceAccount=account)  # fmt: skip
         fn_arns.append(arn)
 
     def one(i: int) -> tuple[str, dict[str, Any]]:
@@ -116,7 +116,7 @@ def build(server: MotoServer, secrets: int, functions: int, keys: int) -> dict[s
     with ThreadPoolExecutor(1) as pool:  # serial: moto's Secrets Manager is not safe under concurrent writes (500s)
         entries = dict(pool.map(one, range(secrets)))
     return {
-        "version": 1, "account_id": ACCOUNT, "region": REGION,
+        "version": 1, "account_id": account, "region": REGION,
         "functions": {f"f{i}": {"strategy": "single_user", "engine": "postgresql", "existing_function_arn": a,
                                 "vpc": {"subnet_ids": sorted(subnets), "security_group_ids": [fn_sg]}} for i, a in enumerate(fn_arns)},
         "secrets": entries,
@@ -197,6 +197,172 @@ def marginal(small: Path, large: Path) -> int:
     return 0 if ok else 1
 
 
+# ---- across accounts (issue 20 section 3: 20 accounts x 500 secrets through assumed roles) ----
+#
+# moto workaround MULTI_ACCOUNT (as in tests/test_moto_accounts.py): the server runs without
+# MOTO_ACCOUNT_ID, so the plain test keys act in moto's default account (the caller's own) and
+# the credentials sts:AssumeRole returns act in the role's account. moto does not require the
+# role to exist: the worlds are built through SETUP_ROLE, and read through READ_ROLE, the
+# read-only role doctor --assume-role names (docs/organization.md).
+
+CALLER = "123456789012"  # moto's default account
+SETUP_ROLE, READ_ROLE = "moto-world-setup", "RotationTfReadOnly"
+
+
+def _assumed(server: MotoServer, account: str, role: str) -> dict[str, str]:
+    creds = server.client("sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/{role}", RoleSessionName="bench")
+    c = creds["Credentials"]
+    return {"aws_access_key_id": c["AccessKeyId"], "aws_secret_access_key": c["SecretAccessKey"],
+            "aws_session_token": c["SessionToken"]}  # fmt: skip
+
+
+def _in_account(server: MotoServer, account: str, role: str) -> Callable[[str], Any]:
+    import boto3
+
+    keys = _assumed(server, account, role)
+    return lambda service: boto3.client(service, region_name=REGION, endpoint_url=server.url, **keys)
+
+
+def baseline_accounts(server: MotoServer, accounts: list[str]) -> tuple[float, int]:
+    """The least any tool must do, serially: in each account, assume the read-only role,
+    ``ListSecrets`` to the end, one ``DescribeSecret`` per secret."""
+    started, calls = time.perf_counter(), 0
+    for account in accounts:
+        sm = _in_account(server, account, READ_ROLE)("secretsmanager")
+        arns = [s["ARN"] for page in sm.get_paginator("list_secrets").paginate() for s in page["SecretList"]]
+        for arn in arns:
+            sm.describe_secret(SecretId=arn)
+        calls += 1 + (1 + len(arns) // 100) + len(arns)
+    return time.perf_counter() - started, calls
+
+
+def run_doctor_accounts(
+    server: MotoServer, manifests: list[Path], max_accounts: int
+) -> tuple[float, dict[str, int], int, Any]:
+    """``doctor MANIFEST... --assume-role READ_ROLE --max-accounts N --format json``, in-process
+    (the CLI's code path); every API call counted, the caller's included."""
+    import io
+
+    from generator.live import commands
+    from generator.live.accounts import AssumeRole
+
+    opened: list[Any] = []
+    real_open = commands._open
+
+    def counting_open(*a: Any, **k: Any) -> Any:
+        aws = real_open(*a, **k)
+        opened.append(aws)
+        return aws
+
+    out = io.StringIO()
+    commands._open = counting_open  # type: ignore[assignment]
+    try:
+        started = time.perf_counter()
+        code = commands.doctor(manifests, commands.Connection(endpoint_url=server.url), fmt="json", out=out,
+                               assume=AssumeRole(READ_ROLE), max_accounts=max_accounts)  # fmt: skip
+        took = time.perf_counter() - started
+    finally:
+        commands._open = real_open  # type: ignore[assignment]
+    calls: dict[str, int] = {}
+    for aws in opened:
+        for op, n in aws.calls.items():
+            calls[op] = calls.get(op, 0) + n
+    findings = sorted(
+        (f["account"], f["subject"], f["check"], f["status"], f["message"])
+        for f in json.loads(out.getvalue())["findings"]
+    )
+    return took, calls, code, findings
+
+
+def accounts_main(args: argparse.Namespace) -> int:
+    accounts = [f"{200000000000 + i:012d}" for i in range(args.accounts)]
+    server = MotoServer(account=None).start()
+    try:
+        t0 = time.perf_counter()
+        with tempfile.TemporaryDirectory() as tmp:
+            manifests = []
+            for account in accounts:
+                data = build(_in_account(server, account, SETUP_ROLE), args.secrets, args.functions, args.keys, account)
+                path = Path(tmp) / f"rotation-{account}.yaml"
+                path.write_text(yaml.safe_dump(data, sort_keys=False))
+                manifests.append(path)
+            setup = time.perf_counter() - t0
+            times: dict[str, list[float]] = {"baseline": [], "serial": [], "parallel": []}
+            ratios: dict[str, list[float]] = {"serial": [], "parallel": [], "parallel/serial": []}
+            identical, codes = True, set()
+            serial_calls: dict[str, int] = {}
+            parallel_calls: dict[str, int] = {}
+            base_calls, n_findings = 0, 0
+            for _ in range(args.rounds):  # interleaved
+                b, base_calls = baseline_accounts(server, accounts)
+                s, serial_calls, code_s, found_s = run_doctor_accounts(server, manifests, 1)
+                p, parallel_calls, code_p, found_p = run_doctor_accounts(server, manifests, args.max_accounts)
+                identical = identical and found_s == found_p
+                codes |= {code_s, code_p}
+                n_findings = len(found_p)
+                statuses: dict[str, int] = {}
+                for f in found_p:
+                    statuses[f[3]] = statuses.get(f[3], 0) + 1
+                times["baseline"].append(b)
+                times["serial"].append(s)
+                times["parallel"].append(p)
+                ratios["serial"].append(s / b)
+                ratios["parallel"].append(p / b)
+                ratios["parallel/serial"].append(p / s)
+    finally:
+        server.stop()
+    total = args.accounts * args.secrets
+    result: dict[str, Any] = {
+        "accounts": args.accounts, "secrets_per_account": args.secrets, "functions_per_account": args.functions,
+        "keys_per_account": args.keys, "max_accounts": args.max_accounts, "rounds": args.rounds,
+        "setup_s": round(setup, 1), "baseline_calls": base_calls,
+        "doctor_serial": {"calls": serial_calls, "total": sum(serial_calls.values())},
+        "doctor": {"calls": parallel_calls, "total": sum(parallel_calls.values())},
+        "findings": n_findings, "statuses": statuses, "exit_codes": sorted(codes),
+        "findings_identical": identical,
+        "median_s": {k: round(statistics.median(v), 3) for k, v in times.items()},
+        "median_ratio": {k: round(statistics.median(v), 3) for k, v in ratios.items()},
+    }  # fmt: skip
+    sm_calls = sum(v for op, v in parallel_calls.items() if op.startswith("secretsmanager:"))
+    assumed = parallel_calls.get("sts:AssumeRole", 0)
+    result["doctor"]["secretsmanager_per_secret"] = sm_calls / total
+    result["doctor"]["per_secret"] = result["doctor"]["total"] / total
+    print(f"doctor across {args.accounts} accounts x {args.secrets:,} secrets ({total:,}) through an assumed role, against moto; "
+          f"{args.functions} functions and {args.keys} keys per account; setup {setup:.0f} s; median of {args.rounds} interleaved rounds")  # fmt: skip
+    print()
+    print("| command | API calls | per secret | Secrets Manager per secret | wall time | / baseline |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print(f"| baseline (serial: AssumeRole, ListSecrets, DescribeSecret each) | {base_calls:,} | {base_calls / total:.3f} | "
+          f"{(base_calls - args.accounts) / total:.3f} | {result['median_s']['baseline']:.2f} s | 1.00 |")  # fmt: skip
+    for key, label in (
+        ("serial", "doctor --max-accounts 1"),
+        ("parallel", f"doctor --max-accounts {args.max_accounts}"),
+    ):
+        c = serial_calls if key == "serial" else parallel_calls
+        t = sum(c.values())
+        smc = sum(v for op, v in c.items() if op.startswith("secretsmanager:"))
+        print(f"| {label} | {t:,} | {t / total:.3f} | {smc / total:.3f} | {result['median_s'][key]:.2f} s | "
+              f"{result['median_ratio'][key]:.2f} |")  # fmt: skip
+    print()
+    print(
+        f"doctor --max-accounts {args.max_accounts} / --max-accounts 1 (median of per-round ratios): {result['median_ratio']['parallel/serial']:.3f}"
+    )
+    print("doctor calls by operation: " + ", ".join(f"{op} {c}" for op, c in sorted(parallel_calls.items())))
+    print(f"findings: {n_findings:,} {statuses}; exit codes {sorted(codes)}; identical serial and parallel: {identical}; "
+          f"sts:AssumeRole calls: {assumed} for {args.accounts} accounts")  # fmt: skip
+    result["goals_met"] = {
+        "the same findings serial and parallel": identical,
+        "every account read, nothing fails (exit 0)": sorted(codes) == [0],
+        "one AssumeRole per account": assumed == args.accounts,
+        "doctor <= 0.05 Secrets Manager calls per secret": result["doctor"]["secretsmanager_per_secret"] <= 0.05,
+    }
+    for goal, ok in result["goals_met"].items():
+        print(f"goal {goal}: {'met' if ok else 'MISSED'}")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    return 0 if all(result["goals_met"].values()) else 1
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--secrets", type=int, default=1000)
@@ -206,15 +372,21 @@ def main() -> int:
     ap.add_argument("--json", type=Path)
     ap.add_argument("--marginal", type=Path, nargs=2, metavar=("SMALL.json", "LARGE.json"),
                     help="from two --json results of different sizes: the calls each added secret costs")  # fmt: skip
+    ap.add_argument("--accounts", type=int, default=0,
+                    help="N accounts of --secrets each, read through an assumed role (doctor --assume-role), "
+                         "serially and --max-accounts at a time")  # fmt: skip
+    ap.add_argument("--max-accounts", type=int, default=8)
     args = ap.parse_args()
     if args.marginal:
         return marginal(*args.marginal)
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    if args.accounts:
+        return accounts_main(args)
     server = MotoServer().start()
     try:
         t0 = time.perf_counter()
-        data = build(server, args.secrets, args.functions, args.keys)
+        data = build(server.client, args.secrets, args.functions, args.keys)
         setup = time.perf_counter() - t0
         with tempfile.TemporaryDirectory() as tmp:
             manifest = Path(tmp) / "bench.yaml"

@@ -1,7 +1,8 @@
 """boto3 plumbing shared by ``doctor`` and ``discover``.
 
-* One :class:`boto3.Session` with the normal credential chain (``--profile``), one client
-  per service, created up front (clients are thread-safe; sessions are not).
+* One botocore session per :class:`Aws` with the normal credential chain (``--profile``), or
+  an assumed role's credentials, one client per service, created up front (clients are
+  thread-safe; sessions are not); AWS's service models are loaded once per process.
 * Throttling and transient errors are retried by botocore's own ``standard`` retry mode
   (exponential backoff with jitter, https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html);
   ``max_attempts`` and the timeouts are bounded and configurable.
@@ -178,7 +179,6 @@ class Aws:
         services: Iterable[str] = ("sts", "lambda", "secretsmanager", "kms", "iam", "ec2", "rds", "redshift"),
         credentials: Credentials | None = None,
     ):
-        import boto3
         import botocore.config
         import botocore.exceptions
 
@@ -189,20 +189,16 @@ class Aws:
         self.failure: ServiceFailure | None = None  # the first answer the retries did not cure
         self._lock = threading.Lock()
         try:
+            session = _session(profile)
             if credentials is not None:  # an assumed role's temporary credentials (generator.live.accounts)
-                session = boto3.Session(
-                    aws_access_key_id=credentials.access_key_id,
-                    aws_secret_access_key=credentials.secret_access_key,
-                    aws_session_token=credentials.session_token,
-                    region_name=region,
+                session.set_credentials(
+                    credentials.access_key_id, credentials.secret_access_key, credentials.session_token
                 )
-            else:
-                session = boto3.Session(profile_name=profile, region_name=region)
         except botocore.exceptions.ProfileNotFound as exc:
             raise Unreachable(str(exc)) from None
-        session.events.register("before-call", self._count)
-        session.events.register("before-send", self._count_attempt)
-        session.events.register("before-parse", self._check_body)
+        session.register("before-call", self._count)
+        session.register("before-send", self._count_attempt)
+        session.register("before-parse", self._check_body)
         config = botocore.config.Config(
             retries={"mode": "standard", "total_max_attempts": max_attempts},  # attempts, the first included
             connect_timeout=connect_timeout,
@@ -213,7 +209,9 @@ class Aws:
         self._clients: dict[str, Any] = {}
         try:
             for name in services:
-                self._clients[name] = session.client(name, region_name=region, endpoint_url=endpoint_url, config=config)
+                self._clients[name] = session.create_client(
+                    name, region_name=region, endpoint_url=endpoint_url, config=config
+                )
         except ValueError as exc:  # botocore: "Invalid endpoint: ..."
             raise Unreachable(f"{exc}") from None
         except botocore.exceptions.BotoCoreError as exc:
@@ -366,6 +364,28 @@ class Aws:
                 client.close()
             except Exception:  # pragma: no cover - best effort
                 pass
+
+
+_LOADER_LOCK = threading.Lock()
+_LOADER: Any = None
+
+
+def _session(profile: str | None) -> Any:
+    """A botocore session of its own (credentials, profile and events are per Aws: sessions
+    are not thread-safe, and each account has its own credentials), sharing one loader of
+    AWS's service models with every other session of the process: loading and parsing those
+    JSON models was two thirds of opening an Aws (0.38 s for eight clients, 0.10-0.19 s
+    shared), paid again for every account ``doctor --assume-role`` reads."""
+    import botocore.session
+
+    global _LOADER
+    session = botocore.session.Session(profile=profile)
+    with _LOADER_LOCK:
+        if _LOADER is None:
+            _LOADER = session.get_component("data_loader")
+        else:
+            session.register_component("data_loader", _LOADER)
+    return session
 
 
 def _short(exc: BaseException) -> str:
