@@ -518,6 +518,13 @@ def doctor(
             help="Judge the account as it will be once this module is applied: what the apply creates or changes is a warning; only what it cannot fix fails.",
         ),
     ] = False,
+    simulate: Annotated[
+        bool,
+        typer.Option(
+            "--simulate/--no-simulate",
+            help="Let IAM's policy simulator judge the grants where the caller may call it (one IAM call per secret); --no-simulate: doctor's own evaluator alone.",
+        ),
+    ] = True,
     max_attempts: AttemptsOpt = 5,
     timeout: TimeoutOpt = 30.0,
     color: ColorOpt = "auto",
@@ -542,6 +549,7 @@ def doctor(
             colour=use_color(color, sys.stdout),
             assume=assume,
             before_apply=before_apply,
+            simulate=simulate,
             max_accounts=max_accounts,
             to_security_hub=to_security_hub,
             security_hub_account=security_hub_account,

@@ -942,11 +942,11 @@ class _SimulatorFake:
         self.thread.join(timeout=10)
 
 
-def _doctor_via(fake: _SimulatorFake, world: lw.World, tmp_path: Path) -> list[dict[str, str]]:
+def _doctor_via(fake: _SimulatorFake, world: lw.World, tmp_path: Path, **kw: Any) -> list[dict[str, str]]:
     path = tmp_path / "rotation.yaml"
     path.write_text(lw.dump(lw.manifest(world)))
     out = io.StringIO()
-    commands.doctor(path, commands.Connection(endpoint_url=fake.url, max_attempts=2), fmt="json", out=out)
+    commands.doctor(path, commands.Connection(endpoint_url=fake.url, max_attempts=2), fmt="json", out=out, **kw)
     return json.loads(out.getvalue())["findings"]
 
 
@@ -1026,6 +1026,25 @@ def test_without_the_simulator_doctor_judges_and_says_so(world, tmp_path):
                 "judged by doctor's own evaluator (IAM's policy simulator: access denied to iam:SimulatePrincipalPolicy)"
             ), f["message"]
     assert len(fake.requests) == 1  # asked once, not per secret
+
+
+def test_no_simulate_never_asks_iam_and_says_who_judged(world, tmp_path):
+    """--no-simulate: the simulator costs one IAM call per secret where it answers; a team
+    with thousands of secrets (IAM's request quotas) turns it off, and doctor judges alone."""
+    fake = _SimulatorFake(world.server.url)
+    try:
+        findings = _doctor_via(fake, world, tmp_path, simulate=False)
+    finally:
+        fake.close()
+    assert fake.requests == []  # not even the probe
+    assert {f["status"] for f in findings} == {"pass"}
+    assert not [f for f in findings if f["check"] == "grants-judges"]
+    grants = [f for f in findings if f["check"] == "grants"]
+    assert len(grants) == len(lw.SECRETS) + 1
+    for f in grants:
+        assert f["message"].endswith(
+            "judged by doctor's own evaluator (IAM's policy simulator was not asked: --no-simulate)"
+        ), f["message"]
 
 
 # ---- doctor --before-apply: will rotation work once this module is applied? --------------------

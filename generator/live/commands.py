@@ -297,6 +297,7 @@ def doctor(
     to_security_hub: bool = False,
     security_hub_account: str | None = None,
     before_apply: bool = False,
+    simulate: bool = True,
     width: int | None = None,
 ) -> int:
     """``width``: of the text output (default: :func:`text_width` of ``out``). Exit 3 when any account could not be read, else 1 when any check fails, else 0 (2: bad
@@ -364,7 +365,9 @@ def doctor(
                 audit.error, audit.unreadable = exc, f"cannot reach AWS at {where}: {exc}"
             else:
                 try:
-                    audit.report = Doctor(aws, m, read_values=read_values, before_apply=before_apply).run()
+                    audit.report = Doctor(
+                        aws, m, read_values=read_values, before_apply=before_apply, simulate=simulate
+                    ).run()
                 except Unreachable as exc:
                     audit.error, audit.unreadable = exc, f"cannot reach AWS at {where}: {exc}"
                 except (ServiceFailure, LiveError) as exc:

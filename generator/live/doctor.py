@@ -52,13 +52,14 @@ __all__ = ["FAIL", "FUNCTION_CHECKS", "PASS", "SECRET_CHECKS", "STATUSES", "UNKN
 class Doctor:
     def __init__(
         self, aws: Aws, module: model_mod.Module, *, read_values: bool = False, now: datetime | None = None,
-        list_secrets: bool = True, before_apply: bool = False,
+        list_secrets: bool = True, before_apply: bool = False, simulate: bool = True,
     ):  # fmt: skip
-        """``list_secrets=False`` describes every secret one by one (the bench's "before")."""
+        """``list_secrets=False`` describes every secret one by one (the bench's "before");
+        ``simulate=False`` (``--no-simulate``) never asks IAM's policy simulator."""
         self.m = module
         self.list_secrets = list_secrets
         self.before_apply = before_apply
-        self.reader = AccountReader(aws, module.region)
+        self.reader = AccountReader(aws, module.region, simulate=simulate)
         self.ctx = checks.Context(
             self.reader, module, read_values=read_values, now=now or checks.context.now(), before_apply=before_apply
         )

@@ -23,13 +23,15 @@ from generator.live.client import Aws, Denied, LiveError, Memo, NotFound, Servic
 class AccountReader:
     """Reads one account and region through ``aws``; every fetch is memoised."""
 
-    def __init__(self, aws: Aws, region: str):
+    def __init__(self, aws: Aws, region: str, *, simulate: bool = True):
         self.aws = aws
         self.region = region
         self._memo = Memo()
         self._lock = threading.Lock()
         self._listed: dict[str, dict[str, Any]] = {}  # secret name or ARN -> its ListSecrets entry
-        self._simulator_why = ""  # why IAM's policy simulator did not answer
+        self._may_simulate = simulate
+        # why IAM's policy simulator did not answer
+        self._simulator_why = "" if simulate else "IAM's policy simulator was not asked: --no-simulate"
 
     @property
     def calls(self) -> dict[str, int]:
@@ -286,6 +288,8 @@ class AccountReader:
         permissions boundary; a role's resources' policies (key policies) are not included:
         ``ResourcePolicy`` is for IAM users only.
         """
+        if not self._may_simulate:
+            return None
         if self._memo.get(("simulator", role_arn.split(":")[4]), lambda: self._probe_simulator(role_arn)):
             return None
         groups: list[tuple[dict[str, str], list[tuple[str, str]]]] = []
