@@ -28,6 +28,7 @@ at most 0.05 Secrets Manager calls per secret, the same findings as describing e
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -45,7 +46,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
-from harness import MotoServer  # noqa: E402
+from harness import Account, MotoServer  # noqa: E402
 from lifecycle import dummy_zip  # noqa: E402
 
 ACCOUNT = "111122223333"
@@ -205,22 +206,11 @@ def marginal(small: Path, large: Path) -> int:
 # role to exist: the worlds are built through SETUP_ROLE, and read through READ_ROLE, the
 # read-only role doctor --assume-role names (docs/organization.md).
 
-CALLER = "123456789012"  # moto's default account
 SETUP_ROLE, READ_ROLE = "moto-world-setup", "RotationTfReadOnly"
 
 
-def _assumed(server: MotoServer, account: str, role: str) -> dict[str, str]:
-    creds = server.client("sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/{role}", RoleSessionName="bench")
-    c = creds["Credentials"]
-    return {"aws_access_key_id": c["AccessKeyId"], "aws_secret_access_key": c["SecretAccessKey"],
-            "aws_session_token": c["SessionToken"]}  # fmt: skip
-
-
 def _in_account(server: MotoServer, account: str, role: str) -> Callable[[str], Any]:
-    import boto3
-
-    keys = _assumed(server, account, role)
-    return lambda service: boto3.client(service, region_name=REGION, endpoint_url=server.url, **keys)
+    return functools.partial(Account(server, account, role).client, region=REGION)
 
 
 def baseline_accounts(server: MotoServer, accounts: list[str]) -> tuple[float, int]:
@@ -293,6 +283,7 @@ def accounts_main(args: argparse.Namespace) -> int:
             serial_calls: dict[str, int] = {}
             parallel_calls: dict[str, int] = {}
             base_calls, n_findings = 0, 0
+            statuses: dict[str, int] = {}
             for _ in range(args.rounds):  # interleaved
                 b, base_calls = baseline_accounts(server, accounts)
                 s, serial_calls, code_s, found_s = run_doctor_accounts(server, manifests, 1)
@@ -300,7 +291,7 @@ def accounts_main(args: argparse.Namespace) -> int:
                 identical = identical and found_s == found_p
                 codes |= {code_s, code_p}
                 n_findings = len(found_p)
-                statuses: dict[str, int] = {}
+                statuses = {}
                 for f in found_p:
                     statuses[f[3]] = statuses.get(f[3], 0) + 1
                 times["baseline"].append(b)

@@ -143,8 +143,12 @@ KEY_RESOURCE_RE = re.compile(r"^key/(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0
 def secret_name(arn: str) -> str:
     """The secret name in a secret's ARN, or in the partial-ARN pattern of :func:`secret_pattern`
     ('' when ``arn`` is neither: the manifest checks report that)."""
-    parsed = parse_arn(arn.replace("-??????", "-AAAAAA")) if arn.endswith("-??????") else parse_arn(arn)
-    m = SECRET_RESOURCE_RE.match(parsed.resource) if parsed else None
+    parsed = parse_arn(arn)
+    if parsed is None:
+        return ""
+    if parsed.resource.startswith("secret:") and parsed.resource.endswith("-??????"):
+        return parsed.resource[len("secret:") : -len("-??????")]
+    m = SECRET_RESOURCE_RE.match(parsed.resource)
     return m.group(1) if m else ""
 
 

@@ -249,6 +249,29 @@ class MotoServer:
         )
 
 
+class Account:
+    """Clients acting in ``account`` on a multi-account server (``MotoServer(account=None)``),
+    through a role assumed there (moto workaround MULTI_ACCOUNT: moto does not require the
+    role to exist, and the credentials it returns act in the role's account)."""
+
+    def __init__(self, server: MotoServer, account: str, role: str):
+        self.url = server.url
+        self.account = account
+        creds = server.client("sts").assume_role(
+            RoleArn=f"arn:aws:iam::{account}:role/{role}", RoleSessionName="setup"
+        )["Credentials"]
+        self.keys = {
+            "aws_access_key_id": creds["AccessKeyId"],
+            "aws_secret_access_key": creds["SecretAccessKey"],
+            "aws_session_token": creds["SessionToken"],
+        }
+
+    def client(self, service: str, region: str = "us-east-1"):
+        import boto3
+
+        return boto3.client(service, region_name=region, endpoint_url=self.url, **self.keys)
+
+
 ENDPOINT_SERVICES = ("cloudformation", "ec2", "iam", "kms", "lambda", "logs", "secretsmanager", "serverlessrepo", "sts")
 
 

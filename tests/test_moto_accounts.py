@@ -21,7 +21,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import boto3
+import harness
 import liveworld as lw
 import pytest
 from harness import MotoServer
@@ -47,23 +47,14 @@ def org_server():
         server.stop()
 
 
-class Account:
+class Account(harness.Account):
     """A client factory acting in ``account`` (through an assumed role: MULTI_ACCOUNT)."""
 
     def __init__(self, server: MotoServer, account: str, role: str = SETUP_ROLE):
-        self.url = server.url
-        self.account = account
-        creds = server.client("sts").assume_role(
-            RoleArn=f"arn:aws:iam::{account}:role/{role}", RoleSessionName="setup"
-        )["Credentials"]
-        self.keys = {
-            "aws_access_key_id": creds["AccessKeyId"],
-            "aws_secret_access_key": creds["SecretAccessKey"],
-            "aws_session_token": creds["SessionToken"],
-        }
+        super().__init__(server, account, role)
 
     def client(self, service: str, region: str = lw.REGION) -> Any:
-        return boto3.client(service, region_name=region, endpoint_url=self.url, **self.keys)
+        return super().client(service, region)
 
 
 @pytest.fixture
