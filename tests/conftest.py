@@ -125,6 +125,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
     if "ROTATION_TF_CACHE_DIR" not in os.environ:
         os.environ["ROTATION_TF_CACHE_DIR"] = tempfile.mkdtemp(prefix="rotation-tf-test-cache-")
+    import xdist_groups
+
+    config.pluginmanager.register(xdist_groups, "xdist-groups")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
