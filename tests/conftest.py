@@ -181,6 +181,20 @@ def aws_server():
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def planned(terraform, tmp_path_factory):
+    """Every plan-only case registered with tests/plans.py, validated and planned in one root
+    against a moto server of its own: {case name: plans.Planned}. Tests that read it carry
+    ``plans.GROUP``, so that one xdist worker makes the plan."""
+    from plans import plan_all
+
+    server = MotoServer().start()
+    try:
+        return plan_all(terraform, server, tmp_path_factory.mktemp("plans"))
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def moto(moto_server):
     moto_server.reset()

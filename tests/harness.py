@@ -331,12 +331,19 @@ class Run:
 
 @dataclass(frozen=True)
 class Module:
-    """One module block of a :class:`Root`, with a provider of its own (``aws.<name>``)."""
+    """One module block of a :class:`Root`, with a provider of its own (``aws.<name>``), or
+    the provider ``aws.<provider>`` that modules with the same region and endpoint share
+    (each provider configuration is a provider process in every graph walk)."""
 
     name: str
     source: Path
     region: str = "us-east-1"
     endpoint: str | None = None
+    provider: str | None = None
+
+    @property
+    def alias(self) -> str:
+        return self.provider or self.name
 
 
 class Root:
@@ -367,11 +374,14 @@ class Root:
         else:
             assert module_dir is None and modules, "either module_dir or modules"
             assert len({m.name for m in modules}) == len(modules), [m.name for m in modules]
+            providers = {m.alias: (m.region, m.endpoint) for m in modules}
+            assert len(providers) == len({(m.alias, m.region, m.endpoint) for m in modules}), "one provider, one place"
             text = "\n".join(
-                provider_block(m.region, m.endpoint, alias=m.name, profiles=profiles) + self._module_block(m, m.name)
-                for m in modules
+                provider_block(region, endpoint, alias=alias, profiles=profiles)
+                for alias, (region, endpoint) in providers.items()
             )
-            endpoints = {m.name: m.endpoint for m in modules if m.endpoint}
+            text += "".join(self._module_block(m, m.alias) for m in modules)
+            endpoints = {alias: endpoint for alias, (_, endpoint) in providers.items() if endpoint}
         (path / "main.tf").write_text(text)
         if endpoints:
             profiles.write_text(profile_text(endpoints))

@@ -9,10 +9,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import plans
 import pytest
 from conftest import ROOT
-from harness import Root, tf_env
-from lifecycle import World
+from harness import tf_env
 from test_injection import FIXED, _hostile_samples, _write_manifest, assert_module_says
 
 from generator import api
@@ -39,9 +39,10 @@ def test_align_agrees_with_terraform_fmt(terraform, tmp_path: Path) -> None:
     assert proc.returncode == 0, f"terraform fmt disagrees with hcl.align:\n{proc.stdout}{proc.stderr}"
 
 
-def test_plan_shows_the_hostile_values(terraform, moto, tmp_path: Path) -> None:
+@plans.case("hostile")
+def _hostile_case(folder: Path, worlds: plans.Worlds) -> plans.Case:
     data = FIXED
-    work = tmp_path / "work"
+    work = folder / "work"
     (work / "build").mkdir(parents=True)
     shutil.copyfile(
         ROOT / "examples" / "build" / "rotator.zip", work / data["functions"]["packaged"]["package"]["filename"]
@@ -49,15 +50,19 @@ def test_plan_shows_the_hostile_values(terraform, moto, tmp_path: Path) -> None:
     manifest = _write_manifest(work, data)
     assert api.generate(manifest, work / "out").exit == api.Exit.OK
     module_dir = work / "out" / "hostile"
-    assert_module_says(module_dir, data, manifest)
-
-    world = World(moto, data["region"])  # the plan reads each existing function (data.aws_lambda_function)
-    for fn in data["functions"].values():
+    for fn in data["functions"].values():  # the plan reads each existing function (data.aws_lambda_function)
         if "existing_function_arn" in fn:
-            world.function(fn["existing_function_arn"])
-    root = Root(terraform, work / "root", module_dir, endpoint=moto.url)
-    root.init()
-    plan = root.plan_json()
+            worlds.function(data["region"], fn["existing_function_arn"])
+    return plans.Case(module_dir, data["region"], {"work": work, "manifest": manifest})
+
+
+@plans.GROUP
+def test_plan_shows_the_hostile_values(planned: plans.Results) -> None:
+    data = FIXED
+    case = planned["hostile"]
+    work, manifest = case.info["work"], case.info["manifest"]
+    assert_module_says(work / "out" / "hostile", data, manifest)
+    plan = case.plan
     changes = {(c["type"], c["name"], c.get("index")): c["change"]["after"] for c in plan["resource_changes"]}
     # An existing function keeps its own role: the module creates (and describes) roles only
     # for the functions it creates.
@@ -73,7 +78,7 @@ def test_plan_shows_the_hostile_values(terraform, moto, tmp_path: Path) -> None:
     pkg = data["functions"]["packaged"]
     assert fn["description"] == pkg["description"]
     assert fn["handler"] == pkg["package"]["handler"]
-    assert (root.path / fn["filename"]).resolve() == (work / pkg["package"]["filename"]).resolve()
+    assert (case.root / fn["filename"]).resolve() == (work / pkg["package"]["filename"]).resolve()
     assert fn["tags"] == data["tags"]
     for name in data["secrets"]:
         assert ("aws_secretsmanager_secret_rotation", secret_ident(name), None) in changes

@@ -2,6 +2,8 @@
 
 The plan runs against a moto server on 127.0.0.1: secrets given by name are looked up
 through the API, so moto holds them (with a first version) as they would exist in AWS.
+Every example is a plan-only case of tests/plans.py: one root validates and plans them all,
+and each test reads its module's part of the plan.
 """
 
 from __future__ import annotations
@@ -10,28 +12,31 @@ import json
 import subprocess
 from pathlib import Path
 
+import plans
 import pytest
 from conftest import EXAMPLES, GOLDEN, PLANNABLE
-from harness import Root, tf_env
-from lifecycle import HARNESS_ROLE, World
+from harness import tf_env
+from lifecycle import HARNESS_ROLE
 
 from generator import model
 
 pytestmark = pytest.mark.terraform
 
 
-def _seed_moto(moto, m: model.Module) -> dict[str, str]:
-    world = World(moto, m.region)
-    for fn in m.functions:  # the plan reads each existing function's role (data.aws_lambda_function)
-        if fn.existing:
-            world.function(fn.function_arn, fn.role_arn)
-    sm = moto.client("secretsmanager", m.region)
-    arns = {}
-    for s in m.lookups:
-        arns[s.name] = sm.create_secret(Name=s.name, SecretString=json.dumps({"username": "app", "password": "x"}))[
-            "ARN"
-        ]
-    return arns
+def _example_case(example: Path) -> plans.Builder:
+    def build(folder: Path, worlds: plans.Worlds) -> plans.Case:
+        m, _ = model.load(example)
+        for fn in m.functions:  # the plan reads each existing function's role (data.aws_lambda_function)
+            if fn.existing:
+                worlds.function(m.region, fn.function_arn, fn.role_arn)
+        looked_up = {s.name: worlds(m.region).secret(s.name) for s in m.lookups}
+        return plans.Case(GOLDEN / m.name, m.region, {"looked_up": looked_up})
+
+    return build
+
+
+for _example in PLANNABLE:
+    plans.case(_example.stem)(_example_case(_example))
 
 
 def test_fmt_check_on_every_golden_module(terraform) -> None:
@@ -47,14 +52,12 @@ def test_fmt_check_on_every_golden_module(terraform) -> None:
         assert proc.returncode == 0, f"terraform fmt would change {m.name}:\n{proc.stdout}{proc.stderr}"
 
 
+@plans.GROUP
 @pytest.mark.parametrize("example", PLANNABLE, ids=lambda p: p.stem)
-def test_init_validate_plan(example: Path, terraform, moto, tmp_path: Path) -> None:
+def test_init_validate_plan(example: Path, planned: plans.Results) -> None:
     m, _ = model.load(example)
-    looked_up = _seed_moto(moto, m)
-    root = Root(terraform, tmp_path / "root", GOLDEN / m.name, region=m.region, endpoint=moto.url)
-    root.init()
-    root.run("validate", "-no-color")
-    plan = root.plan_json()
+    case = planned[example.stem]
+    plan, looked_up = case.plan, case.info["looked_up"]
 
     changes = plan["resource_changes"]
     assert all(c["change"]["actions"] in (["create"], ["read"]) for c in changes), [

@@ -1,6 +1,7 @@
 """2,000 secrets on one function through terraform plan (moto): the compact form as the
 provider plans it covers every secret exactly. The boundary itself is tested without
-terraform in test_quotas.py."""
+terraform in test_quotas.py. The plan is a plan-only case of tests/plans.py (one root for
+all of them)."""
 
 from __future__ import annotations
 
@@ -8,34 +9,38 @@ import json
 import time
 from pathlib import Path
 
+import plans
 import pytest
-from harness import Root
-from lifecycle import World
 from test_quotas import FN_ARN, assert_exact_coverage, generate, iam_size, load, manifest, write
 
 from generator import aws
 
 pytestmark = pytest.mark.terraform
 
+DATA = manifest(2000, kms=True)
 
-def test_2000_secrets_on_one_function_plan(terraform, moto, tmp_path: Path) -> None:
-    data = manifest(2000, kms=True)
-    path = write(tmp_path, data)
+
+@plans.case("scale")
+def _scale_case(folder: Path, worlds: plans.Worlds) -> plans.Case:
+    folder.mkdir(parents=True)
+    path = write(folder, DATA)
     t0 = time.monotonic()
-    proc = generate(tmp_path, path)
+    proc = generate(folder, path)
     t_generate = time.monotonic() - t0
+    assert proc.returncode == 0, proc.stderr  # no module to plan (the test says so too)
+    worlds.function(DATA["region"], FN_ARN)  # the plan reads the existing function's role
+    return plans.Case(folder / "out" / "scale", DATA["region"], {"proc": proc, "t_generate": t_generate})
+
+
+@plans.GROUP
+def test_2000_secrets_on_one_function_plan(planned: plans.Results, tmp_path: Path) -> None:
+    case = planned["scale"]
+    proc = case.info["proc"]
     assert proc.returncode == 0, proc.stderr
     assert "switched to the compact form" in proc.stderr
-    module_dir = tmp_path / "out" / "scale"
-    m = load(tmp_path, data)
-
-    World(moto, data["region"]).function(FN_ARN)  # the plan reads the existing function's role
-    root = Root(terraform, tmp_path / "root", module_dir, endpoint=moto.url)
-    root.init()
-    t0 = time.monotonic()
-    plan = root.plan_json()
-    t_plan = time.monotonic() - t0
-    print(f"\n2,000 secrets: generate {t_generate:.1f} s, plan + show {t_plan:.1f} s")
+    m = load(tmp_path, DATA)
+    plan = case.plan
+    print(f"\n2,000 secrets: generate {case.info['t_generate']:.1f} s (planned with the other plan-only cases)")
 
     changes = [c for c in plan["resource_changes"] if c["mode"] == "managed"]
     rotations = {c["name"]: c["change"]["after"] for c in changes if c["type"] == "aws_secretsmanager_secret_rotation"}
