@@ -33,7 +33,9 @@ from lifecycle import World
 
 from generator import api, errors, model
 
-pytestmark = [pytest.mark.moto, pytest.mark.terraform]
+# One worker builds the traps root and runs every test that reads it (pytest -n 2 runs with
+# --dist loadgroup, pyproject.toml).
+pytestmark = [pytest.mark.moto, pytest.mark.terraform, pytest.mark.xdist_group("traps")]
 
 ACCOUNT = "111122223333"
 FN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:trap-fn"
@@ -112,9 +114,8 @@ resource "aws_iam_role_policy" "reordered" {{
 def traps(terraform, tmp_path_factory):
     """Apply the generated module and the counter-examples once; plan once.
 
-    Its own moto server: other tests reset the shared one between tests. Under
-    pytest -n 2 each worker that runs a trap test builds this root once (xdist's
-    loadgroup did not keep the group on one worker with pytest 9.2 + xdist 3.8 here).
+    Its own moto server: other tests reset the shared one between tests. Built once: the
+    tests of this file are one xdist group.
     """
     moto_server = MotoServer().start()
     try:
