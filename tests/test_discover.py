@@ -205,7 +205,7 @@ def test_adopt_an_account_that_already_rotates(terraform, server, env, tmp_path)
 
     (root.path / "imports.tf").write_text(imports_mod.render(result.module, "module.rotation"))
     root.init()
-    _, changes = root.plan_changes()
+    _, changes = root.plan_changes(out="tfplan")
     destroyed = {addr: acts for addr, acts in changes.items() if "delete" in acts}
     assert destroyed == {}, destroyed
     # Each rotation is imported as it is (same function, same schedule): no update.
@@ -220,7 +220,7 @@ def test_adopt_an_account_that_already_rotates(terraform, server, env, tmp_path)
     assert sorted(added.values()) == ["aws_iam_role_policy"] * 2 + ["aws_lambda_permission"] * 2, changes
     # nothing that holds data is created either: the secrets are the account's
     assert not [a for a in changes if ".aws_secretsmanager_secret." in a or "secret_version" in a]
-    root.run("apply", "-auto-approve", "-input=false", "-no-color", "-lock=false")
+    root.apply_plan()  # what was planned, and only that
     for name in data["secrets"]:
         lw.finish_rotation(w, name)  # moto limit PENDING, if apply rotated
 

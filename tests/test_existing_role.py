@@ -151,9 +151,9 @@ def test_a_new_role_on_the_function_moves_the_grants(terraform, moto, tmp_path: 
     root.run("apply", "-auto-approve", "-input=false", "-no-color", "-lock=false")
     other = world.role(f"arn:aws:iam::{ACCOUNT}:role/some/path/other-exec")
     world.client("lambda").update_function_configuration(FunctionName=FUNCTION, Role=other)
-    code, planned = root.plan_changes()
+    code, planned = root.plan_changes(out="tfplan")
     assert code == 2 and planned == {"module.rotation.aws_iam_role_policy.orders": ["delete", "create"]}, planned
-    root.run("apply", "-auto-approve", "-input=false", "-no-color", "-lock=false")
+    root.apply_plan()
     iam = world.client("iam")
     (fn,) = m.functions
     assert iam.list_role_policies(RoleName="other-exec")["PolicyNames"] == [fn.policy_name]

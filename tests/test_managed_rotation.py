@@ -146,7 +146,7 @@ def test_plan_apply_replan_in_moto(terraform, moto, tmp_path: Path, monkeypatch:
         after = c["change"]["after"]
         assert c["change"]["actions"] == ["create"]
         assert after.get("rotation_lambda_arn") is None and after["rotate_immediately"] is False
-    root.run("apply", "-auto-approve", "-input=false", "-no-color", "-lock=false")
+    root.apply_plan()
     for arn, days in ((inst, 14), (other, 21)):
         d = sm.describe_secret(SecretId=arn)
         assert d.get("RotationEnabled") is True

@@ -41,7 +41,7 @@ def test_rename_plans_moves_only(terraform, moto, tmp_path: Path) -> None:
         "module.rotation.aws_iam_role_policy.postgres": "module.rotation.aws_iam_role_policy.pg",
         "module.rotation.aws_lambda_permission.postgres": "module.rotation.aws_lambda_permission.pg",
     }
-    root.run("apply", "-auto-approve", "-input=false", "-no-color", "-lock=false")
+    root.apply_plan()
     again = root.run("plan", "-detailed-exitcode", "-input=false", "-no-color", "-lock=false", check=False)
     assert again.returncode == 0, again.stdout + again.stderr
 

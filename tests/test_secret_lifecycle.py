@@ -84,13 +84,13 @@ def test_a_renamed_secret_is_another_secret(terraform, moto, tmp_path: Path) -> 
     # Without it, the plan says what AWS does: one rotation deleted, another created.
     del renamed["secrets"]["prod/orders/db-v2"]["previous_names"]
     assert _generate(tmp_path, renamed).exit == api.Exit.OK
-    code, planned = root.plan_changes()
+    code, planned = root.plan_changes(out="tfplan")
     assert code == 2 and planned == {
         _addr("aws_secretsmanager_secret_rotation", "prod/orders/db"): ["delete"],
         _addr("aws_secretsmanager_secret_rotation", "prod/orders/db-v2"): ["create"],
         f"{PREFIX}aws_iam_role_policy.pg": ["update"],  # the grants follow: another secret
     }, planned
-    _apply(root)
+    root.apply_plan()  # what was planned, and only that
     sm = world.client("secretsmanager")
     assert not sm.describe_secret(SecretId=old).get("RotationEnabled")
     described = sm.describe_secret(SecretId=new)
@@ -126,7 +126,7 @@ def test_renaming_a_created_secret_deletes_it_loudly(terraform, moto, tmp_path: 
         and "the next apply deletes it and its password (restorable for 7 days)" in w
         for w in warnings
     ), warnings
-    code, planned = root.plan_changes()
+    code, planned = root.plan_changes(out="tfplan")
     assert code == 2 and planned == {
         **{
             _addr(k, "app/one"): ["delete"]
@@ -146,7 +146,7 @@ def test_renaming_a_created_secret_deletes_it_loudly(terraform, moto, tmp_path: 
         },
         f"{PREFIX}aws_iam_role_policy.pg": ["update"],  # the grants follow: another secret
     }, planned
-    _apply(root)
+    root.apply_plan()
     gone = sm.describe_secret(SecretId="app/one")
     assert "DeletedDate" in gone, "the old secret is scheduled for deletion"
     second = json.loads(sm.get_secret_value(SecretId="app/two")["SecretString"])["password"]
@@ -176,9 +176,9 @@ def test_created_single_user_secret_rotates_only_once_its_password_is_set(terraf
 
     # The team sets the password in the database, then says so: only the rotation is added.
     assert _generate(tmp_path, _data({"app/db": dict(secret, password_in_database=True)})).exit == api.Exit.OK
-    code, planned = root.plan_changes()
+    code, planned = root.plan_changes(out="tfplan")
     assert code == 2 and planned == {_addr("aws_secretsmanager_secret_rotation", "app/db"): ["create"]}, planned
-    _apply(root)
+    root.apply_plan()
     described = sm.describe_secret(SecretId="app/db")
     assert described["RotationEnabled"] is True and described["RotationLambdaARN"] == FUNCTION_ARN
     assert "passwords_to_set" not in json.loads(root.run("output", "-json").stdout)["rotation"]["value"]
