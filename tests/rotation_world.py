@@ -5,10 +5,11 @@ a moto server, the enforcing proxy (tests/rotation_proxy.py), and one manifest h
 every case, generated and applied with terraform against moto. A rotation is then driven as
 Secrets Manager drives it (:meth:`World.rotate`): the AWSPENDING placeholder, then
 createSecret, setSecret, testSecret and finishSecret with one client request token, run by
-AWS's function (tests/rotation_runner.py) in a fresh process whose environment holds only
-credentials of the role the function runs as (read from the function's configuration),
-the function's configured environment, the region and the endpoints; then the service's
-own last step, removing AWSPENDING.
+AWS's function (tests/rotation_runner.py) in a process of that function's own, which stays
+up between rotations as a warm Lambda execution environment does, whose environment holds
+only the function's configured environment, the region and the endpoints, and which runs
+each rotation under new credentials of the role the function runs as (read from the
+function's configuration); then the service's own last step, removing AWSPENDING.
 
 AWS's functions are read from ``../shared/aws-rotation-functions`` beside the checkout
 (``ROTATION_TF_AWS_FUNCTIONS`` overrides), never modified; what they need and the module
@@ -45,9 +46,13 @@ import hashlib
 import io
 import json
 import os
+import select
+import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
+import weakref
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,23 +139,81 @@ class Function:
     code_dir: Path
 
 
+class _Runner:
+    """tests/rotation_runner.py serving one function: one rotation per request line."""
+
+    def __init__(self, code_dir: Path, env: dict[str, str], log: Path):
+        self.log = log
+        self._stderr = open(log, "w")  # the process's own output; each rotation's log comes back with it
+        self.proc = subprocess.Popen(
+            [sys.executable, "-I", str(RUNNER), str(code_dir)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            env=env,
+            text=True,
+        )
+
+    def call(self, request: dict, timeout: float = 120) -> dict:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        try:
+            self.proc.stdin.write(json.dumps(request) + "\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            pass  # reported below, with what the process said
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        line = self.proc.stdout.readline() if ready else ""
+        if not line:
+            if not ready:
+                self.proc.kill()
+            self.proc.wait(timeout=10)
+            said = self.log.read_text()[-3000:]
+            raise AssertionError(f"runner {'timed out' if not ready else 'crashed'} ({self.proc.returncode}):\n{said}")
+        return json.loads(line)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()  # end of input ends the runner
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self._stderr.close()
+
+
+def _close_all(runners: dict[str, _Runner], logs: Path) -> None:
+    for runner in runners.values():
+        runner.close()
+    runners.clear()
+    shutil.rmtree(logs, ignore_errors=True)
+
+
 class Rotator:
-    """Drives rotations of secrets through AWS's code under a role's credentials."""
+    """Drives rotations of secrets through AWS's code under a role's credentials: one runner
+    process per function, started at its first rotation and ended with the Rotator."""
 
     def __init__(self, moto, proxy, region: str):
         self.moto = moto
         self.proxy = proxy
         self.region = region
         self.sm = moto.client("secretsmanager", region)
+        self._runners: dict[str, _Runner] = {}
+        self._logs = Path(tempfile.mkdtemp(prefix="rotation-runner-"))
+        self._finalizer = weakref.finalize(self, _close_all, self._runners, self._logs)
+
+    def close(self) -> None:
+        self._finalizer()
 
     def regional_endpoint(self) -> str:
         return f"https://secretsmanager.{self.region}.amazonaws.com"
 
     def env(self, fn: Function) -> dict[str, str]:
+        """The function's process environment; credentials come with each rotation."""
         env = dict(fn.environment)
         assert env.get("SECRETS_MANAGER_ENDPOINT") == self.regional_endpoint(), (fn.key, env)
         env["SECRETS_MANAGER_ENDPOINT"] = self.proxy.url  # moto limit ENDPOINT
-        env.update(self.proxy.issue(fn.role_arn))  # moto limit ASSUME_ROLE
         env.update(
             AWS_REGION=self.region,
             AWS_DEFAULT_REGION=self.region,
@@ -161,6 +224,12 @@ class Rotator:
             AWS_EC2_METADATA_DISABLED="true",
         )
         return env
+
+    def _runner(self, fn: Function) -> _Runner:
+        runner = self._runners.get(fn.key)
+        if runner is None or runner.proc.poll() is not None:
+            runner = self._runners[fn.key] = _Runner(fn.code_dir, self.env(fn), self._logs / f"{fn.key}.log")
+        return runner
 
     def start(self, secret_arn: str, fn: Function) -> str:
         """The service's first move: a new version id holding AWSPENDING and no value."""
@@ -173,20 +242,12 @@ class Rotator:
 
     def run(self, secret_id: str, fn: Function, token: str, steps=STEPS) -> Outcome:
         mark = len(self.proxy.log)
-        proc = subprocess.run(
-            [sys.executable, "-I", str(RUNNER), str(fn.code_dir)],
-            input=json.dumps({"SecretId": secret_id, "ClientRequestToken": token, "Steps": list(steps)}),
-            env=self.env(fn),
-            capture_output=True,
-            text=True,
-            timeout=120,
+        credentials = self.proxy.issue(fn.role_arn)  # moto limit ASSUME_ROLE; new for each rotation
+        got = self._runner(fn).call(
+            {"SecretId": secret_id, "ClientRequestToken": token, "Steps": list(steps), "Credentials": credentials}
         )
-        lines = proc.stdout.strip().splitlines()
-        if proc.returncode != 0 or not lines:
-            raise AssertionError(f"runner crashed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr[-3000:]}")
-        got = json.loads(lines[-1])
         denied = [d for d in self.proxy.log[mark:] if not d.allowed]
-        return Outcome(token, got["done"], got["failed"], got["error"], got["code"], proc.stderr, denied)
+        return Outcome(token, got["done"], got["failed"], got["error"], got["code"], got["log"], denied)
 
     def finish(self, secret_arn: str, token: str) -> None:
         """The service's last move after finishSecret: AWSPENDING leaves the new version."""
