@@ -113,7 +113,7 @@ def shuffled(data, rng):
 # The fast tier is `pytest -m "not slow"`: everything that needs neither terraform, moto,
 # checkov nor PyPI. Tests are put in the slow tier here, from what they use, so that a new
 # test is tiered without anyone remembering to mark it.
-SLOW_FIXTURES = frozenset({"terraform", "moto", "moto_server", "aws_server", "checkov"})
+SLOW_FIXTURES = frozenset({"terraform", "moto", "moto_server", "aws_server", "checkov", "wheelhouse"})
 SLOW_MARKERS = ("terraform", "moto", "linters", "packaging", "rotation")
 
 
@@ -199,6 +199,48 @@ def planned(terraform, tmp_path_factory):
 def moto(moto_server):
     moto_server.reset()
     return moto_server
+
+
+@dataclass
+class Wheelhouse:
+    dist: Path  # the sdist and the wheel built from it
+    env: dict[str, str]  # for pip: find everything in the wheelhouse, ask no index
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Wheelhouse:
+    """The package built by ``python -m build`` (the wheel from the sdist), and a wheelhouse
+    holding that wheel, everything it depends on, its build system's requirements, pip,
+    setuptools and wheel (for pipx's and pre-commit's environments): filled from the index
+    once, so that the installs of the packaging tests ask no index (each used to resolve
+    every dependency against PyPI). Tests that use it are one xdist group ("packaging")."""
+    import build
+
+    dist = tmp_path_factory.mktemp("dist")
+    house = tmp_path_factory.mktemp("wheelhouse")
+
+    def run(*args: str | Path) -> None:
+        proc = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=900)
+        assert proc.returncode == 0, f"{args}\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+
+    run(sys.executable, "-m", "build", "--outdir", dist, ROOT)
+    wheel = next(dist.glob("rotation_tf-*.whl"))
+    requires = sorted(build.ProjectBuilder(ROOT).build_system_requires)
+    run(
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--quiet",
+        "--wheel-dir",
+        house,
+        wheel,
+        *requires,
+        "pip",
+        "setuptools",
+        "wheel",
+    )
+    return Wheelhouse(dist, {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(house)})
 
 
 @pytest.fixture(scope="session")

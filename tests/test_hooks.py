@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, Wheelhouse
 
 HOOKS = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
 
@@ -133,11 +133,14 @@ def test_hook_bad_manifest_blocks_the_commit(infra: Path) -> None:
 
 
 @pytest.mark.packaging
-def test_pre_commit_try_repo(infra: Path, tmp_path: Path) -> None:
-    """The real pre-commit, installing this checkout as a hook repository."""
+@pytest.mark.xdist_group("packaging")  # with tests/test_packaging.py: one wheelhouse
+def test_pre_commit_try_repo(infra: Path, tmp_path: Path, wheelhouse: Wheelhouse) -> None:
+    """The real pre-commit, installing this checkout as a hook repository (its dependencies
+    from the wheelhouse)."""
     pre_commit = shutil.which("pre-commit", path=str(Path(sys.executable).parent)) or shutil.which("pre-commit")
     assert pre_commit, "pre-commit is a test dependency: pip install -e '.[test]'"
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    env.update(wheelhouse.env)
     env["PRE_COMMIT_HOME"] = str(tmp_path / "pre-commit-home")
 
     def try_repo(hook_id: str) -> subprocess.CompletedProcess:

@@ -1,6 +1,10 @@
 """The package as a user installs it: a wheel built by `python -m build` (from the sdist,
-so the sdist is complete too) installed into a fresh virtual environment, and `pipx install`.
-Both need PyPI for build and runtime dependencies, hence the `packaging` mark.
+so the sdist is complete too) installed into a fresh virtual environment, `pipx install`,
+and the README's install path. They need PyPI for build and runtime dependencies, hence the
+`packaging` mark: once per session, to build the wheel and fill a wheelhouse with what it
+and its build need (the ``wheelhouse`` fixture); every install then finds everything there
+and asks no index (PIP_NO_INDEX), so an install that needs anything the package does not
+declare fails.
 """
 
 from __future__ import annotations
@@ -15,9 +19,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import GOLDEN, ROOT
+from conftest import GOLDEN, ROOT, Wheelhouse
 
-pytestmark = pytest.mark.packaging
+pytestmark = [pytest.mark.packaging, pytest.mark.xdist_group("packaging")]  # one worker builds the wheelhouse
 
 TIMEOUT = 900
 
@@ -32,11 +36,15 @@ def _tree(path: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(path.iterdir())}
 
 
-@pytest.fixture(scope="module")
-def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("dist")
-    run(sys.executable, "-m", "build", "--outdir", out, ROOT)
-    return out
+@pytest.fixture
+def dist(wheelhouse: Wheelhouse) -> Path:
+    return wheelhouse.dist
+
+
+def _env(wheelhouse: Wheelhouse, *drop: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env.update(wheelhouse.env)
+    return env
 
 
 def test_wheel_contents_and_metadata(dist: Path) -> None:
@@ -62,16 +70,16 @@ def test_wheel_contents_and_metadata(dist: Path) -> None:
     assert sdist.stat().st_size > 0
 
 
-def test_wheel_in_a_fresh_venv_generates_the_golden_tree(dist: Path, tmp_path: Path) -> None:
-    wheel = next(dist.glob("rotation_tf-*.whl"))
+def test_wheel_in_a_fresh_venv_generates_the_golden_tree(wheelhouse: Wheelhouse, tmp_path: Path) -> None:
+    wheel = next(wheelhouse.dist.glob("rotation_tf-*.whl"))
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
     py = env_dir / "bin" / "python"
-    run(py, "-m", "pip", "install", "--quiet", wheel)
+    env = _env(wheelhouse, "PYTHONPATH", "NO_COLOR")
+    run(py, "-m", "pip", "install", "--quiet", wheel, env=env)
     exe = env_dir / "bin" / "rotation-tf"
     work = tmp_path / "work"
     shutil.copytree(ROOT / "examples", work / "examples")
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NO_COLOR")}
     # run from a folder outside the checkout so that nothing can import the source tree
     version = run(exe, "--version", cwd=work, env=env).stdout.strip()
     assert version.startswith("rotation-tf ")
@@ -104,8 +112,8 @@ def test_wheel_in_a_fresh_venv_generates_the_golden_tree(dist: Path, tmp_path: P
     run(exe, "validate", "starter.yaml", cwd=work, env=env)
 
 
-def test_pipx_install(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NO_COLOR")}
+def test_pipx_install(wheelhouse: Wheelhouse, tmp_path: Path) -> None:
+    env = _env(wheelhouse, "PYTHONPATH", "NO_COLOR")
     env.update(
         {
             "PIPX_HOME": str(tmp_path / "pipx"),
@@ -137,13 +145,13 @@ def _readme_commands(heading: str) -> list[str]:
     return [line for line in block.splitlines() if line.strip() and not line.lstrip().startswith("#")]
 
 
-def test_readme_install_gives_the_command_alone(tmp_path: Path) -> None:
+def test_readme_install_gives_the_command_alone(wheelhouse: Wheelhouse, tmp_path: Path) -> None:
     """Issue 19: the README's one install path, run as written (in a copy of the clone, with
-    a scratch HOME), gives a working rotation-tf in a virtual environment of its own, without
-    the test extra."""
+    a scratch HOME; pip finds the dependencies in the wheelhouse), gives a working rotation-tf
+    in a virtual environment of its own, without the test extra."""
     commands = _readme_commands("Install")
     assert len(commands) == 2 and "pip install ." in commands[0] and "pipx" not in commands[0], commands
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "NO_COLOR", "VIRTUAL_ENV")}
+    env = _env(wheelhouse, "PYTHONPATH", "NO_COLOR", "VIRTUAL_ENV")
     env["HOME"] = str(tmp_path / "home")
     (tmp_path / "home").mkdir()
     clone = tmp_path / "clone"
