@@ -265,6 +265,10 @@ def _five_type(t: Any) -> str:
     return json.dumps(t)
 
 
+FIVE = pytest.mark.xdist_group("provider-schema-5")  # the tests that read `five` run on one worker, which reads it once
+
+
+@FIVE
 @pytest.mark.parametrize("kind,rtype", sorted(USAGE_5), ids=lambda v: str(v))
 def test_in_provider_5(five: dict[str, Any], kind: str, rtype: str) -> None:
     assert five["_version"].startswith("5."), five["_version"]
@@ -321,6 +325,7 @@ def test_vendored_schema_names_its_source() -> None:
     assert SIX["sources"] == {"names_and_types": "cdktn-provider-aws==25.8.1", "deprecations": "pulumi-aws==7.51.1"}
 
 
+@FIVE
 def test_the_checks_can_fail(five: dict[str, Any]) -> None:
     """Each kind of problem is reported: a deprecated block (aws_iam_role's inline_policy,
     flagged in the 5.x schema), a name no schema has, a literal of the wrong kind, an

@@ -54,7 +54,22 @@ def test_a_group_is_built_once_on_one_worker(tmp_path: Path) -> None:
     log = tmp_path / "built.log"
     env = {**os.environ, "PYTHONPATH": str(TESTS), "BUILT_LOG": str(log)}
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadgroup", "-p", "no:cacheprovider", "-q", "-rA"],
+        # hypothesis's plugin is most of a worker's start-up, and this suite has no use for it
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-n",
+            "2",
+            "--dist",
+            "loadgroup",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:hypothesispytest",
+            "-q",
+            "-rA",
+        ],
         cwd=tmp_path,
         env=env,
         capture_output=True,
