@@ -92,7 +92,7 @@ def terraform_or_skip(tmp_root: Path | None = None) -> Terraform:
     return _TF
 
 
-CHECKOV_SPEC = "checkov>=3.2,<4"
+CHECKOV_SPEC = "checkov>=3.2,<4"  # .ci/run reads this line (sed) to build the venv before the tests
 
 
 def work_dir() -> Path:
