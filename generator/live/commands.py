@@ -270,7 +270,7 @@ def _stamped(audit: Audit) -> None:
 
     report.findings = [
         replace(f, account=report.account, region=report.region, file=file, line=line(f),
-                resource=_resource(module, f))
+                resource=_resource(module, f), module=module.name)
         for f in report.findings
     ]  # fmt: skip
 
@@ -431,9 +431,18 @@ def _to_security_hub(audits: list[Audit], conn: Connection, caller: Any, assume:
     from generator.live.checks.context import now
     from generator.live.client import LiveError, ServiceFailure
 
-    findings = asff.render([f for a in audits for f in a.report.findings], now(), hub_account=hub_account)
-    if not findings:
-        sys.stderr.write("security hub: nothing to send (no check fails or is unknown)\n")
+    stamp = now()
+    findings = asff.render([f for a in audits for f in a.report.findings], stamp, hub_account=hub_account)
+    scopes = [
+        securityhub.Scope(
+            a.module.account_id, a.module.region, a.module.name,
+            frozenset(fn.key for fn in a.module.functions) | frozenset(s.name for s in a.module.secrets),
+            judged=not a.unreadable and not any(f.status == "unknown" for f in a.report.findings),
+        )
+        for a in audits
+    ]  # fmt: skip
+    if not findings and not any(s.judged for s in scopes):
+        sys.stderr.write("security hub: nothing to send (no check fails, and no account was judged whole)\n")
         return True
     try:
         if not caller.account:
@@ -450,7 +459,11 @@ def _to_security_hub(audits: list[Audit], conn: Connection, caller: Any, assume:
             credentials = caller.credentials(assume, aws_mod.partition_of(region), account)
         return _open(conn, region, ("securityhub",), credentials)
 
-    results = securityhub.send(findings, open_aws)
+    results = securityhub.send(findings, open_aws, scopes=scopes, now=stamp, hub_account=hub_account)
+    if not results:
+        sys.stderr.write(
+            "security hub: nothing to send (no check fails, and nothing sent earlier is left to archive)\n"
+        )
     for r in results:
         sys.stderr.write(r.line() + "\n")
     return not any(r.failed for r in results)
