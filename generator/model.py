@@ -680,10 +680,3 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
         external_role=external_role,
     )
     return module, notes
-
-
-def load(path: FsPath, display_name: str | None = None) -> tuple[Module, list[Diagnostic]]:
-    """Read, validate and model a manifest: :func:`generator.api.load`, the pipeline's driver."""
-    from generator import api
-
-    return api.load(path, display_name)

@@ -90,7 +90,7 @@ def write(path: FsPath, *, engine: str, strategy: str, account_id: str | None, r
     Every value init cannot know (the account without ``account_id``: :data:`ACCOUNT_PLACEHOLDER`)
     is a placeholder, so that the file cannot validate (nor generate) until the user fills
     it in; everything else in it is checked here with the placeholders' examples in place."""
-    from generator import model
+    from generator import api
 
     if os.path.lexists(path):
         raise Failed(
@@ -115,7 +115,7 @@ def write(path: FsPath, *, engine: str, strategy: str, account_id: str | None, r
         try:
             with os.fdopen(cfd, "w", encoding="utf-8", newline="\n") as fh:
                 fh.write(filled)
-            model.load(FsPath(check), display_name=str(path))  # raises Failed
+            api.load(FsPath(check), display_name=str(path))  # raises Failed
         finally:
             os.unlink(check)
         try:

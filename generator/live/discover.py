@@ -474,14 +474,14 @@ class Discoverer:
 
     def _problems(self, text: str) -> dict[tuple[str, str], str]:
         """{(section, key): message} of every entry rotation-tf's validation rejects."""
-        from generator import model
+        from generator import api
         from generator.errors import Failed
 
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "discovered.yaml"
             path.write_text(text, encoding="utf-8")
             try:
-                model.load(path, display_name="discovered.yaml")
+                api.load(path, display_name="discovered.yaml")
             except Failed as exc:
                 out = {(str(d.path[0]), str(d.path[1])): d.message for d in exc.diagnostics
                        if len(d.path) >= 2 and d.path[0] in ("secrets", "functions")}  # fmt: skip
