@@ -120,51 +120,7 @@ def render(manifest: FsPath, out_dir: FsPath) -> Rendered:
     module, notes = load(manifest, display_name=str(manifest))
     target = writer.module_dir(out_dir, module.name)
     files = render_mod.render(module, target)
-    return Rendered(manifest, module, notes + dropped_created_secrets(manifest, target, module), target, files)
-
-
-_CREATED_SECRET = re.compile(
-    r'^resource "aws_secretsmanager_secret" "[^"]+" \{\n  name += "([^"\\]*)"\n(.*?)^\}', re.M | re.S
-)
-_RECOVERY = re.compile(r"recovery_window_in_days += ([0-9]+)")
-
-
-def dropped_created_secrets(manifest: FsPath, target: FsPath, module: Module) -> list[Diagnostic]:
-    """A warning for each secret that the module folder's current ``secrets.tf`` creates and
-    the manifest no longer does: the next apply deletes it. Secrets Manager cannot rename a
-    secret, so a renamed created secret is one of these, and its successor gets a new random
-    password. The old ``secrets.tf`` is the tool's own output (names need no unescaping:
-    created secret names hold only letters, digits and /_+=.@-)."""
-    from generator import render as render_mod
-
-    path = target / "secrets.tf"
-    try:
-        old = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return []
-    if not render_mod.is_generated(old):
-        return []
-    kept = {s.name for s in module.managed}
-    out = []
-    for m in _CREATED_SECRET.finditer(old):
-        name = m.group(1)
-        if name in kept:
-            continue
-        days = _RECOVERY.search(m.group(2))
-        restore = f"restorable for {days.group(1)} days" if days and days.group(1) != "0" else "without recovery"
-        out.append(
-            Diagnostic(
-                str(manifest),
-                None,
-                None,
-                ("secrets",),
-                f"created secret {name!r} is in {path} but no longer in the manifest: the next apply deletes it "
-                f"and its password ({restore}). Secrets Manager cannot rename a secret, so a new name is a new "
-                "secret with a new random password; put the entry back to keep it",
-                level=Level.WARNING,
-            )
-        )
-    return out
+    return Rendered(manifest, module, notes + writer.dropped_created_secrets(manifest, target, module), target, files)
 
 
 def validate(manifest: FsPath) -> Result:

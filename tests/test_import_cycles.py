@@ -157,6 +157,14 @@ def test_the_walk_sees_top_level_lazy_and_type_checking_imports() -> None:
     assert "generator.live.registry" in graph["generator.live.commands"]  # from generator.live import registry
 
 
+def test_the_writer_stands_below_the_renderer() -> None:
+    """The last stage needs only errors (and the model's type): what marks a file as the
+    tool's (writer.MARKER, writer.is_generated) is the writer's, and render imports it."""
+    graph = import_graph(PACKAGE)
+    assert set(graph["generator.writer"]) <= {"generator.errors", "generator.model"}, graph["generator.writer"]
+    assert "generator.writer" in graph["generator.render"]
+
+
 PLANTED = {
     "lazy": "\n\ndef _planted() -> None:\n    from generator import api  # noqa\n",
     "lazy, a name from the module": "\n\ndef _planted() -> None:\n    from generator.api import Exit  # noqa\n",
