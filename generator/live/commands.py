@@ -14,6 +14,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # boto3 is imported only when a command talks to AWS
     from generator.live.client import LiveError, ServiceFailure
+    from generator.source import Source
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 
@@ -201,15 +202,9 @@ def _unreadable_report(module: Any, reason: str, fix: str) -> Any:
     return Report(module.account_id, module.region, [finding])
 
 
-def _entry_lines(path: Path) -> dict[tuple[str, ...], int]:
-    """The line of each function's and secret's key, and of ``account_id``, in the manifest."""
-    from generator import source as source_mod
-    from generator.errors import Failed
-
-    try:
-        src = source_mod.load(path)
-    except Failed:  # pragma: no cover - the manifest was valid a moment ago
-        return {}
+def _entry_lines(src: Source) -> dict[tuple[str, ...], int]:
+    """The line of each function's and secret's key, and of ``account_id``, in the manifest
+    (its :class:`generator.source.Source`, as the module keeps it)."""
     out: dict[tuple[str, ...], int] = {}
     for section in ("functions", "secrets"):
         for key in src.data.get(section) or {}:
@@ -255,7 +250,7 @@ def _stamped(audit: Audit) -> None:
     from generator.live import registry
 
     report, module = audit.report, audit.module
-    lines = _entry_lines(audit.manifest)
+    lines = _entry_lines(module.source)
     functions = {fn.key for fn in module.functions}
     secrets = {s.name for s in module.secrets}
     file = _display_path(audit.manifest)
