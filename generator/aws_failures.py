@@ -158,16 +158,16 @@ _CAUSES = (
           "grant the master user the right to create users and set passwords (or create the user once by hand)",
           "master-secret"),
     Cause("ssl-not-enabled",
-          "the secret asks for TLS (ssl true, or no ssl field) and the database server does not offer it",
-          "enable TLS on the database, or set \"ssl\": false in the secret's value", "value", root=True),
+          "the database server offers no TLS: the function tries TLS first, then plain TCP only where the secret has "
+          "no ssl field (\"ssl\": true allows no fallback)",
+          "enable TLS on the database, or set \"ssl\": false in the secret's value", "value"),
     Cause("ssl-enforced",
-          "the secret says \"ssl\": false and the database server requires TLS",
+          "the secret says \"ssl\": false and the database server requires TLS (no fallback from plain TCP)",
           "set \"ssl\": true in the secret's value (or remove the field)", "value", root=True),
     Cause("hostname-verification",
           "the database's certificate does not name the host in the secret (an IP address, a CNAME or another "
           "endpoint)",
-          "set host to the endpoint name the certificate holds (the RDS endpoint), or \"ssl\": false", "value",
-          root=True),
+          "set host to the endpoint name the certificate holds (the RDS endpoint), or \"ssl\": false", "value"),
     Cause("permission-copy",
           "alternating users: the function could not copy a permission of the current user to the new one",
           "grant the current user's permissions in a form the function copies, or grant them to the _clone user "
