@@ -1,7 +1,7 @@
 """Capture the logs of AWS's rotation functions failing for real: the fixtures of
 tests/test_rotation_logs.py (tests/data/rotation_logs/).
 
-    .venv/bin/python tests/capture_rotation_logs.py tests/data/rotation_logs
+    .venv/bin/python tests/capture_rotation_logs.py tests/data/rotation_logs [scenario ...]
 
 Needs what the rotation tier needs (PostgreSQL 15, MariaDB, PyGreSQL, PyMySQL, AWS's functions
 in ../shared/aws-rotation-functions). Starts a moto server and the two database servers, plants
@@ -76,12 +76,12 @@ def closed_port() -> int:
 
 
 class Capture:
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, mariadb: bool = True) -> None:
         self.out = out
         self.code = functions_dir()
         self.moto = MotoServer().start()
         self.pg = Postgres().start()
-        self.my = MariaDB().start()
+        self.my = MariaDB().start() if mariadb else None
         self.proxy = EnforcingProxy(self.moto.url, ACCOUNT, REGION)
         self.sm = self.moto.client("secretsmanager", REGION)
         self.iam = self.moto.client("iam", REGION)
@@ -102,7 +102,8 @@ class Capture:
         self.proxy.stop()
         self.moto.stop()
         self.pg.stop()
-        self.my.stop()
+        if self.my is not None:
+            self.my.stop()
 
     # -- the world ----------------------------------------------------------------------
 
@@ -248,145 +249,175 @@ class Capture:
         (self.out / f"{name}.{fmt.lower()}.json").write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
         print(f"{name}.{fmt.lower()}: {len(events)} events")
 
-    def run(self) -> None:
-        for fmt in ("Text", "JSON"):
-            n = fmt.lower()
-            # 1. The database's password changed behind the secret's back (single user), retried twice; then fixed.
-            user = f"app_changed_{n}"
-            self.pg_user(user, "initial-Aa1")
-            arn = self.secret(f"pg/changed-{n}", self.pg_value(user, "initial-Aa1"))
-            ok = self.rotate(PG_SINGLE, arn, fmt)
-            self.pg.execute(f'ALTER ROLE "{user}" WITH PASSWORD %s', ("changed-by-hand-Bb2",))
-            bad = self.rotate(PG_SINGLE, arn, fmt, retries=2)
-            m = self.manifest(PG_SINGLE, arn)
-            self.write("password-changed", fmt, PG_SINGLE, arn, m, "the database password changed by hand", ok + bad)
-            current = json.loads(self.sm.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"])[
-                "password"
-            ]
-            self.pg.execute(f'ALTER ROLE "{user}" WITH PASSWORD %s', (current,))
-            fixed = self.rotate(PG_SINGLE, arn, fmt)
-            self.write("password-changed-then-fixed", fmt, PG_SINGLE, arn, m,
-                       "the database password changed by hand, then reset to AWSCURRENT's", ok + bad + fixed)  # fmt: skip
+    SCENARIOS = (
+        "password-changed",
+        "master-password-wrong",
+        "username-too-long",
+        "master-missing",
+        "database-closed",
+        "grant-removed",
+        "master-read-removed",
+        "host-missing",
+        "not-master-host",
+        "no-network",
+        "no-driver",
+        "mariadb-password-changed",
+        "interleaved",
+    )
 
-            # 2. The master's password is wrong (alternating users).
-            user = f"app_alt_{n}"
-            self.pg_user(user, "initial-Aa1")
-            master = self.secret(f"pg/master-wrong-{n}", self.pg_value(self.pg.superuser, "not-the-password"))
-            arn = self.secret(f"pg/alt-{n}", self.pg_value(user, "initial-Aa1", masterarn=master))
-            self.write("master-password-wrong", fmt, PG_ALT, arn, self.manifest(PG_ALT, arn, master),
-                       "the master secret's password is wrong", self.rotate(PG_ALT, arn, fmt), master)  # fmt: skip
+    def run(self, formats: tuple[str, ...] = ("Text", "JSON"), only: tuple[str, ...] | None = None) -> None:
+        """Every scenario (or ``only`` those), in each of ``formats``."""
+        for fmt in formats:
+            for name in only or self.SCENARIOS:
+                getattr(self, "scenario_" + name.replace("-", "_"))(fmt, fmt.lower())
 
-            # 3. A user name too long once _clone is added (PostgreSQL: 63).
-            user = "u" * 60
-            master = self.secret(f"pg/master-{n}", self.pg_value(self.pg.superuser, self.pg.password))
-            arn = self.secret(f"pg/long-{n}", self.pg_value(user, "initial-Aa1", masterarn=master))
-            self.write("username-too-long", fmt, PG_ALT, arn, self.manifest(PG_ALT, arn, master),
-                       "a 60-character user name", self.rotate(PG_ALT, arn, fmt), master)  # fmt: skip
+    def scenario_password_changed(self, fmt: str, n: str) -> None:
+        # 1. The database's password changed behind the secret's back (single user), retried twice; then fixed.
+        user = f"app_changed_{n}"
+        self.pg_user(user, "initial-Aa1")
+        arn = self.secret(f"pg/changed-{n}", self.pg_value(user, "initial-Aa1"))
+        ok = self.rotate(PG_SINGLE, arn, fmt)
+        self.pg.execute(f'ALTER ROLE "{user}" WITH PASSWORD %s', ("changed-by-hand-Bb2",))
+        bad = self.rotate(PG_SINGLE, arn, fmt, retries=2)
+        m = self.manifest(PG_SINGLE, arn)
+        self.write("password-changed", fmt, PG_SINGLE, arn, m, "the database password changed by hand", ok + bad)
+        current = json.loads(self.sm.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"])[
+            "password"
+        ]
+        self.pg.execute(f'ALTER ROLE "{user}" WITH PASSWORD %s', (current,))
+        fixed = self.rotate(PG_SINGLE, arn, fmt)
+        self.write("password-changed-then-fixed", fmt, PG_SINGLE, arn, m,
+                   "the database password changed by hand, then reset to AWSCURRENT's", ok + bad + fixed)  # fmt: skip
 
-            # 4. masterarn names a secret that does not exist.
-            user = f"app_nomaster_{n}"
-            self.pg_user(user, "initial-Aa1")
-            missing = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:pg/deleted-master-{n}-AbCdEf"
-            arn = self.secret(f"pg/nomaster-{n}", self.pg_value(user, "initial-Aa1", masterarn=missing))
-            self.write("master-missing", fmt, PG_ALT, arn, self.manifest(PG_ALT, arn, missing),
-                       "masterarn names no secret", self.rotate(PG_ALT, arn, fmt), missing)  # fmt: skip
+    def scenario_master_password_wrong(self, fmt: str, n: str) -> None:
+        # 2. The master's password is wrong (alternating users).
+        user = f"app_alt_{n}"
+        self.pg_user(user, "initial-Aa1")
+        master = self.secret(f"pg/master-wrong-{n}", self.pg_value(self.pg.superuser, "not-the-password"))
+        arn = self.secret(f"pg/alt-{n}", self.pg_value(user, "initial-Aa1", masterarn=master))
+        self.write("master-password-wrong", fmt, PG_ALT, arn, self.manifest(PG_ALT, arn, master),
+                   "the master secret's password is wrong", self.rotate(PG_ALT, arn, fmt), master)  # fmt: skip
 
-            # 5. The database's port is closed (server stopped).
-            user = f"app_closed_{n}"
-            arn = self.secret(f"pg/closed-{n}", {**self.pg_value(user, "initial-Aa1"), "port": closed_port()})
-            self.write("database-closed", fmt, PG_SINGLE, arn, self.manifest(PG_SINGLE, arn),
-                       "nothing listens on the database's port", self.rotate(PG_SINGLE, arn, fmt))  # fmt: skip
+    def scenario_username_too_long(self, fmt: str, n: str) -> None:
+        # 3. A user name too long once _clone is added (PostgreSQL: 63).
+        user = "u" * 60
+        master = self.secret(f"pg/master-{n}", self.pg_value(self.pg.superuser, self.pg.password))
+        arn = self.secret(f"pg/long-{n}", self.pg_value(user, "initial-Aa1", masterarn=master))
+        self.write("username-too-long", fmt, PG_ALT, arn, self.manifest(PG_ALT, arn, master),
+                   "a 60-character user name", self.rotate(PG_ALT, arn, fmt), master)  # fmt: skip
 
-            # 6. A grant removed: the role may not PutSecretValue (createSecret), enforced by the proxy.
-            user = f"app_denied_{n}"
-            self.pg_user(user, "initial-Aa1")
-            arn = self.secret(f"pg/denied-{n}", self.pg_value(user, "initial-Aa1"))
-            m = self.manifest(PG_SINGLE, arn)
-            role = self.role_without(m, "secretsmanager:PutSecretValue")
-            self.write("grant-removed", fmt, PG_SINGLE, arn, m, "secretsmanager:PutSecretValue removed from the role",
-                       self.rotate(PG_SINGLE, arn, fmt, role=role))  # fmt: skip
+    def scenario_master_missing(self, fmt: str, n: str) -> None:
+        # 4. masterarn names a secret that does not exist.
+        user = f"app_nomaster_{n}"
+        self.pg_user(user, "initial-Aa1")
+        missing = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:pg/deleted-master-{n}-AbCdEf"
+        arn = self.secret(f"pg/nomaster-{n}", self.pg_value(user, "initial-Aa1", masterarn=missing))
+        self.write("master-missing", fmt, PG_ALT, arn, self.manifest(PG_ALT, arn, missing),
+                   "masterarn names no secret", self.rotate(PG_ALT, arn, fmt), missing)  # fmt: skip
 
-            # 7. The master secret's read removed (alternating users): setSecret.
-            user = f"app_nomread_{n}"
-            self.pg_user(user, "initial-Aa1")
-            master = self.secret(f"pg/master-r-{n}", self.pg_value(self.pg.superuser, self.pg.password))
-            arn = self.secret(f"pg/nomread-{n}", self.pg_value(user, "initial-Aa1", masterarn=master))
-            m = self.manifest(PG_ALT, arn, master)
-            role = self.role_without(m, "secretsmanager:GetSecretValue")
-            # GetSecretValue is in two statements (the secret, the master): keep the secret's
-            role = self._restore_secret_read(role, arn)
-            self.write("master-read-removed", fmt, PG_ALT, arn, m, "secretsmanager:GetSecretValue on the master removed",
-                       self.rotate(PG_ALT, arn, fmt, role=role), master)  # fmt: skip
+    def scenario_database_closed(self, fmt: str, n: str) -> None:
+        # 5. The database's port is closed (server stopped).
+        user = f"app_closed_{n}"
+        arn = self.secret(f"pg/closed-{n}", {**self.pg_value(user, "initial-Aa1"), "port": closed_port()})
+        self.write("database-closed", fmt, PG_SINGLE, arn, self.manifest(PG_SINGLE, arn),
+                   "nothing listens on the database's port", self.rotate(PG_SINGLE, arn, fmt))  # fmt: skip
 
-            # 8. A field missing (no host), 9. a wrong engine.
-            arn = self.secret(
-                f"pg/nohost-{n}", {k: v for k, v in self.pg_value("app_nohost", "x").items() if k != "host"}
-            )
-            self.write("host-missing", fmt, PG_SINGLE, arn, self.manifest(PG_SINGLE, arn),
-                       "the secret has no host", self.rotate(PG_SINGLE, arn, fmt))  # fmt: skip
-            arn = self.secret(f"pg/engine-{n}", {**self.pg_value("app_engine", "x"), "engine": "mysql"})
-            self.write("wrong-engine", fmt, PG_SINGLE, arn, self.manifest(PG_SINGLE, arn),
-                       "engine mysql on the PostgreSQL function", self.rotate(PG_SINGLE, arn, fmt))  # fmt: skip
+    def scenario_grant_removed(self, fmt: str, n: str) -> None:
+        # 6. A grant removed: the role may not PutSecretValue (createSecret), enforced by the proxy.
+        user = f"app_denied_{n}"
+        self.pg_user(user, "initial-Aa1")
+        arn = self.secret(f"pg/denied-{n}", self.pg_value(user, "initial-Aa1"))
+        m = self.manifest(PG_SINGLE, arn)
+        role = self.role_without(m, "secretsmanager:PutSecretValue")
+        self.write("grant-removed", fmt, PG_SINGLE, arn, m, "secretsmanager:PutSecretValue removed from the role",
+                   self.rotate(PG_SINGLE, arn, fmt, role=role))  # fmt: skip
 
-            # 10. A host that is not the master's (nor, for RDS, a replica of it).
-            user = f"app_host_{n}"
-            self.pg_user(user, "initial-Aa1")
-            master = self.secret(f"pg/master-h-{n}", self.pg_value(self.pg.superuser, self.pg.password))
-            arn = self.secret(
-                f"pg/otherhost-{n}", {**self.pg_value(user, "initial-Aa1", masterarn=master), "host": "localhost"}
-            )
-            m = self.manifest(PG_ALT, arn, master)
-            role = self.role_without(m, "")  # the module's policy as generated
-            self.write("not-master-host", fmt, PG_ALT, arn, m, "host localhost, the master's 127.0.0.1",
-                       self.rotate(PG_ALT, arn, fmt, role=role), master)  # fmt: skip
+    def scenario_master_read_removed(self, fmt: str, n: str) -> None:
+        # 7. The master secret's read removed (alternating users): setSecret.
+        user = f"app_nomread_{n}"
+        self.pg_user(user, "initial-Aa1")
+        master = self.secret(f"pg/master-r-{n}", self.pg_value(self.pg.superuser, self.pg.password))
+        arn = self.secret(f"pg/nomread-{n}", self.pg_value(user, "initial-Aa1", masterarn=master))
+        m = self.manifest(PG_ALT, arn, master)
+        role = self.role_without(m, "secretsmanager:GetSecretValue")
+        # GetSecretValue is in two statements (the secret, the master): keep the secret's
+        role = self._restore_secret_read(role, arn)
+        self.write("master-read-removed", fmt, PG_ALT, arn, m, "secretsmanager:GetSecretValue on the master removed",
+                   self.rotate(PG_ALT, arn, fmt, role=role), master)  # fmt: skip
 
-            # 11. No network path to Secrets Manager: Lambda stops the function at its timeout.
-            arn = self.secret(f"pg/nonet-{n}", self.pg_value("app_nonet", "x"))
-            self.write("no-network", fmt, PG_SINGLE, arn, self.manifest(PG_SINGLE, arn, timeout=3),
-                       "Secrets Manager's endpoint drops every packet",
-                       self.rotate(PG_SINGLE, arn, fmt, endpoint=f"http://127.0.0.1:{self.hole.port}", timeout=3))  # fmt: skip
+    def scenario_host_missing(self, fmt: str, n: str) -> None:
+        # 8. A field missing (no host), 9. a wrong engine.
+        arn = self.secret(f"pg/nohost-{n}", {k: v for k, v in self.pg_value("app_nohost", "x").items() if k != "host"})
+        self.write("host-missing", fmt, PG_SINGLE, arn, self.manifest(PG_SINGLE, arn),
+                   "the secret has no host", self.rotate(PG_SINGLE, arn, fmt))  # fmt: skip
+        arn = self.secret(f"pg/engine-{n}", {**self.pg_value("app_engine", "x"), "engine": "mysql"})
+        self.write("wrong-engine", fmt, PG_SINGLE, arn, self.manifest(PG_SINGLE, arn),
+                   "engine mysql on the PostgreSQL function", self.rotate(PG_SINGLE, arn, fmt))  # fmt: skip
 
-            # 12. A package without its driver (pg).
-            arn = self.secret(f"pg/nodriver-{n}", self.pg_value("app_nodriver", "x"))
-            self.write("no-driver", fmt, PG_SINGLE, arn, self.manifest(PG_SINGLE, arn),
-                       "the zip lacks PyGreSQL", self.rotate(PG_SINGLE, arn, fmt, block=("pg", "pgdb")))  # fmt: skip
+    def scenario_not_master_host(self, fmt: str, n: str) -> None:
+        # 10. A host that is not the master's (nor, for RDS, a replica of it).
+        user = f"app_host_{n}"
+        self.pg_user(user, "initial-Aa1")
+        master = self.secret(f"pg/master-h-{n}", self.pg_value(self.pg.superuser, self.pg.password))
+        arn = self.secret(
+            f"pg/otherhost-{n}", {**self.pg_value(user, "initial-Aa1", masterarn=master), "host": "localhost"}
+        )
+        m = self.manifest(PG_ALT, arn, master)
+        role = self.role_without(m, "")  # the module's policy as generated
+        self.write("not-master-host", fmt, PG_ALT, arn, m, "host localhost, the master's 127.0.0.1",
+                   self.rotate(PG_ALT, arn, fmt, role=role), master)  # fmt: skip
 
-            # 13. MariaDB: the password changed behind the secret's back.
-            user = f"maria_{n}"
-            self.my.execute(f"CREATE USER '{user}'@'%%' IDENTIFIED BY %s", ("initial-Aa1",))
-            value = {"engine": "mariadb", "host": self.my.host, "port": self.my.port, "username": user,
-                     "password": "initial-Aa1", "ssl": False}  # fmt: skip
-            arn = self.secret(f"mariadb/changed-{n}", value)
-            self.my.execute(f"ALTER USER '{user}'@'%%' IDENTIFIED BY %s", ("changed-by-hand-Bb2",))
-            self.write("mariadb-password-changed", fmt, MARIA_SINGLE, arn, self.manifest(MARIA_SINGLE, arn),
-                       "the database password changed by hand", self.rotate(MARIA_SINGLE, arn, fmt))  # fmt: skip
+    def scenario_no_network(self, fmt: str, n: str) -> None:
+        # 11. No network path to Secrets Manager: Lambda stops the function at its timeout.
+        arn = self.secret(f"pg/nonet-{n}", self.pg_value("app_nonet", "x"))
+        self.write("no-network", fmt, PG_SINGLE, arn, self.manifest(PG_SINGLE, arn, timeout=3),
+                   "Secrets Manager's endpoint drops every packet",
+                   self.rotate(PG_SINGLE, arn, fmt, endpoint=f"http://127.0.0.1:{self.hole.port}", timeout=3))  # fmt: skip
 
-            # 14. Other secrets' rotations in the same log group, at the same time: ours fails
-            # (master password wrong), two others rotate; each environment is its own stream.
-            user = f"app_ours_{n}"
-            self.pg_user(user, "initial-Aa1")
-            bad_master = self.secret(f"pg/master-bad2-{n}", self.pg_value(self.pg.superuser, "wrong-again"))
-            good_master = self.secret(f"pg/master-good-{n}", self.pg_value(self.pg.superuser, self.pg.password))
-            ours = self.secret(f"pg/ours-{n}", self.pg_value(user, "initial-Aa1", masterarn=bad_master))
-            others = []
-            for i in range(2):
-                u = f"app_other{i}_{n}"
-                self.pg_user(u, "initial-Aa1")
-                others.append(self.secret(f"pg/other{i}-{n}", self.pg_value(u, "initial-Aa1", masterarn=good_master)))
-            results: dict[str, list[list[dict]]] = {}
+    def scenario_no_driver(self, fmt: str, n: str) -> None:
+        # 12. A package without its driver (pg).
+        arn = self.secret(f"pg/nodriver-{n}", self.pg_value("app_nodriver", "x"))
+        self.write("no-driver", fmt, PG_SINGLE, arn, self.manifest(PG_SINGLE, arn),
+                   "the zip lacks PyGreSQL", self.rotate(PG_SINGLE, arn, fmt, block=("pg", "pgdb")))  # fmt: skip
 
-            def go(a: str, fmt: str = fmt, results: dict = results) -> None:
-                results[a] = self.rotate(PG_ALT, a, fmt, retries=1)
+    def scenario_mariadb_password_changed(self, fmt: str, n: str) -> None:
+        # 13. MariaDB: the password changed behind the secret's back.
+        user = f"maria_{n}"
+        self.my.execute(f"CREATE USER '{user}'@'%%' IDENTIFIED BY %s", ("initial-Aa1",))
+        value = {"engine": "mariadb", "host": self.my.host, "port": self.my.port, "username": user,
+                 "password": "initial-Aa1", "ssl": False}  # fmt: skip
+        arn = self.secret(f"mariadb/changed-{n}", value)
+        self.my.execute(f"ALTER USER '{user}'@'%%' IDENTIFIED BY %s", ("changed-by-hand-Bb2",))
+        self.write("mariadb-password-changed", fmt, MARIA_SINGLE, arn, self.manifest(MARIA_SINGLE, arn),
+                   "the database password changed by hand", self.rotate(MARIA_SINGLE, arn, fmt))  # fmt: skip
 
-            threads = [threading.Thread(target=go, args=(a,)) for a in [ours, *others]]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            streams = [s for a in [ours, *others] for s in results[a]]
-            self.write("interleaved", fmt, PG_ALT, ours, self.manifest(PG_ALT, ours, bad_master),
-                       "ours: master password wrong, retried; two other secrets rotate at the same time", streams,
-                       bad_master, tuple(others))  # fmt: skip
+    def scenario_interleaved(self, fmt: str, n: str) -> None:
+        # 14. Other secrets' rotations in the same log group, at the same time: ours fails
+        # (master password wrong), two others rotate; each environment is its own stream.
+        user = f"app_ours_{n}"
+        self.pg_user(user, "initial-Aa1")
+        bad_master = self.secret(f"pg/master-bad2-{n}", self.pg_value(self.pg.superuser, "wrong-again"))
+        good_master = self.secret(f"pg/master-good-{n}", self.pg_value(self.pg.superuser, self.pg.password))
+        ours = self.secret(f"pg/ours-{n}", self.pg_value(user, "initial-Aa1", masterarn=bad_master))
+        others = []
+        for i in range(2):
+            u = f"app_other{i}_{n}"
+            self.pg_user(u, "initial-Aa1")
+            others.append(self.secret(f"pg/other{i}-{n}", self.pg_value(u, "initial-Aa1", masterarn=good_master)))
+        results: dict[str, list[list[dict]]] = {}
+
+        def go(a: str, fmt: str = fmt, results: dict = results) -> None:
+            results[a] = self.rotate(PG_ALT, a, fmt, retries=1)
+
+        threads = [threading.Thread(target=go, args=(a,)) for a in [ours, *others]]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        streams = [s for a in [ours, *others] for s in results[a]]
+        self.write("interleaved", fmt, PG_ALT, ours, self.manifest(PG_ALT, ours, bad_master),
+                   "ours: master password wrong, retried; two other secrets rotate at the same time", streams,
+                   bad_master, tuple(others))  # fmt: skip
 
     def _restore_secret_read(self, role_arn: str, secret_arn: str) -> str:
         name = role_arn.rsplit("/", 1)[1]
@@ -408,9 +439,10 @@ def _failed(message: str) -> bool:
 
 def main() -> int:
     out = Path(sys.argv[1])
+    only = tuple(sys.argv[2:]) or None
     cap = Capture(out)
     try:
-        cap.run()
+        cap.run(only=only)
     finally:
         cap.stop()
     return 0
