@@ -431,7 +431,8 @@ def match_any(message: str) -> Site | None:
 
 
 def call_steps(function: str) -> dict[tuple[str, str, str], tuple[str, ...]]:
-    """Each AWS call of the function (aws_calls.CALLS) -> the steps that make it."""
+    """Each AWS call of the function (aws_calls.CALLS) -> the steps that may make it (those of
+    the code around its lines: a helper's are all its callers', whatever it is called with)."""
     out = {}
     for call, lines in aws_calls.CALLS.get(function, {}).items():
         steps: set[str] = set()
@@ -439,6 +440,23 @@ def call_steps(function: str) -> dict[tuple[str, str, str], tuple[str, ...]]:
             steps.update(scope(function, line)[1])
         out[call] = tuple(s for s in STEPS if s in steps)
     return out
+
+
+@dataclass(frozen=True)
+class CallFailure:
+    """One AWS call of the function, which fails with ``AccessDeniedException`` /
+    ``AccessDenied`` when the role may not make it: the steps that make it, and the grant that
+    allows it (``use.sid``), or why the module grants none (``use.reason``)."""
+
+    use: aws_calls.Use
+    steps: tuple[str, ...]
+
+
+def call_failures(engine: str, strategy: str, masters: frozenset[str] = frozenset()) -> tuple[CallFailure, ...]:
+    """Every call of AWS's function for ``engine`` x ``strategy`` that a missing grant would
+    deny, with its steps: what a denied call in the log maps to."""
+    steps = call_steps(aws_calls.function_for(engine, strategy))
+    return tuple(CallFailure(u, steps[u.call]) for u in aws_calls.uses(engine, strategy, masters))
 
 
 # --- Errors the calls bring ---------------------------------------------------------------

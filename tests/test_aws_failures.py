@@ -152,6 +152,23 @@ def test_steps_follow_the_dispatch_and_the_calls() -> None:
     assert aws_failures.step_of_scope(aws_failures.scope(pg, 82)[0]) == "setSecret"
 
 
+def test_each_call_a_missing_grant_would_deny_has_its_steps_and_grant() -> None:
+    calls = {
+        (c.use.call, c.use.sid): c.steps
+        for c in aws_failures.call_failures("postgresql", "alternating_users", frozenset({aws_calls.PLAIN}))
+    }
+    # steps over-approximate: get_secret_dict reads the secret in three steps and the master in setSecret only
+    assert "setSecret" in calls[(("secretsmanager", "get_secret_value", "master"), aws_calls.READ_MASTER)]
+    assert calls[(("secretsmanager", "get_random_password", "*"), aws_calls.RANDOM)] == ("createSecret",)
+    assert calls[(("secretsmanager", "update_secret_version_stage", "secret"), aws_calls.ROTATE)] == ("finishSecret",)
+    # the read-replica check (setSecret), granted only with an RDS-managed master
+    assert "setSecret" in calls[(("rds", "describe_db_instances", "rds:db"), None)]
+    for engine in ("postgresql", "mysql", "mariadb"):
+        for c in aws_failures.call_failures(engine, "single_user"):
+            assert c.steps, c  # every call is made by some step
+            assert c.use.sid is not None or c.use.reason, c
+
+
 def test_a_log_message_finds_its_site() -> None:
     pg = "SecretsManagerRDSPostgreSQLRotationSingleUser"
     arn = "arn:aws:secretsmanager:us-east-1:111122223333:secret:app/db-AbCdEf"
