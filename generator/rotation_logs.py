@@ -419,16 +419,14 @@ def printable(text: str, limit: int = MAX_LINE) -> str:
 
 @dataclass(frozen=True)
 class Plan:
-    """What :func:`read` needs of the function's plan: AWS's function its code is, the grants
-    the module gives it (policy document and statements by Sid, None for a rotation
-    application's own role), its timeout, the secret's master, and the other secrets the
-    function rotates. :func:`plan_of` builds it from :class:`generator.model.FunctionPlan`."""
+    """What :func:`read` needs of the function's plan: AWS's function its code is, the policy
+    the module gives its role (None for a rotation application's own role), the secret's
+    master and its kind. :func:`plan_of` builds it from :class:`generator.model.FunctionPlan`."""
 
     function: str  # AWS's function folder (aws_calls.function_for)
     engine: str
     strategy: str
     policy: Mapping[str, Any] | None = None
-    timeout: int | None = None
     master_arn: str | None = None
     master_kinds: frozenset[str] = frozenset()
     key: str = ""  # the function's key in the manifest, for the fix
@@ -447,7 +445,6 @@ def plan_of(fn: Any, secret_arn: str) -> Plan:
         engine=fn.engine,
         strategy=fn.strategy,
         policy=fn.policy.document() if fn.policy is not None else None,
-        timeout=fn.package.timeout if fn.package is not None else None,
         master_arn=master,
         master_kinds=kinds,
         key=fn.key,
@@ -840,13 +837,13 @@ def read(events: Iterable[Mapping[str, Any]], secret_arn: str, plan: Plan) -> Re
         Failure(
             step=step,
             when=_when(primary.ms),
-            cause=cause,
-            fix=fix,
+            cause=printable(mask(cause), 2000),  # it may quote the log
+            fix=printable(mask(fix), 2000),
             cause_id=cid,
             check=check,
             log_line=printable(mask(_raw_first_line(primary))),
-            request_id=inv.request_id,
-            log_stream=inv.stream,
+            request_id=printable(inv.request_id, 100),
+            log_stream=printable(inv.stream, 600),
             attribution=who,
             failures=len(failures),
             first_failure=_when(min(i.start_ms for i in failures)),

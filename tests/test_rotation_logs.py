@@ -234,6 +234,14 @@ def test_hostile_or_broken_events_do_not_break_the_reading() -> None:
     assert reading.failure is not None and reading.failure.cause_id == "no-version-logs-in"
     assert rotation_logs.read(junk, doc["secret_arn"], _plan(doc)).failure is not None  # a failure naming no secret
     assert rotation_logs.read([], doc["secret_arn"], _plan(doc)) == rotation_logs.Reading(None, None, 0)
+    # a hostile failing line reaches the finding escaped
+    evil = [{"logStreamName": "s\x1b[2J", "timestamp": 5, "message": "START RequestId: 00000000-0000-0000-0000-000000000001 Version: 1"},
+            {"logStreamName": "s\x1b[2J", "timestamp": 6,
+             "message": f"[ERROR] InvalidRequestException: An error occurred (InvalidRequestException) when calling the PutSecretValue operation: \x1b]0;pwned\x07 password=hunter2 {doc['secret_arn']}"}]  # fmt: skip
+    f = rotation_logs.read(evil, doc["secret_arn"], _plan(doc)).failure
+    assert f is not None and f.cause_id == "secret-invalid-request"
+    for value in (f.log_line, f.cause, f.fix, f.log_stream, *f.notes, *f.traceback):
+        assert "\x1b" not in value and "\x07" not in value and "hunter2" not in value, value
 
 
 def test_the_step_comes_from_the_traceback_in_both_formats() -> None:
