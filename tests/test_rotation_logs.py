@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator import aws_failures, model, rotation_logs
+from generator import api, aws_failures, rotation_logs
 from generator.rotation_logs import Plan
 
 DATA = Path(__file__).parent / "data" / "rotation_logs"
@@ -34,7 +34,7 @@ def _plan(doc: dict, secret_arn: str | None = None) -> Plan:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "m.yaml"
         path.write_text(yaml.safe_dump(doc["manifest"]))
-        module, _ = model.load(path)
+        module, _ = api.load(path)
     (fn,) = module.functions
     return rotation_logs.plan_of(fn, secret_arn or doc["secret_arn"])
 
