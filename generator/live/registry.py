@@ -90,8 +90,9 @@ CHECKS: tuple[Check, ...] = (
           "Alternating users: the function reads the master secret, so it must exist with the manifest's key.",
           f"{_SM}/rotating-secrets_strategies.html", ASFF_SECRET),
     Check("grants", SECRET, "The function's real role may rotate the secret", "HIGH",
-          "The role's inline, attached and boundary policies allow the rotation actions on the secret, its key "
-          "and its master secret.",
+          "The role's inline, attached and boundary policies allow every request the rotation makes for the secret "
+          "on its path, the module's own list: on the secret, its key, its master secret and the master's key and "
+          "database, and a replica host's instance or cluster.",
           f"{_SM}/rotating-secrets-required-permissions-function.html", ASFF_ROLE),
     Check("grants-judges", SECRET, "IAM's policy simulator and doctor's evaluator agree on the grants", "LOW",
           "Where the caller may call iam:SimulatePrincipalPolicy, grants follows IAM's answer; doctor's own evaluator "
