@@ -133,6 +133,11 @@ CHECKS: tuple[Check, ...] = (
     Check("value", SECRET, "The secret's value has what the rotation function reads", "MEDIUM",
           "--read-values: the value is JSON with the keys the engine's function needs; it is never shown.",
           f"{_SM}/reference_secret_json_structure.html", ASFF_SECRET),
+    Check("replica", SECRET, "The secret's host is its master's, or the manifest says it is a replica", "HIGH",
+          "--read-values: AWS's alternating-users function refuses a host other than the master's unless RDS says it "
+          "is a read replica or an Aurora reader of the master's database, which the role may ask only where "
+          "replica_of_master names the instance or cluster.",
+          f"{_SM}/rotating-secrets_strategies.html", ASFF_SECRET),
 )  # fmt: skip
 
 BY_ID = {c.id: c for c in CHECKS}
