@@ -5,6 +5,16 @@ are enumerated once, by :func:`generator.policies.secret_requests` from the tabl
 calls (generator/aws_calls.py); the module's policy statements are built from them and
 doctor's ``grants`` check evaluates them. These tests hold the two to each other for every
 path the module can emit (tests/grants_world.py holds the account in dicts):
+
+* issue 25's reproduction: without DescribeRdsManagedMasters and DescribeRdsInstances on the
+  role, grants passed; it fails, naming both requests;
+* for every path of aws_calls.paths() (the enumeration tests/test_aws_calls.py uses, so a new
+  path joins by itself) with each combination of customer managed keys: the module's policy,
+  explicit and compact, allows every request (self-consistency, generator/live/policy_eval.py);
+  taking away each statement, and each action of each statement, fails grants naming exactly
+  the requests it granted; --before-apply says the apply grants them and counts what it lists.
+
+tests/test_moto_doctor_grants.py proves the same against what terraform applies in moto.
 """
 
 from __future__ import annotations
@@ -207,8 +217,8 @@ def test_the_policy_allows_every_request_of_its_path(tmp_path: Path, case: Case)
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_taking_away_each_granted_action_fails_grants(tmp_path: Path, case: Case) -> None:
     """With the module's policy on the role, grants passes and counts what it checked; with
-    any granted action taken away (each action of each statement, in turn), it fails and
-    names each request of the secret that the action granted; before the apply (a role
+    any grant taken away (each statement, and each action of each statement, in turn), it
+    fails and names each request of the secret that it granted; before the apply (a role
     without the policy) --before-apply says the apply grants them, and counts what it lists."""
     module = gw.load(tmp_path, case.manifest())
     (fn,) = module.functions
@@ -225,8 +235,19 @@ def test_taking_away_each_granted_action_fails_grants(tmp_path: Path, case: Case
     for i, st in enumerate(doc["Statement"]):
         if st["Sid"] == "WriteOwnLogs":  # Lambda's own, no request of the rotation
             continue
-        for action in [st["Action"]] if isinstance(st["Action"], str) else st["Action"]:
-            resources = [st["Resource"]] if isinstance(st["Resource"], str) else st["Resource"]
+        actions = [st["Action"]] if isinstance(st["Action"], str) else st["Action"]
+        resources = [st["Resource"]] if isinstance(st["Resource"], str) else st["Resource"]
+        # the whole statement, then each of its actions
+        whole = copy.deepcopy(doc)
+        del whole["Statement"][i]
+        reader.roles[gw.ROLE] = gw.policy_with_role(whole)
+        f = gw.check(module, reader, "app/db")
+        granted = [
+            str(r) for r in wanted if r.action in actions and policy_eval.resource_matches(resources, r.resource)
+        ]
+        missing = f.message.split(" may not: ", 1)[1].split("; judged by", 1)[0].split("; ")
+        assert f.status == "fail" and sorted(missing) == sorted(granted), (st["Sid"], f.message)
+        for action in actions:
             needed = [
                 str(r) for r in wanted if r.action == action and policy_eval.resource_matches(resources, r.resource)
             ]

@@ -125,3 +125,24 @@ def test_an_rds_managed_master_s_host_is_its_instance_s_endpoint(tmp_path: Path)
     reader.databases_ = []
     f = _check(tmp_path, data, REPLICA, managed, reader)
     assert f.status == "unknown", f
+
+
+def test_a_redshift_managed_master_s_host_is_its_cluster_s_or_not_judged(tmp_path: Path) -> None:
+    """The Redshift function accepts only its admin secret's host: a provisioned cluster's
+    endpoint (from the tag); a Serverless namespace's workgroup doctor does not read: unknown."""
+    master = f"arn:aws:secretsmanager:{gw.REGION}:{gw.ACCOUNT}:secret:redshift!orders-awsuser-Rs1234"
+    endpoint = "orders.abc123.us-east-1.redshift.amazonaws.com"
+    reader = gw.DictReader()
+    reader.add_secret(master, tags={"aws:redshift:primaryclusterarn": f"arn:aws:redshift:{gw.REGION}:{gw.ACCOUNT}:cluster:orders"})  # fmt: skip
+    reader.databases_ = [("Redshift cluster orders", endpoint, 5439, [])]
+    data = _manifest("redshift", master=master)
+    data["secrets"]["app/reader"]["master_secret"]["managed_by"] = "redshift_cluster"
+    admin = {"username": "awsuser", "password": "y"}
+    assert _check(tmp_path, data, endpoint, admin, reader).status == "pass"
+    f = _check(tmp_path, data, "other.example.internal", admin, reader)
+    assert f.status == "fail" and f.fix == "give the secret and its master secret the same host", f
+    data["secrets"]["app/reader"]["master_secret"]["managed_by"] = "redshift_serverless"
+    reader = gw.DictReader()
+    reader.add_secret(master, tags={"aws:redshift-serverless:namespacearn": "arn:aws:redshift-serverless:us-east-1:111122223333:namespace/x"})  # fmt: skip
+    f = _check(tmp_path, data, endpoint, admin, reader)
+    assert f.status == "unknown" and "workgroup" in f.message, f

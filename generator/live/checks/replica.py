@@ -64,6 +64,11 @@ def replica(ctx: Context, s: model_mod.SecretPlan, fn: model_mod.FunctionPlan, a
         except LiveError as exc:
             out.unknown(n, "replica", exc)
             return out
+        if master_host is None and s.master_kind == aws_calls.REDSHIFT_MANAGED_NAMESPACE:
+            out.add(n, "replica", UNKNOWN, f"could not compare the host with the master's: master secret {master_arn} "
+                    "is a Redshift Serverless namespace's, whose host is its workgroup's endpoint, which doctor does "
+                    "not read", "check that the secret's host is its namespace's workgroup endpoint")  # fmt: skip
+            return out
         if master_host is None:
             out.add(n, "replica", UNKNOWN, f"could not compare the host with the master's: the database of master "
                     f"secret {master_arn} (its tag) was not found", "check the master secret's aws:rds:* / "
