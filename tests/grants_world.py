@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from generator import model
+from generator import api, model
 from generator.live.checks import grants as grants_check
 from generator.live.checks.context import Context
 from generator.live.findings import Finding
@@ -92,7 +92,7 @@ class DictReader:
 def load(tmp_path: Path, data: dict[str, Any], name: str = "m.yaml") -> model.Module:
     path = tmp_path / name
     path.write_text(yaml.safe_dump(data, sort_keys=False))
-    module, _ = model.load(path)
+    module, _ = api.load(path)
     return module
 
 

@@ -21,7 +21,7 @@ from aws_functions import environment_reads, function_files, read_calls, shared_
 from conftest import cli
 from hclparse import load_module, resources
 
-from generator import aws_calls, model
+from generator import api, aws_calls
 from generator.engines import ENGINES
 from generator.live import policy_eval
 from generator.manifest import Strategy
@@ -181,7 +181,7 @@ def test_every_call_is_granted_on_its_resource_or_says_why_not(tmp_path: Path, p
     engine, strategy, master = path.engine, path.strategy, path.master
     file = tmp_path / "m.yaml"
     file.write_text(yaml.safe_dump(_manifest(engine, strategy, master, path.replica)))
-    module, _ = model.load(file)
+    module, _ = api.load(file)
     (fn,) = module.functions
     assert fn.policy is not None
     doc = fn.policy.document()
@@ -220,7 +220,7 @@ def test_redshift_admin_secrets_are_described_and_their_databases_looked_up(tmp_
     for kind in (aws_calls.PLAIN, *aws_calls.REDSHIFT_MANAGED_KINDS):
         path = tmp_path / f"{kind.replace('!', '-')}.yaml"
         path.write_text(yaml.safe_dump(_manifest("redshift", "alternating_users", kind)))
-        module, _ = model.load(path)
+        module, _ = api.load(path)
         sids[kind] = {s.sid: s for s in module.functions[0].policy.statements}
         assert sids[kind][aws_calls.DESCRIBE_ADMIN].actions == ("secretsmanager:DescribeSecret",)
         assert sids[kind][aws_calls.DESCRIBE_ADMIN].resources == (MASTERS[kind],)
@@ -280,14 +280,14 @@ def test_a_replica_is_granted_its_own_instance_or_cluster(tmp_path: Path) -> Non
     path.write_text(
         yaml.safe_dump(_manifest("postgresql", "alternating_users", aws_calls.PLAIN, aws_calls.REPLICA_INSTANCE))
     )
-    module, _ = model.load(path)
+    module, _ = api.load(path)
     sts = {s.sid: s for s in module.functions[0].policy.statements}
     assert sts[aws_calls.REPLICA_INSTANCES].actions == ("rds:DescribeDBInstances",)
     assert sts[aws_calls.REPLICA_INSTANCES].resources == (REPLICA_RESOURCE[aws_calls.RDS_DB],)
     assert sts[aws_calls.REPLICA_INSTANCES].source == aws_calls.RDS_ACTIONS_PAGE
     assert aws_calls.RDS_INSTANCES not in sts and aws_calls.DESCRIBE_MASTER not in sts
     path.write_text(yaml.safe_dump(_manifest("mysql", "alternating_users", aws_calls.PLAIN, aws_calls.REPLICA_CLUSTER)))
-    module, _ = model.load(path)
+    module, _ = api.load(path)
     sts = {s.sid: s for s in module.functions[0].policy.statements}
     assert sts[aws_calls.REPLICA_CLUSTERS].actions == ("rds:DescribeDBClusters",)
     assert sts[aws_calls.REPLICA_CLUSTERS].resources == (REPLICA_RESOURCE[aws_calls.RDS_CLUSTER],)
@@ -297,7 +297,7 @@ def test_a_replica_is_granted_its_own_instance_or_cluster(tmp_path: Path) -> Non
 def test_rds_describes_are_scoped_to_the_account_and_region(tmp_path: Path) -> None:
     path = tmp_path / "m.yaml"
     path.write_text(yaml.safe_dump(_manifest("postgresql", "alternating_users", aws_calls.RDS_MANAGED_CLUSTER)))
-    module, _ = model.load(path)
+    module, _ = api.load(path)
     sts = {s.sid: s for s in module.functions[0].policy.statements}
     assert sts[aws_calls.RDS_CLUSTERS].resources == (f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:*",)
     assert aws_calls.RDS_INSTANCES not in sts  # a cluster's master: DescribeDBClusters only
@@ -446,7 +446,7 @@ def test_engine_other_keeps_the_seed_s_master_grant(tmp_path: Path) -> None:
     other still needs one and gets the permissions page's GetSecretValue on it."""
     path = tmp_path / "m.yaml"
     path.write_text(yaml.safe_dump(_manifest("other", "alternating_users", aws_calls.PLAIN)))
-    module, _ = model.load(path)
+    module, _ = api.load(path)
     sts = {s.sid: s for s in module.functions[0].policy.statements}
     assert sts[aws_calls.READ_MASTER].actions == ("secretsmanager:GetSecretValue",)
     assert sts[aws_calls.READ_MASTER].resources == (MASTERS[aws_calls.PLAIN],)

@@ -515,7 +515,7 @@ def check_without_replica_of_master(w: World, rot: Rotator) -> tuple[list[str], 
     module generates from the same manifest without that secret's field, and the rotation
     must fail in setSecret, denied the RDS call of is_rds_replica_database that the table of
     AWS's calls names (generator/aws_calls.py), on the replica's instance or the cluster."""
-    from generator import aws_calls, model
+    from generator import api, aws_calls
 
     problems, ran = [], []
     function = aws_calls.function_for("postgresql", "alternating_users")
@@ -524,7 +524,7 @@ def check_without_replica_of_master(w: World, rot: Rotator) -> tuple[list[str], 
         del data["secrets"][case.secret]["replica_of_master"]
         path = w.tmp / "without-replica.yaml"
         path.write_text(yaml.safe_dump(data, sort_keys=True))
-        module, _ = model.load(path)
+        module, _ = api.load(path)
         (plan,) = [f for f in module.functions if f.key == case.function]
         assert plan.policy is not None
         fn = w.functions[case.function]
