@@ -598,7 +598,7 @@ def discover(
 
     With --organization (or --accounts ID,ID), --regions R,R, --assume-role NAME and --out DIR: one manifest per account and region where something rotates, DIR/<account>-<region>.yaml; an account that cannot be entered is named on stderr and the rest still run.
 
-    Read-only; never reads a secret value unless --read-values is given, and then takes only engine and masterarn from each value.
+    Read-only; never reads a secret value unless --read-values is given, and then takes only engine, host and masterarn from each value (and host and engine from master secrets).
 
     Exit 0, 2 on bad usage or an existing file, 3 when AWS (or an account) could not be reached.
     """
