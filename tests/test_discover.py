@@ -297,3 +297,20 @@ def test_only_managed_secrets_give_a_manifest_without_functions(server, env, tmp
     path, data = discover(w, tmp_path)
     assert api.validate(path).exit == api.Exit.OK
     assert "functions" not in data and list(data["secrets"].values())[0]["managed"] is True
+
+
+def test_what_discover_cannot_write_is_its_own_error_not_exit_0(world, tmp_path, monkeypatch, capsys):
+    """issue 26: a manifest discover generated that does not parse (a YAML syntax error, as an
+    account string once made) wrote nothing and exited 0. It is exit 4, saying why."""
+    from generator.live.discover import Discoverer
+
+    real = Discoverer._render
+    monkeypatch.setattr(Discoverer, "_render", lambda self, *a, **kw: real(self, *a, **kw) + 'broken: "open\n')
+    path = tmp_path / "found.yaml"
+    code = commands.discover(
+        commands.Connection(region=world.region, endpoint_url=world.server.url, max_attempts=2), out_path=path
+    )
+    err = capsys.readouterr().err
+    assert code == 4 and not path.exists()
+    assert err.startswith("rotation-tf: discover wrote nothing: discovered.yaml:") and "please report it" in err
+    assert len(err.splitlines()) == 1

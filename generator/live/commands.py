@@ -1,6 +1,9 @@
 """What the CLI's ``doctor``, ``discover`` and ``caller-policy`` commands do, apart from
-parsing options. Exit codes: 0 nothing fails, 1 something fails, 2 bad manifest or usage,
-3 AWS could not be reached at all (or refused the credentials)."""
+parsing options. Exit codes: 0 every check judged and none fails (``discover``: the manifest
+was written, or nothing rotates), 1 something fails, 2 bad manifest or usage, 3 something
+was not seen: AWS could not be reached, or stopped answering mid-run (refused, closed, reset,
+timed out, an answer cut short), or refused the credentials, or a check is ``unknown`` that
+``--allow-unknown`` does not accept; 4 ``discover`` wrote nothing because of its own error."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ if TYPE_CHECKING:  # boto3 is imported only when a command talks to AWS
     from generator.live.client import LiveError, ServiceFailure
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+EXIT_INTERNAL = 4  # rotation-tf's own error (generator/exits.py will name it INTERNAL)
 
 
 @dataclass(frozen=True)
@@ -299,10 +303,16 @@ def doctor(
     before_apply: bool = False,
     simulate: bool = True,
     width: int | None = None,
+    allow_unknown: Sequence[str] = (),
 ) -> int:
-    """``width``: of the text output (default: :func:`text_width` of ``out``). Exit 3 when any account could not be read, else 1 when any check fails, else 0 (2: bad
-    manifest or usage, before any call). With ``assume`` (an accounts.AssumeRole), each
-    manifest whose account is not the caller's is read through that role in its account."""
+    """``width``: of the text output (default: :func:`text_width` of ``out``).
+
+    Exit 3 when any account could not be read (or stopped answering), a finding could not be
+    sent to Security Hub, or a check is ``unknown`` (not judged, and no failure explains it)
+    and ``allow_unknown`` does not name it; else 1 when any check fails; else 0: every check was
+    judged and none fails (2: bad manifest or usage, before any call). With ``assume`` (an
+    accounts.AssumeRole), each manifest whose account is not the caller's is read through that
+    role in its account."""
     from generator import api
     from generator.api import Exit
     from generator.live.accounts import Caller
@@ -330,6 +340,7 @@ def doctor(
             continue
         audits.append(Audit(path, result.module, None))
     problems = assume.problems() if assume is not None else []
+    problems += allow_unknown_problems(allow_unknown)
     if security_hub_account is not None:
         from generator.live.accounts import account_problems
 
@@ -418,10 +429,105 @@ def doctor(
         delivered = True
         if to_security_hub:
             delivered = _to_security_hub(audits, conn, caller, assume, security_hub_account)
-    out.write(render(audits, fmt, colour, width or text_width(out)))
+    accepted = frozenset(allow_unknown)
+    width = width or text_width(out)
+    text = render(audits, fmt, colour, width)
+    notes = unseen_lines(audits, accepted, read_values=read_values, assume=assume, width=width)
+    if fmt == "text":
+        out.write(text + "".join(f"{line}\n" for line in notes))
+    else:  # stdout is a document: the summary goes to stderr
+        out.write(text)
+        for line in notes:
+            sys.stderr.write(line + "\n")
+    return doctor_exit(audits, accepted, delivered)
+
+
+def doctor_exit(audits: list[Audit], accepted: frozenset[str], delivered: bool = True) -> int:
+    """3 when anything was not seen: an account not read, a finding not delivered, or an
+    ``unknown`` (:func:`generator.live.findings.unseen`) not accepted; else 1 when a check
+    fails; else 0. An unknown that a failure explains (``cause``) leaves the exit to that failure."""
+    from generator.live.findings import unseen
+
     if any(a.unreadable for a in audits) or not delivered:
         return EXIT_UNREACHABLE
+    if any(unseen(a.report.findings, accepted) for a in audits):
+        return EXIT_UNREACHABLE
     return EXIT_FAIL if any(a.report.failed for a in audits) else EXIT_OK
+
+
+def allow_unknown_problems(names: Sequence[str]) -> list[str]:
+    """``--allow-unknown``: each name must be a check of the registry (exit 2 otherwise, before
+    any call). ``account`` is never accepted: an account doctor could not read is exit 3."""
+    import difflib
+
+    from generator.live import registry
+
+    problems = []
+    for name in names:
+        if name == "account":
+            problems.append("--allow-unknown: 'account' cannot be accepted: an account doctor could not read is exit 3")
+        elif name not in registry.BY_ID:
+            near = difflib.get_close_matches(name, list(registry.BY_ID), n=1)
+            hint = (
+                f"did you mean {near[0]!r}?"
+                if near
+                else "the checks: " + ", ".join(c for c in registry.BY_ID if c != "account")
+            )
+            problems.append(f"--allow-unknown: {name!r} is not a doctor check; {hint}")
+    return problems
+
+
+def unseen_lines(
+    audits: list[Audit],
+    accepted: frozenset[str],
+    *,
+    read_values: bool = False,
+    assume: Any = None,
+    width: int = PIPE_WIDTH,
+) -> list[str]:
+    """doctor's summary of what it did not see (the accounts it read): each unknown check and
+    how many subjects, why, the caller permissions that would let it see them (the actions as
+    ``rotation-tf caller-policy`` prints them), and the flag that accepts them as unknown."""
+    from collections import Counter
+
+    from generator.live.findings import UNKNOWN, unseen
+    from generator.live.permissions import READ_VALUES
+
+    findings = [f for a in audits if not a.unreadable for f in a.report.findings]
+    missing = unseen(findings, accepted)
+    taken = [f for f in findings if f.status == UNKNOWN and f.cause is None and f.check in accepted]
+    lines: list[str] = []
+    if missing:
+        checks = Counter[str]()
+        for f in missing:
+            checks[f.check] += len(f.subjects)
+        listed = ", ".join(f"{c} ({n} subject{'s' if n != 1 else ''})" for c, n in sorted(checks.items()))
+        lines += wrap(f"not seen: {listed}; doctor exits 3, since exit 0 needs every check judged", "", "  ", width)
+        denied = sorted({f.denied for f in missing if f.denied})
+        if denied:
+            command = (
+                "rotation-tf caller-policy doctor"
+                + (" --read-values" if read_values or any(a in READ_VALUES for a in denied) else "")
+                + (f" --assume-role {assume.name}" if assume is not None else "")
+            )
+            who = "the caller (or the role it assumes)" if assume is not None else "the caller"
+            lines += wrap(
+                f"to see them, let {who} call {', '.join(denied)}, as `{command}` prints it", "  ", "    ", width
+            )
+        reasons = sorted(
+            {" ".join(f.message.removeprefix("could not check: ").split())[:200] for f in missing if not f.denied}
+        )
+        if reasons:
+            shown = "; ".join(reasons[:3]) + (f"; and {len(reasons) - 3} more (above)" if len(reasons) > 3 else "")
+            lines += wrap(f"not seen because: {shown}", "  ", "    ", width)
+        lines += wrap(f"to accept them unseen: --allow-unknown {','.join(sorted(checks))}", "  ", "    ", width)
+    if taken:
+        counted = Counter[str]()
+        for f in taken:
+            counted[f.check] += len(f.subjects)
+        listed = ", ".join(f"{c} ({n})" for c, n in sorted(counted.items()))
+        lines += wrap(f"accepted as unknown (--allow-unknown): {listed}", "", "  ", width)
+    return lines
 
 
 def _to_security_hub(audits: list[Audit], conn: Connection, caller: Any, assume: Any, hub_account: str | None) -> bool:
@@ -498,7 +604,7 @@ def render(audits: list[Audit], fmt: str, colour: bool = False, width: int = PIP
 
 def discover(conn: Connection, *, out_path: Path | None, read_values: bool = False, out: IO[str] | None = None) -> int:
     from generator.live.client import LiveError, ServiceFailure, Unreachable
-    from generator.live.discover import Discoverer, NothingToWrite
+    from generator.live.discover import CannotWrite, Discoverer, NothingToWrite
 
     out = out or sys.stdout
     assert conn.region
@@ -517,6 +623,9 @@ def discover(conn: Connection, *, out_path: Path | None, read_values: bool = Fal
     except NothingToWrite as exc:
         _err(f"discover: {exc}")
         return EXIT_OK
+    except CannotWrite as exc:
+        _err(f"discover wrote nothing: {_one_line(str(exc))} (rotation-tf's own error: please report it)")
+        return EXIT_INTERNAL
     except (ServiceFailure, LiveError) as exc:
         return _failed(exc, conn, conn.region)
     finally:
@@ -554,7 +663,7 @@ def discover_accounts(
     from generator import aws as aws_mod
     from generator.live.accounts import Caller, account_problems, bounded
     from generator.live.client import LiveError, ServiceFailure, Unreachable
-    from generator.live.discover import Discoverer, NothingToWrite
+    from generator.live.discover import CannotWrite, Discoverer, NothingToWrite
 
     problems = []
     if assume is None:
@@ -600,6 +709,7 @@ def discover_accounts(
         lock = threading.Lock()
         written: list[Path] = []
         failed: list[str] = []
+        broken: list[str] = []  # discover's own error: nothing written for that account and region
 
         def say(text: str) -> None:
             with lock:
@@ -629,6 +739,12 @@ def discover_accounts(
                 except NothingToWrite as exc:
                     say(f"discover: account {account}, {region}: {exc}")
                     continue
+                except CannotWrite as exc:
+                    say(f"rotation-tf: account {account}, {region}: discover wrote nothing: {_one_line(str(exc))} "
+                        "(rotation-tf's own error: please report it)")  # fmt: skip
+                    with lock:
+                        broken.append(f"{account} {region}")
+                    continue
                 except (LiveError, ServiceFailure) as exc:
                     say(f"rotation-tf: account {account}, {region}: could not read: {exc}")
                     with lock:
@@ -653,7 +769,12 @@ def discover_accounts(
     sys.stderr.write(
         f"discover: {len(written)} manifest(s) written for {len(accounts)} account(s) x {len(regions)} region(s)"
         + (f"; could not read account(s) {', '.join(sorted(set(failed)))}" if failed else "")
+        + (f"; wrote nothing for {', '.join(sorted(broken))} (its own error)" if broken else "")
         + (f"; next: rotation-tf validate {out_dir}/*.yaml" if written else "")
         + "\n"
     )
-    return EXIT_UNREACHABLE if failed else EXIT_OK
+    return EXIT_INTERNAL if broken else EXIT_UNREACHABLE if failed else EXIT_OK
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -260,7 +260,7 @@ class Discoverer:
             dropped.update(new)
             gone_fns = {k for (section, k) in dropped if section == "functions"}
             if all((("secrets", sec.name) in dropped) or sec.function in gone_fns for sec in secrets):
-                raise NothingToWrite(
+                raise CannotWrite(
                     "no rotated secret gives a valid entry: "
                     + "; ".join(f"{k[0]}.{k[1]}: {v}" for k, v in sorted(dropped.items()))
                 )
@@ -285,9 +285,9 @@ class Discoverer:
             shape = current_value_fields(self.aws, arn, ("engine", "masterarn"))
         except LiveError:
             return None, None
-        if shape is None:
+        if shape.keys is None:
             return None, None
-        fields = shape[1]
+        fields = shape.fields
         master = fields.get("masterarn")
         return fields.get("engine"), (master if master and master.startswith("arn:") else None)
 
@@ -485,14 +485,19 @@ class Discoverer:
             except Failed as exc:
                 out = {(str(d.path[0]), str(d.path[1])): d.message for d in exc.diagnostics
                        if len(d.path) >= 2 and d.path[0] in ("secrets", "functions")}  # fmt: skip
-                if not out:
-                    raise NothingToWrite("; ".join(d.render() for d in exc.diagnostics)) from None
+                if not out:  # not an entry's fault: what discover generated is broken
+                    raise CannotWrite("; ".join(d.render() for d in exc.diagnostics)) from None
                 return out
         return {}
 
 
 class NothingToWrite(Exception):
-    """No manifest can be written: nothing rotates, or nothing that rotates validates."""
+    """Nothing rotates in the account and region: there is no manifest to write (exit 0)."""
+
+
+class CannotWrite(Exception):
+    """discover's own error: what it generated does not validate, or no rotated secret gives a
+    valid entry; nothing is written (exit 4, with the reason)."""
 
 
 def _schedule(rules: dict[str, Any]) -> dict[str, Any]:

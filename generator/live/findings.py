@@ -36,6 +36,7 @@ class Finding:
     resource: str = ""
     subjects: tuple[str, ...] = ()
     cause: tuple[str, str] | None = None
+    denied: str = ""  # unknown because the caller may not take this action (what caller-policy prints)
 
     def __post_init__(self) -> None:
         if not self.subjects:
@@ -99,7 +100,12 @@ def unknown(subject: str, check: str, exc: LiveError) -> Finding:
     """The finding of a check that could not run: denied names the action; never a pass."""
     if isinstance(exc, Denied):
         return Finding(
-            subject, check, UNKNOWN, f"could not check: access denied to {exc.action}", denied_fix(exc.action)
+            subject,
+            check,
+            UNKNOWN,
+            f"could not check: access denied to {exc.action}",
+            denied_fix(exc.action),
+            denied=exc.action,
         )
     return Finding(
         subject,
@@ -108,6 +114,13 @@ def unknown(subject: str, check: str, exc: LiveError) -> Finding:
         f"could not check: {exc}",
         "re-run doctor; if it persists, the AWS error in the message says why",
     )
+
+
+def unseen(findings: list[Finding], accepted: frozenset[str] = frozenset()) -> list[Finding]:
+    """The findings that keep a run from exit 0 without being failures: every ``unknown`` that
+    no failure explains (a ``caused`` finding is judged once its cause, a failure, is fixed)
+    and whose check the user did not accept as unknown (``doctor --allow-unknown``)."""
+    return [f for f in findings if f.status == UNKNOWN and f.cause is None and f.check not in accepted]
 
 
 @dataclass
