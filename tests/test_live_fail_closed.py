@@ -1,7 +1,9 @@
-"""doctor's exit code (issue 26, section 1): 0 means every check was judged and none fails; an
-``unknown`` that no failure explains is exit 3 unless ``--allow-unknown`` names its check;
-the names are the registry's, checked before any call (exit 2). The runs against moto (a
-denied caller, a dropped connection) are in tests/test_doctor.py and tests/test_live_faults.py."""
+"""Fail closed, without AWS (issue 26): doctor's exit code (0 means every check was judged and
+none fails; an ``unknown`` that no failure explains is exit 3 unless ``--allow-unknown``
+names its check; the names are the registry's, checked before any call: exit 2), the bounds
+on a secret value, and the escaping of discover's comments. The runs against moto (a denied
+caller, a dropped connection, a value nested 20,000 deep, a masterarn from a value) are in
+tests/test_doctor.py, tests/test_live_faults.py and tests/test_discover.py."""
 
 from __future__ import annotations
 
@@ -98,3 +100,41 @@ def test_a_bad_name_is_exit_2_before_any_call(tmp_path: Path):
     run = cli("doctor", str(MANIFEST), "--endpoint-url", url, "--allow-unknown", "value", "--allow-unknown",
               "network,database", "--max-attempts", "1", "--timeout", "1")  # fmt: skip
     assert run.returncode == 3 and "cannot reach AWS" in run.stderr
+
+
+def test_discover_comments_escape_every_line_break_yaml_knows():
+    """Every comment discover builds from an account string or a value's evidence goes through
+    one helper: no LF, CR, NEL, LS or PS (nor another control character) ends the comment."""
+    import yaml
+
+    from generator.live.discover import comment_text
+
+    hostile = "a\nb\rc\x85d\u2028e\u2029f\x1b[31mg\th"
+    line = f"x: 1  # {comment_text(hostile)}"
+    assert line == "x: 1  # a\\nb\\rc\\u0085d\\u2028e\\u2029f\\u001b[31mg\th"
+    assert yaml.safe_load(line + "\ny: 2\n") == {"x": 1, "y": 2}
+    for brk in "\n\r\x85\u2028\u2029":  # the control: unescaped, each one ends the comment
+        assert yaml.safe_load(f"x: 1  # a{brk}y: 3\n") == {"x": 1, "y": 3}
+        assert yaml.safe_load(f"x: 1  # {comment_text(f'a{brk}y: 3')}\n") == {"x": 1}
+
+
+@pytest.mark.parametrize(
+    ("text", "keys", "why"),
+    [
+        ('{"engine": "postgres", "host": "[[[{{{", "password": "]]]"}', {"engine", "host", "password"}, ""),
+        ('{"a": ' + "[" * 31 + "]" * 31 + "}", {"a"}, ""),  # 32 levels: read
+        ('{"a": ' + "[" * 32 + "]" * 32 + "}", None, "nested deeper than 32 levels"),
+        ("[" * 20_000 + "]" * 20_000, None, "nested deeper than 32 levels"),  # issue 26: RecursionError before
+        ("[" * 20_000, None, "nested deeper than 32 levels"),
+        ('{"a": "' + "x" * 65_600 + '"}', None, "longer than 65,536 characters"),
+        ("user=app password=x", None, "it is not JSON"),
+        ('["engine"]', None, "it is JSON but an array, not an object"),
+        (None, None, "binary"),
+    ],
+)
+def test_a_value_is_parsed_within_bounds(text, keys, why):
+    from generator.live.client import value_shape_of
+
+    shape = value_shape_of(text, ("engine",))
+    assert shape.keys == (frozenset(keys) if keys is not None else None)
+    assert why in shape.why and (shape.why == "") == (keys is not None)
