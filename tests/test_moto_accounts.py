@@ -282,9 +282,15 @@ def test_sarif_result_sits_on_the_secrets_line(env, tmp_path):
     )  # fmt: skip
     assert code == 1
     [result] = json.loads(out.getvalue())["runs"][0]["results"]
-    line = next(i for i, t in enumerate(path.read_text().splitlines(), 1) if t.strip().startswith(f"{lw.SECRETS[1]}:"))
+    lines = path.read_text().splitlines()
+    entry = next(i for i, t in enumerate(lines) if t.strip().startswith(f"{lw.SECRETS[1]}:"))
+    # the exact field: the secret's function: (rotation is off with it), not the secret's key
+    line = next(i for i in range(entry, len(lines)) if lines[i].strip().startswith("function:"))
     assert result["ruleId"] == "rotation" and result["level"] == "error"
-    assert result["locations"][0]["physicalLocation"]["region"] == {"startLine": line}
+    assert result["locations"][0]["physicalLocation"]["region"] == {
+        "startLine": line + 1,
+        "startColumn": lines[line].index("function:") + 1,
+    }
     assert result["properties"]["account"] == A
 
 

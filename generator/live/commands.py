@@ -205,25 +205,75 @@ def _unreadable_report(module: Any, reason: str, fix: str) -> Any:
     return Report(module.account_id, module.region, [finding])
 
 
-def _entry_lines(path: Path) -> dict[tuple[str, ...], int]:
-    """The line of each function's and secret's key, and of ``account_id``, in the manifest."""
-    from generator import source as source_mod
-    from generator.errors import Failed
+# Where in its entry a finding of each check sits (SARIF's region): the first of these fields
+# the entry has; a check that knows better sets Finding.field (schedule: the field that
+# differs). A check not here, or an entry without the field, sits on the entry's key.
+_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "function": (("existing_function_arn",), ("rotation_app",), ("package",)),
+    "runtime": (("package", "runtime"), ("existing_function_arn",), ("rotation_app",)),
+    "vpc-config": (("vpc",),),
+    "network": (("vpc",),),
+    "egress": (("vpc", "security_group_ids"), ("vpc",)),
+    "permission": (("existing_function_arn",),),
+    "role": (("execution_role_arn",), ("existing_function_arn",)),
+    "secret": (("arn",),),
+    "kms-key": (("kms_key_arn",), ("arn",)),
+    "key-state": (("kms_key_arn",),),
+    "key-policy": (("kms_key_arn",),),
+    "master-secret": (("master_secret", "arn"), ("master_secret", "name"), ("master_secret",)),
+    "rotation": (("function",), ("managed",), ("external",)),
+    "schedule": (("schedule",),),
+    "overdue": (("schedule",),),
+    "secret-type": (("external", "type"), ("external",)),
+    "external-trust": (("external",),),
+    "external-grants": (("external",),),
+    "external-rotation": (("external", "metadata"), ("external",)),
+    "database": (("connection", "host"), ("connection",)),
+}
 
+
+class _Places:
+    """Line and column of the manifest's entries and their fields (1-based, of the key)."""
+
+    def __init__(self, path: Path):
+        from generator import source as source_mod
+        from generator.errors import Failed
+
+        try:
+            self.src: Any = source_mod.load(path)
+        except Failed:  # pragma: no cover - the manifest was valid a moment ago
+            self.src = None
+
+    def of(self, entry: tuple[str, ...], fields: tuple[tuple[str, ...], ...]) -> tuple[int, int]:
+        if self.src is None:
+            return 0, 0
+        for field in fields:
+            got = self.src.key_positions.get(entry + field)
+            if got and got[0]:
+                return got[0], got[1] or 0
+        line, col = self.src.where(entry, key=True)
+        return line or 0, col or 0
+
+
+def repository_root(path: Path) -> Path:
+    """What code scanning resolves a SARIF URI against: the git repository holding ``path``
+    (the nearest folder above it with a ``.git``, a worktree's file included), else the
+    working directory."""
+    here = path.resolve().parent
+    for folder in (here, *here.parents):
+        if (folder / ".git").exists():
+            return folder
+    return Path.cwd().resolve()
+
+
+def _where_file(path: Path) -> tuple[str, str]:
+    """(the manifest relative to its root, with forward slashes; the root as an absolute
+    POSIX path), or (its absolute path, '') when it is not under the root."""
+    root = repository_root(path)
     try:
-        src = source_mod.load(path)
-    except Failed:  # pragma: no cover - the manifest was valid a moment ago
-        return {}
-    out: dict[tuple[str, ...], int] = {}
-    for section in ("functions", "secrets"):
-        for key in src.data.get(section) or {}:
-            line, _ = src.where((section, key), key=True)
-            if line:
-                out[(section, key)] = line
-    line, _ = src.where(("account_id",), key=True)
-    if line:
-        out[("account_id",)] = line
-    return out
+        return path.resolve().relative_to(root).as_posix(), root.as_posix()
+    except ValueError:
+        return path.resolve().as_posix(), ""
 
 
 def _resource(module: Any, f: Any) -> str:
@@ -252,40 +302,34 @@ def _resource(module: Any, f: Any) -> str:
 
 
 def _stamped(audit: Audit) -> None:
-    """Every finding carries where it is: the account and region, the manifest entry's file
-    and line (SARIF), and the ARN of its resource (ASFF). Renderers read findings only."""
+    """Every finding carries where it is: the account and region, the manifest's file (relative
+    to the repository's root) and the line and column of the exact field it is about (SARIF),
+    and the ARN of its resource (ASFF). Renderers read findings only."""
     from dataclasses import replace
 
     from generator.live import registry
 
     report, module = audit.report, audit.module
-    lines = _entry_lines(audit.manifest)
+    places = _Places(audit.manifest)
     functions = {fn.key for fn in module.functions}
     secrets = {s.name for s in module.secrets}
-    file = _display_path(audit.manifest)
+    file, root = _where_file(audit.manifest)
 
-    def line(f: Any) -> int:
+    def place(f: Any) -> tuple[int, int]:
         about = registry.BY_ID[f.check].about if f.check in registry.BY_ID else ""
+        fields = ((f.field,) if f.field else ()) + _FIELDS.get(f.check, ())
         if f.subject in functions and about != registry.SECRET:
-            return lines.get(("functions", f.subject), 0)
+            return places.of(("functions", f.subject), fields)
         if f.subject in secrets and about != registry.FUNCTION:
-            return lines.get(("secrets", f.subject), 0)
-        return lines.get(("account_id",), 0)
+            return places.of(("secrets", f.subject), fields)
+        return places.of(("account_id",), ())
 
-    report.findings = [
-        replace(f, account=report.account, region=report.region, file=file, line=line(f),
-                resource=_resource(module, f))
-        for f in report.findings
-    ]  # fmt: skip
-
-
-def _display_path(path: Path) -> str:
-    """The manifest as code scanning names it: relative to the working directory when it is
-    under it (the repository root in CI), with forward slashes."""
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
+    stamped = []
+    for f in report.findings:
+        line, column = place(f)
+        stamped.append(replace(f, account=report.account, region=report.region, file=file, root=root, line=line,
+                               column=column, resource=_resource(module, f)))  # fmt: skip
+    report.findings = stamped
 
 
 def doctor(

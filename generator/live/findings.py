@@ -27,8 +27,9 @@ class Finding:
     message: str
     fix: str = ""
     # Where it is, stamped by generator.live.commands on every finding it reports: the
-    # account and region, the manifest file and the line of the entry (for SARIF), and the
-    # ARN of the resource the check is about (for ASFF).
+    # account and region, the manifest file (relative to ``root``, the repository's root or
+    # the working directory; absolute where it is under neither) and the line and column of
+    # the exact field (for SARIF), and the ARN of the resource the check is about (for ASFF).
     account: str = ""
     region: str = ""
     file: str = ""
@@ -37,6 +38,9 @@ class Finding:
     subjects: tuple[str, ...] = ()
     cause: tuple[str, str] | None = None
     denied: str = ""  # unknown because the caller may not take this action (what caller-policy prints)
+    field: tuple[str, ...] = ()  # the manifest field it is about, within its subject's entry (set by the check)
+    column: int = 0
+    root: str = ""  # the absolute folder ``file`` is relative to ('' when ``file`` is absolute)
 
     def __post_init__(self) -> None:
         if not self.subjects:
