@@ -458,3 +458,18 @@ def test_a_master_from_a_value_is_written_only_when_discover_listed_it_here(worl
     assert {m.split(":")[0] for m in lw.placeholder_messages(path)} == {
         f"secrets.{n}.master_secret.arn" for n in masters if n != "alt/here"
     }
+
+
+def test_a_fill_in_strategy_never_drops_an_entry(world, tmp_path):
+    """Db2 needs a master in both strategies: with the strategy FILL-IN, discover's own check
+    of the manifest must not leave out the secrets that name none (it judges the rest of each
+    entry, not a placeholder's consequences)."""
+    db2 = dict(VALUE, engine="db2")
+    _rotated(world, "db2-rotator", {"db2/a": dict(db2, masterarn=world.secret_arns[lw.MASTER]), "db2/b": db2})
+    path, data, text = _discovered(world, tmp_path, "db2.yaml")
+    assert (data["functions"]["db2-rotator"]["strategy"], data["functions"]["db2-rotator"]["engine"]) == (
+        "FILL-IN-STRATEGY",
+        "db2",
+    )
+    assert {"db2/a", "db2/b"} <= set(data["secrets"]) and "Left out" not in text
+    assert "master_secret" not in data["secrets"]["db2/b"]  # db2/a's value decides nothing for db2/b

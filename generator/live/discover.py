@@ -568,7 +568,10 @@ class Discoverer:
             lines.append(f"    strategy: {fn.strategy or ('single_user' if check else FILL_STRATEGY)}")
             if fn.engine_why:
                 lines.append(f"    # engine: {comment_text(fn.engine_why)}")
-            lines.append(f"    engine: {fn.engine or ('postgresql' if check else FILL_ENGINE)}")
+            # checked with its strategy FILL-IN: as postgresql single_user, which needs no master
+            # (Db2 single user would: the rest of the entry is what is judged)
+            engine = fn.engine if fn.engine and not (check and fn.strategy is None) else None
+            lines.append(f"    engine: {engine or ('postgresql' if check else FILL_ENGINE)}")
             if fn.app:
                 lines.append("    rotation_app:")
                 lines.append(f"      semantic_version: {yq(fn.app[1])}" if fn.app[1] else "      {}")
