@@ -502,7 +502,8 @@ def doctor(
         bool,
         typer.Option(
             "--to-security-hub",
-            help="Also send the ASFF findings to Security Hub (BatchImportFindings) in each audited account.",
+            help="Also send the ASFF findings to Security Hub (BatchImportFindings) in each audited account, and archive "
+            "the ones earlier runs sent that now pass.",
         ),
     ] = False,
     security_hub_account: Annotated[
@@ -656,7 +657,10 @@ def caller_policy(
     read_values: Annotated[bool, typer.Option("--read-values", help="Include what --read-values needs.")] = False,
     to_security_hub: Annotated[
         bool,
-        typer.Option("--to-security-hub", help="Include securityhub:BatchImportFindings (doctor --to-security-hub)."),
+        typer.Option(
+            "--to-security-hub",
+            help="Include securityhub:BatchImportFindings and GetFindings (doctor --to-security-hub).",
+        ),
     ] = False,
     assume_role: Annotated[
         str | None,

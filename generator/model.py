@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import pairwise
 from pathlib import Path as FsPath
@@ -209,8 +209,7 @@ class RoleSettings:
 @dataclass(frozen=True)
 class Module:
     name: str
-    manifest_name: str
-    manifest_dir: FsPath
+    source: Source = field(compare=False, repr=False)  # the manifest as loaded: text, positions, folder
     digest: str
     version: str
     account_id: str
@@ -222,6 +221,16 @@ class Module:
     secrets: tuple[SecretPlan, ...]
     roles: RoleSettings = RoleSettings("/", None, 3600, True)
     external_role: ExternalRole | None = None
+
+    @property
+    def manifest_name(self) -> str:
+        """The manifest's file name, as the generated files' headers name it."""
+        return self.source.file_name
+
+    @property
+    def manifest_dir(self) -> FsPath:
+        """Where the manifest's relative paths (a package's zip) start."""
+        return self.source.base_dir
 
     @property
     def externals(self) -> tuple[SecretPlan, ...]:
@@ -659,8 +668,7 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
     notes += external_notes
     module = Module(
         name=manifest.module or module_name,
-        manifest_name=source.display_name.replace("\\", "/").rsplit("/", 1)[-1],
-        manifest_dir=source.base_dir,
+        source=source,
         digest=_digest(manifest),
         version=__version__,
         account_id=manifest.account_id,
@@ -680,10 +688,3 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
         external_role=external_role,
     )
     return module, notes
-
-
-def load(path: FsPath, display_name: str | None = None) -> tuple[Module, list[Diagnostic]]:
-    """Read, validate and model a manifest: :func:`generator.api.load`, the pipeline's driver."""
-    from generator import api
-
-    return api.load(path, display_name)

@@ -21,7 +21,7 @@ from aws_functions import environment_reads, function_files, read_calls, shared_
 from conftest import cli
 from hclparse import load_module, resources
 
-from generator import aws_calls, model
+from generator import api, aws_calls
 from generator.engines import ENGINES
 from generator.live import policy_eval
 from generator.manifest import Strategy
@@ -172,7 +172,7 @@ def test_every_call_is_granted_on_its_resource_or_says_why_not(
 ) -> None:
     path = tmp_path / "m.yaml"
     path.write_text(yaml.safe_dump(_manifest(engine, strategy, master)))
-    module, _ = model.load(path)
+    module, _ = api.load(path)
     (fn,) = module.functions
     assert fn.policy is not None
     doc = fn.policy.document()
@@ -202,7 +202,7 @@ def test_every_call_is_granted_on_its_resource_or_says_why_not(
 def test_rds_describes_are_scoped_to_the_account_and_region(tmp_path: Path) -> None:
     path = tmp_path / "m.yaml"
     path.write_text(yaml.safe_dump(_manifest("postgresql", "alternating_users", aws_calls.RDS_MANAGED_CLUSTER)))
-    module, _ = model.load(path)
+    module, _ = api.load(path)
     sts = {s.sid: s for s in module.functions[0].policy.statements}
     assert sts[aws_calls.RDS_CLUSTERS].resources == (f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:*",)
     assert aws_calls.RDS_INSTANCES not in sts  # a cluster's master: DescribeDBClusters only
@@ -351,7 +351,7 @@ def test_engine_other_keeps_the_seed_s_master_grant(tmp_path: Path) -> None:
     other still needs one and gets the permissions page's GetSecretValue on it."""
     path = tmp_path / "m.yaml"
     path.write_text(yaml.safe_dump(_manifest("other", "alternating_users", aws_calls.PLAIN)))
-    module, _ = model.load(path)
+    module, _ = api.load(path)
     sts = {s.sid: s for s in module.functions[0].policy.statements}
     assert sts[aws_calls.READ_MASTER].actions == ("secretsmanager:GetSecretValue",)
     assert sts[aws_calls.READ_MASTER].resources == (MASTERS[aws_calls.PLAIN],)

@@ -17,6 +17,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # boto3 is imported only when a command talks to AWS
     from generator.live.client import LiveError, ServiceFailure
+    from generator.source import Source
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 EXIT_INTERNAL = 4  # rotation-tf's own error (generator/exits.py will name it INTERNAL)
@@ -233,20 +234,13 @@ _FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
 
 
 class _Places:
-    """Line and column of the manifest's entries and their fields (1-based, of the key)."""
+    """Line and column of the manifest's entries and their fields (1-based, of the key), from
+    its :class:`generator.source.Source` as the module keeps it."""
 
-    def __init__(self, path: Path):
-        from generator import source as source_mod
-        from generator.errors import Failed
-
-        try:
-            self.src: Any = source_mod.load(path)
-        except Failed:  # pragma: no cover - the manifest was valid a moment ago
-            self.src = None
+    def __init__(self, src: Source):
+        self.src = src
 
     def of(self, entry: tuple[str, ...], fields: tuple[tuple[str, ...], ...]) -> tuple[int, int]:
-        if self.src is None:
-            return 0, 0
         for field in fields:
             got = self.src.key_positions.get(entry + field)
             if got and got[0]:
@@ -310,7 +304,7 @@ def _stamped(audit: Audit) -> None:
     from generator.live import registry
 
     report, module = audit.report, audit.module
-    places = _Places(audit.manifest)
+    places = _Places(module.source)
     functions = {fn.key for fn in module.functions}
     secrets = {s.name for s in module.secrets}
     file, root = _where_file(audit.manifest)
@@ -328,7 +322,7 @@ def _stamped(audit: Audit) -> None:
     for f in report.findings:
         line, column = place(f)
         stamped.append(replace(f, account=report.account, region=report.region, file=file, root=root, line=line,
-                               column=column, resource=_resource(module, f)))  # fmt: skip
+                               column=column, resource=_resource(module, f), module=module.name))  # fmt: skip
     report.findings = stamped
 
 
@@ -581,9 +575,18 @@ def _to_security_hub(audits: list[Audit], conn: Connection, caller: Any, assume:
     from generator.live.checks.context import now
     from generator.live.client import LiveError, ServiceFailure
 
-    findings = asff.render([f for a in audits for f in a.report.findings], now(), hub_account=hub_account)
-    if not findings:
-        sys.stderr.write("security hub: nothing to send (no check fails or is unknown)\n")
+    stamp = now()
+    findings = asff.render([f for a in audits for f in a.report.findings], stamp, hub_account=hub_account)
+    scopes = [
+        securityhub.Scope(
+            a.module.account_id, a.module.region, a.module.name,
+            frozenset(fn.key for fn in a.module.functions) | frozenset(s.name for s in a.module.secrets),
+            judged=not a.unreadable and not any(f.status == "unknown" for f in a.report.findings),
+        )
+        for a in audits
+    ]  # fmt: skip
+    if not findings and not any(s.judged for s in scopes):
+        sys.stderr.write("security hub: nothing to send (no check fails, and no account was judged whole)\n")
         return True
     try:
         if not caller.account:
@@ -600,7 +603,11 @@ def _to_security_hub(audits: list[Audit], conn: Connection, caller: Any, assume:
             credentials = caller.credentials(assume, aws_mod.partition_of(region), account)
         return _open(conn, region, ("securityhub",), credentials)
 
-    results = securityhub.send(findings, open_aws)
+    results = securityhub.send(findings, open_aws, scopes=scopes, now=stamp, hub_account=hub_account)
+    if not results:
+        sys.stderr.write(
+            "security hub: nothing to send (no check fails, and nothing sent earlier is left to archive)\n"
+        )
     for r in results:
         sys.stderr.write(r.line() + "\n")
     return not any(r.failed for r in results)

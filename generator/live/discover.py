@@ -44,9 +44,7 @@ from __future__ import annotations
 
 import json
 import re
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from generator import __version__, aws, aws_calls, engines
@@ -649,20 +647,17 @@ class Discoverer:
 
     def _problems(self, text: str) -> dict[tuple[str, str], str]:
         """{(section, key): message} of every entry rotation-tf's validation rejects."""
-        from generator import model
+        from generator import api, source
         from generator.errors import Failed
 
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "discovered.yaml"
-            path.write_text(text, encoding="utf-8")
-            try:
-                model.load(path, display_name="discovered.yaml")
-            except Failed as exc:
-                out = {(str(d.path[0]), str(d.path[1])): d.message for d in exc.diagnostics
-                       if len(d.path) >= 2 and d.path[0] in ("secrets", "functions")}  # fmt: skip
-                if not out:  # not an entry's fault: what discover generated is broken
-                    raise CannotWrite("; ".join(d.render() for d in exc.diagnostics)) from None
-                return out
+        try:
+            api.load(source.load_text(text, "discovered.yaml"))
+        except Failed as exc:
+            out = {(str(d.path[0]), str(d.path[1])): d.message for d in exc.diagnostics
+                   if len(d.path) >= 2 and d.path[0] in ("secrets", "functions")}  # fmt: skip
+            if not out:  # not an entry's fault: what discover generated is broken
+                raise CannotWrite("; ".join(d.render() for d in exc.diagnostics)) from None
+            return out
         return {}
 
 
