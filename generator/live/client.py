@@ -251,10 +251,12 @@ class Aws:
     def _check_body(self, operation_model: Any = None, response_dict: dict[str, Any] | None = None, **_: Any) -> None:
         """An answer that is not whole, or not AWS's, never reaches botocore's parser.
 
-        * Cut short (:class:`_Cut`, a transport failure): fewer bytes than its Content-Length
-          (botocore reads without enforcing it), or, from a JSON API with a success status, a
-          body that is not whole JSON (botocore's JSON parser reads it as an empty answer: a
-          ListSecrets page cut in half would list no secret, a GetSecretValue answer no value).
+        * Cut short (:class:`_Cut`, a transport failure, never retried: botocore parses after
+          its retry loop): more or fewer bytes than its Content-Length, whatever the status
+          (botocore reads without enforcing it), or, with a success status, a body that is not
+          whole JSON or XML, as the API speaks (botocore's JSON parser reads a broken body as
+          an empty answer: a ListSecrets page cut in half would list no secret, a
+          GetSecretValue answer no value).
         * Not AWS's (:class:`_NotAws`): a success status with a body that is not the API's (a
           proxy's or portal's HTML page): botocore would parse it into an empty answer (JSON
           APIs) or a KeyError (XML APIs). Error statuses are left to botocore, which retries
