@@ -526,6 +526,14 @@ def doctor(
             help="Let IAM's policy simulator judge the grants where the caller may call it (one IAM call per secret); --no-simulate: doctor's own evaluator alone.",
         ),
     ] = True,
+    allow_unknown: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-unknown",
+            help="Accept these checks as unknown (not judged) without exit 3, e.g. value,database; repeatable.",
+            metavar="CHECK,...",
+        ),
+    ] = None,
     max_attempts: AttemptsOpt = 5,
     timeout: TimeoutOpt = 30.0,
     color: ColorOpt = "auto",
@@ -534,7 +542,7 @@ def doctor(
 
     Read-only. Before apply it checks the functions, their network path to Secrets Manager, the secrets, their keys and key policies; after apply also the invoke permissions, the real roles' grants, rotation, schedule, overdue and unfinished rotations. --read-values also checks which JSON keys each value has. With --assume-role, a manifest of another account is read through that role in its account, up to --max-accounts accounts at once. --before-apply (before terraform apply, a gate for a pipeline): what the apply does (the module's policy on the role, the permission, rotation on, the schedule, a function or role it creates) is a warning, and only what the apply cannot fix fails. Text output fits the terminal's width (100 columns when piped).
 
-    Exit 3 when any account could not be read (AWS unreachable, or the role could not be assumed) or a finding could not be sent to Security Hub, else 1 when a check fails, else 0; 2 bad manifest or usage.
+    Exit 3 when anything was not seen: an account could not be read (AWS unreachable or stopped answering, or the role could not be assumed), a finding could not be sent to Security Hub, or a check is unknown that --allow-unknown does not accept; else 1 when a check fails; else 0 (every check judged, none fails); 2 bad manifest or usage.
     """
     from generator.commands import use_color
     from generator.live import commands
@@ -554,6 +562,7 @@ def doctor(
             max_accounts=max_accounts,
             to_security_hub=to_security_hub,
             security_hub_account=security_hub_account,
+            allow_unknown=[c for v in allow_unknown or [] for c in _ids(v)],
         )
     )
 

@@ -39,9 +39,36 @@ PLACEHOLDERS = {
         "the name of the secret that holds the master (admin) user's credentials",
         "example/app/db-master",
     ),
+    # what ``rotation-tf discover`` cannot know without reading values, or where they disagree
+    "FILL-IN-STRATEGY": (
+        "single_user, or alternating_users where the function's secrets' values hold masterarn "
+        "(rotation-tf discover --read-values reads them; discover says why in the comment above it)",
+        "single_user",
+    ),
+    "FILL-IN-ENGINE": (
+        "the database engine of the function's secrets (postgresql, mysql, ...: the engine in their values, "
+        "which rotation-tf discover --read-values reads; discover says why in the comment above it)",
+        "postgresql",
+    ),
+    "FILL-IN-MASTER-SECRET-ARN": (
+        "the ARN of the master secret: the masterarn in this secret's value (rotation-tf discover "
+        "--read-values reads it; discover says why in the comment above it)",
+        "arn:aws:secretsmanager:us-east-1:111122223333:secret:example/app/db-master-AbCdEf",
+    ),
 }
-"""Every value ``rotation-tf init`` cannot know: visible in the starter, and rejected by
-validate (checks.placeholders) wherever it appears, until the user replaces it."""
+"""Every value ``rotation-tf init`` (and ``discover``) cannot know: visible in the manifest, and
+rejected by validate (checks.placeholders, or the field's own check when the placeholder is the
+whole value of an enum or a pattern) wherever it appears, until the user replaces it."""
+FIELD_PLACEHOLDERS = {"strategy": "FILL-IN-STRATEGY", "engine": "FILL-IN-ENGINE", "arn": "FILL-IN-MASTER-SECRET-ARN"}
+"""discover's placeholders, each the whole value of its field: that field's own check (the
+enum's, the ARN's) reports it with :func:`placeholder_message`, and checks.placeholders does
+not report it a second time."""
+
+
+def placeholder_message(token: str) -> str:
+    return f"replace the placeholder {token} with {PLACEHOLDERS[token][0]}"
+
+
 WINDOW_PATTERN = r"^([1-9]|1[0-9]|2[0-4])h$"
 SUBNET_PATTERN = r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$"
 SG_PATTERN = r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$"
@@ -519,6 +546,8 @@ def _message(model: type[BaseModel], err: ErrorDetails, loc: tuple[Any, ...]) ->
     name = str(loc[-1]) if loc else ""
     if kind == "missing":
         return "required field is missing"
+    if isinstance(value, str) and value in PLACEHOLDERS and value != ACCOUNT_PLACEHOLDER:
+        return placeholder_message(value)
     if kind == "extra_forbidden":
         owner = _model_at(model, loc[:-1])
         msg = f"unknown field {name!r}"

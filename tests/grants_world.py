@@ -20,6 +20,7 @@ import yaml
 from generator import api, model
 from generator.live.checks import grants as grants_check
 from generator.live.checks.context import Context
+from generator.live.client import ValueShape
 from generator.live.findings import Finding
 
 ACCOUNT, REGION = "111122223333", "us-east-1"
@@ -67,11 +68,11 @@ class DictReader:
     def simulator_status(self) -> str:
         return "IAM's policy simulator was not asked"
 
-    def value_fields(self, arn: str, wanted: tuple[str, ...]) -> tuple[frozenset[str], dict[str, str]] | None:
+    def value_fields(self, arn: str, wanted: tuple[str, ...]) -> ValueShape:
         value = self.values.get(arn)
         if value is None:
-            return None
-        return frozenset(value), {k: v for k in wanted if isinstance(v := value.get(k), str)}
+            return ValueShape(None, {}, "not a JSON object")
+        return ValueShape(frozenset(value), {k: v for k in wanted if isinstance(v := value.get(k), str)})
 
     def databases(self) -> list[tuple[str, str, int | None, list[str]]]:
         return self.databases_

@@ -35,8 +35,11 @@ APPLY_DOES = "the apply does this: "
 class Findings(list[Finding]):
     """The findings one check function returns."""
 
-    def add(self, subject: str, check: str, status: str, message: str, fix: str = "") -> None:
-        self.append(Finding(subject, check, status, message, fix))
+    def add(self, subject: str, check: str, status: str, message: str, fix: str = "", *,
+            field: tuple[str, ...] = ()) -> None:  # fmt: skip
+        """``field``: the manifest field the finding is about, within its subject's entry
+        (SARIF's region), where the check knows it better than the registry's default."""
+        self.append(Finding(subject, check, status, message, fix, field=field))
 
     def unknown(self, subject: str, check: str, exc: LiveError) -> None:
         self.append(unknown(subject, check, exc))
@@ -44,15 +47,15 @@ class Findings(list[Finding]):
     def caused(self, subject: str, check: str, cause: tuple[str, str], what: str = "") -> None:
         self.append(caused(subject, check, cause, what))
 
-    def by_apply(self, ctx: Context, subject: str, check: str, now: str, does: str, fix: str) -> None:
+    def by_apply(self, ctx: Context, subject: str, check: str, now: str, does: str, fix: str, *,
+                 field: tuple[str, ...] = ()) -> None:  # fmt: skip
         """What this module's apply changes: a failure of the account as it is (``now``, fixed
         by ``fix``); with --before-apply a warning saying what the apply ``does``."""
         if ctx.before_apply:
-            self.add(
-                subject, check, WARN, APPLY_DOES + does, "run terraform apply, then doctor again without --before-apply"
-            )
+            self.add(subject, check, WARN, APPLY_DOES + does, "run terraform apply, then doctor again without --before-apply",
+                     field=field)  # fmt: skip
         else:
-            self.add(subject, check, FAIL, now, fix)
+            self.add(subject, check, FAIL, now, fix, field=field)
 
     def status(self, subject: str, check: str) -> str | None:
         return next((f.status for f in self if f.check == check and subject in f.subjects), None)

@@ -188,7 +188,8 @@ def _rotation(ctx: Context, s: model_mod.SecretPlan, d: dict[str, Any]) -> list[
         out.add(n, "external-rotation", PASS, f"rotation is on with {xr.role_arn} and the manifest's metadata")
     problems = rotation_checks._schedule_problems(s.schedule, d.get("RotationRules") or {})
     if problems:
-        out.add(n, "schedule", FAIL, "; ".join(problems), rotation_checks._schedule_fix(resource, s.schedule, problems))
+        out.add(n, "schedule", FAIL, "; ".join(problems), rotation_checks._schedule_fix(resource, s.schedule, problems),
+                field=rotation_checks.schedule_field(s.schedule, d.get("RotationRules") or {}))  # fmt: skip
     else:
         out.add(n, "schedule", PASS, f"schedule {rotation_checks._describe_schedule(s.schedule)}")
     out += rotation_checks.overdue(ctx, s, d)

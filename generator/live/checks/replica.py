@@ -53,10 +53,10 @@ def replica(ctx: Context, s: model_mod.SecretPlan, fn: model_mod.FunctionPlan, a
     except LiveError as exc:
         out.unknown(n, "replica", exc)
         return out
-    host = (mine[1] if mine else {}).get("host")
+    host = mine.fields.get("host")
     if not host:
         return out  # the value check reports a value without host
-    master = theirs[1] if theirs else {}
+    master = theirs.fields
     master_host, engine = master.get("host"), master.get("engine")
     if not master_host and s.master_kind in aws_calls.SERVICE_MANAGED_KINDS:
         try:
