@@ -110,6 +110,18 @@ def _root(
 
 COLORS = ("auto", "always", "never")
 
+FORMATS: dict[str, tuple[str, ...]] = {
+    "explain": ("text", "json"),
+    "diff": ("text", "markdown", "json"),
+    "doctor": ("text", "json", "sarif", "asff"),
+}
+"""The output formats of each command that has --format, the first the default."""
+
+
+def _metavar(values: tuple[str, ...]) -> str:
+    return f"[{'|'.join(values)}]"
+
+
 ColorOpt = Annotated[
     str,
     typer.Option(
@@ -194,8 +206,8 @@ def explain(
             "--format",
             "-f",
             help="text (tables; rich on a terminal) or json.",
-            parser=_choice(("text", "json")),
-            metavar="[text|json]",
+            parser=_choice(FORMATS["explain"]),
+            metavar=_metavar(FORMATS["explain"]),
         ),
     ] = "text",
     color: ColorOpt = "auto",
@@ -331,8 +343,8 @@ def diff(
             "--format",
             "-f",
             help="text (coloured on a terminal), markdown (a pull-request comment) or json.",
-            parser=_choice(("text", "markdown", "json")),
-            metavar="[text|markdown|json]",
+            parser=_choice(FORMATS["diff"]),
+            metavar=_metavar(FORMATS["diff"]),
         ),
     ] = "text",
     color: ColorOpt = "auto",
@@ -489,8 +501,8 @@ def doctor(
             "-f",
             help="text (a table grouped by function), json, sarif (SARIF 2.1.0, for code scanning) or asff "
             "(AWS Security Finding Format).",
-            parser=_choice(("text", "json", "sarif", "asff")),
-            metavar="[text|json|sarif|asff]",
+            parser=_choice(FORMATS["doctor"]),
+            metavar=_metavar(FORMATS["doctor"]),
         ),
     ] = "text",
     read_values: ReadValuesOpt = False,
