@@ -1,5 +1,5 @@
 """The command line. It parses options, calls one library function, prints the result and
-maps it to an exit code: 0 ok, 1 drift (``--check``), 2 bad input or usage."""
+maps it to an exit code (:mod:`generator.exits`, which ``--help`` prints)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 import typer.core
 
-from generator import __version__
-from generator.api import Exit
+from generator import __version__, exits
 from generator.engines import ENGINES
+from generator.exits import Exit
 
 if TYPE_CHECKING:
     from generator.model import Module
@@ -56,6 +56,7 @@ app = typer.Typer(
     add_completion=True,
     no_args_is_help=True,
     help="Generate the Terraform that lets AWS Secrets Manager secrets rotate safely.",
+    epilog=exits.help_text(),
     pretty_exceptions_enable=False,
 )
 
@@ -92,7 +93,7 @@ ManifestsArg = Annotated[
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"rotation-tf {__version__}")
-        raise typer.Exit(0)
+        raise typer.Exit(int(Exit.OK))
 
 
 @app.callback()
@@ -102,10 +103,8 @@ def _root(
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
     ] = None,
 ) -> None:
-    """Generate the Terraform that lets AWS Secrets Manager secrets rotate safely.
-
-    Exit codes: 0 ok, 1 drift (generate --check), changes (diff) or a failing check (doctor), 2 bad input or usage, 3 AWS unreachable (doctor, discover).
-    """
+    """Generate the Terraform that lets AWS Secrets Manager secrets rotate safely (the app's
+    help and its exit codes, generator.exits, are given to typer.Typer above)."""
 
 
 COLORS = ("auto", "always", "never")
@@ -134,7 +133,7 @@ ColorOpt = Annotated[
 
 
 def _exit(code: int) -> None:
-    raise typer.Exit(code)
+    raise typer.Exit(int(code))  # a plain int: an IntEnum prints as its name on Python 3.10
 
 
 def _valid_module(manifest: Path) -> Module:
@@ -145,7 +144,7 @@ def _valid_module(manifest: Path) -> Module:
     result = api.validate(manifest)
     report(result)
     if result.module is None:
-        raise typer.Exit(int(Exit.ERROR))
+        raise typer.Exit(int(Exit.USAGE))
     return result.module
 
 
@@ -226,7 +225,7 @@ def explain(
         commands.report(result)
     modules = [r.module for r in results if r.module is not None]
     if len(modules) != len(results):
-        _exit(int(Exit.ERROR))
+        _exit(Exit.USAGE)
     data = [explain_mod.facts(m) for m in modules]
     if fmt == "json":
         sys.stdout.write(explain_mod.to_json(data[0] if len(data) == 1 else data))
@@ -297,7 +296,7 @@ def init(
     except Failed as exc:
         for d in exc.diagnostics:
             typer.echo(d.render(), err=True)
-        raise typer.Exit(int(Exit.ERROR)) from None
+        raise typer.Exit(int(Exit.USAGE)) from None
     name = shlex.quote(str(path))
     schema_path = path.parent / starter.SCHEMA_FILE
     refresh = f"rotation-tf schema > {shlex.quote(str(schema_path))}"
@@ -369,7 +368,7 @@ def diff(
                 typer.echo(d.render(), err=True)
             failed = True
     if failed:
-        _exit(int(Exit.ERROR))
+        _exit(Exit.USAGE)
     result = diff_mod.compare(sides[0], sides[1], base, new)
     if fmt == "json":
         sys.stdout.write(diff_mod.to_json(result))
@@ -377,7 +376,7 @@ def diff(
         sys.stdout.write(diff_mod.markdown(result))
     else:
         sys.stdout.write(diff_mod.text(result, color=commands.use_color(color, sys.stdout)))
-    _exit(1 if result.changed else 0)
+    _exit(Exit.CHANGED if result.changed else Exit.OK)
 
 
 ManifestArg = Annotated[
@@ -403,7 +402,7 @@ def imports(
         r"module\.[A-Za-z_][A-Za-z0-9_-]*(\[[^\]]+\])?(\.module\.[A-Za-z_][A-Za-z0-9_-]*)*", module_address
     ):
         typer.echo(f"rotation-tf: {module_address!r} is not a module address such as module.rotation", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(int(Exit.USAGE))
     sys.stdout.write(imports_mod.render(_valid_module(manifest), module_address))
 
 
@@ -422,7 +421,7 @@ def deployer_policy(manifest: ManifestArg) -> None:
         typer.echo(
             f"{manifest}: set roles.permissions_boundary; without a boundary no deployer policy can be safe", err=True
         )
-        raise typer.Exit(2)
+        raise typer.Exit(int(Exit.USAGE))
     sys.stdout.write(json.dumps(policy, indent=2) + "\n")
 
 
@@ -430,7 +429,7 @@ def run() -> None:
     try:
         app(prog_name="rotation-tf")
     except KeyboardInterrupt:  # pragma: no cover
-        sys.exit(130)
+        sys.exit(int(Exit.INTERRUPTED))
 
 
 # ---- live-account commands (boto3 is imported inside generator.live only) ---------------
@@ -483,7 +482,7 @@ def _assume(role: str | None, external_id: str | None, session_name: str) -> Any
     if role is None:
         if external_id is not None:
             typer.echo("rotation-tf: --external-id needs --assume-role", err=True)
-            raise typer.Exit(2)
+            raise typer.Exit(int(Exit.USAGE))
         return None
     return AssumeRole(role, external_id, session_name)
 
@@ -619,10 +618,10 @@ def discover(
     if organization or accounts is not None:
         if organization and accounts is not None:
             typer.echo("rotation-tf: give --organization or --accounts, not both", err=True)
-            raise typer.Exit(2)
+            raise typer.Exit(int(Exit.USAGE))
         if region is not None:
             typer.echo("rotation-tf: with --organization or --accounts, name the regions with --regions", err=True)
-            raise typer.Exit(2)
+            raise typer.Exit(int(Exit.USAGE))
         conn = commands.Connection(profile, None, endpoint_url, max_attempts, timeout)
         _exit(
             commands.discover_accounts(
@@ -641,7 +640,7 @@ def discover(
             "--assume-role and --out",
             err=True,
         )
-        raise typer.Exit(2)
+        raise typer.Exit(int(Exit.USAGE))
     conn = commands.Connection(profile, region, endpoint_url, max_attempts, timeout)
     _exit(commands.discover(conn, out_path=out, read_values=read_values))
 
@@ -671,7 +670,10 @@ def caller_policy(
         ),
     ] = None,
 ) -> None:
-    """Print the IAM policy (JSON) that lets the caller run doctor and/or discover; all of it read-only."""
+    """Print the IAM policy (JSON) that lets the caller run doctor and/or discover; all of it read-only.
+
+    Exit 0, or 2 when --assume-role is not a role name.
+    """
     import json
 
     from generator.live import permissions
@@ -684,6 +686,6 @@ def caller_policy(
         problems = AssumeRole(assume_role).problems()
         if problems:
             typer.echo(f"rotation-tf: {problems[0]}", err=True)
-            raise typer.Exit(2)
+            raise typer.Exit(int(Exit.USAGE))
         doc = permissions.cross_account(which, assume_role, read_values, to_security_hub)
     sys.stdout.write(json.dumps(doc, indent=2) + "\n")
