@@ -3,6 +3,7 @@ maps it to an exit code (:mod:`generator.exits`, which ``--help`` prints)."""
 
 from __future__ import annotations
 
+import errno
 import os
 import shlex
 import sys
@@ -49,6 +50,34 @@ class _Command(typer.core.TyperCommand):
 class _Group(typer.core.TyperGroup):
     def get_params(self, ctx: Any) -> list[Any]:
         return _clean_params(super().get_params(ctx))
+
+    def invoke(self, ctx: Any) -> Any:
+        """Every command, its options' parsing included: an exception no command expects is
+        one line on stderr and exit 4 (generator.crash), never a traceback."""
+        try:
+            return super().invoke(ctx)
+        except _CONTROL:
+            raise  # typer's own: exits, aborts, usage errors
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise  # stdout closed by the reader (| head): typer ends quietly
+            raise typer.Exit(_crashed(ctx.invoked_subcommand, exc)) from None
+        except Exception as exc:
+            raise typer.Exit(_crashed(ctx.invoked_subcommand, exc)) from None
+
+
+# typer's control flow, which click turns into exit codes and usage messages
+_CONTROL: tuple[type[BaseException], ...] = (
+    typer.Exit,
+    typer.Abort,
+    *(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"),
+)
+
+
+def _crashed(command: str | None, exc: BaseException) -> int:
+    from generator import crash
+
+    return crash.report(command or "", exc)
 
 
 app = typer.Typer(
@@ -430,6 +459,8 @@ def run() -> None:
         app(prog_name="rotation-tf")
     except KeyboardInterrupt:  # pragma: no cover
         sys.exit(int(Exit.INTERRUPTED))
+    except Exception as exc:  # outside any command (typer itself): the same one line
+        sys.exit(_crashed(None, exc))
 
 
 # ---- live-account commands (boto3 is imported inside generator.live only) ---------------

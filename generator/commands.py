@@ -219,6 +219,11 @@ def fast_path(argv: list[str]) -> int | None:
             return None
     if not files:
         return None
-    if command == "validate":
-        return validate(files)
-    return generate(files, out, check, fail_on_change, color)
+    try:
+        if command == "validate":
+            return validate(files)
+        return generate(files, out, check, fail_on_change, color)
+    except Exception as exc:  # as generator.cli does for every typer command
+        from generator import crash
+
+        return crash.report(command, exc)
