@@ -7,7 +7,8 @@ import errno
 import os
 import shlex
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -42,14 +43,62 @@ def _clean_params(params: list[Any]) -> list[Any]:
     return params
 
 
+@contextmanager
+def _whole_option_names() -> Iterator[None]:
+    """While typer renders help: its tables keep option names whole. typer builds each
+    options table from rich's Table without column settings, so on a narrow terminal rich
+    shrinks every column alike and cuts long names (``--role-session-n…`` at 80 columns);
+    here only the last two columns (the metavar and the help text) wrap, and a word longer
+    than its column is folded onto the next line instead of cut. Swapped in for the call
+    only; tests/test_ux.py renders every command's help at 80 columns."""
+    import rich.columns
+    import rich.table
+    import rich.text
+
+    try:
+        import typer.rich_utils as rich_utils
+    except ImportError:  # pragma: no cover - typer without rich: click's plain help never cuts
+        yield
+        return
+
+    class WholeNames(rich.table.Table):
+        def add_row(self, *renderables: Any, **kwargs: Any) -> None:
+            for cell in renderables:  # typer groups a help text's parts in rich Columns
+                for part in getattr(cell, "renderables", ()) if isinstance(cell, rich.columns.Columns) else ():
+                    if isinstance(part, rich.text.Text):
+                        part.overflow = "fold"
+            super().add_row(*renderables, **kwargs)
+
+        def __rich_console__(self, console: Any, options: Any) -> Any:
+            for i, column in enumerate(self.columns):
+                column.overflow = "fold"  # a word wider than its column goes on, never ends in '…'
+                column.no_wrap = column.no_wrap or i < len(self.columns) - 2
+            return super().__rich_console__(console, options)
+
+    saved: Any = getattr(rich_utils, "Table", None)
+    setattr(rich_utils, "Table", WholeNames)  # noqa: B010 - typer's module does not export the name
+    try:
+        yield
+    finally:
+        setattr(rich_utils, "Table", saved)  # noqa: B010
+
+
 class _Command(typer.core.TyperCommand):
     def get_params(self, ctx: Any) -> list[Any]:
         return _clean_params(super().get_params(ctx))
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        with _whole_option_names():
+            super().format_help(ctx, formatter)
 
 
 class _Group(typer.core.TyperGroup):
     def get_params(self, ctx: Any) -> list[Any]:
         return _clean_params(super().get_params(ctx))
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        with _whole_option_names():
+            super().format_help(ctx, formatter)
 
     def invoke(self, ctx: Any) -> Any:
         """Every command, its options' parsing included: an exception no command expects is
@@ -418,21 +467,25 @@ ManifestArg = Annotated[
 def imports(
     manifest: ManifestArg,
     module_address: Annotated[
-        str,
-        typer.Option("--module-address", help="How the root configuration calls the module.", metavar="ADDRESS"),
-    ] = "module.rotation",
+        str | None,
+        typer.Option(
+            "--module-address",
+            help="How the root configuration calls the module (default: module.NAME, NAME the manifest's "
+            "module: or file name, as generate names the folder out/NAME).",
+            metavar="ADDRESS",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Print root-module import blocks for what is marked `import: true`. Exit 0, or 2 on a bad manifest."""
-    import re
-
     from generator import imports as imports_mod
 
-    if not re.fullmatch(
-        r"module\.[A-Za-z_][A-Za-z0-9_-]*(\[[^\]]+\])?(\.module\.[A-Za-z_][A-Za-z0-9_-]*)*", module_address
-    ):
-        typer.echo(f"rotation-tf: {module_address!r} is not a module address such as module.rotation", err=True)
+    module = _valid_module(manifest)
+    address, problem = imports_mod.address(module, module_address)
+    if address is None:
+        typer.echo(f"rotation-tf: {problem}", err=True)
         raise typer.Exit(int(Exit.USAGE))
-    sys.stdout.write(imports_mod.render(_valid_module(manifest), module_address))
+    sys.stdout.write(imports_mod.render(module, address))
 
 
 @command("deployer-policy")
