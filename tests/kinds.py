@@ -20,8 +20,9 @@ Where each axis comes from (nothing here restates a table of the package):
 How a new kind joins without editing a test (``test_matrix.test_the_enumeration_is_complete``
 fails, naming it, where it does not):
 
-* a new engine, strategy, partner type, source, partition or RDS master kind: read from the
-  tables above;
+* a new engine, strategy, partner type, source or partition: read from the tables above (a
+  source takes its value from an example manifest; a new kind of master secret needs a name
+  of that kind in :data:`MASTER_NAMES`, and the enumeration says so);
 * a new field of a secret or a function (the hook for ``§3``'s read-replica field, being
   added in parallel): a field no kind below sets becomes a kind of its own by
   :func:`auto_kinds`, with each value it can take (a boolean's other value, each value of a
@@ -139,7 +140,7 @@ def manifest(kinds: list[Kind], region: str | None = None) -> dict[str, Any]:
 # Building blocks
 
 
-def _source_value(source: str, engine: str, at: At) -> Any:
+def _source_value(source: str, at: At) -> Any:
     """The smallest value of a function source that validates; a source this table does not
     know takes the value an example manifest gives it."""
     if source == "existing_function_arn":
@@ -179,7 +180,7 @@ def database(
             m = at.master(master)
             s["master_secret"] = {"name": m} if by_name else {"arn": at.secret_arn(m)}
         s.update(copy.deepcopy(secret or {}))
-        f: dict[str, Any] = {"strategy": strategy, "engine": engine, source: _source_value(source, engine, at)}
+        f: dict[str, Any] = {"strategy": strategy, "engine": engine, source: _source_value(source, at)}
         f.update(copy.deepcopy(fn or {}))
         return {"functions": {key: f}, "secrets": {name: s}}
 
@@ -556,7 +557,10 @@ def _candidates(model: type[BaseModel], name: str, section: str) -> list[Any]:
     examples = extra.get("examples")
     out += list(info.examples or []) + (list(examples) if isinstance(examples, list) else [])
     out += example_values(section, info.alias or name)
-    return out
+    unique: dict[str, Any] = {}
+    for value in out:
+        unique.setdefault(repr(value), value)
+    return list(unique.values())
 
 
 def uncovered(kinds: list[Kind]) -> list[tuple[str, str]]:
