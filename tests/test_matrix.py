@@ -102,25 +102,34 @@ def _one_click_command() -> Iterator[None]:
         yield
 
 
-@pytest.fixture
-def empty_account(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+@pytest.fixture(scope="module")
+def _account() -> Iterator[list[str]]:
     """An empty AWS account in this process (moto's mock of botocore, no server), as the
-    manifests' account; any attempt to leave the process is recorded (and refused)."""
+    manifests' account, for the module's tests: doctor only reads, so it stays empty (one
+    mock for all, not a reset of moto's backends per test). Any attempt to leave the
+    process is recorded and refused."""
     from moto import mock_aws
 
-    monkeypatch.setenv("MOTO_ACCOUNT_ID", K.ACCOUNT)
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
     attempts: list[str] = []
 
     def refuse(self: socket.socket, address: Any) -> None:
         attempts.append(repr(address))
         raise OSError("the matrix never leaves the process")
 
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    with mock_aws():
-        yield attempts
-    assert attempts == [], f"doctor tried to reach {attempts}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MOTO_ACCOUNT_ID", K.ACCOUNT)
+        for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):
+            mp.delenv(name, raising=False)
+        mp.setattr(socket.socket, "connect", refuse)
+        with mock_aws():
+            yield attempts
+
+
+@pytest.fixture
+def empty_account(_account: list[str]) -> Iterator[list[str]]:
+    _account.clear()
+    yield _account
+    assert _account == [], f"doctor tried to reach {_account}"
 
 
 @pytest.mark.parametrize("name", NAMES, ids=NAMES)
