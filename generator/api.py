@@ -3,7 +3,9 @@
 
 A manifest goes through the stages in this order, each in its own module:
 
-1. :mod:`generator.source` reads the file (YAML with positions);
+1. :mod:`generator.source` reads the file, or takes text that is not on disk, into one
+   :class:`~generator.source.Source` (YAML with positions) that every later stage reads;
+   the module keeps it (``Module.source``), so nothing reads the manifest twice;
 2. :mod:`generator.manifest` validates its shape (pydantic);
 3. :mod:`generator.checks` applies the rules that relate fields to each other;
 4. :mod:`generator.model` builds the plan (names, grants, policies);
@@ -40,25 +42,33 @@ class Result:
     module: Module | None = None  # when the manifest was valid
 
 
-def load(path: FsPath, display_name: str | None = None, *, writes: bool = True) -> tuple[Module, list[Diagnostic]]:
-    """Stages 1-4: read, validate, check and model a manifest. Returns the module and its
-    warnings; raises :class:`Failed` with every error found. ``writes=False`` (diff, which
-    writes no module folder) skips the rule that a module name taken from the file name
-    must be a safe folder name: ``orders.v1.yaml`` is then module ``orders.v1``."""
+def load(
+    manifest: FsPath | Source, display_name: str | None = None, *, writes: bool = True
+) -> tuple[Module, list[Diagnostic]]:
+    """Stages 1-4: read, validate, check and model a manifest: a file, or a
+    :class:`~generator.source.Source` already loaded (:func:`generator.source.load_text`
+    for text that is not on disk; ``display_name`` is then its own). Returns the module,
+    which keeps the source, and its warnings; raises :class:`Failed` with every error found.
+    ``writes=False`` (diff, which writes no module folder) skips the rule that a module
+    name taken from the file name must be a safe folder name: ``orders.v1.yaml`` is then
+    module ``orders.v1``."""
     from generator import checks, model
     from generator import source as source_mod
     from generator.manifest import MODULE_PATTERN, Head, Manifest, validate_shape
 
-    src = source_mod.load(path, display_name)  # 1. source
-    manifest, diags = validate_shape(src)  # 2. manifest (a partial one when a part is bad)
-    if isinstance(manifest, Manifest):  # 3. checks, on what survived stage 2
-        diags = checks.run(src, Head.of(manifest), dict(manifest.functions), dict(manifest.secrets))
+    if isinstance(manifest, source_mod.Source):
+        src = manifest
     else:
-        diags = diags + checks.run(src, manifest.head, manifest.functions, manifest.secrets, manifest.dropped)
+        src = source_mod.load(manifest, display_name)  # 1. source
+    shape, diags = validate_shape(src)  # 2. manifest (a partial one when a part is bad)
+    if isinstance(shape, Manifest):  # 3. checks, on what survived stage 2
+        diags = checks.run(src, Head.of(shape), dict(shape.functions), dict(shape.secrets))
+    else:
+        diags = diags + checks.run(src, shape.head, shape.functions, shape.secrets, shape.dropped)
     _raise_errors(diags)
-    if not isinstance(manifest, Manifest):  # pragma: no cover - stage 2 reported why it has none
+    if not isinstance(shape, Manifest):  # pragma: no cover - stage 2 reported why it has none
         raise Failed([])
-    module_name = manifest.module or model.default_module_name(path)
+    module_name = shape.module or model.default_module_name(FsPath(src.file_name))
     if writes and not re.match(MODULE_PATTERN, module_name):  # the schema's rule, for a name from the file name
         raise Failed(
             [
@@ -69,7 +79,7 @@ def load(path: FsPath, display_name: str | None = None, *, writes: bool = True) 
                 )
             ]
         )
-    module, notes = model.build(manifest, src, module_name)  # 4. model
+    module, notes = model.build(shape, src, module_name)  # 4. model
     diags = diags + notes
     _raise_errors(diags)
     return module, sorted(diags, key=_order)
@@ -104,51 +114,7 @@ def render(manifest: FsPath, out_dir: FsPath) -> Rendered:
     module, notes = load(manifest, display_name=str(manifest))
     target = writer.module_dir(out_dir, module.name)
     files = render_mod.render(module, target)
-    return Rendered(manifest, module, notes + dropped_created_secrets(manifest, target, module), target, files)
-
-
-_CREATED_SECRET = re.compile(
-    r'^resource "aws_secretsmanager_secret" "[^"]+" \{\n  name += "([^"\\]*)"\n(.*?)^\}', re.M | re.S
-)
-_RECOVERY = re.compile(r"recovery_window_in_days += ([0-9]+)")
-
-
-def dropped_created_secrets(manifest: FsPath, target: FsPath, module: Module) -> list[Diagnostic]:
-    """A warning for each secret that the module folder's current ``secrets.tf`` creates and
-    the manifest no longer does: the next apply deletes it. Secrets Manager cannot rename a
-    secret, so a renamed created secret is one of these, and its successor gets a new random
-    password. The old ``secrets.tf`` is the tool's own output (names need no unescaping:
-    created secret names hold only letters, digits and /_+=.@-)."""
-    from generator import render as render_mod
-
-    path = target / "secrets.tf"
-    try:
-        old = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return []
-    if not render_mod.is_generated(old):
-        return []
-    kept = {s.name for s in module.managed}
-    out = []
-    for m in _CREATED_SECRET.finditer(old):
-        name = m.group(1)
-        if name in kept:
-            continue
-        days = _RECOVERY.search(m.group(2))
-        restore = f"restorable for {days.group(1)} days" if days and days.group(1) != "0" else "without recovery"
-        out.append(
-            Diagnostic(
-                str(manifest),
-                None,
-                None,
-                ("secrets",),
-                f"created secret {name!r} is in {path} but no longer in the manifest: the next apply deletes it "
-                f"and its password ({restore}). Secrets Manager cannot rename a secret, so a new name is a new "
-                "secret with a new random password; put the entry back to keep it",
-                level=Level.WARNING,
-            )
-        )
-    return out
+    return Rendered(manifest, module, notes + writer.dropped_created_secrets(manifest, target, module), target, files)
 
 
 def validate(manifest: FsPath) -> Result:
@@ -224,6 +190,7 @@ def secret_key(m: Module, name: str) -> tuple[str, str, str, str]:
 @dataclass(frozen=True)
 class _Claim:
     manifest: FsPath
+    source: Source = field(compare=False, repr=False)  # its positions
     region: str
     path: tuple[str, ...]  # the manifest field that claims it
     function: str | None = None  # a secret's function (None: managed: true)
@@ -239,25 +206,18 @@ class Claimed:
     def __init__(self) -> None:
         self.iam: dict[tuple[str, str, str], _Claim] = {}  # (partition, account, IAM name)
         self.secrets: dict[tuple[str, str, str, str], _Claim] = {}  # secret_key
-        self._sources: dict[FsPath, Source] = {}
-
-    def _source(self, manifest: FsPath) -> Source:
-        """The manifest's positions, read only on this error path."""
-        from generator import source as source_mod
-
-        if manifest not in self._sources:
-            self._sources[manifest] = source_mod.load(manifest, str(manifest))
-        return self._sources[manifest]
 
     def _where(self, claim: _Claim) -> str:
-        line, col = self._source(claim.manifest).where(claim.path, key=True)
+        line, col = claim.source.where(claim.path, key=True)
         return str(claim.manifest) + (f":{line}:{col}" if line is not None else "")
 
     def add(self, rendered: Rendered) -> list[Diagnostic]:
         m = rendered.module
         out = []
         for kind, name, path in m.global_names:
-            owner = self.iam.setdefault((m.partition, m.account_id, name), _Claim(rendered.manifest, m.region, path))
+            owner = self.iam.setdefault(
+                (m.partition, m.account_id, name), _Claim(rendered.manifest, m.source, m.region, path)
+            )
             if owner.manifest == rendered.manifest:
                 continue
             fix = (
@@ -266,7 +226,7 @@ class Claimed:
                 else "rename the function or set another name_prefix in one of them"
             )
             out.append(
-                self._source(rendered.manifest).diag(
+                m.source.diag(
                     path,
                     f"the {kind} name {name!r} is also created by {self._where(owner)} ({format_path(owner.path)}, "
                     f"{owner.region}) in account {m.account_id}; IAM names are global to the account across regions, "
@@ -277,14 +237,14 @@ class Claimed:
         for s in m.secrets:
             path = ("secrets", s.name)
             owner = self.secrets.setdefault(
-                secret_key(m, s.name), _Claim(rendered.manifest, m.region, path, s.function)
+                secret_key(m, s.name), _Claim(rendered.manifest, m.source, m.region, path, s.function)
             )
             if owner.manifest == rendered.manifest:
                 continue
             by = f"function {owner.function!r}" if owner.function is not None else "its own service (managed: true)"
             this_fn = f"function {s.function!r}" if s.function is not None else "its own service (managed: true)"
             out.append(
-                self._source(rendered.manifest).diag(
+                m.source.diag(
                     path,
                     f"secret {s.name!r} (account {m.account_id}, {m.region}) is also in {self._where(owner)}, rotated "
                     f"there by {by} and here by {this_fn}; the two modules would undo each other's rotation "

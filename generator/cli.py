@@ -597,7 +597,8 @@ def doctor(
         bool,
         typer.Option(
             "--to-security-hub",
-            help="Also send the ASFF findings to Security Hub (BatchImportFindings) in each audited account.",
+            help="Also send the ASFF findings to Security Hub (BatchImportFindings) in each audited account, and archive "
+            "the ones earlier runs sent that now pass.",
         ),
     ] = False,
     security_hub_account: Annotated[
@@ -692,7 +693,7 @@ def discover(
 
     With --organization (or --accounts ID,ID), --regions R,R, --assume-role NAME and --out DIR: one manifest per account and region where something rotates, DIR/<account>-<region>.yaml; an account that cannot be entered is named on stderr and the rest still run.
 
-    Read-only; never reads a secret value unless --read-values is given, and then takes only engine and masterarn from each value.
+    Read-only; never reads a secret value unless --read-values is given, and then takes only engine, host and masterarn from each value (and host and engine from master secrets).
 
     Exit 0, 2 on bad usage or an existing file, 3 when AWS (or an account) could not be reached.
     """
@@ -742,7 +743,10 @@ def caller_policy(
     read_values: Annotated[bool, typer.Option("--read-values", help="Include what --read-values needs.")] = False,
     to_security_hub: Annotated[
         bool,
-        typer.Option("--to-security-hub", help="Include securityhub:BatchImportFindings (doctor --to-security-hub)."),
+        typer.Option(
+            "--to-security-hub",
+            help="Include securityhub:BatchImportFindings and GetFindings (doctor --to-security-hub).",
+        ),
     ] = False,
     assume_role: Annotated[
         str | None,

@@ -31,7 +31,6 @@ import itertools
 import json
 import os
 import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
@@ -60,7 +59,7 @@ def load_side(spec: str, cwd: FsPath | None = None) -> Module | None:
     """The module of ``spec``: a manifest file, ``git:REV:PATH`` (read with ``git show``,
     no checkout; PATH as git reads it: from the repository's root, or ``./`` for the
     current folder) or ``/dev/null`` for none. Raises :class:`Failed` on bad input."""
-    from generator import api
+    from generator import api, source
 
     if spec == NOTHING:
         return None
@@ -82,10 +81,10 @@ def load_side(spec: str, cwd: FsPath | None = None) -> Module | None:
         )
     # The manifest's file name gives the module name, so keep it; its folder matters only
     # to a warning about a zip that does not exist, which diff does not show.
-    with tempfile.TemporaryDirectory(prefix="rotation-tf-diff-") as tmp:
-        copy = FsPath(tmp) / os.path.basename(path)
-        copy.write_bytes(proc.stdout)
-        module, _notes = api.load(copy, display_name=spec, writes=False)
+    src = source.load_text(
+        proc.stdout, spec, FsPath(cwd or ".") / os.path.dirname(path), file_name=os.path.basename(path)
+    )
+    module, _notes = api.load(src, writes=False)
     return module
 
 

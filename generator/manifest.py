@@ -64,6 +64,8 @@ _PATTERN_HINTS = {
     "handler": f"must be a Lambda handler: 1-{aws.HANDLER_MAX} characters without whitespace",
     "module": "must be 1-64 letters, digits, '-' or '_', starting with a letter or digit",
     "code_signing_config_arn": "must be a code signing configuration ARN (arn:aws:lambda:<region>:<account>:code-signing-config:csc-...)",
+    "db_instance": "must be an RDS DB instance identifier: 1-63 letters, digits and hyphens, starting with a letter",
+    "db_cluster": "must be an RDS DB cluster identifier: 1-63 letters, digits and hyphens, starting with a letter",
 }
 
 
@@ -260,6 +262,40 @@ class MasterSecret(_Strict):
         ),
     ] = None
     kms_key_arn: Annotated[str | None, Field(description="Customer managed key of the master secret")] = None
+    managed_by: Annotated[
+        Literal["redshift_cluster", "redshift_serverless"] | None,
+        Field(
+            description="A Redshift-managed admin secret (redshift!...): owned by a provisioned cluster or by a "
+            "Serverless namespace, which its name cannot tell; the grants follow (DescribeClusters, or "
+            "ListNamespaces and ListWorkgroups)"
+        ),
+    ] = None
+
+
+RDS_IDENTIFIER_PATTERN = r"^[A-Za-z][A-Za-z0-9-]{0,62}$"  # RDS identifiers (CreateDBInstance, CreateDBCluster)
+
+
+class ReplicaOfMaster(_Strict):
+    """The secret's host is not its master's but a read replica, or an Aurora reader, of the
+    master's database: AWS's alternating-users function then asks RDS (is_rds_replica_database).
+    Exactly one of db_instance or db_cluster."""
+
+    db_instance: Annotated[
+        str | None,
+        Field(
+            pattern=RDS_IDENTIFIER_PATTERN,
+            description="The read replica (a DB instance): the first label of the secret's host; the role may "
+            "describe that instance",
+        ),
+    ] = None
+    db_cluster: Annotated[
+        str | None,
+        Field(
+            pattern=RDS_IDENTIFIER_PATTERN,
+            description="The Aurora cluster whose reader endpoint or reader instance is the secret's host: the "
+            "first label of the master's host (its cluster endpoint); the role may describe that cluster",
+        ),
+    ] = None
 
 
 class Schedule(_Strict):
@@ -343,6 +379,13 @@ class Secret(_Strict):
     kms_key_arn: Annotated[str | None, Field(description="Customer managed key that encrypts the secret")] = None
     master_secret: Annotated[
         MasterSecret | None, Field(description="Required for alternating_users, not allowed for single_user")
+    ] = None
+    replica_of_master: Annotated[
+        ReplicaOfMaster | None,
+        Field(
+            description="The secret's host is a read replica or an Aurora reader of its master's database (its "
+            "host differs from the master's); the role may ask RDS, as AWS's function does"
+        ),
     ] = None
     schedule: Annotated[Schedule, Field(description="When the secret rotates")]
     rotate_immediately: Annotated[bool, Field(description="Rotate once as soon as rotation is turned on")] = False

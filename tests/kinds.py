@@ -3,10 +3,11 @@ small manifests built from them that ``tests/test_matrix.py`` runs through every
 
 Where each axis comes from (nothing here restates a table of the package):
 
-* engine x strategy: ``generator.engines.ENGINES`` x ``manifest.Strategy``; for each, the
-  kinds of master secret AWS's function for it reads (``aws_calls.reads_master``: your own,
-  and ``aws_calls.RDS_MASTER_KINDS``: RDS-managed for an instance or a cluster); Db2's
-  single-user function reads an admin secret, so it gets masters too;
+* engine x strategy x master x replica host: ``aws_calls.paths()``, the one enumeration of
+  what chooses a secret's grants (engines, strategies, the kinds of master secret each AWS
+  function reads: your own, RDS-managed for an instance or a cluster, Redshift-managed for a
+  cluster or a namespace; Db2's single-user admin secret; each kind of replica host it
+  accepts), every master alone and every replica host once (:func:`database_paths`);
 * where a function comes from: ``manifest.SOURCES`` (existing, zip package, AWS's rotation
   application, each with the engines that source supports);
 * managed external secrets: one kind per ``generator.external.TYPES``, its metadata keys from
@@ -44,9 +45,9 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 
-from generator import aws, aws_calls, external, rotation_apps
-from generator.engines import ENGINES
+from generator import aws, aws_calls, engines, external, rotation_apps
 from generator.manifest import SOURCES, Function, Partition, Secret, Strategy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,12 +83,13 @@ class At:
     def function_arn(self, name: str) -> str:
         return f"arn:{self.partition}:lambda:{self.region}:{ACCOUNT}:function:{name}"
 
-    def master(self, kind: str) -> str:
-        """A secret name of master kind ``kind``, as aws_calls.master_kind tells kinds apart."""
-        for pattern in MASTER_NAMES:
+    def master(self, kind: str) -> dict[str, str]:
+        """A master secret of kind ``kind`` (its name, and managed_by where the name cannot
+        tell), as aws_calls.master_kind tells kinds apart."""
+        for pattern, managed_by in itertools.product(MASTER_NAMES, (None, *aws_calls.MANAGED_BY)):
             name = pattern.format(n=self.n, suffix=self.n or "")
-            if aws_calls.master_kind(name) == kind:
-                return name
+            if aws_calls.master_kind(name, managed_by) == kind:
+                return {"name": name, **({"managed_by": managed_by} if managed_by else {})}
         raise AssertionError(
             f"aws_calls has the master kind {kind!r}: add a name of that kind to tests/kinds.py MASTER_NAMES"
         )
@@ -97,9 +99,11 @@ MASTER_NAMES = (
     "app/db-admin{suffix}",
     "rds!db-0d72c586-d9ba-46f5-aced-{n:012d}",
     "rds!cluster-3c1a6f1e-44d8-4b5e-9f0a-{n:012d}",
+    "redshift!orders{suffix}-admin",
 )
 """Names of master secrets, one of each kind aws_calls.master_kind knows (your own: any name;
-RDS names the secrets it manages rds!db-<id> and rds!cluster-<id>)."""
+RDS names the secrets it manages rds!db-<id> and rds!cluster-<id>, Redshift its admin secrets
+redshift!<cluster or namespace>-<user>, with master_secret.managed_by saying which)."""
 
 
 Part = dict[str, Any]  # {"functions": {...}, "secrets": {...}} and top-level fields
@@ -164,12 +168,14 @@ def database(
     master: str | None,
     source: str = "existing_function_arn",
     *,
+    replica: str | None = None,
     by_name: bool = False,
     fn: dict[str, Any] | None = None,
     secret: dict[str, Any] | None = None,
 ) -> Callable[[At], Part]:
     """One function of ``engine`` x ``strategy`` from ``source`` rotating one secret, with a
-    master secret of kind ``master`` (None: none)."""
+    master secret of kind ``master`` (None: none) and a host that is a replica of kind
+    ``replica`` of the master's database (None: the master's host)."""
 
     def build(at: At) -> Part:
         key, name = at.name("fn"), at.name("app/db")
@@ -178,7 +184,11 @@ def database(
             s["arn"] = at.secret_arn(name)
         if master is not None:
             m = at.master(master)
-            s["master_secret"] = {"name": m} if by_name else {"arn": at.secret_arn(m)}
+            if not by_name:
+                m["arn"] = at.secret_arn(m.pop("name"))
+            s["master_secret"] = m
+        if replica is not None:  # aws_calls.REPLICA_KINDS are replica_of_master's fields
+            s["replica_of_master"] = {replica: at.name("orders-replica")}
         s.update(copy.deepcopy(secret or {}))
         f: dict[str, Any] = {"strategy": strategy, "engine": engine, source: _source_value(source, at)}
         f.update(copy.deepcopy(fn or {}))
@@ -188,10 +198,9 @@ def database(
 
 
 def master_kinds(engine: str, strategy: str) -> list[str | None]:
-    """The kinds of master secret AWS's function for ``engine`` x ``strategy`` can be given."""
-    if not aws_calls.reads_master(engine, strategy):
-        return [None]
-    return [aws_calls.PLAIN, *aws_calls.RDS_MASTER_KINDS.get(aws_calls.function_for(engine, strategy), ())]
+    """The kinds of master secret AWS's function for ``engine`` x ``strategy`` can be given
+    (aws_calls.paths: None when it reads none)."""
+    return list(dict.fromkeys(p.master for p in aws_calls.paths() if (p.engine, p.strategy) == (engine, strategy)))
 
 
 def _external(secret_type: str, **extra: Any) -> Callable[[At], Part]:
@@ -220,7 +229,7 @@ def _external(secret_type: str, **extra: Any) -> Callable[[At], Part]:
 
 def _managed(master: str, *, by_arn: bool) -> Callable[[At], Part]:
     def build(at: At) -> Part:
-        name = at.master(master)
+        name = at.master(master)["name"]
         s: dict[str, Any] = {"managed": True, "schedule": {"expression": "cron(0 4 ? * SUN *)", "window": "2h"}}
         if by_arn:
             s["arn"] = at.secret_arn(name)
@@ -256,21 +265,38 @@ def _region_in(partition: str) -> str:
 # The enumeration
 
 
+def database_paths() -> list[aws_calls.Path]:
+    """The paths of aws_calls.paths() that are database kinds alone: every engine x strategy
+    with every kind of master secret its function reads, and every kind of replica host it
+    accepts, once, with its first master (your own); the product of masters and replicas is
+    the grants' business (tests/test_aws_calls.py), not a command's."""
+    out = []
+    for p in aws_calls.paths():
+        if p.replica is None or p.master == master_kinds(p.engine, p.strategy)[0]:
+            out.append(p)
+    return out
+
+
 def _database_kinds() -> Iterator[Kind]:
-    for engine, strategy in itertools.product(ENGINES, STRATEGIES):
-        for master in master_kinds(engine, strategy):
-            what = "admin" if master is not None and strategy == "single_user" else "master"
-            label = f"{what}-{master}" if master is not None else "no-master"
-            yield Kind(f"db/{engine}/{strategy}/{label}", "database", database(engine, strategy, master))
+    for p in database_paths():
+        what = "admin" if p.master is not None and p.strategy == "single_user" else "master"
+        label = f"{what}-{p.master}" if p.master is not None else "no-master"
+        if p.replica is not None:
+            label += f"/replica-{p.replica}"
+        yield Kind(
+            f"db/{p.engine}/{p.strategy}/{label}",
+            "database",
+            database(p.engine, p.strategy, p.master, replica=p.replica),
+        )
 
 
 def _source_kinds() -> Iterator[Kind]:
     for source in SOURCES:
         if source == "existing_function_arn":
             continue  # every database kind's source
-        engines = [e for e in ENGINES if source_supports(source, e)]
+        supported = [e for e in engines.ENGINES if source_supports(source, e)]
         for i, strategy in enumerate(STRATEGIES):
-            engine = engines[(i * 3) % len(engines)]  # a different engine per strategy
+            engine = supported[(i * 3) % len(supported)]  # a different engine per strategy
             master = master_kinds(engine, strategy)[0]
             yield Kind(f"source/{source}/{engine}/{strategy}", "source", database(engine, strategy, master, source))
     password = {
@@ -541,10 +567,25 @@ def set_fields(data: dict[str, Any]) -> set[tuple[str, ...]]:
     return out
 
 
-def _candidates(model: type[BaseModel], name: str, section: str) -> list[Any]:
+def model_paths(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], FieldInfo]]:
+    """(field path, field) of every field of ``model`` and of the models inside it, the
+    entries of functions and secrets folded (as :func:`set_fields` folds them)."""
+    for name, info in model.model_fields.items():
+        path = (*prefix, info.alias or name)
+        yield path, info
+        for inner in _models(info.annotation):
+            yield from model_paths(inner, path)
+
+
+def _models(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models(arg)]
+
+
+def _candidates(path: tuple[str, ...], info: FieldInfo) -> list[Any]:
     """Values worth trying for a field no kind sets: a boolean's other value, each value of a
     closed set, the schema's examples, and what examples/*.yaml give it."""
-    info = model.model_fields[name]
     annotation = info.annotation
     union = get_origin(annotation) in (Union, types.UnionType)
     out: list[Any] = []
@@ -556,25 +597,24 @@ def _candidates(model: type[BaseModel], name: str, section: str) -> list[Any]:
     extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
     examples = extra.get("examples")
     out += list(info.examples or []) + (list(examples) if isinstance(examples, list) else [])
-    out += example_values(section, info.alias or name)
+    out += example_values(*path)
     unique: dict[str, Any] = {}
     for value in out:
         unique.setdefault(repr(value), value)
     return list(unique.values())
 
 
-def uncovered(kinds: list[Kind]) -> list[tuple[str, str]]:
-    """(section, field) of each optional field of a function or a secret that no kind sets
-    and :data:`NOT_KINDS` does not excuse."""
+def uncovered(kinds: list[Kind]) -> list[tuple[tuple[str, ...], FieldInfo]]:
+    """(path, field) of each optional field of a function or a secret, at any depth, that
+    no kind sets and :data:`NOT_KINDS` does not excuse."""
     covered: set[tuple[str, ...]] = set()
     for kind in kinds:
         covered |= set_fields(kind.manifest())
     out = []
     for section, model in (("functions", Function), ("secrets", Secret)):
-        for name, info in model.model_fields.items():
-            key = (section, info.alias or name)
-            if key not in covered and key not in NOT_KINDS and not info.is_required():
-                out.append(key)
+        for path, info in model_paths(model, (section,)):
+            if path not in covered and path[:1] + path[-1:] not in NOT_KINDS and not info.is_required():
+                out.append((path, info))
     return out
 
 
@@ -583,26 +623,29 @@ def auto_kinds(kinds: list[Kind], valid: Callable[[dict[str, Any]], bool]) -> li
     the first database kind with which ``valid`` (the manifest validates) holds."""
     bases = [k for k in kinds if k.family == "database"]
     out = []
-    for section, name in uncovered(kinds):
-        model: type[BaseModel] = Function if section == "functions" else Secret
-        field_name = next(n for n, i in model.model_fields.items() if (i.alias or n) == name)
-        for value in _candidates(model, field_name, section):
+    for path, info in uncovered(kinds):
+        for value in _candidates(path, info):
             for base in bases:
-                kind = _with_field(base, section, name, value)
+                kind = _with_field(base, path, value)
                 if valid(kind.manifest()):
                     out.append(kind)
                     break
     return out
 
 
-def _with_field(base: Kind, section: str, name: str, value: Any) -> Kind:
+def _with_field(base: Kind, path: tuple[str, ...], value: Any) -> Kind:
+    """``base`` with the field at ``path`` (section first) set to ``value`` in every entry."""
+
     def build(at: At) -> Part:
         part = base.build(at)
-        for entry in part[section].values():
-            entry[name] = copy.deepcopy(value)
+        for entry in part[path[0]].values():
+            node = entry
+            for key in path[1:-1]:
+                node = node.setdefault(key, {})
+            node[path[-1]] = copy.deepcopy(value)
         return part
 
-    return Kind(f"auto/{section}.{name}={value!r}/{base.name}", "auto", build)
+    return Kind(f"auto/{'.'.join(path)}={value!r}/{base.name}", "auto", build)
 
 
 @dataclass

@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 from conftest import ROOT
 
-from generator import grants, model
+from generator import api, grants, model
 
 SERVICES = {
     "IAM": "iam",
@@ -70,7 +70,7 @@ def _module(tmp_path: Path) -> tuple[Path, model.Module]:
     manifest.write_text(yaml.safe_dump(data))
     (tmp_path / "build").mkdir(exist_ok=True)
     (tmp_path / "build" / "rotator.zip").write_bytes((ROOT / "examples" / "build" / "rotator.zip").read_bytes())
-    module, _ = model.load(manifest)
+    module, _ = api.load(manifest)
     return manifest, module
 
 
@@ -108,7 +108,7 @@ def test_refuses_roles_without_the_boundary(tmp_path: Path) -> None:
 
 
 def test_pass_role_only_to_lambda() -> None:
-    m, _ = model.load(ROOT / "examples" / "rotation.yaml")
+    m, _ = api.load(ROOT / "examples" / "rotation.yaml")
     assert grants.deployer_policy(m) is None, "no boundary configured, no deployer policy"
     data = yaml.safe_load((ROOT / "examples" / "rotation.yaml").read_text())
     data["roles"] = {"permissions_boundary": "arn:aws:iam::111122223333:policy/boundary"}
@@ -120,7 +120,7 @@ def test_pass_role_only_to_lambda() -> None:
     (ROOT / ".tf-work" / "build" / "rotator.zip").write_bytes(
         (ROOT / "examples" / "build" / "rotator.zip").read_bytes()
     )
-    m, _ = model.load(path)
+    m, _ = api.load(path)
     policy = grants.deployer_policy(m)
     role = next(f.role_arn for f in m.functions if f.package)
     assert allowed(policy, "iam:PassRole", role, {"iam:PassedToService": "lambda.amazonaws.com"})

@@ -297,3 +297,27 @@ def test_only_managed_secrets_give_a_manifest_without_functions(server, env, tmp
     path, data = discover(w, tmp_path)
     assert api.validate(path).exit == api.Exit.OK
     assert "functions" not in data and list(data["secrets"].values())[0]["managed"] is True
+
+
+def test_read_values_sets_replica_of_master(world, tmp_path):
+    """A secret whose host is not its master's: replica_of_master names what AWS's function
+    will ask RDS about (is_rds_replica_database), and the manifest validates; no host is written."""
+    sm = world.client("secretsmanager")
+    alt = json.loads(sm.get_secret_value(SecretId=world.secret_arns[lw.ALT_SECRET])["SecretString"])
+    replica = "orders-replica-1.abc123.us-east-1.rds.amazonaws.com"
+    sm.put_secret_value(SecretId=world.secret_arns[lw.ALT_SECRET], SecretString=json.dumps(dict(alt, host=replica)))
+    path, data = discover(world, tmp_path, read_values=True)
+    assert api.validate(path).exit == api.Exit.OK
+    assert data["secrets"][lw.ALT_SECRET]["replica_of_master"] == {"db_instance": "orders-replica-1"}
+    assert "replica_of_master" not in data["secrets"][lw.SECRETS[0]]
+    assert replica not in path.read_text()
+    # an Aurora master: the reader of its cluster, named by the master's (writer) endpoint
+    master = json.loads(sm.get_secret_value(SecretId=world.secret_arns[lw.MASTER])["SecretString"])
+    writer = "orders-aurora.cluster-abc123.us-east-1.rds.amazonaws.com"
+    sm.put_secret_value(SecretId=world.secret_arns[lw.MASTER],
+                        SecretString=json.dumps(dict(master, engine="aurora-postgresql", host=writer)))  # fmt: skip
+    sm.put_secret_value(SecretId=world.secret_arns[lw.ALT_SECRET],
+                        SecretString=json.dumps(dict(alt, host=writer.replace("cluster-", "cluster-ro-"))))  # fmt: skip
+    path, data = discover(world, tmp_path, read_values=True, name="aurora.yaml")
+    assert api.validate(path).exit == api.Exit.OK
+    assert data["secrets"][lw.ALT_SECRET]["replica_of_master"] == {"db_cluster": "orders-aurora"}

@@ -711,7 +711,7 @@ def test_read_values_notices_a_master_secret_on_a_single_user_function(server, t
     monkeypatch.setenv("ROTATION_TF_TODAY", "2026-11-29")
     value = {
         "engine": "postgres",
-        "host": "h",
+        "host": "db.example.internal",  # the master's (else the alternating secret fails `replica`)
         "username": "u",
         "password": "p",
         "masterarn": "arn:aws:secretsmanager:us-east-1:111122223333:secret:m-AbCdEf",

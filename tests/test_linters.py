@@ -63,7 +63,7 @@ def _checkov(exe: Path, module_dir: Path) -> dict:
 
 
 def _module_for(example: Path) -> tuple[model.Module, Path]:
-    m, _ = model.load(example)
+    m, _ = api.load(example)
     return m, GOLDEN / m.name
 
 
@@ -155,7 +155,7 @@ def _findings(doc: dict) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
 def test_parliament_role_policies_have_no_findings(example: Path) -> None:
-    m, _ = model.load(example)
+    m, _ = api.load(example)
     for fn in m.functions:
         if fn.policy is None:  # a rotation application brings its own role and policy
             continue

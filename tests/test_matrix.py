@@ -27,7 +27,6 @@ import kinds as K
 import pytest
 import yaml
 from conftest import ROOT, Run, cli
-from pydantic import BaseModel
 
 from generator import api, aws, aws_calls, exits
 from generator.cli import FORMATS
@@ -204,22 +203,6 @@ def test_diff_pairs(a: str, b: str, tmp_path: Path) -> None:
 # The enumeration is complete
 
 
-def _paths(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any, Any]]:
-    """(field path, annotation, default) of every field of ``model`` and of the models inside
-    it, the entries of functions and secrets folded (as kinds.set_fields folds them)."""
-    for name, info in model.model_fields.items():
-        path = (*prefix, info.alias or name)
-        yield path, info.annotation, info.default
-        for inner in _models(info.annotation):
-            yield from _paths(inner, path)
-
-
-def _models(annotation: Any) -> list[type[BaseModel]]:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return [annotation]
-    return [m for arg in get_args(annotation) for m in _models(arg)]
-
-
 def _literals(annotation: Any) -> tuple[Any, ...]:
     if str(get_origin(annotation)) == "typing.Literal":
         return get_args(annotation)
@@ -250,7 +233,8 @@ def test_the_enumeration_is_complete() -> None:
     everything = list(MANIFESTS.values())
     covered = set().union(*(K.set_fields(d) for d in everything))
     missing = []
-    for path, annotation, default in _paths(Manifest):
+    for path, info in K.model_paths(Manifest):
+        annotation, default = info.annotation, info.default
         if path[:1] + path[-1:] in K.NOT_KINDS:
             continue
         if path not in covered:
@@ -258,19 +242,20 @@ def test_the_enumeration_is_complete() -> None:
         for value in _literals(annotation):
             if value != default and value not in {v for d in everything for v in _values(d, path)}:
                 missing.append(f"no manifest sets {'.'.join(path)}: {value!r}")
-    # every engine x strategy, each with every kind of master AWS's function for it reads
-    for engine, strategy in ((e, s) for e in K.ENGINES for s in K.STRATEGIES):
-        for master in K.master_kinds(engine, strategy):
-            found = [
-                d
-                for d in everything
-                for f_key, f in (d.get("functions") or {}).items()
-                if (f["engine"], f["strategy"]) == (engine, strategy)
-                for s in d["secrets"].values()
-                if s.get("function") == f_key and _master_kind(s) == master
-            ]
-            if not found:
-                missing.append(f"no manifest has {engine} x {strategy} with master {master}")
+    # every path of aws_calls.paths(): engine x strategy with each kind of master secret, and
+    # with each kind of replica host
+    seen = {
+        (f["engine"], f["strategy"], what)
+        for d in everything
+        for f_key, f in (d.get("functions") or {}).items()
+        for s in d["secrets"].values()
+        if s.get("function") == f_key
+        for what in (("master", _master_kind(s)), ("replica", _replica_kind(s)))
+    }
+    for path in aws_calls.paths():
+        for what in (("master", path.master), ("replica", path.replica)):
+            if (path.engine, path.strategy, what) not in seen:
+                missing.append(f"no manifest has {path.engine} x {path.strategy} with {what[0]} {what[1]}")
     # every source with every strategy
     for source in K.SOURCES:
         for strategy in K.STRATEGIES:
@@ -289,28 +274,40 @@ def _master_kind(secret: dict[str, Any]) -> str | None:
     master = secret.get("master_secret")
     if master is None:
         return None
-    return aws_calls.master_kind(master.get("name") or aws.secret_name(master["arn"]))
+    return aws_calls.master_kind(master.get("name") or aws.secret_name(master["arn"]), master.get("managed_by"))
 
 
-def test_a_field_no_kind_sets_joins_by_itself() -> None:
-    """The hook for a new field (issue 25 §3's read-replica field is being added): take away
-    every kind that sets a secret's rotate_immediately, and the enumeration makes one that
-    sets it, valid, from the field's own type."""
-    setting = [k for k in HAND if ("secrets", "rotate_immediately") in K.set_fields(k.manifest())]
+def _replica_kind(secret: dict[str, Any]) -> str | None:
+    replica = secret.get("replica_of_master") or {}
+    return next((kind for kind in aws_calls.REPLICA_KINDS if replica.get(kind) is not None), None)
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("secrets", "rotate_immediately"), True),  # a boolean of a secret
+        (("secrets", "schedule", "window"), "3h"),  # text inside a secret's field, as an example gives it
+    ],
+)
+def test_a_field_no_kind_sets_joins_by_itself(path: tuple[str, ...], value: Any) -> None:
+    """The hook for a new field: take away every kind that sets the field, and the
+    enumeration makes one that sets it, valid, from the field's own type or an example
+    manifest. (Issue 25 §3's replica_of_master and master_secret.managed_by joined through
+    aws_calls.paths(), the model's table of what chooses a secret's grants.)"""
+    setting = [k for k in HAND if path in K.set_fields(k.manifest())]
     assert setting
     rest = [k for k in HAND if k not in setting]
-    assert ("secrets", "rotate_immediately") in K.uncovered(rest)
-    made = K.auto_kinds(rest, _valid)
-    joined = [k for k in made if ("secrets", "rotate_immediately") in K.set_fields(k.manifest())]
+    assert path in [p for p, _info in K.uncovered(rest)]
+    joined = [k for k in K.auto_kinds(rest, _valid) if path in K.set_fields(k.manifest())]
     assert joined and all(_valid(k.manifest()) for k in joined)
-    assert {v for k in joined for v in _values(k.manifest(), ("secrets", "rotate_immediately"))} >= {True}
+    assert value in {v for k in joined for v in _values(k.manifest(), path)}
 
 
 def test_kinds_are_enumerated_from_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
     """A new engine or partner type in the model's tables is a new kind, with no edit here."""
     from generator import engines, external
 
-    monkeypatch.setattr(K, "ENGINES", (*engines.ENGINES, "cockroach"))
+    monkeypatch.setattr(engines, "ENGINES", (*engines.ENGINES, "cockroach"))
     monkeypatch.setattr(engines, "_FACTS", {**engines._FACTS, "cockroach": ("cockroach", "RDSPostgreSQL")})
     assert any("/cockroach/" in k.name for k in K.hand_kinds())
     partner = external.PARTNERS["PaddleApiKey"]

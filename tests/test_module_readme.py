@@ -11,7 +11,7 @@ import pytest
 from conftest import EXAMPLES, GOLDEN, ROOT
 from hclparse import load_module
 
-from generator import model
+from generator import api
 
 
 def _table(readme: str, heading: str) -> list[list[str]]:
@@ -22,7 +22,7 @@ def _table(readme: str, heading: str) -> list[list[str]]:
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
 def test_module_readme_matches_the_tf_files(example: Path) -> None:
-    module, _ = model.load(example)
+    module, _ = api.load(example)
     folder = GOLDEN / module.name
     readme = (folder / "README.md").read_text(encoding="utf-8")
     parsed = load_module(folder)

@@ -299,6 +299,33 @@ def test_security_hub_round_trip_in_each_audited_account(env, tmp_path, capsys):
             assert f["Resources"][0]["Id"] == worlds[account].secret_arns[lw.SECRETS[1]]
 
 
+def test_security_hub_archives_a_fixed_finding_as_passed(env, tmp_path, capsys):
+    """fail -> fix -> run again: GetFindings shows the finding ARCHIVED and PASSED, in place
+    (same Id). moto's GetFindings ignores filters: securityhub.earlier judges each finding."""
+    worlds = {A: _world(env, A)}
+    secret = lw.SECRETS[1]
+    acct = Account(env, A)
+    acct.client("secretsmanager").cancel_rotate_secret(SecretId=worlds[A].secret_arns[secret])
+    paths = _manifests(tmp_path, worlds)
+    code, _ = _doctor(env, paths, assume=AssumeRole(ROLE), to_security_hub=True)
+    assert code == 1, capsys.readouterr().err
+    [f] = acct.client("securityhub").get_findings()["Findings"]
+    assert (f["RecordState"], f["Compliance"]["Status"]) == ("ACTIVE", "FAILED")
+    lw.rotate(worlds[A], secret)  # the fix: rotation on again
+    code, _ = _doctor(env, paths, assume=AssumeRole(ROLE), to_security_hub=True)
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert f"security hub: account {A}, us-east-1: 1 finding(s) imported (1 of them archived" in err, err
+    [g] = acct.client("securityhub").get_findings()["Findings"]
+    assert g["Id"] == f["Id"] == f"rotation-tf/{A}/us-east-1/rotation/{secret}"
+    assert (g["RecordState"], g["Compliance"]["Status"]) == ("ARCHIVED", "PASSED")
+    assert g["Compliance"]["RelatedRequirements"] == ["SecretsManager.1"]
+    # nothing is left to archive, and nothing new fails: the next run sends nothing
+    code, _ = _doctor(env, paths, assume=AssumeRole(ROLE), to_security_hub=True)
+    assert code == 0 and "nothing to send" in capsys.readouterr().err
+    assert acct.client("securityhub").get_findings()["Findings"] == [g]
+
+
 def test_security_hub_account_gets_every_finding(env, tmp_path, capsys):
     hub = "333333333333"
     worlds = {A: _world(env, A)}

@@ -31,7 +31,7 @@ import yaml
 from harness import MotoServer, Root, tf_env
 from lifecycle import World
 
-from generator import api, errors, model
+from generator import api, errors
 
 pytestmark = [pytest.mark.moto, pytest.mark.terraform]
 
@@ -180,7 +180,7 @@ def test_qualified_function_name_replaces_forever(traps, tmp_path: Path) -> None
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump(data))
     with pytest.raises(errors.Failed) as exc:
-        model.load(bad)
+        api.load(bad)
     assert "is qualified (:live)" in str([d.message for d in exc.value.diagnostics])
 
 
@@ -231,7 +231,7 @@ def test_days_and_expression_both_set(terraform, tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump(data))
     with pytest.raises(errors.Failed) as exc:
-        model.load(bad)
+        api.load(bad)
     assert "not both" in str([d.message for d in exc.value.diagnostics])
 
 

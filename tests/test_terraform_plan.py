@@ -15,7 +15,7 @@ from conftest import EXAMPLES, GOLDEN, PLANNABLE
 from harness import Root, tf_env
 from lifecycle import HARNESS_ROLE, World
 
-from generator import model
+from generator import api, model
 
 pytestmark = pytest.mark.terraform
 
@@ -36,7 +36,7 @@ def _seed_moto(moto, m: model.Module) -> dict[str, str]:
 
 def test_fmt_check_on_every_golden_module(terraform) -> None:
     for example in EXAMPLES:
-        m, _ = model.load(example)
+        m, _ = api.load(example)
         proc = subprocess.run(
             [terraform.binary, "fmt", "-check", "-diff", "-recursive", str(GOLDEN / m.name)],
             capture_output=True,
@@ -49,7 +49,7 @@ def test_fmt_check_on_every_golden_module(terraform) -> None:
 
 @pytest.mark.parametrize("example", PLANNABLE, ids=lambda p: p.stem)
 def test_init_validate_plan(example: Path, terraform, moto, tmp_path: Path) -> None:
-    m, _ = model.load(example)
+    m, _ = api.load(example)
     looked_up = _seed_moto(moto, m)
     root = Root(terraform, tmp_path / "root", GOLDEN / m.name, region=m.region, endpoint=moto.url)
     root.init()

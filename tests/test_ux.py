@@ -19,7 +19,7 @@ import pytest
 import yaml
 from conftest import EXAMPLES, ROOT, cli
 
-from generator import explain, model
+from generator import api, explain
 from generator import schema as schema_mod
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -133,7 +133,7 @@ def test_explain_json_lists_every_statement_with_reason() -> None:
     proc = cli("explain", "examples/rotation.yaml", "--format", "json")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    module, _ = model.load(ROOT / "examples" / "rotation.yaml")
+    module, _ = api.load(ROOT / "examples" / "rotation.yaml")
     assert [f["function"] for f in data["functions"]] == [f.key for f in module.functions]
     for role, fn in zip(data["roles"], module.functions, strict=True):
         assert role["role_name"] == fn.role_name
@@ -152,7 +152,7 @@ def test_explain_plain_when_piped() -> None:
     assert not ANSI.search(out) and "┃" not in out
     assert out.splitlines()[0].startswith("Module rotation (from rotation.yaml)")
     # every action and every resource of every role appears, with its reason
-    module, _ = model.load(ROOT / "examples" / "rotation.yaml")
+    module, _ = api.load(ROOT / "examples" / "rotation.yaml")
     for fn in module.functions:
         assert explain.role_title(explain.facts(module)["roles"][module.functions.index(fn)]) in out
         for st in fn.policy.statements:
@@ -467,7 +467,7 @@ def test_explain_shows_schedules_and_windows() -> None:
 
 
 def test_explain_on_a_narrow_terminal_breaks_arns_only_between_parts() -> None:
-    module, _ = model.load(ROOT / "examples" / "rotation.yaml")
+    module, _ = api.load(ROOT / "examples" / "rotation.yaml")
     arns = {r for fn in module.functions for st in fn.policy.statements for r in st.resources if r.startswith("arn:")}
     for columns in (60, 80):
         out = ANSI.sub("", cli_tty("explain", "examples/rotation.yaml", columns=columns))

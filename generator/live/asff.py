@@ -17,7 +17,10 @@ out. Each carries:
 * ``Compliance``: ``FAILED`` or ``NOT_AVAILABLE``, and ``RelatedRequirements`` naming the
   Security Hub controls that match (SecretsManager.1, .2, .4);
 * a stable ``Id`` (the account, region, check and subject), so that a re-run updates the
-  finding in Security Hub rather than adding another.
+  finding in Security Hub rather than adding another;
+* ``ProductFields["rotation-tf/module"]``: the manifest's module, so that a later run of the
+  same manifest knows which of the findings it sent before are its own to archive
+  (:func:`archived`, :mod:`generator.live.securityhub`).
 
 Required fields: https://docs.aws.amazon.com/securityhub/latest/userguide/asff-required-attributes.html.
 """
@@ -92,9 +95,45 @@ def render(findings: list[Any], now: datetime, *, hub_account: str | None = None
             if check is not None:
                 recommendation["Url"] = check.source
             finding["Remediation"] = {"Recommendation": recommendation}
+        if f.module:
+            finding["ProductFields"]["rotation-tf/module"] = f.module
         if f.file:
             finding["ProductFields"]["rotation-tf/manifest"] = f"{f.file}:{f.line}" if f.line else f.file
         out.append(finding)
+    return out
+
+
+# What a finding that rotation-tf sent carries back into BatchImportFindings when a later run
+# archives it: the fields render() writes. GetFindings returns more (ProductName, Workflow,
+# ProcessedAt, ...), which are Security Hub's own and not the provider's to send.
+_OWN_FIELDS = (
+    "SchemaVersion", "Id", "ProductArn", "GeneratorId", "AwsAccountId", "Region", "Types", "CreatedAt",
+    "Severity", "FindingProviderFields", "Title", "Description", "Resources", "Compliance", "ProductFields",
+    "Remediation",
+)  # fmt: skip
+PASSED_NOW = "passes now"
+GONE = "is no longer in the manifest"
+
+
+def archived(previous: dict[str, Any], now: datetime, why: str) -> dict[str, Any]:
+    """An earlier finding of rotation-tf's (as GetFindings returns it) updated to say that it
+    no longer holds: ``Compliance.Status`` PASSED and ``RecordState`` ARCHIVED, the two fields
+    a finding provider updates with BatchImportFindings (the same ``Id`` and ``ProductArn``
+    update the finding in place; ``Workflow`` is the customer's and cannot be set by an
+    import once the finding exists:
+    https://docs.aws.amazon.com/securityhub/latest/userguide/finding-update-batchimportfindings.html).
+    ``why``: :data:`PASSED_NOW` or :data:`GONE`."""
+    out = {k: previous[k] for k in _OWN_FIELDS if k in previous}
+    compliance = dict(out.get("Compliance") or {})
+    compliance["Status"] = "PASSED"
+    out["Compliance"] = compliance
+    out["RecordState"] = "ARCHIVED"
+    out["UpdatedAt"] = now.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    fields = dict(out.get("ProductFields") or {})
+    subject = fields.get("rotation-tf/subject", "the subject")
+    fields["rotation-tf/status"] = "pass" if why == PASSED_NOW else "gone"
+    out["ProductFields"] = fields
+    out["Description"] = f"resolved: {fields.get('rotation-tf/check', 'the check')} of {subject} {why}"[:1024]
     return out
 
 

@@ -16,6 +16,7 @@ from generator.exits import Exit
 
 if TYPE_CHECKING:  # boto3 is imported only when a command talks to AWS
     from generator.live.client import LiveError, ServiceFailure
+    from generator.source import Source
 
 # the codes of generator.exits, under this module's earlier names
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_UNREACHABLE = Exit.OK, Exit.CHANGED, Exit.USAGE, Exit.UNREADABLE
@@ -204,15 +205,9 @@ def _unreadable_report(module: Any, reason: str, fix: str) -> Any:
     return Report(module.account_id, module.region, [finding])
 
 
-def _entry_lines(path: Path) -> dict[tuple[str, ...], int]:
-    """The line of each function's and secret's key, and of ``account_id``, in the manifest."""
-    from generator import source as source_mod
-    from generator.errors import Failed
-
-    try:
-        src = source_mod.load(path)
-    except Failed:  # pragma: no cover - the manifest was valid a moment ago
-        return {}
+def _entry_lines(src: Source) -> dict[tuple[str, ...], int]:
+    """The line of each function's and secret's key, and of ``account_id``, in the manifest
+    (its :class:`generator.source.Source`, as the module keeps it)."""
     out: dict[tuple[str, ...], int] = {}
     for section in ("functions", "secrets"):
         for key in src.data.get(section) or {}:
@@ -258,7 +253,7 @@ def _stamped(audit: Audit) -> None:
     from generator.live import registry
 
     report, module = audit.report, audit.module
-    lines = _entry_lines(audit.manifest)
+    lines = _entry_lines(module.source)
     functions = {fn.key for fn in module.functions}
     secrets = {s.name for s in module.secrets}
     file = _display_path(audit.manifest)
@@ -273,7 +268,7 @@ def _stamped(audit: Audit) -> None:
 
     report.findings = [
         replace(f, account=report.account, region=report.region, file=file, line=line(f),
-                resource=_resource(module, f))
+                resource=_resource(module, f), module=module.name)
         for f in report.findings
     ]  # fmt: skip
 
@@ -434,9 +429,18 @@ def _to_security_hub(audits: list[Audit], conn: Connection, caller: Any, assume:
     from generator.live.checks.context import now
     from generator.live.client import LiveError, ServiceFailure
 
-    findings = asff.render([f for a in audits for f in a.report.findings], now(), hub_account=hub_account)
-    if not findings:
-        sys.stderr.write("security hub: nothing to send (no check fails or is unknown)\n")
+    stamp = now()
+    findings = asff.render([f for a in audits for f in a.report.findings], stamp, hub_account=hub_account)
+    scopes = [
+        securityhub.Scope(
+            a.module.account_id, a.module.region, a.module.name,
+            frozenset(fn.key for fn in a.module.functions) | frozenset(s.name for s in a.module.secrets),
+            judged=not a.unreadable and not any(f.status == "unknown" for f in a.report.findings),
+        )
+        for a in audits
+    ]  # fmt: skip
+    if not findings and not any(s.judged for s in scopes):
+        sys.stderr.write("security hub: nothing to send (no check fails, and no account was judged whole)\n")
         return True
     try:
         if not caller.account:
@@ -453,7 +457,11 @@ def _to_security_hub(audits: list[Audit], conn: Connection, caller: Any, assume:
             credentials = caller.credentials(assume, aws_mod.partition_of(region), account)
         return _open(conn, region, ("securityhub",), credentials)
 
-    results = securityhub.send(findings, open_aws)
+    results = securityhub.send(findings, open_aws, scopes=scopes, now=stamp, hub_account=hub_account)
+    if not results:
+        sys.stderr.write(
+            "security hub: nothing to send (no check fails, and nothing sent earlier is left to archive)\n"
+        )
     for r in results:
         sys.stderr.write(r.line() + "\n")
     return not any(r.failed for r in results)

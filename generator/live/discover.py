@@ -16,7 +16,11 @@ Calls (all read-only, each paginated list followed to its end):
 * Per KMS key, once: ``DescribeKey`` (an AWS managed key is left out; an alias becomes the
   key ARN the manifest needs).
 * With ``--read-values`` only: ``GetSecretValue`` per rotated secret, from which only
-  ``engine`` and ``masterarn`` are taken. Nothing else of a value is kept or written.
+  ``engine``, ``host`` and ``masterarn`` are taken, and per master secret its ``host`` and
+  ``engine``: a secret whose host is not its master's gets ``replica_of_master`` (the read
+  replica's identifier, the host's first label; or for an Aurora master the cluster's, its
+  endpoint's first label), which the grants of its replica check follow. Nothing else of a
+  value is kept or written, hosts included.
 
 AWS's published rotation applications are recognised by the tags that the Serverless
 Application Repository puts on what it deploys, ``serverlessrepo:applicationId`` and
@@ -33,9 +37,7 @@ from __future__ import annotations
 
 import json
 import re
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from generator import __version__, aws, aws_calls, engines
@@ -56,6 +58,7 @@ def engine_of_value(value: str) -> str | None:
 
 
 _KEY_RE = re.compile(r"[^A-Za-z0-9_-]")
+_RDS_ID = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,62}$")  # manifest.RDS_IDENTIFIER_PATTERN
 _WINDOW_RE = re.compile(r"^([1-9]|1[0-9]|2[0-4])h$")
 
 
@@ -100,6 +103,7 @@ class Sec:
     external_type: str | None = None  # a managed external secret: Secrets Manager rotates it with a partner
     metadata: list[tuple[str, str]] = field(default_factory=list)
     admin_kms_key_arn: str | None = None
+    replica: tuple[str, str] | None = None  # replica_of_master: (field, identifier)
 
 
 class Discoverer:
@@ -185,7 +189,7 @@ class Discoverer:
         fn_arns = sorted({s["RotationLambdaARN"] for s in rotated})
         confs = dict(zip(fn_arns, self.aws.map(self._function_or_error, fn_arns), strict=True))
         fns = self._functions(fn_arns, confs, account)
-        values: dict[str, tuple[str | None, str | None]] = {}
+        values: dict[str, tuple[str | None, str | None, str | None]] = {}  # ARN -> (engine, masterarn, host)
         if self.read_values:
             got = self.aws.map(self._value_fields, [s["ARN"] for s in rotated])
             values = dict(zip([s["ARN"] for s in rotated], got, strict=True))
@@ -199,7 +203,7 @@ class Discoverer:
                 sec.notes.append(note)
             if s["RotationLambdaARN"] != fn.arn:
                 sec.notes.append(f"rotation names {s['RotationLambdaARN']}")
-            engine_value, master = values.get(s["ARN"], (None, None))
+            engine_value, master, _host = values.get(s["ARN"], (None, None, None))
             if engine_value and not fn.engine_known and engine_of_value(engine_value):
                 fn.engine, fn.engine_known = str(engine_of_value(engine_value)), True
                 fn.notes.append("engine taken from a secret's value (--read-values)")
@@ -217,8 +221,9 @@ class Discoverer:
         if self.read_values:  # every value of a function's secrets read, none with masterarn: single user
             for fn in fns.values():
                 mine = [s["ARN"] for s in rotated if fns[s["RotationLambdaARN"]] is fn]
-                if not fn.strategy_known and mine and all(values.get(a, (None, None))[0] for a in mine):
+                if not fn.strategy_known and mine and all(values.get(a, (None, None, None))[0] for a in mine):
                     fn.strategy_known = True
+            self._replicas(secrets, fns, values)
         for sec in secrets:
             fn = next(f for f in fns.values() if f.key == sec.function)
             if aws_calls.reads_master(fn.engine, fn.strategy) and sec.master_arn is None:  # Db2 single user too
@@ -267,7 +272,7 @@ class Discoverer:
             text = self._render(account, fns, secrets, others, managed, dropped)
         summary = (f"discover: {len(secrets)} rotated secret(s) ({len(service_rotated)} by their own service, "
                    f"{len(external_rotated)} managed external), {len(fns)} function(s), {len(others)} secret(s) without rotation; "
-                   f"{self.aws.total_calls} API calls; " + ("values read for engine and masterarn only" if self.read_values else "no secret value read"))  # fmt: skip
+                   f"{self.aws.total_calls} API calls; " + ("values read for engine, host and masterarn only" if self.read_values else "no secret value read"))  # fmt: skip
         return text, summary
 
     def _function_or_error(self, arn: str) -> dict[str, Any] | LiveError | None:
@@ -278,18 +283,73 @@ class Discoverer:
                 return exc
             raise
 
-    def _value_fields(self, arn: str) -> tuple[str | None, str | None]:
-        """(engine, masterarn) from the current value; nothing else leaves
+    def _value_fields(self, arn: str) -> tuple[str | None, str | None, str | None]:
+        """(engine, masterarn, host) from the current value; nothing else leaves
         :func:`current_value_fields`."""
         try:
-            shape = current_value_fields(self.aws, arn, ("engine", "masterarn"))
+            shape = current_value_fields(self.aws, arn, ("engine", "masterarn", "host"))
         except LiveError:
-            return None, None
+            return None, None, None
         if shape is None:
-            return None, None
+            return None, None, None
         fields = shape[1]
         master = fields.get("masterarn")
-        return fields.get("engine"), (master if master and master.startswith("arn:") else None)
+        return fields.get("engine"), (master if master and master.startswith("arn:") else None), fields.get("host")
+
+    def _master_fields(self, arn: str) -> tuple[str | None, str | None]:
+        """(host, engine) of a master secret's current value, read once per master."""
+
+        def fetch() -> tuple[str | None, str | None]:
+            try:
+                shape = current_value_fields(self.aws, arn, ("host", "engine"))
+            except LiveError:
+                return None, None
+            fields = shape[1] if shape else {}
+            return fields.get("host"), fields.get("engine")
+
+        got: tuple[str | None, str | None] = self.memo.get(("master-value", arn), fetch)
+        return got
+
+    def _replicas(
+        self, secrets: list[Sec], fns: dict[str, Fn], values: dict[str, tuple[str | None, str | None, str | None]]
+    ) -> None:
+        """``replica_of_master`` for a secret whose host is not its master's, as AWS's function
+        will look it up (is_rds_replica_database): the read replica, the host's first label;
+        for an Aurora master (engine aurora-*) the cluster, its endpoint's first label."""
+        from generator.live.checks.replica import is_cluster_endpoint, label
+
+        by_key = {f.key: f for f in fns.values()}
+        for sec in secrets:
+            host = values.get(sec.arn, (None, None, None))[2]
+            if not sec.master_arn or not host or "UNKNOWN-master" in sec.master_arn:
+                continue
+            fn = by_key[sec.function]
+            master_host, master_engine = self._master_fields(sec.master_arn)
+            if not master_host:
+                if aws_calls.master_kind(aws.secret_name(sec.master_arn)) in aws_calls.RDS_MANAGED_KINDS:
+                    sec.notes.append("its master is RDS-managed (its host is its database's): whether the secret's host "
+                                     "is a replica is not read here; doctor --read-values checks it")  # fmt: skip
+                continue
+            if host == master_host:
+                continue
+            supported = aws_calls.REPLICA_PATHS.get(aws_calls.function_for(fn.engine, fn.strategy), ())
+            aurora = (master_engine or "").startswith("aurora")
+            if aurora and aws_calls.REPLICA_CLUSTER in supported and is_cluster_endpoint(master_host):
+                kind, ident = aws_calls.REPLICA_CLUSTER, label(master_host)
+            elif not aurora and aws_calls.REPLICA_INSTANCE in supported:
+                kind, ident = aws_calls.REPLICA_INSTANCE, label(host)
+            else:
+                sec.notes.append("its value's host is not its master secret's, and AWS's function for this engine and "
+                                 "strategy accepts no such replica: rotation fails until they share a host")  # fmt: skip
+                continue
+            if not _RDS_ID.match(ident):
+                sec.notes.append("its value's host is not its master secret's; set replica_of_master if it is a read "
+                                 "replica or an Aurora reader (its identifier could not be read from the host)")  # fmt: skip
+                continue
+            sec.replica = (kind, ident)
+            sec.notes.append("replica_of_master: its value's host is not its master secret's (--read-values); AWS's "
+                             "function asks RDS whether it is " + ("an Aurora reader of the master's cluster" if aurora
+                             else "a read replica of the master's instance"))  # fmt: skip
 
     def _functions(self, arns: list[str], confs: dict[str, Any], account: str) -> dict[str, Fn]:
         out: dict[str, Fn] = {}
@@ -365,7 +425,7 @@ class Discoverer:
             f"# Discovered by rotation-tf {__version__} in account {account}, region {self.region}.",
             "# Every secret is marked import: true: `rotation-tf generate` then `rotation-tf imports` adopt",
             "# the existing rotation; `terraform plan` shows what changes (see the comments).",
-            "# " + ("Secret values were read (--read-values) for engine and masterarn only." if self.read_values
+            "# " + ("Secret values were read (--read-values) for engine, host and masterarn only." if self.read_values
                     else "No secret value was read: fields that need one are marked UNKNOWN."),
             "version: 1",
             f"account_id: {yq(account)}",
@@ -458,6 +518,9 @@ class Discoverer:
                 )
                 if sec.master_kms_key_arn:
                     lines.append(f"      kms_key_arn: {yq(sec.master_kms_key_arn)}")
+            if sec.replica:
+                lines.append("    replica_of_master:")
+                lines.append(f"      {sec.replica[0]}: {yq(sec.replica[1])}")
             lines.append("    schedule:")
             for k, v in sec.schedule.items():  # noqa: B007
                 lines.append(f"      {k}: {yq(v)}")
@@ -474,20 +537,17 @@ class Discoverer:
 
     def _problems(self, text: str) -> dict[tuple[str, str], str]:
         """{(section, key): message} of every entry rotation-tf's validation rejects."""
-        from generator import model
+        from generator import api, source
         from generator.errors import Failed
 
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "discovered.yaml"
-            path.write_text(text, encoding="utf-8")
-            try:
-                model.load(path, display_name="discovered.yaml")
-            except Failed as exc:
-                out = {(str(d.path[0]), str(d.path[1])): d.message for d in exc.diagnostics
-                       if len(d.path) >= 2 and d.path[0] in ("secrets", "functions")}  # fmt: skip
-                if not out:
-                    raise NothingToWrite("; ".join(d.render() for d in exc.diagnostics)) from None
-                return out
+        try:
+            api.load(source.load_text(text, "discovered.yaml"))
+        except Failed as exc:
+            out = {(str(d.path[0]), str(d.path[1])): d.message for d in exc.diagnostics
+                   if len(d.path) >= 2 and d.path[0] in ("secrets", "functions")}  # fmt: skip
+            if not out:
+                raise NothingToWrite("; ".join(d.render() for d in exc.diagnostics)) from None
+            return out
         return {}
 
 

@@ -34,6 +34,7 @@ class Finding:
     file: str = ""
     line: int = 0
     resource: str = ""
+    module: str = ""  # the manifest's module: whose earlier Security Hub findings a run may archive
     subjects: tuple[str, ...] = ()
     cause: tuple[str, str] | None = None
 

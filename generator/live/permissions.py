@@ -41,8 +41,9 @@ DISCOVER = (
     "iam:ListRolePolicies",
 )
 READ_VALUES = ("secretsmanager:GetSecretValue", "kms:Decrypt")
-# doctor --to-security-hub only: the one write, in the account that imports the findings.
-SECURITY_HUB = ("securityhub:BatchImportFindings",)
+# doctor --to-security-hub only: the one write, in the account that imports the findings, and
+# the read of what earlier runs sent there (to archive what no longer holds).
+SECURITY_HUB = ("securityhub:BatchImportFindings", "securityhub:GetFindings")
 
 COMMANDS = {"doctor": DOCTOR, "discover": DISCOVER}
 

@@ -370,6 +370,12 @@ class AccountReader:
                 break
         return out
 
+    def value_fields(self, arn: str, wanted: tuple[str, ...]) -> tuple[frozenset[str], dict[str, str]] | None:
+        """(the top-level keys of the current value, the string values of the ``wanted``
+        fields), or None when the value is not a JSON object: ``--read-values`` only, for
+        fields such as ``host`` and ``engine``, read once per secret and fields."""
+        return self._memo.get(("value", arn, wanted), lambda: current_value_fields(self.aws, arn, wanted))
+
     def value_shape(self, arn: str) -> tuple[frozenset[str] | None, Any]:
         """(the top-level keys of the current value if it is a JSON object, its ``engine``):
         ``--read-values`` only. The value itself never leaves :func:`current_value_fields`."""
