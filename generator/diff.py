@@ -443,7 +443,9 @@ def _plural_verb(what: str) -> str:
     return f"{head} {rest}".strip()
 
 
-EXTERNAL_ROLE_LABEL = "managed external secrets: role"
+EXTERNAL_ROLE_OWNER = "managed external secrets"
+"""Whom the role Secrets Manager assumes for managed external secrets belongs to, in the rows."""
+EXTERNAL_ROLE_LABEL = f"{EXTERNAL_ROLE_OWNER}: role"
 GrantRow = tuple[str, str, str, str, tuple[str, ...]]  # function, resource, condition, reason, actions
 
 
@@ -505,7 +507,8 @@ def other_rows(diff: Diff) -> list[tuple[str, str, str, str]]:
         elif kind == "schedule":
             rows.append(("~", "schedule", c["secret"], f"{schedule_text(c['before'])} -> {schedule_text(c['after'])}"))
         elif kind == "resource":  # of its function or secret, as every other row; the AWS name in the detail
-            of = c["secret"] if c["type"] == "secret" else c["function"]
+            # the external-secrets role belongs to no function or secret (_resources): it has neither key
+            of = c.get("secret" if c["type"] == "secret" else "function") or EXTERNAL_ROLE_OWNER
             detail = c["change"] if c["name"] == of else f"{c['change']}: {c['name']}"
             rows.append(("+" if c["change"] == "created" else "-", c["type"], of, detail))
         elif kind == "policy_form":

@@ -248,6 +248,12 @@ class Function(_Strict):
     ] = Field(default_factory=dict)
 
 
+SOURCES: tuple[str, ...] = ("existing_function_arn", "package", "rotation_app")
+"""The fields of :class:`Function` that say where the function comes from: exactly one is
+given (checks.functions). The one list of function sources (tests/kinds.py reads it)."""
+assert set(SOURCES) <= set(Function.model_fields)
+
+
 class Roles(_Strict):
     """Hardening of every rotation role, each with a safe default."""
 

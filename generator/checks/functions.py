@@ -9,7 +9,7 @@ import re
 from generator import aws, aws_calls, naming, rotation_apps, runtimes
 from generator.checks.scope import Scope, arn, description, same_account, tags
 from generator.errors import Diagnostic, Path
-from generator.manifest import Function, Secret
+from generator.manifest import SOURCES, Function, Secret
 
 
 def check(sc: Scope, key: str, fn: Function) -> list[Diagnostic]:
@@ -95,13 +95,13 @@ def _package_environment(sc: Scope, path: Path, fn: Function) -> list[Diagnostic
 def _source(sc: Scope, path: Path, fn: Function) -> list[Diagnostic]:
     """Exactly one of existing_function_arn, package and rotation_app, each well formed."""
     out = []
-    given = ("existing_function_arn", "package", "rotation_app")
+    given = SOURCES
     sources = [n for n in given if getattr(fn, n) is not None]
     if len(sources) != 1 and not any(sc.is_dropped(path + (n,)) for n in given):
         out.append(
             sc.err(
                 path,
-                "give exactly one of existing_function_arn, package or rotation_app"
+                f"give exactly one of {', '.join(given[:-1])} or {given[-1]}"
                 + (f"; got {' and '.join(sources)}" if sources else ""),
             )
         )

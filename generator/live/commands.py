@@ -15,12 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from generator.exits import Exit
+
 if TYPE_CHECKING:  # boto3 is imported only when a command talks to AWS
     from generator.live.client import LiveError, ServiceFailure
     from generator.source import Source
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
-EXIT_INTERNAL = 4  # rotation-tf's own error (generator/exits.py will name it INTERNAL)
+# the codes of generator.exits, under this module's earlier names
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_UNREACHABLE = Exit.OK, Exit.CHANGED, Exit.USAGE, Exit.UNREADABLE
+EXIT_INTERNAL = Exit.INTERNAL
 
 
 @dataclass(frozen=True)
