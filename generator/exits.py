@@ -37,10 +37,11 @@ MEANINGS: dict[Exit, tuple[str, str]] = {
         "`FOREIGN:`)",
     ),
     Exit.UNREADABLE: (
-        "AWS could not be read (doctor, discover)",
-        "`doctor`, `discover`: AWS or an account could not be read (unreachable, credentials refused, a role "
-        "not assumed, an error that the retries did not cure) or a finding could not be sent to Security Hub; "
-        "one line on stderr; outranks 1",
+        "not seen: AWS unreadable, or a doctor check unknown (doctor, discover)",
+        "`doctor`, `discover`: something was not seen. AWS or an account could not be read (unreachable, "
+        "credentials refused, a role not assumed, a connection closed, reset or timed out mid-run, an answer cut "
+        "short, an error that the retries did not cure), a finding could not be sent to Security Hub, or for "
+        "`doctor` a check is `unknown` and `--allow-unknown` does not accept it; outranks 1",
     ),
     Exit.INTERNAL: (
         "internal error (a bug: one line on stderr says where its traceback is)",
