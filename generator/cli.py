@@ -19,6 +19,7 @@ import typer.core
 from generator import __version__, exits
 from generator.engines import ENGINES
 from generator.exits import Exit
+from generator.formats.terminal import COLORS
 
 if TYPE_CHECKING:
     from generator.model import Module
@@ -184,8 +185,6 @@ def _root(
     """Generate the Terraform that lets AWS Secrets Manager secrets rotate safely (the app's
     help and its exit codes, generator.exits, are given to typer.Typer above)."""
 
-
-COLORS = ("auto", "always", "never")
 
 FORMATS: dict[str, tuple[str, ...]] = {
     "explain": ("text", "json"),
@@ -432,9 +431,9 @@ def diff(
 
     Exit 0 when nothing that grants or rotates changed, 1 when something did, 2 on a bad manifest or git error.
     """
-    from generator import commands
     from generator import diff as diff_mod
     from generator.errors import Failed
+    from generator.formats import terminal
 
     sides = []
     failed = False
@@ -453,7 +452,7 @@ def diff(
     elif fmt == "markdown":
         sys.stdout.write(diff_mod.markdown(result))
     else:
-        sys.stdout.write(diff_mod.text(result, color=commands.use_color(color, sys.stdout)))
+        sys.stdout.write(diff_mod.text(result, color=terminal.use_color(color, sys.stdout)))
     _exit(Exit.CHANGED if result.changed else Exit.OK)
 
 
@@ -639,7 +638,7 @@ def doctor(
 
     Exit 3 when anything was not seen: an account could not be read (AWS unreachable or stopped answering, or the role could not be assumed), a finding could not be sent to Security Hub, or a check is unknown that --allow-unknown does not accept; else 1 when a check fails; else 0 (every check judged, none fails); 2 bad manifest or usage.
     """
-    from generator.commands import use_color
+    from generator.formats.terminal import use_color
     from generator.live import commands
 
     conn = commands.Connection(profile, region, endpoint_url, max_attempts, timeout)

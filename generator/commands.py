@@ -9,46 +9,22 @@ typer commands in :mod:`generator.cli` call the same functions, so both paths be
 
 from __future__ import annotations
 
-import os
 import shlex
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from generator.errors import NOT_GENERATED
+from generator.formats.terminal import COLORS, colour_diff, use_color
 
 if TYPE_CHECKING:
     from generator.api import Result
-
-COLORS = ("auto", "always", "never")
 
 
 def echo(message: str, err: bool = False) -> None:
     stream = sys.stderr if err else sys.stdout
     stream.write(message + "\n")
     stream.flush()
-
-
-def use_color(color: str, stream: TextIO | None = None) -> bool:
-    """Whether to colour ``stream``: --color wins; auto means a terminal without NO_COLOR."""
-    if color == "always":
-        return True
-    if color == "never" or os.environ.get("NO_COLOR"):
-        return False
-    stream = stream or sys.stdout
-    return bool(getattr(stream, "isatty", lambda: False)())
-
-
-_DIFF_STYLES = (("+++", "\x1b[1m"), ("---", "\x1b[1m"), ("@@", "\x1b[36m"), ("+", "\x1b[32m"), ("-", "\x1b[31m"))
-
-
-def colour_diff(diff: str) -> str:
-    out = []
-    for line in diff.splitlines(keepends=True):
-        body, nl = (line[:-1], "\n") if line.endswith("\n") else (line, "")
-        style = next((code for prefix, code in _DIFF_STYLES if body.startswith(prefix)), None)
-        out.append(f"{style}{body}\x1b[0m{nl}" if style else line)
-    return "".join(out)
 
 
 def plural(n: int, word: str) -> str:

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from generator import aws, external
+from generator.formats.terminal import break_token_wise
 from generator.model import FunctionPlan, Module
 from generator.policies import Statement
 
@@ -297,23 +298,6 @@ def statement_fields(st: dict[str, Any]) -> list[tuple[str, list[str]]]:
     if st.get("code"):
         fields.append(("code", [f"AWS's {st['code']['function']}:", *(f"  {c}" for c in st["code"]["calls"])]))
     return fields
-
-
-def break_token_wise(text: str, width: int) -> list[str]:
-    """``text`` in pieces of at most ``width`` characters, broken only after ':' or '/'
-    (an ARN's own separators) or at a space; a single token longer than ``width`` is the
-    only thing ever cut, since nothing else fits."""
-    if width <= 0 or len(text) <= width:
-        return [text]
-    pieces: list[str] = []
-    rest = text
-    while len(rest) > width:
-        cut = max(rest.rfind(":", 0, width), rest.rfind("/", 0, width), rest.rfind(" ", 0, width))
-        cut = cut + 1 if cut > 0 else width
-        pieces.append(rest[:cut].rstrip(" "))
-        rest = rest[cut:]
-    pieces.append(rest)
-    return pieces
 
 
 def statement_block(st: dict[str, Any], width: int | None = None) -> list[tuple[str, str]]:

@@ -22,6 +22,7 @@ import pytest
 import yaml
 from harness import free_port
 
+from generator.formats import terminal
 from generator.live import commands
 
 pytestmark = [pytest.mark.moto]
@@ -1199,5 +1200,5 @@ def test_piped_text_is_at_most_100_columns_and_a_terminal_its_width(world, tmp_p
             return True
 
     monkeypatch.setenv("COLUMNS", "72")
-    assert commands.text_width(Tty()) == 72
-    assert commands.text_width(io.StringIO()) == 100
+    assert terminal.text_width(Tty()) == 72
+    assert terminal.text_width(io.StringIO()) == 100

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from generator.exits import Exit
+from generator.formats.terminal import MIN_WIDTH, PIPE_WIDTH, text_width, wrap
 
 if TYPE_CHECKING:  # boto3 is imported only when a command talks to AWS
     from generator.live.client import LiveError, ServiceFailure
@@ -82,47 +83,6 @@ def _failed(exc: LiveError | ServiceFailure, conn: Connection, region: str) -> i
 # ---- doctor ------------------------------------------------------------------------------
 
 _COLOURS = {"pass": "\x1b[32m", "warn": "\x1b[33m", "fail": "\x1b[31;1m", "unknown": "\x1b[35m"}
-PIPE_WIDTH = 100  # columns of text output that is not going to a terminal
-MIN_WIDTH = 40  # narrower terminals get 40 columns: below that no row's head fits
-
-
-def text_width(stream: IO[str]) -> int:
-    """The terminal's width (``COLUMNS`` first, as ``shutil.get_terminal_size``) when
-    ``stream`` is a terminal; otherwise 100 columns."""
-    import shutil
-
-    if getattr(stream, "isatty", lambda: False)():
-        return max(MIN_WIDTH, shutil.get_terminal_size((PIPE_WIDTH, 24)).columns)
-    return PIPE_WIDTH
-
-
-def wrap(text: str, head: str, cont: str, width: int) -> list[str]:
-    """``text`` after ``head`` on lines of at most ``width`` columns, continued after ``cont``.
-    Lines break at spaces; a word wider than a line (an ARN) is broken after a ':' or '/'
-    (:func:`generator.explain.break_token_wise`), and only where it has none, anywhere."""
-    from generator.explain import break_token_wise
-
-    if width - len(cont) < 40:  # a narrow terminal: continue near the left edge instead
-        cont = " " * min(len(cont), 4)
-    lines: list[str] = []
-    prefix, current = head, ""
-    for word in text.split(" "):
-        if not word:
-            continue
-        candidate = f"{current} {word}" if current else word
-        if len(prefix) + len(candidate) <= width:
-            current = candidate
-            continue
-        if current or len(prefix) + 1 > width:  # a head too wide for even one character: alone
-            lines.append((prefix + current).rstrip())
-            prefix, current = cont, ""
-        pieces = break_token_wise(word, width - len(prefix))
-        for piece in pieces[:-1]:
-            lines.append(prefix + piece)
-            prefix = cont
-        current = pieces[-1]
-    lines.append((prefix + current).rstrip())
-    return lines
 
 
 def render_text(report: Any, module: Any, colour: bool, width: int = PIPE_WIDTH) -> str:

@@ -1,0 +1,98 @@
+"""Where text output goes, decided in one place: whether to colour it (``--color``,
+``NO_COLOR``, a terminal or not), how wide it may be, and how a line too wide is broken.
+The renderers of :mod:`generator.formats` are told the answers; none of them asks the
+terminal itself.
+
+Nothing here imports rich or typer: :mod:`generator.commands` runs a pre-commit hook's
+``generate`` and ``validate`` without them, and reads :data:`COLORS` and
+:func:`use_color` from here.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import IO, TextIO
+
+COLORS = ("auto", "always", "never")
+"""``--color``'s words: auto (only on a terminal, and never when NO_COLOR is set), always or never."""
+
+PIPE_WIDTH = 100  # columns of text output that is not going to a terminal
+MIN_WIDTH = 40  # narrower terminals get 40 columns: below that no row's head fits
+
+
+def use_color(color: str, stream: TextIO | None = None) -> bool:
+    """Whether to colour ``stream``: --color wins; auto means a terminal without NO_COLOR."""
+    if color == "always":
+        return True
+    if color == "never" or os.environ.get("NO_COLOR"):
+        return False
+    stream = stream or sys.stdout
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def text_width(stream: IO[str]) -> int:
+    """The terminal's width (``COLUMNS`` first, as ``shutil.get_terminal_size``) when
+    ``stream`` is a terminal; otherwise 100 columns."""
+    import shutil
+
+    if getattr(stream, "isatty", lambda: False)():
+        return max(MIN_WIDTH, shutil.get_terminal_size((PIPE_WIDTH, 24)).columns)
+    return PIPE_WIDTH
+
+
+def break_token_wise(text: str, width: int) -> list[str]:
+    """``text`` in pieces of at most ``width`` characters, broken only after ':' or '/'
+    (an ARN's own separators) or at a space; a single token longer than ``width`` is the
+    only thing ever cut, since nothing else fits."""
+    if width <= 0 or len(text) <= width:
+        return [text]
+    pieces: list[str] = []
+    rest = text
+    while len(rest) > width:
+        cut = max(rest.rfind(":", 0, width), rest.rfind("/", 0, width), rest.rfind(" ", 0, width))
+        cut = cut + 1 if cut > 0 else width
+        pieces.append(rest[:cut].rstrip(" "))
+        rest = rest[cut:]
+    pieces.append(rest)
+    return pieces
+
+
+def wrap(text: str, head: str, cont: str, width: int) -> list[str]:
+    """``text`` after ``head`` on lines of at most ``width`` columns, continued after ``cont``.
+    Lines break at spaces; a word wider than a line (an ARN) is broken after a ':' or '/'
+    (:func:`break_token_wise`), and only where it has none, anywhere."""
+    if width - len(cont) < 40:  # a narrow terminal: continue near the left edge instead
+        cont = " " * min(len(cont), 4)
+    lines: list[str] = []
+    prefix, current = head, ""
+    for word in text.split(" "):
+        if not word:
+            continue
+        candidate = f"{current} {word}" if current else word
+        if len(prefix) + len(candidate) <= width:
+            current = candidate
+            continue
+        if current or len(prefix) + 1 > width:  # a head too wide for even one character: alone
+            lines.append((prefix + current).rstrip())
+            prefix, current = cont, ""
+        pieces = break_token_wise(word, width - len(prefix))
+        for piece in pieces[:-1]:
+            lines.append(prefix + piece)
+            prefix = cont
+        current = pieces[-1]
+    lines.append((prefix + current).rstrip())
+    return lines
+
+
+_DIFF_STYLES = (("+++", "\x1b[1m"), ("---", "\x1b[1m"), ("@@", "\x1b[36m"), ("+", "\x1b[32m"), ("-", "\x1b[31m"))
+
+
+def colour_diff(diff: str) -> str:
+    """A unified diff (``generate --check``) in a terminal's colours."""
+    out = []
+    for line in diff.splitlines(keepends=True):
+        body, nl = (line[:-1], "\n") if line.endswith("\n") else (line, "")
+        style = next((code for prefix, code in _DIFF_STYLES if body.startswith(prefix)), None)
+        out.append(f"{style}{body}\x1b[0m{nl}" if style else line)
+    return "".join(out)
