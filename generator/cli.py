@@ -296,6 +296,7 @@ def explain(
     """
     from generator import api, commands
     from generator import explain as explain_mod
+    from generator.formats import explain as explain_formats
 
     results = [api.validate(m) for m in manifests]
     for result in results:
@@ -305,11 +306,11 @@ def explain(
         _exit(Exit.USAGE)
     data = [explain_mod.facts(m) for m in modules]
     if fmt == "json":
-        sys.stdout.write(explain_mod.to_json(data[0] if len(data) == 1 else data))
+        sys.stdout.write(explain_formats.to_json(data[0] if len(data) == 1 else data))
         return
     tty = sys.stdout.isatty()
     if color == "never" or (color == "auto" and not tty):
-        sys.stdout.write("\n".join(explain_mod.plain(d) for d in data))
+        sys.stdout.write("\n".join(explain_formats.plain(d) for d in data))
         return
     from rich.console import Console
 
@@ -321,7 +322,7 @@ def explain(
         markup=False,
     )
     for d in data:
-        for renderable in explain_mod.rich_tables(d, console.width):
+        for renderable in explain_formats.rich_tables(d, console.width):
             console.print(renderable)
             console.print()
 

@@ -28,7 +28,7 @@ FAMILIES = [
     ("generate", ["generate", MANIFEST, "--check"], "generator.writer.compare"),
     ("generate", ["generate", "--", MANIFEST], "generator.writer.write"),  # typer's path
     ("explain", ["explain", MANIFEST], "generator.explain.facts"),
-    ("explain", ["explain", MANIFEST, "--format", "json"], "generator.explain.to_json"),
+    ("explain", ["explain", MANIFEST, "--format", "json"], "generator.formats.explain.to_json"),
     ("diff", ["diff", "/dev/null", MANIFEST], "generator.diff.compare"),
     ("diff", ["diff", MANIFEST, "/dev/null", "--format", "markdown"], "generator.diff.markdown"),
     ("imports", ["imports", MANIFEST], "generator.imports.render"),

@@ -18,6 +18,7 @@ from harness import ACCOUNT, Root
 
 from generator import api, explain
 from generator.errors import Failed
+from generator.formats import explain as explain_formats
 from generator.live import client, doctor
 
 EXAMPLE = ROOT / "examples" / "managed-rotation.yaml"
@@ -58,7 +59,7 @@ def test_the_example_writes_a_schedule_only() -> None:
     doc = json.dumps(fn.policy.document())
     assert "rds!cluster" not in doc
     assert [s.name for s in fn.secrets] == ["analytics/app"]
-    assert "2 secrets rotated by their own service" in explain.summary_line(explain.facts(m))
+    assert "2 secrets rotated by their own service" in explain_formats.summary_line(explain.facts(m))
     assert "managed by its service" in files["README.md"]
 
 

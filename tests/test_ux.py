@@ -21,6 +21,7 @@ from conftest import EXAMPLES, ROOT, cli
 
 from generator import api, explain
 from generator import schema as schema_mod
+from generator.formats import explain as explain_formats
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -154,7 +155,7 @@ def test_explain_plain_when_piped() -> None:
     # every action and every resource of every role appears, with its reason
     module, _ = api.load(ROOT / "examples" / "rotation.yaml")
     for fn in module.functions:
-        assert explain.role_title(explain.facts(module)["roles"][module.functions.index(fn)]) in out
+        assert explain_formats.role_title(explain.facts(module)["roles"][module.functions.index(fn)]) in out
         for st in fn.policy.statements:
             assert st.reason in out
             for item in (*st.actions, *st.resources):
