@@ -434,6 +434,7 @@ def diff(
     """
     from generator import diff as diff_mod
     from generator.errors import Failed
+    from generator.formats import diff as diff_formats
     from generator.formats import terminal
 
     sides = []
@@ -449,11 +450,11 @@ def diff(
         _exit(Exit.USAGE)
     result = diff_mod.compare(sides[0], sides[1], base, new)
     if fmt == "json":
-        sys.stdout.write(diff_mod.to_json(result))
+        sys.stdout.write(diff_formats.to_json(result))
     elif fmt == "markdown":
-        sys.stdout.write(diff_mod.markdown(result))
+        sys.stdout.write(diff_formats.markdown(result))
     else:
-        sys.stdout.write(diff_mod.text(result, color=terminal.use_color(color, sys.stdout)))
+        sys.stdout.write(diff_formats.text(result, color=terminal.use_color(color, sys.stdout)))
     _exit(Exit.CHANGED if result.changed else Exit.OK)
 
 

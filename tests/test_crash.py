@@ -30,7 +30,7 @@ FAMILIES = [
     ("explain", ["explain", MANIFEST], "generator.explain.facts"),
     ("explain", ["explain", MANIFEST, "--format", "json"], "generator.formats.explain.to_json"),
     ("diff", ["diff", "/dev/null", MANIFEST], "generator.diff.compare"),
-    ("diff", ["diff", MANIFEST, "/dev/null", "--format", "markdown"], "generator.diff.markdown"),
+    ("diff", ["diff", MANIFEST, "/dev/null", "--format", "markdown"], "generator.formats.diff.markdown"),
     ("imports", ["imports", MANIFEST], "generator.imports.render"),
     ("deployer-policy", ["deployer-policy", MANIFEST], "generator.grants.deployer_policy"),
     ("schema", ["schema"], "generator.schema.dumps"),
