@@ -15,7 +15,8 @@ import jsonschema
 import pytest
 from conftest import ROOT
 
-from generator.live import asff, commands, registry, sarif
+from generator.formats import asff, sarif
+from generator.live import commands, registry
 from generator.live.findings import Finding
 
 SCHEMA = json.loads((ROOT / "tests" / "data" / "sarif" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))

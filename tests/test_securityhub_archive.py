@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from generator.live import asff, securityhub
+from generator.formats import asff
+from generator.live import securityhub
 from generator.live.findings import Finding
 from generator.live.securityhub import Scope
 

@@ -534,7 +534,8 @@ def unseen_lines(
 def _to_security_hub(audits: list[Audit], conn: Connection, caller: Any, assume: Any, hub_account: str | None) -> bool:
     """Send the ASFF findings (generator.live.securityhub); False when any was not imported."""
     from generator import aws as aws_mod
-    from generator.live import asff, securityhub
+    from generator.formats import asff
+    from generator.live import securityhub
     from generator.live.checks.context import now
     from generator.live.client import LiveError, ServiceFailure
 
@@ -582,11 +583,11 @@ def render(audits: list[Audit], fmt: str, colour: bool = False, width: int = PIP
 
     findings = [f for a in audits for f in a.report.findings]
     if fmt == "sarif":
-        from generator.live import sarif
+        from generator.formats import sarif
 
         return json.dumps(sarif.render(findings), indent=2) + "\n"
     if fmt == "asff":
-        from generator.live import asff
+        from generator.formats import asff
         from generator.live.checks.context import now
 
         return json.dumps(asff.render(findings, now()), indent=2) + "\n"

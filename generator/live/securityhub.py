@@ -11,7 +11,7 @@ Before sending, each audited manifest whose every check was judged (:class:`Scop
 the ACTIVE findings rotation-tf sent earlier for its account and region (GetFindings, ids
 ``rotation-tf/<account>/<region>/...``) and archives those of its own module that this run
 did not find again: a check that passes now, or a subject that left the manifest
-(:func:`generator.live.asff.archived`). A run with a check it could not judge, or an
+(:func:`generator.formats.asff.archived`). A run with a check it could not judge, or an
 account it could not read, archives nothing there: what it did not see may still fail.
 Findings of another manifest's module in the same account are never touched.
 """
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from generator.live import asff
+from generator.formats import asff
 from generator.live.client import LiveError, ServiceFailure
 
 
