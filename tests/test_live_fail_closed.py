@@ -14,17 +14,18 @@ from conftest import ROOT, cli
 from harness import free_port
 
 from generator import api
+from generator.formats import doctor as doctor_formats
 from generator.live import commands, registry
 from generator.live.client import ApiError, Denied
-from generator.live.findings import FAIL, PASS, WARN, Finding, Report, caused, unknown
+from generator.live.findings import FAIL, PASS, WARN, Audit, Finding, Report, caused, unknown
 
 MANIFEST = ROOT / "examples" / "rotation.yaml"
 
 
-def audit(*findings: Finding, unreadable: str = "") -> commands.Audit:
+def audit(*findings: Finding, unreadable: str = "") -> Audit:
     module = api.validate(MANIFEST).module
     assert module is not None
-    return commands.Audit(MANIFEST, module, Report(module.account_id, module.region, list(findings)), unreadable)
+    return Audit(MANIFEST, module, Report(module.account_id, module.region, list(findings)), unreadable)
 
 
 OK = Finding("prod/orders/db", "secret", PASS, "exists")
@@ -60,7 +61,7 @@ def test_an_unread_account_is_exit_3_whatever_is_accepted():
 
 
 def test_the_summary_says_what_was_not_seen_and_the_permission_that_shows_it():
-    lines = commands.unseen_lines([audit(OK, DENIED, ERRED, FAILED, FOLLOWS)], frozenset(), width=200)
+    lines = doctor_formats.unseen_lines([audit(OK, DENIED, ERRED, FAILED, FOLLOWS)], frozenset(), width=200)
     text = "\n".join(lines)
     assert (
         lines[0]
@@ -74,9 +75,9 @@ def test_the_summary_says_what_was_not_seen_and_the_permission_that_shows_it():
     assert "not seen because: ec2:DescribeSubnets failed: Throttling (Rate exceeded)" in text
     assert text.endswith("to accept them unseen: --allow-unknown network,value")
     assert "grants" not in text  # follows from a failure: judged once key-policy is fixed
-    accepted = commands.unseen_lines([audit(OK, DENIED)], frozenset({"value"}))
+    accepted = doctor_formats.unseen_lines([audit(OK, DENIED)], frozenset({"value"}))
     assert accepted == ["accepted as unknown (--allow-unknown): value (1)"]
-    assert commands.unseen_lines([audit(OK, FAILED, FOLLOWS)], frozenset()) == []
+    assert doctor_formats.unseen_lines([audit(OK, FAILED, FOLLOWS)], frozenset()) == []
 
 
 def test_allow_unknown_names_are_the_registrys():

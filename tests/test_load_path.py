@@ -119,7 +119,7 @@ def test_a_clash_is_reported_from_the_sources_loaded_once(tmp_path: Path, monkey
 
 def test_doctor_stamps_lines_from_the_modules_source(tmp_path: Path) -> None:
     from generator.live import commands
-    from generator.live.findings import Finding, Report
+    from generator.live.findings import Audit, Finding, Report
 
     path = tmp_path / "rotation.yaml"
     path.write_bytes((ROOT / "examples" / "rotation.yaml").read_bytes())
@@ -136,7 +136,7 @@ def test_doctor_stamps_lines_from_the_modules_source(tmp_path: Path) -> None:
         [Finding(fn.key, "role", "pass", "ok"), Finding(sec.name, "rotation", "pass", "ok")],
     )
     path.unlink()  # doctor reads the manifest once, to validate it
-    audit = commands.Audit(path, module, report)
+    audit = Audit(path, module, report)
     commands._stamped(audit)
     assert [(f.subject, f.line) for f in audit.report.findings] == [(fn.key, fn_line), (sec.name, sec_line)]
 

@@ -17,7 +17,7 @@ from conftest import ROOT
 
 from generator.formats import asff, sarif
 from generator.live import commands, registry
-from generator.live.findings import Finding
+from generator.live.findings import Audit, Finding
 
 SCHEMA = json.loads((ROOT / "tests" / "data" / "sarif" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
 ACCOUNT, REGION = "111122223333", "us-east-1"
@@ -157,13 +157,13 @@ def _repo(tmp_path: Path) -> Path:
     return manifest
 
 
-def _audit(manifest: Path, *findings: Finding) -> commands.Audit:
+def _audit(manifest: Path, *findings: Finding) -> Audit:
     from generator import api
     from generator.live.findings import Report
 
     module = api.validate(manifest).module
     assert module is not None
-    return commands.Audit(manifest, module, Report(ACCOUNT, REGION, list(findings)))
+    return Audit(manifest, module, Report(ACCOUNT, REGION, list(findings)))
 
 
 def _key(manifest: Path, text: str, after: str = "") -> tuple[int, int]:

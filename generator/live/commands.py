@@ -7,7 +7,6 @@ timed out, an answer cut short), or refused the credentials, or a check is ``unk
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
 from collections.abc import Sequence
@@ -16,7 +15,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from generator.exits import Exit
-from generator.formats.terminal import MIN_WIDTH, PIPE_WIDTH, text_width, wrap
+from generator.formats.terminal import text_width
+from generator.live.findings import Audit
 
 if TYPE_CHECKING:  # boto3 is imported only when a command talks to AWS
     from generator.live.client import LiveError, ServiceFailure
@@ -81,85 +81,6 @@ def _failed(exc: LiveError | ServiceFailure, conn: Connection, region: str) -> i
 
 
 # ---- doctor ------------------------------------------------------------------------------
-
-_COLOURS = {"pass": "\x1b[32m", "warn": "\x1b[33m", "fail": "\x1b[31;1m", "unknown": "\x1b[35m"}
-
-
-def render_text(report: Any, module: Any, colour: bool, width: int = PIPE_WIDTH) -> str:
-    """A table grouped by function: each function's own checks, then each of its secrets'.
-    No line is wider than ``width``. A finding about several subjects (one cause, one fix)
-    is shown once, under its first subject, naming the others; a heading with nothing under
-    it is left out (an account-level failure prints no function headings)."""
-    from generator.live.findings import STATUSES
-
-    width = max(width, MIN_WIDTH)
-    by_subject: dict[str, list[Any]] = {}
-    for f in report.findings:
-        by_subject.setdefault(f.subject, []).append(f)
-    check_w = max((len(f.check) for f in report.findings), default=8)
-
-    def paint(status: str, line: str, indent: str) -> str:
-        word = status.upper()
-        if not colour:
-            return line
-        return f"{indent}{_COLOURS[status]}{word}\x1b[0m{line[len(indent) + len(word) :]}"
-
-    def rows(findings: list[Any], indent: str) -> list[str]:
-        out = []
-        body = " " * (8 + check_w + 2)
-        for f in findings:
-            head = f"{indent}{f.status.upper().ljust(7)} {f.check.ljust(check_w)}  "
-            lines = wrap(f.message, head, indent + body, width)
-            out.append(paint(f.status, lines[0], indent))
-            out += lines[1:]
-            others = [s for s in f.subjects if s != f.subject]
-            if others:
-                out += wrap(", ".join(others), f"{indent}{body}also: ", f"{indent}{body}      ", width)
-            if f.fix and f.status != "pass":
-                out += wrap(f.fix, f"{indent}{body}fix: ", f"{indent}{body}     ", width)
-        return out
-
-    def heading(text: str, indent: str = "") -> list[str]:
-        return wrap(text, indent, indent + "  ", width)
-
-    title = f"rotation-tf doctor{' --before-apply' if report.before_apply else ''}: account {report.account}, region {report.region}"
-    lines = heading(title)
-    if report.before_apply:
-        lines += heading("what terraform apply will do is a warning; what it cannot fix fails")
-    lines.append("")
-    grouped = {fn.key for fn in module.functions} | {s.name for s in module.secrets}
-    for s in (s for s in by_subject if s not in grouped):
-        lines += heading(s) + rows(by_subject[s], "  ") + [""]
-    for fn in module.functions:
-        block = rows(by_subject.get(fn.key, []), "  ")
-        for sec in fn.secrets:
-            if sec.name in by_subject:
-                block += heading(f"secret {sec.name}", "  ") + rows(by_subject[sec.name], "    ")
-        if block:
-            lines += heading(f"function {fn.key} ({fn.function_name})") + block + [""]
-    own = [s for s in module.secrets if s.function is None and s.name in by_subject]
-    if own:  # managed: true
-        lines += heading("secrets rotated by their own service")
-        for sec in own:
-            lines += heading(f"secret {sec.name}", "  ") + rows(by_subject[sec.name], "    ")
-        lines.append("")
-    counts = report.counts()
-    lines += heading(
-        ", ".join(f"{counts[s]} {s}" for s in STATUSES)
-        + f" ({len(report.findings)} checks, {sum(report.calls.values())} API calls)"
-    )
-    return "\n".join(lines) + "\n"
-
-
-@dataclass
-class Audit:
-    """One manifest's run: its report, or why its account could not be read."""
-
-    manifest: Path
-    module: Any
-    report: Any
-    unreadable: str = ""  # the reason, when the account could not be read (exit 3)
-    error: Any = None  # the LiveError or ServiceFailure behind it
 
 
 def _unreadable_report(module: Any, reason: str, fix: str) -> Any:
@@ -430,6 +351,8 @@ def doctor(
         delivered = True
         if to_security_hub:
             delivered = _to_security_hub(audits, conn, caller, assume, security_hub_account)
+    from generator.formats.doctor import render, unseen_lines
+
     accepted = frozenset(allow_unknown)
     width = width or text_width(out)
     text = render(audits, fmt, colour, width)
@@ -478,59 +401,6 @@ def allow_unknown_problems(names: Sequence[str]) -> list[str]:
     return problems
 
 
-def unseen_lines(
-    audits: list[Audit],
-    accepted: frozenset[str],
-    *,
-    read_values: bool = False,
-    assume: Any = None,
-    width: int = PIPE_WIDTH,
-) -> list[str]:
-    """doctor's summary of what it did not see (the accounts it read): each unknown check and
-    how many subjects, why, the caller permissions that would let it see them (the actions as
-    ``rotation-tf caller-policy`` prints them), and the flag that accepts them as unknown."""
-    from collections import Counter
-
-    from generator.live.findings import UNKNOWN, unseen
-    from generator.live.permissions import READ_VALUES
-
-    findings = [f for a in audits if not a.unreadable for f in a.report.findings]
-    missing = unseen(findings, accepted)
-    taken = [f for f in findings if f.status == UNKNOWN and f.cause is None and f.check in accepted]
-    lines: list[str] = []
-    if missing:
-        checks = Counter[str]()
-        for f in missing:
-            checks[f.check] += len(f.subjects)
-        listed = ", ".join(f"{c} ({n} subject{'s' if n != 1 else ''})" for c, n in sorted(checks.items()))
-        lines += wrap(f"not seen: {listed}; doctor exits 3, since exit 0 needs every check judged", "", "  ", width)
-        denied = sorted({f.denied for f in missing if f.denied})
-        if denied:
-            command = (
-                "rotation-tf caller-policy doctor"
-                + (" --read-values" if read_values or any(a in READ_VALUES for a in denied) else "")
-                + (f" --assume-role {assume.name}" if assume is not None else "")
-            )
-            who = "the caller (or the role it assumes)" if assume is not None else "the caller"
-            lines += wrap(
-                f"to see them, let {who} call {', '.join(denied)}, as `{command}` prints it", "  ", "    ", width
-            )
-        reasons = sorted(
-            {" ".join(f.message.removeprefix("could not check: ").split())[:200] for f in missing if not f.denied}
-        )
-        if reasons:
-            shown = "; ".join(reasons[:3]) + (f"; and {len(reasons) - 3} more (above)" if len(reasons) > 3 else "")
-            lines += wrap(f"not seen because: {shown}", "  ", "    ", width)
-        lines += wrap(f"to accept them unseen: --allow-unknown {','.join(sorted(checks))}", "  ", "    ", width)
-    if taken:
-        counted = Counter[str]()
-        for f in taken:
-            counted[f.check] += len(f.subjects)
-        listed = ", ".join(f"{c} ({n})" for c, n in sorted(counted.items()))
-        lines += wrap(f"accepted as unknown (--allow-unknown): {listed}", "", "  ", width)
-    return lines
-
-
 def _to_security_hub(audits: list[Audit], conn: Connection, caller: Any, assume: Any, hub_account: str | None) -> bool:
     """Send the ASFF findings (generator.live.securityhub); False when any was not imported."""
     from generator import aws as aws_mod
@@ -575,43 +445,6 @@ def _to_security_hub(audits: list[Audit], conn: Connection, caller: Any, assume:
     for r in results:
         sys.stderr.write(r.line() + "\n")
     return not any(r.failed for r in results)
-
-
-def render(audits: list[Audit], fmt: str, colour: bool = False, width: int = PIPE_WIDTH) -> str:
-    """The findings of every audited manifest in ``fmt``: text, json, sarif or asff."""
-    from generator.live.doctor import STATUSES
-
-    findings = [f for a in audits for f in a.report.findings]
-    if fmt == "sarif":
-        from generator.formats import sarif
-
-        return json.dumps(sarif.render(findings), indent=2) + "\n"
-    if fmt == "asff":
-        from generator.formats import asff
-        from generator.live.checks.context import now
-
-        return json.dumps(asff.render(findings, now()), indent=2) + "\n"
-    if fmt == "json":
-        doc = {
-            "findings": [f.to_json() for f in findings],
-            "accounts": [
-                {"manifest": str(a.manifest), "account": a.module.account_id, "region": a.module.region,
-                 "read": not a.unreadable}
-                for a in audits
-            ],
-        }  # fmt: skip
-        return json.dumps(doc, indent=2) + "\n"
-    texts = [render_text(a.report, a.module, colour, width) for a in audits]
-    if len(audits) == 1:
-        return texts[0]
-    counts = {s: sum(a.report.counts()[s] for a in audits) for s in STATUSES}
-    unread = sorted({a.module.account_id for a in audits if a.unreadable})
-    total = (
-        f"{len(audits)} manifests, {len({a.module.account_id for a in audits})} accounts: "
-        + ", ".join(f"{counts[s]} {s}" for s in STATUSES)
-        + (f"; could not read account(s) {', '.join(unread)}" if unread else "")
-    )
-    return "\n".join(texts) + "\n" + total + "\n"
 
 
 # ---- discover ----------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""What ``doctor`` reports: :class:`Finding` records and the :class:`Report` of one account.
+"""What ``doctor`` reports: :class:`Finding` records, the :class:`Report` of one account and
+the :class:`Audit` of one manifest.
 
 Renderers (text, JSON; later SARIF and ASFF) read these and the check registry
 (:mod:`generator.live.registry`) only; nothing here reads AWS.
@@ -7,6 +8,7 @@ Renderers (text, JSON; later SARIF and ASFF) read these and the check registry
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from generator.live.client import Denied, LiveError
@@ -145,3 +147,14 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         return {"findings": [f.to_json() for f in self.findings]}
+
+
+@dataclass
+class Audit:
+    """One manifest's run: its report, or why its account could not be read."""
+
+    manifest: Path
+    module: Any
+    report: Any
+    unreadable: str = ""  # the reason, when the account could not be read (exit 3)
+    error: Any = None  # the LiveError or ServiceFailure behind it
