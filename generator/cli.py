@@ -4,7 +4,6 @@ maps it to an exit code (:mod:`generator.exits`, which ``--help`` prints)."""
 from __future__ import annotations
 
 import errno
-import os
 import shlex
 import sys
 from collections.abc import Callable, Iterator
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 import typer.core
 
-from generator import __version__, exits
+from generator import __version__, exits, formats
 from generator.engines import ENGINES
 from generator.exits import Exit
 from generator.formats.terminal import COLORS
@@ -186,16 +185,20 @@ def _root(
     help and its exit codes, generator.exits, are given to typer.Typer above)."""
 
 
-FORMATS: dict[str, tuple[str, ...]] = {
-    "explain": ("text", "json"),
-    "diff": ("text", "markdown", "json"),
-    "doctor": ("text", "json", "sarif", "asff"),
-}
-"""The output formats of each command that has --format, the first the default."""
-
-
 def _metavar(values: tuple[str, ...]) -> str:
     return f"[{'|'.join(values)}]"
+
+
+def _format(command: str) -> Any:
+    """``--format`` of ``command``: the names, their help and the default come from the one
+    table of formats (generator.formats.FORMATS); any other word is a usage error (exit 2)."""
+    return typer.Option(
+        "--format",
+        "-f",
+        help=formats.help_text(command),
+        parser=_choice(formats.names(command)),
+        metavar=_metavar(formats.names(command)),
+    )
 
 
 ColorOpt = Annotated[
@@ -276,16 +279,7 @@ def schema() -> None:
 @command()
 def explain(
     manifests: ManifestsArg,
-    fmt: Annotated[
-        str,
-        typer.Option(
-            "--format",
-            "-f",
-            help="text (tables; rich on a terminal) or json.",
-            parser=_choice(FORMATS["explain"]),
-            metavar=_metavar(FORMATS["explain"]),
-        ),
-    ] = "text",
+    fmt: Annotated[str, _format("explain")] = formats.default("explain"),
     color: ColorOpt = "auto",
 ) -> None:
     """Show each function, its secrets and schedules, and every action its role may take, and why.
@@ -296,7 +290,7 @@ def explain(
     """
     from generator import api, commands
     from generator import explain as explain_mod
-    from generator.formats import explain as explain_formats
+    from generator.formats import terminal
 
     results = [api.validate(m) for m in manifests]
     for result in results:
@@ -305,26 +299,7 @@ def explain(
     if len(modules) != len(results):
         _exit(Exit.USAGE)
     data = [explain_mod.facts(m) for m in modules]
-    if fmt == "json":
-        sys.stdout.write(explain_formats.to_json(data[0] if len(data) == 1 else data))
-        return
-    tty = sys.stdout.isatty()
-    if color == "never" or (color == "auto" and not tty):
-        sys.stdout.write("\n".join(explain_formats.plain(d) for d in data))
-        return
-    from rich.console import Console
-
-    console = Console(
-        force_terminal=True if color == "always" else None,
-        no_color=True if (color == "auto" and os.environ.get("NO_COLOR")) else None,
-        highlight=False,
-        emoji=False,
-        markup=False,
-    )
-    for d in data:
-        for renderable in explain_formats.rich_tables(d, console.width):
-            console.print(renderable)
-            console.print()
+    sys.stdout.write(formats.render("explain", fmt, data, terminal.screen(color, sys.stdout)))
 
 
 STRATEGIES = ("single_user", "alternating_users")
@@ -414,16 +389,7 @@ def diff(
         str,
         typer.Argument(help="The manifest after the change, in the same forms.", metavar="NEW", show_default=False),
     ],
-    fmt: Annotated[
-        str,
-        typer.Option(
-            "--format",
-            "-f",
-            help="text (coloured on a terminal), markdown (a pull-request comment) or json.",
-            parser=_choice(FORMATS["diff"]),
-            metavar=_metavar(FORMATS["diff"]),
-        ),
-    ] = "text",
+    fmt: Annotated[str, _format("diff")] = formats.default("diff"),
     color: ColorOpt = "auto",
 ) -> None:
     """Show which role gains or loses which action on which resource, and what starts or stops rotating.
@@ -434,7 +400,6 @@ def diff(
     """
     from generator import diff as diff_mod
     from generator.errors import Failed
-    from generator.formats import diff as diff_formats
     from generator.formats import terminal
 
     sides = []
@@ -449,12 +414,7 @@ def diff(
     if failed:
         _exit(Exit.USAGE)
     result = diff_mod.compare(sides[0], sides[1], base, new)
-    if fmt == "json":
-        sys.stdout.write(diff_formats.to_json(result))
-    elif fmt == "markdown":
-        sys.stdout.write(diff_formats.markdown(result))
-    else:
-        sys.stdout.write(diff_formats.text(result, color=terminal.use_color(color, sys.stdout)))
+    sys.stdout.write(formats.render("diff", fmt, result, terminal.screen(color, sys.stdout)))
     _exit(Exit.CHANGED if result.changed else Exit.OK)
 
 
@@ -578,17 +538,7 @@ def doctor(
     profile: ProfileOpt = None,
     region: Annotated[str | None, typer.Option("--region", help="Must be the manifest's region (the default).")] = None,
     endpoint_url: EndpointOpt = None,
-    fmt: Annotated[
-        str,
-        typer.Option(
-            "--format",
-            "-f",
-            help="text (a table grouped by function), json, sarif (SARIF 2.1.0, for code scanning) or asff "
-            "(AWS Security Finding Format).",
-            parser=_choice(FORMATS["doctor"]),
-            metavar=_metavar(FORMATS["doctor"]),
-        ),
-    ] = "text",
+    fmt: Annotated[str, _format("doctor")] = formats.default("doctor"),
     read_values: ReadValuesOpt = False,
     assume_role: AssumeRoleOpt = None,
     external_id: ExternalIdOpt = None,

@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from generator.diff import Diff
+from generator.formats.terminal import Screen
 
 MARKDOWN_ROWS = 50
 """Rows the markdown shows before the rest goes into a collapsed <details> block."""
@@ -286,3 +287,18 @@ def to_json(diff: Diff) -> str:
         "changes": diff.changes,
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def as_text(diff: Diff, screen: Screen) -> str:
+    """The ``text`` format (:func:`text`), coloured where the screen takes colour."""
+    return text(diff, color=screen.colour)
+
+
+def as_markdown(diff: Diff, screen: Screen) -> str:
+    """The ``markdown`` format: a pull-request comment (:func:`markdown`)."""
+    return markdown(diff)
+
+
+def as_json(diff: Diff, screen: Screen) -> str:
+    """The ``json`` format (:func:`to_json`)."""
+    return to_json(diff)

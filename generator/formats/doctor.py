@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from generator.formats.terminal import MIN_WIDTH, PIPE_WIDTH, wrap
-from generator.live.findings import Audit
+from generator.formats.terminal import MIN_WIDTH, PIPE_WIDTH, Screen, wrap
+from generator.live.findings import STATUSES, Audit
 
 _COLOURS = {"pass": "\x1b[32m", "warn": "\x1b[33m", "fail": "\x1b[31;1m", "unknown": "\x1b[35m"}
 
@@ -81,31 +81,10 @@ def render_text(report: Any, module: Any, colour: bool, width: int = PIPE_WIDTH)
     return "\n".join(lines) + "\n"
 
 
-def render(audits: list[Audit], fmt: str, colour: bool = False, width: int = PIPE_WIDTH) -> str:
-    """The findings of every audited manifest in ``fmt``: text, json, sarif or asff."""
-    from generator.live.doctor import STATUSES
-
-    findings = [f for a in audits for f in a.report.findings]
-    if fmt == "sarif":
-        from generator.formats import sarif
-
-        return json.dumps(sarif.render(findings), indent=2) + "\n"
-    if fmt == "asff":
-        from generator.formats import asff
-        from generator.live.checks.context import now
-
-        return json.dumps(asff.render(findings, now()), indent=2) + "\n"
-    if fmt == "json":
-        doc = {
-            "findings": [f.to_json() for f in findings],
-            "accounts": [
-                {"manifest": str(a.manifest), "account": a.module.account_id, "region": a.module.region,
-                 "read": not a.unreadable}
-                for a in audits
-            ],
-        }  # fmt: skip
-        return json.dumps(doc, indent=2) + "\n"
-    texts = [render_text(a.report, a.module, colour, width) for a in audits]
+def as_text(audits: list[Audit], screen: Screen) -> str:
+    """The ``text`` format: each manifest's table (:func:`render_text`), then, with several,
+    the totals."""
+    texts = [render_text(a.report, a.module, screen.colour, screen.width) for a in audits]
     if len(audits) == 1:
         return texts[0]
     counts = {s: sum(a.report.counts()[s] for a in audits) for s in STATUSES}
@@ -116,6 +95,34 @@ def render(audits: list[Audit], fmt: str, colour: bool = False, width: int = PIP
         + (f"; could not read account(s) {', '.join(unread)}" if unread else "")
     )
     return "\n".join(texts) + "\n" + total + "\n"
+
+
+def as_json(audits: list[Audit], screen: Screen) -> str:
+    """The ``json`` format: every finding, and each manifest's account and whether it was read."""
+    doc = {
+        "findings": [f.to_json() for a in audits for f in a.report.findings],
+        "accounts": [
+            {"manifest": str(a.manifest), "account": a.module.account_id, "region": a.module.region,
+             "read": not a.unreadable}
+            for a in audits
+        ],
+    }  # fmt: skip
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def as_sarif(audits: list[Audit], screen: Screen) -> str:
+    """The ``sarif`` format (:mod:`generator.formats.sarif`)."""
+    from generator.formats import sarif
+
+    return json.dumps(sarif.render([f for a in audits for f in a.report.findings]), indent=2) + "\n"
+
+
+def as_asff(audits: list[Audit], screen: Screen) -> str:
+    """The ``asff`` format (:mod:`generator.formats.asff`), stamped with doctor's clock."""
+    from generator.formats import asff
+    from generator.live.checks.context import now
+
+    return json.dumps(asff.render([f for a in audits for f in a.report.findings], now()), indent=2) + "\n"
 
 
 def unseen_lines(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from generator.formats.terminal import break_token_wise
+from generator.formats.terminal import Screen, break_token_wise
 
 
 def role_note(role: dict[str, Any]) -> str:
@@ -249,3 +249,22 @@ def rich_tables(data: dict[str, Any], width: int = 80) -> list[Any]:
     if xr:
         out.append(_role_block(external_title(xr), external_note(xr), xr["statements"], width))
     return out
+
+
+def as_text(results: list[dict[str, Any]], screen: Screen) -> str:
+    """The ``text`` format: plain lines for a pipe (:func:`plain`), or on a terminal the
+    tables rich draws at its width (:func:`rich_tables`), for each manifest's facts."""
+    if not screen.tables:
+        return "\n".join(plain(d) for d in results)
+    console = screen.console()
+    with console.capture() as captured:
+        for d in results:
+            for renderable in rich_tables(d, console.width):
+                console.print(renderable)
+                console.print()
+    return str(captured.get())
+
+
+def as_json(results: list[dict[str, Any]], screen: Screen) -> str:
+    """The ``json`` format: one manifest's facts, or a list of them for several."""
+    return to_json(results[0] if len(results) == 1 else results)

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import IO, TextIO
+from dataclasses import dataclass
+from typing import IO, Any, TextIO
 
 COLORS = ("auto", "always", "never")
 """``--color``'s words: auto (only on a terminal, and never when NO_COLOR is set), always or never."""
@@ -39,6 +40,45 @@ def text_width(stream: IO[str]) -> int:
     if getattr(stream, "isatty", lambda: False)():
         return max(MIN_WIDTH, shutil.get_terminal_size((PIPE_WIDTH, 24)).columns)
     return PIPE_WIDTH
+
+
+@dataclass(frozen=True)
+class Screen:
+    """What the text output may use where it goes; renderers read it and ask nothing else.
+    :func:`screen` fills it in for a stream; a library caller may give it directly."""
+
+    color: str = "never"  # --color as given: auto, always or never
+    colour: bool = False  # paint with ANSI colours (:func:`use_color`)
+    tty: bool = False  # the stream is a terminal
+    width: int = PIPE_WIDTH  # columns to fit (:func:`text_width`)
+
+    @property
+    def tables(self) -> bool:
+        """Lay out for a terminal (explain's rich tables, as wide as the terminal) rather than
+        as plain lines for a pipe: with --color always, or auto on a terminal."""
+        return self.color == "always" or (self.color == "auto" and self.tty)
+
+    def console(self) -> Any:
+        """The rich Console that draws the tables (rich is imported here, and only for them):
+        rich finds the width and the colours a terminal takes itself; --color always forces
+        a terminal, and auto gives way to NO_COLOR. No manifest value is ever read as markup,
+        emoji code or something to highlight."""
+        from rich.console import Console
+
+        return Console(
+            force_terminal=True if self.color == "always" else None,
+            no_color=True if (self.color == "auto" and os.environ.get("NO_COLOR")) else None,
+            highlight=False,
+            emoji=False,
+            markup=False,
+        )
+
+
+def screen(color: str, stream: TextIO | None = None) -> Screen:
+    """The :class:`Screen` of ``stream`` (default stdout) under ``--color color``."""
+    stream = stream or sys.stdout
+    tty = bool(getattr(stream, "isatty", lambda: False)())
+    return Screen(color=color, colour=use_color(color, stream), tty=tty, width=text_width(stream))
 
 
 def break_token_wise(text: str, width: int) -> list[str]:

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from generator import formats
 from generator.exits import Exit
-from generator.formats.terminal import text_width
+from generator.formats.terminal import Screen, text_width
 from generator.live.findings import Audit
 
 if TYPE_CHECKING:  # boto3 is imported only when a command talks to AWS
@@ -263,6 +264,8 @@ def doctor(
         audits.append(Audit(path, result.module, None))
     problems = assume.problems() if assume is not None else []
     problems += allow_unknown_problems(allow_unknown)
+    if fmt not in formats.names("doctor"):
+        problems.append(f"--format: {fmt!r} is not one of: {', '.join(formats.names('doctor'))}")
     if security_hub_account is not None:
         from generator.live.accounts import account_problems
 
@@ -351,13 +354,13 @@ def doctor(
         delivered = True
         if to_security_hub:
             delivered = _to_security_hub(audits, conn, caller, assume, security_hub_account)
-    from generator.formats.doctor import render, unseen_lines
+    from generator.formats.doctor import unseen_lines
 
     accepted = frozenset(allow_unknown)
     width = width or text_width(out)
-    text = render(audits, fmt, colour, width)
+    text = formats.render("doctor", fmt, audits, Screen(colour=colour, width=width))
     notes = unseen_lines(audits, accepted, read_values=read_values, assume=assume, width=width)
-    if fmt == "text":
+    if not formats.get("doctor", fmt).document:
         out.write(text + "".join(f"{line}\n" for line in notes))
     else:  # stdout is a document: the summary goes to stderr
         out.write(text)
