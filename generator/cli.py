@@ -1,16 +1,19 @@
-"""The command line. It parses options, calls one library function, prints the result and
-maps it to an exit code (:mod:`generator.exits`, which ``--help`` prints)."""
+"""The command line. It parses options and calls one function per command, which prints
+and returns the exit code (:mod:`generator.exits`, which ``--help`` prints): the manifest
+commands' bodies are in :mod:`generator.commands`, the live-account commands' in
+:mod:`generator.live.commands`. The output formats that ``--format`` offers, and their help,
+come from :data:`generator.formats.FORMATS`; colour is decided in
+:mod:`generator.formats.terminal`."""
 
 from __future__ import annotations
 
 import errno
-import shlex
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 import typer.core
@@ -19,9 +22,6 @@ from generator import __version__, exits, formats
 from generator.engines import ENGINES
 from generator.exits import Exit
 from generator.formats.terminal import COLORS
-
-if TYPE_CHECKING:
-    from generator.model import Module
 
 
 def _clean_params(params: list[Any]) -> list[Any]:
@@ -216,18 +216,6 @@ def _exit(code: int) -> None:
     raise typer.Exit(int(code))  # a plain int: an IntEnum prints as its name on Python 3.10
 
 
-def _valid_module(manifest: Path) -> Module:
-    """The manifest's module; on a bad manifest, report every error and exit 2."""
-    from generator import api
-    from generator.commands import report
-
-    result = api.validate(manifest)
-    report(result)
-    if result.module is None:
-        raise typer.Exit(int(Exit.USAGE))
-    return result.module
-
-
 @command()
 def generate(
     manifests: ManifestsArg,
@@ -288,18 +276,9 @@ def explain(
 
     With several manifests, json prints a list. Exit 0, or 2 when a manifest is bad.
     """
-    from generator import api, commands
-    from generator import explain as explain_mod
-    from generator.formats import terminal
+    from generator import commands
 
-    results = [api.validate(m) for m in manifests]
-    for result in results:
-        commands.report(result)
-    modules = [r.module for r in results if r.module is not None]
-    if len(modules) != len(results):
-        _exit(Exit.USAGE)
-    data = [explain_mod.facts(m) for m in modules]
-    sys.stdout.write(formats.render("explain", fmt, data, terminal.screen(color, sys.stdout)))
+    _exit(commands.explain(manifests, fmt, color))
 
 
 STRATEGIES = ("single_user", "alternating_users")
@@ -341,29 +320,9 @@ def init(
 
     Exit 0 when written, 2 when PATH exists or an option is invalid.
     """
-    from generator import starter
-    from generator.errors import Failed
+    from generator import commands
 
-    try:
-        schema = starter.write(path, engine=engine, strategy=strategy, account_id=account_id, region=region)
-    except Failed as exc:
-        for d in exc.diagnostics:
-            typer.echo(d.render(), err=True)
-        raise typer.Exit(int(Exit.USAGE)) from None
-    name = shlex.quote(str(path))
-    schema_path = path.parent / starter.SCHEMA_FILE
-    refresh = f"rotation-tf schema > {shlex.quote(str(schema_path))}"
-    wrote = {
-        "written": f"wrote {path} and {schema_path} (its JSON Schema, for editors)",
-        "current": f"wrote {path} ({schema_path} beside it is current)",
-        "differs": f"wrote {path}; kept {schema_path}, which is not this version's schema (to refresh it: {refresh})",
-    }.get(schema, f"wrote {path}; could not write {schema_path} ({schema.removeprefix('failed: ')}; run: {refresh})")
-    fields = ", ".join(starter.to_fill(engine, strategy, account_id))
-    typer.echo(
-        f"{wrote}; fill in its FILL-IN-... placeholders ({fields}), then: "
-        f"rotation-tf validate {name} && rotation-tf generate {name}",
-        err=True,
-    )
+    _exit(commands.init(path, engine, strategy, account_id, region))
 
 
 @command()
@@ -398,24 +357,9 @@ def diff(
 
     Exit 0 when nothing that grants or rotates changed, 1 when something did, 2 on a bad manifest or git error.
     """
-    from generator import diff as diff_mod
-    from generator.errors import Failed
-    from generator.formats import terminal
+    from generator import commands
 
-    sides = []
-    failed = False
-    for spec in (base, new):
-        try:
-            sides.append(diff_mod.load_side(spec))
-        except Failed as exc:
-            for d in exc.diagnostics:
-                typer.echo(d.render(), err=True)
-            failed = True
-    if failed:
-        _exit(Exit.USAGE)
-    result = diff_mod.compare(sides[0], sides[1], base, new)
-    sys.stdout.write(formats.render("diff", fmt, result, terminal.screen(color, sys.stdout)))
-    _exit(Exit.CHANGED if result.changed else Exit.OK)
+    _exit(commands.diff(base, new, fmt, color))
 
 
 ManifestArg = Annotated[
@@ -439,14 +383,9 @@ def imports(
     ] = None,
 ) -> None:
     """Print root-module import blocks for what is marked `import: true`. Exit 0, or 2 on a bad manifest."""
-    from generator import imports as imports_mod
+    from generator import commands
 
-    module = _valid_module(manifest)
-    address, problem = imports_mod.address(module, module_address)
-    if address is None:
-        typer.echo(f"rotation-tf: {problem}", err=True)
-        raise typer.Exit(int(Exit.USAGE))
-    sys.stdout.write(imports_mod.render(module, address))
+    _exit(commands.imports(manifest, module_address))
 
 
 @command("deployer-policy")
@@ -455,17 +394,9 @@ def deployer_policy(manifest: ManifestArg) -> None:
 
     Exit 0, or 2 on a bad manifest or one without roles.permissions_boundary.
     """
-    import json
+    from generator import commands
 
-    from generator import grants
-
-    policy = grants.deployer_policy(_valid_module(manifest))
-    if policy is None:
-        typer.echo(
-            f"{manifest}: set roles.permissions_boundary; without a boundary no deployer policy can be safe", err=True
-        )
-        raise typer.Exit(int(Exit.USAGE))
-    sys.stdout.write(json.dumps(policy, indent=2) + "\n")
+    _exit(commands.deployer_policy(manifest))
 
 
 def run() -> None:
@@ -722,18 +653,6 @@ def caller_policy(
 
     Exit 0, or 2 when --assume-role is not a role name.
     """
-    import json
+    from generator.live import commands
 
-    from generator.live import permissions
-
-    if assume_role is None:
-        doc = permissions.policy(which, read_values, to_security_hub)
-    else:
-        from generator.live.accounts import AssumeRole
-
-        problems = AssumeRole(assume_role).problems()
-        if problems:
-            typer.echo(f"rotation-tf: {problems[0]}", err=True)
-            raise typer.Exit(int(Exit.USAGE))
-        doc = permissions.cross_account(which, assume_role, read_values, to_security_hub)
-    sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    _exit(commands.caller_policy(which, read_values, to_security_hub, assume_role))

@@ -1,10 +1,14 @@
-"""The bodies of the commands that a pre-commit hook runs on every commit: ``generate``
-(with ``--check`` or ``--fail-on-change``) and ``validate``.
+"""The bodies of the commands that work on manifests: ``generate`` (with ``--check`` or
+``--fail-on-change``) and ``validate``, which a pre-commit hook runs on every commit, and
+``explain``, ``diff``, ``imports``, ``deployer-policy`` and ``init``. (The commands that
+read an AWS account have theirs in :mod:`generator.live.commands`.)
 
-They take plain values, print, and return the exit code (:mod:`generator.exits`). They
-import neither typer nor rich, so that :mod:`generator.main` can run them directly for a
-plain command line, which is most hook runs, and skip the CLI framework's start-up; the
-typer commands in :mod:`generator.cli` call the same functions, so both paths behave alike.
+They take plain values, print (results on stdout, diagnostics on stderr; each command's
+output formats are :mod:`generator.formats`'), and return the exit code
+(:mod:`generator.exits`). They import neither typer nor rich, so that :mod:`generator.main`
+can run ``generate`` and ``validate`` directly for a plain command line, which is most hook
+runs, and skip the CLI framework's start-up; the typer commands in :mod:`generator.cli`
+parse the options and call the same functions, so both paths behave alike.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from generator.formats.terminal import COLORS, colour_diff, use_color
 
 if TYPE_CHECKING:
     from generator.api import Result
+    from generator.model import Module
 
 
 def echo(message: str, err: bool = False) -> None:
@@ -155,6 +160,126 @@ def validate(manifests: list[Path]) -> int:
             echo(f"{manifest}: ok", err=True)
         worst = max(worst, int(result.exit))
     return worst
+
+
+def explain(manifests: list[Path], fmt: str, color: str) -> int:
+    """``explain``: each manifest's facts (:func:`generator.explain.facts`) in the format
+    ``fmt`` of :data:`generator.formats.FORMATS`; 2 when a manifest is bad."""
+    from generator import api, formats
+    from generator import explain as explain_mod
+    from generator.exits import Exit
+    from generator.formats import terminal
+
+    results = [api.validate(m) for m in manifests]
+    for result in results:
+        report(result)
+    modules = [r.module for r in results if r.module is not None]
+    if len(modules) != len(results):
+        return int(Exit.USAGE)
+    data = [explain_mod.facts(m) for m in modules]
+    sys.stdout.write(formats.render("explain", fmt, data, terminal.screen(color, sys.stdout)))
+    return int(Exit.OK)
+
+
+def diff(base: str, new: str, fmt: str, color: str) -> int:
+    """``diff``: what changes from BASE to NEW (:func:`generator.diff.compare`) in the format
+    ``fmt``; 1 when anything that grants or rotates changed, 2 on a bad manifest or git error."""
+    from generator import diff as diff_mod
+    from generator import formats
+    from generator.errors import Failed
+    from generator.exits import Exit
+    from generator.formats import terminal
+
+    sides = []
+    failed = False
+    for spec in (base, new):
+        try:
+            sides.append(diff_mod.load_side(spec))
+        except Failed as exc:
+            for d in exc.diagnostics:
+                echo(d.render(), err=True)
+            failed = True
+    if failed:
+        return int(Exit.USAGE)
+    result = diff_mod.compare(sides[0], sides[1], base, new)
+    sys.stdout.write(formats.render("diff", fmt, result, terminal.screen(color, sys.stdout)))
+    return int(Exit.CHANGED if result.changed else Exit.OK)
+
+
+def _valid_module(manifest: Path) -> Module | None:
+    """The manifest's module; None on a bad manifest, once every error is reported."""
+    from generator import api
+
+    result = api.validate(manifest)
+    report(result)
+    return result.module
+
+
+def imports(manifest: Path, module_address: str | None) -> int:
+    """``imports``: the root module's import blocks, through ``module_address`` (checked by
+    :func:`generator.imports.address`; by default the call named after the module); 2 on a bad
+    manifest or address."""
+    from generator import imports as imports_mod
+    from generator.exits import Exit
+
+    module = _valid_module(manifest)
+    if module is None:
+        return int(Exit.USAGE)
+    address, problem = imports_mod.address(module, module_address)
+    if address is None:
+        echo(f"rotation-tf: {problem}", err=True)
+        return int(Exit.USAGE)
+    sys.stdout.write(imports_mod.render(module, address))
+    return int(Exit.OK)
+
+
+def deployer_policy(manifest: Path) -> int:
+    """``deployer-policy``: the deployer's policy as JSON; 2 on a bad manifest or one without
+    ``roles.permissions_boundary``."""
+    import json
+
+    from generator import grants
+    from generator.exits import Exit
+
+    module = _valid_module(manifest)
+    if module is None:
+        return int(Exit.USAGE)
+    policy = grants.deployer_policy(module)
+    if policy is None:
+        echo(f"{manifest}: set roles.permissions_boundary; without a boundary no deployer policy can be safe", err=True)
+        return int(Exit.USAGE)
+    sys.stdout.write(json.dumps(policy, indent=2) + "\n")
+    return int(Exit.OK)
+
+
+def init(path: Path, engine: str, strategy: str, account_id: str | None, region: str) -> int:
+    """``init``: a starter manifest at ``path`` and its schema beside it; 2 when ``path``
+    exists or an option is invalid."""
+    from generator import starter
+    from generator.errors import Failed
+    from generator.exits import Exit
+
+    try:
+        schema = starter.write(path, engine=engine, strategy=strategy, account_id=account_id, region=region)
+    except Failed as exc:
+        for d in exc.diagnostics:
+            echo(d.render(), err=True)
+        return int(Exit.USAGE)
+    name = shlex.quote(str(path))
+    schema_path = path.parent / starter.SCHEMA_FILE
+    refresh = f"rotation-tf schema > {shlex.quote(str(schema_path))}"
+    wrote = {
+        "written": f"wrote {path} and {schema_path} (its JSON Schema, for editors)",
+        "current": f"wrote {path} ({schema_path} beside it is current)",
+        "differs": f"wrote {path}; kept {schema_path}, which is not this version's schema (to refresh it: {refresh})",
+    }.get(schema, f"wrote {path}; could not write {schema_path} ({schema.removeprefix('failed: ')}; run: {refresh})")
+    fields = ", ".join(starter.to_fill(engine, strategy, account_id))
+    echo(
+        f"{wrote}; fill in its FILL-IN-... placeholders ({fields}), then: "
+        f"rotation-tf validate {name} && rotation-tf generate {name}",
+        err=True,
+    )
+    return int(Exit.OK)
 
 
 def fast_path(argv: list[str]) -> int | None:

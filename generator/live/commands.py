@@ -7,6 +7,7 @@ timed out, an answer cut short), or refused the credentials, or a check is ``unk
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 from collections.abc import Sequence
@@ -448,6 +449,29 @@ def _to_security_hub(audits: list[Audit], conn: Connection, caller: Any, assume:
     for r in results:
         sys.stderr.write(r.line() + "\n")
     return not any(r.failed for r in results)
+
+
+# ---- caller-policy -----------------------------------------------------------------------
+
+
+def caller_policy(which: str, read_values: bool, to_security_hub: bool, assume_role: str | None) -> int:
+    """The IAM policy (JSON) that lets the caller run doctor and/or discover
+    (:mod:`generator.live.permissions`); with ``assume_role``, the read-only role's policy and
+    the caller's. 2 when ``assume_role`` is not a role name."""
+    from generator.live import permissions
+
+    if assume_role is None:
+        doc = permissions.policy(which, read_values, to_security_hub)
+    else:
+        from generator.live.accounts import AssumeRole
+
+        problems = AssumeRole(assume_role).problems()
+        if problems:
+            _err(problems[0])
+            return EXIT_USAGE
+        doc = permissions.cross_account(which, assume_role, read_values, to_security_hub)
+    sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    return EXIT_OK
 
 
 # ---- discover ----------------------------------------------------------------------------
