@@ -7,7 +7,7 @@ A manifest goes through the stages in this order, each in its own module:
    :class:`~generator.source.Source` (YAML with positions) that every later stage reads;
    the module keeps it (``Module.source``), so nothing reads the manifest twice;
 2. :mod:`generator.manifest` validates its shape (pydantic);
-3. :mod:`generator.checks` applies the rules that relate fields to each other;
+3. :mod:`generator.rules` applies the rules that relate fields to each other;
 4. :mod:`generator.model` builds the plan (names, grants, policies);
 5. :mod:`generator.render` renders every file in memory;
 6. :mod:`generator.writer` compares with, or atomically replaces, the module folder.
@@ -52,7 +52,7 @@ def load(
     ``writes=False`` (diff, which writes no module folder) skips the rule that a module
     name taken from the file name must be a safe folder name: ``orders.v1.yaml`` is then
     module ``orders.v1``."""
-    from generator import checks, model
+    from generator import model, rules
     from generator import source as source_mod
     from generator.manifest import MODULE_PATTERN, Head, Manifest, validate_shape
 
@@ -61,10 +61,10 @@ def load(
     else:
         src = source_mod.load(manifest, display_name)  # 1. source
     shape, diags = validate_shape(src)  # 2. manifest (a partial one when a part is bad)
-    if isinstance(shape, Manifest):  # 3. checks, on what survived stage 2
-        diags = checks.run(src, Head.of(shape), dict(shape.functions), dict(shape.secrets))
+    if isinstance(shape, Manifest):  # 3. rules, on what survived stage 2
+        diags = rules.run(src, Head.of(shape), dict(shape.functions), dict(shape.secrets))
     else:
-        diags = diags + checks.run(src, shape.head, shape.functions, shape.secrets, shape.dropped)
+        diags = diags + rules.run(src, shape.head, shape.functions, shape.secrets, shape.dropped)
     _raise_errors(diags)
     if not isinstance(shape, Manifest):  # pragma: no cover - stage 2 reported why it has none
         raise Failed([])
@@ -181,7 +181,7 @@ def generate_many(manifests: list[FsPath], out_dir: FsPath, check: bool = False)
 
 def secret_key(m: Module, name: str) -> tuple[str, str, str, str]:
     """Which secret ``name`` is: Secrets Manager names are unique per account and region
-    (a secret given by ARN has that name: checks.scope.secret_arn requires the ARN's name,
+    (a secret given by ARN has that name: rules.scope.secret_arn requires the ARN's name,
     without its 6-character suffix, to be the manifest's key, and its account and region to
     be the manifest's)."""
     return (m.partition, m.account_id, m.region, name)

@@ -126,7 +126,7 @@ def deployer_policy(module: Module) -> dict[str, Any] | None:
         ]
     existing = [f for f in module.functions if f.has_role and not f.creates_role]
     if existing:
-        # checks.py requires execution_role_arn for existing functions when a boundary is set,
+        # generator/rules requires execution_role_arn for existing functions when a boundary is set,
         # so every role named here is known; the module never creates, tags or deletes them.
         statements += [
             _st("ReadExistingFunctions", EXISTING_FUNCTION_READ, [f.function_arn for f in existing]),

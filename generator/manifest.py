@@ -2,7 +2,7 @@
 
 These models are the single definition of the manifest: they validate it, and
 ``rotation-tf schema`` derives the JSON Schema from them. They check shape, types and
-closed sets. Rules that relate fields to each other live in :mod:`generator.checks`.
+closed sets. Rules that relate fields to each other live in :mod:`generator.rules`.
 """
 
 from __future__ import annotations
@@ -57,11 +57,11 @@ PLACEHOLDERS = {
     ),
 }
 """Every value ``rotation-tf init`` (and ``discover``) cannot know: visible in the manifest, and
-rejected by validate (checks.placeholders, or the field's own check when the placeholder is the
+rejected by validate (rules.placeholders, or the field's own check when the placeholder is the
 whole value of an enum or a pattern) wherever it appears, until the user replaces it."""
 FIELD_PLACEHOLDERS = {"strategy": "FILL-IN-STRATEGY", "engine": "FILL-IN-ENGINE", "arn": "FILL-IN-MASTER-SECRET-ARN"}
 """discover's placeholders, each the whole value of its field: that field's own check (the
-enum's, the ARN's) reports it with :func:`placeholder_message`, and checks.placeholders does
+enum's, the ARN's) reports it with :func:`placeholder_message`, and rules.placeholders does
 not report it a second time."""
 
 
@@ -250,7 +250,7 @@ class Function(_Strict):
 
 SOURCES: tuple[str, ...] = ("existing_function_arn", "package", "rotation_app")
 """The fields of :class:`Function` that say where the function comes from: exactly one is
-given (checks.functions). The one list of function sources (tests/kinds.py reads it)."""
+given (rules.functions). The one list of function sources (tests/kinds.py reads it)."""
 assert set(SOURCES) <= set(Function.model_fields)
 
 
@@ -656,7 +656,7 @@ def _salvage(
     cls: type[M], data: Any, fill: Mapping[str, Any] | None = None, rounds: int = 8
 ) -> tuple[M | None, set[tuple[Any, ...]], set[str]]:
     """Validate ``data`` as ``cls``, dropping the values that fail, so that the rules in
-    :mod:`generator.checks` can still look at the rest. Shape errors are reported
+    :mod:`generator.rules` can still look at the rest. Shape errors are reported
     separately; this only decides what is left to check. A required top-level field named
     in ``fill`` that is missing (or was dropped) gets that stand-in value, so that the rest
     still validates; the caller must treat it as unknown.
@@ -693,7 +693,7 @@ def _salvage(
 @dataclass(frozen=True)
 class Head:
     """The manifest's top level (every field but ``functions`` and ``secrets``) as the rules in
-    :mod:`generator.checks` see it, valid or not. Every value has been validated: ``roles``
+    :mod:`generator.rules` see it, valid or not. Every value has been validated: ``roles``
     is a :class:`Roles`, never the mapping the file holds. In a partial manifest a required
     field that is missing or had a shape error is None (unknown), and an optional one with a
     shape error has its default; either way the path is in :attr:`Partial.dropped` or the

@@ -272,7 +272,7 @@ class Module:
     @property
     def moves(self) -> tuple[tuple[str, str, str], ...]:
         """(kind, from, to) for every function rename, oldest name first, as a chain.
-        Secrets have none: Secrets Manager cannot rename a secret (checks.py refuses
+        Secrets have none: Secrets Manager cannot rename a secret (generator/rules refuses
         previous_names on secrets), so a new name is a new secret and a new rotation."""
         out: list[tuple[str, str, str]] = []
         for f in self.functions:
@@ -359,7 +359,7 @@ def _managed(s: Secret, manifest: Manifest) -> ManagedSecret:
             fields=(),
             tags=tuple(sorted(s.tags.items())),
         )
-    assert s.connection is not None and s.function is not None  # checks: create needs both
+    assert s.connection is not None and s.function is not None  # rules: create needs both
     fn = manifest.functions[s.function]
     fields: dict[str, object] = {"engine": engines.secret_engine(fn.engine), "host": s.connection.host}
     if s.connection.port is not None:
@@ -404,7 +404,7 @@ def _replica(s: Secret) -> tuple[str, str] | None:
         return None
     if r.db_instance is not None:
         return (aws_calls.REPLICA_INSTANCE, r.db_instance)
-    assert r.db_cluster is not None  # checks.secrets: exactly one
+    assert r.db_cluster is not None  # rules.secrets: exactly one
     return (aws_calls.REPLICA_CLUSTER, r.db_cluster)
 
 
@@ -565,7 +565,7 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
                 master_arn=_master_arn(s, partition, manifest),
                 master_kms_key_arn=s.master_secret.kms_key_arn if s.master_secret else None,
                 schedule=Schedule(s.schedule.every_days, s.schedule.expression, s.schedule.window),
-                # An external secret rotates when rotation is turned on (checks/external.py)
+                # An external secret rotates when rotation is turned on (rules/external.py)
                 rotate_immediately=s.rotate_immediately or s.external is not None,
                 managed=_managed(s, manifest) if s.create else None,
                 adopt=s.import_,

@@ -8,7 +8,7 @@ Each secret gets its own blocks, named by :func:`secret_ident`: ``prod/orders/db
 ``for_each`` over a map, because Terraform re-evaluates a ``for_each`` collection for every
 instance it plans, so plan time grows with the square of the number of secrets (measured in
 bench/: 1.9x the literal form at 1,000 secrets, 3.7x at 2,000). Two names that map to the
-same identifier are an error (checks/renames.py), never silently renamed: an address is state.
+same identifier are an error (rules/renames.py), never silently renamed: an address is state.
 """
 
 from __future__ import annotations

@@ -9,10 +9,10 @@ import re
 from typing import Any
 
 from generator import aws, aws_calls, schedules
-from generator.checks import external as external_rules
-from generator.checks.scope import Scope, arn, kms_key, missing_suffix, same_account, secret_arn, tags
 from generator.errors import Diagnostic, Path
 from generator.manifest import Function, Secret
+from generator.rules import external as external_rules
+from generator.rules.scope import Scope, arn, kms_key, missing_suffix, same_account, secret_arn, tags
 
 
 def check(sc: Scope, name: str, sec: Secret, functions: dict[str, Function]) -> list[Diagnostic]:

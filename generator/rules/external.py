@@ -7,9 +7,9 @@ from __future__ import annotations
 import difflib
 
 from generator import aws, external, schedules
-from generator.checks.scope import Scope, arn, kms_key, same_account, secret_arn
 from generator.errors import Diagnostic, Path
 from generator.manifest import Secret
+from generator.rules.scope import Scope, arn, kms_key, same_account, secret_arn
 
 
 def check(sc: Scope, path: Path, name: str, sec: Secret) -> list[Diagnostic]:

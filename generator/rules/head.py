@@ -4,8 +4,8 @@ boundary, tags."""
 from __future__ import annotations
 
 from generator import aws
-from generator.checks.scope import Scope, tags
 from generator.errors import Diagnostic
+from generator.rules.scope import Scope, tags
 
 
 def check(sc: Scope) -> list[Diagnostic]:

@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 
 from generator import aws, aws_calls, naming, rotation_apps, runtimes
-from generator.checks.scope import Scope, arn, description, same_account, tags
 from generator.errors import Diagnostic, Path
 from generator.manifest import SOURCES, Function, Secret
+from generator.rules.scope import Scope, arn, description, same_account, tags
 
 
 def check(sc: Scope, key: str, fn: Function) -> list[Diagnostic]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from generator import naming
-from generator.checks.scope import Scope
 from generator.errors import Diagnostic
+from generator.rules.scope import Scope
 
 
 def previous_names(sc: Scope, entries: dict[str, Any], section: str) -> list[Diagnostic]:

@@ -18,11 +18,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.checks import functions as function_rules
-from generator.checks import head as head_rules
-from generator.checks import renames
-from generator.checks import secrets as secret_rules
-from generator.checks.scope import Scope, scope
 from generator.errors import Diagnostic
 from generator.manifest import (
     ACCOUNT_PLACEHOLDER,
@@ -33,6 +28,11 @@ from generator.manifest import (
     Secret,
     placeholder_message,
 )
+from generator.rules import functions as function_rules
+from generator.rules import head as head_rules
+from generator.rules import renames
+from generator.rules import secrets as secret_rules
+from generator.rules.scope import Scope, scope
 from generator.source import Source
 
 __all__ = ["Scope", "run"]
@@ -73,7 +73,7 @@ def _function_keys(source: Source) -> frozenset[str] | None:
 def placeholders(source: Source) -> list[Diagnostic]:
     """``rotation-tf init``'s (and ``discover``'s) FILL-IN-... placeholders left in a key or a
     value, each named at its field. The account id's has its own messages (manifest.py,
-    checks.scope.arn), and so has a discover placeholder that is its field's whole value
+    rules.scope.arn), and so has a discover placeholder that is its field's whole value
     (manifest.FIELD_PLACEHOLDERS: the enum's or the ARN's own check names it)."""
     out: list[Diagnostic] = []
     wanted = [p for p in PLACEHOLDERS if p != ACCOUNT_PLACEHOLDER]
