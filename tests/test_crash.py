@@ -37,7 +37,7 @@ FAMILIES = [
     ("init", ["init", "new.yaml", "--account-id", "111122223333"], "generator.starter.write"),
     ("doctor", ["doctor", MANIFEST], "generator.live.commands._open"),
     ("discover", ["discover", "--region", "us-east-1"], "generator.live.commands._open"),
-    ("caller-policy", ["caller-policy"], "generator.live.permissions.policy"),
+    ("caller-policy", ["caller-policy"], "generator.live.caller_policy.policy"),
 ]
 LINE = re.compile(
     r"^rotation-tf (?P<command>[a-z-]+): internal error: RuntimeError: injected into (?P<target>\S+); "

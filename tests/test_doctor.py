@@ -551,9 +551,9 @@ def test_access_denied_is_unknown_and_names_the_action(server, world, tmp_path, 
     """
     iam = world.client("iam")
     iam.create_user(UserName="auditor")
-    from generator.live import permissions
+    from generator.live import caller_policy
 
-    policy = permissions.policy("doctor")
+    policy = caller_policy.policy("doctor")
     policy["Statement"].append({"Effect": "Deny", "Action": "kms:GetKeyPolicy", "Resource": "*"})
     iam.put_user_policy(UserName="auditor", PolicyName="doctor", PolicyDocument=json.dumps(policy))
     key = iam.create_access_key(UserName="auditor")["AccessKey"]
@@ -583,7 +583,7 @@ def test_access_denied_is_unknown_and_names_the_action(server, world, tmp_path, 
     assert not failing(findings) and code == 3
     assert "not seen: function (2 subjects), grants (3 subjects), key-policy (1 subject), master-secret (1" in summary
     assert "let the caller call kms:GetKeyPolicy, as `rotation-tf caller-policy doctor` prints it" in summary
-    assert "kms:GetKeyPolicy" in permissions.policy("doctor")["Statement"][0]["Action"]
+    assert "kms:GetKeyPolicy" in caller_policy.policy("doctor")["Statement"][0]["Action"]
     assert "--allow-unknown function,grants,key-policy,master-secret" in summary
     # accepted by name: exit 0; one of them not accepted: exit 3 still
     assert accepted == 0 and partly == 3

@@ -27,7 +27,7 @@ import pytest
 from harness import MotoServer
 
 from generator import api
-from generator.live import commands, permissions
+from generator.live import caller_policy, commands
 from generator.live.accounts import AssumeRole
 
 pytestmark = [pytest.mark.moto]
@@ -133,18 +133,18 @@ def test_a_failure_in_one_account_is_that_accounts(env, tmp_path):
 def test_a_denied_account_is_unknown_and_the_rest_still_run(env, tmp_path, monkeypatch):
     worlds = {A: _world(env, A), B: _world(env, B)}
     paths = _manifests(tmp_path, worlds)
-    policies = permissions.cross_account("doctor", ROLE)
+    policies = caller_policy.cross_account("doctor", ROLE)
     for account in (A, B):  # the read-only role, with the policy caller-policy prints for it
         iam = Account(env, account).client("iam")
         iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(lw.TRUST))
         iam.put_role_policy(RoleName=ROLE, PolicyName="read", PolicyDocument=json.dumps(policies["role"]))
     iam = env.client("iam")
     iam.create_user(UserName="auditor")
-    caller_policy = policies["caller"]
-    caller_policy["Statement"].append(  # DENY: the caller may not enter B
+    caller_doc = policies["caller"]
+    caller_doc["Statement"].append(  # DENY: the caller may not enter B
         {"Effect": "Deny", "Action": "sts:AssumeRole", "Resource": f"arn:aws:iam::{B}:role/{ROLE}"}
     )
-    iam.put_user_policy(UserName="auditor", PolicyName="caller", PolicyDocument=json.dumps(caller_policy))
+    iam.put_user_policy(UserName="auditor", PolicyName="caller", PolicyDocument=json.dumps(caller_doc))
     key = iam.create_access_key(UserName="auditor")["AccessKey"]
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
@@ -240,11 +240,11 @@ def test_discover_names_an_account_it_cannot_enter_and_runs_the_rest(env, tmp_pa
         iam.put_role_policy(
             RoleName=ROLE,
             PolicyName="read",
-            PolicyDocument=json.dumps(permissions.cross_account("discover", ROLE)["role"]),
+            PolicyDocument=json.dumps(caller_policy.cross_account("discover", ROLE)["role"]),
         )
     iam = env.client("iam")
     iam.create_user(UserName="auditor")
-    policy = permissions.cross_account("discover", ROLE)["caller"]
+    policy = caller_policy.cross_account("discover", ROLE)["caller"]
     policy["Statement"].append(
         {"Effect": "Deny", "Action": "sts:AssumeRole", "Resource": f"arn:aws:iam::{B}:role/{ROLE}"}
     )

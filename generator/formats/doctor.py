@@ -138,8 +138,8 @@ def unseen_lines(
     ``rotation-tf caller-policy`` prints them), and the flag that accepts them as unknown."""
     from collections import Counter
 
+    from generator.live.caller_policy import READ_VALUES
     from generator.live.findings import UNKNOWN, unseen
-    from generator.live.permissions import READ_VALUES
 
     findings = [f for a in audits if not a.unreadable for f in a.report.findings]
     missing = unseen(findings, accepted)

@@ -456,12 +456,12 @@ def _to_security_hub(audits: list[Audit], conn: Connection, caller: Any, assume:
 
 def caller_policy(which: str, read_values: bool, to_security_hub: bool, assume_role: str | None) -> int:
     """The IAM policy (JSON) that lets the caller run doctor and/or discover
-    (:mod:`generator.live.permissions`); with ``assume_role``, the read-only role's policy and
+    (:mod:`generator.live.caller_policy`); with ``assume_role``, the read-only role's policy and
     the caller's. 2 when ``assume_role`` is not a role name."""
-    from generator.live import permissions
+    from generator.live.caller_policy import cross_account, policy
 
     if assume_role is None:
-        doc = permissions.policy(which, read_values, to_security_hub)
+        doc = policy(which, read_values, to_security_hub)
     else:
         from generator.live.accounts import AssumeRole
 
@@ -469,7 +469,7 @@ def caller_policy(which: str, read_values: bool, to_security_hub: bool, assume_r
         if problems:
             _err(problems[0])
             return EXIT_USAGE
-        doc = permissions.cross_account(which, assume_role, read_values, to_security_hub)
+        doc = cross_account(which, assume_role, read_values, to_security_hub)
     sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     return EXIT_OK
 
