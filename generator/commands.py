@@ -238,13 +238,13 @@ def deployer_policy(manifest: Path) -> int:
     ``roles.permissions_boundary``."""
     import json
 
-    from generator import grants
+    from generator import other_policies
     from generator.exits import Exit
 
     module = _valid_module(manifest)
     if module is None:
         return int(Exit.USAGE)
-    policy = grants.deployer_policy(module)
+    policy = other_policies.deployer_policy(module)
     if policy is None:
         echo(f"{manifest}: set roles.permissions_boundary; without a boundary no deployer policy can be safe", err=True)
         return int(Exit.USAGE)

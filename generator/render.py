@@ -15,7 +15,7 @@ from typing import Any
 
 import jinja2
 
-from generator import aws, aws_calls, explain, grants, hcl, markdown, naming, rotation_apps, versions
+from generator import aws, aws_calls, explain, hcl, markdown, naming, other_policies, rotation_apps, versions
 from generator.model import FunctionPlan, Module, SecretPlan
 from generator.writer import MARKER, TOOL
 
@@ -384,7 +384,7 @@ def context(module: Module, module_dir: FsPath) -> Context:
         },
         zip_exprs={f.key: _zip_expr(f, module, module_dir) for f in module.functions if f.package},
         functions_by_key={f.key: f for f in module.functions},
-        deployer_policy=grants.deployer_policy(module),
+        deployer_policy=other_policies.deployer_policy(module),
         requirements=requirements(module),
         deployer_requirements=versions.deployer(),
         outputs=_outputs(module),
@@ -454,7 +454,7 @@ def render(module: Module, module_dir: FsPath) -> dict[str, str]:
         files[name] = text
     if ctx.deployer_policy is not None:
         files["deployer/main.tf"] = hcl.align(env.get_template("deployer.tf.j2").render(variables)).rstrip("\n") + "\n"
-    key_statements = grants.key_policy_statements(module)
+    key_statements = other_policies.key_policy_statements(module)
     if key_statements:
         doc = {
             "_comment": f"{header(module, '').strip()} Add each key's statements to that key's policy "

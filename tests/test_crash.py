@@ -32,7 +32,7 @@ FAMILIES = [
     ("diff", ["diff", "/dev/null", MANIFEST], "generator.diff.compare"),
     ("diff", ["diff", MANIFEST, "/dev/null", "--format", "markdown"], "generator.formats.diff.markdown"),
     ("imports", ["imports", MANIFEST], "generator.imports.render"),
-    ("deployer-policy", ["deployer-policy", MANIFEST], "generator.grants.deployer_policy"),
+    ("deployer-policy", ["deployer-policy", MANIFEST], "generator.other_policies.deployer_policy"),
     ("schema", ["schema"], "generator.schema.dumps"),
     ("init", ["init", "new.yaml", "--account-id", "111122223333"], "generator.starter.write"),
     ("doctor", ["doctor", MANIFEST], "generator.live.commands._open"),

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from conftest import ROOT
 
-from generator import api, external, grants
+from generator import api, external, other_policies
 from generator.errors import Failed
 from generator.live.policy_eval import ALLOWED, IMPLICIT, Request, evaluate
 
@@ -163,12 +163,12 @@ def test_metadata_value_limit_at_its_boundary(tmp_path: Path, length: int, ok: b
 
 def test_the_deployer_passes_the_role_to_secrets_manager_only() -> None:
     m = _module()
-    doc = grants.deployer_policy(m)
+    doc = other_policies.deployer_policy(m)
     assert doc is not None
     (st,) = [s for s in doc["Statement"] if s["Sid"] == "PassExternalRotationRoleToSecretsManagerOnly"]
     assert st["Resource"] == m.external_role.role_arn
     assert st["Condition"] == {"StringEquals": {"iam:PassedToService": "secretsmanager.amazonaws.com"}}
-    roles = grants.role_pattern(m)
+    roles = other_policies.role_pattern(m)
     import fnmatch
 
     assert fnmatch.fnmatchcase(m.external_role.role_arn, roles), "the boundary statements cover the external role"
@@ -176,7 +176,7 @@ def test_the_deployer_passes_the_role_to_secrets_manager_only() -> None:
 
 def test_key_policy_statements_name_the_external_role() -> None:
     m = _module()
-    keys = grants.key_policy_statements(m)
+    keys = other_policies.key_policy_statements(m)
     (stmts,) = keys.values()
     assert all(s["Principal"] == {"AWS": [m.external_role.role_arn]} for s in stmts)
 
