@@ -1,8 +1,12 @@
 """What the CLI's ``doctor``, ``discover`` and ``caller-policy`` commands do, apart from
-parsing options. Exit codes: 0 every check judged and none fails (``discover``: the manifest
-was written, or nothing rotates), 1 something fails, 2 bad manifest or usage, 3 something
-was not seen: AWS could not be reached, or stopped answering mid-run (refused, closed, reset,
-timed out, an answer cut short), or refused the credentials, or a check is ``unknown`` that
+parsing options: open the AWS sessions, enter the accounts, run the audits and say what
+could not be read. (The manifest commands' bodies are in :mod:`generator.commands`; how
+doctor's findings are laid out, in :mod:`generator.formats.doctor`.)
+
+Exit codes: 0 every check judged and none fails (``discover``: the manifest was written, or
+nothing rotates), 1 something fails, 2 bad manifest or usage, 3 something was not seen: AWS
+could not be reached, or stopped answering mid-run (refused, closed, reset, timed out, an
+answer cut short), or refused the credentials, or a check is ``unknown`` that
 ``--allow-unknown`` does not accept; 4 ``discover`` wrote nothing because of its own error."""
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """What ``doctor`` reports: :class:`Finding` records, the :class:`Report` of one account and
 the :class:`Audit` of one manifest.
 
-Renderers (text, JSON; later SARIF and ASFF) read these and the check registry
-(:mod:`generator.live.registry`) only; nothing here reads AWS.
+The renderers (:mod:`generator.formats.doctor`: text and JSON, with SARIF and ASFF) read
+these and the check registry (:mod:`generator.live.registry`) only; nothing here reads AWS.
 """
 
 from __future__ import annotations
