@@ -29,9 +29,12 @@ import yaml
 from conftest import ROOT, Run, cli
 
 from generator import api, aws, aws_calls, exits
-from generator.cli import FORMATS
+from generator import formats as format_table
 from generator.errors import Failed
 from generator.manifest import Manifest
+
+# Each command's --format words, from the one table of formats (generator.formats.FORMATS).
+FORMATS = {command: format_table.names(command) for command in format_table.FORMATS}
 
 # The codes each command returns by design, as its --help documents them (never INTERNAL).
 DOCUMENTED = {command: {int(code) for code in codes} for command, codes in exits.BY_COMMAND.items()}
