@@ -136,12 +136,12 @@ class Capture:
 
         import yaml
 
-        from generator import model
+        from generator import api
 
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "m.yaml"
             path.write_text(yaml.safe_dump(manifest))
-            module, _ = model.load(path)
+            module, _ = api.load(path)
         doc = module.functions[0].policy.document()
         for st in doc["Statement"]:
             actions = [st["Action"]] if isinstance(st["Action"], str) else st["Action"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from datetime import date, datetime, time, timezone
 from typing import Any
 
@@ -26,8 +27,9 @@ APPLY_DOES = "the apply does this: "
 class Findings(list[Finding]):
     """The findings one check function returns."""
 
-    def add(self, subject: str, check: str, status: str, message: str, fix: str = "") -> None:
-        self.append(Finding(subject, check, status, message, fix))
+    def add(self, subject: str, check: str, status: str, message: str, fix: str = "",
+            details: Mapping[str, Any] | None = None) -> None:  # fmt: skip
+        self.append(Finding(subject, check, status, message, fix, details=details))
 
     def unknown(self, subject: str, check: str, exc: LiveError) -> None:
         self.append(unknown(subject, check, exc))
