@@ -149,9 +149,13 @@ def _failed(n: str, f: rotation_logs.Failure, arn: str, group: str, base: dict[s
         "master": f" reading its master secret{' ' + master if master else ''}, which fails every secret that uses it",
         "function": ", before the function's code ran, which fails every secret it rotates",
     }.get(f.attribution, "")
-    again = f"then rotate again: aws secretsmanager rotate-secret --secret-id {arn}"
-    if pending:
-        again = f"then drop the version left in AWSPENDING ({pending}; see pending) and rotate again"
+    if pending:  # the service reattempts that version; RotateSecret refuses another while it holds AWSPENDING
+        again = (f"; Secrets Manager tries the version left in AWSPENDING ({pending}) again at the next scheduled "
+                 "rotation, or drop it and rotate now (see pending)")  # fmt: skip
+    elif "rotate again" in f.fix:
+        again = ""
+    else:
+        again = f"; then rotate again: aws secretsmanager rotate-secret --secret-id {arn}"
     details = {
         **base,
         "step": f.step,
@@ -171,7 +175,7 @@ def _failed(n: str, f: rotation_logs.Failure, arn: str, group: str, base: dict[s
         "notes": list(f.notes),
         "traceback": list(f.traceback),
     }
-    return Finding(n, "last-rotation", FAIL, f"{head}{who}: {f.cause}", f"{f.fix}; {again}", details=details)
+    return Finding(n, "last-rotation", FAIL, f"{head}{who}: {f.cause}", f"{f.fix}{again}", details=details)
 
 
 def _signs(ctx: Context, s: model_mod.SecretPlan, d: dict[str, Any], last: datetime | None,
