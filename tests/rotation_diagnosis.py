@@ -354,8 +354,10 @@ def _by(audit: Any) -> dict[tuple[str, str], Any]:
 
 
 def check_failures_diagnosed(w: Any, rot: Rotator) -> tuple[list[str], dict[str, Any]]:
-    """The phase: (problems, timings). Runs last: it leaves the faults fixed and every secret
-    rotated, but with other versions than before."""
+    """The phase: (problems, timings and what doctor showed: ``shown``, the text and the failing
+    last-rotation findings in JSON with the faults in, the text after the fixes; printed by the
+    tier under ``-s``, and the source of docs/live-account.md's walk-through). Runs last: it
+    leaves the faults fixed and every secret rotated, with other versions than before."""
     from test_rotation_logs import EXPECTED
 
     from generator.live import commands
@@ -397,6 +399,10 @@ def check_failures_diagnosed(w: Any, rot: Rotator) -> tuple[list[str], dict[str,
 
     audit = d.doctor()
     by = _by(audit)
+    # one FilterLogEvents per failing secret (though doctor judges each twice), none for the others
+    d.timings["FilterLogEvents"] = audit.report.calls.get("logs:FilterLogEvents", 0)
+    if d.timings["FilterLogEvents"] != len(FAULTS):
+        problems.append(f"{d.timings['FilterLogEvents']} FilterLogEvents calls for {len(FAULTS)} failing secrets")
     expected = {e[0]: e[1:] for e in EXPECTED}
     for fault in FAULTS:
         f = by.get((fault.secret, "last-rotation"))
@@ -425,7 +431,10 @@ def check_failures_diagnosed(w: Any, rot: Rotator) -> tuple[list[str], dict[str,
     if beside_f is None or beside_f.status != "pass":
         problems.append(f"{INTERLEAVED}: last-rotation {beside_f and beside_f.status}: {beside_f and beside_f.message}")
     problems += _formats(audit, FAULTS[0])
-    d.text = commands.render([audit], "text", width=100)  # type: ignore[attr-defined]
+    shown = {"text": commands.render([audit], "text", width=100)}
+    doc = json.loads(commands.render([audit], "json"))
+    shown["json"] = json.dumps([f for f in doc["findings"] if f["check"] == "last-rotation" and f["status"] != "pass"],
+                               indent=2)  # fmt: skip
 
     # -- the fixes, and the rotations again ---------------------------------------------------
     started_fix = time.monotonic()
@@ -457,9 +466,10 @@ def check_failures_diagnosed(w: Any, rot: Rotator) -> tuple[list[str], dict[str,
     if not read_again:
         problems.append("no secret was read again after its fix (the reattempted versions: RotationFailed after "
                         "moto's LastRotatedDate): the path of a success after a failure was not taken")  # fmt: skip
+    shown["after"] = commands.render([after], "text", width=100)
     d.timings["phase"] = round(time.monotonic() - started, 1)
     d.timings["lookups"] = d.trail.lookups
-    return problems, {**d.timings, "text": d.text}  # type: ignore[attr-defined]
+    return problems, {**d.timings, "shown": shown}
 
 
 def _formats(audit: Any, fault: Fault) -> list[str]:

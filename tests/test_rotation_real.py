@@ -387,7 +387,8 @@ def test_rotation_under_the_enforced_grants(world: World):
     more, measured = check_failures_diagnosed(w, rot)
     problems += more
     w.timings["diagnosis"] = time.monotonic() - started
-    print(measured.pop("text"))
+    shown = measured.pop("shown")
+    print(f"{shown['text']}\n{shown['json']}\n{shown['after']}")
     print(f"diagnosis: {measured}")
     print(f"timings: {w.timings}")
     assert not problems, "\n".join(problems)

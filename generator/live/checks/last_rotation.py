@@ -196,8 +196,15 @@ def _signs(ctx: Context, s: model_mod.SecretPlan, d: dict[str, Any], last: datet
     if isinstance(due, datetime) and ctx.now - due > NEXT_ROTATION_SLACK and not (last and last > due):
         signs.append(f"its next rotation was due by {_utc(due)}")
     name = str(d.get("Name") or s.name)
+    seen: dict[str, list[tuple[datetime, str]]] = {}
     for when, event, error in _trail_events(trail, arn, name, last):
-        signs.append(f"CloudTrail: {event} at {_utc(when)}" + (f" ({error})" if error else ""))
+        seen.setdefault(event, []).append((when, error))
+    for event, events in seen.items():  # one sign per event name: the service retries
+        (first, _), (when, error) = events[0], events[-1]
+        head = f"CloudTrail: {event} at {_utc(when)}"
+        if len(events) > 1:
+            head = f"CloudTrail: {len(events)} {event} events from {_utc(first)} to {_utc(when)}"
+        signs.append(head + (f" ({error})" if error else ""))
     return signs, (stuck[0] if stuck else "")
 
 
