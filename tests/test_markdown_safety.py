@@ -7,6 +7,7 @@ code element holding the value itself."""
 from __future__ import annotations
 
 import re
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from generator import api, markdown, render
+from generator import api, markdown, render, terminal
 
 MD = MarkdownIt("commonmark").enable("table")
 
@@ -33,6 +34,8 @@ HOSTILE = [
     "a|b|c",
     "line\nbreak\r\nand\rmore\u2028ls\u2029ps\x85nel",
     "rtl \u202eevil\u202c zero\u200bwidth",
+    "arabic letter mark \u061c, tag \U000e0041, soft\u00adhyphen, isolate \u2067x\u2069",
+    "&#x202e;evil&#x202c; &lt;img src=x&gt; &amp; &#27;[31m",  # references decode to marks and markup
     "\x1b[31mred\x1b[0m \x1b]8;;https://evil.example\x1b\\osc8\x1b]8;;\x1b\\",
     "# heading",
     "- list item",
@@ -67,8 +70,11 @@ class _Tags(HTMLParser):
 
 
 def _parse(text: str) -> _Tags:
+    html = MD.render(text)
+    shown = unescape(html)  # what a browser shows: character references decoded
+    assert not [c for c in shown if c not in "\n\t" and terminal.hidden(c)], f"an invisible mark is rendered: {html!r}"
     p = _Tags()
-    p.feed(MD.render(text))
+    p.feed(html)
     return p
 
 
