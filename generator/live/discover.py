@@ -762,11 +762,17 @@ def _schedule(rules: dict[str, Any]) -> dict[str, Any]:
 
 
 def _function_key(fn: Fn) -> str:
+    """The manifest key of a function: its name with every character a key cannot hold as
+    ``-``, ``f-`` in front when it would not start with an ASCII letter or is an HCL keyword
+    (``null``, ``true``: a key names Terraform resources, naming.function_key_problem), at most
+    64 characters. Safe by construction, whatever the account calls its function."""
+    from generator.hcl import KEYWORDS
+
     if fn.app:
         base = f"{fn.engine}-{'single' if fn.strategy == 'single_user' else 'alternating'}"
     else:
         base = _KEY_RE.sub("-", fn.name)
-    if not base[:1].isalpha():
+    if not ("a" <= base[:1].lower() <= "z") or base in KEYWORDS:
         base = "f-" + base
     return base[:64]
 
