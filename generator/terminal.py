@@ -9,7 +9,7 @@ or an OSC-8 hyperlink; a C1 control (U+009B is a one-character CSI on some termi
 carriage return or a backspace can overwrite what a line showed; a bidirectional override
 (U+202E) or isolate reorders what follows it and a zero-width mark hides text from the eye
 (https://trojansource.codes/, CVE-2021-42574). :func:`safe` shows each such character as an
-escape (``\\x1b``, ``\\u202e``), so the reader sees what the value really is.
+escape (``\\u001b``, ``\\u202e``), so the reader sees what the value really is.
 
 What counts (:func:`hidden`): every character of the Unicode general categories Cc (control:
 C0, DEL, C1), Cf (format: bidirectional marks, overrides and isolates, zero-width spaces and
@@ -19,7 +19,9 @@ encodable as UTF-8), Zl and Zp (LINE SEPARATOR, PARAGRAPH SEPARATOR).
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
+from typing import Any
 
 _HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
@@ -31,11 +33,9 @@ def hidden(ch: str) -> bool:
 
 
 def escape(ch: str) -> str:
-    """``ch`` as an escape that is read back as ``ch`` in a YAML double-quoted scalar and in
-    Python: ``\\xXX`` up to U+00FF, ``\\uXXXX`` up to U+FFFF, ``\\UXXXXXXXX`` above."""
+    """``ch`` as an escape that is read back as ``ch`` in a YAML double-quoted scalar, in JSON
+    (up to U+FFFF) and in Python: ``\\uXXXX`` up to U+FFFF, ``\\UXXXXXXXX`` above."""
     code = ord(ch)
-    if code <= 0xFF:
-        return f"\\x{code:02x}"
     if code <= 0xFFFF:
         return f"\\u{code:04x}"
     return f"\\U{code:08x}"
@@ -49,3 +49,19 @@ def safe(text: str, *, lines: bool = True) -> str:
         return text
     keep = "\n\t" if lines else "\t"
     return "".join(ch if ch in keep or not hidden(ch) else escape(ch) for ch in text)
+
+
+def safe_tree(value: Any) -> Any:
+    """``value`` with :func:`safe` applied to every string in it: in dicts (keys and values),
+    lists, tuples, sets and dataclass fields, for a renderer that writes a whole structure as
+    terminal text (explain's facts, a diff). Anything else is returned as it is."""
+    if isinstance(value, str):
+        return safe(value)
+    if isinstance(value, dict):
+        return {safe_tree(k): safe_tree(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return type(value)(safe_tree(v) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changed = {f.name: safe_tree(getattr(value, f.name)) for f in dataclasses.fields(value) if f.init}
+        return dataclasses.replace(value, **changed)
+    return value

@@ -6,11 +6,21 @@ string goes through on its way into discover's manifest (YAML scalars and commen
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import hostile_world as hw
 import pytest
+import yaml
+from conftest import cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generator import api, hcl, naming
+from generator import api, hcl, naming, source, terminal
 from generator.live import discover as discover_mod
 
 PROPERTY = settings(max_examples=400, derandomize=True, deadline=None, database=None)
@@ -69,3 +79,155 @@ secrets:
         [d] = result.diagnostics
         assert (d.path, d.line) == (("functions", key), 6) and "HCL keyword" in d.message
     assert not (tmp_path / "out").exists()
+
+
+# ---- YAML: every scalar round-trips, every comment stays one comment ---------------------------
+
+any_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=80)  # Cs: not text, see yq
+
+
+def _loaders() -> list[Any]:
+    return [lambda text: yaml.load(text, Loader=yaml.SafeLoader), lambda text: yaml.load(text, Loader=yaml.CSafeLoader),
+            lambda text: source.load_text(text, "d.yaml").data]  # fmt: skip
+
+
+@PROPERTY
+@given(any_text)
+def test_every_scalar_discover_writes_reads_back_exactly(value: str) -> None:
+    """yq and key_line: read back by PyYAML (pure and libyaml) and by rotation-tf's own
+    loader as exactly the string, as a value and as a key, with nothing invisible in the text."""
+    doc = f"{discover_mod.key_line('', value)} {discover_mod.yq(value)}\nafter: 1\n"
+    for load in _loaders():
+        assert load(doc) == {value: value, "after": 1}
+    assert not [c for c in doc if c != "\n" and (terminal.hidden(c) or c in "\x85\u2028\u2029")], doc
+
+
+@pytest.mark.parametrize("value", [*hw.CLASSES.values(), hw.ALL, hw.NAME_INJECTION, hw.VPC_INJECTION, "é" * 2000,
+                                   "\\" * 600, '"' * 600, "\U0001f600" * 400, "\ufffe\uffff"])  # fmt: skip
+def test_long_and_hostile_scalars_read_back_exactly(value: str) -> None:
+    """A key longer than a YAML reader takes as an implicit key (1024 characters) is written
+    in the explicit form; U+FFFE and U+FFFF, outside YAML's character set, escaped."""
+    test_every_scalar_discover_writes_reads_back_exactly.hypothesis.inner_test(value)  # type: ignore[attr-defined]
+
+
+def test_a_lone_surrogate_is_written_as_the_replacement_character() -> None:
+    """Not text (no UTF-8, and libyaml refuses even its escape): the one value yq changes."""
+    written = discover_mod.yq("a\ud800b")
+    assert yaml.load(f"k: {written}", Loader=yaml.CSafeLoader) == {"k": "a\ufffdb"}
+
+
+@PROPERTY
+@given(any_text)
+def test_a_comment_holds_any_text_on_one_line(text: str) -> None:
+    line = discover_mod.comment("    ", text)
+    for load in _loaders():
+        assert load(f"a:\n  b: 1\n{line}\n  c: 2\n") == {"a": {"b": 1, "c": 2}}
+    assert not [c for c in line if c != "\t" and (terminal.hidden(c) or c in "\x85\u2028\u2029")], line
+
+
+# ---- the hostile account, in moto's in-process mock ------------------------------------------
+
+
+class _Mock:
+    """boto3 clients inside moto's in-process mock (no server, no sockets)."""
+
+    def client(self, service: str, region: str = hw.REGION) -> Any:
+        import boto3
+
+        return boto3.client(service, region_name=region)
+
+
+@pytest.fixture(scope="module")
+def account() -> Iterator[hw.World]:
+    from moto import mock_aws
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MOTO_ACCOUNT_ID", hw.ACCOUNT)
+        mp.setenv("AWS_ACCESS_KEY_ID", "testing")
+        mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        mp.setenv("ROTATION_TF_TODAY", "2026-11-29")
+        for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):
+            mp.delenv(name, raising=False)
+        with mock_aws():
+            yield hw.build(_Mock())
+
+
+@dataclass
+class Discovered:
+    text: str
+    data: dict[str, Any]
+    err: str
+    path: Path
+
+
+def _discover(tmp: Path, *extra: str) -> Discovered:
+    path = tmp / "discovered.yaml"
+    run = cli("discover", "--region", hw.REGION, "--max-attempts", "1", "--out", str(path), *extra, cwd=tmp)
+    assert run.returncode == 0, run.stderr
+    text = path.read_text(encoding="utf-8")
+    return Discovered(text, yaml.safe_load(text), run.stderr, path)
+
+
+@pytest.fixture(scope="module")
+def discovered(account: hw.World, tmp_path_factory: pytest.TempPathFactory) -> Discovered:
+    return _discover(tmp_path_factory.mktemp("plain"))
+
+
+@pytest.fixture(scope="module")
+def discovered_values(account: hw.World, tmp_path_factory: pytest.TempPathFactory) -> Discovered:
+    return _discover(tmp_path_factory.mktemp("values"), "--read-values")
+
+
+_STRUCTURAL = re.compile(r'^ *(?:(?:"(?:[^"\\]|\\.)*"|[a-z_]+):(?: .*)?|\? "(?:[^"\\]|\\.)*"|:)$')
+_BREAKS = frozenset("\r\x85\u2028\u2029\x0b\x0c")
+
+
+def _assert_only_structure(d: Discovered, expected: set[tuple[str, ...]]) -> None:
+    assert hw.key_paths(d.data) == expected
+    # every line is blank, one comment, or one line of structure; nothing else breaks a line
+    assert not [c for c in d.text if c != "\n" and (c in _BREAKS or terminal.hidden(c))]
+    for line in d.text.splitlines():
+        assert not line.strip() or line.lstrip().startswith("# ") or _STRUCTURAL.match(line), line
+    assert "pwned" not in json.dumps(d.data) and hw.CANARY not in d.text
+
+
+def test_the_manifest_holds_only_what_discover_meant_to_write(account: hw.World, discovered: Discovered) -> None:
+    _assert_only_structure(discovered, hw.expected_paths(account))
+    assert "vpc" not in json.dumps(discovered.data)  # the stack name's vpc block stayed in its comment
+
+
+def test_with_values_read_too(account: hw.World, discovered_values: Discovered) -> None:
+    """A value's engine, host and masterarn are hostile as well: they reach comments only."""
+    expected = hw.expected_paths(account) | {("secrets", "prod/ok-1", "master_secret"),
+                                             ("secrets", "prod/ok-1", "master_secret", "arn")}  # fmt: skip
+    _assert_only_structure(discovered_values, expected)
+    assert discovered_values.data["secrets"]["prod/ok-1"]["master_secret"] == {"arn": "FILL-IN-MASTER-SECRET-ARN"}
+
+
+def test_every_account_string_is_in_its_comment_escaped(account: hw.World, discovered: Discovered) -> None:
+    text = discovered.text
+    shown = discover_mod.comment_text
+    assert f"#   {shown(hw.NAME_INJECTION)}\n" in text  # the issue's secret name, one comment line
+    assert f"(stack {shown(hw.VPC_INJECTION)}), function app-rotator." in text  # the issue's stack name
+    for cls, value in hw.CLASSES.items():
+        assert f"#   {shown(f'n/{cls}/{value}')}\n" in text, cls  # secrets without rotation
+        assert f"#   secrets.{shown(f'r/{cls}/{value}')}: " in text, cls  # left out, with the reason
+    assert "#   functions.postgresql-alternating: " in text  # the hostile semantic version: left out
+    assert "\n# Left out, because" in text and "\n# Secrets without rotation (left out):\n" in text
+
+
+def test_every_comment_line_goes_through_comment_text(account, tmp_path, monkeypatch) -> None:
+    """Each comment line discover writes, with comment_text marking what it was given."""
+    real = discover_mod.comment_text
+    monkeypatch.setattr(discover_mod, "comment_text", lambda text: f"<<{real(text)}>>")
+    d = _discover(tmp_path, "--read-values")
+    comments = [line.split("# ", 1)[1] for line in d.text.splitlines() if "# " in line]
+    assert len(comments) > 50
+    unmarked = [c for c in comments if not (c.startswith("<<") and c.endswith(">>"))]
+    assert unmarked == []
+
+
+def test_discover_says_on_stderr_no_terminal_escape(discovered: Discovered, discovered_values: Discovered) -> None:
+    for d in (discovered, discovered_values):
+        assert not [c for c in d.err if c not in "\n\t" and terminal.hidden(c)], d.err
+    assert "FILL-IN placeholders to replace" in discovered_values.err
