@@ -11,7 +11,7 @@ space on each side, which CommonMark strips again. What a code span cannot hold,
 break, is a space here (CommonMark turns line endings in a code span into spaces anyway;
 a raw one would end a table row or a heading). Control characters and the invisible marks
 that reorder or hide text (bidirectional overrides and isolates, zero-width characters: what
-:func:`generator.terminal.hidden` names) are shown as escapes (``\\x1b``, ``\\u202e``), so
+:func:`generator.terminal.hidden` names) are shown as escapes (``\\u001b``, ``\\u202e``), so
 the README shows what the value really is, and a terminal that shows it obeys nothing in it.
 
 In a table cell (``cell=True``) a ``|`` is written ``\\|``, which GitHub's tables read as a

@@ -231,3 +231,95 @@ def test_discover_says_on_stderr_no_terminal_escape(discovered: Discovered, disc
     for d in (discovered, discovered_values):
         assert not [c for c in d.err if c not in "\n\t" and terminal.hidden(c)], d.err
     assert "FILL-IN placeholders to replace" in discovered_values.err
+
+
+# ---- terminals: what the commands print shows every account string, obeys none -----------------
+
+_OWN_SGR = re.compile(r"\x1b\[[0-9;]*m")  # the colours doctor, diff and rich paint with --color always
+
+
+def _assert_no_escape(text: str, *, colours: bool = False) -> None:
+    """No terminal escape, bidirectional or zero-width mark, carriage return or other control
+    character; with ``colours``, the tool's own SGR colour sequences only, around words of its own."""
+    if colours:
+        text = _OWN_SGR.sub("", text)
+    bad = sorted({c for c in text if c not in "\n\t" and terminal.hidden(c)})
+    assert not bad, f"{bad} in {text!r}"
+
+
+@pytest.mark.parametrize("value", [*hw.CLASSES.values(), hw.HOSTILE_FUNCTION, "\ud800 lone", "a\rb"])
+def test_safe_shows_every_hidden_character_and_keeps_the_rest(value: str) -> None:
+    shown = terminal.safe(value)
+    _assert_no_escape(shown)
+    assert [c for c in shown if c in "\n\t"] == [c for c in value if c in "\n\t"]
+    assert terminal.safe(shown) == shown  # nothing left to escape
+    assert terminal.safe("plain ASCII: `|[x](y)` ${a} é 日本 😀") == "plain ASCII: `|[x](y)` ${a} é 日本 😀"
+
+
+@pytest.fixture(scope="module")
+def filled(discovered: Discovered, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The manifest with its FILL-IN placeholders filled in, as its user would."""
+    import liveworld as lw
+
+    path = tmp_path_factory.mktemp("filled") / "hostile.yaml"
+    path.write_text(lw.fill_in(discovered.text), encoding="utf-8")
+    return path
+
+
+def test_doctor_shows_the_accounts_strings_escaped(account: hw.World, filled: Path) -> None:
+    """The account rotates a secret with the hostile function: doctor quotes its ARN, in the
+    table (colours on) and in json; the table shows it escaped, and stays in its columns."""
+    sm = account.client("secretsmanager")
+    arn = account.secret_arns["prod/ok-1"]
+
+    def rotate_with(fn: str) -> None:
+        sm.rotate_secret(SecretId=arn, RotationLambdaARN=fn, RotationRules={"AutomaticallyAfterDays": 30},
+                         RotateImmediately=False)  # fmt: skip
+        for version, labels in sm.describe_secret(SecretId=arn).get("VersionIdsToStages", {}).items():
+            if "AWSPENDING" in labels and "AWSCURRENT" not in labels:
+                sm.update_secret_version_stage(SecretId=arn, VersionStage="AWSPENDING", RemoveFromVersionId=version)
+
+    rotate_with(account.ids["hostile-function"])
+    try:
+        table = cli(
+            "doctor", str(filled), "--no-simulate", "--max-attempts", "1", "--color", "always", cwd=filled.parent
+        )
+        doc = cli("doctor", str(filled), "--no-simulate", "--max-attempts", "1", "--format", "json", cwd=filled.parent)
+    finally:
+        rotate_with(account.ids["function"])
+    assert table.returncode == doc.returncode == 3, table.stderr  # fails, and grants not seen (no function yet)
+    [quoted] = [f["message"] for f in json.loads(doc.stdout)["findings"] if f["check"] == "rotation"
+                and f["subject"] == "prod/ok-1"]  # fmt: skip
+    assert hw.HOSTILE_FUNCTION in quoted  # what doctor saw: the function's name as AWS gave it
+    _assert_no_escape(table.stdout + table.stderr, colours=True)
+    assert "\x1b[31;1mFAIL\x1b[0m    rotation    rotation uses" in table.stdout
+    flat = " ".join(line.strip() for line in table.stdout.splitlines())
+    assert terminal.safe(hw.HOSTILE_FUNCTION, lines=False).replace(" ", "") in flat.replace(" ", "")
+
+
+def test_explain_diff_and_errors_show_a_hostile_file_name_escaped(filled: Path, tmp_path: Path) -> None:
+    """A manifest's file name reaches explain's summary, diff's title and every error message."""
+    osc8 = hw.CLASSES["osc8"].replace("/", "")  # a file name holds no '/'
+    name = f"m{hw.CLASSES['ansi']}{osc8}{hw.CLASSES['bidi']}.yaml"
+    named = tmp_path / name
+    named.write_text(filled.read_text(encoding="utf-8").replace("version: 1\n", "version: 1\nmodule: hostile\n", 1))
+    runs = [
+        cli("explain", name, cwd=tmp_path),
+        cli("explain", name, "--color", "always", cwd=tmp_path),
+        cli("diff", "/dev/null", name, cwd=tmp_path),
+        cli("diff", "/dev/null", name, "--color", "always", cwd=tmp_path),
+    ]
+    assert [r.returncode for r in runs] == [0, 0, 1, 1], [r.stderr for r in runs]
+    for run in runs:
+        _assert_no_escape(run.stdout + run.stderr, colours=True)
+        assert "\\u202e" in run.stdout, run.stdout[:300]  # the name is there, shown
+    bad = tmp_path / f"x{osc8}\u202e.yaml"  # no module: the file name cannot be one
+    bad.write_text(filled.read_text(encoding="utf-8"), encoding="utf-8")
+    key = tmp_path / "key.yaml"  # a key YAML reads from escapes: a field nobody knows
+    key.write_text(filled.read_text(encoding="utf-8") + '"\\e]8;;https://evil.example\\e\\\\x\\u202e": 1\n')
+    for args in (("validate", bad.name), ("generate", bad.name, "--out", "out"), ("validate", "key.yaml"),
+                 ("explain", "key.yaml"), ("diff", "key.yaml", "/dev/null")):  # fmt: skip
+        run = cli(*args, cwd=tmp_path)
+        assert run.returncode == 2, (args, run.stderr)
+        _assert_no_escape(run.stdout + run.stderr)
+        assert "\\u202e" in run.stderr, run.stderr
