@@ -28,7 +28,10 @@ beside the field:
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,6 +79,7 @@ UNICODE_ROLE_PATH = "/a\u202eb\u2028c\n\x85`|[x](https:e.x)<!--${a}%{b}#\"'/"
 # no ':' or '/', which would make its ARN unreadable to moto's RotateSecret.
 HOSTILE_FUNCTION = 'h"${a}%{b}#<!--`|\u202e\u2028\x1b[31m\x1b]8;;evil\x1b\\ \x1b]0;title\x07\nx'
 KEYWORD_FUNCTIONS = ("null", "true", "yes", "on", "1e3", "0x10")
+KEYWORD_SECRETS = ("null", "true", "false", "for", "yes", "on", "1e3", "0x10", "~")
 CANARY = "CANARY-NEVER-WRITTEN"  # in what discover must not read or write: descriptions, environments
 HOSTILE_VALUE = {"engine": ALL, "host": ALL, "masterarn": ALL, "username": "app", "password": CANARY}
 
@@ -154,6 +158,14 @@ def build(server: Any) -> World:
         w.left_out.add(f"r/{cls}/{text}")
         _secret(w, f"n/{cls}/{text}", None)
     _secret(w, NAME_INJECTION, None)
+    # Secret names YAML 1.1 or HCL read as something else (all but ~ allowed by AWS): keys
+    # written quoted, Terraform names by naming.secret_ident (_null, _1e3).
+    for name in KEYWORD_SECRETS:
+        _secret(w, name, fn)
+        if name == "~":
+            w.left_out.add(name)
+        else:
+            w.rotated[name] = "hostile-rotator"
 
     # AWS's rotation application, recognised by its tags: the application id ends in a line
     # break (the pattern still matches), the stack name adds a vpc block if it is not escaped.
@@ -209,3 +221,36 @@ def key_paths(data: Any, prefix: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
             out.add((*prefix, k))
             out |= key_paths(v, (*prefix, k))
     return out
+
+
+class _Mock:
+    """boto3 clients inside moto's in-process mock (no server, no sockets)."""
+
+    def client(self, service: str, region: str = REGION) -> Any:
+        import boto3
+
+        return boto3.client(service, region_name=region)
+
+
+@contextlib.contextmanager
+def in_process() -> Iterator[World]:
+    """The world in moto's in-process mock (as tests/test_matrix.py's account): the
+    environment set for it, and put back after."""
+    from moto import mock_aws
+
+    env = {"MOTO_ACCOUNT_ID": ACCOUNT, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+           "ROTATION_TF_TODAY": "2026-11-29"}  # fmt: skip
+    unset = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL")
+    saved = {k: os.environ.get(k) for k in (*env, *unset)}
+    os.environ.update(env)
+    for k in unset:
+        os.environ.pop(k, None)
+    try:
+        with mock_aws():
+            yield build(_Mock())
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

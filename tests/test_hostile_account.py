@@ -128,28 +128,10 @@ def test_a_comment_holds_any_text_on_one_line(text: str) -> None:
 # ---- the hostile account, in moto's in-process mock ------------------------------------------
 
 
-class _Mock:
-    """boto3 clients inside moto's in-process mock (no server, no sockets)."""
-
-    def client(self, service: str, region: str = hw.REGION) -> Any:
-        import boto3
-
-        return boto3.client(service, region_name=region)
-
-
 @pytest.fixture(scope="module")
 def account() -> Iterator[hw.World]:
-    from moto import mock_aws
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MOTO_ACCOUNT_ID", hw.ACCOUNT)
-        mp.setenv("AWS_ACCESS_KEY_ID", "testing")
-        mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        mp.setenv("ROTATION_TF_TODAY", "2026-11-29")
-        for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"):
-            mp.delenv(name, raising=False)
-        with mock_aws():
-            yield hw.build(_Mock())
+    with hw.in_process() as world:
+        yield world
 
 
 @dataclass
@@ -323,3 +305,72 @@ def test_explain_diff_and_errors_show_a_hostile_file_name_escaped(filled: Path, 
         assert run.returncode == 2, (args, run.stderr)
         _assert_no_escape(run.stdout + run.stderr)
         assert "\\u202e" in run.stderr, run.stderr
+
+
+# ---- the path: validate -> generate -> (terraform: test_terraform_hostile_account.py) -> diff
+# ---- --format markdown -> the module README, rendered ---------------------------------------
+
+# What the role path (printable ASCII, as IAM allows) holds that HCL would read as a template.
+_TEMPLATES = ("${a}", "%{b}")
+
+
+def generated(filled: Path, out: Path) -> Path:
+    result = api.generate(filled, out)
+    assert result.exit == api.Exit.OK, [d.render() for d in result.diagnostics]
+    assert result.target is not None
+    return result.target
+
+
+def test_the_filled_manifest_generates_a_module_where_no_account_string_is_live(
+    account: hw.World, filled: Path, tmp_path: Path
+) -> None:
+    import hcl2
+    from hclparse import decode_string, load_module, resources
+
+    assert api.validate(filled).exit == api.Exit.OK
+    module = generated(filled, tmp_path / "out")
+    parsed = load_module(module)  # python-hcl2 reads every file
+    role_arn = account.ids["role"]
+    checked = 0
+    for tf in sorted(module.glob("*.tf")):
+        text = tf.read_text(encoding="utf-8")
+        hcl2.loads(text)
+        for template in _TEMPLATES:  # the role path's ${a} and %{b}: never a live template
+            assert template not in text, (tf.name, template)
+        # each check on the function's role compares with the role ARN exactly, as AWS gave it
+        for literal in re.findall(r'self\.role == ("(?:[^"\\]|\\.)*")', text):
+            assert decode_string(literal) == role_arn
+            checked += 1
+    assert checked == len(account.kept_functions) - 1  # every existing function's (not the application's)
+    assert {k: v["role"] for k, v in resources(parsed, "aws_iam_role_policy").items()} == {
+        k: "hostile-exec" for k in account.kept_functions if k != "postgresql-single"
+    }
+    # secret names such as null, true, 1e3: Terraform names of their own (naming.secret_ident)
+    rotations = resources(parsed, "aws_secretsmanager_secret_rotation")
+    assert set(rotations) == {naming.secret_ident(n) for n in account.rotated}
+    assert {"_null", "_true", "_false", "_for", "yes", "on", "_1e3", "_0x10"} <= set(rotations)
+
+
+def test_the_diff_comment_and_the_readme_render_no_foreign_structure(
+    account: hw.World, filled: Path, tmp_path: Path
+) -> None:
+    from test_markdown_safety import _parse
+
+    module = generated(filled, tmp_path / "out")
+    readme = (module / "README.md").read_text(encoding="utf-8")
+    run = cli("diff", "/dev/null", str(filled), "--format", "markdown", cwd=tmp_path)
+    assert run.returncode == 1, run.stderr
+    for md, own in ((readme, {"h1", "h2", "h3", "h4", "p", "ul", "ol", "li", "a", "strong", "em", "code", "pre",
+                              "table", "thead", "tbody", "tr", "th", "td", "br", "hr", "blockquote"}),
+                    (run.stdout, {"h3", "h4", "p", "strong", "code", "table", "thead", "tbody", "tr", "th", "td",
+                                  "br", "details", "summary", "sub"})):  # fmt: skip
+        p = _parse(md)  # also: no invisible mark is rendered
+        assert {t for t, _ in p.tags} <= own, {t for t, _ in p.tags} - own
+        hrefs = {a.get("href") or "" for t, a in p.tags if t == "a"}
+        assert all(re.match(r"https://(docs\.aws\.amazon\.com|registry\.terraform\.io|github\.com)/", h) for h in hrefs)
+        for block in re.split(r"\n\n", md):  # every table row still has its table's number of cells
+            rows = [r for r in block.splitlines() if r.startswith("|")]
+            if rows:
+                assert len({len(re.split(r"(?<!\\)\|", r)) for r in rows}) == 1, rows
+    assert account.ids["role"] in _parse(readme).code  # the role path, whole, as code
+    assert "`kw/null`" in run.stdout and "`f-null`" in run.stdout
