@@ -39,8 +39,9 @@ the application's name gives the engine and the strategy.
 The manifest is checked with rotation-tf's own validation before it is written (with each
 placeholder standing in for a value, so that the rest of its entry is judged); an entry that
 would not validate is left out, in a comment that says why, so that the file is accepted
-once its placeholders are filled in. Every comment built from an account string or a
-value's evidence goes through :func:`comment_text`.
+once its placeholders are filled in. Every comment line is written by :func:`comment`, which
+escapes what it is given (:func:`comment_text`); every key and value by :func:`key_line` and
+:func:`yq`, which read back as exactly the account's string (issue 26 §2).
 """
 
 from __future__ import annotations
