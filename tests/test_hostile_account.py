@@ -103,7 +103,8 @@ def test_every_scalar_discover_writes_reads_back_exactly(value: str) -> None:
 
 
 @pytest.mark.parametrize("value", [*hw.CLASSES.values(), hw.ALL, hw.NAME_INJECTION, hw.VPC_INJECTION, "é" * 2000,
-                                   "\\" * 600, '"' * 600, "\U0001f600" * 400, "\ufffe\uffff"])  # fmt: skip
+                                   "\\" * 600, '"' * 600, "\U0001f600" * 400, "\ufffe\uffff",
+                                   "é" * 998, "日" * 999, "\U0001f600" * 1100])  # fmt: skip
 def test_long_and_hostile_scalars_read_back_exactly(value: str) -> None:
     """A key longer than a YAML reader takes as an implicit key (1024 characters) is written
     in the explicit form; U+FFFE and U+FFFF, outside YAML's character set, escaped."""
