@@ -21,22 +21,16 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from enum import IntEnum
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING
 
 from generator.errors import Diagnostic, Failed, Level, format_path
+from generator.exits import Exit as Exit  # the CLI's exit codes (api.Exit, as before)
 
 if TYPE_CHECKING:  # imported lazily at run time: `--version` and `schema` need none of them
     from generator.model import Module
     from generator.source import Source
     from generator.writer import Drift
-
-
-class Exit(IntEnum):
-    OK = 0
-    DRIFT = 1
-    ERROR = 2
 
 
 @dataclass
@@ -127,7 +121,7 @@ def validate(manifest: FsPath) -> Result:
     try:
         module, notes = load(manifest, display_name=str(manifest))
     except Failed as exc:
-        return Result(Exit.ERROR, exc.diagnostics)
+        return Result(Exit.USAGE, exc.diagnostics)
     return Result(Exit.OK, notes, module=module)
 
 
@@ -150,16 +144,16 @@ def generate_many(manifests: list[FsPath], out_dir: FsPath, check: bool = False)
         try:
             rendered = render(manifest, out_dir)
         except Failed as exc:
-            jobs.append(Result(Exit.ERROR, exc.diagnostics))
+            jobs.append(Result(Exit.USAGE, exc.diagnostics))
             continue
         key = FsPath(os.path.normpath(rendered.target))
         if key in seen:
             msg = f"writes the same module folder {rendered.target} as {seen[key]}; give one of them another `module:` name"
-            jobs.append(Result(Exit.ERROR, [Diagnostic(str(manifest), None, None, ("module",), msg)]))
+            jobs.append(Result(Exit.USAGE, [Diagnostic(str(manifest), None, None, ("module",), msg)]))
             continue
         seen[key] = manifest
         clashes = claimed.add(rendered)
-        jobs.append(Result(Exit.ERROR, clashes) if clashes else rendered)
+        jobs.append(Result(Exit.USAGE, clashes) if clashes else rendered)
 
     drifts: dict[int, Drift] = {}
     for i, item in enumerate(jobs):
@@ -169,7 +163,7 @@ def generate_many(manifests: list[FsPath], out_dir: FsPath, check: bool = False)
                 try:
                     writer.refuse_foreign(item.target, drift.foreign, item.files)
                 except Failed as exc:
-                    jobs[i] = Result(Exit.ERROR, exc.diagnostics)
+                    jobs[i] = Result(Exit.USAGE, exc.diagnostics)
 
     if check or any(isinstance(job, Result) for job in jobs):
         return [_outcome(item, drifts.get(i), check) for i, item in enumerate(jobs)]
@@ -179,7 +173,7 @@ def generate_many(manifests: list[FsPath], out_dir: FsPath, check: bool = False)
         try:
             writer.write(item.files, item.target)
         except Failed as exc:
-            out.append(Result(Exit.ERROR, exc.diagnostics, None, item.target, item.module))
+            out.append(Result(Exit.USAGE, exc.diagnostics, None, item.target, item.module))
             continue
         out.append(Result(Exit.OK, item.notes, drifts[i], item.target, item.module))  # drift: what the write changed
     return out
@@ -277,5 +271,5 @@ def _outcome(job: Rendered | Result, drift: Drift | None, check: bool) -> Result
     if not check or drift is None:
         return Result(Exit.OK, job.notes, None, job.target, job.module)
     # A foreign file is exit 2, not drift: generate would refuse it too.
-    exit = Exit.ERROR if drift.foreign else Exit.DRIFT if drift.count else Exit.OK
+    exit = Exit.USAGE if drift.foreign else Exit.CHANGED if drift.count else Exit.OK
     return Result(exit, job.notes, drift, job.target, job.module)

@@ -1,7 +1,7 @@
 """The bodies of the commands that a pre-commit hook runs on every commit: ``generate``
 (with ``--check`` or ``--fail-on-change``) and ``validate``.
 
-They take plain values, print, and return the exit code (0 ok, 1 drift, 2 bad input). They
+They take plain values, print, and return the exit code (:mod:`generator.exits`). They
 import neither typer nor rich, so that :mod:`generator.main` can run them directly for a
 plain command line, which is most hook runs, and skip the CLI framework's start-up; the
 typer commands in :mod:`generator.cli` call the same functions, so both paths behave alike.
@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from generator import terminal
 from generator.errors import NOT_GENERATED
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ COLORS = ("auto", "always", "never")
 
 def echo(message: str, err: bool = False) -> None:
     stream = sys.stderr if err else sys.stdout
-    stream.write(message + "\n")
+    stream.write(terminal.safe(message) + "\n")
     stream.flush()
 
 
@@ -78,7 +79,7 @@ def generate(manifests: list[Path], out: Path, check: bool, fail_on_change: bool
             return 0
 
     from generator import api
-    from generator.api import Exit
+    from generator.exits import Exit
 
     results = api.generate_many(manifests, out, check=check)
     for manifest, result in zip(manifests, results, strict=True):
@@ -88,9 +89,9 @@ def generate(manifests: list[Path], out: Path, check: bool, fail_on_change: bool
     for result in results:
         report(result)
     errors = sum(1 for r in results for d in r.diagnostics if d.level.value == "error")
-    if any(r.exit is Exit.ERROR and r.drift is None for r in results):  # bad manifests (--check: foreign files below)
+    if any(r.exit is Exit.USAGE and r.drift is None for r in results):  # bad manifests (--check: foreign files below)
         echo(f"rotation-tf: {errors} error(s); nothing was written.", err=True)
-        return int(Exit.ERROR)
+        return int(Exit.USAGE)
     if not check:
         changed = 0
         for result in results:
@@ -103,7 +104,7 @@ def generate(manifests: list[Path], out: Path, check: bool, fail_on_change: bool
         if fail_on_change and changed:
             targets = " ".join(shlex.quote(str(r.target)) for r in results if r.drift is not None and r.drift.count)
             echo(f"{plural(changed, 'file')} changed; review and stage them: git add {targets}", err=True)
-            return int(Exit.DRIFT)
+            return int(Exit.CHANGED)
         return int(Exit.OK)
     paint = use_color(color, sys.stdout)
     changed_files = 0
@@ -160,6 +161,7 @@ def generate(manifests: list[Path], out: Path, check: bool, fail_on_change: bool
 
 def validate(manifests: list[Path]) -> int:
     from generator import hookcache
+    from generator.exits import Exit
 
     worst = 0
     for manifest in manifests:
@@ -173,7 +175,7 @@ def validate(manifests: list[Path]) -> int:
 
         result = api.validate(manifest)
         report(result)
-        if result.exit is api.Exit.OK:
+        if result.exit is Exit.OK:
             hookcache.remember_valid(manifest, result)
             echo(f"{manifest}: ok", err=True)
         worst = max(worst, int(result.exit))
@@ -218,6 +220,11 @@ def fast_path(argv: list[str]) -> int | None:
             return None
     if not files:
         return None
-    if command == "validate":
-        return validate(files)
-    return generate(files, out, check, fail_on_change, color)
+    try:
+        if command == "validate":
+            return validate(files)
+        return generate(files, out, check, fail_on_change, color)
+    except Exception as exc:  # as generator.cli does for every typer command
+        from generator import crash
+
+        return crash.report(command, exc)

@@ -449,6 +449,15 @@ def _short_key(arn: str) -> str:
     return "key " + arn.rsplit("/", 1)[-1]
 
 
+def diagram_role(fn: FunctionPlan) -> str:
+    """The role under a function's name in the diagram: the role's name where the module
+    knows it; for an existing function without execution_role_arn, the role it runs as,
+    read at plan time (there is no name to print)."""
+    if not fn.has_role:
+        return "its own role (AWS rotation application)"
+    return f"role {fn.role_name}" if fn.role_name is not None else fn.role_text
+
+
 def diagram(module: Module, max_secrets: int = DIAGRAM_MAX_SECRETS) -> list[str]:
     """A Mermaid flowchart (GitHub renders it in the module README): each function, the
     secrets it rotates, the master secrets it may read and the KMS keys it may use. Above
@@ -468,7 +477,7 @@ def diagram(module: Module, max_secrets: int = DIAGRAM_MAX_SECRETS) -> list[str]
 
     for i, fn in enumerate(module.functions):
         fid = f"f{i}"
-        role = f"role {fn.role_name}" if fn.has_role else "its own role (AWS rotation application)"
+        role = diagram_role(fn)
         lines.append(f'  {fid}["function {fn.key}<br/>{role}"]')
         if summarise:
             n = len(fn.secrets)

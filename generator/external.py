@@ -33,6 +33,7 @@ METADATA_KEY_MAX = 256
 METADATA_VALUE_MAX = 2048
 
 ADMIN_SECRET_KEY = "adminSecretArn"
+ADMIN_SECRETS = "ReadAdminSecrets"  # the external role's statement that reads them (generator/policies.py)
 """The metadata key that names another secret whose credentials rotate this one (the admin
 secret). The role reads it: GetSecretValue only, like a master secret."""
 

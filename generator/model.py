@@ -100,6 +100,15 @@ class SecretPlan:
     service_rotated: bool = False  # managed: true -- the owning service rotates it; schedule only
     rotates: bool = True  # False: created for a single_user function, password not yet in the database
     external: ExternalPlan | None = None  # a managed external secret
+    master_kind: str | None = None  # aws_calls.PLAIN / RDS_MANAGED_DB / ... (None: no master secret)
+    replica: tuple[str, str] | None = None  # replica_of_master: (aws_calls.REPLICA_INSTANCE or _CLUSTER, identifier)
+
+    @property
+    def grant(self) -> policies.SecretGrant:
+        """What the secret contributes to its function's role, as the manifest says."""
+        return policies.SecretGrant(
+            self.policy_arn, self.kms_key_arn, self.master_arn, self.master_kms_key_arn, self.master_kind, self.replica
+        )
 
     @cached_property
     def ident(self) -> str:
@@ -320,6 +329,23 @@ class Module:
         return tuple(out)
 
     @property
+    def policy_context(self) -> policies.Context:
+        return policies.Context(self.partition, self.region, self.account_id)
+
+    def requests(
+        self, fn: FunctionPlan, grant: policies.SecretGrant, function_arn: str | None = None
+    ) -> tuple[policies.Request, ...]:
+        """Every request ``fn``'s rotation makes for a secret (policies.secret_requests): with
+        ``s.grant``, as the manifest says; doctor passes a grant of what the account holds."""
+        return policies.secret_requests(
+            grant,
+            ctx=self.policy_context,
+            engine=fn.engine,
+            strategy=fn.strategy,
+            function_arn=function_arn or fn.function_arn,
+        )
+
+    @property
     def switched(self) -> tuple[FunctionPlan, ...]:
         return tuple(f for f in self.functions if f.policy is not None and f.policy.form == policies.COMPACT)
 
@@ -361,6 +387,25 @@ def _master_arn(s: Secret, partition: str, manifest: Manifest) -> str | None:
         return s.master_secret.arn
     assert s.master_secret.name is not None
     return aws.secret_pattern(partition, manifest.region, manifest.account_id, s.master_secret.name)
+
+
+def _master_kind(s: Secret, partition: str, manifest: Manifest) -> str | None:
+    """The kind of the master secret (aws_calls.master_kind): from its name, and for a
+    Redshift-managed one from ``managed_by``."""
+    arn = _master_arn(s, partition, manifest)
+    if arn is None or s.master_secret is None:
+        return None
+    return aws_calls.master_kind(aws.secret_name(arn), s.master_secret.managed_by)
+
+
+def _replica(s: Secret) -> tuple[str, str] | None:
+    r = s.replica_of_master
+    if r is None:
+        return None
+    if r.db_instance is not None:
+        return (aws_calls.REPLICA_INSTANCE, r.db_instance)
+    assert r.db_cluster is not None  # checks.secrets: exactly one
+    return (aws_calls.REPLICA_CLUSTER, r.db_cluster)
 
 
 def _app_plan(f: Function, names: Names, mine: tuple[SecretPlan, ...], manifest: Manifest, partition: str) -> AppPlan:
@@ -490,8 +535,11 @@ def _external_role(
 def _digest(manifest: Manifest) -> str:
     data = manifest.model_dump(mode="json")
     for secret in data["secrets"].values():
-        if secret.get("external") is None:  # added later: a manifest without it keeps its digest
-            secret.pop("external", None)
+        for later in ("external", "replica_of_master"):  # added later: a manifest without them keeps its digest
+            if secret.get(later) is None:
+                secret.pop(later, None)
+        if isinstance(secret.get("master_secret"), dict) and secret["master_secret"].get("managed_by") is None:
+            secret["master_secret"].pop("managed_by", None)
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
@@ -525,6 +573,8 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
                 rotates=s.password_in_database is not False
                 and not (s.external is not None and s.external.credentials_stored is False),
                 external=_external(s),
+                master_kind=_master_kind(s, partition, manifest),
+                replica=_replica(s),
             )
         )
     by_function: dict[str, list[SecretPlan]] = {}
@@ -547,16 +597,7 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
         else:
             function_name = names.function
             arn = aws.function_arn(partition, manifest.region, manifest.account_id, function_name)
-        grants = tuple(
-            policies.SecretGrant(
-                s.policy_arn,
-                s.kms_key_arn,
-                s.master_arn,
-                s.master_kms_key_arn,
-                aws_calls.master_kind(aws.secret_name(s.master_arn)) if s.master_arn else None,
-            )
-            for s in mine
-        )
+        grants = tuple(s.grant for s in mine)
         policy: policies.RolePolicy | None = None
         app = None
         if f.rotation_app is not None:

@@ -310,6 +310,7 @@ class Context:
     diagram: list[str]  # the module README's Mermaid diagram, line by line
     diagram_max: int
     aws_functions_text: str  # which version of AWS's rotation functions the grants come from
+    who_rotates: str  # module README: which secrets the functions rotate, and which others do
     external_block: str  # the name of the external rotation role's blocks
 
     def variables(self) -> dict[str, Any]:
@@ -403,7 +404,25 @@ def context(module: Module, module_dir: FsPath) -> Context:
             f"AWS's rotation functions ([{aws_calls.SOURCE_REPOSITORY}]({aws_calls.SOURCE_URL}) at "
             f"commit `{aws_calls.SOURCE_COMMIT[:12]}`)"
         ),
+        who_rotates=who_rotates(module),
     )
+
+
+def who_rotates(module: Module) -> str:
+    """One sentence: how many secrets the module's functions rotate, and the secrets that no
+    function rotates (managed external secrets: Secrets Manager with the partner; managed:
+    true: their own service), each counted once."""
+    by_function = sum(len(f.secrets) for f in module.functions)
+    parts = []
+    if module.functions or by_function:
+        parts.append(f"{len(module.functions)} rotation function(s) rotate {by_function} secret(s)")
+    if module.externals:
+        parts.append(f"Secrets Manager rotates {len(module.externals)} managed external secret(s) with their partners")
+    if module.service_rotated:
+        parts.append(f"{len(module.service_rotated)} secret(s) are rotated by their own service (managed rotation)")
+    assert by_function + len(module.externals) + len(module.service_rotated) == len(module.secrets)
+    text = "; ".join(parts)
+    return text[:1].upper() + text[1:] + "."
 
 
 FILES = (

@@ -236,6 +236,18 @@ def _indent_tab(text: str, line: int | None) -> tuple[int, int] | None:
     return None
 
 
+def _token_start(exc: yaml.MarkedYAMLError) -> yaml.Mark | None:
+    """Where the token that PyYAML could not finish starts, when its error names one: a
+    quoted scalar, key, anchor or tag being scanned ("while scanning ..."), or a flow
+    collection being parsed. A quote left open on line 6 fails at the end of the stream;
+    the user's mistake is on line 6. For a block mapping or sequence PyYAML's context is
+    where the enclosing block starts (often line 1): the problem's own mark is closer."""
+    context = exc.context or ""
+    if exc.context_mark is not None and context.startswith(("while scanning", "while parsing a flow")):
+        return exc.context_mark
+    return None
+
+
 def load(path: FsPath, display_name: str | None = None) -> Source:
     """Load the manifest file ``path``; raise :class:`Failed` with diagnostics when it is not
     a usable manifest. Relative paths in it start at the file's folder."""
@@ -308,8 +320,11 @@ def load_text(
         problem = exc.problem or "invalid YAML"
         if exc.context:
             problem = f"{exc.context}: {problem}" if exc.context not in problem else problem
-        if mark is not None:
-            raise fail(f"YAML syntax error: {problem}", mark.line + 1, mark.column + 1) from None
+        at = _token_start(exc) or mark
+        if at is not None and mark is not None and (at.line, at.column) != (mark.line, mark.column):
+            problem += f" (at {mark.line + 1}:{mark.column + 1})"
+        if at is not None:
+            raise fail(f"YAML syntax error: {problem}", at.line + 1, at.column + 1) from None
         raise fail(f"YAML syntax error: {problem}") from None
     except yaml.YAMLError as exc:
         raise fail(f"YAML error: {exc}") from None

@@ -116,6 +116,9 @@ def test_doctor_reads_each_account_through_the_assumed_role(env, tmp_path):
         (A, "account", "fail"),
         (B, "account", "fail"),
     }
+    # issue 25: the fix names both ways in: a profile for that account, or the assumed role
+    fix = doc["findings"][0]["fix"]
+    assert "(--profile)" in fix and "--assume-role NAME" in fix
 
 
 def test_a_failure_in_one_account_is_that_accounts(env, tmp_path):
@@ -207,7 +210,14 @@ def test_discover_organization_writes_one_valid_manifest_per_account_and_region(
     # the management account (the caller) and eu-west-1 have nothing that rotates; the closed one is not listed
     assert written == sorted(f"{a}-us-east-1.yaml" for a in (orders, billing))
     for name in written:
-        result = api.validate(out / name)
+        # without --read-values only the functions' engine and strategy are left to fill in
+        assert {m.split(": ")[1].split(" with ")[0] for m in lw.placeholder_messages(out / name)} == {
+            "replace the placeholder FILL-IN-STRATEGY",
+            "replace the placeholder FILL-IN-ENGINE",
+        }
+        filled = out.parent / f"filled-{name}"
+        filled.write_text(lw.fill_in((out / name).read_text()))
+        result = api.validate(filled)
         assert result.module is not None, [d.render() for d in result.diagnostics]
         assert result.module.account_id == name.split("-")[0]
         assert {s.name for s in result.module.secrets} == {*lw.SECRETS, lw.ALT_SECRET}
@@ -272,9 +282,15 @@ def test_sarif_result_sits_on_the_secrets_line(env, tmp_path):
     )  # fmt: skip
     assert code == 1
     [result] = json.loads(out.getvalue())["runs"][0]["results"]
-    line = next(i for i, t in enumerate(path.read_text().splitlines(), 1) if t.strip().startswith(f"{lw.SECRETS[1]}:"))
+    lines = path.read_text().splitlines()
+    entry = next(i for i, t in enumerate(lines) if t.strip().startswith(f"{lw.SECRETS[1]}:"))
+    # the exact field: the secret's function: (rotation is off with it), not the secret's key
+    line = next(i for i in range(entry, len(lines)) if lines[i].strip().startswith("function:"))
     assert result["ruleId"] == "rotation" and result["level"] == "error"
-    assert result["locations"][0]["physicalLocation"]["region"] == {"startLine": line}
+    assert result["locations"][0]["physicalLocation"]["region"] == {
+        "startLine": line + 1,
+        "startColumn": lines[line].index("function:") + 1,
+    }
     assert result["properties"]["account"] == A
 
 

@@ -566,3 +566,28 @@ def test_fast_path_and_typer_agree(workdir: Path) -> None:
         shutil.rmtree(workdir / "out", ignore_errors=True)
         slow = subprocess.run(typer_cmd + args, cwd=workdir, capture_output=True, text=True, timeout=120)
         assert (fast.returncode, fast.stdout, fast.stderr) == (slow.returncode, slow.stdout, slow.stderr), args
+
+
+@pytest.mark.parametrize("columns", [80, 100])
+def test_help_never_cuts_an_option_name_short(columns: int) -> None:
+    """At 80 columns rich shrank every column of typer's options table alike and printed
+    `--role-session-n…` (issue 25 §4): every option name of every command is whole, and no
+    word of any help ends in an ellipsis."""
+    import typer.main
+
+    from generator.cli import app
+
+    group = typer.main.get_command(app)
+    commands = {"": group, **group.commands}  # type: ignore[attr-defined]
+    for name, command in commands.items():
+        run = cli(*([name] if name else []), "--help", env={"COLUMNS": str(columns), "TERM": "dumb", "NO_COLOR": "1"})
+        assert run.returncode == 0, run.stderr
+        assert "…" not in run.stdout, f"{name} --help at {columns} columns cuts a word:\n{run.stdout}"
+        width = max(len(line) for line in run.stdout.splitlines())
+        assert width <= columns, f"{name} --help is {width} columns wide"
+        for param in command.params:
+            for opt in [*param.opts, *param.secondary_opts]:
+                if opt.startswith("-"):
+                    assert re.search(rf"(?<![\w-]){re.escape(opt)}(?![\w-])", run.stdout), (
+                        f"{name} --help at {columns} columns does not show {opt} whole:\n{run.stdout}"
+                    )

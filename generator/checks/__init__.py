@@ -24,7 +24,15 @@ from generator.checks import renames
 from generator.checks import secrets as secret_rules
 from generator.checks.scope import Scope, scope
 from generator.errors import Diagnostic
-from generator.manifest import ACCOUNT_PLACEHOLDER, PLACEHOLDERS, Function, Head, Secret
+from generator.manifest import (
+    ACCOUNT_PLACEHOLDER,
+    FIELD_PLACEHOLDERS,
+    PLACEHOLDERS,
+    Function,
+    Head,
+    Secret,
+    placeholder_message,
+)
 from generator.source import Source
 
 __all__ = ["Scope", "run"]
@@ -63,10 +71,12 @@ def _function_keys(source: Source) -> frozenset[str] | None:
 
 
 def placeholders(source: Source) -> list[Diagnostic]:
-    """``rotation-tf init``'s FILL-IN-... placeholders left in a key or a value, each named at
-    its field. The account id's has its own messages (manifest.py, checks.scope.arn)."""
+    """``rotation-tf init``'s (and ``discover``'s) FILL-IN-... placeholders left in a key or a
+    value, each named at its field. The account id's has its own messages (manifest.py,
+    checks.scope.arn), and so has a discover placeholder that is its field's whole value
+    (manifest.FIELD_PLACEHOLDERS: the enum's or the ARN's own check names it)."""
     out: list[Diagnostic] = []
-    wanted = [(p, what) for p, (what, _example) in PLACEHOLDERS.items() if p != ACCOUNT_PLACEHOLDER]
+    wanted = [p for p in PLACEHOLDERS if p != ACCOUNT_PLACEHOLDER]
 
     def visit(value: Any, path: tuple[Any, ...], key: bool = False) -> None:
         if isinstance(value, dict):
@@ -77,9 +87,11 @@ def placeholders(source: Source) -> list[Diagnostic]:
             for i, v in enumerate(value):
                 visit(v, path + (i,))
         elif isinstance(value, str) and "FILL-IN-" in value:
-            for token, what in wanted:
+            if path and FIELD_PLACEHOLDERS.get(str(path[-1])) == value:
+                return
+            for token in wanted:
                 if token in value:
-                    out.append(source.diag(path, f"replace the placeholder {token} with {what}", key=key))
+                    out.append(source.diag(path, placeholder_message(token), key=key))
 
     visit(source.data, ())
     return out

@@ -40,6 +40,14 @@ def check(sc: Scope, path: Path, name: str, sec: Secret) -> list[Diagnostic]:
                 f"master_secret is for alternating-users rotation functions; {hint}",
             )
         )
+    if sec.replica_of_master is not None:
+        out.append(
+            sc.err(
+                path + ("replica_of_master",),
+                "replica_of_master is for alternating-users rotation functions, which compare a secret's host with "
+                "its master's; remove it",
+            )
+        )
     if sec.connection is not None:
         out.append(
             sc.err(

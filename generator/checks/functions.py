@@ -9,16 +9,15 @@ import re
 from generator import aws, aws_calls, naming, rotation_apps, runtimes
 from generator.checks.scope import Scope, arn, description, same_account, tags
 from generator.errors import Diagnostic, Path
-from generator.manifest import Function, Secret
+from generator.manifest import SOURCES, Function, Secret
 
 
 def check(sc: Scope, key: str, fn: Function) -> list[Diagnostic]:
     path = ("functions", key)
     out = []
-    if not naming.FUNCTION_KEY_RE.match(key):
-        out.append(
-            sc.err(path, f"function name {key!r} must start with a letter and hold only letters, digits, '-' and '_'")
-        )
+    problem = naming.function_key_problem(key)
+    if problem:
+        out.append(sc.err(path, f"function name {key!r} {problem}"))
     if fn.description is not None and fn.existing_function_arn is not None:
         out.append(
             sc.err(
@@ -52,8 +51,9 @@ def check(sc: Scope, key: str, fn: Function) -> list[Diagnostic]:
             sc, fn.previous_names[0] if fn.previous_names else key, creates_function=fn.existing_function_arn is None
         )
     for i, old in enumerate(fn.previous_names):
-        if not naming.FUNCTION_KEY_RE.match(old):
-            out.append(sc.err(path + ("previous_names", i), f"{old!r} is not a valid function name"))
+        old_problem = naming.function_key_problem(old)
+        if old_problem:
+            out.append(sc.err(path + ("previous_names", i), f"{old!r} is not a valid function name: it {old_problem}"))
     return out
 
 
@@ -95,13 +95,13 @@ def _package_environment(sc: Scope, path: Path, fn: Function) -> list[Diagnostic
 def _source(sc: Scope, path: Path, fn: Function) -> list[Diagnostic]:
     """Exactly one of existing_function_arn, package and rotation_app, each well formed."""
     out = []
-    given = ("existing_function_arn", "package", "rotation_app")
+    given = SOURCES
     sources = [n for n in given if getattr(fn, n) is not None]
     if len(sources) != 1 and not any(sc.is_dropped(path + (n,)) for n in given):
         out.append(
             sc.err(
                 path,
-                "give exactly one of existing_function_arn, package or rotation_app"
+                f"give exactly one of {', '.join(given[:-1])} or {given[-1]}"
                 + (f"; got {' and '.join(sources)}" if sources else ""),
             )
         )

@@ -9,7 +9,7 @@ from typing import Any
 
 from generator import aws, runtimes
 from generator.errors import Diagnostic, Level, Path
-from generator.manifest import ACCOUNT_PLACEHOLDER, Head
+from generator.manifest import ACCOUNT_PLACEHOLDER, PLACEHOLDERS, Head, placeholder_message
 from generator.source import Source
 
 
@@ -64,6 +64,8 @@ def arn(sc: Scope, path: Path, text: str, service: str, what: str) -> tuple[aws.
     parsed = aws.parse_arn(text)
     if parsed is None and ACCOUNT_PLACEHOLDER in text:
         return None, [sc.err(path, f"replace {ACCOUNT_PLACEHOLDER} in this ARN with your 12-digit AWS account id")]
+    if parsed is None and text in PLACEHOLDERS:  # discover's FILL-IN-MASTER-SECRET-ARN
+        return None, [sc.err(path, placeholder_message(text))]
     if parsed is None:
         return None, [sc.err(path, _bare(sc, text, service) or f"{text!r} is not a valid ARN")]
     if parsed.service != service:

@@ -52,6 +52,8 @@ def check(sc: Scope, name: str, sec: Secret, functions: dict[str, Function]) -> 
         out += kms_key(sc, path + ("kms_key_arn",), sec.kms_key_arn)
     if fn is not None and not sc.is_dropped(path + ("master_secret",)):
         out += _needs_master(sc, path, sec, fn)
+    if sec.replica_of_master is not None:
+        out += _replica(sc, path, sec, fn)
     if sec.master_secret is not None:
         out += _master(sc, path, name, sec, fn)
         if sec.master_secret.kms_key_arn is not None:
@@ -118,8 +120,36 @@ def _needs_master(sc: Scope, path: Path, sec: Secret, fn: Function) -> list[Diag
     if master is None or fn.rotation_app is not None:
         return []
     name = master.name if master.name is not None else aws.secret_name(master.arn or "")
-    kind = aws_calls.master_kind(name)
+    kind = aws_calls.master_kind(name, master.managed_by)
     function = aws_calls.function_for(fn.engine, fn.strategy)
+    redshift = name.startswith("redshift!")
+    if master.managed_by is not None and not redshift:
+        return [
+            sc.err(
+                mpath + ("managed_by",),
+                f"managed_by says which Redshift resource owns a Redshift-managed admin secret (redshift!...); "
+                f"{name!r} is not one: remove managed_by",
+            )
+        ]
+    if redshift and not aws_calls.REDSHIFT_MASTER_KINDS.get(function):
+        return [
+            sc.err(
+                mpath,
+                f"{name!r} is a Redshift-managed admin secret (redshift!...), which holds no host: only AWS's "
+                f"Redshift alternating-users function looks it up from the secret's tags, not {function}; give a "
+                "master secret with host and engine",
+            )
+        ]
+    if kind == aws_calls.REDSHIFT_MANAGED:
+        return [
+            sc.err(
+                mpath,
+                f"{name!r} is a Redshift-managed admin secret (redshift!...), and its name does not say what owns "
+                "it: set managed_by: redshift_cluster (a provisioned cluster's; AWS's function then calls "
+                "redshift:DescribeClusters) or redshift_serverless (a Serverless namespace's; "
+                "redshift-serverless:ListNamespaces and ListWorkgroups)",
+            )
+        ]
     if kind in aws_calls.RDS_MANAGED_KINDS and kind not in aws_calls.RDS_MASTER_KINDS.get(function, ()):
         supported = aws_calls.RDS_MASTER_KINDS.get(function, ())
         can = f"it reads only an {' or '.join(k + '-' for k in supported)} master" if supported else "it reads none"
@@ -128,6 +158,52 @@ def _needs_master(sc: Scope, path: Path, sec: Secret, fn: Function) -> list[Diag
                 mpath,
                 f"{name!r} is an RDS-managed master secret ({kind}-...), which holds no host: AWS's {function} "
                 f"looks the host up from the secret's tag, and {can}; give a master secret with host and engine",
+            )
+        ]
+    return []
+
+
+def _replica(sc: Scope, path: Path, sec: Secret, fn: Function | None) -> list[Diagnostic]:
+    """replica_of_master: exactly one of its fields, a master secret to be a replica of, and a
+    function whose AWS code accepts that kind of replica (aws_calls.REPLICA_PATHS)."""
+    r = sec.replica_of_master
+    assert r is not None
+    rpath = path + ("replica_of_master",)
+    if (r.db_instance is None) == (r.db_cluster is None):
+        return [
+            sc.err(
+                rpath,
+                "give db_instance (the secret's host is a read replica of the master's DB instance) or db_cluster "
+                "(an Aurora reader of the master's cluster)" + (", not both" if r.db_instance else ""),
+            )
+        ]
+    if fn is None:
+        return []
+    function = aws_calls.function_for(fn.engine, fn.strategy)
+    if not aws_calls.reads_master(fn.engine, fn.strategy):
+        return [
+            sc.err(
+                rpath,
+                f"replica_of_master says the secret's host is a replica of its master secret's database; function "
+                f"{sec.function!r} ({fn.engine} {fn.strategy}) reads no master secret: remove replica_of_master",
+            )
+        ]
+    kind = aws_calls.REPLICA_INSTANCE if r.db_instance is not None else aws_calls.REPLICA_CLUSTER
+    supported = aws_calls.REPLICA_PATHS.get(function, ())
+    if kind not in supported:
+        why = (
+            "accepts only a read replica of the master's DB instance (db_instance), not an Aurora reader"
+            if supported
+            else "accepts no host other than its master's (it has no is_rds_replica_database): give the secret its "
+            "master's host and remove replica_of_master"
+        )
+        return [sc.err(rpath + (kind,), f"AWS's {function} {why}")]
+    if fn.rotation_app is not None:
+        return [
+            sc.err(
+                rpath,
+                f"function {sec.function!r} is AWS's rotation application, which runs as the role the application "
+                "creates: the module cannot grant it the replica check; use package or existing_function_arn",
             )
         ]
     return []
@@ -233,6 +309,7 @@ def _service_rotated(sc: Scope, path: Path, sec: Secret) -> list[Diagnostic]:
         )
     for field, why in (
         ("master_secret", "the service rotates its own secret"),
+        ("replica_of_master", "the service rotates its own secret"),
         ("kms_key_arn", "the module grants no function access to the secret"),
     ):
         if getattr(sec, field) is not None:

@@ -10,12 +10,15 @@
   what ``bench/live.py`` reports and what the tests assert on.
 * Errors are sorted into what the commands need: :class:`Denied` (the caller lacks an
   action; the check becomes ``unknown`` and names it), :class:`NotFound`,
-  :class:`Unreachable` (AWS could not be reached or would not take the credentials at
-  all: exit 3), :class:`ApiError` for any other answer, and :class:`ServiceFailure` (not a
-  :class:`LiveError`, so no check turns it into ``unknown``) for an answer that the retries
-  did not cure: a 5xx, or a body that is not what the API speaks (an HTML page from a proxy).
-  After the first :class:`ServiceFailure` every further call fails at once with it, so that the
-  command stops within one call's retries (exit 3).
+  :class:`ApiError` for any other answer, and :class:`ServiceFailure` (not a
+  :class:`LiveError`, so no check turns it into one more ``unknown`` among passes) for an
+  answer that the retries did not cure: a 5xx, or a body that is not what the API speaks (an
+  HTML page from a proxy). Its subclass :class:`Unreachable` is a transport failure: AWS could
+  not be reached, the connection was refused, closed, reset or timed out (before the first
+  call or in the middle of the run), an answer came cut short (or garbled), or AWS would not take the
+  credentials at all. After the first :class:`ServiceFailure` every further call fails at once
+  with it, so that the command stops within one call's retries (exit 3): a verdict never rests
+  on half the account.
 * :class:`Memo` makes sure no function, role, policy, key or VPC is fetched twice, even
   when two threads ask for it at the same moment.
 """
@@ -91,10 +94,6 @@ class LiveError(Exception):
     status: int | None = None  # the HTTP status of AWS's answer, where there was one
 
 
-class Unreachable(LiveError):
-    """AWS could not be reached at all, or refused the credentials (exit 3)."""
-
-
 class Denied(LiveError):
     """The caller may not take ``action``; the check that needed it is ``unknown``."""
 
@@ -134,6 +133,19 @@ class ServiceFailure(Exception):
         super().__init__(f"{action} answered {answered}{tries}")
 
 
+class Unreachable(ServiceFailure):
+    """A transport failure (exit 3, with one line "cannot reach AWS at ..."): AWS could not be
+    reached, the connection was closed, reset or timed out (also after the run started), an
+    answer was cut short, or AWS refused the credentials. ``action``: the call, where there was one."""
+
+    def __init__(self, reason: str, action: str = ""):
+        Exception.__init__(self, reason)
+        self.action = action
+        self.status = None
+        self.what = reason
+        self.attempts = None
+
+
 class _NotAws(Exception):
     """Raised from botocore's before-parse event (Aws._check_body); becomes :class:`ServiceFailure`."""
 
@@ -141,6 +153,12 @@ class _NotAws(Exception):
         super().__init__(what)
         self.status = status
         self.what = what
+
+
+class _Cut(Exception):
+    """Raised from botocore's before-parse event (Aws._check_body): the answer is not whole (a
+    transport failure, :class:`Unreachable`). botocore reads a body without enforcing its
+    Content-Length, and its JSON parser reads a body that is not JSON as an empty answer."""
 
 
 def _phrase(status: int) -> str:
@@ -253,13 +271,26 @@ class Aws:
             self.attempts += 1
 
     def _check_body(self, operation_model: Any = None, response_dict: dict[str, Any] | None = None, **_: Any) -> None:
-        """A success status with a body that is not the API's (a proxy's or portal's HTML page):
-        botocore would parse it into an empty answer (JSON APIs) or a KeyError (XML APIs).
-        Error statuses are left to botocore, which retries 5xx and reads an HTML page as a
-        generic error."""
+        """An answer that is not whole, or not AWS's, never reaches botocore's parser.
+
+        * Cut short (:class:`_Cut`, a transport failure, never retried: botocore parses after
+          its retry loop): more or fewer bytes than its Content-Length, whatever the status
+          (botocore reads without enforcing it), or, with a success status, a body that is not
+          whole JSON or XML, as the API speaks (botocore's JSON parser reads a broken body as
+          an empty answer: a ListSecrets page cut in half would list no secret, a
+          GetSecretValue answer no value).
+        * Not AWS's (:class:`_NotAws`): a success status with a body that is not the API's (a
+          proxy's or portal's HTML page): botocore would parse it into an empty answer (JSON
+          APIs) or a KeyError (XML APIs). Error statuses are left to botocore, which retries
+          5xx and reads an HTML page as a generic error."""
         response = response_dict or {}
         status, body = response.get("status_code"), response.get("body")
-        if not isinstance(status, int) or status >= 300 or not isinstance(body, bytes) or not body.strip():
+        if not isinstance(status, int) or not isinstance(body, bytes):
+            return
+        declared = str((response.get("headers") or {}).get("content-length", "")).strip()
+        if declared.isdigit() and int(declared) != len(body):
+            raise _Cut(f"the answer was cut short ({len(body)} of {int(declared)} bytes)")
+        if status >= 300 or not body.strip():
             return
         start = body.lstrip()[:15].lower()
         protocol = getattr(operation_model, "metadata", {}).get("protocol", "")
@@ -267,6 +298,14 @@ class Aws:
         if html or (start[:1] not in (b"{", b"[") if "json" in protocol else start[:1] != b"<"):
             shown = " ".join(body.decode("utf-8", "replace").split())[:60]
             raise _NotAws(status, f"{'an HTML page' if html else 'a body'} that is not an AWS answer: {shown!r}")
+        try:
+            if "json" in protocol:
+                json.loads(body)
+            else:  # query, ec2, rest-xml
+                _xml_parse(body)
+        except (ValueError, RecursionError, SyntaxError):  # ElementTree's ParseError is a SyntaxError
+            kind = "JSON" if "json" in protocol else "XML"
+            raise _Cut(f"the answer is not whole {kind} ({len(body)} bytes): cut short or garbled") from None
 
     @property
     def total_calls(self) -> int:
@@ -291,21 +330,20 @@ class Aws:
             raise self._classify(action, exc, latch) from None
         except _NotAws as exc:
             raise self._failed(ServiceFailure(action, exc.status, exc.what), latch) from None
-        except botocore.parsers.ResponseParserError as exc:  # a body botocore could not read
+        except _Cut as exc:
+            raise self._failed(Unreachable(f"{action}: {exc}", action)) from None
+        except botocore.parsers.ResponseParserError as exc:  # an error's body botocore could not read
             raise self._failed(
                 ServiceFailure(action, None, f"an answer botocore could not read: {_short(exc)[:100]}"), latch
             ) from None
         except (
-            botocore.exceptions.EndpointConnectionError,
-            botocore.exceptions.ConnectTimeoutError,
-            botocore.exceptions.ReadTimeoutError,
-            botocore.exceptions.ConnectionClosedError,
+            # refused, reset, closed, timed out, TLS or proxy: the first call or any later one
+            botocore.exceptions.ConnectionError,
+            botocore.exceptions.HTTPClientError,
             botocore.exceptions.NoCredentialsError,
             botocore.exceptions.NoRegionError,
-            botocore.exceptions.SSLError,
-            botocore.exceptions.ProxyConnectionError,
         ) as exc:
-            raise Unreachable(_short(exc)) from None
+            raise self._failed(Unreachable(f"{action}: {_short(exc)}", action)) from None
         except botocore.exceptions.BotoCoreError as exc:
             raise ApiError(action, type(exc).__name__, _short(exc)) from None
 
@@ -319,7 +357,8 @@ class Aws:
         read of CloudTrail's rotation events): a server failure raises :class:`ServiceFailure`
         here but does not end the command, since the endpoint may simply not implement it (moto
         has neither). It is never latched, so no other call in flight sees it; a failure that
-        another call latched before is raised as for :meth:`call`."""
+        another call latched before is raised as for :meth:`call`. A transport failure
+        (:class:`Unreachable`) is latched and ends the command wherever it happens."""
         with self._sorted_errors(self.action(service, op), latch=False):
             return getattr(self._clients[service], method)(**kwargs)  # type: ignore[no-any-return]
 
@@ -360,8 +399,8 @@ class Aws:
         found: LiveError
         if code in DENIED_CODES or "not authorized to perform" in message:
             found = Denied(action, message)
-        elif code in CREDENTIAL_CODES:
-            found = Unreachable(f"AWS refused the credentials ({code}): {message}")
+        elif code in CREDENTIAL_CODES:  # nothing will work, before the first check or after the fortieth
+            return self._failed(Unreachable(f"AWS refused the credentials ({code}): {message}", action))
         elif _is_not_found(code):
             found = NotFound(action, message)
         else:
@@ -409,6 +448,13 @@ def _session(profile: str | None) -> Any:
     return session
 
 
+def _xml_parse(body: bytes) -> None:
+    """Parse ``body`` as XML (raises ElementTree's ParseError), as botocore's parsers do."""
+    from xml.etree import ElementTree
+
+    ElementTree.fromstring(body)
+
+
 def _short(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
@@ -449,22 +495,74 @@ def failure_line(exc: LiveError | ServiceFailure) -> str:
     return _short(exc) + (f" (HTTP {exc.status})" if isinstance(exc, LiveError) and exc.status is not None else "")
 
 
-def current_value_fields(aws: Aws, arn: str, wanted: tuple[str, ...]) -> tuple[frozenset[str], dict[str, str]] | None:
+# What a secret value may be before it is parsed. AWS caps SecretString at 65,536 characters
+# (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetSecretValue.html); a
+# database secret is one flat JSON object of strings
+# (https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_secret_json_structure.html).
+# Python's json parser recurses once per level, so depth is bounded before it runs: a value
+# nested 20,000 deep would end the process with a RecursionError.
+MAX_VALUE_CHARS = 65_536
+MAX_VALUE_DEPTH = 32
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]")
+_INNERMOST = re.compile(r"\[\]|\{\}")
+
+
+@dataclass(frozen=True)
+class ValueShape:
+    """What :func:`current_value_fields` hands out of a value: its top-level keys (None when it
+    is not a JSON object doctor can read, ``why`` says why) and the string values of the fields
+    asked for. Nothing else of the value."""
+
+    keys: frozenset[str] | None
+    fields: dict[str, str]
+    why: str = ""
+
+
+def _too_deep(text: str, limit: int) -> bool:
+    """Whether JSON ``text`` nests more than ``limit`` levels (or is so unbalanced that a
+    recursive parser would descend without end), found without recursion: the brackets outside
+    strings, innermost pairs removed once per level."""
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    for _ in range(limit):
+        if not brackets:
+            return False
+        brackets = _INNERMOST.sub("", brackets)
+    return bool(brackets) and (_INNERMOST.search(brackets) is not None or len(brackets) > limit)
+
+
+def value_shape_of(text: Any, wanted: tuple[str, ...]) -> ValueShape:
+    """The shape of a SecretString, parsed within bounds (size and depth); never raises."""
+    if not isinstance(text, str):
+        return ValueShape(None, {}, "it is binary (SecretBinary), not a JSON object")
+    if len(text) > MAX_VALUE_CHARS:
+        return ValueShape(
+            None, {}, f"it is longer than {MAX_VALUE_CHARS:,} characters, the most Secrets Manager stores"
+        )
+    if _too_deep(text, MAX_VALUE_DEPTH):
+        return ValueShape(None, {}, f"it is JSON nested deeper than {MAX_VALUE_DEPTH} levels (or unbalanced), not one flat object")  # fmt: skip
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return ValueShape(None, {}, "it is not JSON")
+    if not isinstance(data, dict):
+        kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(type(data), "a number")
+        return ValueShape(None, {}, f"it is JSON but {kind}, not an object")
+    keys = frozenset(str(k) for k in data)
+    fields = {k: v for k in wanted if isinstance(v := data.get(k), str)}
+    data.clear()
+    return ValueShape(keys, fields)
+
+
+def current_value_fields(aws: Aws, arn: str, wanted: tuple[str, ...]) -> ValueShape:
     """The one place a secret's value is read (``--read-values`` only): the top-level keys of
-    its AWSCURRENT value and the string values of the ``wanted`` fields, or None when the value
-    is not a JSON object. Nothing else of the value leaves this function, and none of it is kept."""
+    its AWSCURRENT value and the string values of the ``wanted`` fields, or why it is not a JSON
+    object doctor can read. Nothing else of the value leaves this function, and none of it is
+    kept. A failed call raises (a transport failure never becomes a verdict on the value)."""
     got = aws.call("secretsmanager", "GetSecretValue", "get_secret_value", SecretId=arn, VersionStage="AWSCURRENT")
     text = got.pop("SecretString", None)
     got.clear()
     try:
-        data = json.loads(text) if isinstance(text, str) else None
-    except ValueError:
-        return None
+        return value_shape_of(text, wanted)
     finally:
         text = None
-    if not isinstance(data, dict):
-        return None
-    keys = frozenset(str(k) for k in data)
-    fields = {k: v for k in wanted if isinstance(v := data.get(k), str)}
-    data.clear()
-    return keys, fields

@@ -1,6 +1,9 @@
 """What the CLI's ``doctor``, ``discover`` and ``caller-policy`` commands do, apart from
-parsing options. Exit codes: 0 nothing fails, 1 something fails, 2 bad manifest or usage,
-3 AWS could not be reached at all (or refused the credentials)."""
+parsing options. Exit codes: 0 every check judged and none fails (``discover``: the manifest
+was written, or nothing rotates), 1 something fails, 2 bad manifest or usage, 3 something
+was not seen: AWS could not be reached, or stopped answering mid-run (refused, closed, reset,
+timed out, an answer cut short), or refused the credentials, or a check is ``unknown`` that
+``--allow-unknown`` does not accept; 4 ``discover`` wrote nothing because of its own error."""
 
 from __future__ import annotations
 
@@ -12,11 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from generator import terminal
+from generator.exits import Exit
+
 if TYPE_CHECKING:  # boto3 is imported only when a command talks to AWS
     from generator.live.client import LiveError, ServiceFailure
     from generator.source import Source
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+# the codes of generator.exits, under this module's earlier names
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_UNREACHABLE = Exit.OK, Exit.CHANGED, Exit.USAGE, Exit.UNREADABLE
+EXIT_INTERNAL = Exit.INTERNAL
 
 
 @dataclass(frozen=True)
@@ -29,7 +37,13 @@ class Connection:
 
 
 def _err(text: str) -> None:
-    sys.stderr.write(f"rotation-tf: {text}\n")
+    _say(f"rotation-tf: {text}")
+
+
+def _say(text: str) -> None:
+    """A line on stderr: the one way these commands write one, so that no string from the
+    account or a log becomes a terminal escape (generator.terminal)."""
+    sys.stderr.write(terminal.safe(text) + "\n")
 
 
 DISCOVER_SERVICES = ("sts", "secretsmanager", "lambda", "kms", "iam")
@@ -95,6 +109,7 @@ def wrap(text: str, head: str, cont: str, width: int) -> list[str]:
     (:func:`generator.explain.break_token_wise`), and only where it has none, anywhere."""
     from generator.explain import break_token_wise
 
+    text = terminal.safe(text, lines=False)  # an account's string never becomes a terminal escape
     if width - len(cont) < 40:  # a narrow terminal: continue near the left edge instead
         cont = " " * min(len(cont), 4)
     lines: list[str] = []
@@ -204,19 +219,68 @@ def _unreadable_report(module: Any, reason: str, fix: str) -> Any:
     return Report(module.account_id, module.region, [finding])
 
 
-def _entry_lines(src: Source) -> dict[tuple[str, ...], int]:
-    """The line of each function's and secret's key, and of ``account_id``, in the manifest
-    (its :class:`generator.source.Source`, as the module keeps it)."""
-    out: dict[tuple[str, ...], int] = {}
-    for section in ("functions", "secrets"):
-        for key in src.data.get(section) or {}:
-            line, _ = src.where((section, key), key=True)
-            if line:
-                out[(section, key)] = line
-    line, _ = src.where(("account_id",), key=True)
-    if line:
-        out[("account_id",)] = line
-    return out
+# Where in its entry a finding of each check sits (SARIF's region): the first of these fields
+# the entry has; a check that knows better sets Finding.field (schedule: the field that
+# differs). A check not here, or an entry without the field, sits on the entry's key.
+_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "function": (("existing_function_arn",), ("rotation_app",), ("package",)),
+    "runtime": (("package", "runtime"), ("existing_function_arn",), ("rotation_app",)),
+    "vpc-config": (("vpc",),),
+    "network": (("vpc",),),
+    "egress": (("vpc", "security_group_ids"), ("vpc",)),
+    "permission": (("existing_function_arn",),),
+    "role": (("execution_role_arn",), ("existing_function_arn",)),
+    "secret": (("arn",),),
+    "kms-key": (("kms_key_arn",), ("arn",)),
+    "key-state": (("kms_key_arn",),),
+    "key-policy": (("kms_key_arn",),),
+    "master-secret": (("master_secret", "arn"), ("master_secret", "name"), ("master_secret",)),
+    "rotation": (("function",), ("managed",), ("external",)),
+    "schedule": (("schedule",),),
+    "overdue": (("schedule",),),
+    "secret-type": (("external", "type"), ("external",)),
+    "external-trust": (("external",),),
+    "external-grants": (("external",),),
+    "external-rotation": (("external", "metadata"), ("external",)),
+    "database": (("connection", "host"), ("connection",)),
+}
+
+
+class _Places:
+    """Line and column of the manifest's entries and their fields (1-based, of the key), from
+    its :class:`generator.source.Source` as the module keeps it."""
+
+    def __init__(self, src: Source):
+        self.src = src
+
+    def of(self, entry: tuple[str, ...], fields: tuple[tuple[str, ...], ...]) -> tuple[int, int]:
+        for field in fields:
+            got = self.src.key_positions.get(entry + field)
+            if got and got[0]:
+                return got[0], got[1] or 0
+        line, col = self.src.where(entry, key=True)
+        return line or 0, col or 0
+
+
+def repository_root(path: Path) -> Path:
+    """What code scanning resolves a SARIF URI against: the git repository holding ``path``
+    (the nearest folder above it with a ``.git``, a worktree's file included), else the
+    working directory."""
+    here = path.resolve().parent
+    for folder in (here, *here.parents):
+        if (folder / ".git").exists():
+            return folder
+    return Path.cwd().resolve()
+
+
+def _where_file(path: Path) -> tuple[str, str]:
+    """(the manifest relative to its root, with forward slashes; the root as an absolute
+    POSIX path), or (its absolute path, '') when it is not under the root."""
+    root = repository_root(path)
+    try:
+        return path.resolve().relative_to(root).as_posix(), root.as_posix()
+    except ValueError:
+        return path.resolve().as_posix(), ""
 
 
 def _resource(module: Any, f: Any) -> str:
@@ -245,40 +309,34 @@ def _resource(module: Any, f: Any) -> str:
 
 
 def _stamped(audit: Audit) -> None:
-    """Every finding carries where it is: the account and region, the manifest entry's file
-    and line (SARIF), and the ARN of its resource (ASFF). Renderers read findings only."""
+    """Every finding carries where it is: the account and region, the manifest's file (relative
+    to the repository's root) and the line and column of the exact field it is about (SARIF),
+    and the ARN of its resource (ASFF). Renderers read findings only."""
     from dataclasses import replace
 
     from generator.live import registry
 
     report, module = audit.report, audit.module
-    lines = _entry_lines(module.source)
+    places = _Places(module.source)
     functions = {fn.key for fn in module.functions}
     secrets = {s.name for s in module.secrets}
-    file = _display_path(audit.manifest)
+    file, root = _where_file(audit.manifest)
 
-    def line(f: Any) -> int:
+    def place(f: Any) -> tuple[int, int]:
         about = registry.BY_ID[f.check].about if f.check in registry.BY_ID else ""
+        fields = ((f.field,) if f.field else ()) + _FIELDS.get(f.check, ())
         if f.subject in functions and about != registry.SECRET:
-            return lines.get(("functions", f.subject), 0)
+            return places.of(("functions", f.subject), fields)
         if f.subject in secrets and about != registry.FUNCTION:
-            return lines.get(("secrets", f.subject), 0)
-        return lines.get(("account_id",), 0)
+            return places.of(("secrets", f.subject), fields)
+        return places.of(("account_id",), ())
 
-    report.findings = [
-        replace(f, account=report.account, region=report.region, file=file, line=line(f),
-                resource=_resource(module, f), module=module.name)
-        for f in report.findings
-    ]  # fmt: skip
-
-
-def _display_path(path: Path) -> str:
-    """The manifest as code scanning names it: relative to the working directory when it is
-    under it (the repository root in CI), with forward slashes."""
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
+    stamped = []
+    for f in report.findings:
+        line, column = place(f)
+        stamped.append(replace(f, account=report.account, region=report.region, file=file, root=root, line=line,
+                               column=column, resource=_resource(module, f), module=module.name))  # fmt: skip
+    report.findings = stamped
 
 
 def doctor(
@@ -296,10 +354,16 @@ def doctor(
     before_apply: bool = False,
     simulate: bool = True,
     width: int | None = None,
+    allow_unknown: Sequence[str] = (),
 ) -> int:
-    """``width``: of the text output (default: :func:`text_width` of ``out``). Exit 3 when any account could not be read, else 1 when any check fails, else 0 (2: bad
-    manifest or usage, before any call). With ``assume`` (an accounts.AssumeRole), each
-    manifest whose account is not the caller's is read through that role in its account."""
+    """``width``: of the text output (default: :func:`text_width` of ``out``).
+
+    Exit 3 when any account could not be read (or stopped answering), a finding could not be
+    sent to Security Hub, or a check is ``unknown`` (not judged, and no failure explains it)
+    and ``allow_unknown`` does not name it; else 1 when any check fails; else 0: every check was
+    judged and none fails (2: bad manifest or usage, before any call). With ``assume`` (an
+    accounts.AssumeRole), each manifest whose account is not the caller's is read through that
+    role in its account."""
     from generator import api
     from generator.api import Exit
     from generator.live.accounts import Caller
@@ -314,7 +378,7 @@ def doctor(
     for path in paths:
         result = api.validate(path)
         for d in result.diagnostics:
-            sys.stderr.write(d.render() + "\n")
+            _say(d.render())
         if result.exit is not Exit.OK:
             bad = True
             continue
@@ -327,6 +391,7 @@ def doctor(
             continue
         audits.append(Audit(path, result.module, None))
     problems = assume.problems() if assume is not None else []
+    problems += allow_unknown_problems(allow_unknown)
     if security_hub_account is not None:
         from generator.live.accounts import account_problems
 
@@ -415,10 +480,105 @@ def doctor(
         delivered = True
         if to_security_hub:
             delivered = _to_security_hub(audits, conn, caller, assume, security_hub_account)
-    out.write(render(audits, fmt, colour, width or text_width(out)))
+    accepted = frozenset(allow_unknown)
+    width = width or text_width(out)
+    text = render(audits, fmt, colour, width)
+    notes = unseen_lines(audits, accepted, read_values=read_values, assume=assume, width=width)
+    if fmt == "text":
+        out.write(text + "".join(f"{line}\n" for line in notes))
+    else:  # stdout is a document: the summary goes to stderr
+        out.write(text)
+        for line in notes:
+            _say(line)
+    return doctor_exit(audits, accepted, delivered)
+
+
+def doctor_exit(audits: list[Audit], accepted: frozenset[str], delivered: bool = True) -> int:
+    """3 when anything was not seen: an account not read, a finding not delivered, or an
+    ``unknown`` (:func:`generator.live.findings.unseen`) not accepted; else 1 when a check
+    fails; else 0. An unknown that a failure explains (``cause``) leaves the exit to that failure."""
+    from generator.live.findings import unseen
+
     if any(a.unreadable for a in audits) or not delivered:
         return EXIT_UNREACHABLE
+    if any(unseen(a.report.findings, accepted) for a in audits):
+        return EXIT_UNREACHABLE
     return EXIT_FAIL if any(a.report.failed for a in audits) else EXIT_OK
+
+
+def allow_unknown_problems(names: Sequence[str]) -> list[str]:
+    """``--allow-unknown``: each name must be a check of the registry (exit 2 otherwise, before
+    any call). ``account`` is never accepted: an account doctor could not read is exit 3."""
+    import difflib
+
+    from generator.live import registry
+
+    problems = []
+    for name in names:
+        if name == "account":
+            problems.append("--allow-unknown: 'account' cannot be accepted: an account doctor could not read is exit 3")
+        elif name not in registry.BY_ID:
+            near = difflib.get_close_matches(name, list(registry.BY_ID), n=1)
+            hint = (
+                f"did you mean {near[0]!r}?"
+                if near
+                else "the checks: " + ", ".join(c for c in registry.BY_ID if c != "account")
+            )
+            problems.append(f"--allow-unknown: {name!r} is not a doctor check; {hint}")
+    return problems
+
+
+def unseen_lines(
+    audits: list[Audit],
+    accepted: frozenset[str],
+    *,
+    read_values: bool = False,
+    assume: Any = None,
+    width: int = PIPE_WIDTH,
+) -> list[str]:
+    """doctor's summary of what it did not see (the accounts it read): each unknown check and
+    how many subjects, why, the caller permissions that would let it see them (the actions as
+    ``rotation-tf caller-policy`` prints them), and the flag that accepts them as unknown."""
+    from collections import Counter
+
+    from generator.live.findings import UNKNOWN, unseen
+    from generator.live.permissions import READ_VALUES
+
+    findings = [f for a in audits if not a.unreadable for f in a.report.findings]
+    missing = unseen(findings, accepted)
+    taken = [f for f in findings if f.status == UNKNOWN and f.cause is None and f.check in accepted]
+    lines: list[str] = []
+    if missing:
+        checks = Counter[str]()
+        for f in missing:
+            checks[f.check] += len(f.subjects)
+        listed = ", ".join(f"{c} ({n} subject{'s' if n != 1 else ''})" for c, n in sorted(checks.items()))
+        lines += wrap(f"not seen: {listed}; doctor exits 3, since exit 0 needs every check judged", "", "  ", width)
+        denied = sorted({f.denied for f in missing if f.denied})
+        if denied:
+            command = (
+                "rotation-tf caller-policy doctor"
+                + (" --read-values" if read_values or any(a in READ_VALUES for a in denied) else "")
+                + (f" --assume-role {assume.name}" if assume is not None else "")
+            )
+            who = "the caller (or the role it assumes)" if assume is not None else "the caller"
+            lines += wrap(
+                f"to see them, let {who} call {', '.join(denied)}, as `{command}` prints it", "  ", "    ", width
+            )
+        reasons = sorted(
+            {" ".join(f.message.removeprefix("could not check: ").split())[:200] for f in missing if not f.denied}
+        )
+        if reasons:
+            shown = "; ".join(reasons[:3]) + (f"; and {len(reasons) - 3} more (above)" if len(reasons) > 3 else "")
+            lines += wrap(f"not seen because: {shown}", "  ", "    ", width)
+        lines += wrap(f"to accept them unseen: --allow-unknown {','.join(sorted(checks))}", "  ", "    ", width)
+    if taken:
+        counted = Counter[str]()
+        for f in taken:
+            counted[f.check] += len(f.subjects)
+        listed = ", ".join(f"{c} ({n})" for c, n in sorted(counted.items()))
+        lines += wrap(f"accepted as unknown (--allow-unknown): {listed}", "", "  ", width)
+    return lines
 
 
 def _to_security_hub(audits: list[Audit], conn: Connection, caller: Any, assume: Any, hub_account: str | None) -> bool:
@@ -439,7 +599,7 @@ def _to_security_hub(audits: list[Audit], conn: Connection, caller: Any, assume:
         for a in audits
     ]  # fmt: skip
     if not findings and not any(s.judged for s in scopes):
-        sys.stderr.write("security hub: nothing to send (no check fails, and no account was judged whole)\n")
+        _say("security hub: nothing to send (no check fails, and no account was judged whole)")
         return True
     try:
         if not caller.account:
@@ -458,11 +618,9 @@ def _to_security_hub(audits: list[Audit], conn: Connection, caller: Any, assume:
 
     results = securityhub.send(findings, open_aws, scopes=scopes, now=stamp, hub_account=hub_account)
     if not results:
-        sys.stderr.write(
-            "security hub: nothing to send (no check fails, and nothing sent earlier is left to archive)\n"
-        )
+        _say("security hub: nothing to send (no check fails, and nothing sent earlier is left to archive)")
     for r in results:
-        sys.stderr.write(r.line() + "\n")
+        _say(r.line())
     return not any(r.failed for r in results)
 
 
@@ -508,7 +666,7 @@ def render(audits: list[Audit], fmt: str, colour: bool = False, width: int = PIP
 
 def discover(conn: Connection, *, out_path: Path | None, read_values: bool = False, out: IO[str] | None = None) -> int:
     from generator.live.client import LiveError, ServiceFailure, Unreachable
-    from generator.live.discover import Discoverer, NothingToWrite
+    from generator.live.discover import CannotWrite, Discoverer, NothingToWrite
 
     out = out or sys.stdout
     assert conn.region
@@ -527,6 +685,9 @@ def discover(conn: Connection, *, out_path: Path | None, read_values: bool = Fal
     except NothingToWrite as exc:
         _err(f"discover: {exc}")
         return EXIT_OK
+    except CannotWrite as exc:
+        _err(f"discover wrote nothing: {_one_line(str(exc))} (rotation-tf's own error: please report it)")
+        return EXIT_INTERNAL
     except (ServiceFailure, LiveError) as exc:
         return _failed(exc, conn, conn.region)
     finally:
@@ -540,8 +701,8 @@ def discover(conn: Connection, *, out_path: Path | None, read_values: bool = Fal
         tmp = out_path.with_name(f".{out_path.name}.tmp")
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(out_path)
-        sys.stderr.write(f"wrote {out_path}; next: rotation-tf validate {out_path}\n")
-    sys.stderr.write(summary + "\n")
+        _say(f"wrote {out_path}; next: rotation-tf validate {out_path}")
+    _say(summary)
     return EXIT_OK
 
 
@@ -564,7 +725,7 @@ def discover_accounts(
     from generator import aws as aws_mod
     from generator.live.accounts import Caller, account_problems, bounded
     from generator.live.client import LiveError, ServiceFailure, Unreachable
-    from generator.live.discover import Discoverer, NothingToWrite
+    from generator.live.discover import CannotWrite, Discoverer, NothingToWrite
 
     problems = []
     if assume is None:
@@ -610,10 +771,11 @@ def discover_accounts(
         lock = threading.Lock()
         written: list[Path] = []
         failed: list[str] = []
+        broken: list[str] = []  # discover's own error: nothing written for that account and region
 
         def say(text: str) -> None:
             with lock:
-                sys.stderr.write(text + "\n")
+                _say(text)
 
         def run_account(account: str) -> None:
             credentials = None
@@ -639,6 +801,12 @@ def discover_accounts(
                 except NothingToWrite as exc:
                     say(f"discover: account {account}, {region}: {exc}")
                     continue
+                except CannotWrite as exc:
+                    say(f"rotation-tf: account {account}, {region}: discover wrote nothing: {_one_line(str(exc))} "
+                        "(rotation-tf's own error: please report it)")  # fmt: skip
+                    with lock:
+                        broken.append(f"{account} {region}")
+                    continue
                 except (LiveError, ServiceFailure) as exc:
                     say(f"rotation-tf: account {account}, {region}: could not read: {exc}")
                     with lock:
@@ -660,10 +828,14 @@ def discover_accounts(
                 say(f"wrote {path}: {summary.removeprefix('discover: ')}")
 
         bounded(run_account, accounts, max_accounts)
-    sys.stderr.write(
+    _say(
         f"discover: {len(written)} manifest(s) written for {len(accounts)} account(s) x {len(regions)} region(s)"
         + (f"; could not read account(s) {', '.join(sorted(set(failed)))}" if failed else "")
+        + (f"; wrote nothing for {', '.join(sorted(broken))} (its own error)" if broken else "")
         + (f"; next: rotation-tf validate {out_dir}/*.yaml" if written else "")
-        + "\n"
     )
-    return EXIT_UNREACHABLE if failed else EXIT_OK
+    return EXIT_INTERNAL if broken else EXIT_UNREACHABLE if failed else EXIT_OK
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

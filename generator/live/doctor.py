@@ -76,7 +76,9 @@ class Doctor:
             return self._report([Finding(
                 self.m.account_id, "account", FAIL,
                 f"the credentials are for account {account}, the manifest describes {self.m.account_id}",
-                f"use a profile for account {self.m.account_id} (--profile)",
+                f"use credentials for account {self.m.account_id}: a profile for it (--profile), or --assume-role NAME "
+                "to read it through a read-only role in it (docs/organization.md; rotation-tf caller-policy doctor "
+                "--assume-role NAME prints both policies)",
             )])  # fmt: skip
         # The secrets are listed page after page while the functions' checks run beside them
         # on the pool (those read functions, roles, keys and networks, never a secret); once

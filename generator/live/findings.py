@@ -6,6 +6,7 @@ Renderers (text, JSON; later SARIF and ASFF) read these and the check registry
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -28,8 +29,9 @@ class Finding:
     message: str
     fix: str = ""
     # Where it is, stamped by generator.live.commands on every finding it reports: the
-    # account and region, the manifest file and the line of the entry (for SARIF), and the
-    # ARN of the resource the check is about (for ASFF).
+    # account and region, the manifest file (relative to ``root``, the repository's root or
+    # the working directory; absolute where it is under neither) and the line and column of
+    # the exact field (for SARIF), and the ARN of the resource the check is about (for ASFF).
     account: str = ""
     region: str = ""
     file: str = ""
@@ -38,9 +40,14 @@ class Finding:
     module: str = ""  # the manifest's module: whose earlier Security Hub findings a run may archive
     subjects: tuple[str, ...] = ()
     cause: tuple[str, str] | None = None
+    denied: str = ""  # unknown because the caller may not take this action (what caller-policy prints)
+    field: tuple[str, ...] = ()  # the manifest field it is about, within its subject's entry (set by the check)
+    column: int = 0
+    root: str = ""  # the absolute folder ``file`` is relative to ('' when ``file`` is absolute)
     # What a check read that backs the finding, as JSON values (``last-rotation``: the log line,
-    # the request id, the step, the cause...; see :func:`evidence`); None for most checks.
-    details: Mapping[str, Any] | None = field(default=None, compare=False)
+    # the request id, the step, the cause...; see :func:`evidence`); None for most checks. (The
+    # attribute ``field`` above hides dataclasses.field in this class body.)
+    details: Mapping[str, Any] | None = dataclasses.field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not self.subjects:
@@ -122,7 +129,12 @@ def unknown(subject: str, check: str, exc: LiveError) -> Finding:
     """The finding of a check that could not run: denied names the action; never a pass."""
     if isinstance(exc, Denied):
         return Finding(
-            subject, check, UNKNOWN, f"could not check: access denied to {exc.action}", denied_fix(exc.action)
+            subject,
+            check,
+            UNKNOWN,
+            f"could not check: access denied to {exc.action}",
+            denied_fix(exc.action),
+            denied=exc.action,
         )
     return Finding(
         subject,
@@ -131,6 +143,13 @@ def unknown(subject: str, check: str, exc: LiveError) -> Finding:
         f"could not check: {exc}",
         "re-run doctor; if it persists, the AWS error in the message says why",
     )
+
+
+def unseen(findings: list[Finding], accepted: frozenset[str] = frozenset()) -> list[Finding]:
+    """The findings that keep a run from exit 0 without being failures: every ``unknown`` that
+    no failure explains (a ``caused`` finding is judged once its cause, a failure, is fixed)
+    and whose check the user did not accept as unknown (``doctor --allow-unknown``)."""
+    return [f for f in findings if f.status == UNKNOWN and f.cause is None and f.check not in accepted]
 
 
 @dataclass

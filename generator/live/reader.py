@@ -27,6 +27,8 @@ from generator.live.client import (
     Memo,
     NotFound,
     ServiceFailure,
+    Unreachable,
+    ValueShape,
     current_value_fields,
 )
 
@@ -349,6 +351,8 @@ class AccountReader:
             why = f"IAM's policy simulator: access denied to {exc.action}"
         except LiveError as exc:
             why = f"IAM's policy simulator did not answer: {exc}"
+        except Unreachable:
+            raise  # the connection failed: the run ends, as it would on any other call
         except ServiceFailure:  # a server error or no IAM answer at all (moto: an HTML 500 page, no simulator)
             why = "IAM's policy simulator did not answer (the endpoint returned no IAM response)"
         else:
@@ -425,6 +429,8 @@ class AccountReader:
                             got = self.aws.call_optional("cloudtrail", "LookupEvents", "lookup_events", **kwargs)
                     except Denied as exc:
                         return events, f"access denied to {exc.action}"
+                    except Unreachable:
+                        raise  # a transport failure ends the command wherever it happens
                     except (LiveError, ServiceFailure) as exc:
                         return events, " ".join(str(exc).split())[:200]
                     events.extend(e for e in got.get("Events") or () if isinstance(e, dict))
@@ -454,14 +460,18 @@ class AccountReader:
 
         return self._memo.get(("rotation-log", request.get("logGroupName"), request.get("filterPattern")), fetch)
 
-    def value_shape(self, arn: str) -> tuple[frozenset[str] | None, Any]:
-        """(the top-level keys of the current value if it is a JSON object, its ``engine``):
-        ``--read-values`` only. The value itself never leaves :func:`current_value_fields`."""
-        shape = current_value_fields(self.aws, arn, ("engine",))
-        if shape is None:
-            return None, None
-        keys, fields = shape
-        return keys, fields.get("engine")
+    def value_fields(self, arn: str, wanted: tuple[str, ...]) -> ValueShape:
+        """The top-level keys of the current value and the string values of the ``wanted``
+        fields (or why the value could not be read): ``--read-values`` only, for fields such as
+        ``host`` and ``engine``, read once per secret and fields."""
+        shape: ValueShape = self._memo.get(("value", arn, wanted), lambda: current_value_fields(self.aws, arn, wanted))
+        return shape
+
+    def value_shape(self, arn: str) -> ValueShape:
+        """The top-level keys of the current value if it is a JSON object doctor can read (else
+        why not) and its ``engine``: ``--read-values`` only. The value itself never leaves
+        :func:`current_value_fields`."""
+        return current_value_fields(self.aws, arn, ("engine",))
 
 
 def _as_description(entry: dict[str, Any]) -> dict[str, Any]:

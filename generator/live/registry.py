@@ -90,8 +90,9 @@ CHECKS: tuple[Check, ...] = (
           "Alternating users: the function reads the master secret, so it must exist with the manifest's key.",
           f"{_SM}/rotating-secrets_strategies.html", ASFF_SECRET),
     Check("grants", SECRET, "The function's real role may rotate the secret", "HIGH",
-          "The role's inline, attached and boundary policies allow the rotation actions on the secret, its key "
-          "and its master secret.",
+          "The role's inline, attached and boundary policies allow every request the rotation makes for the secret "
+          "on its path, the module's own list: on the secret, its key, its master secret and the master's key and "
+          "database, and a replica host's instance or cluster.",
           f"{_SM}/rotating-secrets-required-permissions-function.html", ASFF_ROLE),
     Check("grants-judges", SECRET, "IAM's policy simulator and doctor's evaluator agree on the grants", "LOW",
           "Where the caller may call iam:SimulatePrincipalPolicy, grants follows IAM's answer; doctor's own evaluator "
@@ -137,6 +138,11 @@ CHECKS: tuple[Check, ...] = (
     Check("value", SECRET, "The secret's value has what the rotation function reads", "MEDIUM",
           "--read-values: the value is JSON with the keys the engine's function needs; it is never shown.",
           f"{_SM}/reference_secret_json_structure.html", ASFF_SECRET),
+    Check("replica", SECRET, "The secret's host is its master's, or the manifest says it is a replica", "HIGH",
+          "--read-values: AWS's alternating-users function refuses a host other than the master's unless RDS says it "
+          "is a read replica or an Aurora reader of the master's database, which the role may ask only where "
+          "replica_of_master names the instance or cluster.",
+          f"{_SM}/rotating-secrets_strategies.html", ASFF_SECRET),
 )  # fmt: skip
 
 BY_ID = {c.id: c for c in CHECKS}

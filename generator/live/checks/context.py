@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, time, timezone
 from typing import Any
 
+from generator import aws_calls, policies
 from generator import model as model_mod
 from generator.live import policy_eval as pe
 from generator.live.client import LiveError
@@ -19,6 +20,14 @@ from generator.live.reader import AccountReader
 
 SECRETS_PRINCIPAL = "secretsmanager.amazonaws.com"
 ROLE_ARN = re.compile(r"^arn:[^:]+:iam::(\d{12}):role/(?:.*/)?([^/]+)$")
+# What a service-managed master's tag may name (anything else is not used as a resource).
+_TAGGED = {
+    aws_calls.RDS_MANAGED_DB: re.compile(r"^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:db:[A-Za-z0-9-]{1,63}$"),
+    aws_calls.RDS_MANAGED_CLUSTER: re.compile(r"^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:cluster:[A-Za-z0-9-]{1,63}$"),
+    aws_calls.REDSHIFT_MANAGED_CLUSTER: re.compile(
+        r"^arn:aws[a-z-]*:redshift:[a-z0-9-]+:\d{12}:cluster:[a-z0-9-]{1,63}$"
+    ),
+}
 
 
 APPLY_DOES = "the apply does this: "
@@ -27,9 +36,12 @@ APPLY_DOES = "the apply does this: "
 class Findings(list[Finding]):
     """The findings one check function returns."""
 
-    def add(self, subject: str, check: str, status: str, message: str, fix: str = "",
-            details: Mapping[str, Any] | None = None) -> None:  # fmt: skip
-        self.append(Finding(subject, check, status, message, fix, details=details))
+    def add(self, subject: str, check: str, status: str, message: str, fix: str = "", *,
+            field: tuple[str, ...] = (), details: Mapping[str, Any] | None = None) -> None:  # fmt: skip
+        """``field``: the manifest field the finding is about, within its subject's entry
+        (SARIF's region), where the check knows it better than the registry's default.
+        ``details``: what backs the finding (:attr:`generator.live.findings.Finding.details`)."""
+        self.append(Finding(subject, check, status, message, fix, field=field, details=details))
 
     def unknown(self, subject: str, check: str, exc: LiveError) -> None:
         self.append(unknown(subject, check, exc))
@@ -37,15 +49,15 @@ class Findings(list[Finding]):
     def caused(self, subject: str, check: str, cause: tuple[str, str], what: str = "") -> None:
         self.append(caused(subject, check, cause, what))
 
-    def by_apply(self, ctx: Context, subject: str, check: str, now: str, does: str, fix: str) -> None:
+    def by_apply(self, ctx: Context, subject: str, check: str, now: str, does: str, fix: str, *,
+                 field: tuple[str, ...] = ()) -> None:  # fmt: skip
         """What this module's apply changes: a failure of the account as it is (``now``, fixed
         by ``fix``); with --before-apply a warning saying what the apply ``does``."""
         if ctx.before_apply:
-            self.add(
-                subject, check, WARN, APPLY_DOES + does, "run terraform apply, then doctor again without --before-apply"
-            )
+            self.add(subject, check, WARN, APPLY_DOES + does, "run terraform apply, then doctor again without --before-apply",
+                     field=field)  # fmt: skip
         else:
-            self.add(subject, check, FAIL, now, fix)
+            self.add(subject, check, FAIL, now, fix, field=field)
 
     def status(self, subject: str, check: str) -> str | None:
         return next((f.status for f in self if f.check == check and subject in f.subjects), None)
@@ -152,6 +164,36 @@ class Context:
         except LiveError:
             md = None
         return str(md["ARN"]) if md else pattern
+
+    def master_resource(self, s: model_mod.SecretPlan) -> str | None:
+        """The database an RDS- or Redshift-managed master secret's tag names, which AWS's
+        code describes (None: not such a master, or the tag cannot be read or is not an ARN
+        of its kind; the module's grant on the account's databases is then what is asked)."""
+        pattern = _TAGGED.get(s.master_kind or "")
+        if not s.master_arn or pattern is None:
+            return None
+        try:
+            md = self.read.secret(secret_id(s.master_arn))
+        except LiveError:
+            return None
+        tag = aws_calls.MASTER_TAGS[s.master_kind or ""]
+        values = [str(t.get("Value", "")) for t in (md or {}).get("Tags") or [] if str(t.get("Key", "")).lower() == tag]
+        return values[0] if values and pattern.match(values[0]) else None
+
+    def account_grant(
+        self, s: model_mod.SecretPlan, arn: str, key_arn: str | None, master_key: str | None
+    ) -> policies.SecretGrant:
+        """The secret's path as the account holds it: its real ARN and key, its master's real
+        ARN and key, and the database a managed master's tag names."""
+        master = self.master_arn(s.master_arn) if s.master_arn else None
+        return policies.SecretGrant(arn, key_arn, master, master_key, s.master_kind, s.replica, self.master_resource(s))
+
+    def request_context(self, r: policies.Request) -> dict[str, str]:
+        """The condition context of a request as the function makes it: the keys of its path,
+        the caller's account, and for KMS what Secrets Manager adds on the caller's behalf."""
+        if r.action.startswith("kms:"):
+            return self.kms_context(r.context_map)
+        return {"aws:PrincipalAccount": self.m.account_id, **r.context_map}
 
     def kms_context(self, extra: dict[str, str]) -> dict[str, str]:
         return {"kms:ViaService": f"secretsmanager.{self.m.region}.amazonaws.com", "kms:CallerAccount": self.m.account_id,

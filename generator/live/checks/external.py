@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from generator import model as model_mod
+from generator import policies
 from generator.live import policy_eval as pe
 from generator.live.checks import rotation as rotation_checks
 from generator.live.checks.context import Context, Findings, secret_id
@@ -17,12 +18,6 @@ from generator.live.client import LiveError
 from generator.live.findings import FAIL, PASS, WARN, Finding
 
 SERVICE = "secretsmanager.amazonaws.com"
-ROTATION_ACTIONS = (
-    "secretsmanager:DescribeSecret",
-    "secretsmanager:GetSecretValue",
-    "secretsmanager:PutSecretValue",
-    "secretsmanager:UpdateSecretVersionStage",
-)
 
 
 def check(ctx: Context, s: model_mod.SecretPlan) -> list[Finding]:
@@ -118,32 +113,21 @@ def _grants(ctx: Context, s: model_mod.SecretPlan, arn: str, docs: Any, d: dict[
                 "run terraform apply, then doctor again")  # fmt: skip
         return out
     identity, boundary = docs
-    base = {"aws:PrincipalAccount": ctx.m.account_id}
-    wanted: list[tuple[str, str, dict[str, str]]] = [
-        (a, arn, {**base, "secretsmanager:SecretId": arn, "secretsmanager:resource/Type": x.secret_type})
-        for a in ROTATION_ACTIONS
-    ]
-    wanted.append(("secretsmanager:GetRandomPassword", "*", base))
-    kms: list[tuple[str, str, dict[str, str]]] = []
+    # The requests the module's external_policy is built from, on what the account holds:
+    # the secret's real ARN and key, the admin secret's key.
     key_arn = ctx.secret_key(s, d)
-    if key_arn:
-        kms += [
-            (a, key_arn, ctx.kms_context({"kms:EncryptionContext:SecretARN": arn}))
-            for a in ("kms:Decrypt", "kms:GenerateDataKey")
-        ]
+    admin_key = x.admin_kms_key_arn
     if x.admin_arn:
-        admin = x.admin_arn
-        wanted.append(("secretsmanager:GetSecretValue", admin, {**base, "secretsmanager:SecretId": admin}))
         try:
-            ad = ctx.read.secret(secret_id(admin))
+            ad = ctx.read.secret(secret_id(x.admin_arn))
             admin_key = ctx.resolve_key(ad.get("KmsKeyId"))[0] if ad else x.admin_kms_key_arn
         except LiveError:
             admin_key = x.admin_kms_key_arn
-        if admin_key:
-            kms.append(("kms:Decrypt", admin_key, ctx.kms_context({"kms:EncryptionContext:SecretARN": admin})))
+    grant = policies.ExternalGrant(arn, x.secret_type, key_arn, x.admin_arn, admin_key)
+    wanted = [(r.action, r.resource, ctx.request_context(r)) for r in policies.external_requests(grant)]
     missing: list[str] = []
     unsure: list[str] = []
-    for action, resource, req_ctx in wanted + kms:
+    for action, resource, req_ctx in wanted:
         if action.startswith("kms:"):
             try:
                 verdict, _ = ctx.key_allows(resource, xr.role_arn, (action,), req_ctx)
@@ -171,9 +155,7 @@ def _grants(ctx: Context, s: model_mod.SecretPlan, arn: str, docs: Any, d: dict[
         out.add(n, "external-grants", WARN, f"role {xr.role_name} allows these only under conditions doctor cannot evaluate: "
                 + "; ".join(unsure), "check the conditions of the role's policies")  # fmt: skip
     else:
-        out.add(
-            n, "external-grants", PASS, f"role {xr.role_name} may rotate it ({len(wanted) + len(kms)} actions checked)"
-        )
+        out.add(n, "external-grants", PASS, f"role {xr.role_name} may rotate it ({len(wanted)} requests checked)")
     return out
 
 
@@ -206,7 +188,8 @@ def _rotation(ctx: Context, s: model_mod.SecretPlan, d: dict[str, Any]) -> list[
         out.add(n, "external-rotation", PASS, f"rotation is on with {xr.role_arn} and the manifest's metadata")
     problems = rotation_checks._schedule_problems(s.schedule, d.get("RotationRules") or {})
     if problems:
-        out.add(n, "schedule", FAIL, "; ".join(problems), rotation_checks._schedule_fix(resource, s.schedule, problems))
+        out.add(n, "schedule", FAIL, "; ".join(problems), rotation_checks._schedule_fix(resource, s.schedule, problems),
+                field=rotation_checks.schedule_field(s.schedule, d.get("RotationRules") or {}))  # fmt: skip
     else:
         out.add(n, "schedule", PASS, f"schedule {rotation_checks._describe_schedule(s.schedule)}")
     out += rotation_checks.overdue(ctx, s, d)

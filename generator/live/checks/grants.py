@@ -1,7 +1,12 @@
-"""``grants`` (subject: the secret's name): the function's real role allows the rotation
-actions on the secret (and on its key and master secret), by evaluating the role's inline,
-attached and boundary policies (:mod:`generator.live.policy_eval`) and the key policies
-(https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets-required-permissions-function.html)."""
+"""``grants`` (subject: the secret's name): the function's real role allows every request
+the rotation makes for the secret on its path, by evaluating the role's inline, attached and
+boundary policies (:mod:`generator.live.policy_eval`) and the key policies
+(https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets-required-permissions-function.html).
+
+The requests are the module's own (:func:`generator.policies.secret_requests`, from the table
+of AWS's calls): the statements the module writes are built from them, so what ``grants``
+checks is exactly what the module grants, on the account's real ARNs and keys (and, for an
+RDS- or Redshift-managed master, on the database its tag names). There is no second list."""
 
 from __future__ import annotations
 
@@ -12,13 +17,6 @@ from generator.live import policy_eval as pe
 from generator.live.checks.context import APPLY_DOES, Context, Findings
 from generator.live.client import LiveError
 from generator.live.findings import FAIL, PASS, UNKNOWN, WARN, Finding
-
-ROTATION_ACTIONS = (
-    "secretsmanager:DescribeSecret",
-    "secretsmanager:GetSecretValue",
-    "secretsmanager:PutSecretValue",
-    "secretsmanager:UpdateSecretVersionStage",
-)
 
 
 def grants(ctx: Context, s: model_mod.SecretPlan, fn: model_mod.FunctionPlan, arn: str, key_arn: str | None, master_key: str | None,
@@ -58,24 +56,12 @@ def grants(ctx: Context, s: model_mod.SecretPlan, fn: model_mod.FunctionPlan, ar
     # function runs as: what it grants, the apply grants.
     module_doc = fn.policy.document() if fn.policy is not None and (fn.existing or role_name == fn.role_name) else None
     rotation_fn = d.get("RotationLambdaARN") or fn.function_arn
-    sm_ctx = {"secretsmanager:resource/AllowRotationLambdaArn": rotation_fn, "aws:PrincipalAccount": ctx.m.account_id,
-              "secretsmanager:SecretId": arn}  # fmt: skip
-    # (what it is for, action, resource, request context)
-    wanted: list[tuple[str, str, str, dict[str, str]]] = [("secret", a, arn, sm_ctx) for a in ROTATION_ACTIONS]
-    wanted.append(("secret", "secretsmanager:GetRandomPassword", "*", {"aws:PrincipalAccount": ctx.m.account_id}))
-    if key_arn:
-        wanted += [
-            ("key", a, key_arn, ctx.kms_context({"kms:EncryptionContext:SecretARN": arn}))
-            for a in ("kms:Decrypt", "kms:GenerateDataKey")
-        ]
-    if s.master_arn:
-        master = ctx.master_arn(s.master_arn)  # the real ARN when the manifest gives a name
-        wanted.append(("master", "secretsmanager:GetSecretValue", master,
-                       {"aws:PrincipalAccount": ctx.m.account_id, "secretsmanager:SecretId": master}))  # fmt: skip
-        if master_key:
-            wanted.append(
-                ("master", "kms:Decrypt", master_key, ctx.kms_context({"kms:EncryptionContext:SecretARN": master}))
-            )
+    # The module's requests for this secret's path, on what the account holds: the secret's
+    # real ARN and key, its master's real ARN and key, the database a managed master's tag names.
+    wanted = [
+        (r.about, r.action, r.resource, ctx.request_context(r))
+        for r in ctx.m.requests(fn, ctx.account_grant(s, arn, key_arn, master_key), function_arn=rotation_fn)
+    ]
     by_apply: list[str] = []  # missing now; the module's policy grants them
     stuck: list[str] = []  # missing, and the apply does not change that
     stuck_why: set[str] = set()
@@ -167,15 +153,19 @@ def grants(ctx: Context, s: model_mod.SecretPlan, fn: model_mod.FunctionPlan, ar
         out.caused(n, "grants", caused_by[0])
     elif by_apply:
         out.by_apply(ctx, n, "grants", f"role {role_name} may not: " + "; ".join(by_apply) + judge,
-                     f"puts {policy} on role {role_name}, granting the {len(by_apply)} it lacks: "
-                     + ", ".join(dict.fromkeys(i.split(" on ", 1)[0] for i in by_apply)),
+                     f"puts {policy} on role {role_name}, granting the {_count(by_apply)} it lacks: " + "; ".join(by_apply),
                      f"run terraform apply: the module puts {policy} with these grants on role {role_name}")  # fmt: skip
     elif unsure:
         out.add(n, "grants", WARN, f"role {role_name} allows these only under conditions doctor cannot evaluate: " + "; ".join(unsure) + judge,
                  "check the conditions of the role's policies")  # fmt: skip
     else:
-        out.add(n, "grants", PASS, f"role {role_name} may rotate it ({len(wanted)} actions checked){judge}")
+        out.add(n, "grants", PASS, f"role {role_name} may rotate it ({_count(wanted)} checked){judge}")
     return out
+
+
+def _count(items: list[Any]) -> str:
+    """How many requests, as the message lists them (one per action and resource)."""
+    return f"{len(items)} request{'s' if len(items) != 1 else ''}"
 
 
 BOUNDARY = "boundary"  # allowed by the role's policies, not by its permissions boundary

@@ -34,7 +34,10 @@ The finding: ``fail`` with the cause and the fix (and, in ``details``, the log l
 request id and stream, the step, the traceback); ``pass`` when nothing shows a sign, or when
 the log shows the rotation finished after the sign; ``unknown`` when the log could not say:
 access denied (naming ``logs:FilterLogEvents``), the log group does not exist, the reading
-hit its page bound, or the log holds no failure of the secret in the window.
+hit its page bound, or the log holds no failure of the secret in the window. An unknown of
+what the log does not say (no group, no failure in it) names as its ``cause`` the ``pending`` or
+``overdue`` failure that sent doctor to the log, so the run's exit is that failure's; one of
+what the caller may not see (denied, the bound) is "not seen" (exit 3 unless accepted).
 """
 
 from __future__ import annotations
@@ -68,6 +71,11 @@ def last_rotation(
     last = _last_success(d)
     trail, trail_why = ctx.read.rotation_events(TRAIL_EVENTS, end - _trail_span(ctx), end)
     signs, pending = _signs(ctx, s, d, last, trail, arn)
+    # What the log cannot say about a rotation that pending or overdue already fails leaves the
+    # exit to that failure (findings.unseen); what the caller may not see (denied, the page
+    # bound) is unseen whatever else fails.
+    overdue = last is not None and ctx.now - last > rotation.allowed(s.schedule)
+    explained = (n, "pending") if pending else (n, "overdue") if overdue else None
     if not signs:
         out.add(n, "last-rotation", PASS, _healthy(d, last, trail_why))
         return out
@@ -81,8 +89,9 @@ def last_rotation(
         out.append(_unknown(n, exc, signs))
         return out
     if conf is None:
-        out.add(n, "last-rotation", UNKNOWN, f"{_shown(signs)}; the function {fn.function_name} does not exist, so there is no log to read",
-                "create the function (terraform apply), rotate again, then run doctor")  # fmt: skip
+        out.append(Finding(n, "last-rotation", UNKNOWN,
+                           f"{_shown(signs)}; the function {fn.function_name} does not exist, so there is no log to read",
+                           "create the function (terraform apply), rotate again, then run doctor", cause=explained))  # fmt: skip
         return out
     start = max((last or end) - LAMBDA_LONGEST, end - min(rotation.allowed(s.schedule), TRAIL_SPAN))
     start = min(start, end - timedelta(hours=1))
@@ -104,12 +113,12 @@ def last_rotation(
         return out
     since = _utc(start)
     if got is None:
-        out.add(n, "last-rotation", UNKNOWN,
+        out.append(Finding(n, "last-rotation", UNKNOWN,
                 f"{_shown(signs)}; the function's log group {group} does not exist: the function has never logged there "
                 "(Secrets Manager never invoked it, or its role may not write logs), or it logs to another group",
                 f"see the permission check (Secrets Manager must be allowed to invoke {fn.function_name}); let its role "
                 f"call logs:CreateLogGroup, logs:CreateLogStream and logs:PutLogEvents, then rotate again: "
-                f"aws secretsmanager rotate-secret --secret-id {arn}", details=base)  # fmt: skip
+                f"aws secretsmanager rotate-secret --secret-id {arn}", cause=explained, details=base))  # fmt: skip
         return out
     events, complete = got
     if not complete:
@@ -133,9 +142,10 @@ def last_rotation(
     else:
         message = (f"{_shown(signs)}; {group} holds no invocation for the secret since {since}: Secrets Manager did not "
                    "invoke the function for it, or the log's retention dropped them")  # fmt: skip
-    out.add(n, "last-rotation", UNKNOWN, message,
-            f"see the permission check and the function's log retention; then rotate again: aws secretsmanager "
-            f"rotate-secret --secret-id {arn}", details={**base, "invocations": reading.invocations})  # fmt: skip
+    out.append(Finding(n, "last-rotation", UNKNOWN, message,
+                       f"see the permission check and the function's log retention; then rotate again: aws "
+                       f"secretsmanager rotate-secret --secret-id {arn}", cause=explained,
+                       details={**base, "invocations": reading.invocations}))  # fmt: skip
     return out
 
 

@@ -57,7 +57,8 @@ def schedule(ctx: Context, s: model_mod.SecretPlan, resource: str, d: dict[str, 
     if problems:
         out.by_apply(ctx, s.name, "schedule", "; ".join(problems),
                      f"{resource} sets the schedule to the manifest's: {_describe_schedule(s.schedule)} (now it {'; '.join(problems)})",
-                     _schedule_fix(resource, s.schedule, problems))  # fmt: skip
+                     _schedule_fix(resource, s.schedule, problems),
+                     field=schedule_field(s.schedule, d.get("RotationRules") or {}))  # fmt: skip
     else:
         out.add(s.name, "schedule", PASS, f"schedule {_describe_schedule(s.schedule)}")
     return out
@@ -194,21 +195,31 @@ def _schedule_fix(resource: str, schedule: model_mod.Schedule, problems: list[st
 
 
 def _schedule_problems(schedule: model_mod.Schedule, rules: dict[str, Any]) -> list[str]:
-    problems: list[str] = []
+    return [problem for _field, problem in schedule_differences(schedule, rules)]
+
+
+def schedule_field(schedule: model_mod.Schedule, rules: dict[str, Any]) -> tuple[str, ...]:
+    """The manifest field a schedule finding is about (where SARIF puts it): the first that differs."""
+    return next((f for f, _ in schedule_differences(schedule, rules)), ("schedule",))
+
+
+def schedule_differences(schedule: model_mod.Schedule, rules: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+    """(the manifest's field, what differs) for each way the rotation rules differ from it."""
+    problems: list[tuple[tuple[str, ...], str]] = []
     days = rules.get("AutomaticallyAfterDays")
     expr = _norm(rules.get("ScheduleExpression"))
     if schedule.every_days:
         if days != schedule.every_days and expr != f"rate({schedule.every_days} days)":
-            problems.append(
+            problems.append((("schedule", "every_days"),
                 f"rotates {('every ' + str(days) + ' days') if days else (expr or 'on no schedule')}, not every {schedule.every_days} days"
-            )
+            ))  # fmt: skip
     else:
         want = _norm(schedule.expression)
         m = _RATE.match(want)
         if expr != want and not (m and m.group(2).startswith("day") and days == int(m.group(1))):
-            problems.append(
+            problems.append((("schedule", "expression"),
                 f"rotates on {expr or (('every ' + str(days) + ' days') if days else 'no schedule')}, not {want}"
-            )
+            ))  # fmt: skip
     if schedule.window and rules.get("Duration") != schedule.window:
-        problems.append(f"window {rules.get('Duration') or 'none'}, not {schedule.window}")
+        problems.append((("schedule", "window"), f"window {rules.get('Duration') or 'none'}, not {schedule.window}"))
     return problems

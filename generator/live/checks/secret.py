@@ -1,10 +1,10 @@
 """Every check of one secret, in order (subject: the secret's name): ``secret`` (it exists),
-then its keys, grants, rotation, database and value."""
+then its keys, grants, rotation, database, value and replica host."""
 
 from __future__ import annotations
 
 from generator import model as model_mod
-from generator.live.checks import database, external, grants, keys, last_rotation, rotation, value
+from generator.live.checks import database, external, grants, keys, last_rotation, replica, rotation, value
 from generator.live.checks.context import APPLY_DOES, Context, Findings
 from generator.live.client import LiveError
 from generator.live.findings import FAIL, PASS, WARN, Finding
@@ -62,4 +62,5 @@ def check(ctx: Context, s: model_mod.SecretPlan) -> list[Finding]:
         out += database.database(ctx, s, fn)
     if ctx.read_values:
         out += value.value(ctx, s, fn, arn)
+        out += replica.replica(ctx, s, fn, arn)
     return out

@@ -23,18 +23,19 @@ def value(ctx: Context, s: model_mod.SecretPlan, fn: model_mod.FunctionPlan, arn
         out.add(n, "value", PASS, "engine other: the function's needs are its own; not checked")
         return out
     try:
-        keys, engine = ctx.read.value_shape(arn)
+        shape = ctx.read.value_shape(arn)
     except LiveError as exc:
         out.unknown(n, "value", exc)
         return out
+    keys, engine = shape.keys, shape.fields.get("engine")
     engine_ok = keys is not None and engine == engines.secret_engine(fn.engine)
     if keys is None:
         out.add(
             n,
             "value",
             FAIL,
-            "the current value is not a JSON object",
-            "store the database credentials as JSON (engine, host, username, password)",
+            f"the current value is not a JSON object: {shape.why}",
+            "store the database credentials as one flat JSON object (engine, host, username, password)",
         )
         return out
     need = VALUE_KEYS + (("masterarn",) if fn.strategy == "alternating_users" else ())
