@@ -357,10 +357,15 @@ class Aws:
         read of CloudTrail's rotation events): a server failure raises :class:`ServiceFailure`
         here but does not end the command, since the endpoint may simply not implement it (moto
         has neither). It is never latched, so no other call in flight sees it; a failure that
-        another call latched before is raised as for :meth:`call`. A transport failure
-        (:class:`Unreachable`) is latched and ends the command wherever it happens."""
-        with self._sorted_errors(self.action(service, op), latch=False):
-            return getattr(self._clients[service], method)(**kwargs)  # type: ignore[no-any-return]
+        another call latched before is raised as for :meth:`call`, and an endpoint that raises
+        NotImplementedError (moto in the same process) is such a server failure. A transport
+        failure (:class:`Unreachable`) is latched and ends the command wherever it happens."""
+        action = self.action(service, op)
+        with self._sorted_errors(action, latch=False):
+            try:
+                return getattr(self._clients[service], method)(**kwargs)  # type: ignore[no-any-return]
+            except NotImplementedError as exc:  # moto in the process: an action it has not written
+                raise ServiceFailure(action, None, f"not implemented by the endpoint ({_short(exc)[:100]})") from None
 
     def call_or_none(self, service: str, op: str, method: str, **kwargs: Any) -> dict[str, Any] | None:
         """:meth:`call`, or None where AWS says the thing does not exist."""
