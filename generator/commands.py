@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from generator import terminal
 from generator.errors import NOT_GENERATED
 from generator.formats.terminal import COLORS, colour_diff, use_color
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 def echo(message: str, err: bool = False) -> None:
     stream = sys.stderr if err else sys.stdout
-    stream.write(message + "\n")
+    stream.write(terminal.safe(message) + "\n")
     stream.flush()
 
 

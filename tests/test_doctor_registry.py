@@ -52,6 +52,7 @@ def test_registry_rows_are_complete() -> None:
         "external-rotation": ("SecretsManager.1",),  # automatic rotation enabled, for a managed external secret
         "overdue": ("SecretsManager.2", "SecretsManager.4"),
         "pending": ("SecretsManager.2",),
+        "last-rotation": ("SecretsManager.2",),  # why it did not rotate successfully
     }
 
 

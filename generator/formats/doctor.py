@@ -20,7 +20,7 @@ def render_text(report: Any, module: Any, colour: bool, width: int = PIPE_WIDTH)
     No line is wider than ``width``. A finding about several subjects (one cause, one fix)
     is shown once, under its first subject, naming the others; a heading with nothing under
     it is left out (an account-level failure prints no function headings)."""
-    from generator.live.findings import STATUSES
+    from generator.live.findings import STATUSES, evidence
 
     width = max(width, MIN_WIDTH)
     by_subject: dict[str, list[Any]] = {}
@@ -42,6 +42,8 @@ def render_text(report: Any, module: Any, colour: bool, width: int = PIPE_WIDTH)
             lines = wrap(f.message, head, indent + body, width)
             out.append(paint(f.status, lines[0], indent))
             out += lines[1:]
+            for label, text in evidence(f):  # what backs it (last-rotation: the log line, the request)
+                out += wrap(text, f"{indent}{body}{label}: ", f"{indent}{body}{' ' * (len(label) + 2)}", width)
             others = [s for s in f.subjects if s != f.subject]
             if others:
                 out += wrap(", ".join(others), f"{indent}{body}also: ", f"{indent}{body}      ", width)

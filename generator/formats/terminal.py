@@ -15,6 +15,8 @@ import sys
 from dataclasses import dataclass
 from typing import IO, Any, TextIO
 
+from generator.terminal import safe
+
 COLORS = ("auto", "always", "never")
 """``--color``'s words: auto (only on a terminal, and never when NO_COLOR is set), always or never."""
 
@@ -102,6 +104,7 @@ def wrap(text: str, head: str, cont: str, width: int) -> list[str]:
     """``text`` after ``head`` on lines of at most ``width`` columns, continued after ``cont``.
     Lines break at spaces; a word wider than a line (an ARN) is broken after a ':' or '/'
     (:func:`break_token_wise`), and only where it has none, anywhere."""
+    text = safe(text, lines=False)  # an account's string never becomes a terminal escape
     if width - len(cont) < 40:  # a narrow terminal: continue near the left edge instead
         cont = " " * min(len(cont), 4)
     lines: list[str] = []

@@ -12,7 +12,7 @@ Security Hub's Secrets Manager controls
 SecretsManager.1 "secrets should have automatic rotation enabled" (``rotation``),
 SecretsManager.2 "secrets configured with automatic rotation should rotate successfully"
 (``overdue``: not rotated within the schedule; ``pending``: a rotation that did not
-finish), SecretsManager.4 "secrets should be rotated within a specified number of days"
+finish; ``last-rotation``: why it failed), SecretsManager.4 "secrets should be rotated within a specified number of days"
 (``overdue``).
 """
 
@@ -109,6 +109,11 @@ CHECKS: tuple[Check, ...] = (
           TROUBLESHOOT, ASFF_SECRET, ("SecretsManager.2", "SecretsManager.4")),
     Check("pending", SECRET, "No rotation is left unfinished", "HIGH",
           "A version holding AWSPENDING without AWSCURRENT makes the next rotation fail.",
+          TROUBLESHOOT, ASFF_SECRET, ("SecretsManager.2",)),
+    Check("last-rotation", SECRET, "The last rotation did not fail, or why it did", "HIGH",
+          "For a secret whose rotation shows a sign of failure (a version left in AWSPENDING, overdue, its next "
+          "rotation past due, a RotationFailed in CloudTrail), the rotation function's own log around it: the step "
+          "that failed and when, the cause and the fix from AWS's code, the log line and the request id.",
           TROUBLESHOOT, ASFF_SECRET, ("SecretsManager.2",)),
     Check("secret-type", SECRET, "A managed external secret has the manifest's type", "HIGH",
           "external: Secrets Manager sets a secret's type at CreateSecret; rotation with a partner needs the type the "

@@ -8,6 +8,7 @@
 * :mod:`.keys` -- ``kms-key``, ``key-state``, ``key-policy``, ``master-secret``;
 * :mod:`.grants` -- ``grants`` (the function's real role, :mod:`generator.live.policy_eval`);
 * :mod:`.rotation` -- ``rotation``, ``schedule``, ``overdue``, ``pending``;
+* :mod:`.last_rotation` -- ``last-rotation`` (why a rotation failed, from its function's log);
 * :mod:`.database` -- ``database``;
 * :mod:`.value` -- ``value`` (``--read-values``);
 * :mod:`.context` -- what every check sees, and the derivations several share.

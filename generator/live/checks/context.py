@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from datetime import date, datetime, time, timezone
 from typing import Any
 
@@ -36,10 +37,11 @@ class Findings(list[Finding]):
     """The findings one check function returns."""
 
     def add(self, subject: str, check: str, status: str, message: str, fix: str = "", *,
-            field: tuple[str, ...] = ()) -> None:  # fmt: skip
+            field: tuple[str, ...] = (), details: Mapping[str, Any] | None = None) -> None:  # fmt: skip
         """``field``: the manifest field the finding is about, within its subject's entry
-        (SARIF's region), where the check knows it better than the registry's default."""
-        self.append(Finding(subject, check, status, message, fix, field=field))
+        (SARIF's region), where the check knows it better than the registry's default.
+        ``details``: what backs the finding (:attr:`generator.live.findings.Finding.details`)."""
+        self.append(Finding(subject, check, status, message, fix, field=field, details=details))
 
     def unknown(self, subject: str, check: str, exc: LiveError) -> None:
         self.append(unknown(subject, check, exc))

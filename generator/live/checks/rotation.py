@@ -99,12 +99,11 @@ def service_rotated(ctx: Context, s: model_mod.SecretPlan) -> list[Finding]:
 def overdue(ctx: Context, s: model_mod.SecretPlan, d: dict[str, Any]) -> list[Finding]:
     out = Findings()
     n = s.name
-    period = _period(s.schedule)
-    grace = timedelta(days=1) + (timedelta(hours=int(s.schedule.window[:-1])) if s.schedule.window else timedelta(0))
+    period = longest_wait(s.schedule)
     last = d.get("LastRotatedDate")
     if isinstance(last, datetime):
         age = ctx.now - last
-        if age > period + grace:
+        if age > allowed(s.schedule):
             out.add(n, "overdue", FAIL,
                      f"last rotated {last.date().isoformat()}, {age.days} days ago; the schedule allows {period.days} days",
                      f"look at the rotation function's logs (/aws/lambda/...), fix the cause, then: aws secretsmanager rotate-secret --secret-id {d['ARN']} ({TROUBLESHOOT})")  # fmt: skip
@@ -112,7 +111,7 @@ def overdue(ctx: Context, s: model_mod.SecretPlan, d: dict[str, Any]) -> list[Fi
             out.add(n, "overdue", PASS, f"last rotated {last.date().isoformat()}, within the schedule")
         return out
     created = d.get("CreatedDate")
-    if isinstance(created, datetime) and ctx.now - created > period + grace:
+    if isinstance(created, datetime) and ctx.now - created > allowed(s.schedule):
         out.add(n, "overdue", FAIL, f"never rotated, and created {created.date().isoformat()}, more than {period.days} days ago",
                  f"aws secretsmanager rotate-secret --secret-id {d['ARN']}; if it fails, see the function's logs ({TROUBLESHOOT})")  # fmt: skip
     else:
@@ -143,7 +142,14 @@ def pending(ctx: Context, s: model_mod.SecretPlan, fn: model_mod.FunctionPlan, d
     return out
 
 
-def _period(schedule: model_mod.Schedule) -> timedelta:
+def allowed(schedule: model_mod.Schedule) -> timedelta:
+    """How long after the last rotation (or the creation) a secret is overdue: the schedule's
+    longest wait, a day, and the rotation window."""
+    window = timedelta(hours=int(schedule.window[:-1])) if schedule.window else timedelta(0)
+    return longest_wait(schedule) + timedelta(days=1) + window
+
+
+def longest_wait(schedule: model_mod.Schedule) -> timedelta:
     """The longest a schedule may wait between rotations. For cron expressions an upper bound:
     a day for daily, a week when a day of the week is set, 31 days when a day of the month is
     set, a year when the month is set."""

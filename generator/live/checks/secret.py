@@ -4,7 +4,7 @@ then its keys, grants, rotation, database, value and replica host."""
 from __future__ import annotations
 
 from generator import model as model_mod
-from generator.live.checks import database, external, grants, keys, replica, rotation, value
+from generator.live.checks import database, external, grants, keys, last_rotation, replica, rotation, value
 from generator.live.checks.context import APPLY_DOES, Context, Findings
 from generator.live.client import LiveError
 from generator.live.findings import FAIL, PASS, WARN, Finding
@@ -56,6 +56,8 @@ def check(ctx: Context, s: model_mod.SecretPlan) -> list[Finding]:
     out += grants.grants(ctx, s, fn, arn, key_arn, master_key, role_arn, role_name, d,
                          key_differs=out.status(n, "kms-key") == FAIL, master_failed=out.status(n, "master-secret") == FAIL)  # fmt: skip
     out += rotation.rotation(ctx, s, fn, d)
+    if d.get("RotationEnabled"):  # why the last rotation failed, if it did
+        out += last_rotation.last_rotation(ctx, s, fn, d)
     if s.managed is not None:
         out += database.database(ctx, s, fn)
     if ctx.read_values:
