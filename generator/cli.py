@@ -3,7 +3,7 @@ and returns the exit code (:mod:`generator.exits`, which ``--help`` prints): the
 commands' bodies are in :mod:`generator.commands`, the live-account commands' in
 :mod:`generator.live.commands`. The output formats that ``--format`` offers, and their help,
 come from :data:`generator.formats.FORMATS`; colour is decided in
-:mod:`generator.formats.terminal`."""
+:mod:`generator.terminal`."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import typer.core
 from generator import __version__, exits, formats
 from generator.engines import ENGINES
 from generator.exits import Exit
-from generator.formats.terminal import COLORS
+from generator.terminal import COLORS
 
 
 def _clean_params(params: list[Any]) -> list[Any]:
@@ -521,8 +521,8 @@ def doctor(
 
     Exit 3 when anything was not seen: an account could not be read (AWS unreachable or stopped answering, or the role could not be assumed), a finding could not be sent to Security Hub, or a check is unknown that --allow-unknown does not accept; else 1 when a check fails; else 0 (every check judged, none fails); 2 bad manifest or usage.
     """
-    from generator.formats.terminal import use_color
     from generator.live import commands
+    from generator.terminal import use_color
 
     conn = commands.Connection(profile, region, endpoint_url, max_attempts, timeout)
     assume = _assume(assume_role, external_id, role_session_name)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from generator import terminal
 from generator.errors import NOT_GENERATED
-from generator.formats.terminal import COLORS, colour_diff, use_color
+from generator.terminal import COLORS, colour_diff, use_color
 
 if TYPE_CHECKING:
     from generator.api import Result
@@ -169,7 +169,6 @@ def explain(manifests: list[Path], fmt: str, color: str) -> int:
     from generator import api, formats
     from generator import explain as explain_mod
     from generator.exits import Exit
-    from generator.formats import terminal
 
     results = [api.validate(m) for m in manifests]
     for result in results:
@@ -189,7 +188,6 @@ def diff(base: str, new: str, fmt: str, color: str) -> int:
     from generator import formats
     from generator.errors import Failed
     from generator.exits import Exit
-    from generator.formats import terminal
 
     sides = []
     failed = False

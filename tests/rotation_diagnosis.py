@@ -362,7 +362,7 @@ def check_failures_diagnosed(w: Any, rot: Rotator) -> tuple[list[str], dict[str,
     from test_rotation_logs import EXPECTED
 
     from generator import formats
-    from generator.formats.terminal import Screen
+    from generator.terminal import Screen
 
     started = time.monotonic()
     d = Diagnosis(w, rot)
@@ -479,7 +479,7 @@ def _formats(audit: Any, fault: Fault) -> list[str]:
     finding, JSON has the structured fields, SARIF its message and properties, ASFF its
     Description and ProductFields."""
     from generator import formats
-    from generator.formats.terminal import Screen
+    from generator.terminal import Screen
 
     problems: list[str] = []
     f = next(x for x in audit.report.findings if x.check == "last-rotation" and fault.secret in x.subjects)

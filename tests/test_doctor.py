@@ -22,7 +22,7 @@ import pytest
 import yaml
 from harness import free_port
 
-from generator.formats import terminal
+from generator import terminal
 from generator.live import commands
 
 pytestmark = [pytest.mark.moto]

@@ -1,7 +1,7 @@
 """One table of output formats per command (generator.formats.FORMATS, issue 28 section 3):
 ``--format`` takes its names and no other, ``--help`` lists them, every name is laid out by
 the renderer the table names, and a format added to the table alone is offered and works.
-What the screen allows (colour, a terminal's layout) is decided in generator.formats.terminal."""
+What the screen allows (colour, a terminal's layout) is decided in generator.terminal."""
 
 from __future__ import annotations
 
@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, cli
 
-from generator import api, formats
-from generator.formats import terminal
+from generator import api, formats, terminal
 
 COMMAND_ARGS = {
     "explain": ["examples/rotation.yaml"],

@@ -9,11 +9,11 @@ offered, documented and dispatched; there is no second list.
 A renderer is a function ``(result, screen) -> str``. ``result`` is the command's result as
 plain data: explain's facts (:func:`generator.explain.facts`, one per manifest), a
 :class:`generator.diff.Diff`, doctor's :class:`generator.live.findings.Audit` list.
-``screen`` is the :class:`~generator.formats.terminal.Screen` the text goes to (colour,
-width), decided in :mod:`.terminal` alone. Each command's renderers live in its module
-here (:mod:`.explain`, :mod:`.diff`, :mod:`.doctor`, with :mod:`.sarif` and :mod:`.asff`);
-they are named below as ``module:function`` and imported only when their format is chosen,
-so that ``--help`` and the hook's fast path load neither rich nor the model for them.
+``screen`` is the :class:`~generator.terminal.Screen` the text goes to (colour, width),
+decided in :mod:`generator.terminal` alone. Each command's renderers live in its module here
+(:mod:`.explain`, :mod:`.diff`, :mod:`.doctor`, with :mod:`.sarif` and :mod:`.asff`); they
+are named below as ``module:function`` and imported only when their format is chosen, so
+that ``--help`` and the hook's fast path load neither rich nor the model for them.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from generator.formats.terminal import Screen
+    from generator.terminal import Screen
 
 
 @dataclass(frozen=True)

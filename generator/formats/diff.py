@@ -11,9 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from generator import markdown as markdown_mod
-from generator import terminal
 from generator.diff import Diff
-from generator.formats.terminal import Screen
+from generator.terminal import Screen, safe_tree
 
 MARKDOWN_ROWS = 50
 """Rows the markdown shows before the rest goes into a collapsed <details> block."""
@@ -300,7 +299,7 @@ def to_json(diff: Diff) -> str:
 def as_text(diff: Diff, screen: Screen) -> str:
     """The ``text`` format (:func:`text`), coloured where the screen takes colour; terminal
     text, so no name or value becomes an escape (generator.terminal)."""
-    return text(terminal.safe_tree(diff), color=screen.colour)
+    return text(safe_tree(diff), color=screen.colour)
 
 
 def as_markdown(diff: Diff, screen: Screen) -> str:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from generator.formats.terminal import MIN_WIDTH, PIPE_WIDTH, Screen, wrap
 from generator.live.findings import STATUSES, Audit
+from generator.terminal import MIN_WIDTH, PIPE_WIDTH, Screen, wrap
 
 _COLOURS = {"pass": "\x1b[32m", "warn": "\x1b[33m", "fail": "\x1b[31;1m", "unknown": "\x1b[35m"}
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from generator import terminal
-from generator.formats.terminal import Screen, break_token_wise
+from generator.terminal import Screen, break_token_wise, safe_tree
 
 
 def role_note(role: dict[str, Any]) -> str:
@@ -255,7 +254,7 @@ def rich_tables(data: dict[str, Any], width: int = 80) -> list[Any]:
 def as_text(results: list[dict[str, Any]], screen: Screen) -> str:
     """The ``text`` format: plain lines for a pipe (:func:`plain`), or on a terminal the
     tables rich draws at its width (:func:`rich_tables`), for each manifest's facts."""
-    results = terminal.safe_tree(results)  # terminal text: no name or value becomes an escape (generator.terminal)
+    results = safe_tree(results)  # terminal text: no name or value becomes an escape (generator.terminal)
     if not screen.tables:
         return "\n".join(plain(d) for d in results)
     console = screen.console()

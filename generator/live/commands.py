@@ -21,8 +21,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 from generator import formats, terminal
 from generator.exits import Exit
-from generator.formats.terminal import Screen, text_width
 from generator.live.findings import Audit
+from generator.terminal import Screen, text_width
 
 if TYPE_CHECKING:  # boto3 is imported only when a command talks to AWS
     from generator.live.client import LiveError, ServiceFailure
