@@ -4,7 +4,7 @@ The requests a rotation function makes for a secret (action, resource, condition
 are enumerated once, by :func:`generator.policies.secret_requests` from the table of AWS's
 calls (generator/aws_calls.py); the module's policy statements are built from them and
 doctor's ``grants`` check evaluates them. These tests hold the two to each other for every
-path the module can emit (tests/grants_world.py holds the account in dicts):
+path the module can emit (tests/fake_account.py holds the account in dicts):
 
 * issue 25's reproduction: without DescribeRdsManagedMasters and DescribeRdsInstances on the
   role, grants passed; it fails, naming both requests;
@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import grants_world as gw
+import fake_account as gw
 import pytest
 
 from generator import aws_calls, policies
@@ -65,17 +65,18 @@ def test_the_issue_s_false_pass(tmp_path: Path) -> None:
     doc = copy.deepcopy(fn.policy.document())
     sids = [st["Sid"] for st in doc["Statement"]]
     assert aws_calls.DESCRIBE_MASTER in sids and aws_calls.RDS_INSTANCES in sids
-    reader = gw.DictReader()
+    reader = gw.FakeAccount()
+    reader.add_function("rotator")
     reader.add_secret(SECRET)
     reader.add_secret(RDS_MASTER, tags={"aws:rds:primaryDBInstanceArn": DB_ARN})
     reader.roles[gw.ROLE] = gw.policy_with_role(doc)
-    assert gw.check(module, reader, "app/db").status == "pass"
+    assert gw.check(module, reader, "app/db", "grants").status == "pass"
 
     doc["Statement"] = [
         st for st in doc["Statement"] if st["Sid"] not in (aws_calls.DESCRIBE_MASTER, aws_calls.RDS_INSTANCES)
     ]
     reader.roles[gw.ROLE] = gw.policy_with_role(doc)
-    f = gw.check(module, reader, "app/db")
+    f = gw.check(module, reader, "app/db", "grants")
     assert f.status == "fail", f
     assert f"secretsmanager:DescribeSecret on {RDS_MASTER}" in f.message
     # the instance the master's aws:rds:primaryDBInstanceArn tag names, which AWS's code describes
@@ -136,8 +137,9 @@ class Case:
         data["secrets"] = {"app/db": secret}
         return data
 
-    def account(self) -> gw.DictReader:
-        reader = gw.DictReader()
+    def account(self) -> gw.FakeAccount:
+        reader = gw.FakeAccount()
+        reader.add_function("rotator")
         reader.add_secret(SECRET, kms_key=SECRET_KEY if self.secret_cmk else None)
         if self.master_arn:
             tag = aws_calls.MASTER_TAGS.get(self.path.master or "")
@@ -227,7 +229,7 @@ def test_taking_away_each_granted_action_fails_grants(tmp_path: Path, case: Case
     reader = case.account()
     wanted = module.requests(fn, case.account_grant())
     reader.roles[gw.ROLE] = gw.policy_with_role(doc)
-    f = gw.check(module, reader, "app/db")
+    f = gw.check(module, reader, "app/db", "grants")
     assert f.status == "pass", f
     assert f"({len(wanted)} request{'s' if len(wanted) > 1 else ''} checked)" in f.message
 
@@ -241,7 +243,7 @@ def test_taking_away_each_granted_action_fails_grants(tmp_path: Path, case: Case
         whole = copy.deepcopy(doc)
         del whole["Statement"][i]
         reader.roles[gw.ROLE] = gw.policy_with_role(whole)
-        f = gw.check(module, reader, "app/db")
+        f = gw.check(module, reader, "app/db", "grants")
         granted = [
             str(r) for r in wanted if r.action in actions and policy_eval.resource_matches(resources, r.resource)
         ]
@@ -253,7 +255,7 @@ def test_taking_away_each_granted_action_fails_grants(tmp_path: Path, case: Case
             ]
             assert needed, f"{st['Sid']} grants {action}, which no request of the secret needs"
             reader.roles[gw.ROLE] = gw.policy_with_role(_without(doc, i, action))
-            f = gw.check(module, reader, "app/db")
+            f = gw.check(module, reader, "app/db", "grants")
             assert f.status == "fail", (st["Sid"], action, f)
             missing = f.message.split(" may not: ", 1)[1].split("; judged by", 1)[0].split("; ")
             assert sorted(missing) == sorted(needed), (st["Sid"], action, f.message)
@@ -264,12 +266,12 @@ def test_taking_away_each_granted_action_fails_grants(tmp_path: Path, case: Case
     assert taken >= len({r.action for r in wanted})
 
     reader.roles[gw.ROLE] = ([], [])  # before the apply: the role exists, without the module's policy
-    f = gw.check(module, reader, "app/db", before_apply=True)
+    f = gw.check(module, reader, "app/db", "grants", before_apply=True)
     assert f.status == "warn", f
     m = re.fullmatch(rf"the apply does this: puts policy \S+ on role {gw.ROLE}, granting the (\d+) requests? it lacks: (.*)", f.message)  # fmt: skip
     assert m, f.message
     listed = m.group(2).split("; ")
     assert int(m.group(1)) == len(listed) == len(wanted)
     assert sorted(listed) == sorted(str(r) for r in wanted)
-    f = gw.check(module, reader, "app/db")
+    f = gw.check(module, reader, "app/db", "grants")
     assert f.status == "fail" and f.fix.startswith("run terraform apply: the module puts policy"), f
