@@ -93,28 +93,28 @@ class FakeAccount:
 
     def caller_account(self) -> str | None:
         self.calls["caller_account"] += 1
-        return _answer(self.caller)  # type: ignore[no-any-return]
+        return _answer(self.caller)
 
     def function_conf(self, name: str) -> dict[str, Any] | None:
-        return self._read("function_conf", self.functions, name)  # type: ignore[no-any-return]
+        return self._read("function_conf", self.functions, name)
 
     def function_policy(self, name: str) -> dict[str, Any] | None:
-        return self._read("function_policy", self.function_policies, name)  # type: ignore[no-any-return]
+        return self._read("function_policy", self.function_policies, name)
 
     def role_documents(self, role_name: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
-        return self._read("role_documents", self.roles, role_name)  # type: ignore[no-any-return]
+        return self._read("role_documents", self.roles, role_name)
 
     def role(self, role_name: str) -> dict[str, Any] | None:
-        return self._read("role", self.role_entries, role_name)  # type: ignore[no-any-return]
+        return self._read("role", self.role_entries, role_name)
 
     def secret(self, secret_id: str) -> dict[str, Any] | None:
-        return self._read("secret", self.secrets, secret_id)  # type: ignore[no-any-return]
+        return self._read("secret", self.secrets, secret_id)
 
     def key(self, key_id: str) -> dict[str, Any] | None:
-        return self._read("key", self.keys, key_id)  # type: ignore[no-any-return]
+        return self._read("key", self.keys, key_id)
 
     def key_policy(self, key_arn: str) -> dict[str, Any]:
-        return self._read("key_policy", self.key_policies, key_arn, default_key_policy(self.caller))  # type: ignore[no-any-return]
+        return self._read("key_policy", self.key_policies, key_arn, default_key_policy(self.caller))
 
     def subnets(self, ids: tuple[str, ...]) -> dict[str, dict[str, Any]]:
         self.calls["subnets"] += 1
@@ -125,17 +125,17 @@ class FakeAccount:
         return {g: _answer(self.security_groups_.get(g)) for g in sorted(set(ids))}
 
     def route_tables(self, vpc_id: str) -> list[dict[str, Any]]:
-        return self._read("route_tables", self.route_tables_, vpc_id, [])  # type: ignore[no-any-return]
+        return self._read("route_tables", self.route_tables_, vpc_id, [])
 
     def endpoints(self, vpc_id: str) -> list[dict[str, Any]]:
-        return self._read("endpoints", self.endpoints_, vpc_id, [])  # type: ignore[no-any-return]
+        return self._read("endpoints", self.endpoints_, vpc_id, [])
 
     def nat_gateway(self, nat_id: str) -> dict[str, Any] | None:
-        return self._read("nat_gateway", self.nat_gateways, nat_id)  # type: ignore[no-any-return]
+        return self._read("nat_gateway", self.nat_gateways, nat_id)
 
     def databases(self) -> list[tuple[str, str, int | None, list[str]]]:
         self.calls["databases"] += 1
-        return _answer(self.databases_)  # type: ignore[no-any-return]
+        return _answer(self.databases_)
 
     def simulate(
         self, role_arn: str, requests: list[tuple[str, str, dict[str, str]]]
@@ -333,7 +333,7 @@ def load(tmp_path: Path, data: dict[str, Any], name: str = "m.yaml") -> model.Mo
 def judge(module: model.Module, account: FakeAccount, *, before_apply: bool = False, read_values: bool = False,
           now: datetime = NOW) -> Report:  # fmt: skip
     """What doctor reports for ``module`` with ``account``: its checks, ordered and grouped."""
-    return Doctor(None, module, reader=account, before_apply=before_apply, read_values=read_values, now=now).run()  # type: ignore[arg-type]
+    return Doctor(None, module, reader=account, before_apply=before_apply, read_values=read_values, now=now).run()
 
 
 def judge_secret(module: model.Module, account: FakeAccount, secret: str, *, before_apply: bool = False,

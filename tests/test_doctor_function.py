@@ -17,7 +17,7 @@ LEGACY, ALT = "legacy", "legacy-alt"
 
 
 def judge(tmp_path: Path, account: fa.FakeAccount, data: dict, **kw: object) -> fa.Report:
-    return fa.judge(fa.load(tmp_path, data), account, **kw)  # type: ignore[arg-type]
+    return fa.judge(fa.load(tmp_path, data), account, **kw)
 
 
 def test_the_healthy_world_passes_every_check(tmp_path: Path) -> None:
