@@ -209,6 +209,11 @@ _CAUSES = (
           "let the role use the key through Secrets Manager (kms:Decrypt, and kms:GenerateDataKey to write): the "
           "module grants it on the manifest's kms_key_arn, so check that the secret's key is that key and that the "
           "key policy lets the account's IAM policies (or the role) use it", "key-policy"),
+    Cause("master-elsewhere",
+          "the secret's masterarn names {resource}, not the master secret the manifest names ({master}); the role "
+          "may read the manifest's master only, so the read is denied (whether that secret exists or not)",
+          "set masterarn in the secret's value to {master}; or, if {resource} is the master secret now, set "
+          "master_secret to it in the manifest and terraform apply", "master-secret"),
     Cause("master-not-found",
           "the master secret (masterarn) does not exist, or the role may not see it",
           "set masterarn to the ARN of an existing master secret", "master-secret"),

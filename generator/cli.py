@@ -295,7 +295,7 @@ def explain(
 
     With several manifests, json prints a list. Exit 0, or 2 when a manifest is bad.
     """
-    from generator import api, commands
+    from generator import api, commands, terminal
     from generator import explain as explain_mod
 
     results = [api.validate(m) for m in manifests]
@@ -308,6 +308,7 @@ def explain(
     if fmt == "json":
         sys.stdout.write(explain_mod.to_json(data[0] if len(data) == 1 else data))
         return
+    data = terminal.safe_tree(data)  # terminal text: no name or value becomes an escape (generator.terminal)
     tty = sys.stdout.isatty()
     if color == "never" or (color == "auto" and not tty):
         sys.stdout.write("\n".join(explain_mod.plain(d) for d in data))
@@ -432,7 +433,7 @@ def diff(
 
     Exit 0 when nothing that grants or rotates changed, 1 when something did, 2 on a bad manifest or git error.
     """
-    from generator import commands
+    from generator import commands, terminal
     from generator import diff as diff_mod
     from generator.errors import Failed
 
@@ -453,7 +454,7 @@ def diff(
     elif fmt == "markdown":
         sys.stdout.write(diff_mod.markdown(result))
     else:
-        sys.stdout.write(diff_mod.text(result, color=commands.use_color(color, sys.stdout)))
+        sys.stdout.write(diff_mod.text(terminal.safe_tree(result), color=commands.use_color(color, sys.stdout)))
     _exit(Exit.CHANGED if result.changed else Exit.OK)
 
 

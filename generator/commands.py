@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from generator import terminal
 from generator.errors import NOT_GENERATED
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ COLORS = ("auto", "always", "never")
 
 def echo(message: str, err: bool = False) -> None:
     stream = sys.stderr if err else sys.stdout
-    stream.write(message + "\n")
+    stream.write(terminal.safe(message) + "\n")
     stream.flush()
 
 

@@ -27,14 +27,17 @@ only such differences ``diff`` exits 0.
 
 from __future__ import annotations
 
+import html
 import itertools
 import json
 import os
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any
 
+from generator import markdown as markdown_mod
 from generator.errors import Diagnostic, Failed
 from generator.model import FunctionPlan, Module, SecretPlan
 from generator.policies import RolePolicy
@@ -518,10 +521,11 @@ def other_rows(diff: Diff) -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def title(diff: Diff) -> str:
-    modules = {m for m in (diff.base_module, diff.new_module) if m}
-    where = f" (module {' -> '.join(sorted(modules)) if len(modules) > 1 else next(iter(modules))})" if modules else ""
-    return f"rotation-tf diff {diff.base} -> {diff.new}{where}"
+def title(diff: Diff, name: Callable[[str], str] = str) -> str:
+    """The heading; ``name`` shows each manifest and module name (markdown: a code span)."""
+    modules = [name(m) for m in sorted({m for m in (diff.base_module, diff.new_module) if m})]
+    where = f" (module {' -> '.join(modules)})" if modules else ""
+    return f"rotation-tf diff {name(diff.base)} -> {name(diff.new)}{where}"
 
 
 _GREEN, _RED, _YELLOW, _BOLD, _RESET = "\x1b[32m", "\x1b[31m", "\x1b[33m", "\x1b[1m", "\x1b[0m"
@@ -557,17 +561,19 @@ def text(diff: Diff, color: bool = False) -> str:
 
 
 def _cell(value: str) -> str:
-    return value.replace("|", "\\|").replace("\n", "<br>")
+    """Text in a table cell: nothing in it starts a link, HTML or a code span (generator.markdown)."""
+    return markdown_mod.text(value, cell=True)
 
 
 def _code(value: str) -> str:
-    return f"`{_cell(value)}`" if value else "–"
+    """A value in a table cell: one code span, whatever it holds (generator.markdown)."""
+    return markdown_mod.code(value, cell=True) if value else "–"
 
 
 def markdown(diff: Diff, max_rows: int = MARKDOWN_ROWS) -> str:
     """A pull-request comment: the summary, then added privileges first, then removed ones,
     then rotation and resources; past ``max_rows`` rows the rest is collapsed."""
-    out = [f"### {_cell(title(diff))}", "", f"**{_cell(summary(diff))}**"]
+    out = [f"### {title(diff, markdown_mod.code)}", "", f"**{markdown_mod.text(summary(diff))}**"]
     if not diff.changed:
         return "\n".join(out) + "\n"
     budget = max_rows
@@ -579,7 +585,7 @@ def markdown(diff: Diff, max_rows: int = MARKDOWN_ROWS) -> str:
         rows = []
         for row in grant_rows(diff, change):
             fn, resource, cond, why, actions = row
-            line = f"| `{_cell(fn)}` | {'<br>'.join(_code(a) for a in actions)} | {_code(resource)} | {_code(cond)} | {_cell(why)} |"
+            line = f"| {_code(fn)} | {'<br>'.join(_code(a) for a in actions)} | {_code(resource)} | {_code(cond)} | {_cell(why)} |"
             if change == "added" and is_routine(diff, row):
                 routine.append(line)
                 routine_of.add(fn)
@@ -588,7 +594,7 @@ def markdown(diff: Diff, max_rows: int = MARKDOWN_ROWS) -> str:
         if rows:
             sections.append((heading, grant_header, rows))
     others = [
-        f"| {sign} | {_cell(what)} | `{_cell(subject)}` | {_cell(detail)} |"
+        f"| {sign} | {_cell(what)} | {_code(subject)} | {_cell(detail)} |"
         for sign, what, subject, detail in other_rows(diff)
     ]
     if others:
@@ -624,7 +630,8 @@ def is_routine(diff: Diff, row: GrantRow) -> bool:
 
 def _routine_group(functions: list[str], header: list[str], rows: list[str]) -> list[str]:
     """The routine grants of new functions, collapsed under the privileges that matter."""
-    names = ", ".join(f"`{_cell(f)}`" for f in functions)
+    # inside <summary>, HTML: CommonMark reads no Markdown there (keys are [A-Za-z0-9_-] anyway)
+    names = ", ".join(f"`{html.escape(f)}`" for f in functions)
     return [
         "",
         f"<details><summary>{_plural(len(rows), 'routine row')} of new function{'s' if len(functions) != 1 else ''} "

@@ -10,8 +10,9 @@ run inside the value, and a value that starts or ends with a backtick is padded 
 space on each side, which CommonMark strips again. What a code span cannot hold, a line
 break, is a space here (CommonMark turns line endings in a code span into spaces anyway;
 a raw one would end a table row or a heading). Control characters and the invisible marks
-that reorder or hide text (bidirectional overrides, zero-width characters) are shown as
-``\\uXXXX``, so the README shows what the value really is.
+that reorder or hide text (bidirectional overrides and isolates, zero-width characters: what
+:func:`generator.terminal.hidden` names) are shown as escapes (``\\u001b``, ``\\u202e``), so
+the README shows what the value really is, and a terminal that shows it obeys nothing in it.
 
 In a table cell (``cell=True``) a ``|`` is written ``\\|``, which GitHub's tables read as a
 pipe inside the cell, code spans included (https://github.github.com/gfm/#tables-extension-).
@@ -20,30 +21,22 @@ pipe inside the cell, code spans included (https://github.github.com/gfm/#tables
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from generator import terminal
 
 # Every line break CommonMark or Unicode knows (YAML's NEL, LS and PS among them).
 LINE_BREAKS = re.compile("\r\n|[\n\r\x0b\x0c\x85\u2028\u2029]")
 _BACKTICKS = re.compile("`+")
-# Marks that change how text around them is ordered or shown without being seen themselves.
-_INVISIBLE = frozenset(
-    "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2060\u2066\u2067\u2068\u2069\ufeff"
-)
 
 
 def _visible(value: str) -> str:
-    out = []
-    for ch in value:
-        if ch in _INVISIBLE or (unicodedata.category(ch) == "Cc" and ch != "\t"):
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    return "".join(out)
+    """``value`` with every control and invisible mark but the tab shown as its escape."""
+    return terminal.safe(value, lines=False)
 
 
 def one_line(value: object) -> str:
     """``value`` on one line, with nothing invisible: line breaks as spaces, control and
-    invisible marks as ``\\uXXXX`` (for comments and headers, in any of the languages)."""
+    invisible marks as escapes (for comments and headers, in any of the languages)."""
     return _visible(LINE_BREAKS.sub(" ", str(value)))
 
 
@@ -60,15 +53,17 @@ def code(value: object, cell: bool = False) -> str:
 
 
 # What can start Markdown structure inline that reaches outside the text: links and images
-# ([ ]), code spans (`), HTML and autolinks (< >), and a backslash that would escape one of
-# our own escapes. Emphasis (* _) only styles the text itself and is left alone, so that the
-# README stays readable as plain text in a review.
-_STRUCTURE = re.compile(r"([\\`\[\]<>])")
+# ([ ]), code spans (`), HTML and autolinks (< >), entity and numeric character references
+# (&: ``&#x202e;`` is a bidirectional override once rendered;
+# https://spec.commonmark.org/0.31.2/#entity-and-numeric-character-references), and a
+# backslash that would escape one of our own escapes. Emphasis (* _) only styles the text
+# itself and is left alone, so that the README stays readable as plain text in a review.
+_STRUCTURE = re.compile(r"([\\`\[\]<>&])")
 
 
 def text(value: object, cell: bool = False) -> str:
     """``value`` as plain Markdown text: every character that could start a link, an image,
-    HTML or a code span is backslash-escaped (CommonMark allows it before any ASCII
+    HTML, a character reference or a code span is backslash-escaped (CommonMark allows it before any ASCII
     punctuation), line breaks become ``<br>`` in a table cell and a space elsewhere."""
     pieces = [_STRUCTURE.sub(r"\\\1", _visible(piece)) for piece in LINE_BREAKS.split(str(value))]
     if cell:

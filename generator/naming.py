@@ -19,6 +19,22 @@ from dataclasses import dataclass
 from generator.hcl import KEYWORDS
 
 FUNCTION_KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+
+
+def function_key_problem(key: str) -> str | None:
+    """Why ``key`` cannot name a function, or None. A function key names the module's
+    Terraform resources as it is (:func:`generator.hcl.ident`), so besides the pattern it must
+    not be one of HCL's keywords: a key ``null`` or ``true`` once validated and then crashed
+    generate (issue 26)."""
+    if not FUNCTION_KEY_RE.match(key):
+        return "must start with a letter and hold only letters, digits, '-' and '_'"
+    if key in KEYWORDS:
+        return (
+            f"is an HCL keyword ({', '.join(sorted(KEYWORDS))}), which cannot name a Terraform resource; choose another"
+        )
+    return None
+
+
 _NOT_IN_IDENT = re.compile(r"[^A-Za-z0-9_-]")
 
 

@@ -316,6 +316,15 @@ class Invocation:
     def arns(self) -> set[str]:
         return {m.group().rstrip(".,;:'\")") for t in self.texts for m in SECRET_ARN.finditer(t)}
 
+    def read_arns(self) -> set[str]:
+        """The secrets this invocation was denied reading (IAM's "... on resource: <arn>"): a
+        secret it read, not one it rotated."""
+        return {
+            d.resource
+            for t in self.texts
+            if (d := aws_failures.denial(t)) is not None and SECRET_ARN.fullmatch(d.resource or "")
+        }
+
     def done(self) -> bool:
         """A successful invocation that finished the rotation (finishSecret, or AWS's code
         saying the version is already AWSCURRENT)."""
@@ -670,6 +679,17 @@ def _cause(inv: Invocation, ln: Line, plan: Plan, secret_arn: str, step: str) ->
         cause, fix, check = _timeout_cause(step, seconds, plan, quiet)
         return "timeout", cause, fix, check, ""
     d = aws_failures.denial(text)
+    if (
+        d is not None
+        and d.action == "secretsmanager:GetSecretValue"
+        and plan.master_arn
+        and SECRET_ARN.fullmatch(d.resource or "")
+        and not _same_secret(d.resource, secret_arn)
+        and not _same_secret(d.resource, plan.master_arn)
+    ):  # the role may read the manifest's master only: the secret's masterarn names another
+        c = CAUSES["master-elsewhere"]
+        return (c.id, c.cause.format(resource=d.resource, master=plan.master_arn),
+                c.fix.format(resource=d.resource, master=plan.master_arn), c.check, "")  # fmt: skip
     if d is not None:
         what, fix = _denied_fix(d, plan, step, secret_arn)
         if d.action.startswith("rds:") and any(f[2] == "is_rds_replica_database" for f in _frames(inv)):
@@ -735,6 +755,14 @@ def _cause(inv: Invocation, ln: Line, plan: Plan, secret_arn: str, step: str) ->
     return c.id, c.cause, c.fix, c.check, ""
 
 
+def _same_secret(arn: str, name: str) -> bool:
+    """``arn`` is the secret ``name`` gives: its ARN, or the manifest's partial-ARN pattern
+    (``...:secret:<name>-??????``)."""
+    if name.endswith("-??????"):
+        return arn.startswith(name[: -len("??????")]) and len(arn) == len(name)
+    return arn == name
+
+
 def _login_timing(inv: Invocation, function: str) -> str:
     """What the invocation's duration says of a failed login: a database that does not answer
     makes the driver wait its connect timeout; a wrong password or a closed port fails at once."""
@@ -786,32 +814,45 @@ def attribution(inv: Invocation, secret_arn: str, master_arn: str | None) -> str
 SEQUENCE_MS = 60_000  # Secrets Manager invokes a rotation's next step within seconds of the last
 
 
-def _attributions(invs: list[Invocation], secret_arn: str, master_arn: str | None) -> list[str | None]:
+def _attributions(invs: list[Invocation], secret_arn: str, master_arn: str | None,
+                  function: str = "") -> list[str | None]:  # fmt: skip
     """Each invocation's attribution; an unnamed one that follows, in the same stream and
     within a minute, an invocation naming the secret is the next step of that rotation
     (``sequence``): an environment runs one invocation at a time, and the service invokes the
-    steps one after the other."""
+    steps one after the other. Where both steps are known, the one must follow the other (an
+    environment also runs other secrets' rotations, each from its createSecret). An invocation
+    that names only secrets it was denied reading (a masterarn naming another secret) is such
+    a next step too: those are secrets it read, not the one it rotated."""
     whose = [attribution(inv, secret_arn, master_arn) for inv in invs]
     last_in: dict[str, int] = {}
     for i, inv in enumerate(invs):
         prev = last_in.get(inv.stream)
+        reads_only = whose[i] is None and bool(inv.arns()) and inv.arns() <= inv.read_arns()
         if (
-            whose[i] == "unnamed"
+            (whose[i] == "unnamed" or reads_only)
             and prev is not None
             and whose[prev] in ("secret", "sequence")
             and not invs[prev].failed
             and inv.start_ms - invs[prev].end_ms <= SEQUENCE_MS
+            and _next_step(step_of(invs[prev], function), step_of(inv, function))
         ):
             whose[i] = "sequence"
         last_in[inv.stream] = i
     return whose
 
 
+def _next_step(before: str, after: str) -> bool:
+    """``after`` may be the step the service invokes after ``before`` (either unknown: it may)."""
+    if not before or not after or before not in STEPS or after not in STEPS:
+        return True
+    return STEPS.index(after) == STEPS.index(before) + 1
+
+
 def read(events: Iterable[Mapping[str, Any]], secret_arn: str, plan: Plan) -> Reading:
     """The secret's last failed rotation attempt in ``events`` (FilterLogEvents' events of the
     function's log group), unless a rotation of the secret finished after it."""
     invs = invocations(events)
-    whose = list(zip(invs, _attributions(invs, secret_arn, plan.master_arn), strict=True))
+    whose = list(zip(invs, _attributions(invs, secret_arn, plan.master_arn, plan.function), strict=True))
     mine = [(inv, a) for inv, a in whose if a in ("secret", "sequence", "master", "function")]
     failed = [(inv, a) for inv, a in mine if inv.failed]
     if not failed:  # nothing that names the secret failed: an invocation that names no secret may be its

@@ -6,7 +6,8 @@ tests/test_rotation_logs.py (tests/data/rotation_logs/).
 Needs what the rotation tier needs (PostgreSQL 15, MariaDB, PyGreSQL, PyMySQL, AWS's functions
 in ../shared/aws-rotation-functions). Starts a moto server and the two database servers, plants
 one fault per scenario (a password changed behind the secret's back, a wrong master password,
-a user name too long for _clone, a masterarn naming no secret, a closed port, a grant removed,
+a user name too long for _clone, a masterarn naming no secret (with and without the grants
+enforced), a closed port, a grant removed,
 a field missing, a wrong engine, a host that is not the master's, no network path to Secrets
 Manager, a package without its driver), and rotates as Secrets Manager does: the AWSPENDING
 placeholder (moto's RotateSecret), then the steps in order, each a Lambda invocation of AWS's
@@ -136,12 +137,12 @@ class Capture:
 
         import yaml
 
-        from generator import model
+        from generator import api
 
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "m.yaml"
             path.write_text(yaml.safe_dump(manifest))
-            module, _ = model.load(path)
+            module, _ = api.load(path)
         doc = module.functions[0].policy.document()
         for st in doc["Statement"]:
             actions = [st["Action"]] if isinstance(st["Action"], str) else st["Action"]
@@ -254,6 +255,7 @@ class Capture:
         "master-password-wrong",
         "username-too-long",
         "master-missing",
+        "master-elsewhere",
         "database-closed",
         "grant-removed",
         "master-read-removed",
@@ -314,6 +316,19 @@ class Capture:
         arn = self.secret(f"pg/nomaster-{n}", self.pg_value(user, "initial-Aa1", masterarn=missing))
         self.write("master-missing", fmt, PG_ALT, arn, self.manifest(PG_ALT, arn, missing),
                    "masterarn names no secret", self.rotate(PG_ALT, arn, fmt), missing)  # fmt: skip
+
+    def scenario_master_elsewhere(self, fmt: str, n: str) -> None:
+        # 4b. masterarn names a secret that does not exist, under the grants rotation-tf generates:
+        # the role may read the manifest's master only, so the read is denied, not "not found".
+        user = f"app_elsewhere_{n}"
+        self.pg_user(user, "initial-Aa1")
+        master = self.secret(f"pg/master-e-{n}", self.pg_value(self.pg.superuser, self.pg.password))
+        missing = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:pg/deleted-master-{n}-AbCdEf"
+        arn = self.secret(f"pg/elsewhere-{n}", self.pg_value(user, "initial-Aa1", masterarn=missing))
+        m = self.manifest(PG_ALT, arn, master)
+        role = self.role_without(m, "")  # the module's policy as generated
+        self.write("master-elsewhere", fmt, PG_ALT, arn, m, "masterarn names no secret; the manifest names the master",
+                   self.rotate(PG_ALT, arn, fmt, role=role), master)  # fmt: skip
 
     def scenario_database_closed(self, fmt: str, n: str) -> None:
         # 5. The database's port is closed (server stopped).

@@ -84,6 +84,9 @@ class FakeAccount:
     databases_: Any = field(default_factory=list)  # (kind and id, address, port, security group ids)
     values: dict[str, Any] = field(default_factory=dict)  # ARN -> current value (a dict, or the SecretString)
     simulator: Any = None  # (action, resource) -> IAM's decision; None: the simulator does not answer
+    trail: Any = field(default_factory=list)  # CloudTrail's rotation events (LookupEvents' Events)
+    trail_why: str = "LookupEvents is not answered here"  # why not all were read ("": all)
+    logs: dict[str, Any] = field(default_factory=dict)  # log group -> its events (FilterLogEvents' shape)
     calls: Counter[str] = field(default_factory=Counter)
 
     # ---- generator.live.reader.Reader -------------------------------------------------------
@@ -157,6 +160,19 @@ class FakeAccount:
         self.calls["value_shape"] += 1
         value = _answer(self.values.get(arn))
         return value_shape_of(json.dumps(value) if isinstance(value, dict) else value, ("engine",))
+
+    def rotation_events(
+        self, names: tuple[str, ...], start: datetime, end: datetime
+    ) -> tuple[list[dict[str, Any]], str]:
+        self.calls["rotation_events"] += 1
+        return [e for e in _answer(self.trail) if e.get("EventName") in names], self.trail_why
+
+    def rotation_log(self, request: Any) -> tuple[list[dict[str, Any]], bool] | None:
+        """The events of the request's log group (all of them: the filter is not applied), or
+        None when the group does not exist."""
+        self.calls["rotation_log"] += 1
+        events = _answer(self.logs.get(request.get("logGroupName")))
+        return None if events is None else (events, True)
 
     # ---- what Doctor needs besides: its pool, in order; no listing --------------------------
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:

@@ -2,9 +2,11 @@
 does: ``python lambda_emulator.py CODE_DIR`` (tests/capture_rotation_logs.py starts it).
 
 Reads on stdin ``{"invocations": [{"SecretId", "ClientRequestToken", "Step", "RequestId"}],
-"format": "Text" | "JSON", "timeout": seconds, "block": [modules]}``, imports
+"format": "Text" | "JSON", "timeout": seconds, "block": [modules], "stop": bool}``, imports
 ``lambda_function`` from CODE_DIR (AWS's code, unmodified) once, as Lambda's init does, and
-calls its ``lambda_handler`` once per invocation in this one process (a warm environment).
+calls its ``lambda_handler`` once per invocation in this one process (a warm environment);
+with ``"stop": true`` no invocation follows one that failed (Secrets Manager does not invoke the
+next step of a rotation whose step failed).
 Prints one JSON list: the log events, ``{"timestamp": ms, "message": str}``, each what Lambda
 would send to CloudWatch Logs as one event. Nothing is invented but the envelope: the
 messages, the exceptions and their tracebacks are those AWS's code produced in this run.
@@ -212,6 +214,8 @@ def main() -> int:
             emit(report + "\n")
         if status == "timeout":
             break  # Lambda discards a timed-out environment; the next invocation gets a new one
+        if status != "success" and spec.get("stop"):
+            break
     print(json.dumps(EVENTS))
     return 0
 

@@ -54,7 +54,7 @@ def run_doctor(
         path, commands.Connection(endpoint_url=world.server.url, max_attempts=2), fmt="json", out=out, **kw
     )
     findings = json.loads(out.getvalue())["findings"]
-    keys = {"account", "region", "subject", "subjects", "check", "status", "message", "fix", "cause"}
+    keys = {"account", "region", "subject", "subjects", "check", "status", "message", "fix", "cause", "details"}
     assert all(set(f) == keys for f in findings)
     assert all(f["subject"] == f["subjects"][0] for f in findings)
     return code, findings
@@ -242,6 +242,21 @@ CAUSED: dict[str, dict[tuple[str, str], tuple[str, str]]] = {
     "master secret missing": {(USERS, "grants"): (USERS, "master-secret")},
 }
 
+# A rotation that did not finish sends last-rotation to the function's log, which this world's
+# functions never wrote: the log group does not exist, and last-rotation says so (unknown:
+# doctor cannot say why the rotation failed). The logs of AWS's code failing for real are read
+# in the rotation tier (tests/rotation_diagnosis.py).
+UNREAD: dict[str, set[tuple[str, str]]] = {"unfinished rotation (AWSPENDING)": {(BILLING, "last-rotation")}}
+
+
+def _unread(findings: list[dict[str, Any]], fault: str) -> set[tuple[str, str]]:
+    for subject, check in UNREAD.get(fault, set()):
+        f = finding(findings, subject, check)
+        assert "log group /aws/lambda/legacy-rotator does not exist" in f["message"], f
+        assert "AWSPENDING" in f["message"] and "logs:PutLogEvents" in f["fix"], f
+        assert f["details"]["log_group"] == "/aws/lambda/legacy-rotator", f
+    return UNREAD.get(fault, set())
+
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_each_fault_is_found_once_with_a_fix(world, tmp_path, fault):
@@ -255,7 +270,7 @@ def test_each_fault_is_found_once_with_a_fix(world, tmp_path, fault):
     assert len(fails) == 1, fails
     assert fails[0]["fix"].strip()
     caused = CAUSED.get(fault, {})
-    assert with_status(findings, "unknown") == set(caused)
+    assert with_status(findings, "unknown") == set(caused) | _unread(findings, fault)
     for (subject, check), (cause_subject, cause_check) in caused.items():
         f = finding(findings, subject, check)
         assert f["cause"] == {"subject": cause_subject, "check": cause_check}, f
@@ -1115,7 +1130,7 @@ def test_before_apply_fails_what_the_apply_cannot_fix(world, tmp_path, fault):
     # before the module, the role lacks the grants on the key the secret really uses: they
     # follow from kms-key (the module grants the key the manifest names)
     caused = CAUSED.get(fault, {}) or ({(ORDERS, "grants"): (ORDERS, "kms-key")} if fault == "KMS key differs" else {})
-    assert with_status(findings, "unknown") == set(caused)
+    assert with_status(findings, "unknown") == set(caused) | _unread(findings, fault)
     for (subject, check), cause in caused.items():
         assert finding(findings, subject, check)["cause"] == {"subject": cause[0], "check": cause[1]}
     code, _ = run_doctor(world, tmp_path, data)

@@ -157,15 +157,34 @@ def test_a_fault_the_retry_cures_is_no_fault(one, capsys):
     assert capsys.readouterr().err == ""
 
 
+@pytest.fixture(scope="module")
+def reads_per_account(two) -> int:
+    """How many GetSecretValue calls doctor makes in one of the two (alike) accounts, counted
+    through a proxy without a fault: the mid-run fault goes to B's second one, whatever the
+    checks read (the value check, the replica check's hosts, ...)."""
+    server, paths = two
+    with pytest.MonkeyPatch.context() as mp, FaultProxy(server.url) as probe:
+        mp.setenv("AWS_ACCESS_KEY_ID", "testing")  # the autouse env fixture is per test; this one is per module
+        mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        mp.delenv("AWS_PROFILE", raising=False)
+        mp.delenv("AWS_SESSION_TOKEN", raising=False)
+        mp.setenv("ROTATION_TF_TODAY", "2026-11-29")
+        code, _ = doctor(probe.url, paths, assume=AssumeRole(ROLE), max_accounts=1)
+    assert code == 0
+    total = probe.requests.count("GetSecretValue")
+    assert total and total % 2 == 0, probe.requests
+    return total // 2
+
+
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("where", POSITIONS)
-def test_doctor_several_accounts(two, capsys, kind, where):
+def test_doctor_several_accounts(two, reads_per_account, capsys, kind, where):
     """Accounts one at a time, A then B: a fault at the first call (the caller's
     GetCallerIdentity) ends the run in one line; one in the middle (B's second
-    GetSecretValue: A has three) leaves A judged whole and B unread, exit 3."""
+    GetSecretValue) leaves A judged whole and B unread, exit 3."""
     server, paths = two
     fault, action = POSITIONS[where]
-    after = 4 if where == "mid-run" else 0
+    after = reads_per_account + 1 if where == "mid-run" else 0
     with FaultProxy(server.url, Fault(kind, after, fault.match), stall=STALL) as proxy:
         code, out = doctor(proxy.url, paths, assume=AssumeRole(ROLE), max_accounts=1)
     assert code == 3

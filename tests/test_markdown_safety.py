@@ -7,6 +7,7 @@ code element holding the value itself."""
 from __future__ import annotations
 
 import re
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from generator import api, markdown, render
+from generator import api, markdown, render, terminal
 
 MD = MarkdownIt("commonmark").enable("table")
 
@@ -33,6 +34,8 @@ HOSTILE = [
     "a|b|c",
     "line\nbreak\r\nand\rmore\u2028ls\u2029ps\x85nel",
     "rtl \u202eevil\u202c zero\u200bwidth",
+    "arabic letter mark \u061c, tag \U000e0041, soft\u00adhyphen, isolate \u2067x\u2069",
+    "&#x202e;evil&#x202c; &lt;img src=x&gt; &amp; &#27;[31m",  # references decode to marks and markup
     "\x1b[31mred\x1b[0m \x1b]8;;https://evil.example\x1b\\osc8\x1b]8;;\x1b\\",
     "# heading",
     "- list item",
@@ -67,8 +70,11 @@ class _Tags(HTMLParser):
 
 
 def _parse(text: str) -> _Tags:
+    html = MD.render(text)
+    shown = unescape(html)  # what a browser shows: character references decoded
+    assert not [c for c in shown if c not in "\n\t" and terminal.hidden(c)], f"an invisible mark is rendered: {html!r}"
     p = _Tags()
-    p.feed(MD.render(text))
+    p.feed(html)
     return p
 
 
@@ -170,3 +176,48 @@ def test_a_hostile_manifest_file_name_stays_in_the_header_comment(tmp_path: Path
             assert "null_resource" not in types and '"null_resource"' not in types, fname
     p = _parse(files["README.md"])
     assert not [a for t, a in p.tags if t == "a" and "evil" in (a.get("href") or "")]
+
+
+def test_the_diff_comment_of_hostile_values_renders_no_foreign_structure(tmp_path: Path) -> None:
+    """``diff --format markdown``, the pull-request comment, of the hostile manifest, in a file
+    whose name (the heading) and module name (from the file name: diff writes no folder) are
+    chosen to break Markdown: they show as code, never as a link, an image or HTML."""
+    from generator import diff
+
+    manifest = _hostile_manifest(tmp_path)
+    name = tmp_path / "`|[c](https:e)<b>&#1;``.yaml"  # the module name too (diff: writes=False)
+    name.write_text(manifest.read_text(encoding="utf-8"), encoding="utf-8")
+    for base, new in ((None, name), (name, None)):
+        sides = [diff.load_side(str(p) if p else diff.NOTHING) for p in (base, new)]
+        result = diff.compare(sides[0], sides[1], str(base or diff.NOTHING), str(new or diff.NOTHING))
+        md = diff.markdown(result, max_rows=3)  # some rows collapsed into <details>
+        p = _parse(md)
+        assert not [a for t, a in p.tags if t == "a"], md
+        assert {t for t, _ in p.tags} <= {"h3", "h4", "p", "strong", "code", "table", "thead", "tbody", "tr", "th",
+                                          "td", "br", "details", "summary", "sub"}, md  # fmt: skip
+        assert str(name) in p.code and name.stem in p.code  # the heading names file and module, whole, as code
+        for block in re.split(r"\n\n", md):  # every table row still has its table's number of cells
+            rows = [r for r in block.splitlines() if r.startswith("|")]
+            if rows:
+                assert len({len(re.split(r"(?<!\\)\|", r)) for r in rows}) == 1, rows
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=range(len(HOSTILE)))
+def test_every_cell_of_the_diff_comment_holds_any_value(value: str) -> None:
+    """Each column of both tables, and the heading, with a value that is not the tool's own:
+    a code span holding it, or escaped text; one row, its cells all there."""
+    from generator import diff
+
+    changes = [
+        {"kind": "grant", "change": "added", "function": value or "f", "action": value, "resource": value,
+         "condition": {"StringEquals": {"aws:SourceAccount": value}}, "reason": value},
+        {"kind": "rotation", "change": "added", "secret": value, "function": value, "schedule": {"every_days": 7, "expression": None, "window": value, "rotate_immediately": False}},
+        {"kind": "resource", "change": "created", "type": "role", "name": value, "function": value},
+    ]  # fmt: skip
+    md = diff.markdown(diff.Diff(value, value, value or None, None, changes))
+    p = _parse(md)
+    assert {t for t, _ in p.tags} <= {"h3", "h4", "p", "strong", "code", "table", "thead", "tbody", "tr", "th", "td",
+                                      "br", "sub", "em"}, md  # fmt: skip
+    assert [t for t, _ in p.tags].count("tr") == 2 + 3 and [t for t, _ in p.tags].count("td") == 5 + 2 * 4, md
+    if value.strip():
+        assert _shown(value) in p.code

@@ -60,6 +60,8 @@ EXPECTED = [
     ("username-too-long", "createSecret", "clone-too-long", "unnamed", 1,
      "username length with _clone appended would exceed 63 characters"),
     ("master-missing", "setSecret", "master-not-found", "sequence", 1, "ResourceNotFoundException"),
+    # the same under the module's grants: the role may read the manifest's master only
+    ("master-elsewhere", "setSecret", "master-elsewhere", "sequence", 1, "secretsmanager:GetSecretValue"),
     ("database-closed", "setSecret", "no-version-logs-in", "secret", 1,
      "Unable to log into database with previous, current, or pending secret"),
     ("grant-removed", "createSecret", "denied", "secret", 1, "PutSecretValue"),
@@ -129,6 +131,45 @@ def test_the_causes_say_what_to_do() -> None:
 
     driver = rotation_logs.read(*_args("no-driver", "json")).failure
     assert driver is not None and "(pg, from PyGreSQL)" in driver.cause
+
+    # a masterarn naming a missing secret, under the module's grants: denied, and the fix is the
+    # masterarn, never a grant on whatever secret it names
+    doc = _load("master-elsewhere", "json")
+    elsewhere = rotation_logs.read(*_args("master-elsewhere", "json")).failure
+    assert elsewhere is not None
+    assert "deleted-master-json-AbCdEf, not the master secret the manifest names" in elsewhere.cause
+    assert f"set masterarn in the secret's value to {doc['master_arn']}" in elsewhere.fix
+    assert "allow secretsmanager:GetSecretValue" not in elsewhere.fix
+
+
+def test_a_denied_read_of_another_secret_is_not_another_rotation() -> None:
+    """In the same environment, after this secret's createSecret, another secret's rotation
+    whose createSecret is denied reading that secret: the denied ARN is a read, so the
+    invocation names no secret; it is not this rotation's next step (createSecret follows no
+    createSecret), so it is not this secret's."""
+    doc = _load("master-elsewhere", "text")
+    setsecret = next(
+        e["timestamp"]
+        for e in doc["events"]
+        if e["message"].startswith("START")
+        and e["timestamp"]
+        > min(x["timestamp"] for x in doc["events"] if "createSecret: Successfully put" in x["message"])
+    )
+    events = [e for e in doc["events"] if e["timestamp"] < setsecret]  # this secret's createSecret only
+    last = max(e["timestamp"] for e in events)
+    other = "arn:aws:secretsmanager:us-east-1:111122223333:secret:pg/other-AbCdEf"
+    rid = "0f5e2d8c-0000-4000-8000-000000000001"
+    stream = events[0]["logStreamName"]
+    denied = (f"[ERROR] ClientError: An error occurred (AccessDeniedException) when calling the GetSecretValue "
+              f"operation: User: arn:aws:iam::111122223333:role/r is not authorized to perform: "
+              f"secretsmanager:GetSecretValue on resource: {other}\nTraceback (most recent call last):\n"
+              '\u00a0\u00a0File "/var/task/lambda_function.py", line 79, in lambda_handler\n'
+              "\u00a0\u00a0\u00a0\u00a0create_secret(service_client, arn, token)")  # fmt: skip
+    for i, message in enumerate((f"START RequestId: {rid} Version: $LATEST\n", denied, f"END RequestId: {rid}\n",
+                                 f"REPORT RequestId: {rid}\tDuration: 80.00 ms\tStatus: error\n")):  # fmt: skip
+        events.append({"logStreamName": stream, "timestamp": last + 1000 + i, "message": message})
+    reading = rotation_logs.read(events, doc["secret_arn"], _plan(doc))
+    assert reading.failure is None, reading.failure
 
 
 def _args(name: str, fmt: str) -> tuple[list[dict], str, Plan]:

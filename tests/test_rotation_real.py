@@ -413,6 +413,16 @@ def test_rotation_under_the_enforced_grants(world: World):
     problems += more
     w.timings["grants"] = time.monotonic() - started
     print("\n".join(ran))
+    # Why did the rotation fail? doctor reads AWS's code failing for real (tests/rotation_diagnosis.py)
+    from rotation_diagnosis import check_failures_diagnosed
+
+    started = time.monotonic()
+    more, measured = check_failures_diagnosed(w, rot)
+    problems += more
+    w.timings["diagnosis"] = time.monotonic() - started
+    shown = measured.pop("shown")
+    print(f"{shown['text']}\n{shown['json']}\n{shown['after']}")
+    print(f"diagnosis: {measured}")
     print(f"timings: {w.timings}")
     assert not problems, "\n".join(problems)
 

@@ -15,10 +15,9 @@ from generator.manifest import SOURCES, Function, Secret
 def check(sc: Scope, key: str, fn: Function) -> list[Diagnostic]:
     path = ("functions", key)
     out = []
-    if not naming.FUNCTION_KEY_RE.match(key):
-        out.append(
-            sc.err(path, f"function name {key!r} must start with a letter and hold only letters, digits, '-' and '_'")
-        )
+    problem = naming.function_key_problem(key)
+    if problem:
+        out.append(sc.err(path, f"function name {key!r} {problem}"))
     if fn.description is not None and fn.existing_function_arn is not None:
         out.append(
             sc.err(
@@ -52,8 +51,9 @@ def check(sc: Scope, key: str, fn: Function) -> list[Diagnostic]:
             sc, fn.previous_names[0] if fn.previous_names else key, creates_function=fn.existing_function_arn is None
         )
     for i, old in enumerate(fn.previous_names):
-        if not naming.FUNCTION_KEY_RE.match(old):
-            out.append(sc.err(path + ("previous_names", i), f"{old!r} is not a valid function name"))
+        old_problem = naming.function_key_problem(old)
+        if old_problem:
+            out.append(sc.err(path + ("previous_names", i), f"{old!r} is not a valid function name: it {old_problem}"))
     return out
 
 

@@ -42,8 +42,27 @@ def finding_id(f: Any) -> str:
     return f"rotation-tf/{f.account}/{f.region}/{f.check}/{f.subject}"
 
 
+# What a finding's details carry into ProductFields (a map of strings: at most 50 pairs, keys of
+# 128 characters; https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_AwsSecurityFinding.html):
+# last-rotation's step, time, cause, fix, log line and where to find it.
+DETAIL_FIELDS = ("step", "time", "cause_id", "cause", "fix", "log_line", "request_id", "log_group", "log_stream",
+                 "attribution", "failures", "first_failure", "site")  # fmt: skip
+
+
+def _detail_fields(f: Any) -> dict[str, str]:
+    d = f.details or {}
+    out = {}
+    for key in DETAIL_FIELDS:
+        value = d.get(key)
+        if value not in (None, "", [], ()):
+            text = str(value)
+            out[f"rotation-tf/{key.replace('_', '-')}"] = text if len(text) <= 1024 else text[:1021] + "..."
+    return out
+
+
 def render(findings: list[Any], now: datetime, *, hub_account: str | None = None) -> list[dict[str, Any]]:
     from generator.live import registry
+    from generator.live.findings import evidence
 
     stamp = now.strftime("%Y-%m-%dT%H:%M:%S.000Z")
     out = []
@@ -56,7 +75,8 @@ def render(findings: list[Any], now: datetime, *, hub_account: str | None = None
         severity = check.severity if check is not None and f.status == "fail" else "INFORMATIONAL"
         resource = f.resource or f"arn:{partition}:iam::{f.account}:root"
         resource_type = _type_of(resource, check.resource_type if check is not None else "Other")
-        text = f.message if len(f.message) <= 1024 else f.message[:1021] + "..."
+        text = f.message + "".join(f" {label.capitalize()}: {line}." for label, line in evidence(f))
+        text = text if len(text) <= 1024 else text[:1021] + "..."
         finding: dict[str, Any] = {
             "SchemaVersion": SCHEMA_VERSION,
             "Id": finding_id(f),
@@ -95,6 +115,8 @@ def render(findings: list[Any], now: datetime, *, hub_account: str | None = None
             if check is not None:
                 recommendation["Url"] = check.source
             finding["Remediation"] = {"Recommendation": recommendation}
+        for key, value in _detail_fields(f).items():
+            finding["ProductFields"][key] = value
         if f.module:
             finding["ProductFields"]["rotation-tf/module"] = f.module
         if f.file:

@@ -40,7 +40,14 @@ T = TypeVar("T")
 # IAM action prefix of each boto3 service name (they differ for a few services only).
 _PREFIX = {"lambda": "lambda", "secretsmanager": "secretsmanager", "kms": "kms", "iam": "iam", "ec2": "ec2",
            "rds": "rds", "redshift": "redshift", "sts": "sts", "organizations": "organizations",
-           "securityhub": "securityhub"}  # fmt: skip
+           "securityhub": "securityhub", "logs": "logs", "cloudtrail": "cloudtrail"}  # fmt: skip
+# botocore's service id in event names, where it is not the IAM prefix ("cloudwatch-logs").
+_SERVICE_ID_PREFIX = {"cloudwatchlogs": "logs"}
+# Attempts for an optional service, whose answer a command can do without (doctor reads
+# CloudTrail's rotation events where it may, and says so where it may not): one, so that an
+# endpoint without it (moto answers LookupEvents with an HTML 500) costs no retry and no backoff;
+# the reader paces its calls and tries a throttled one once more itself.
+OPTIONAL_ATTEMPTS = {"cloudtrail": 1}
 
 DENIED_CODES = frozenset(
     {
@@ -78,6 +85,9 @@ NOT_FOUND_CODES = frozenset(
         "ClusterNotFound",
     }
 )
+
+
+DOCTOR_SERVICES = ("sts", "lambda", "secretsmanager", "kms", "iam", "ec2", "rds", "redshift", "logs", "cloudtrail")
 
 
 class LiveError(Exception):
@@ -194,7 +204,7 @@ class Aws:
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
         workers: int = 8,
-        services: Iterable[str] = ("sts", "lambda", "secretsmanager", "kms", "iam", "ec2", "rds", "redshift"),
+        services: Iterable[str] = DOCTOR_SERVICES,
         credentials: Credentials | None = None,
     ):
         import botocore.config
@@ -227,8 +237,16 @@ class Aws:
         self._clients: dict[str, Any] = {}
         try:
             for name in services:
+                own = config
+                if name in OPTIONAL_ATTEMPTS:
+                    own = config.merge(
+                        botocore.config.Config(
+                            retries={"mode": "standard",
+                                     "total_max_attempts": min(max_attempts, OPTIONAL_ATTEMPTS[name])}
+                        )
+                    )  # fmt: skip
                 self._clients[name] = session.create_client(
-                    name, region_name=region, endpoint_url=endpoint_url, config=config
+                    name, region_name=region, endpoint_url=endpoint_url, config=own
                 )
         except ValueError as exc:  # botocore: "Invalid endpoint: ..."
             raise Unreachable(f"{exc}") from None
@@ -242,7 +260,11 @@ class Aws:
         parts = event_name.split(".", 2)
         with self._lock:
             # event names carry botocore's service id ("secrets-manager"); count by IAM prefix
-            self.calls[f"{parts[1].replace('-', '')}:{parts[2]}" if len(parts) == 3 else event_name] += 1
+            if len(parts) == 3:
+                service = parts[1].replace("-", "")
+                self.calls[f"{_SERVICE_ID_PREFIX.get(service, service)}:{parts[2]}"] += 1
+            else:
+                self.calls[event_name] += 1
 
     def _count_attempt(self, **_: Any) -> None:
         with self._lock:
@@ -294,8 +316,9 @@ class Aws:
         return f"{_PREFIX.get(service, service)}:{op}"
 
     @contextmanager
-    def _sorted_errors(self, action: str) -> Iterator[None]:
-        """Turn botocore's exceptions into Denied / NotFound / Unreachable / ApiError / ServiceFailure."""
+    def _sorted_errors(self, action: str, latch: bool = True) -> Iterator[None]:
+        """Turn botocore's exceptions into Denied / NotFound / Unreachable / ApiError / ServiceFailure.
+        ``latch=False`` (an optional call): a ServiceFailure is raised but does not stop later calls."""
         import botocore.exceptions
         import botocore.parsers
 
@@ -304,14 +327,14 @@ class Aws:
         try:
             yield
         except botocore.exceptions.ClientError as exc:
-            raise self._classify(action, exc) from None
+            raise self._classify(action, exc, latch) from None
         except _NotAws as exc:
-            raise self._failed(ServiceFailure(action, exc.status, exc.what)) from None
+            raise self._failed(ServiceFailure(action, exc.status, exc.what), latch) from None
         except _Cut as exc:
             raise self._failed(Unreachable(f"{action}: {exc}", action)) from None
         except botocore.parsers.ResponseParserError as exc:  # an error's body botocore could not read
             raise self._failed(
-                ServiceFailure(action, None, f"an answer botocore could not read: {_short(exc)[:100]}")
+                ServiceFailure(action, None, f"an answer botocore could not read: {_short(exc)[:100]}"), latch
             ) from None
         except (
             # refused, reset, closed, timed out, TLS or proxy: the first call or any later one
@@ -330,19 +353,19 @@ class Aws:
             return getattr(self._clients[service], method)(**kwargs)  # type: ignore[no-any-return]
 
     def call_optional(self, service: str, op: str, method: str, **kwargs: Any) -> dict[str, Any]:
-        """:meth:`call` for an optional feature (doctor's probe of IAM's policy simulator): a
-        server failure raises :class:`ServiceFailure` here but does not end the command, since
-        the endpoint may simply not implement it (moto has no simulator). A transport failure
-        (:class:`Unreachable`) still does."""
-        try:
-            return self.call(service, op, method, **kwargs)
-        except Unreachable:
-            raise  # a transport failure ends the command wherever it happens
-        except ServiceFailure as exc:
-            with self._lock:
-                if self.failure is exc:
-                    self.failure = None
-            raise
+        """:meth:`call` for an optional feature (doctor's probe of IAM's policy simulator, its
+        read of CloudTrail's rotation events): a server failure raises :class:`ServiceFailure`
+        here but does not end the command, since the endpoint may simply not implement it (moto
+        has neither). It is never latched, so no other call in flight sees it; a failure that
+        another call latched before is raised as for :meth:`call`, and an endpoint that raises
+        NotImplementedError (moto in the same process) is such a server failure. A transport
+        failure (:class:`Unreachable`) is latched and ends the command wherever it happens."""
+        action = self.action(service, op)
+        with self._sorted_errors(action, latch=False):
+            try:
+                return getattr(self._clients[service], method)(**kwargs)  # type: ignore[no-any-return]
+            except NotImplementedError as exc:  # moto in the process: an action it has not written
+                raise ServiceFailure(action, None, f"not implemented by the endpoint ({_short(exc)[:100]})") from None
 
     def call_or_none(self, service: str, op: str, method: str, **kwargs: Any) -> dict[str, Any] | None:
         """:meth:`call`, or None where AWS says the thing does not exist."""
@@ -359,13 +382,14 @@ class Aws:
                 out.extend(page.get(key, []))
         return out
 
-    def _failed(self, failure: ServiceFailure) -> ServiceFailure:
-        with self._lock:
-            if self.failure is None:
-                self.failure = failure
+    def _failed(self, failure: ServiceFailure, latch: bool = True) -> ServiceFailure:
+        if latch:
+            with self._lock:
+                if self.failure is None:
+                    self.failure = failure
         return failure
 
-    def _classify(self, action: str, exc: Any) -> LiveError | ServiceFailure:
+    def _classify(self, action: str, exc: Any, latch: bool = True) -> LiveError | ServiceFailure:
         err = exc.response.get("Error", {})
         code = str(err.get("Code", ""))
         message = str(err.get("Message", ""))
@@ -376,7 +400,7 @@ class Aws:
             retries = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
             # AWS's own error code; for a page that is not AWS's, the status's reason phrase
             what = code if re.fullmatch(r"[A-Za-z][A-Za-z0-9.]*", code) else _phrase(status)
-            return self._failed(ServiceFailure(action, status, what, int(retries) + 1))
+            return self._failed(ServiceFailure(action, status, what, int(retries) + 1), latch)
         found: LiveError
         if code in DENIED_CODES or "not authorized to perform" in message:
             found = Denied(action, message)

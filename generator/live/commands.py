@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from generator import terminal
 from generator.exits import Exit
 
 if TYPE_CHECKING:  # boto3 is imported only when a command talks to AWS
@@ -36,17 +37,23 @@ class Connection:
 
 
 def _err(text: str) -> None:
-    sys.stderr.write(f"rotation-tf: {text}\n")
+    _say(f"rotation-tf: {text}")
+
+
+def _say(text: str) -> None:
+    """A line on stderr: the one way these commands write one, so that no string from the
+    account or a log becomes a terminal escape (generator.terminal)."""
+    sys.stderr.write(terminal.safe(text) + "\n")
 
 
 DISCOVER_SERVICES = ("sts", "secretsmanager", "lambda", "kms", "iam")
 
 
 def _open(conn: Connection, region: str, services: tuple[str, ...] | None = None, credentials: Any = None) -> Any:
-    from generator.live.client import Aws
+    from generator.live.client import DOCTOR_SERVICES, Aws
 
     return Aws(
-        services=services or ("sts", "lambda", "secretsmanager", "kms", "iam", "ec2", "rds", "redshift"),
+        services=services or DOCTOR_SERVICES,
         region=region,
         profile=conn.profile,
         endpoint_url=conn.endpoint_url,
@@ -102,6 +109,7 @@ def wrap(text: str, head: str, cont: str, width: int) -> list[str]:
     (:func:`generator.explain.break_token_wise`), and only where it has none, anywhere."""
     from generator.explain import break_token_wise
 
+    text = terminal.safe(text, lines=False)  # an account's string never becomes a terminal escape
     if width - len(cont) < 40:  # a narrow terminal: continue near the left edge instead
         cont = " " * min(len(cont), 4)
     lines: list[str] = []
@@ -130,7 +138,7 @@ def render_text(report: Any, module: Any, colour: bool, width: int = PIPE_WIDTH)
     No line is wider than ``width``. A finding about several subjects (one cause, one fix)
     is shown once, under its first subject, naming the others; a heading with nothing under
     it is left out (an account-level failure prints no function headings)."""
-    from generator.live.findings import STATUSES
+    from generator.live.findings import STATUSES, evidence
 
     width = max(width, MIN_WIDTH)
     by_subject: dict[str, list[Any]] = {}
@@ -152,6 +160,8 @@ def render_text(report: Any, module: Any, colour: bool, width: int = PIPE_WIDTH)
             lines = wrap(f.message, head, indent + body, width)
             out.append(paint(f.status, lines[0], indent))
             out += lines[1:]
+            for label, text in evidence(f):  # what backs it (last-rotation: the log line, the request)
+                out += wrap(text, f"{indent}{body}{label}: ", f"{indent}{body}{' ' * (len(label) + 2)}", width)
             others = [s for s in f.subjects if s != f.subject]
             if others:
                 out += wrap(", ".join(others), f"{indent}{body}also: ", f"{indent}{body}      ", width)
@@ -368,7 +378,7 @@ def doctor(
     for path in paths:
         result = api.validate(path)
         for d in result.diagnostics:
-            sys.stderr.write(d.render() + "\n")
+            _say(d.render())
         if result.exit is not Exit.OK:
             bad = True
             continue
@@ -479,7 +489,7 @@ def doctor(
     else:  # stdout is a document: the summary goes to stderr
         out.write(text)
         for line in notes:
-            sys.stderr.write(line + "\n")
+            _say(line)
     return doctor_exit(audits, accepted, delivered)
 
 
@@ -589,7 +599,7 @@ def _to_security_hub(audits: list[Audit], conn: Connection, caller: Any, assume:
         for a in audits
     ]  # fmt: skip
     if not findings and not any(s.judged for s in scopes):
-        sys.stderr.write("security hub: nothing to send (no check fails, and no account was judged whole)\n")
+        _say("security hub: nothing to send (no check fails, and no account was judged whole)")
         return True
     try:
         if not caller.account:
@@ -608,11 +618,9 @@ def _to_security_hub(audits: list[Audit], conn: Connection, caller: Any, assume:
 
     results = securityhub.send(findings, open_aws, scopes=scopes, now=stamp, hub_account=hub_account)
     if not results:
-        sys.stderr.write(
-            "security hub: nothing to send (no check fails, and nothing sent earlier is left to archive)\n"
-        )
+        _say("security hub: nothing to send (no check fails, and nothing sent earlier is left to archive)")
     for r in results:
-        sys.stderr.write(r.line() + "\n")
+        _say(r.line())
     return not any(r.failed for r in results)
 
 
@@ -693,8 +701,8 @@ def discover(conn: Connection, *, out_path: Path | None, read_values: bool = Fal
         tmp = out_path.with_name(f".{out_path.name}.tmp")
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(out_path)
-        sys.stderr.write(f"wrote {out_path}; next: rotation-tf validate {out_path}\n")
-    sys.stderr.write(summary + "\n")
+        _say(f"wrote {out_path}; next: rotation-tf validate {out_path}")
+    _say(summary)
     return EXIT_OK
 
 
@@ -767,7 +775,7 @@ def discover_accounts(
 
         def say(text: str) -> None:
             with lock:
-                sys.stderr.write(text + "\n")
+                _say(text)
 
         def run_account(account: str) -> None:
             credentials = None
@@ -820,12 +828,11 @@ def discover_accounts(
                 say(f"wrote {path}: {summary.removeprefix('discover: ')}")
 
         bounded(run_account, accounts, max_accounts)
-    sys.stderr.write(
+    _say(
         f"discover: {len(written)} manifest(s) written for {len(accounts)} account(s) x {len(regions)} region(s)"
         + (f"; could not read account(s) {', '.join(sorted(set(failed)))}" if failed else "")
         + (f"; wrote nothing for {', '.join(sorted(broken))} (its own error)" if broken else "")
         + (f"; next: rotation-tf validate {out_dir}/*.yaml" if written else "")
-        + "\n"
     )
     return EXIT_INTERNAL if broken else EXIT_UNREACHABLE if failed else EXIT_OK
 

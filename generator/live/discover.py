@@ -39,8 +39,9 @@ the application's name gives the engine and the strategy.
 The manifest is checked with rotation-tf's own validation before it is written (with each
 placeholder standing in for a value, so that the rest of its entry is judged); an entry that
 would not validate is left out, in a comment that says why, so that the file is accepted
-once its placeholders are filled in. Every comment built from an account string or a
-value's evidence goes through :func:`comment_text`.
+once its placeholders are filled in. Every comment line is written by :func:`comment`, which
+escapes what it is given (:func:`comment_text`); every key and value by :func:`key_line` and
+:func:`yq`, which read back as exactly the account's string (issue 26 §2).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator import __version__, aws, aws_calls, engines
+from generator import __version__, aws, aws_calls, engines, terminal
 from generator.live.client import Aws, Denied, LiveError, Memo, NotFound, current_value_fields
 
 _APP_RE = re.compile(r"applications/SecretsManager(?P<engine>[A-Za-z0-9]+)Rotation(?P<scheme>SingleUser|MultiUser)$")
@@ -71,13 +72,49 @@ _KEY_RE = re.compile(r"[^A-Za-z0-9_-]")
 _WINDOW_RE = re.compile(r"^([1-9]|1[0-9]|2[0-4])h$")
 
 
+# Escapes of a YAML double-quoted scalar (https://yaml.org/spec/1.2.2/#57-escaped-characters);
+# NEL, LS and PS are line breaks to YAML (https://yaml.org/spec/1.2.2/#54-line-break-characters):
+# written raw inside quotes they are folded into a space, and the value changes.
+_YAML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t",
+                 "\x85": "\\N", "\u2028": "\\L", "\u2029": "\\P"}  # fmt: skip
+# Not in YAML's character set (https://yaml.org/spec/1.2.2/#51-character-set) beyond what
+# terminal.hidden names: a reader refuses the whole file when it meets one raw.
+_NOT_YAML = frozenset("\ufffe\uffff")
+_KEY_MAX = 1000  # a YAML reader finds a mapping's ':' only within 1024 characters of an implicit key
+
+
+def _yaml_char(ch: str) -> str:
+    if ch in _YAML_ESCAPES:
+        return _YAML_ESCAPES[ch]
+    if terminal.hidden(ch) or ch in _NOT_YAML:
+        # a lone surrogate is not text: no YAML reader accepts it, raw or escaped (libyaml
+        # refuses \ud800); it is written as U+FFFD, the replacement character
+        return terminal.escape("\ufffd" if "\ud800" <= ch <= "\udfff" else ch)
+    return ch
+
+
 def yq(value: Any) -> str:
-    """A YAML scalar: JSON's quoting is valid YAML for strings; numbers and booleans as they are."""
+    """A YAML scalar: a string double-quoted, every character YAML would fold, refuse or not
+    show (line breaks, controls, bidirectional and zero-width marks) as its escape, so that
+    the scalar reads back as exactly the string (a lone surrogate excepted: U+FFFD); numbers
+    and booleans as they are."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
-    return json.dumps(str(value), ensure_ascii=False)
+    text = str(value)
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"{text}"'  # nearly every value (ARNs, names): nothing to escape
+    return '"' + "".join(_yaml_char(ch) for ch in text) + '"'
+
+
+def key_line(indent: str, key: str) -> str:
+    """The line(s) that open ``key``'s entry in a block mapping: ``"key":``, or, for a key too
+    long for an implicit key, the explicit form (``? "key"`` then ``:``)."""
+    quoted = yq(key)
+    if len(quoted) <= _KEY_MAX:
+        return f"{indent}{quoted}:"
+    return f"{indent}? {quoted}\n{indent}:"
 
 
 FILL_STRATEGY, FILL_ENGINE, FILL_MASTER = "FILL-IN-STRATEGY", "FILL-IN-ENGINE", "FILL-IN-MASTER-SECRET-ARN"
@@ -88,17 +125,20 @@ _LINE_BREAKS = {"\n": "\\n", "\r": "\\r", "\x85": "\\u0085", "\u2028": "\\u2028"
 
 def comment_text(text: str) -> str:
     """``text`` made safe for the inside of one YAML comment line: every line break YAML knows
-    (LF, CR, NEL U+0085, LS U+2028, PS U+2029; https://yaml.org/spec/1.2.2/#54-line-break-characters)
-    and every other control character is written as an escape, so that no string from the
-    account ends the comment and becomes structure. Every comment discover writes from an
-    account string or a secret's evidence goes through here."""
-    return "".join(_LINE_BREAKS.get(ch) or (f"\\u{ord(ch):04x}" if _control(ch) else ch) for ch in text)
+    (LF, CR, NEL U+0085, LS U+2028, PS U+2029; https://yaml.org/spec/1.2.2/#54-line-break-characters),
+    every other control character and every invisible mark (:func:`generator.terminal.hidden`)
+    and what YAML's character set leaves out is written as an escape, so that no string from
+    the account ends the comment and becomes structure, or hides in it. Every comment line
+    discover writes goes through here (:func:`comment`)."""
+    if text.isprintable():
+        return text
+    return "".join(_LINE_BREAKS.get(ch) or (terminal.escape(ch) if ch != "\t" and (terminal.hidden(ch) or ch in _NOT_YAML) else ch) for ch in text)  # fmt: skip
 
 
-def _control(ch: str) -> bool:
-    import unicodedata
-
-    return ch != "\t" and unicodedata.category(ch) == "Cc"
+def comment(indent: str, text: str) -> str:
+    """One comment line (``indent`` and ``# ``, then ``text`` through :func:`comment_text`);
+    ``indent`` may end a line of YAML (an inline comment). The only way discover writes one."""
+    return f"{indent}# {comment_text(text)}"
 
 
 @dataclass(frozen=True)
@@ -600,10 +640,10 @@ class Discoverer:
         dropped = dropped or {}
         fill_master = f"arn:{self.partition}:secretsmanager:{self.region}:{account}:secret:example-master-AbCdEf"
         lines = [
-            f"# Discovered by rotation-tf {__version__} in account {account}, region {self.region}.",
-            "# Every secret is marked import: true: `rotation-tf generate` then `rotation-tf imports` adopt",
-            "# the existing rotation; `terraform plan` shows what changes (see the comments).",
-            "# " + ("Secret values were read (--read-values) for engine, host and masterarn only." if self.read_values
+            comment("", f"Discovered by rotation-tf {__version__} in account {account}, region {self.region}."),
+            comment("", "Every secret is marked import: true: `rotation-tf generate` then `rotation-tf imports` adopt"),
+            comment("", "the existing rotation; `terraform plan` shows what changes (see the comments)."),
+            comment("", "Secret values were read (--read-values) for engine, host and masterarn only." if self.read_values
                     else "No secret value was read: fields that need one are FILL-IN placeholders (--read-values)."),
             "version: 1",
             f"account_id: {yq(account)}",
@@ -618,25 +658,21 @@ class Discoverer:
         if live_fns:  # a manifest whose secrets are all managed: true has no functions
             lines += ["", "functions:"]
         for fn in live_fns:
-            lines.append(f"  {yq(fn.key)}:")
+            lines.append(key_line("  ", fn.key))
             for note in fn.notes:
-                lines.append(f"    # {comment_text(note)}")
+                lines.append(comment("    ", note))
             if fn.app:
                 app_id, version = fn.app
-                lines.append(f"    # AWS's rotation application {app_id.rsplit('/', 1)[-1]} {version}"
-                             + (f" (stack {fn.stack})" if fn.stack else "") + f", function {fn.name}.")  # fmt: skip
-                lines.append(
-                    f"    # rotation-tf deploys its own stack for this entry (function {fn.key}); on apply the secrets'"
-                )
-                lines.append(
-                    f"    # rotations switch to it. Delete the old stack afterwards. To keep {fn.name} instead, replace"
-                )
-                lines.append(f"    # rotation_app with existing_function_arn: {fn.arn}")
+                lines.append(comment("    ", f"AWS's rotation application {app_id.rsplit('/', 1)[-1]} {version}"
+                                     + (f" (stack {fn.stack})" if fn.stack else "") + f", function {fn.name}."))  # fmt: skip
+                lines.append(comment("    ", f"rotation-tf deploys its own stack for this entry (function {fn.key}); on apply the secrets'"))  # fmt: skip
+                lines.append(comment("    ", f"rotations switch to it. Delete the old stack afterwards. To keep {fn.name} instead, replace"))  # fmt: skip
+                lines.append(comment("    ", f"rotation_app with existing_function_arn: {fn.arn}"))
             if fn.strategy_why:
-                lines.append(f"    # strategy: {comment_text(fn.strategy_why)}")
+                lines.append(comment("    ", f"strategy: {fn.strategy_why}"))
             lines.append(f"    strategy: {fn.strategy or ('single_user' if check else FILL_STRATEGY)}")
             if fn.engine_why:
-                lines.append(f"    # engine: {comment_text(fn.engine_why)}")
+                lines.append(comment("    ", f"engine: {fn.engine_why}"))
             # checked with its strategy FILL-IN: as postgresql single_user, which needs no master
             # (Db2 single user would: the rest of the entry is what is judged)
             engine = fn.engine if fn.engine and not (check and fn.strategy is None) else None
@@ -647,12 +683,8 @@ class Discoverer:
             else:
                 lines.append(f"    existing_function_arn: {yq(fn.arn)}")
                 if fn.role_arn:  # GetFunction's Configuration.Role
-                    lines.append(
-                        "    # the role it runs as: the module adds its own inline policy to it and manages nothing"
-                    )
-                    lines.append(
-                        "    # else of it (trust policy, other policies); the plan fails if the function's role changes"
-                    )
+                    lines.append(comment("    ", "the role it runs as: the module adds its own inline policy to it and manages nothing"))  # fmt: skip
+                    lines.append(comment("    ", "else of it (trust policy, other policies); the plan fails if the function's role changes"))  # fmt: skip
                     lines.append(f"    execution_role_arn: {yq(fn.role_arn)}")
             if fn.subnets and fn.groups:
                 lines.append("    vpc:")
@@ -661,23 +693,17 @@ class Discoverer:
             if not fn.app:
                 role = fn.role_arn.rsplit("/", 1)[-1] if fn.role_arn else "the role the function runs as"
                 if fn.adopt:
-                    lines.append(
-                        f"    import: true  # the module's policy on {role} and its permission exist: adopt them"
-                    )
+                    lines.append(comment("    import: true  ", f"the module's policy on {role} and its permission exist: adopt them"))  # fmt: skip
                 else:
-                    lines.append(
-                        "    import: false  # nothing of the module's exists yet: apply adds its least-privilege inline"
-                    )
-                    lines.append(
-                        f"    #                policy to {role} and its own permission (with aws:SourceAccount)"
-                    )
+                    lines.append(comment("    import: false  ", "nothing of the module's exists yet: apply adds its least-privilege inline"))  # fmt: skip
+                    lines.append(comment("    ", f"               policy to {role} and its own permission (with aws:SourceAccount)"))  # fmt: skip
         lines += ["", "secrets:"]
         for sec in secrets:
             if sec.name in gone:
                 continue
-            lines.append(f"  {yq(sec.name)}:")
+            lines.append(key_line("  ", sec.name))
             for note in sec.notes:
-                lines.append(f"    # {comment_text(note)}")
+                lines.append(comment("    ", note))
             if sec.function:
                 lines.append(f"    function: {yq(sec.function)}")
             elif sec.external_type:
@@ -685,7 +711,7 @@ class Discoverer:
                 lines.append(f"      type: {yq(sec.external_type)}")
                 if sec.metadata:
                     lines.append("      metadata:")
-                    lines += [f"        {yq(k)}: {json.dumps(v, ensure_ascii=False)}" for k, v in sec.metadata]
+                    lines += [f"{key_line('        ', k)} {yq(v)}" for k, v in sec.metadata]
                 if sec.admin_kms_key_arn:
                     lines.append(f"      admin_kms_key_arn: {yq(sec.admin_kms_key_arn)}")
             else:
@@ -697,7 +723,7 @@ class Discoverer:
             if sec.master and not (check and fn_of is not None and fn_of.strategy is None):
                 lines.append("    master_secret:")
                 if sec.master_why:
-                    lines.append(f"      # {comment_text(sec.master_why)}")
+                    lines.append(comment("      ", sec.master_why))
                 placeholder = fill_master if check else FILL_MASTER
                 lines.append(f"      arn: {yq(sec.master_arn) if sec.master_arn else placeholder}")
                 if sec.master_kms_key_arn:
@@ -710,13 +736,13 @@ class Discoverer:
                 lines.append(f"      {k}: {yq(v)}")
             lines.append("    import: true")
         if dropped:
-            lines += ["", "# Left out, because the entry would not validate (with a function, its secrets too):"]
-            lines += [f"#   {section}.{n}: {why}" for (section, n), why in sorted(dropped.items())]
+            lines += ["", comment("", "Left out, because the entry would not validate (with a function, its secrets too):")]  # fmt: skip
+            lines += [comment("", f"  {section}.{n}: {why}") for (section, n), why in sorted(dropped.items())]
         if others:
-            lines += ["", "# Secrets without rotation (left out):"]
+            lines += ["", comment("", "Secrets without rotation (left out):")]
             lines += [
-                f"#   {n}" + (f" (owned by {managed[n]}, rotation off)" if managed.get(n) else "") for n in others
-            ]
+                comment("", f"  {n}" + (f" (owned by {managed[n]}, rotation off)" if managed.get(n) else "")) for n in others
+            ]  # fmt: skip
         return "\n".join(lines) + "\n"
 
     def _problems(self, text: str) -> dict[tuple[str, str], str]:
@@ -762,11 +788,17 @@ def _schedule(rules: dict[str, Any]) -> dict[str, Any]:
 
 
 def _function_key(fn: Fn) -> str:
+    """The manifest key of a function: its name with every character a key cannot hold as
+    ``-``, ``f-`` in front when it would not start with an ASCII letter or is an HCL keyword
+    (``null``, ``true``: a key names Terraform resources, naming.function_key_problem), at most
+    64 characters. Safe by construction, whatever the account calls its function."""
+    from generator.hcl import KEYWORDS
+
     if fn.app:
         base = f"{fn.engine}-{'single' if fn.strategy == 'single_user' else 'alternating'}"
     else:
         base = _KEY_RE.sub("-", fn.name)
-    if not base[:1].isalpha():
+    if not ("a" <= base[:1].lower() <= "z") or base in KEYWORDS:
         base = "f-" + base
     return base[:64]
 

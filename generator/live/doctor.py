@@ -30,7 +30,8 @@ the schedule, ``LastRotatedDate`` and the version stages); ``DescribeSecret`` on
 secret the list did not answer, and again for a secret with a finding that is not a pass
 (the list is eventually consistent); ``GetSecretValue`` only with ``--read-values``;
 everything per function, role, policy, key, VPC and security group is fetched once
-(:class:`generator.live.client.Memo`).
+(:class:`generator.live.client.Memo`); CloudTrail's rotation events once a run, and one paged
+``FilterLogEvents`` per secret whose rotation shows a sign of failure (``last-rotation``).
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ Renderers (text, JSON; later SARIF and ASFF) read these and the check registry
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -42,6 +44,10 @@ class Finding:
     field: tuple[str, ...] = ()  # the manifest field it is about, within its subject's entry (set by the check)
     column: int = 0
     root: str = ""  # the absolute folder ``file`` is relative to ('' when ``file`` is absolute)
+    # What a check read that backs the finding, as JSON values (``last-rotation``: the log line,
+    # the request id, the step, the cause...; see :func:`evidence`); None for most checks. (The
+    # attribute ``field`` above hides dataclasses.field in this class body.)
+    details: Mapping[str, Any] | None = dataclasses.field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not self.subjects:
@@ -58,7 +64,25 @@ class Finding:
             "message": self.message,
             "fix": self.fix,
             "cause": None if self.cause is None else {"subject": self.cause[0], "check": self.cause[1]},
+            "details": None if self.details is None else dict(self.details),
         }
+
+
+# The lines of a finding's details that the text format shows under it, in this order:
+# (label, key of details). Every value is one printable line already (the check made it so).
+EVIDENCE = (("log", "log_line"), ("request", "request"), ("where", "site"), ("note", "notes"))
+
+
+def evidence(f: Finding) -> list[tuple[str, str]]:
+    """(label, text) of what backs a finding, for the text format (and SARIF's and ASFF's text)."""
+    d = f.details or {}
+    out: list[tuple[str, str]] = []
+    for label, key in EVIDENCE:
+        value = d.get(key)
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(item, str) and item:
+                out.append((label, item))
+    return out
 
 
 def caused(subject: str, check: str, cause: tuple[str, str], what: str = "") -> Finding:
@@ -82,7 +106,7 @@ def group(findings: list[Finding]) -> list[Finding]:
     first: dict[tuple[Any, ...], int] = {}
     merged: list[Finding] = []
     for f in findings:
-        if f.status == PASS:
+        if f.status == PASS or f.details is not None:  # what backs a finding is its subject's own
             merged.append(f)
             continue
         key = (f.check, f.status, f.message, f.fix, f.cause)

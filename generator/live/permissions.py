@@ -32,6 +32,11 @@ DOCTOR = (
     "rds:DescribeDBInstances",
     "rds:DescribeDBClusters",
     "redshift:DescribeClusters",
+    # last-rotation: a failing secret's rotation function's log (one paged call per failing
+    # secret, none for a healthy one), and CloudTrail's RotationFailed and RotationAbandoned
+    # events (once a run; optional: without it doctor judges from the versions and says so)
+    "logs:FilterLogEvents",
+    "cloudtrail:LookupEvents",
 )
 DISCOVER = (
     "sts:GetCallerIdentity",

@@ -16,11 +16,14 @@ from __future__ import annotations
 import functools
 import json
 import threading
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future
+from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from generator.live.client import (
+    ApiError,
     Aws,
     Denied,
     LiveError,
@@ -31,6 +34,10 @@ from generator.live.client import (
     ValueShape,
     current_value_fields,
 )
+
+TRAIL_PAGES = 10  # pages of CloudTrail events read per event name, 50 events each
+TRAIL_PACE = 0.5  # seconds between two LookupEvents calls
+THROTTLED = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"})
 
 T = TypeVar("T")
 
@@ -59,6 +66,10 @@ class Reader(Protocol):
     def simulator_status(self) -> str: ...
     def value_fields(self, arn: str, wanted: tuple[str, ...]) -> ValueShape: ...
     def value_shape(self, arn: str) -> ValueShape: ...
+    def rotation_events(
+        self, names: tuple[str, ...], start: datetime, end: datetime
+    ) -> tuple[list[dict[str, Any]], str]: ...
+    def rotation_log(self, request: Mapping[str, Any]) -> tuple[list[dict[str, Any]], bool] | None: ...
 
 
 class AccountReader:
@@ -416,6 +427,77 @@ class AccountReader:
             if not got.get("IsTruncated") or not marker:
                 break
         return out
+
+    # ---- why a rotation failed: CloudTrail's rotation events, the function's log ----------
+    def rotation_events(
+        self, names: tuple[str, ...], start: datetime, end: datetime
+    ) -> tuple[list[dict[str, Any]], str]:
+        """(CloudTrail's events named ``names`` between ``start`` and ``end``, why not all of
+        them were read: "" when they were). Once a run whatever the window (the first caller's),
+        by ``cloudtrail:LookupEvents``, one event name a call
+        (https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html):
+        50 events a page, at most :data:`TRAIL_PAGES` pages a name, one call every half second
+        (LookupEvents takes two a second per account and Region; a throttled call is tried once
+        more a second later). Optional: denied, failing or not implemented (moto), it says why
+        instead of raising, and the names after a failed one are not asked."""
+
+        def fetch() -> tuple[list[dict[str, Any]], str]:
+            events: list[dict[str, Any]] = []
+            calls = 0
+            for name in names:
+                token: str | None = None
+                for _page in range(TRAIL_PAGES):
+                    if calls:
+                        time.sleep(TRAIL_PACE)
+                    calls += 1
+                    kwargs: dict[str, Any] = {
+                        "LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": name}],
+                        "StartTime": start,
+                        "EndTime": end,
+                        "MaxResults": 50,
+                    }
+                    if token:
+                        kwargs["NextToken"] = token
+                    try:
+                        try:
+                            got = self.aws.call_optional("cloudtrail", "LookupEvents", "lookup_events", **kwargs)
+                        except ApiError as exc:
+                            if exc.code not in THROTTLED:
+                                raise
+                            time.sleep(2 * TRAIL_PACE)  # two a second per account and Region: once more, later
+                            got = self.aws.call_optional("cloudtrail", "LookupEvents", "lookup_events", **kwargs)
+                    except Denied as exc:
+                        return events, f"access denied to {exc.action}"
+                    except Unreachable:
+                        raise  # a transport failure ends the command wherever it happens
+                    except (LiveError, ServiceFailure) as exc:
+                        return events, " ".join(str(exc).split())[:200]
+                    events.extend(e for e in got.get("Events") or () if isinstance(e, dict))
+                    token = got.get("NextToken")
+                    if not token:
+                        break
+                else:
+                    return events, f"more than {TRAIL_PAGES * 50} {name} events in the window: the newest were read"
+            return events, ""
+
+        return self._memo.get(("rotation-events", names), fetch)
+
+    def rotation_log(self, request: Mapping[str, Any]) -> tuple[list[dict[str, Any]], bool] | None:
+        """The events of a FilterLogEvents request (:func:`generator.rotation_logs.request`) and
+        whether they are all of them (:func:`generator.rotation_logs.read_pages`); None when the
+        log group does not exist. Once per group and filter pattern (one secret's) a run."""
+        from generator import rotation_logs
+
+        def fetch() -> tuple[list[dict[str, Any]], bool] | None:
+            def page(**kwargs: Any) -> dict[str, Any]:
+                return self.aws.call("logs", "FilterLogEvents", "filter_log_events", **kwargs)
+
+            try:
+                return rotation_logs.read_pages(page, request)
+            except NotFound:
+                return None
+
+        return self._memo.get(("rotation-log", request.get("logGroupName"), request.get("filterPattern")), fetch)
 
     def value_fields(self, arn: str, wanted: tuple[str, ...]) -> ValueShape:
         """The top-level keys of the current value and the string values of the ``wanted``

@@ -14,7 +14,7 @@ Security Hub's Secrets Manager controls
 SecretsManager.1 "secrets should have automatic rotation enabled" (``rotation``),
 SecretsManager.2 "secrets configured with automatic rotation should rotate successfully"
 (``overdue``: not rotated within the schedule; ``pending``: a rotation that did not
-finish), SecretsManager.4 "secrets should be rotated within a specified number of days"
+finish; ``last-rotation``: why it failed), SecretsManager.4 "secrets should be rotated within a specified number of days"
 (``overdue``).
 """
 
@@ -31,6 +31,7 @@ from generator.live.checks import (
     grants,
     invocation,
     keys,
+    last_rotation,
     network,
     replica,
     rotation,
@@ -56,7 +57,8 @@ __all__ = ["ACCOUNT", "ASFF_ACCOUNT", "ASFF_FUNCTION", "ASFF_KEY", "ASFF_ROLE", 
 
 # The modules that declare checks, in the order their findings are shown for one subject.
 CONCERNS: tuple[ModuleType, ...] = (
-    account, function, network, invocation, secret, keys, grants, rotation, external, database, value, replica,
+    account, function, network, invocation, secret, keys, grants, rotation, last_rotation, external, database, value,
+    replica,
 )  # fmt: skip
 
 

@@ -44,8 +44,18 @@ def fingerprint(f: Any) -> str:
     return hashlib.sha256(f"{f.account}\0{f.region}\0{f.subject}\0{f.check}".encode()).hexdigest()[:32]
 
 
+def _no_links(text: str) -> str:
+    """Plain SARIF message text in which no embedded link (``[text](target)``) can start: its
+    brackets escaped as ``\\[`` and ``\\]``, which a viewer shows as the characters themselves,
+    and every backslash doubled, so that none in the text escapes an escape (SARIF 2.1.0
+    section 3.11.6, "Messages with embedded links":
+    https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/sarif-v2.1.0-errata01-os-complete.html)."""
+    return text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+
+
 def render(findings: list[Any]) -> dict[str, Any]:
     from generator.live import registry
+    from generator.live.findings import evidence
 
     rules = [
         {
@@ -81,6 +91,11 @@ def render(findings: list[Any]) -> dict[str, Any]:
         text = f"{about} ({f.region}): {f.message}"
         if f.fix:
             text += f". Fix: {f.fix}"
+        shown = evidence(f)
+        if shown:
+            text += "".join(f". {label.capitalize()}: {line}" for label, line in shown)
+        if f.details is not None:  # words from a log: no embedded link (SARIF 3.11.6) may come of them
+            text = _no_links(text)
         result: dict[str, Any] = {
             "ruleId": f.check,
             "level": LEVELS[f.status],
@@ -88,6 +103,8 @@ def render(findings: list[Any]) -> dict[str, Any]:
             "partialFingerprints": {"rotationTf/v1": fingerprint(f)},
             "properties": {"account": f.account, "region": f.region, "subject": f.subject, "status": f.status},
         }
+        if f.details is not None:
+            result["properties"]["details"] = dict(f.details)
         if f.check in index:
             result["ruleIndex"] = index[f.check]
         if f.file:

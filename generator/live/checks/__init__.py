@@ -11,6 +11,7 @@ and the order they run in are built from the declarations (:mod:`generator.live.
 * :mod:`.grants` -- ``grants``, ``grants-judges`` (the function's real role,
   :mod:`generator.live.policy_eval`);
 * :mod:`.rotation` -- ``rotation``, ``schedule``, ``overdue``, ``pending``;
+* :mod:`.last_rotation` -- ``last-rotation`` (why a rotation failed, from its function's log);
 * :mod:`.external` -- managed external secrets: ``secret-type``, ``external-trust``,
   ``external-grants``, ``external-rotation``;
 * :mod:`.database` -- ``database``;

@@ -31,8 +31,8 @@ from __future__ import annotations
 import copy
 import os
 import sys
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from generator import model as model_mod
@@ -192,20 +192,32 @@ class Subject:
         return None
 
     # ---- what the check finds ------------------------------------------------------------
-    def add(self, check: Check[Any], status: str, message: str, fix: str = "", *,
-            field: tuple[str, ...] = ()) -> None:  # fmt: skip
+    def add(self, check: Check[Any], status: str, message: str, fix: str = "", *, field: tuple[str, ...] = (),
+            details: Mapping[str, Any] | None = None, cause: tuple[str, str] | None = None) -> None:  # fmt: skip
         """``field``: the manifest field the finding is about, within its subject's entry
-        (SARIF's region), where the check knows it better than the registry's default."""
+        (SARIF's region), where the check knows it better than the registry's default.
+        ``details``: what backs the finding (:attr:`generator.live.findings.Finding.details`).
+        ``cause``: (subject, check) of a failure that explains this finding, one the check
+        declared in follows_from (see also :meth:`caused`)."""
         self._reports(check)
-        self.findings.append(Finding(self.name, check.id, status, message, fix, field=field))
+        if cause is not None:
+            self._follows(cause)
+        self.findings.append(Finding(self.name, check.id, status, message, fix, field=field, details=details,
+                                     cause=cause))  # fmt: skip
 
     def caused(self, check: Check[Any], cause: tuple[str, str], what: str = "") -> None:
         """``check``'s finding follows from ``cause`` (subject, check), a failure: unknown."""
         self._reports(check)
-        assert cause[1] in {c.id for c in self._running().follows_from}, (
-            f"{check.id} names {cause[1]} as its cause without declaring it in follows_from"
-        )
+        self._follows(cause)
         self.findings.append(caused(self.name, check.id, cause, what))
+
+    def unknown(self, check: Check[Any], exc: LiveError, *, then: str = "",
+                details: Mapping[str, Any] | None = None) -> None:  # fmt: skip
+        """``check``'s finding where AWS did not answer and the check says more than judge()
+        would: ``then`` is added to the message (", so ..."), ``details`` what it read before."""
+        self._reports(check)
+        f = unknown(self.name, check.id, exc)
+        self.findings.append(replace(f, message=f.message + then, details=details))
 
     def by_apply(self, check: Check[Any], now: str, does: str, fix: str, *, field: tuple[str, ...] = ()) -> None:
         """What this module's apply changes: a failure of the account as it is (``now``, fixed
@@ -230,6 +242,13 @@ class Subject:
         running = self._running()
         if check is not running and check.reported_by is not running and check not in running.depends_on:
             raise UndeclaredRead(f"check {running.id} reads {check.id} without declaring it (needs or follows_from)")
+
+    def _follows(self, cause: tuple[str, str]) -> None:
+        running = self._running()
+        if cause[1] not in {c.id for c in running.follows_from}:
+            raise UndeclaredRead(
+                f"check {running.id} names {cause[1]} as its cause without declaring it (follows_from)"
+            )
 
     def _reports(self, check: Check[Any]) -> None:
         running = self._running()

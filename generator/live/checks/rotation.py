@@ -117,12 +117,11 @@ def overdue(on: SecretSubject) -> None:
     if not _rotating(on):
         return
     s, d, now = on.s, on.d, on.ctx.now
-    period = _period(s.schedule)
-    grace = timedelta(days=1) + (timedelta(hours=int(s.schedule.window[:-1])) if s.schedule.window else timedelta(0))
+    period = longest_wait(s.schedule)
     last = d.get("LastRotatedDate")
     if isinstance(last, datetime):
         age = now - last
-        if age > period + grace:
+        if age > allowed(s.schedule):
             on.add(OVERDUE, FAIL,
                    f"last rotated {last.date().isoformat()}, {age.days} days ago; the schedule allows {period.days} days",
                    f"look at the rotation function's logs (/aws/lambda/...), fix the cause, then: aws secretsmanager rotate-secret --secret-id {d['ARN']} ({TROUBLESHOOT})")  # fmt: skip
@@ -130,7 +129,7 @@ def overdue(on: SecretSubject) -> None:
             on.add(OVERDUE, PASS, f"last rotated {last.date().isoformat()}, within the schedule")
         return
     created = d.get("CreatedDate")
-    if isinstance(created, datetime) and now - created > period + grace:
+    if isinstance(created, datetime) and now - created > allowed(s.schedule):
         on.add(OVERDUE, FAIL, f"never rotated, and created {created.date().isoformat()}, more than {period.days} days ago",
                f"aws secretsmanager rotate-secret --secret-id {d['ARN']}; if it fails, see the function's logs ({TROUBLESHOOT})")  # fmt: skip
     else:
@@ -168,7 +167,14 @@ def pending(on: SecretSubject) -> None:
              f"update-secret-version-stage --secret-id {d['ARN']} --version-stage AWSPENDING --remove-from-version-id {v} ({TROUBLESHOOT})")  # fmt: skip
 
 
-def _period(schedule: model_mod.Schedule) -> timedelta:
+def allowed(schedule: model_mod.Schedule) -> timedelta:
+    """How long after the last rotation (or the creation) a secret is overdue: the schedule's
+    longest wait, a day, and the rotation window."""
+    window = timedelta(hours=int(schedule.window[:-1])) if schedule.window else timedelta(0)
+    return longest_wait(schedule) + timedelta(days=1) + window
+
+
+def longest_wait(schedule: model_mod.Schedule) -> timedelta:
     """The longest a schedule may wait between rotations. For cron expressions an upper bound:
     a day for daily, a week when a day of the week is set, 31 days when a day of the month is
     set, a year when the month is set."""
