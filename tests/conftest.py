@@ -20,6 +20,9 @@ from harness import MotoServer, terraform_or_skip  # noqa: E402
 # that a snapshot does not change the day Lambda deprecates a runtime. Subprocesses inherit it.
 PINNED_TODAY = "2026-11-29"
 os.environ.setdefault("ROTATION_TF_TODAY", PINNED_TODAY)
+# A doctor check that reads the account through a method it did not declare (its ``reads``)
+# is an error in tests (generator/live/checks/check.py); subprocesses inherit it too.
+os.environ.setdefault("ROTATION_TF_STRICT_READS", "1")
 
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 # What terraform init/plan/apply can run here: a module with managed external secrets needs

@@ -4,7 +4,7 @@ The requests a rotation function makes for a secret (action, resource, condition
 are enumerated once, by :func:`generator.policies.secret_requests` from the table of AWS's
 calls (generator/aws_calls.py); the module's policy statements are built from them and
 doctor's ``grants`` check evaluates them. These tests hold the two to each other for every
-path the module can emit (tests/grants_world.py holds the account in dicts):
+path the module can emit (tests/fake_account.py holds the account in dicts):
 
 * issue 25's reproduction: without DescribeRdsManagedMasters and DescribeRdsInstances on the
   role, grants passed; it fails, naming both requests;
@@ -24,11 +24,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import grants_world as gw
+import fake_account as gw
 import pytest
 
 from generator import aws_calls, policies
 from generator.live import policy_eval
+from generator.live.client import Denied
 
 RDS_MASTER = (
     f"arn:aws:secretsmanager:{gw.REGION}:{gw.ACCOUNT}:secret:rds!db-0d72c586-d9ba-46f5-aced-dd0fc6eb6ba4-fGbVUQ"
@@ -65,17 +66,18 @@ def test_the_issue_s_false_pass(tmp_path: Path) -> None:
     doc = copy.deepcopy(fn.policy.document())
     sids = [st["Sid"] for st in doc["Statement"]]
     assert aws_calls.DESCRIBE_MASTER in sids and aws_calls.RDS_INSTANCES in sids
-    reader = gw.DictReader()
+    reader = gw.FakeAccount()
+    reader.add_function("rotator")
     reader.add_secret(SECRET)
     reader.add_secret(RDS_MASTER, tags={"aws:rds:primaryDBInstanceArn": DB_ARN})
     reader.roles[gw.ROLE] = gw.policy_with_role(doc)
-    assert gw.check(module, reader, "app/db").status == "pass"
+    assert gw.check(module, reader, "app/db", "grants").status == "pass"
 
     doc["Statement"] = [
         st for st in doc["Statement"] if st["Sid"] not in (aws_calls.DESCRIBE_MASTER, aws_calls.RDS_INSTANCES)
     ]
     reader.roles[gw.ROLE] = gw.policy_with_role(doc)
-    f = gw.check(module, reader, "app/db")
+    f = gw.check(module, reader, "app/db", "grants")
     assert f.status == "fail", f
     assert f"secretsmanager:DescribeSecret on {RDS_MASTER}" in f.message
     # the instance the master's aws:rds:primaryDBInstanceArn tag names, which AWS's code describes
@@ -136,8 +138,9 @@ class Case:
         data["secrets"] = {"app/db": secret}
         return data
 
-    def account(self) -> gw.DictReader:
-        reader = gw.DictReader()
+    def account(self) -> gw.FakeAccount:
+        reader = gw.FakeAccount()
+        reader.add_function("rotator")
         reader.add_secret(SECRET, kms_key=SECRET_KEY if self.secret_cmk else None)
         if self.master_arn:
             tag = aws_calls.MASTER_TAGS.get(self.path.master or "")
@@ -227,7 +230,7 @@ def test_taking_away_each_granted_action_fails_grants(tmp_path: Path, case: Case
     reader = case.account()
     wanted = module.requests(fn, case.account_grant())
     reader.roles[gw.ROLE] = gw.policy_with_role(doc)
-    f = gw.check(module, reader, "app/db")
+    f = gw.check(module, reader, "app/db", "grants")
     assert f.status == "pass", f
     assert f"({len(wanted)} request{'s' if len(wanted) > 1 else ''} checked)" in f.message
 
@@ -241,7 +244,7 @@ def test_taking_away_each_granted_action_fails_grants(tmp_path: Path, case: Case
         whole = copy.deepcopy(doc)
         del whole["Statement"][i]
         reader.roles[gw.ROLE] = gw.policy_with_role(whole)
-        f = gw.check(module, reader, "app/db")
+        f = gw.check(module, reader, "app/db", "grants")
         granted = [
             str(r) for r in wanted if r.action in actions and policy_eval.resource_matches(resources, r.resource)
         ]
@@ -253,7 +256,7 @@ def test_taking_away_each_granted_action_fails_grants(tmp_path: Path, case: Case
             ]
             assert needed, f"{st['Sid']} grants {action}, which no request of the secret needs"
             reader.roles[gw.ROLE] = gw.policy_with_role(_without(doc, i, action))
-            f = gw.check(module, reader, "app/db")
+            f = gw.check(module, reader, "app/db", "grants")
             assert f.status == "fail", (st["Sid"], action, f)
             missing = f.message.split(" may not: ", 1)[1].split("; judged by", 1)[0].split("; ")
             assert sorted(missing) == sorted(needed), (st["Sid"], action, f.message)
@@ -264,12 +267,113 @@ def test_taking_away_each_granted_action_fails_grants(tmp_path: Path, case: Case
     assert taken >= len({r.action for r in wanted})
 
     reader.roles[gw.ROLE] = ([], [])  # before the apply: the role exists, without the module's policy
-    f = gw.check(module, reader, "app/db", before_apply=True)
+    f = gw.check(module, reader, "app/db", "grants", before_apply=True)
     assert f.status == "warn", f
     m = re.fullmatch(rf"the apply does this: puts policy \S+ on role {gw.ROLE}, granting the (\d+) requests? it lacks: (.*)", f.message)  # fmt: skip
     assert m, f.message
     listed = m.group(2).split("; ")
     assert int(m.group(1)) == len(listed) == len(wanted)
     assert sorted(listed) == sorted(str(r) for r in wanted)
-    f = gw.check(module, reader, "app/db")
+    f = gw.check(module, reader, "app/db", "grants")
     assert f.status == "fail" and f.fix.startswith("run terraform apply: the module puts policy"), f
+
+
+# ---- the rules of grants, in the healthy world (tests/fake_account.py) ------------------------
+
+
+def _judge(tmp_path: Path, account: gw.FakeAccount, data: dict, **kw: bool) -> gw.Report:
+    return gw.judge(gw.load(tmp_path, data), account, **kw)
+
+
+def test_the_healthy_world_s_grants_pass_counting_each_request(tmp_path: Path) -> None:
+    account, data = gw.healthy()
+    report = _judge(tmp_path, account, data)
+    f = gw.one(report, gw.ORDERS, "grants")
+    assert f.status == "pass" and f.message == (
+        f"role {gw.ROLE} may rotate it (7 requests checked); judged by doctor's own evaluator "
+        "(IAM's policy simulator was not asked)"
+    )
+    assert not gw.findings(report, gw.ORDERS, "grants-judges")  # only where the simulator answered
+
+
+def test_a_missing_grant_fails_naming_the_request_and_the_apply_grants_it(tmp_path: Path) -> None:
+    account, data = gw.healthy()
+    policy = gw.rotation_policy()
+    del policy["Statement"][2]  # GetRandomPassword
+    account.add_role(gw.ROLE, policy)
+    f = gw.one(_judge(tmp_path, account, data), gw.ORDERS, "grants")
+    assert f.status == "fail" and f.message.startswith(
+        f"role {gw.ROLE} may not: secretsmanager:GetRandomPassword on *;"
+    )
+    assert f.fix.startswith("run terraform apply: the module puts policy ")
+
+
+def test_a_boundary_or_a_deny_the_apply_cannot_lift_fails_with_its_own_fix(tmp_path: Path) -> None:
+    account, data = gw.healthy()
+    account.add_role(gw.ROLE, gw.rotation_policy(), boundary=gw.allow("secretsmanager:*"))  # no kms
+    f = gw.one(_judge(tmp_path, account, data), gw.ORDERS, "grants")
+    assert f.status == "fail" and f"kms:Decrypt on {gw.KEY} (the permissions boundary does not allow it)" in f.message
+    assert f.fix.startswith(f"allow them in the permissions boundary of role {gw.ROLE}")
+    deny = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Deny", "Action": "secretsmanager:PutSecretValue", "Resource": "*"}],
+    }
+    account.add_role(gw.ROLE, gw.rotation_policy(), deny)
+    f = gw.one(_judge(tmp_path, account, data), gw.ORDERS, "grants")
+    assert f.status == "fail" and "(explicitly denied)" in f.message
+    assert f.fix.startswith(f"remove the statements of role {gw.ROLE}'s policies that deny them")
+
+
+def test_a_condition_doctor_cannot_evaluate_warns_never_passes(tmp_path: Path) -> None:
+    account, data = gw.healthy()
+    policy = gw.rotation_policy()
+    policy["Statement"][2]["Condition"] = {"DateGreaterThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}}
+    account.add_role(gw.ROLE, policy)
+    f = gw.one(_judge(tmp_path, account, data), gw.ORDERS, "grants")
+    assert f.status == "warn", f
+    assert f.message.startswith(f"role {gw.ROLE} allows these only under conditions doctor cannot evaluate: "
+                                "secretsmanager:GetRandomPassword on *")  # fmt: skip
+
+
+def test_grants_follow_from_the_function_s_failure_and_a_role_that_cannot_be_known(tmp_path: Path) -> None:
+    account, data = gw.healthy()
+    del account.functions[gw.FUNCTION]
+    f = gw.one(_judge(tmp_path, account, data), gw.ORDERS, "grants")
+    assert (f.status, f.cause) == ("unknown", ("legacy", "function"))
+    account, data = gw.healthy()
+    account.functions[gw.FUNCTION] = Denied("lambda:GetFunctionConfiguration")
+    f = gw.one(_judge(tmp_path, account, data), gw.ORDERS, "grants")
+    assert (f.status, f.cause) == ("unknown", None)
+    assert f.message == ("could not check: the function's role is unknown (the function could not be read, or does "
+                         "not exist)")  # fmt: skip
+
+
+def test_what_the_role_lacks_on_another_key_follows_from_kms_key(tmp_path: Path) -> None:
+    other = gw.arn("kms", "key/99999999-8888-7777-6666-555555555555")
+    account, data = gw.healthy()
+    account.add_key(other)
+    account.secrets[gw.SECRET_ARNS[gw.ORDERS]]["KmsKeyId"] = other
+    report = _judge(tmp_path, account, data)
+    assert gw.one(report, gw.ORDERS, "kms-key").status == "fail"
+    f = gw.one(report, gw.ORDERS, "grants")
+    assert (f.status, f.cause) == ("unknown", (gw.ORDERS, "kms-key"))
+
+
+def test_iam_s_simulator_judges_where_it_answers_and_a_disagreement_is_reported(tmp_path: Path) -> None:
+    account, data = gw.healthy()
+    module = gw.load(tmp_path, data)
+    (fn,) = [f for f in module.functions if f.key == "legacy"]
+    s = next(x for x in module.secrets if x.name == gw.ORDERS)
+    wanted = module.requests(fn, s.grant)
+    account.simulator = {(r.action, r.resource): "allowed" for r in wanted}
+    report = gw.judge(module, account)
+    f = gw.one(report, gw.ORDERS, "grants")
+    assert f.status == "pass" and f.message.endswith("; judged by IAM's policy simulator"), f
+    j = gw.one(report, gw.ORDERS, "grants-judges")
+    assert (j.status, j.message) == ("pass", "IAM's policy simulator and doctor's own evaluator agree on 7 request(s)")
+    account.simulator[("secretsmanager:GetRandomPassword", "*")] = "implicitDeny"
+    report = gw.judge(module, account)
+    assert gw.one(report, gw.ORDERS, "grants").status == "fail"  # the simulator's answer
+    j = gw.one(report, gw.ORDERS, "grants-judges")
+    assert j.status == "warn" and ("secretsmanager:GetRandomPassword on *: IAM's simulator says implicitDeny, doctor's "
+                                   "evaluator allowed") in j.message  # fmt: skip

@@ -1,17 +1,14 @@
 """doctor's ``replica`` check (``--read-values``), in-process (issue 25, section 3): the host
 in a secret's value is its master's, or ``replica_of_master`` says what AWS's function will
-find (tests/grants_world.py holds the account in dicts; generator/live/checks/replica.py)."""
+find (tests/fake_account.py holds the account in dicts; generator/live/checks/replica.py)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
 
-import grants_world as gw
+import fake_account as gw
 import pytest
 
-from generator.live.checks import replica as replica_check
-from generator.live.checks.context import Context
 from generator.live.findings import Finding
 
 SECRET = f"arn:aws:secretsmanager:{gw.REGION}:{gw.ACCOUNT}:secret:app/reader-AbCdEf"
@@ -39,20 +36,16 @@ def _manifest(engine: str = "postgresql", master: str = MASTER, replica: dict | 
     }  # fmt: skip
 
 
-def _check(tmp_path: Path, data: dict, host: str, master_value: dict, reader: gw.DictReader | None = None) -> Finding:
+def _check(tmp_path: Path, data: dict, host: str, master_value: dict, reader: gw.FakeAccount | None = None) -> Finding:
     module = gw.load(tmp_path, data)
-    reader = reader or gw.DictReader()
+    reader = reader or gw.FakeAccount()
     reader.add_secret(SECRET)
     reader.values[SECRET] = {"engine": "postgres", "host": host, "username": "reader", "password": "x"}
     master = data["secrets"]["app/reader"]["master_secret"]["arn"]
     if master not in reader.secrets:
         reader.add_secret(master)
     reader.values[master] = master_value
-    ctx = Context(reader, module, read_values=True, now=datetime.now(timezone.utc))  # type: ignore[arg-type]
-    (s,) = module.secrets
-    (f,) = replica_check.replica(ctx, s, ctx.fn_by_key["fn"], SECRET)
-    assert f.check == "replica"
-    return f
+    return gw.check(module, reader, "app/reader", "replica", read_values=True)
 
 
 def _master(host: str, engine: str = "postgres") -> dict:
@@ -113,7 +106,7 @@ def test_a_function_without_a_replica_path_needs_the_master_s_host(tmp_path: Pat
 def test_an_rds_managed_master_s_host_is_its_instance_s_endpoint(tmp_path: Path) -> None:
     """The master holds only username and password: its host is the endpoint of the instance
     its tag names, as AWS's code reads it from RDS."""
-    reader = gw.DictReader()
+    reader = gw.FakeAccount()
     db_arn = f"arn:aws:rds:{gw.REGION}:{gw.ACCOUNT}:db:orders"
     reader.add_secret(RDS_MASTER, tags={"aws:rds:primaryDBInstanceArn": db_arn})
     reader.databases_ = [("RDS instance orders", PRIMARY, 5432, [])]
@@ -132,7 +125,7 @@ def test_a_redshift_managed_master_s_host_is_its_cluster_s_or_not_judged(tmp_pat
     endpoint (from the tag); a Serverless namespace's workgroup doctor does not read: unknown."""
     master = f"arn:aws:secretsmanager:{gw.REGION}:{gw.ACCOUNT}:secret:redshift!orders-awsuser-Rs1234"
     endpoint = "orders.abc123.us-east-1.redshift.amazonaws.com"
-    reader = gw.DictReader()
+    reader = gw.FakeAccount()
     reader.add_secret(master, tags={"aws:redshift:primaryclusterarn": f"arn:aws:redshift:{gw.REGION}:{gw.ACCOUNT}:cluster:orders"})  # fmt: skip
     reader.databases_ = [("Redshift cluster orders", endpoint, 5439, [])]
     data = _manifest("redshift", master=master)
@@ -142,7 +135,7 @@ def test_a_redshift_managed_master_s_host_is_its_cluster_s_or_not_judged(tmp_pat
     f = _check(tmp_path, data, "other.example.internal", admin, reader)
     assert f.status == "fail" and f.fix == "give the secret and its master secret the same host", f
     data["secrets"]["app/reader"]["master_secret"]["managed_by"] = "redshift_serverless"
-    reader = gw.DictReader()
+    reader = gw.FakeAccount()
     reader.add_secret(master, tags={"aws:redshift-serverless:namespacearn": "arn:aws:redshift-serverless:us-east-1:111122223333:namespace/x"})  # fmt: skip
     f = _check(tmp_path, data, endpoint, admin, reader)
     assert f.status == "unknown" and "workgroup" in f.message, f

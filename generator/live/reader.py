@@ -2,11 +2,13 @@
 region, each thing fetched once (:class:`generator.live.client.Memo`, safe when two checks
 ask at the same moment), behind one interface.
 
-The checks (:mod:`generator.live.checks`) see AWS only through :class:`AccountReader`: a
-check is added without touching this file, and a change to how something is fetched
-(listing instead of describing, caching, another account) does not touch the checks.
-Each method returns what AWS returned (``None`` where AWS says the thing does not exist)
-or raises :class:`~generator.live.client.LiveError` (``Denied`` names the action).
+The checks (:mod:`generator.live.checks`) see AWS only through :class:`Reader`, the
+interface :class:`AccountReader` implements (and tests/fake_account.py, from dicts): a check
+is added without touching this file, and a change to how something is fetched (listing
+instead of describing, caching, another account) does not touch the checks. A check declares
+the methods it calls (``reads=(Reader.secret, ...)``). Each method returns what AWS returned
+(``None`` where AWS says the thing does not exist) or raises
+:class:`~generator.live.client.LiveError` (``Denied`` names the action).
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from generator.live.client import (
     ApiError,
@@ -35,6 +38,38 @@ from generator.live.client import (
 TRAIL_PAGES = 10  # pages of CloudTrail events read per event name, 50 events each
 TRAIL_PACE = 0.5  # seconds between two LookupEvents calls
 THROTTLED = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"})
+
+T = TypeVar("T")
+
+
+class Reader(Protocol):
+    """What a check may read of one account and region (every method: what AWS returned, None
+    where it says the thing does not exist, or :class:`~generator.live.client.LiveError`)."""
+
+    def caller_account(self) -> str | None: ...
+    def function_conf(self, name: str) -> dict[str, Any] | None: ...
+    def function_policy(self, name: str) -> dict[str, Any] | None: ...
+    def role_documents(self, role_name: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None: ...
+    def role(self, role_name: str) -> dict[str, Any] | None: ...
+    def secret(self, secret_id: str) -> dict[str, Any] | None: ...
+    def key(self, key_id: str) -> dict[str, Any] | None: ...
+    def key_policy(self, key_arn: str) -> dict[str, Any]: ...
+    def subnets(self, ids: tuple[str, ...]) -> dict[str, dict[str, Any]]: ...
+    def security_groups(self, ids: Iterable[str]) -> dict[str, dict[str, Any] | None]: ...
+    def route_tables(self, vpc_id: str) -> list[dict[str, Any]]: ...
+    def endpoints(self, vpc_id: str) -> list[dict[str, Any]]: ...
+    def nat_gateway(self, nat_id: str) -> dict[str, Any] | None: ...
+    def databases(self) -> list[tuple[str, str, int | None, list[str]]]: ...
+    def simulate(
+        self, role_arn: str, requests: list[tuple[str, str, dict[str, str]]]
+    ) -> dict[tuple[str, str], str] | None: ...
+    def simulator_status(self) -> str: ...
+    def value_fields(self, arn: str, wanted: tuple[str, ...]) -> ValueShape: ...
+    def value_shape(self, arn: str) -> ValueShape: ...
+    def rotation_events(
+        self, names: tuple[str, ...], start: datetime, end: datetime
+    ) -> tuple[list[dict[str, Any]], str]: ...
+    def rotation_log(self, request: Mapping[str, Any]) -> tuple[list[dict[str, Any]], bool] | None: ...
 
 
 class AccountReader:
@@ -58,6 +93,10 @@ class AccountReader:
     def map(self, fn: Any, items: Iterable[Any]) -> list[Any]:
         """``fn`` over ``items`` on the client's bounded pool, results in order."""
         return self.aws.map(fn, items)
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        """``fn(*args)`` on the client's bounded pool."""
+        return self.aws.submit(fn, *args)
 
     def caller_account(self) -> str | None:
         return self.aws.call("sts", "GetCallerIdentity", "get_caller_identity").get("Account")

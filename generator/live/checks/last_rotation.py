@@ -43,16 +43,20 @@ what the caller may not see (denied, the bound) is "not seen" (exit 3 unless acc
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from generator import model as model_mod
 from generator import rotation_logs
 from generator.live.checks import rotation
-from generator.live.checks.context import Context, Findings
+from generator.live.checks.check import ASFF_SECRET, BY_FUNCTION, TROUBLESHOOT, SecretSubject, secret_check
+from generator.live.checks.context import Context
+from generator.live.checks.function import FUNCTION_EXISTS
+from generator.live.checks.rotation import OVERDUE, PENDING
+from generator.live.checks.secret import SECRET_EXISTS
 from generator.live.client import LiveError
-from generator.live.findings import FAIL, PASS, UNKNOWN, Finding, unknown
+from generator.live.findings import FAIL, PASS, UNKNOWN
+from generator.live.reader import Reader
 
 TRAIL_EVENTS = ("RotationFailed", "RotationAbandoned")
 TRAIL_SPAN = timedelta(days=90)  # CloudTrail's event history holds 90 days
@@ -61,10 +65,26 @@ NEXT_ROTATION_SLACK = timedelta(hours=1)
 PAGE_EVENTS = rotation_logs.PAGE_LIMIT * rotation_logs.MAX_PAGES
 
 
-def last_rotation(
-    ctx: Context, s: model_mod.SecretPlan, fn: model_mod.FunctionPlan, d: dict[str, Any]
-) -> list[Finding]:
-    out = Findings()
+LAST_ROTATION = secret_check(
+    "last-rotation", "The last rotation did not fail, or why it did", "HIGH",
+    "For a secret whose rotation shows a sign of failure (a version left in AWSPENDING, overdue, its next "
+    "rotation past due, a RotationFailed in CloudTrail), the rotation function's own log around it: the step "
+    "that failed and when, the cause and the fix from AWS's code, the log line and the request id.",
+    TROUBLESHOOT, ASFF_SECRET,
+    kinds=(BY_FUNCTION,), needs=(SECRET_EXISTS,),
+    # a function that does not exist has no log; what the log cannot say leaves the exit to the
+    # pending or overdue failure that sent doctor to it
+    follows_from=(FUNCTION_EXISTS, PENDING, OVERDUE),
+    reads=(Reader.rotation_events, Reader.function_conf, Reader.rotation_log), controls=("SecretsManager.2",),
+)  # fmt: skip
+
+
+@LAST_ROTATION.judged_by
+def last_rotation(on: SecretSubject) -> None:
+    """A secret whose rotation is on only."""
+    if not on.d.get("RotationEnabled"):
+        return
+    ctx, s, fn, d = on.ctx, on.s, on.fn, on.d
     n = s.name
     arn = str(d.get("ARN") or s.arn or "")
     end = max(ctx.now, datetime.now(timezone.utc))
@@ -75,24 +95,23 @@ def last_rotation(
     # exit to that failure (findings.unseen); what the caller may not see (denied, the page
     # bound) is unseen whatever else fails.
     overdue = last is not None and ctx.now - last > rotation.allowed(s.schedule)
-    explained = (n, "pending") if pending else (n, "overdue") if overdue else None
+    explained = (n, PENDING.id) if pending else (n, OVERDUE.id) if overdue else None
     if not signs:
-        out.add(n, "last-rotation", PASS, _healthy(d, last, trail_why))
-        return out
-    cause = ctx.function_cause(fn, "function")
+        on.add(LAST_ROTATION, PASS, _healthy(d, last, trail_why))
+        return
+    cause = on.cause(FUNCTION_EXISTS)
     if cause:
-        out.caused(n, "last-rotation", cause, "reading why its rotation failed")
-        return out
+        on.caused(LAST_ROTATION, cause, "reading why its rotation failed")
+        return
     try:
         conf = ctx.read.function_conf(fn.function_name)
     except LiveError as exc:
-        out.append(_unknown(n, exc, signs))
-        return out
+        on.unknown(LAST_ROTATION, exc, then=_not_known(signs))
+        return
     if conf is None:
-        out.append(Finding(n, "last-rotation", UNKNOWN,
-                           f"{_shown(signs)}; the function {fn.function_name} does not exist, so there is no log to read",
-                           "create the function (terraform apply), rotate again, then run doctor", cause=explained))  # fmt: skip
-        return out
+        on.add(LAST_ROTATION, UNKNOWN, f"{_shown(signs)}; the function {fn.function_name} does not exist, so there is no log to read",
+               "create the function (terraform apply), rotate again, then run doctor", cause=explained)  # fmt: skip
+        return
     start = max((last or end) - LAMBDA_LONGEST, end - min(rotation.allowed(s.schedule), TRAIL_SPAN))
     start = min(start, end - timedelta(hours=1))
     group = rotation_logs.printable(rotation_logs.log_group(str(conf.get("FunctionArn") or fn.function_arn),
@@ -103,54 +122,53 @@ def last_rotation(
             str(conf.get("FunctionArn") or fn.function_arn), arn, start, end, conf.get("LoggingConfig")
         )
     except ValueError as exc:
-        out.add(n, "last-rotation", UNKNOWN, f"{_shown(signs)}; its log cannot be searched for it: {rotation_logs.printable(str(exc), 300)}",
-                "read the function's log by hand", details=base)  # fmt: skip
-        return out
+        on.add(LAST_ROTATION, UNKNOWN, f"{_shown(signs)}; its log cannot be searched for it: {rotation_logs.printable(str(exc), 300)}",
+               "read the function's log by hand", details=base)  # fmt: skip
+        return
     try:
         got = ctx.read.rotation_log(req)
     except LiveError as exc:
-        out.append(replace(_unknown(n, exc, signs), details=base))
-        return out
+        on.unknown(LAST_ROTATION, exc, then=_not_known(signs), details=base)
+        return
     since = _utc(start)
     if got is None:
-        out.append(Finding(n, "last-rotation", UNKNOWN,
-                f"{_shown(signs)}; the function's log group {group} does not exist: the function has never logged there "
-                "(Secrets Manager never invoked it, or its role may not write logs), or it logs to another group",
-                f"see the permission check (Secrets Manager must be allowed to invoke {fn.function_name}); let its role "
-                f"call logs:CreateLogGroup, logs:CreateLogStream and logs:PutLogEvents, then rotate again: "
-                f"aws secretsmanager rotate-secret --secret-id {arn}", cause=explained, details=base))  # fmt: skip
-        return out
+        on.add(LAST_ROTATION, UNKNOWN,
+               f"{_shown(signs)}; the function's log group {group} does not exist: the function has never logged there "
+               "(Secrets Manager never invoked it, or its role may not write logs), or it logs to another group",
+               f"see the permission check (Secrets Manager must be allowed to invoke {fn.function_name}); let its role "
+               f"call logs:CreateLogGroup, logs:CreateLogStream and logs:PutLogEvents, then rotate again: "
+               f"aws secretsmanager rotate-secret --secret-id {arn}", cause=explained, details=base)  # fmt: skip
+        return
     events, complete = got
     if not complete:
-        out.add(n, "last-rotation", UNKNOWN,
+        on.add(LAST_ROTATION, UNKNOWN,
                 f"{_shown(signs)}; {group} holds more than {PAGE_EVENTS:,} events of the secret and of Lambda since {since}, "
                 "more than doctor reads: the last attempt may be among those not read",
                 f"read {group} for {arn} with CloudWatch Logs Insights", details={**base, "events": len(events)})  # fmt: skip
-        return out
+        return
     reading = rotation_logs.read(events, arn, rotation_logs.plan_of(fn, arn))
     f = reading.failure
     if f is not None:
-        out.append(_failed(n, f, arn, group, base, pending, rotation_logs.plan_of(fn, arn).master_arn))
-        return out
+        _failed(on, f, arn, group, base, pending, rotation_logs.plan_of(fn, arn).master_arn)
+        return
     if reading.succeeded is not None:
-        out.add(n, "last-rotation", PASS, f"{_shown(signs)}; the function's log shows its rotation finished after that, at {_utc(reading.succeeded)}",
-                details={**base, "succeeded": _iso(reading.succeeded), "invocations": reading.invocations})  # fmt: skip
-        return out
+        on.add(LAST_ROTATION, PASS, f"{_shown(signs)}; the function's log shows its rotation finished after that, at {_utc(reading.succeeded)}",
+               details={**base, "succeeded": _iso(reading.succeeded), "invocations": reading.invocations})  # fmt: skip
+        return
     if reading.invocations:
         message = (f"{_shown(signs)}; {group} holds {reading.invocations} invocation(s) for the secret since {since}, none "
                    "failed and none finished the rotation: it may still be running")  # fmt: skip
     else:
         message = (f"{_shown(signs)}; {group} holds no invocation for the secret since {since}: Secrets Manager did not "
                    "invoke the function for it, or the log's retention dropped them")  # fmt: skip
-    out.append(Finding(n, "last-rotation", UNKNOWN, message,
-                       f"see the permission check and the function's log retention; then rotate again: aws "
-                       f"secretsmanager rotate-secret --secret-id {arn}", cause=explained,
-                       details={**base, "invocations": reading.invocations}))  # fmt: skip
-    return out
+    on.add(LAST_ROTATION, UNKNOWN, message,
+           f"see the permission check and the function's log retention; then rotate again: aws "
+           f"secretsmanager rotate-secret --secret-id {arn}", cause=explained,
+           details={**base, "invocations": reading.invocations})  # fmt: skip
 
 
-def _failed(n: str, f: rotation_logs.Failure, arn: str, group: str, base: dict[str, Any], pending: str,
-            master: str | None) -> Finding:  # fmt: skip
+def _failed(on: SecretSubject, f: rotation_logs.Failure, arn: str, group: str, base: dict[str, Any], pending: str,
+            master: str | None) -> None:  # fmt: skip
     head = f"{f.step or 'the rotation'} failed at {_utc(f.when)}"
     if f.failures > 1:
         head += f", the last of {f.failures} failed attempts since {_utc(f.first_failure)}"
@@ -185,7 +203,7 @@ def _failed(n: str, f: rotation_logs.Failure, arn: str, group: str, base: dict[s
         "notes": list(f.notes),
         "traceback": list(f.traceback),
     }
-    return Finding(n, "last-rotation", FAIL, f"{head}{who}: {f.cause}", f"{f.fix}{again}", details=details)
+    on.add(LAST_ROTATION, FAIL, f"{head}{who}: {f.cause}", f"{f.fix}{again}", details=details)
 
 
 def _signs(ctx: Context, s: model_mod.SecretPlan, d: dict[str, Any], last: datetime | None,
@@ -276,9 +294,8 @@ def _healthy(d: dict[str, Any], last: datetime | None, trail_why: str) -> str:
     return f"{head}, no RotationFailed or RotationAbandoned in CloudTrail"
 
 
-def _unknown(n: str, exc: LiveError, signs: list[str]) -> Finding:
-    f = unknown(n, "last-rotation", exc)
-    return replace(f, message=f"{f.message}, so why it failed is not known ({_shown(signs)})")
+def _not_known(signs: list[str]) -> str:
+    return f", so why it failed is not known ({_shown(signs)})"
 
 
 def _shown(signs: list[str]) -> str:

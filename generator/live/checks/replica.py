@@ -21,9 +21,11 @@ import re
 
 from generator import aws_calls
 from generator import model as model_mod
-from generator.live.checks.context import Context, Findings
-from generator.live.client import LiveError
-from generator.live.findings import FAIL, PASS, UNKNOWN, WARN, Finding
+from generator.live.checks.check import ASFF_SECRET, BY_FUNCTION, SM_GUIDE, SecretSubject, secret_check
+from generator.live.checks.context import Context
+from generator.live.checks.secret import SECRET_EXISTS
+from generator.live.findings import FAIL, PASS, UNKNOWN, WARN
+from generator.live.reader import Reader
 
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,62}$")  # manifest.RDS_IDENTIFIER_PATTERN
 
@@ -39,64 +41,68 @@ def is_cluster_endpoint(host: str) -> bool:
     return len(parts) > 1 and "cluster" in parts[1]
 
 
-def replica(ctx: Context, s: model_mod.SecretPlan, fn: model_mod.FunctionPlan, arn: str) -> list[Finding]:
-    out = Findings()
+REPLICA = secret_check(
+    "replica", "The secret's host is its master's, or the manifest says it is a replica", "HIGH",
+    "--read-values: AWS's alternating-users function refuses a host other than the master's unless RDS says it "
+    "is a read replica or an Aurora reader of the master's database, which the role may ask only where "
+    "replica_of_master names the instance or cluster.",
+    f"{SM_GUIDE}/rotating-secrets_strategies.html", ASFF_SECRET,
+    kinds=(BY_FUNCTION,), needs=(SECRET_EXISTS,), reads=(Reader.value_fields, Reader.secret, Reader.databases),
+)  # fmt: skip
+
+
+@REPLICA.judged_by
+def replica(on: SecretSubject) -> None:
+    """--read-values, a secret with a master secret only."""
+    s, fn, ctx = on.s, on.fn, on.ctx
     n = s.name
-    if not s.master_arn or fn.engine == "other":
-        return out
+    if not ctx.read_values or not s.master_arn or fn.engine == "other":
+        return
     function = aws_calls.function_for(fn.engine, fn.strategy)
     field = f"secrets.{n}.replica_of_master"
-    try:
-        mine = ctx.read.value_fields(arn, ("host",))
-        master_arn = ctx.master_arn(s.master_arn)
-        theirs = ctx.read.value_fields(master_arn, ("host", "engine"))
-    except LiveError as exc:
-        out.unknown(n, "replica", exc)
-        return out
+    mine = ctx.read.value_fields(on.d["ARN"], ("host",))
+    master_arn = ctx.master_arn(s.master_arn)
+    theirs = ctx.read.value_fields(master_arn, ("host", "engine"))
     host = mine.fields.get("host")
     if not host:
-        return out  # the value check reports a value without host
+        return  # the value check reports a value without host
     master = theirs.fields
     master_host, engine = master.get("host"), master.get("engine")
     if not master_host and s.master_kind in aws_calls.SERVICE_MANAGED_KINDS:
-        try:
-            master_host = _managed_host(ctx, s)
-        except LiveError as exc:
-            out.unknown(n, "replica", exc)
-            return out
+        master_host = _managed_host(ctx, s)
         if master_host is None and s.master_kind == aws_calls.REDSHIFT_MANAGED_NAMESPACE:
-            out.add(n, "replica", UNKNOWN, f"could not compare the host with the master's: master secret {master_arn} "
+            on.add(REPLICA, UNKNOWN, f"could not compare the host with the master's: master secret {master_arn} "
                     "is a Redshift Serverless namespace's, whose host is its workgroup's endpoint, which doctor does "
                     "not read", "check that the secret's host is its namespace's workgroup endpoint")  # fmt: skip
-            return out
+            return
         if master_host is None:
-            out.add(n, "replica", UNKNOWN, f"could not compare the host with the master's: the database of master "
+            on.add(REPLICA, UNKNOWN, f"could not compare the host with the master's: the database of master "
                     f"secret {master_arn} (its tag) was not found", "check the master secret's aws:rds:* / "
                     "aws:redshift:* tag and that its database exists")  # fmt: skip
-            return out
+            return
     if not master_host:
-        out.add(n, "replica", FAIL, f"master secret {master_arn} holds no host, which AWS's {function} reads",
+        on.add(REPLICA, FAIL, f"master secret {master_arn} holds no host, which AWS's {function} reads",
                 "add host (and engine) to the master secret's JSON")  # fmt: skip
-        return out
+        return
     if host == master_host:
         if s.replica is not None:
-            out.add(n, "replica", WARN, f"the secret's host is its master's, yet {field} says it is a replica: AWS's "
+            on.add(REPLICA, WARN, f"the secret's host is its master's, yet {field} says it is a replica: AWS's "
                     f"function makes no replica check, and the grant for it is unused", f"remove {field}")  # fmt: skip
         else:
-            out.add(n, "replica", PASS, "the secret's host is its master's")
-        return out
+            on.add(REPLICA, PASS, "the secret's host is its master's")
+        return
     differ = f"the secret's host {host} is not its master's {master_host}"
     supported = aws_calls.REPLICA_PATHS.get(function, ())
     if not supported:
-        out.add(n, "replica", FAIL, f"{differ}: AWS's {function} rotates only a user of its master's host",
+        on.add(REPLICA, FAIL, f"{differ}: AWS's {function} rotates only a user of its master's host",
                 "give the secret and its master secret the same host")  # fmt: skip
-        return out
+        return
     aurora = (engine or "").startswith("aurora")
     if s.replica is None:
-        out.add(n, "replica", FAIL, f"{differ}: AWS's {function} then asks RDS whether it is a replica "
+        on.add(REPLICA, FAIL, f"{differ}: AWS's {function} then asks RDS whether it is a replica "
                 "(is_rds_replica_database), which the module grants only for a secret that says so",
                 _suggest(field, host, master_host, aurora and aws_calls.REPLICA_CLUSTER in supported))  # fmt: skip
-        return out
+        return
     kind, ident = s.replica
     problem = ""
     if kind == aws_calls.REPLICA_INSTANCE:
@@ -116,11 +122,10 @@ def replica(ctx: Context, s: model_mod.SecretPlan, fn: model_mod.FunctionPlan, a
         elif label(master_host) != ident:
             problem = f"AWS's function describes the cluster {label(master_host)!r} (the master's host's first label), not {ident!r}: " + _suggest(field, host, master_host, True)  # fmt: skip
     if problem:
-        out.add(n, "replica", FAIL, f"{differ}, and {field}.{kind} is {ident!r}", problem)
+        on.add(REPLICA, FAIL, f"{differ}, and {field}.{kind} is {ident!r}", problem)
     else:
         what = "a read replica of the master's instance" if kind == aws_calls.REPLICA_INSTANCE else "an Aurora reader of the master's cluster"  # fmt: skip
-        out.add(n, "replica", PASS, f"{differ}; {field}.{kind} ({ident}) says it is {what}, which AWS's function asks RDS")  # fmt: skip
-    return out
+        on.add(REPLICA, PASS, f"{differ}; {field}.{kind} ({ident}) says it is {what}, which AWS's function asks RDS")  # fmt: skip
 
 
 def _suggest(field: str, host: str, master_host: str, cluster: bool) -> str:
