@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator import aws, external
+from generator import aws, partners
 from generator.model import FunctionPlan, Module
 from generator.policies import Statement
 
@@ -165,7 +165,7 @@ def _external_role(module: Module, max_resources: int | None) -> dict[str, Any] 
         "trust_condition": condition,
         "trust_condition_text": condition_text(condition),
         "trust_wide": xr.trust_wide,
-        "trust_source": external.SECURITY_PAGE,
+        "trust_source": partners.SECURITY_PAGE,
         "secrets": [
             {
                 "secret": s.name,

@@ -20,7 +20,7 @@ from pydantic_core import ErrorDetails
 from generator import aws
 from generator.engines import Engine
 from generator.errors import Diagnostic
-from generator.external import SecretType
+from generator.partners import SecretType
 from generator.schedules import EVERY_DAYS_MAX, RATE_DAYS_MAX
 from generator.source import Source
 

@@ -13,7 +13,7 @@ from functools import cached_property
 from itertools import pairwise
 from pathlib import Path as FsPath
 
-from generator import __version__, aws, aws_calls, engines, external, policies, rotation_apps
+from generator import __version__, aws, aws_calls, engines, partners, policies, rotation_apps
 from generator.errors import Diagnostic, Level
 from generator.manifest import Function, Manifest, Secret
 from generator.naming import Names, region_tag, secret_ident
@@ -57,7 +57,7 @@ class ManagedSecret:
 @dataclass(frozen=True)
 class ExternalPlan:
     """A managed external secret: Secrets Manager rotates it with its partner, as the module's
-    external rotation role (generator/external.py)."""
+    external rotation role (generator/partners.py)."""
 
     secret_type: str
     partner: str
@@ -460,13 +460,13 @@ def _environment(f: Function, partition: str, region: str) -> tuple[tuple[str, s
 def _external(s: Secret) -> ExternalPlan | None:
     if s.external is None:
         return None
-    p = external.partner(s.external.type)
+    p = partners.partner(s.external.type)
     return ExternalPlan(
         secret_type=s.external.type,
         partner=p.partner,
         page=p.page,
         metadata=tuple(sorted(s.external.metadata.items())),
-        admin_arn=s.external.metadata.get(external.ADMIN_SECRET_KEY),
+        admin_arn=s.external.metadata.get(partners.ADMIN_SECRET_KEY),
         admin_kms_key_arn=s.external.admin_kms_key_arn,
     )
 

@@ -449,7 +449,7 @@ def choose(grants: tuple[SecretGrant, ...], **kw: Any) -> RolePolicy:
 
 
 # --------------------------------------------------------------------------------------
-# Managed external secrets: the role Secrets Manager itself assumes (generator/external.py)
+# Managed external secrets: the role Secrets Manager itself assumes (generator/partners.py)
 
 
 @dataclass(frozen=True)
@@ -469,13 +469,13 @@ def external_requests(g: ExternalGrant) -> tuple[Request, ...]:
     secret, of its type; GetRandomPassword; reading the admin secret its metadata names;
     and the KMS calls on the keys of both. ``external_policy`` is built from these, and
     ``doctor``'s ``external-grants`` evaluates them."""
-    from generator import external
+    from generator import partners
 
     on_secret = ((SECRET_ID, g.arn), (SECRET_TYPE, g.secret_type))
     out = [Request(f"Rotate{g.secret_type}", a, g.arn, "secret", on_secret) for a in ROTATION_ACTIONS]
     out.append(Request(aws_calls.RANDOM, "secretsmanager:GetRandomPassword", "*", "secret"))
     if g.admin_arn:
-        out.append(Request(external.ADMIN_SECRETS, "secretsmanager:GetSecretValue", g.admin_arn, "master", ((SECRET_ID, g.admin_arn),)))  # fmt: skip
+        out.append(Request(partners.ADMIN_SECRETS, "secretsmanager:GetSecretValue", g.admin_arn, "master", ((SECRET_ID, g.admin_arn),)))  # fmt: skip
     if g.kms_key_arn:
         out += [
             Request(SECRET_KEY, a, g.kms_key_arn, "key", ((ENCRYPTION_CONTEXT, g.arn),)) for a in KMS_SECRET_ACTIONS
@@ -492,7 +492,7 @@ def external_policy(grants: tuple[ExternalGrant, ...], ctx: Context) -> RolePoli
     exactly this manifest's secrets of that type and keeps the type condition on top, so a
     secret deleted and re-created under the same name with another type is not covered by a
     name pattern."""
-    from generator import external
+    from generator import partners
 
     requests = [r for g in grants for r in external_requests(g)]
     statements = [
@@ -503,19 +503,19 @@ def external_policy(grants: tuple[ExternalGrant, ...], ctx: Context) -> RolePoli
             reason=f"rotate exactly this manifest's {secret_type} secrets (AWS's example: every secret of the type "
             "in the account)",
             condition={"StringEquals": {SECRET_TYPE: secret_type}},
-            source=external.SECURITY_PAGE,
+            source=partners.SECURITY_PAGE,
         )
         for secret_type in sorted({g.secret_type for g in grants})
     ]
-    admins = _uniq([r.resource for r in requests if r.sid == external.ADMIN_SECRETS])
+    admins = _uniq([r.resource for r in requests if r.sid == partners.ADMIN_SECRETS])
     if admins:
         statements.append(
             Statement(
-                sid=external.ADMIN_SECRETS,
+                sid=partners.ADMIN_SECRETS,
                 actions=("secretsmanager:GetSecretValue",),
                 resources=admins,
-                reason=f"read the admin secrets the metadata names ({external.ADMIN_SECRET_KEY}; read only)",
-                source=external.PARTNERS_PAGE,
+                reason=f"read the admin secrets the metadata names ({partners.ADMIN_SECRET_KEY}; read only)",
+                source=partners.PARTNERS_PAGE,
             )
         )
     statements.append(
@@ -524,7 +524,7 @@ def external_policy(grants: tuple[ExternalGrant, ...], ctx: Context) -> RolePoli
             actions=("secretsmanager:GetRandomPassword",),
             resources=("*",),
             reason="create new credentials (AWS's example; the action has no resource type)",
-            source=external.SECURITY_PAGE,
+            source=partners.SECURITY_PAGE,
         )
     )
     statements.extend(_kms_statements(requests, ctx, compact=False, reader=(ADMIN_KEY, "admin")))

@@ -10,8 +10,8 @@ Where each axis comes from (nothing here restates a table of the package):
   accepts), every master alone and every replica host once (:func:`database_paths`);
 * where a function comes from: ``manifest.SOURCES`` (existing, zip package, AWS's rotation
   application, each with the engines that source supports);
-* managed external secrets: one kind per ``generator.external.TYPES``, its metadata keys from
-  ``external.PARTNERS``;
+* managed external secrets: one kind per ``generator.partners.TYPES``, its metadata keys from
+  ``partners.PARTNERS``;
 * partitions: ``manifest.Partition``, each with a region of ``aws.REGIONS`` in it;
 * the rest: a secret looked up by name, customer managed keys, a created secret (and one
   awaiting its password), a managed ``rds!`` secret, VPC, permissions boundary and the other
@@ -47,7 +47,7 @@ import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from generator import aws, aws_calls, engines, external, rotation_apps
+from generator import aws, aws_calls, engines, partners, rotation_apps
 from generator.manifest import SOURCES, Function, Partition, Secret, Strategy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -204,13 +204,13 @@ def master_kinds(engine: str, strategy: str) -> list[str | None]:
 
 
 def _external(secret_type: str, **extra: Any) -> Callable[[At], Part]:
-    p = external.partner(secret_type)
+    p = partners.partner(secret_type)
 
     def build(at: At) -> Part:
         name = at.name(f"partner/{secret_type}")
         metadata = {}
         for key in p.keys:  # every key the type's page documents, required and optional
-            if key == external.ADMIN_SECRET_KEY:
+            if key == partners.ADMIN_SECRET_KEY:
                 metadata[key] = at.secret_arn(at.name("partner/admin"))
             else:
                 metadata[key] = next((v for v in example_values("secrets", "external", "metadata", key)), "1")
@@ -432,11 +432,11 @@ def _secret_kinds() -> Iterator[Kind]:
 
 
 def _external_kinds() -> Iterator[Kind]:
-    for secret_type in external.TYPES:
+    for secret_type in partners.TYPES:
         yield Kind(
             f"external/{secret_type}", "external", _external(secret_type), holds=lambda m: m.external_role is not None
         )
-    admin = next(t for t in external.TYPES if external.ADMIN_SECRET_KEY in external.partner(t).keys)
+    admin = next(t for t in partners.TYPES if partners.ADMIN_SECRET_KEY in partners.partner(t).keys)
     yield Kind(
         f"external/{admin}/created+cmk",
         "external",

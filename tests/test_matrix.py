@@ -308,12 +308,12 @@ def test_a_field_no_kind_sets_joins_by_itself(path: tuple[str, ...], value: Any)
 
 def test_kinds_are_enumerated_from_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
     """A new engine or partner type in the model's tables is a new kind, with no edit here."""
-    from generator import engines, external
+    from generator import engines, partners
 
     monkeypatch.setattr(engines, "ENGINES", (*engines.ENGINES, "cockroach"))
     monkeypatch.setattr(engines, "_FACTS", {**engines._FACTS, "cockroach": ("cockroach", "RDSPostgreSQL")})
     assert any("/cockroach/" in k.name for k in K.hand_kinds())
-    partner = external.PARTNERS["PaddleApiKey"]
-    monkeypatch.setattr(external, "TYPES", (*external.TYPES, "AcmeToken"))
-    monkeypatch.setattr(external, "PARTNERS", {**external.PARTNERS, "AcmeToken": partner})
+    partner = partners.PARTNERS["PaddleApiKey"]
+    monkeypatch.setattr(partners, "TYPES", (*partners.TYPES, "AcmeToken"))
+    monkeypatch.setattr(partners, "PARTNERS", {**partners.PARTNERS, "AcmeToken": partner})
     assert "external/AcmeToken" in {k.name for k in K.hand_kinds()}

@@ -1,12 +1,12 @@
 """Rules on a managed external secret (``external:``): its partner metadata, checked against
-the type's page (generator/external.py), and the fields that have no meaning without a
+the type's page (generator/partners.py), and the fields that have no meaning without a
 rotation function."""
 
 from __future__ import annotations
 
 import difflib
 
-from generator import aws, external, schedules
+from generator import aws, partners, schedules
 from generator.errors import Diagnostic, Path
 from generator.manifest import Secret
 from generator.rules.scope import Scope, arn, kms_key, same_account, secret_arn
@@ -28,10 +28,10 @@ def check(sc: Scope, path: Path, name: str, sec: Secret) -> list[Diagnostic]:
             )
         )
     if sec.master_secret is not None:
-        p = external.partner(ext.type)
+        p = partners.partner(ext.type)
         hint = (
-            f"name the admin secret in external.metadata.{external.ADMIN_SECRET_KEY}"
-            if external.ADMIN_SECRET_KEY in p.keys
+            f"name the admin secret in external.metadata.{partners.ADMIN_SECRET_KEY}"
+            if partners.ADMIN_SECRET_KEY in p.keys
             else f"{ext.type} uses no admin secret"
         )
         out.append(
@@ -53,7 +53,7 @@ def check(sc: Scope, path: Path, name: str, sec: Secret) -> list[Diagnostic]:
             sc.err(
                 path + ("connection",),
                 f"connection holds database fields; a {ext.type} secret holds the partner's fields "
-                f"({external.partner(ext.type).page}), which the module cannot know: remove connection",
+                f"({partners.partner(ext.type).page}), which the module cannot know: remove connection",
             )
         )
     if sec.create and sec.password_in_database is not None:
@@ -68,7 +68,7 @@ def check(sc: Scope, path: Path, name: str, sec: Secret) -> list[Diagnostic]:
             sc.err(
                 path + ("rotate_immediately",),
                 "rotate_immediately: false asks Secrets Manager to test the rotation with the testSecret step of "
-                f"a Lambda rotation function instead of rotating ({external.ROTATE_SECRET_PAGE}); a managed "
+                f"a Lambda rotation function instead of rotating ({partners.ROTATE_SECRET_PAGE}); a managed "
                 "external secret has no function, so the module rotates it when rotation is turned on: remove "
                 "rotate_immediately",
             )
@@ -95,18 +95,18 @@ def _metadata(sc: Scope, path: Path, name: str, sec: Secret) -> list[Diagnostic]
     assert ext is not None
     if sc.is_dropped(path + ("metadata",)):
         return []
-    p = external.partner(ext.type)
+    p = partners.partner(ext.type)
     page = p.page
     out: list[Diagnostic] = []
     mpath = path + ("metadata",)
     for key, value in ext.metadata.items():
         kpath = mpath + (key,)
-        if not 1 <= len(key) <= external.METADATA_KEY_MAX:
+        if not 1 <= len(key) <= partners.METADATA_KEY_MAX:
             out.append(
                 sc.source.diag(
                     kpath,
-                    f"a metadata key must be 1-{external.METADATA_KEY_MAX} characters, not {len(key):,} "
-                    f"({external.METADATA_ITEM_PAGE})",
+                    f"a metadata key must be 1-{partners.METADATA_KEY_MAX} characters, not {len(key):,} "
+                    f"({partners.METADATA_ITEM_PAGE})",
                     key=True,
                 )
             )
@@ -117,26 +117,26 @@ def _metadata(sc: Scope, path: Path, name: str, sec: Secret) -> list[Diagnostic]
             hint = f"; did you mean {close[0]!r}?" if close else f"; {ext.type} {takes}"
             out.append(sc.source.diag(kpath, f"unknown metadata key {key!r} for {ext.type} ({page}){hint}", key=True))
             continue
-        if not 1 <= len(value) <= external.METADATA_VALUE_MAX:
+        if not 1 <= len(value) <= partners.METADATA_VALUE_MAX:
             out.append(
                 sc.err(
                     kpath,
-                    f"a metadata value must be 1-{external.METADATA_VALUE_MAX:,} characters, not {len(value):,} "
-                    f"({external.METADATA_ITEM_PAGE})",
+                    f"a metadata value must be 1-{partners.METADATA_VALUE_MAX:,} characters, not {len(value):,} "
+                    f"({partners.METADATA_ITEM_PAGE})",
                 )
             )
-        elif key == external.ADMIN_SECRET_KEY:
+        elif key == partners.ADMIN_SECRET_KEY:
             out += _admin(sc, kpath, name, sec, value)
     for key in p.required:
         if key not in ext.metadata:
             out.append(sc.err(mpath, f"{ext.type} needs metadata {key!r} ({page})"))
     if ext.admin_kms_key_arn is not None:
         kp = path + ("admin_kms_key_arn",)
-        if external.ADMIN_SECRET_KEY not in ext.metadata:
+        if partners.ADMIN_SECRET_KEY not in ext.metadata:
             out.append(
                 sc.err(
                     kp,
-                    f"admin_kms_key_arn is the key of the secret metadata {external.ADMIN_SECRET_KEY} names; there is none",
+                    f"admin_kms_key_arn is the key of the secret metadata {partners.ADMIN_SECRET_KEY} names; there is none",
                 )
             )
         else:
@@ -175,7 +175,7 @@ def _created(sc: Scope, path: Path, sec: Secret) -> list[Diagnostic]:
             sc.err(
                 path + ("create",),
                 f"the module creates a {ext.type} secret without a value: only you have the partner's fields "
-                f"({external.partner(ext.type).page}), and rotation fails until they are in it. Set "
+                f"({partners.partner(ext.type).page}), and rotation fails until they are in it. Set "
                 "external.credentials_stored: false (the module creates the secret with its type and without "
                 "rotation; put the fields in it), then true to turn rotation on",
             )
