@@ -636,9 +636,9 @@ def resources_per_created_secret() -> float:
     counted in the module rendered from examples/managed-secrets.yaml: the blocks named after
     a created secret. Ephemeral resources are not counted; they are never in the state."""
     sys.path.insert(0, str(ROOT))
-    from generator import model, render
+    from generator import api, render
 
-    module, _ = model.load(ROOT / "examples" / "managed-secrets.yaml")
+    module, _ = api.load(ROOT / "examples" / "managed-secrets.yaml")
     files = render.render(module, ROOT / "out" / module.name)
     declared = re.findall(r'^resource "\w+" "([\w-]+)"', "".join(files.values()), re.M)
     created = {s.ident for s in module.managed}

@@ -27,11 +27,34 @@ IAM's resource types for those two actions are ``db`` and ``cluster``
 (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonrds.html);
 the manifest names the master secret, not its database, so the grant covers the DB
 instances (or clusters) of the account and region.
+
+The Redshift multi-user function reads its admin secret's tags with ``DescribeSecret``
+whatever the secret holds (``get_secret_dict(..., admin_secret=True)`` ->
+``get_tags_from_metadata``, line 490). When the admin secret is Redshift's own (named
+``redshift!<cluster or namespace>-<admin user>``, tagged ``aws:redshift:primaryclusterarn``
+or ``aws:redshift-serverless:namespacearn``), it then calls ``redshift:DescribeClusters`` on
+the tagged cluster, or ``redshift-serverless:ListNamespaces`` and ``ListWorkgroups``. The
+name says that Redshift manages the secret but not which of the two: the manifest says it
+(``master_secret.managed_by``).
+
+When a secret's ``host`` is not its master's, the functions with ``is_rds_replica_database``
+accept it if RDS says it is a read replica of the master's instance
+(``rds:DescribeDBInstances`` on the replica, named by the host's first label) or, for Aurora
+(PostgreSQL and MySQL only), a reader of the master's cluster (``rds:DescribeDBClusters`` on
+the cluster the master's host names). The manifest says so (``replica_of_master``) and names
+the instance or cluster, so the grant is that one resource.
+
+A secret's *path* (:class:`Path`: engine, strategy, kind of master secret, kind of replica)
+chooses which of its function's calls it makes; :func:`paths` lists every path the module
+can emit, and :mod:`generator.policies` turns a path's calls into the requests (action,
+resource, condition context) that both the module's policy and ``doctor`` are built from.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import get_args
 
 from generator import engines
 
@@ -49,12 +72,26 @@ MASTER = "master"
 NO_RESOURCE = "*"
 RDS_DB = "rds:db"
 RDS_CLUSTER = "rds:cluster"
+REDSHIFT_CLUSTER = "redshift:cluster"
+REDSHIFT_SERVERLESS = "redshift-serverless:*"  # ListNamespaces / ListWorkgroups: no resource type
 
 # Kinds of master secret, as far as the calls they cause go.
 PLAIN = "plain"  # a master secret of your own: holds host, engine, username, password
 RDS_MANAGED_DB = "rds!db"  # RDS's managed master user secret of a DB instance
 RDS_MANAGED_CLUSTER = "rds!cluster"  # ... of a DB cluster (Aurora, Multi-AZ clusters)
 RDS_MANAGED_KINDS = (RDS_MANAGED_DB, RDS_MANAGED_CLUSTER)
+REDSHIFT_MANAGED = "redshift!"  # Redshift's admin secret, not yet told of which kind (the name cannot say)
+REDSHIFT_MANAGED_CLUSTER = "redshift!cluster"  # a provisioned cluster's (aws:redshift:primaryclusterarn)
+REDSHIFT_MANAGED_NAMESPACE = "redshift!namespace"  # a Serverless namespace's (aws:redshift-serverless:namespacearn)
+REDSHIFT_MANAGED_KINDS = (REDSHIFT_MANAGED_CLUSTER, REDSHIFT_MANAGED_NAMESPACE)
+SERVICE_MANAGED_KINDS = RDS_MANAGED_KINDS + REDSHIFT_MANAGED_KINDS
+# master_secret.managed_by: the kind of a Redshift-managed admin secret, which its name cannot tell
+MANAGED_BY = {"redshift_cluster": REDSHIFT_MANAGED_CLUSTER, "redshift_serverless": REDSHIFT_MANAGED_NAMESPACE}
+
+# Kinds of replica host (replica_of_master), named as the manifest's keys.
+REPLICA_INSTANCE = "db_instance"  # a read replica of the master's DB instance
+REPLICA_CLUSTER = "db_cluster"  # an Aurora reader endpoint or reader instance of the master's cluster
+REPLICA_KINDS = (REPLICA_INSTANCE, REPLICA_CLUSTER)
 
 # Every call of every function, on any path, with its lines (read from the code by tests/aws_functions.py).
 CALLS: dict[str, dict[Call, tuple[int, ...]]] = {  # fmt: skip
@@ -275,6 +312,33 @@ RDS_MASTER_KINDS: dict[str, tuple[str, ...]] = {
     "SecretsManagerRDSPostgreSQLRotationMultiUser": (RDS_MANAGED_DB, RDS_MANAGED_CLUSTER),
     "SecretsManagerRDSSQLServerRotationMultiUser": (RDS_MANAGED_DB,),
 }
+# The tag of a service-managed master secret that names its database (lower case: AWS's code
+# compares the keys lower-cased), which AWS's code then describes.
+MASTER_TAGS: dict[str, str] = {
+    RDS_MANAGED_DB: "aws:rds:primarydbinstancearn",
+    RDS_MANAGED_CLUSTER: "aws:rds:primarydbclusterarn",
+    REDSHIFT_MANAGED_CLUSTER: "aws:redshift:primaryclusterarn",
+    REDSHIFT_MANAGED_NAMESPACE: "aws:redshift-serverless:namespacearn",
+}
+# Which Redshift tags a function reads from its admin secret (get_connection_params_from_redshift_api
+# for aws:redshift:primaryclusterarn, ..._serverless_api for aws:redshift-serverless:namespacearn).
+REDSHIFT_MASTER_KINDS: dict[str, tuple[str, ...]] = {
+    "SecretsManagerRedshiftRotationMultiUser": (REDSHIFT_MANAGED_CLUSTER, REDSHIFT_MANAGED_NAMESPACE),
+}
+# Functions that call DescribeSecret on every master secret they read (the others only on one
+# holding nothing but username and password, an RDS-managed one).
+DESCRIBES_EVERY_MASTER = frozenset({"SecretsManagerRedshiftRotationMultiUser"})
+# Which replica hosts a function accepts (is_rds_replica_database; the Aurora reader path
+# through get_cluster_info_from_master_host).
+REPLICA_PATHS: dict[str, tuple[str, ...]] = {
+    "SecretsManagerRDSDb2RotationMultiUser": (REPLICA_INSTANCE,),
+    "SecretsManagerRDSDb2RotationSingleUser": (REPLICA_INSTANCE,),
+    "SecretsManagerRDSMariaDBRotationMultiUser": (REPLICA_INSTANCE,),
+    "SecretsManagerRDSMySQLRotationMultiUser": (REPLICA_INSTANCE, REPLICA_CLUSTER),
+    "SecretsManagerRDSOracleRotationMultiUser": (REPLICA_INSTANCE,),
+    "SecretsManagerRDSPostgreSQLRotationMultiUser": (REPLICA_INSTANCE, REPLICA_CLUSTER),
+    "SecretsManagerRDSSQLServerRotationMultiUser": (REPLICA_INSTANCE,),
+}
 
 # IAM action of each boto3 operation (the API operation's name, service prefix first).
 ACTIONS: dict[tuple[str, str], str] = {
@@ -302,6 +366,29 @@ DESCRIBE_MASTER = "DescribeRdsManagedMasters"
 RANDOM = "GetRandomPassword"
 RDS_INSTANCES = "DescribeRdsInstances"
 RDS_CLUSTERS = "DescribeRdsClusters"
+DESCRIBE_ADMIN = "DescribeAdminSecrets"
+REDSHIFT_CLUSTERS = "DescribeRedshiftClusters"
+REDSHIFT_NAMESPACES = "ListRedshiftServerless"
+REPLICA_INSTANCES = "DescribeReadReplicas"
+REPLICA_CLUSTERS = "DescribeAuroraReaders"
+# Every statement the table drives, in the order a policy lists them.
+TABLE_SIDS = (
+    ROTATE,
+    READ_MASTER,
+    DESCRIBE_MASTER,
+    RDS_INSTANCES,
+    RDS_CLUSTERS,
+    DESCRIBE_ADMIN,
+    REDSHIFT_CLUSTERS,
+    REDSHIFT_NAMESPACES,
+    REPLICA_INSTANCES,
+    REPLICA_CLUSTERS,
+    RANDOM,
+)
+REDSHIFT_ACTIONS_PAGE = "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonredshift.html"
+REDSHIFT_SERVERLESS_ACTIONS_PAGE = (
+    "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonredshiftserverless.html"
+)
 
 # Password options AWS's functions read from their environment, with the name of the
 # GetRandomPassword parameter each sets. Defaults differ per function (RDSDb2 also excludes
@@ -347,13 +434,20 @@ def reads_master(engine: str, strategy: str) -> bool:
     )
 
 
-def master_kind(name: str) -> str:
+def master_kind(name: str, managed_by: str | None = None) -> str:
     """What kind of master secret a secret name (or the name part of its ARN) is: RDS names
-    the secrets it manages rds!db-<id> and rds!cluster-<id>, a prefix no one else can use."""
+    the secrets it manages rds!db-<id> and rds!cluster-<id>, Redshift its admin secrets
+    redshift!<cluster or namespace>-<admin user>, prefixes no one else can use
+    (https://docs.aws.amazon.com/secretsmanager/latest/userguide/service-linked-secrets.html).
+    The Redshift name does not say whether a provisioned cluster or a Serverless namespace
+    owns it: ``managed_by`` (the manifest's ``master_secret.managed_by``) does; without it the
+    kind is :data:`REDSHIFT_MANAGED`, which the checks refuse where it matters."""
     if name.startswith("rds!db-"):
         return RDS_MANAGED_DB
     if name.startswith("rds!cluster-"):
         return RDS_MANAGED_CLUSTER
+    if name.startswith("redshift!"):
+        return MANAGED_BY.get(managed_by or "", REDSHIFT_MANAGED)
     return PLAIN
 
 
@@ -376,65 +470,157 @@ class Use:
 
 _REPLICA = (
     "read-replica check (is_rds_replica_database), made only when the rotated secret's host differs "
-    "from the master's: the manifest does not say that a secret's database is a read replica of its "
-    "master's, so it is granted only with an RDS-managed master of this kind"
+    "from the master's: granted only for a secret whose replica_of_master names the replica (or with an "
+    "RDS-managed master of this kind)"
 )
 _REDSHIFT = (
     "made only when the master is a Redshift-managed admin secret (tags aws:redshift:primaryclusterarn / "
-    "aws:redshift-serverless:namespacearn), which the manifest cannot name: not granted"
+    "aws:redshift-serverless:namespacearn; master_secret.managed_by says which): granted only for such a master"
 )
 
 
-def _decide(call: Call, masters: frozenset[str], function: str) -> tuple[str | None, str]:
+def _decide(
+    call: Call, masters: frozenset[str], replicas: frozenset[str], function: str
+) -> tuple[list[tuple[str, str]], str]:
+    """The statements that grant ``call`` given the kinds of master secret and replica host
+    of a function's secrets, each with what it is for; or none, and why not."""
     service, operation, target = call
     if service == "secretsmanager":
         if target == SECRET:
-            return ROTATE, "rotate the secret"
+            return [(ROTATE, "rotate the secret")], ""
         if target == NO_RESOURCE and operation == "get_random_password":
-            return RANDOM, "create a new password"
+            return [(RANDOM, "create a new password")], ""
         if target == MASTER and operation == "get_secret_value":
             if masters:
-                return READ_MASTER, "read the master secret (masterarn)"
-            return None, "only with a master secret"
+                return [(READ_MASTER, "read the master secret (masterarn)")], ""
+            return [], "only with a master secret"
         if target == MASTER and operation == "describe_secret":
-            if masters & {RDS_MANAGED_DB, RDS_MANAGED_CLUSTER}:
-                return DESCRIBE_MASTER, "read the RDS-managed master's aws:rds:primarydb* tag"
-            return None, (
+            if function in DESCRIBES_EVERY_MASTER:
+                if masters:
+                    return [(DESCRIBE_ADMIN, "read the admin secret's tags, which name a Redshift-managed one's cluster or namespace")], ""  # fmt: skip
+                return [], "only with a master secret"
+            if masters & set(RDS_MANAGED_KINDS):
+                return [(DESCRIBE_MASTER, "read the RDS-managed master's aws:rds:primarydb* tag")], ""
+            return [], (
                 "made only for a master secret holding nothing but username and password (RDS-managed, "
                 "rds!db- / rds!cluster-), to read its aws:rds:primarydb* tag: not granted for other masters"
             )
     if service == "rds":
+        out = []
         kind = RDS_MANAGED_DB if target == RDS_DB else RDS_MANAGED_CLUSTER
-        supported = RDS_MASTER_KINDS.get(function, ())
-        if kind in masters and kind in supported:
+        if kind in masters and kind in RDS_MASTER_KINDS.get(function, ()):
             sid = RDS_INSTANCES if target == RDS_DB else RDS_CLUSTERS
-            return sid, "host, port and engine of the RDS-managed master's database"
-        return None, _REPLICA
+            out.append((sid, "host, port and engine of the RDS-managed master's database"))
+        replica = REPLICA_INSTANCE if target == RDS_DB else REPLICA_CLUSTER
+        if replica in replicas and replica in REPLICA_PATHS.get(function, ()):
+            sid = REPLICA_INSTANCES if target == RDS_DB else REPLICA_CLUSTERS
+            what = (
+                "a read replica of the master's instance"
+                if target == RDS_DB
+                else "an Aurora reader of the master's cluster"
+            )
+            out.append((sid, f"check that the secret's host is {what} (is_rds_replica_database)"))
+        return out, "" if out else _REPLICA
+    if service == "redshift" and REDSHIFT_MANAGED_CLUSTER in masters:
+        return [(REDSHIFT_CLUSTERS, "host and port of the cluster the admin secret's aws:redshift:primaryclusterarn names")], ""  # fmt: skip
+    if service == "redshift-serverless" and REDSHIFT_MANAGED_NAMESPACE in masters:
+        return [(REDSHIFT_NAMESPACES, "host and port of the workgroup of the namespace the admin secret's aws:redshift-serverless:namespacearn names")], ""  # fmt: skip
     if service in ("redshift", "redshift-serverless"):
-        return None, _REDSHIFT
-    return None, UNSUPPORTED.get(function, f"rotation-tf does not know the call {service}.{operation}")
+        return [], _REDSHIFT
+    return [], UNSUPPORTED.get(function, f"rotation-tf does not know the call {service}.{operation}")
 
 
-def uses(engine: str, strategy: str, masters: frozenset[str] = frozenset()) -> tuple[Use, ...]:
+def uses(
+    engine: str, strategy: str, masters: frozenset[str] = frozenset(), replicas: frozenset[str] = frozenset()
+) -> tuple[Use, ...]:
     """Every call of AWS's function for ``engine`` x ``strategy``, each with the statement
-    that grants it, given the kinds of master secret its secrets use."""
+    that grants it (a call two statements grant, for two kinds of secret, is listed once
+    for each), given the kinds of master secret and of replica host its secrets have."""
     function = function_for(engine, strategy)
     out = []
     for call, lines in CALLS[function].items():
-        sid, reason = _decide(call, masters, function)
-        out.append(Use(function, call, lines, ACTIONS[(call[0], call[1])], sid, reason))
+        granted, reason = _decide(call, masters, replicas, function)
+        action = ACTIONS[(call[0], call[1])]
+        out += [Use(function, call, lines, action, sid, why) for sid, why in granted]
+        if not granted:
+            out.append(Use(function, call, lines, action, None, reason))
     return tuple(out)
 
 
-def actions(sid: str, engine: str, strategy: str, masters: frozenset[str] = frozenset()) -> tuple[str, ...]:
+def actions(
+    sid: str, engine: str, strategy: str, masters: frozenset[str] = frozenset(), replicas: frozenset[str] = frozenset()
+) -> tuple[str, ...]:
     """The actions statement ``sid`` grants for this function: those of the calls it covers."""
-    return tuple(sorted({u.action for u in uses(engine, strategy, masters) if u.sid == sid}))
+    return tuple(sorted({u.action for u in uses(engine, strategy, masters, replicas) if u.sid == sid}))
 
 
-def citation(sid: str, engine: str, strategy: str, masters: frozenset[str] = frozenset()) -> tuple[str, ...]:
+def citation(
+    sid: str, engine: str, strategy: str, masters: frozenset[str] = frozenset(), replicas: frozenset[str] = frozenset()
+) -> tuple[str, ...]:
     """The AWS function and the calls behind statement ``sid`` (function first, then each call
     with its lines), for explain and the module README; empty when no call needs it."""
-    mine = [u for u in uses(engine, strategy, masters) if u.sid == sid]
+    mine = [u for u in uses(engine, strategy, masters, replicas) if u.sid == sid]
     if not mine:
         return ()
     return (mine[0].function, *(u.cite for u in mine))
+
+
+@dataclass(frozen=True)
+class Path:
+    """What chooses the calls a rotation makes for one secret: its function's engine and
+    strategy, the kind of its master secret (None: it reads none) and of its host when that
+    is a replica of the master's database (None: the master's host)."""
+
+    engine: str
+    strategy: str
+    master: str | None = None
+    replica: str | None = None
+
+    @property
+    def function(self) -> str:
+        return function_for(self.engine, self.strategy)
+
+    @property
+    def masters(self) -> frozenset[str]:
+        return frozenset({self.master}) if self.master else frozenset()
+
+    @property
+    def replicas(self) -> frozenset[str]:
+        return frozenset({self.replica}) if self.replica else frozenset()
+
+    def needs(self) -> tuple[Use, ...]:
+        """The calls this secret's rotation makes that a statement grants."""
+        return tuple(u for u in uses(self.engine, self.strategy, self.masters, self.replicas) if u.sid is not None)
+
+    def __str__(self) -> str:
+        parts = [self.engine, self.strategy]
+        if self.master:
+            parts.append(f"master={self.master}")
+        if self.replica:
+            parts.append(f"replica={self.replica}")
+        return "-".join(parts)
+
+
+def strategies() -> tuple[str, ...]:
+    from generator.manifest import Strategy
+
+    return tuple(get_args(Strategy))
+
+
+def paths() -> Iterator[Path]:
+    """Every path the module can emit grants for: each engine and strategy; with a master
+    secret, each kind of master the function can read; and each kind of replica host the
+    function accepts, with each of those masters. A new engine, master kind or replica path
+    in the tables joins by itself (tests/test_aws_calls.py, tests/test_doctor_grants.py)."""
+    for engine in engines.ENGINES:
+        for strategy in strategies():
+            function = function_for(engine, strategy)
+            if not reads_master(engine, strategy):
+                yield Path(engine, strategy)
+                continue
+            kinds = (PLAIN, *RDS_MASTER_KINDS.get(function, ()), *REDSHIFT_MASTER_KINDS.get(function, ()))
+            for kind in kinds:
+                yield Path(engine, strategy, kind)
+            for replica in REPLICA_PATHS.get(function, ()):
+                for kind in kinds:
+                    yield Path(engine, strategy, kind, replica)

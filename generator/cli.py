@@ -1,25 +1,27 @@
-"""The command line. It parses options, calls one library function, prints the result and
-maps it to an exit code: 0 ok, 1 drift (``--check``), 2 bad input or usage."""
+"""The command line. It parses options and calls one function per command, which prints
+and returns the exit code (:mod:`generator.exits`, which ``--help`` prints): the manifest
+commands' bodies are in :mod:`generator.commands`, the live-account commands' in
+:mod:`generator.live.commands`. The output formats that ``--format`` offers, and their help,
+come from :data:`generator.formats.FORMATS`; colour is decided in
+:mod:`generator.terminal`."""
 
 from __future__ import annotations
 
-import os
-import shlex
+import errno
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 import typer.core
 
-from generator import __version__
-from generator.api import Exit
+from generator import __version__, exits, formats
 from generator.engines import ENGINES
-
-if TYPE_CHECKING:
-    from generator.model import Module
+from generator.exits import Exit
+from generator.terminal import COLORS
 
 
 def _clean_params(params: list[Any]) -> list[Any]:
@@ -41,14 +43,90 @@ def _clean_params(params: list[Any]) -> list[Any]:
     return params
 
 
+@contextmanager
+def _whole_option_names() -> Iterator[None]:
+    """While typer renders help: its tables keep option names whole. typer builds each
+    options table from rich's Table without column settings, so on a narrow terminal rich
+    shrinks every column alike and cuts long names (``--role-session-n…`` at 80 columns);
+    here only the last two columns (the metavar and the help text) wrap, and a word longer
+    than its column is folded onto the next line instead of cut. Swapped in for the call
+    only; tests/test_ux.py renders every command's help at 80 columns."""
+    import rich.columns
+    import rich.table
+    import rich.text
+
+    try:
+        import typer.rich_utils as rich_utils
+    except ImportError:  # pragma: no cover - typer without rich: click's plain help never cuts
+        yield
+        return
+
+    class WholeNames(rich.table.Table):
+        def add_row(self, *renderables: Any, **kwargs: Any) -> None:
+            for cell in renderables:  # typer groups a help text's parts in rich Columns
+                for part in getattr(cell, "renderables", ()) if isinstance(cell, rich.columns.Columns) else ():
+                    if isinstance(part, rich.text.Text):
+                        part.overflow = "fold"
+            super().add_row(*renderables, **kwargs)
+
+        def __rich_console__(self, console: Any, options: Any) -> Any:
+            for i, column in enumerate(self.columns):
+                column.overflow = "fold"  # a word wider than its column goes on, never ends in '…'
+                column.no_wrap = column.no_wrap or i < len(self.columns) - 2
+            return super().__rich_console__(console, options)
+
+    saved: Any = getattr(rich_utils, "Table", None)
+    setattr(rich_utils, "Table", WholeNames)  # noqa: B010 - typer's module does not export the name
+    try:
+        yield
+    finally:
+        setattr(rich_utils, "Table", saved)  # noqa: B010
+
+
 class _Command(typer.core.TyperCommand):
     def get_params(self, ctx: Any) -> list[Any]:
         return _clean_params(super().get_params(ctx))
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        with _whole_option_names():
+            super().format_help(ctx, formatter)
 
 
 class _Group(typer.core.TyperGroup):
     def get_params(self, ctx: Any) -> list[Any]:
         return _clean_params(super().get_params(ctx))
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        with _whole_option_names():
+            super().format_help(ctx, formatter)
+
+    def invoke(self, ctx: Any) -> Any:
+        """Every command, its options' parsing included: an exception no command expects is
+        one line on stderr and exit 4 (generator.crash), never a traceback."""
+        try:
+            return super().invoke(ctx)
+        except _CONTROL:
+            raise  # typer's own: exits, aborts, usage errors
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise  # stdout closed by the reader (| head): typer ends quietly
+            raise typer.Exit(_crashed(ctx.invoked_subcommand, exc)) from None
+        except Exception as exc:
+            raise typer.Exit(_crashed(ctx.invoked_subcommand, exc)) from None
+
+
+# typer's control flow, which click turns into exit codes and usage messages
+_CONTROL: tuple[type[BaseException], ...] = (
+    typer.Exit,
+    typer.Abort,
+    *(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"),
+)
+
+
+def _crashed(command: str | None, exc: BaseException) -> int:
+    from generator import crash
+
+    return crash.report(command or "", exc)
 
 
 app = typer.Typer(
@@ -56,6 +134,7 @@ app = typer.Typer(
     add_completion=True,
     no_args_is_help=True,
     help="Generate the Terraform that lets AWS Secrets Manager secrets rotate safely.",
+    epilog=exits.help_text(),
     pretty_exceptions_enable=False,
 )
 
@@ -92,7 +171,7 @@ ManifestsArg = Annotated[
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"rotation-tf {__version__}")
-        raise typer.Exit(0)
+        raise typer.Exit(int(Exit.OK))
 
 
 @app.callback()
@@ -102,13 +181,25 @@ def _root(
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
     ] = None,
 ) -> None:
-    """Generate the Terraform that lets AWS Secrets Manager secrets rotate safely.
-
-    Exit codes: 0 ok, 1 drift (generate --check), changes (diff) or a failing check (doctor), 2 bad input or usage, 3 AWS unreachable (doctor, discover).
-    """
+    """Generate the Terraform that lets AWS Secrets Manager secrets rotate safely (the app's
+    help and its exit codes, generator.exits, are given to typer.Typer above)."""
 
 
-COLORS = ("auto", "always", "never")
+def _metavar(values: tuple[str, ...]) -> str:
+    return f"[{'|'.join(values)}]"
+
+
+def _format(command: str) -> Any:
+    """``--format`` of ``command``: the names, their help and the default come from the one
+    table of formats (generator.formats.FORMATS); any other word is a usage error (exit 2)."""
+    return typer.Option(
+        "--format",
+        "-f",
+        help=formats.help_text(command),
+        parser=_choice(formats.names(command)),
+        metavar=_metavar(formats.names(command)),
+    )
+
 
 ColorOpt = Annotated[
     str,
@@ -122,19 +213,7 @@ ColorOpt = Annotated[
 
 
 def _exit(code: int) -> None:
-    raise typer.Exit(code)
-
-
-def _valid_module(manifest: Path) -> Module:
-    """The manifest's module; on a bad manifest, report every error and exit 2."""
-    from generator import api
-    from generator.commands import report
-
-    result = api.validate(manifest)
-    report(result)
-    if result.module is None:
-        raise typer.Exit(int(Exit.ERROR))
-    return result.module
+    raise typer.Exit(int(code))  # a plain int: an IntEnum prints as its name on Python 3.10
 
 
 @command()
@@ -188,16 +267,7 @@ def schema() -> None:
 @command()
 def explain(
     manifests: ManifestsArg,
-    fmt: Annotated[
-        str,
-        typer.Option(
-            "--format",
-            "-f",
-            help="text (tables; rich on a terminal) or json.",
-            parser=_choice(("text", "json")),
-            metavar="[text|json]",
-        ),
-    ] = "text",
+    fmt: Annotated[str, _format("explain")] = formats.default("explain"),
     color: ColorOpt = "auto",
 ) -> None:
     """Show each function, its secrets and schedules, and every action its role may take, and why.
@@ -206,36 +276,9 @@ def explain(
 
     With several manifests, json prints a list. Exit 0, or 2 when a manifest is bad.
     """
-    from generator import api, commands
-    from generator import explain as explain_mod
+    from generator import commands
 
-    results = [api.validate(m) for m in manifests]
-    for result in results:
-        commands.report(result)
-    modules = [r.module for r in results if r.module is not None]
-    if len(modules) != len(results):
-        _exit(int(Exit.ERROR))
-    data = [explain_mod.facts(m) for m in modules]
-    if fmt == "json":
-        sys.stdout.write(explain_mod.to_json(data[0] if len(data) == 1 else data))
-        return
-    tty = sys.stdout.isatty()
-    if color == "never" or (color == "auto" and not tty):
-        sys.stdout.write("\n".join(explain_mod.plain(d) for d in data))
-        return
-    from rich.console import Console
-
-    console = Console(
-        force_terminal=True if color == "always" else None,
-        no_color=True if (color == "auto" and os.environ.get("NO_COLOR")) else None,
-        highlight=False,
-        emoji=False,
-        markup=False,
-    )
-    for d in data:
-        for renderable in explain_mod.rich_tables(d, console.width):
-            console.print(renderable)
-            console.print()
+    _exit(commands.explain(manifests, fmt, color))
 
 
 STRATEGIES = ("single_user", "alternating_users")
@@ -277,29 +320,9 @@ def init(
 
     Exit 0 when written, 2 when PATH exists or an option is invalid.
     """
-    from generator import starter
-    from generator.errors import Failed
+    from generator import commands
 
-    try:
-        schema = starter.write(path, engine=engine, strategy=strategy, account_id=account_id, region=region)
-    except Failed as exc:
-        for d in exc.diagnostics:
-            typer.echo(d.render(), err=True)
-        raise typer.Exit(int(Exit.ERROR)) from None
-    name = shlex.quote(str(path))
-    schema_path = path.parent / starter.SCHEMA_FILE
-    refresh = f"rotation-tf schema > {shlex.quote(str(schema_path))}"
-    wrote = {
-        "written": f"wrote {path} and {schema_path} (its JSON Schema, for editors)",
-        "current": f"wrote {path} ({schema_path} beside it is current)",
-        "differs": f"wrote {path}; kept {schema_path}, which is not this version's schema (to refresh it: {refresh})",
-    }.get(schema, f"wrote {path}; could not write {schema_path} ({schema.removeprefix('failed: ')}; run: {refresh})")
-    fields = ", ".join(starter.to_fill(engine, strategy, account_id))
-    typer.echo(
-        f"{wrote}; fill in its FILL-IN-... placeholders ({fields}), then: "
-        f"rotation-tf validate {name} && rotation-tf generate {name}",
-        err=True,
-    )
+    _exit(commands.init(path, engine, strategy, account_id, region))
 
 
 @command()
@@ -325,16 +348,7 @@ def diff(
         str,
         typer.Argument(help="The manifest after the change, in the same forms.", metavar="NEW", show_default=False),
     ],
-    fmt: Annotated[
-        str,
-        typer.Option(
-            "--format",
-            "-f",
-            help="text (coloured on a terminal), markdown (a pull-request comment) or json.",
-            parser=_choice(("text", "markdown", "json")),
-            metavar="[text|markdown|json]",
-        ),
-    ] = "text",
+    fmt: Annotated[str, _format("diff")] = formats.default("diff"),
     color: ColorOpt = "auto",
 ) -> None:
     """Show which role gains or loses which action on which resource, and what starts or stops rotating.
@@ -344,28 +358,8 @@ def diff(
     Exit 0 when nothing that grants or rotates changed, 1 when something did, 2 on a bad manifest or git error.
     """
     from generator import commands
-    from generator import diff as diff_mod
-    from generator.errors import Failed
 
-    sides = []
-    failed = False
-    for spec in (base, new):
-        try:
-            sides.append(diff_mod.load_side(spec))
-        except Failed as exc:
-            for d in exc.diagnostics:
-                typer.echo(d.render(), err=True)
-            failed = True
-    if failed:
-        _exit(int(Exit.ERROR))
-    result = diff_mod.compare(sides[0], sides[1], base, new)
-    if fmt == "json":
-        sys.stdout.write(diff_mod.to_json(result))
-    elif fmt == "markdown":
-        sys.stdout.write(diff_mod.markdown(result))
-    else:
-        sys.stdout.write(diff_mod.text(result, color=commands.use_color(color, sys.stdout)))
-    _exit(1 if result.changed else 0)
+    _exit(commands.diff(base, new, fmt, color))
 
 
 ManifestArg = Annotated[
@@ -378,21 +372,20 @@ ManifestArg = Annotated[
 def imports(
     manifest: ManifestArg,
     module_address: Annotated[
-        str,
-        typer.Option("--module-address", help="How the root configuration calls the module.", metavar="ADDRESS"),
-    ] = "module.rotation",
+        str | None,
+        typer.Option(
+            "--module-address",
+            help="How the root configuration calls the module (default: module.NAME, NAME the manifest's "
+            "module: or file name, as generate names the folder out/NAME).",
+            metavar="ADDRESS",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Print root-module import blocks for what is marked `import: true`. Exit 0, or 2 on a bad manifest."""
-    import re
+    from generator import commands
 
-    from generator import imports as imports_mod
-
-    if not re.fullmatch(
-        r"module\.[A-Za-z_][A-Za-z0-9_-]*(\[[^\]]+\])?(\.module\.[A-Za-z_][A-Za-z0-9_-]*)*", module_address
-    ):
-        typer.echo(f"rotation-tf: {module_address!r} is not a module address such as module.rotation", err=True)
-        raise typer.Exit(2)
-    sys.stdout.write(imports_mod.render(_valid_module(manifest), module_address))
+    _exit(commands.imports(manifest, module_address))
 
 
 @command("deployer-policy")
@@ -401,24 +394,18 @@ def deployer_policy(manifest: ManifestArg) -> None:
 
     Exit 0, or 2 on a bad manifest or one without roles.permissions_boundary.
     """
-    import json
+    from generator import commands
 
-    from generator import grants
-
-    policy = grants.deployer_policy(_valid_module(manifest))
-    if policy is None:
-        typer.echo(
-            f"{manifest}: set roles.permissions_boundary; without a boundary no deployer policy can be safe", err=True
-        )
-        raise typer.Exit(2)
-    sys.stdout.write(json.dumps(policy, indent=2) + "\n")
+    _exit(commands.deployer_policy(manifest))
 
 
 def run() -> None:
     try:
         app(prog_name="rotation-tf")
     except KeyboardInterrupt:  # pragma: no cover
-        sys.exit(130)
+        sys.exit(int(Exit.INTERRUPTED))
+    except Exception as exc:  # outside any command (typer itself): the same one line
+        sys.exit(_crashed(None, exc))
 
 
 # ---- live-account commands (boto3 is imported inside generator.live only) ---------------
@@ -471,7 +458,7 @@ def _assume(role: str | None, external_id: str | None, session_name: str) -> Any
     if role is None:
         if external_id is not None:
             typer.echo("rotation-tf: --external-id needs --assume-role", err=True)
-            raise typer.Exit(2)
+            raise typer.Exit(int(Exit.USAGE))
         return None
     return AssumeRole(role, external_id, session_name)
 
@@ -482,17 +469,7 @@ def doctor(
     profile: ProfileOpt = None,
     region: Annotated[str | None, typer.Option("--region", help="Must be the manifest's region (the default).")] = None,
     endpoint_url: EndpointOpt = None,
-    fmt: Annotated[
-        str,
-        typer.Option(
-            "--format",
-            "-f",
-            help="text (a table grouped by function), json, sarif (SARIF 2.1.0, for code scanning) or asff "
-            "(AWS Security Finding Format).",
-            parser=_choice(("text", "json", "sarif", "asff")),
-            metavar="[text|json|sarif|asff]",
-        ),
-    ] = "text",
+    fmt: Annotated[str, _format("doctor")] = formats.default("doctor"),
     read_values: ReadValuesOpt = False,
     assume_role: AssumeRoleOpt = None,
     external_id: ExternalIdOpt = None,
@@ -502,7 +479,8 @@ def doctor(
         bool,
         typer.Option(
             "--to-security-hub",
-            help="Also send the ASFF findings to Security Hub (BatchImportFindings) in each audited account.",
+            help="Also send the ASFF findings to Security Hub (BatchImportFindings) in each audited account, and archive "
+            "the ones earlier runs sent that now pass.",
         ),
     ] = False,
     security_hub_account: Annotated[
@@ -525,6 +503,14 @@ def doctor(
             help="Let IAM's policy simulator judge the grants where the caller may call it (one IAM call per secret); --no-simulate: doctor's own evaluator alone.",
         ),
     ] = True,
+    allow_unknown: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-unknown",
+            help="Accept these checks as unknown (not judged) without exit 3, e.g. value,database; repeatable.",
+            metavar="CHECK,...",
+        ),
+    ] = None,
     max_attempts: AttemptsOpt = 5,
     timeout: TimeoutOpt = 30.0,
     color: ColorOpt = "auto",
@@ -533,10 +519,10 @@ def doctor(
 
     Read-only. Before apply it checks the functions, their network path to Secrets Manager, the secrets, their keys and key policies; after apply also the invoke permissions, the real roles' grants, rotation, schedule, overdue and unfinished rotations. --read-values also checks which JSON keys each value has. With --assume-role, a manifest of another account is read through that role in its account, up to --max-accounts accounts at once. --before-apply (before terraform apply, a gate for a pipeline): what the apply does (the module's policy on the role, the permission, rotation on, the schedule, a function or role it creates) is a warning, and only what the apply cannot fix fails. Text output fits the terminal's width (100 columns when piped).
 
-    Exit 3 when any account could not be read (AWS unreachable, or the role could not be assumed) or a finding could not be sent to Security Hub, else 1 when a check fails, else 0; 2 bad manifest or usage.
+    Exit 3 when anything was not seen: an account could not be read (AWS unreachable or stopped answering, or the role could not be assumed), a finding could not be sent to Security Hub, or a check is unknown that --allow-unknown does not accept; else 1 when a check fails; else 0 (every check judged, none fails); 2 bad manifest or usage.
     """
-    from generator.commands import use_color
     from generator.live import commands
+    from generator.terminal import use_color
 
     conn = commands.Connection(profile, region, endpoint_url, max_attempts, timeout)
     assume = _assume(assume_role, external_id, role_session_name)
@@ -553,6 +539,7 @@ def doctor(
             max_accounts=max_accounts,
             to_security_hub=to_security_hub,
             security_hub_account=security_hub_account,
+            allow_unknown=[c for v in allow_unknown or [] for c in _ids(v)],
         )
     )
 
@@ -597,7 +584,7 @@ def discover(
 
     With --organization (or --accounts ID,ID), --regions R,R, --assume-role NAME and --out DIR: one manifest per account and region where something rotates, DIR/<account>-<region>.yaml; an account that cannot be entered is named on stderr and the rest still run.
 
-    Read-only; never reads a secret value unless --read-values is given, and then takes only engine and masterarn from each value.
+    Read-only; never reads a secret value unless --read-values is given, and then takes only engine, host and masterarn from each value (and host and engine from master secrets).
 
     Exit 0, 2 on bad usage or an existing file, 3 when AWS (or an account) could not be reached.
     """
@@ -607,10 +594,10 @@ def discover(
     if organization or accounts is not None:
         if organization and accounts is not None:
             typer.echo("rotation-tf: give --organization or --accounts, not both", err=True)
-            raise typer.Exit(2)
+            raise typer.Exit(int(Exit.USAGE))
         if region is not None:
             typer.echo("rotation-tf: with --organization or --accounts, name the regions with --regions", err=True)
-            raise typer.Exit(2)
+            raise typer.Exit(int(Exit.USAGE))
         conn = commands.Connection(profile, None, endpoint_url, max_attempts, timeout)
         _exit(
             commands.discover_accounts(
@@ -629,7 +616,7 @@ def discover(
             "--assume-role and --out",
             err=True,
         )
-        raise typer.Exit(2)
+        raise typer.Exit(int(Exit.USAGE))
     conn = commands.Connection(profile, region, endpoint_url, max_attempts, timeout)
     _exit(commands.discover(conn, out_path=out, read_values=read_values))
 
@@ -647,7 +634,10 @@ def caller_policy(
     read_values: Annotated[bool, typer.Option("--read-values", help="Include what --read-values needs.")] = False,
     to_security_hub: Annotated[
         bool,
-        typer.Option("--to-security-hub", help="Include securityhub:BatchImportFindings (doctor --to-security-hub)."),
+        typer.Option(
+            "--to-security-hub",
+            help="Include securityhub:BatchImportFindings and GetFindings (doctor --to-security-hub).",
+        ),
     ] = False,
     assume_role: Annotated[
         str | None,
@@ -659,19 +649,10 @@ def caller_policy(
         ),
     ] = None,
 ) -> None:
-    """Print the IAM policy (JSON) that lets the caller run doctor and/or discover; all of it read-only."""
-    import json
+    """Print the IAM policy (JSON) that lets the caller run doctor and/or discover; all of it read-only.
 
-    from generator.live import permissions
+    Exit 0, or 2 when --assume-role is not a role name.
+    """
+    from generator.live import commands
 
-    if assume_role is None:
-        doc = permissions.policy(which, read_values, to_security_hub)
-    else:
-        from generator.live.accounts import AssumeRole
-
-        problems = AssumeRole(assume_role).problems()
-        if problems:
-            typer.echo(f"rotation-tf: {problems[0]}", err=True)
-            raise typer.Exit(2)
-        doc = permissions.cross_account(which, assume_role, read_values, to_security_hub)
-    sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    _exit(commands.caller_policy(which, read_values, to_security_hub, assume_role))

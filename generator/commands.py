@@ -1,54 +1,36 @@
-"""The bodies of the commands that a pre-commit hook runs on every commit: ``generate``
-(with ``--check`` or ``--fail-on-change``) and ``validate``.
+"""The bodies of the commands that work on manifests: ``generate`` (with ``--check`` or
+``--fail-on-change``) and ``validate``, which a pre-commit hook runs on every commit, and
+``explain``, ``diff``, ``imports``, ``deployer-policy`` and ``init``. (The commands that
+read an AWS account have theirs in :mod:`generator.live.commands`.)
 
-They take plain values, print, and return the exit code (0 ok, 1 drift, 2 bad input). They
-import neither typer nor rich, so that :mod:`generator.main` can run them directly for a
-plain command line, which is most hook runs, and skip the CLI framework's start-up; the
-typer commands in :mod:`generator.cli` call the same functions, so both paths behave alike.
+They take plain values, print (results on stdout, diagnostics on stderr; each command's
+output formats are :mod:`generator.formats`'), and return the exit code
+(:mod:`generator.exits`). They import neither typer nor rich, so that :mod:`generator.main`
+can run ``generate`` and ``validate`` directly for a plain command line, which is most hook
+runs, and skip the CLI framework's start-up; the typer commands in :mod:`generator.cli`
+parse the options and call the same functions, so both paths behave alike.
 """
 
 from __future__ import annotations
 
-import os
 import shlex
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
+from generator import terminal
 from generator.errors import NOT_GENERATED
+from generator.terminal import COLORS, colour_diff, use_color
 
 if TYPE_CHECKING:
     from generator.api import Result
-
-COLORS = ("auto", "always", "never")
+    from generator.model import Module
 
 
 def echo(message: str, err: bool = False) -> None:
     stream = sys.stderr if err else sys.stdout
-    stream.write(message + "\n")
+    stream.write(terminal.safe(message) + "\n")
     stream.flush()
-
-
-def use_color(color: str, stream: TextIO | None = None) -> bool:
-    """Whether to colour ``stream``: --color wins; auto means a terminal without NO_COLOR."""
-    if color == "always":
-        return True
-    if color == "never" or os.environ.get("NO_COLOR"):
-        return False
-    stream = stream or sys.stdout
-    return bool(getattr(stream, "isatty", lambda: False)())
-
-
-_DIFF_STYLES = (("+++", "\x1b[1m"), ("---", "\x1b[1m"), ("@@", "\x1b[36m"), ("+", "\x1b[32m"), ("-", "\x1b[31m"))
-
-
-def colour_diff(diff: str) -> str:
-    out = []
-    for line in diff.splitlines(keepends=True):
-        body, nl = (line[:-1], "\n") if line.endswith("\n") else (line, "")
-        style = next((code for prefix, code in _DIFF_STYLES if body.startswith(prefix)), None)
-        out.append(f"{style}{body}\x1b[0m{nl}" if style else line)
-    return "".join(out)
 
 
 def plural(n: int, word: str) -> str:
@@ -78,7 +60,7 @@ def generate(manifests: list[Path], out: Path, check: bool, fail_on_change: bool
             return 0
 
     from generator import api
-    from generator.api import Exit
+    from generator.exits import Exit
 
     results = api.generate_many(manifests, out, check=check)
     for manifest, result in zip(manifests, results, strict=True):
@@ -88,9 +70,9 @@ def generate(manifests: list[Path], out: Path, check: bool, fail_on_change: bool
     for result in results:
         report(result)
     errors = sum(1 for r in results for d in r.diagnostics if d.level.value == "error")
-    if any(r.exit is Exit.ERROR and r.drift is None for r in results):  # bad manifests (--check: foreign files below)
+    if any(r.exit is Exit.USAGE and r.drift is None for r in results):  # bad manifests (--check: foreign files below)
         echo(f"rotation-tf: {errors} error(s); nothing was written.", err=True)
-        return int(Exit.ERROR)
+        return int(Exit.USAGE)
     if not check:
         changed = 0
         for result in results:
@@ -103,7 +85,7 @@ def generate(manifests: list[Path], out: Path, check: bool, fail_on_change: bool
         if fail_on_change and changed:
             targets = " ".join(shlex.quote(str(r.target)) for r in results if r.drift is not None and r.drift.count)
             echo(f"{plural(changed, 'file')} changed; review and stage them: git add {targets}", err=True)
-            return int(Exit.DRIFT)
+            return int(Exit.CHANGED)
         return int(Exit.OK)
     paint = use_color(color, sys.stdout)
     changed_files = 0
@@ -160,6 +142,7 @@ def generate(manifests: list[Path], out: Path, check: bool, fail_on_change: bool
 
 def validate(manifests: list[Path]) -> int:
     from generator import hookcache
+    from generator.exits import Exit
 
     worst = 0
     for manifest in manifests:
@@ -173,11 +156,129 @@ def validate(manifests: list[Path]) -> int:
 
         result = api.validate(manifest)
         report(result)
-        if result.exit is api.Exit.OK:
+        if result.exit is Exit.OK:
             hookcache.remember_valid(manifest, result)
             echo(f"{manifest}: ok", err=True)
         worst = max(worst, int(result.exit))
     return worst
+
+
+def explain(manifests: list[Path], fmt: str, color: str) -> int:
+    """``explain``: each manifest's facts (:func:`generator.explain.facts`) in the format
+    ``fmt`` of :data:`generator.formats.FORMATS`; 2 when a manifest is bad."""
+    from generator import api, formats
+    from generator import explain as explain_mod
+    from generator.exits import Exit
+
+    results = [api.validate(m) for m in manifests]
+    for result in results:
+        report(result)
+    modules = [r.module for r in results if r.module is not None]
+    if len(modules) != len(results):
+        return int(Exit.USAGE)
+    data = [explain_mod.facts(m) for m in modules]
+    sys.stdout.write(formats.render("explain", fmt, data, terminal.screen(color, sys.stdout)))
+    return int(Exit.OK)
+
+
+def diff(base: str, new: str, fmt: str, color: str) -> int:
+    """``diff``: what changes from BASE to NEW (:func:`generator.diff.compare`) in the format
+    ``fmt``; 1 when anything that grants or rotates changed, 2 on a bad manifest or git error."""
+    from generator import diff as diff_mod
+    from generator import formats
+    from generator.errors import Failed
+    from generator.exits import Exit
+
+    sides = []
+    failed = False
+    for spec in (base, new):
+        try:
+            sides.append(diff_mod.load_side(spec))
+        except Failed as exc:
+            for d in exc.diagnostics:
+                echo(d.render(), err=True)
+            failed = True
+    if failed:
+        return int(Exit.USAGE)
+    result = diff_mod.compare(sides[0], sides[1], base, new)
+    sys.stdout.write(formats.render("diff", fmt, result, terminal.screen(color, sys.stdout)))
+    return int(Exit.CHANGED if result.changed else Exit.OK)
+
+
+def _valid_module(manifest: Path) -> Module | None:
+    """The manifest's module; None on a bad manifest, once every error is reported."""
+    from generator import api
+
+    result = api.validate(manifest)
+    report(result)
+    return result.module
+
+
+def imports(manifest: Path, module_address: str | None) -> int:
+    """``imports``: the root module's import blocks, through ``module_address`` (checked by
+    :func:`generator.imports.address`; by default the call named after the module); 2 on a bad
+    manifest or address."""
+    from generator import imports as imports_mod
+    from generator.exits import Exit
+
+    module = _valid_module(manifest)
+    if module is None:
+        return int(Exit.USAGE)
+    address, problem = imports_mod.address(module, module_address)
+    if address is None:
+        echo(f"rotation-tf: {problem}", err=True)
+        return int(Exit.USAGE)
+    sys.stdout.write(imports_mod.render(module, address))
+    return int(Exit.OK)
+
+
+def deployer_policy(manifest: Path) -> int:
+    """``deployer-policy``: the deployer's policy as JSON; 2 on a bad manifest or one without
+    ``roles.permissions_boundary``."""
+    import json
+
+    from generator import other_policies
+    from generator.exits import Exit
+
+    module = _valid_module(manifest)
+    if module is None:
+        return int(Exit.USAGE)
+    policy = other_policies.deployer_policy(module)
+    if policy is None:
+        echo(f"{manifest}: set roles.permissions_boundary; without a boundary no deployer policy can be safe", err=True)
+        return int(Exit.USAGE)
+    sys.stdout.write(json.dumps(policy, indent=2) + "\n")
+    return int(Exit.OK)
+
+
+def init(path: Path, engine: str, strategy: str, account_id: str | None, region: str) -> int:
+    """``init``: a starter manifest at ``path`` and its schema beside it; 2 when ``path``
+    exists or an option is invalid."""
+    from generator import starter
+    from generator.errors import Failed
+    from generator.exits import Exit
+
+    try:
+        schema = starter.write(path, engine=engine, strategy=strategy, account_id=account_id, region=region)
+    except Failed as exc:
+        for d in exc.diagnostics:
+            echo(d.render(), err=True)
+        return int(Exit.USAGE)
+    name = shlex.quote(str(path))
+    schema_path = path.parent / starter.SCHEMA_FILE
+    refresh = f"rotation-tf schema > {shlex.quote(str(schema_path))}"
+    wrote = {
+        "written": f"wrote {path} and {schema_path} (its JSON Schema, for editors)",
+        "current": f"wrote {path} ({schema_path} beside it is current)",
+        "differs": f"wrote {path}; kept {schema_path}, which is not this version's schema (to refresh it: {refresh})",
+    }.get(schema, f"wrote {path}; could not write {schema_path} ({schema.removeprefix('failed: ')}; run: {refresh})")
+    fields = ", ".join(starter.to_fill(engine, strategy, account_id))
+    echo(
+        f"{wrote}; fill in its FILL-IN-... placeholders ({fields}), then: "
+        f"rotation-tf validate {name} && rotation-tf generate {name}",
+        err=True,
+    )
+    return int(Exit.OK)
 
 
 def fast_path(argv: list[str]) -> int | None:
@@ -218,6 +319,11 @@ def fast_path(argv: list[str]) -> int | None:
             return None
     if not files:
         return None
-    if command == "validate":
-        return validate(files)
-    return generate(files, out, check, fail_on_change, color)
+    try:
+        if command == "validate":
+            return validate(files)
+        return generate(files, out, check, fail_on_change, color)
+    except Exception as exc:  # as generator.cli does for every typer command
+        from generator import crash
+
+        return crash.report(command, exc)

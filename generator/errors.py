@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from generator import terminal
+
 
 class Level(str, Enum):
     ERROR = "error"
@@ -53,7 +55,8 @@ class Diagnostic:
             if self.column is not None:
                 where += f":{self.column}"
         field_part = f" {format_path(self.path)}:" if self.path else ""
-        return f"{where}: {self.level.value}:{field_part} {self.message}"
+        # what a terminal shows: a key or a quoted value never becomes an escape (issue 26 §2)
+        return terminal.safe(f"{where}: {self.level.value}:{field_part} {self.message}")
 
 
 class Failed(Exception):

@@ -8,7 +8,7 @@ and building the validators, so the second look costs as much as the first. This
 remembers, per manifest, what the last complete run concluded, and lets the next run skip
 the whole pipeline when *everything* it depends on is unchanged:
 
-* the manifest's bytes, the name it is shown under, the working folder and ``--out``;
+* the manifest's text, the name it is shown under, the working folder and ``--out``;
 * rotation-tf itself (every file of the package and its templates, by content), the
   Python version, and the installed jinja2, pydantic, pydantic-core and PyYAML (by the
   path, size and modification time of each one's ``__init__``);
@@ -90,18 +90,21 @@ def fingerprint() -> str:
     return _fingerprint
 
 
-def _entry_path(kind: str, manifest: Path, raw: bytes, extra: str) -> Path:
+def _entry_path(kind: str, manifest: Path, text: str, extra: str) -> Path:
     h = hashlib.sha256()
-    for part in (fingerprint(), kind, str(manifest), os.getcwd(), extra):
+    for part in (fingerprint(), kind, str(manifest), os.getcwd(), extra, text):
         h.update(part.encode("utf-8", "surrogateescape") + b"\0")
-    h.update(raw)
     return cache_dir() / f"{kind}-{h.hexdigest()[:40]}.json"
 
 
-def _read_manifest(manifest: Path) -> bytes | None:
+def _read_manifest(manifest: Path) -> str | None:
+    """The manifest's text as generator.source.load_text decodes a file (UTF-8, without a
+    byte order mark), to look an entry up; None when it cannot be read or decoded (never
+    valid). An entry is stored under the text that was validated (``module.source.text``),
+    never under the file read again after the run, which may have changed meanwhile."""
     try:
-        return manifest.read_bytes()
-    except OSError:
+        return manifest.read_bytes().decode("utf-8").removeprefix("\ufeff")
+    except (OSError, UnicodeDecodeError):
         return None
 
 
@@ -169,21 +172,18 @@ def validated(manifest: Path) -> list[str] | None:
     """The diagnostics (warnings) to print again when ``manifest`` is known valid; None on a miss."""
     if not enabled():
         return None
-    raw = _read_manifest(manifest)
-    if raw is None:
+    text = _read_manifest(manifest)
+    if text is None:
         return None
-    data = _load(_entry_path("validate", manifest, raw, ""))
+    data = _load(_entry_path("validate", manifest, text, ""))
     return list(data["diagnostics"]) if data is not None else None
 
 
 def remember_valid(manifest: Path, result: Result) -> None:
     if not enabled() or result.module is None or result.exit != 0:
         return
-    raw = _read_manifest(manifest)
-    if raw is None:
-        return
     data = {"diagnostics": [d.render() for d in result.diagnostics], "zips": _zips(result.module)}
-    _store(_entry_path("validate", manifest, raw, ""), data)
+    _store(_entry_path("validate", manifest, result.module.source.text, ""), data)
 
 
 # --------------------------------------------------------------------------------------
@@ -196,10 +196,10 @@ def checked(manifest: Path, out: Path) -> tuple[list[str], str, list[str]] | Non
     The claims (api.claims) let the caller see that two manifests clash."""
     if not enabled():
         return None
-    raw = _read_manifest(manifest)
-    if raw is None:
+    text = _read_manifest(manifest)
+    if text is None:
         return None
-    data = _load(_entry_path("check", manifest, raw, str(out)))
+    data = _load(_entry_path("check", manifest, text, str(out)))
     if data is None or not isinstance(data.get("claims"), list) or _tree(Path(data["target"])) != data["files"]:
         return None
     return list(data["diagnostics"]), str(data["target"]), [str(c) for c in data["claims"]]
@@ -210,9 +210,8 @@ def remember_generated(manifest: Path, out: Path, result: Result) -> None:
     found up to date)."""
     if not enabled() or result.module is None or result.target is None or result.exit != 0:
         return
-    raw = _read_manifest(manifest)
     files = _tree(result.target)
-    if raw is None or files is None:
+    if files is None:
         return
     from generator.api import claims
 
@@ -223,4 +222,4 @@ def remember_generated(manifest: Path, out: Path, result: Result) -> None:
         "files": files,
         "zips": _zips(result.module),
     }
-    _store(_entry_path("check", manifest, raw, str(out)), data)
+    _store(_entry_path("check", manifest, result.module.source.text, str(out)), data)

@@ -2,7 +2,8 @@
 
 Terraform accepts ``import`` blocks only in the root module, so they cannot live in the
 generated module: ``rotation-tf imports MANIFEST`` prints them for the root, addressed
-through the module call (``module.rotation`` by default). Import IDs follow the AWS
+through the module call: ``module.<name>`` of the manifest's module by default (``module:``,
+else the file name: the folder ``generate`` writes, ``out/<name>/``), or ``--module-address``. Import IDs follow the AWS
 provider: a role by name, a role policy as ``role:policy``, a permission as
 ``function/statement``, a rotation by the secret's ARN (or name, when no ARN is given).
 An existing function's role is never imported (the module does not manage it): only the
@@ -11,8 +12,29 @@ policy the module puts on it, found on the role the function runs as.
 
 from __future__ import annotations
 
+import re
+
 from generator import hcl
 from generator.model import Module
+
+ADDRESS_RE = re.compile(r"module\.[A-Za-z_][A-Za-z0-9_-]*(\[[^\]]+\])?(\.module\.[A-Za-z_][A-Za-z0-9_-]*)*")
+"""A module call's address in the root configuration: module.NAME, with an index or nested calls."""
+
+
+def address(module: Module, given: str | None) -> tuple[str | None, str | None]:
+    """(the address to import through, or None; why there is none). Without ``given``, the
+    call named after the module, as ``generate`` names its folder."""
+    if given is not None:
+        if ADDRESS_RE.fullmatch(given):
+            return given, None
+        return None, f"{given!r} is not a module address such as module.{module.name}"
+    default = f"module.{module.name}"
+    if ADDRESS_RE.fullmatch(default):
+        return default, None
+    return None, (
+        f"the module name {module.name!r} cannot name a module call (Terraform names start with a letter or "
+        "'_'): give --module-address, the address your root configuration calls the module by"
+    )
 
 
 def blocks(module: Module, address: str) -> list[tuple[str, str]]:

@@ -30,7 +30,12 @@ def main() -> None:
     # through typer.
     from generator import commands
 
-    code = commands.fast_path(sys.argv[1:])
+    try:
+        code = commands.fast_path(sys.argv[1:])
+    except KeyboardInterrupt:
+        from generator.exits import Exit
+
+        sys.exit(int(Exit.INTERRUPTED))
     if code is not None:
         sys.stdout.flush()
         sys.exit(code)

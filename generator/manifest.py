@@ -2,7 +2,7 @@
 
 These models are the single definition of the manifest: they validate it, and
 ``rotation-tf schema`` derives the JSON Schema from them. They check shape, types and
-closed sets. Rules that relate fields to each other live in :mod:`generator.checks`.
+closed sets. Rules that relate fields to each other live in :mod:`generator.rules`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pydantic_core import ErrorDetails
 from generator import aws
 from generator.engines import Engine
 from generator.errors import Diagnostic
-from generator.external import SecretType
+from generator.partners import SecretType
 from generator.schedules import EVERY_DAYS_MAX, RATE_DAYS_MAX
 from generator.source import Source
 
@@ -39,9 +39,36 @@ PLACEHOLDERS = {
         "the name of the secret that holds the master (admin) user's credentials",
         "example/app/db-master",
     ),
+    # what ``rotation-tf discover`` cannot know without reading values, or where they disagree
+    "FILL-IN-STRATEGY": (
+        "single_user, or alternating_users where the function's secrets' values hold masterarn "
+        "(rotation-tf discover --read-values reads them; discover says why in the comment above it)",
+        "single_user",
+    ),
+    "FILL-IN-ENGINE": (
+        "the database engine of the function's secrets (postgresql, mysql, ...: the engine in their values, "
+        "which rotation-tf discover --read-values reads; discover says why in the comment above it)",
+        "postgresql",
+    ),
+    "FILL-IN-MASTER-SECRET-ARN": (
+        "the ARN of the master secret: the masterarn in this secret's value (rotation-tf discover "
+        "--read-values reads it; discover says why in the comment above it)",
+        "arn:aws:secretsmanager:us-east-1:111122223333:secret:example/app/db-master-AbCdEf",
+    ),
 }
-"""Every value ``rotation-tf init`` cannot know: visible in the starter, and rejected by
-validate (checks.placeholders) wherever it appears, until the user replaces it."""
+"""Every value ``rotation-tf init`` (and ``discover``) cannot know: visible in the manifest, and
+rejected by validate (rules.placeholders, or the field's own check when the placeholder is the
+whole value of an enum or a pattern) wherever it appears, until the user replaces it."""
+FIELD_PLACEHOLDERS = {"strategy": "FILL-IN-STRATEGY", "engine": "FILL-IN-ENGINE", "arn": "FILL-IN-MASTER-SECRET-ARN"}
+"""discover's placeholders, each the whole value of its field: that field's own check (the
+enum's, the ARN's) reports it with :func:`placeholder_message`, and rules.placeholders does
+not report it a second time."""
+
+
+def placeholder_message(token: str) -> str:
+    return f"replace the placeholder {token} with {PLACEHOLDERS[token][0]}"
+
+
 WINDOW_PATTERN = r"^([1-9]|1[0-9]|2[0-4])h$"
 SUBNET_PATTERN = r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$"
 SG_PATTERN = r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$"
@@ -64,6 +91,8 @@ _PATTERN_HINTS = {
     "handler": f"must be a Lambda handler: 1-{aws.HANDLER_MAX} characters without whitespace",
     "module": "must be 1-64 letters, digits, '-' or '_', starting with a letter or digit",
     "code_signing_config_arn": "must be a code signing configuration ARN (arn:aws:lambda:<region>:<account>:code-signing-config:csc-...)",
+    "db_instance": "must be an RDS DB instance identifier: 1-63 letters, digits and hyphens, starting with a letter",
+    "db_cluster": "must be an RDS DB cluster identifier: 1-63 letters, digits and hyphens, starting with a letter",
 }
 
 
@@ -219,6 +248,12 @@ class Function(_Strict):
     ] = Field(default_factory=dict)
 
 
+SOURCES: tuple[str, ...] = ("existing_function_arn", "package", "rotation_app")
+"""The fields of :class:`Function` that say where the function comes from: exactly one is
+given (rules.functions). The one list of function sources (tests/kinds.py reads it)."""
+assert set(SOURCES) <= set(Function.model_fields)
+
+
 class Roles(_Strict):
     """Hardening of every rotation role, each with a safe default."""
 
@@ -254,6 +289,40 @@ class MasterSecret(_Strict):
         ),
     ] = None
     kms_key_arn: Annotated[str | None, Field(description="Customer managed key of the master secret")] = None
+    managed_by: Annotated[
+        Literal["redshift_cluster", "redshift_serverless"] | None,
+        Field(
+            description="A Redshift-managed admin secret (redshift!...): owned by a provisioned cluster or by a "
+            "Serverless namespace, which its name cannot tell; the grants follow (DescribeClusters, or "
+            "ListNamespaces and ListWorkgroups)"
+        ),
+    ] = None
+
+
+RDS_IDENTIFIER_PATTERN = r"^[A-Za-z][A-Za-z0-9-]{0,62}$"  # RDS identifiers (CreateDBInstance, CreateDBCluster)
+
+
+class ReplicaOfMaster(_Strict):
+    """The secret's host is not its master's but a read replica, or an Aurora reader, of the
+    master's database: AWS's alternating-users function then asks RDS (is_rds_replica_database).
+    Exactly one of db_instance or db_cluster."""
+
+    db_instance: Annotated[
+        str | None,
+        Field(
+            pattern=RDS_IDENTIFIER_PATTERN,
+            description="The read replica (a DB instance): the first label of the secret's host; the role may "
+            "describe that instance",
+        ),
+    ] = None
+    db_cluster: Annotated[
+        str | None,
+        Field(
+            pattern=RDS_IDENTIFIER_PATTERN,
+            description="The Aurora cluster whose reader endpoint or reader instance is the secret's host: the "
+            "first label of the master's host (its cluster endpoint); the role may describe that cluster",
+        ),
+    ] = None
 
 
 class Schedule(_Strict):
@@ -337,6 +406,13 @@ class Secret(_Strict):
     kms_key_arn: Annotated[str | None, Field(description="Customer managed key that encrypts the secret")] = None
     master_secret: Annotated[
         MasterSecret | None, Field(description="Required for alternating_users, not allowed for single_user")
+    ] = None
+    replica_of_master: Annotated[
+        ReplicaOfMaster | None,
+        Field(
+            description="The secret's host is a read replica or an Aurora reader of its master's database (its "
+            "host differs from the master's); the role may ask RDS, as AWS's function does"
+        ),
     ] = None
     schedule: Annotated[Schedule, Field(description="When the secret rotates")]
     rotate_immediately: Annotated[bool, Field(description="Rotate once as soon as rotation is turned on")] = False
@@ -476,6 +552,8 @@ def _message(model: type[BaseModel], err: ErrorDetails, loc: tuple[Any, ...]) ->
     name = str(loc[-1]) if loc else ""
     if kind == "missing":
         return "required field is missing"
+    if isinstance(value, str) and value in PLACEHOLDERS and value != ACCOUNT_PLACEHOLDER:
+        return placeholder_message(value)
     if kind == "extra_forbidden":
         owner = _model_at(model, loc[:-1])
         msg = f"unknown field {name!r}"
@@ -578,7 +656,7 @@ def _salvage(
     cls: type[M], data: Any, fill: Mapping[str, Any] | None = None, rounds: int = 8
 ) -> tuple[M | None, set[tuple[Any, ...]], set[str]]:
     """Validate ``data`` as ``cls``, dropping the values that fail, so that the rules in
-    :mod:`generator.checks` can still look at the rest. Shape errors are reported
+    :mod:`generator.rules` can still look at the rest. Shape errors are reported
     separately; this only decides what is left to check. A required top-level field named
     in ``fill`` that is missing (or was dropped) gets that stand-in value, so that the rest
     still validates; the caller must treat it as unknown.
@@ -615,7 +693,7 @@ def _salvage(
 @dataclass(frozen=True)
 class Head:
     """The manifest's top level (every field but ``functions`` and ``secrets``) as the rules in
-    :mod:`generator.checks` see it, valid or not. Every value has been validated: ``roles``
+    :mod:`generator.rules` see it, valid or not. Every value has been validated: ``roles``
     is a :class:`Roles`, never the mapping the file holds. In a partial manifest a required
     field that is missing or had a shape error is None (unknown), and an optional one with a
     shape error has its default; either way the path is in :attr:`Partial.dropped` or the

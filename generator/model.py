@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import pairwise
 from pathlib import Path as FsPath
 
-from generator import __version__, aws, aws_calls, engines, external, policies, rotation_apps
+from generator import __version__, aws, aws_calls, engines, partners, policies, rotation_apps
 from generator.errors import Diagnostic, Level
 from generator.manifest import Function, Manifest, Secret
 from generator.naming import Names, region_tag, secret_ident
@@ -57,7 +57,7 @@ class ManagedSecret:
 @dataclass(frozen=True)
 class ExternalPlan:
     """A managed external secret: Secrets Manager rotates it with its partner, as the module's
-    external rotation role (generator/external.py)."""
+    external rotation role (generator/partners.py)."""
 
     secret_type: str
     partner: str
@@ -100,6 +100,15 @@ class SecretPlan:
     service_rotated: bool = False  # managed: true -- the owning service rotates it; schedule only
     rotates: bool = True  # False: created for a single_user function, password not yet in the database
     external: ExternalPlan | None = None  # a managed external secret
+    master_kind: str | None = None  # aws_calls.PLAIN / RDS_MANAGED_DB / ... (None: no master secret)
+    replica: tuple[str, str] | None = None  # replica_of_master: (aws_calls.REPLICA_INSTANCE or _CLUSTER, identifier)
+
+    @property
+    def grant(self) -> policies.SecretGrant:
+        """What the secret contributes to its function's role, as the manifest says."""
+        return policies.SecretGrant(
+            self.policy_arn, self.kms_key_arn, self.master_arn, self.master_kms_key_arn, self.master_kind, self.replica
+        )
 
     @cached_property
     def ident(self) -> str:
@@ -209,8 +218,7 @@ class RoleSettings:
 @dataclass(frozen=True)
 class Module:
     name: str
-    manifest_name: str
-    manifest_dir: FsPath
+    source: Source = field(compare=False, repr=False)  # the manifest as loaded: text, positions, folder
     digest: str
     version: str
     account_id: str
@@ -222,6 +230,16 @@ class Module:
     secrets: tuple[SecretPlan, ...]
     roles: RoleSettings = RoleSettings("/", None, 3600, True)
     external_role: ExternalRole | None = None
+
+    @property
+    def manifest_name(self) -> str:
+        """The manifest's file name, as the generated files' headers name it."""
+        return self.source.file_name
+
+    @property
+    def manifest_dir(self) -> FsPath:
+        """Where the manifest's relative paths (a package's zip) start."""
+        return self.source.base_dir
 
     @property
     def externals(self) -> tuple[SecretPlan, ...]:
@@ -254,7 +272,7 @@ class Module:
     @property
     def moves(self) -> tuple[tuple[str, str, str], ...]:
         """(kind, from, to) for every function rename, oldest name first, as a chain.
-        Secrets have none: Secrets Manager cannot rename a secret (checks.py refuses
+        Secrets have none: Secrets Manager cannot rename a secret (generator/rules refuses
         previous_names on secrets), so a new name is a new secret and a new rotation."""
         out: list[tuple[str, str, str]] = []
         for f in self.functions:
@@ -311,6 +329,23 @@ class Module:
         return tuple(out)
 
     @property
+    def policy_context(self) -> policies.Context:
+        return policies.Context(self.partition, self.region, self.account_id)
+
+    def requests(
+        self, fn: FunctionPlan, grant: policies.SecretGrant, function_arn: str | None = None
+    ) -> tuple[policies.Request, ...]:
+        """Every request ``fn``'s rotation makes for a secret (policies.secret_requests): with
+        ``s.grant``, as the manifest says; doctor passes a grant of what the account holds."""
+        return policies.secret_requests(
+            grant,
+            ctx=self.policy_context,
+            engine=fn.engine,
+            strategy=fn.strategy,
+            function_arn=function_arn or fn.function_arn,
+        )
+
+    @property
     def switched(self) -> tuple[FunctionPlan, ...]:
         return tuple(f for f in self.functions if f.policy is not None and f.policy.form == policies.COMPACT)
 
@@ -324,7 +359,7 @@ def _managed(s: Secret, manifest: Manifest) -> ManagedSecret:
             fields=(),
             tags=tuple(sorted(s.tags.items())),
         )
-    assert s.connection is not None and s.function is not None  # checks: create needs both
+    assert s.connection is not None and s.function is not None  # rules: create needs both
     fn = manifest.functions[s.function]
     fields: dict[str, object] = {"engine": engines.secret_engine(fn.engine), "host": s.connection.host}
     if s.connection.port is not None:
@@ -352,6 +387,25 @@ def _master_arn(s: Secret, partition: str, manifest: Manifest) -> str | None:
         return s.master_secret.arn
     assert s.master_secret.name is not None
     return aws.secret_pattern(partition, manifest.region, manifest.account_id, s.master_secret.name)
+
+
+def _master_kind(s: Secret, partition: str, manifest: Manifest) -> str | None:
+    """The kind of the master secret (aws_calls.master_kind): from its name, and for a
+    Redshift-managed one from ``managed_by``."""
+    arn = _master_arn(s, partition, manifest)
+    if arn is None or s.master_secret is None:
+        return None
+    return aws_calls.master_kind(aws.secret_name(arn), s.master_secret.managed_by)
+
+
+def _replica(s: Secret) -> tuple[str, str] | None:
+    r = s.replica_of_master
+    if r is None:
+        return None
+    if r.db_instance is not None:
+        return (aws_calls.REPLICA_INSTANCE, r.db_instance)
+    assert r.db_cluster is not None  # rules.secrets: exactly one
+    return (aws_calls.REPLICA_CLUSTER, r.db_cluster)
 
 
 def _app_plan(f: Function, names: Names, mine: tuple[SecretPlan, ...], manifest: Manifest, partition: str) -> AppPlan:
@@ -406,13 +460,13 @@ def _environment(f: Function, partition: str, region: str) -> tuple[tuple[str, s
 def _external(s: Secret) -> ExternalPlan | None:
     if s.external is None:
         return None
-    p = external.partner(s.external.type)
+    p = partners.partner(s.external.type)
     return ExternalPlan(
         secret_type=s.external.type,
         partner=p.partner,
         page=p.page,
         metadata=tuple(sorted(s.external.metadata.items())),
-        admin_arn=s.external.metadata.get(external.ADMIN_SECRET_KEY),
+        admin_arn=s.external.metadata.get(partners.ADMIN_SECRET_KEY),
         admin_kms_key_arn=s.external.admin_kms_key_arn,
     )
 
@@ -481,8 +535,11 @@ def _external_role(
 def _digest(manifest: Manifest) -> str:
     data = manifest.model_dump(mode="json")
     for secret in data["secrets"].values():
-        if secret.get("external") is None:  # added later: a manifest without it keeps its digest
-            secret.pop("external", None)
+        for later in ("external", "replica_of_master"):  # added later: a manifest without them keeps its digest
+            if secret.get(later) is None:
+                secret.pop(later, None)
+        if isinstance(secret.get("master_secret"), dict) and secret["master_secret"].get("managed_by") is None:
+            secret["master_secret"].pop("managed_by", None)
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
@@ -508,7 +565,7 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
                 master_arn=_master_arn(s, partition, manifest),
                 master_kms_key_arn=s.master_secret.kms_key_arn if s.master_secret else None,
                 schedule=Schedule(s.schedule.every_days, s.schedule.expression, s.schedule.window),
-                # An external secret rotates when rotation is turned on (checks/external.py)
+                # An external secret rotates when rotation is turned on (rules/external.py)
                 rotate_immediately=s.rotate_immediately or s.external is not None,
                 managed=_managed(s, manifest) if s.create else None,
                 adopt=s.import_,
@@ -516,6 +573,8 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
                 rotates=s.password_in_database is not False
                 and not (s.external is not None and s.external.credentials_stored is False),
                 external=_external(s),
+                master_kind=_master_kind(s, partition, manifest),
+                replica=_replica(s),
             )
         )
     by_function: dict[str, list[SecretPlan]] = {}
@@ -538,16 +597,7 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
         else:
             function_name = names.function
             arn = aws.function_arn(partition, manifest.region, manifest.account_id, function_name)
-        grants = tuple(
-            policies.SecretGrant(
-                s.policy_arn,
-                s.kms_key_arn,
-                s.master_arn,
-                s.master_kms_key_arn,
-                aws_calls.master_kind(aws.secret_name(s.master_arn)) if s.master_arn else None,
-            )
-            for s in mine
-        )
+        grants = tuple(s.grant for s in mine)
         policy: policies.RolePolicy | None = None
         app = None
         if f.rotation_app is not None:
@@ -659,8 +709,7 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
     notes += external_notes
     module = Module(
         name=manifest.module or module_name,
-        manifest_name=source.display_name.replace("\\", "/").rsplit("/", 1)[-1],
-        manifest_dir=source.base_dir,
+        source=source,
         digest=_digest(manifest),
         version=__version__,
         account_id=manifest.account_id,
@@ -680,10 +729,3 @@ def build(manifest: Manifest, source: Source, module_name: str) -> tuple[Module,
         external_role=external_role,
     )
     return module, notes
-
-
-def load(path: FsPath, display_name: str | None = None) -> tuple[Module, list[Diagnostic]]:
-    """Read, validate and model a manifest: :func:`generator.api.load`, the pipeline's driver."""
-    from generator import api
-
-    return api.load(path, display_name)

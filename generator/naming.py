@@ -8,7 +8,7 @@ Each secret gets its own blocks, named by :func:`secret_ident`: ``prod/orders/db
 ``for_each`` over a map, because Terraform re-evaluates a ``for_each`` collection for every
 instance it plans, so plan time grows with the square of the number of secrets (measured in
 bench/: 1.9x the literal form at 1,000 secrets, 3.7x at 2,000). Two names that map to the
-same identifier are an error (checks/renames.py), never silently renamed: an address is state.
+same identifier are an error (rules/renames.py), never silently renamed: an address is state.
 """
 
 from __future__ import annotations
@@ -19,6 +19,22 @@ from dataclasses import dataclass
 from generator.hcl import KEYWORDS
 
 FUNCTION_KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+
+
+def function_key_problem(key: str) -> str | None:
+    """Why ``key`` cannot name a function, or None. A function key names the module's
+    Terraform resources as it is (:func:`generator.hcl.ident`), so besides the pattern it must
+    not be one of HCL's keywords: a key ``null`` or ``true`` once validated and then crashed
+    generate (issue 26)."""
+    if not FUNCTION_KEY_RE.match(key):
+        return "must start with a letter and hold only letters, digits, '-' and '_'"
+    if key in KEYWORDS:
+        return (
+            f"is an HCL keyword ({', '.join(sorted(KEYWORDS))}), which cannot name a Terraform resource; choose another"
+        )
+    return None
+
+
 _NOT_IN_IDENT = re.compile(r"[^A-Za-z0-9_-]")
 
 

@@ -98,13 +98,40 @@ class Statement:
 
 @dataclass(frozen=True)
 class SecretGrant:
-    """What one secret contributes to its function's role."""
+    """What one secret contributes to its function's role: the secret, its master secret and
+    their keys, and its path (the kinds of master and of replica host). The module builds it
+    from the manifest; ``doctor`` from what the account holds (the real ARNs and keys, and in
+    ``master_resource`` the database the master's tag names)."""
 
     arn: str  # full ARN, or AWS's partial-ARN pattern when only the name is known
     kms_key_arn: str | None
     master_arn: str | None
     master_kms_key_arn: str | None
-    master_kind: str | None = None  # aws_calls.PLAIN / RDS_MANAGED_DB / RDS_MANAGED_CLUSTER
+    master_kind: str | None = None  # aws_calls.PLAIN / RDS_MANAGED_DB / ... (None: no master)
+    replica: tuple[str, str] | None = None  # (aws_calls.REPLICA_INSTANCE or _CLUSTER, its identifier)
+    master_resource: str | None = None  # the ARN a service-managed master's tag names, when known
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request a rotation makes for one secret: an action on a resource with the
+    condition context that the grant's statement depends on, and the statement that grants
+    it (:func:`secret_requests`). ``about`` is what it is for: ``secret`` (the secret, its
+    replica check, GetRandomPassword), ``key`` (the secret's customer managed key) or
+    ``master`` (the master secret, its key, its database)."""
+
+    sid: str  # the statement; the KMS ones are numbered per key when built (UseSecretKey1, ...)
+    action: str
+    resource: str
+    about: str
+    context: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def context_map(self) -> dict[str, str]:
+        return dict(self.context)
+
+    def __str__(self) -> str:
+        return f"{self.action} on {self.resource}"
 
 
 @dataclass(frozen=True)
@@ -137,51 +164,101 @@ def _uniq(values: list[str]) -> tuple[str, ...]:
     return tuple(sorted(set(values)))
 
 
-def _kms_statements(
-    grants: tuple[SecretGrant, ...],
-    ctx: Context,
-    compact: bool,
-    reader: tuple[str, str] = ("ReadMasterSecretKey", "master"),
-) -> list[Statement]:
+SECRET_KEY = "UseSecretKey"  # statements on the rotated secrets' customer managed keys, numbered per key
+MASTER_KEY = "ReadMasterSecretKey"  # ... on the master secrets' keys (decrypt only)
+ADMIN_KEY = "ReadAdminSecretKey"  # ... on the admin secrets' keys of managed external secrets
+ALLOW_ROTATION = "secretsmanager:resource/AllowRotationLambdaArn"
+SECRET_ID = "secretsmanager:SecretId"
+SECRET_TYPE = "secretsmanager:resource/Type"
+ENCRYPTION_CONTEXT = "kms:EncryptionContext:SecretARN"
+
+
+def _kms_statements(requests: list[Request], ctx: Context, compact: bool, reader: tuple[str, str] = (MASTER_KEY, "master")) -> list[Statement]:  # fmt: skip
+    """One statement per customer managed key of the rotated secrets (both actions), then one
+    per key of the secrets they read (decrypt only), each conditioned on the secrets' ARNs
+    as Secrets Manager's encryption context (the account's secrets in the compact form)."""
     out: list[Statement] = []
     wildcard = f"arn:{ctx.partition}:secretsmanager:{ctx.region}:{ctx.account}:secret:*"
-    by_key: dict[str, list[str]] = {}
-    for g in grants:
-        if g.kms_key_arn:
-            by_key.setdefault(g.kms_key_arn, []).append(g.arn)
-    for i, (key, arns) in enumerate(sorted(by_key.items()), 1):
-        secret_arns = [wildcard] if compact else list(_uniq(arns))
-        out.append(
-            Statement(
-                sid=f"UseSecretKey{i}",
-                actions=KMS_SECRET_ACTIONS,
-                resources=(key,),
-                reason="customer managed key of rotated secrets",
-                condition={
-                    "StringLike": {
-                        "kms:EncryptionContext:SecretARN": secret_arns if len(secret_arns) > 1 else secret_arns[0]
-                    }
-                },
+    for sid, reason in ((SECRET_KEY, "customer managed key of rotated secrets"),
+                        (reader[0], f"customer managed key of {reader[1]} secrets (decrypt only)")):  # fmt: skip
+        by_key: dict[str, list[str]] = {}
+        actions: dict[str, list[str]] = {}
+        for r in requests:
+            if r.sid == sid:
+                by_key.setdefault(r.resource, []).append(r.context_map[ENCRYPTION_CONTEXT])
+                actions.setdefault(r.resource, []).append(r.action)
+        for i, (key, arns) in enumerate(sorted(by_key.items()), 1):
+            secret_arns = [wildcard] if compact and sid == SECRET_KEY else list(_uniq(arns))
+            out.append(
+                Statement(
+                    sid=f"{sid}{i}",
+                    actions=_uniq(actions[key]),
+                    resources=(key,),
+                    reason=reason,
+                    condition={
+                        "StringLike": {ENCRYPTION_CONTEXT: secret_arns if len(secret_arns) > 1 else secret_arns[0]}
+                    },
+                )
             )
-        )
-    by_master_key: dict[str, list[str]] = {}
-    for g in grants:
-        if g.master_arn and g.master_kms_key_arn:
-            by_master_key.setdefault(g.master_kms_key_arn, []).append(g.master_arn)
-    for i, (key, arns) in enumerate(sorted(by_master_key.items()), 1):
-        masters = list(_uniq(arns))
-        out.append(
-            Statement(
-                sid=f"{reader[0]}{i}",
-                actions=KMS_MASTER_ACTIONS,
-                resources=(key,),
-                reason=f"customer managed key of {reader[1]} secrets (decrypt only)",
-                condition={
-                    "StringLike": {"kms:EncryptionContext:SecretARN": masters if len(masters) > 1 else masters[0]}
-                },
-            )
-        )
     return out
+
+
+def secret_requests(
+    g: SecretGrant, *, ctx: Context, engine: str, strategy: str, function_arn: str
+) -> tuple[Request, ...]:
+    """Every request the rotation function for ``engine`` x ``strategy`` makes for the secret
+    of ``g``, on its path (aws_calls.Path): the calls of AWS's function that the secret's
+    master and replica kinds lead to, each on its resource, and the KMS calls Secrets Manager
+    makes on the function's behalf with a customer managed key. The one enumeration: the
+    module's statements are built from these (:func:`build`), and ``doctor`` evaluates them
+    against the role the function really runs as."""
+    master = (g.master_kind or aws_calls.PLAIN) if g.master_arn else None
+    path = aws_calls.Path(engine, strategy, master, g.replica[0] if g.replica else None)
+    rds = f"arn:{ctx.partition}:rds:{ctx.region}:{ctx.account}"
+    on_secret = ((ALLOW_ROTATION, function_arn), (SECRET_ID, g.arn))
+    out: dict[tuple[str, str, str], Request] = {}
+
+    def add(sid: str, action: str, resource: str, about: str, context: tuple[tuple[str, str], ...] = ()) -> None:
+        out.setdefault((sid, action, resource), Request(sid, action, resource, about, context))
+
+    for use in path.needs():
+        assert use.sid is not None
+        target = use.call[2]
+        if target == aws_calls.SECRET:
+            add(use.sid, use.action, g.arn, "secret", on_secret)
+        elif target == aws_calls.NO_RESOURCE:
+            add(use.sid, use.action, "*", "secret")
+        elif target == aws_calls.MASTER:
+            assert g.master_arn is not None
+            add(use.sid, use.action, g.master_arn, "master", ((SECRET_ID, g.master_arn),))
+        elif target in (aws_calls.RDS_DB, aws_calls.RDS_CLUSTER):
+            kind = "db" if target == aws_calls.RDS_DB else "cluster"
+            if use.sid in (aws_calls.REPLICA_INSTANCES, aws_calls.REPLICA_CLUSTERS):
+                assert g.replica is not None
+                add(use.sid, use.action, f"{rds}:{kind}:{g.replica[1]}", "secret")
+            else:
+                add(use.sid, use.action, g.master_resource or f"{rds}:{kind}:*", "master")
+        elif target == aws_calls.REDSHIFT_CLUSTER:
+            redshift = f"arn:{ctx.partition}:redshift:{ctx.region}:{ctx.account}:cluster:*"
+            add(use.sid, use.action, g.master_resource or redshift, "master")
+        elif target == aws_calls.REDSHIFT_SERVERLESS:
+            add(use.sid, use.action, "*", "master")
+        else:  # pragma: no cover - tests/test_aws_calls.py: every granted call has a known target
+            raise AssertionError(f"no resource for {use}")
+    if master and not any(r.sid == aws_calls.READ_MASTER for r in out.values()):
+        # engine other: AWS's generic template reads no master, but your alternating-users
+        # function does; the permissions page (seed) grants GetSecretValue on it
+        assert g.master_arn is not None
+        add(
+            aws_calls.READ_MASTER, "secretsmanager:GetSecretValue", g.master_arn, "master", ((SECRET_ID, g.master_arn),)
+        )
+    if g.kms_key_arn:
+        for action in KMS_SECRET_ACTIONS:
+            add(SECRET_KEY, action, g.kms_key_arn, "key", ((ENCRYPTION_CONTEXT, g.arn),))
+    if g.master_arn and g.master_kms_key_arn:
+        for action in KMS_MASTER_ACTIONS:
+            add(MASTER_KEY, action, g.master_kms_key_arn, "master", ((ENCRYPTION_CONTEXT, g.master_arn),))
+    return tuple(out.values())
 
 
 def _vpc_statements(ctx: Context, subnet_ids: tuple[str, ...], security_group_ids: tuple[str, ...]) -> list[Statement]:
@@ -224,6 +301,40 @@ def _vpc_statements(ctx: Context, subnet_ids: tuple[str, ...], security_group_id
     ]
 
 
+# Why each table-driven statement is there (its calls, with lines, are in its ``code``).
+_REASONS = {
+    aws_calls.ROTATE: "rotate the secrets that use this function (seed)",
+    aws_calls.READ_MASTER: "read the master secret that sets the password (seed; read only)",
+    aws_calls.DESCRIBE_MASTER: "read the RDS-managed master secret's aws:rds:primarydb* tag, which names its database "
+    "(the secret holds only username and password)",
+    aws_calls.RDS_INSTANCES: "look up the host, port and engine of the RDS-managed master's DB instance; every DB "
+    "instance of the account and region, as the manifest names the master secret, not its database",
+    aws_calls.RDS_CLUSTERS: "look up the host, port and engine of the RDS-managed master's DB cluster; every DB "
+    "cluster of the account and region, as the manifest names the master secret, not its database",
+    aws_calls.DESCRIBE_ADMIN: "read the admin secret's tags: a Redshift-managed one's aws:redshift:primaryclusterarn / "
+    "aws:redshift-serverless:namespacearn names its database (AWS's function reads them for every admin secret)",
+    aws_calls.REDSHIFT_CLUSTERS: "look up the host and port of the provisioned cluster whose Redshift-managed admin "
+    "secret is the master; every cluster of the account and region, as the manifest names the secret, not its cluster",
+    aws_calls.REDSHIFT_NAMESPACES: "find the namespace and workgroup of the Redshift Serverless admin secret that is "
+    "the master (the list actions have no resource type)",
+    aws_calls.REPLICA_INSTANCES: "check that the secret's host is a read replica of its master's DB instance "
+    "(replica_of_master.db_instance: that instance only)",
+    aws_calls.REPLICA_CLUSTERS: "check that the secret's host is an Aurora reader of its master's DB cluster "
+    "(replica_of_master.db_cluster: that cluster only)",
+    aws_calls.RANDOM: "create a new password (seed; the action has no resource type)",
+}
+_SOURCES = {
+    aws_calls.RDS_INSTANCES: aws_calls.RDS_ACTIONS_PAGE,
+    aws_calls.RDS_CLUSTERS: aws_calls.RDS_ACTIONS_PAGE,
+    aws_calls.REPLICA_INSTANCES: aws_calls.RDS_ACTIONS_PAGE,
+    aws_calls.REPLICA_CLUSTERS: aws_calls.RDS_ACTIONS_PAGE,
+    aws_calls.REDSHIFT_CLUSTERS: aws_calls.REDSHIFT_ACTIONS_PAGE,
+    aws_calls.REDSHIFT_NAMESPACES: aws_calls.REDSHIFT_SERVERLESS_ACTIONS_PAGE,
+}
+# A replica's own grant is left out where the RDS-managed master's covers the account's instances (clusters).
+_COVERED_BY = {aws_calls.REPLICA_INSTANCES: aws_calls.RDS_INSTANCES, aws_calls.REPLICA_CLUSTERS: aws_calls.RDS_CLUSTERS}
+
+
 def build(
     grants: tuple[SecretGrant, ...],
     *,
@@ -238,96 +349,48 @@ def build(
     engine: str = "other",
     strategy: str = "single_user",
 ) -> RolePolicy:
+    """The role's policy: the statements that grant the requests of every secret
+    (:func:`secret_requests`), then what Lambda itself needs."""
     compact = form == COMPACT
+    requests = [
+        r
+        for g in grants
+        for r in secret_requests(g, ctx=ctx, engine=engine, strategy=strategy, function_arn=function_arn)
+    ]
+    masters = frozenset(g.master_kind or aws_calls.PLAIN for g in grants if g.master_arn)
+    replicas = frozenset(g.replica[0] for g in grants if g.replica)
     statements: list[Statement] = []
-    kinds = frozenset(g.master_kind or aws_calls.PLAIN for g in grants if g.master_arn)
-
-    def calls(sid: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """The actions of statement ``sid`` and its citation, from the table of AWS's calls."""
-        return aws_calls.actions(sid, engine, strategy, kinds), aws_calls.citation(sid, engine, strategy, kinds)
-
-    if grants:
-        actions, code = calls(aws_calls.ROTATE)
-        if compact:
-            statements.append(
-                Statement(
-                    sid=aws_calls.ROTATE,
-                    actions=actions,
-                    resources=(f"arn:{ctx.partition}:secretsmanager:{ctx.region}:{ctx.account}:secret:*",),
-                    reason="rotate the secrets whose rotation function is this function (compact form)",
-                    condition={"StringEquals": {"secretsmanager:resource/AllowRotationLambdaArn": function_arn}},
-                    code=code,
-                )
-            )
-        else:
-            statements.append(
-                Statement(
-                    sid=aws_calls.ROTATE,
-                    actions=actions,
-                    resources=_uniq([g.arn for g in grants]),
-                    reason="rotate the secrets that use this function (seed)",
-                    code=code,
-                )
-            )
-    masters = _uniq([g.master_arn for g in grants if g.master_arn])
-    actions, code = calls(aws_calls.READ_MASTER)
-    if masters and not actions:
-        # engine other: AWS's generic template reads no master, but your alternating-users
-        # function does; the permissions page (seed) grants GetSecretValue on it
-        actions = ("secretsmanager:GetSecretValue",)
-    if masters:
-        statements.append(
-            Statement(
-                sid=aws_calls.READ_MASTER,
-                actions=actions,
-                resources=masters,
-                reason="read the master secret that sets the password (seed; read only)",
-                code=code,
-            )
-        )
-    rds_masters = _uniq([g.master_arn for g in grants if g.master_arn and g.master_kind in aws_calls.RDS_MANAGED_KINDS])
-    actions, code = calls(aws_calls.DESCRIBE_MASTER)
-    if rds_masters and actions:
-        statements.append(
-            Statement(
-                sid=aws_calls.DESCRIBE_MASTER,
-                actions=actions,
-                resources=rds_masters,
-                reason="read the RDS-managed master secret's aws:rds:primarydb* tag, which names its database "
-                "(the secret holds only username and password)",
-                code=code,
-            )
-        )
-    rds = f"arn:{ctx.partition}:rds:{ctx.region}:{ctx.account}"
-    for sid, resource, what in (
-        (aws_calls.RDS_INSTANCES, f"{rds}:db:*", "DB instance"),
-        (aws_calls.RDS_CLUSTERS, f"{rds}:cluster:*", "DB cluster"),
-    ):
-        actions, code = calls(sid)
-        if actions:
+    for sid in aws_calls.TABLE_SIDS:
+        mine = [r for r in requests if r.sid == sid]
+        resources = _uniq([r.resource for r in mine])
+        cover = next((st.resources for st in statements if st.sid == _COVERED_BY.get(sid)), ())
+        resources = tuple(r for r in resources if r.rsplit(":", 1)[0] + ":*" not in cover)
+        if not resources:
+            continue
+        code = aws_calls.citation(sid, engine, strategy, masters, replicas)
+        if sid == aws_calls.ROTATE and compact:
             statements.append(
                 Statement(
                     sid=sid,
-                    actions=actions,
-                    resources=(resource,),
-                    reason=f"look up the host, port and engine of the RDS-managed master's {what}; every {what} "
-                    "of the account and region, as the manifest names the master secret, not its database",
-                    source=aws_calls.RDS_ACTIONS_PAGE,
+                    actions=_uniq([r.action for r in mine]),
+                    resources=(f"arn:{ctx.partition}:secretsmanager:{ctx.region}:{ctx.account}:secret:*",),
+                    reason="rotate the secrets whose rotation function is this function (compact form)",
+                    condition={"StringEquals": {ALLOW_ROTATION: function_arn}},
                     code=code,
                 )
             )
-    actions, code = calls(aws_calls.RANDOM)
-    if actions:
+            continue
         statements.append(
             Statement(
-                sid=aws_calls.RANDOM,
-                actions=actions,
-                resources=("*",),
-                reason="create a new password (seed; the action has no resource type)",
+                sid=sid,
+                actions=_uniq([r.action for r in mine if r.resource in resources]),
+                resources=resources,
+                reason=_REASONS[sid],
+                source=_SOURCES.get(sid, ""),
                 code=code,
             )
         )
-    statements.extend(_kms_statements(grants, ctx, compact))
+    statements.extend(_kms_statements(requests, ctx, compact))
     if in_vpc:
         statements.extend(_vpc_statements(ctx, subnet_ids, security_group_ids))
     if traced:
@@ -386,7 +449,7 @@ def choose(grants: tuple[SecretGrant, ...], **kw: Any) -> RolePolicy:
 
 
 # --------------------------------------------------------------------------------------
-# Managed external secrets: the role Secrets Manager itself assumes (generator/external.py)
+# Managed external secrets: the role Secrets Manager itself assumes (generator/partners.py)
 
 
 @dataclass(frozen=True)
@@ -400,48 +463,71 @@ class ExternalGrant:
     admin_kms_key_arn: str | None
 
 
-def external_policy(grants: tuple[ExternalGrant, ...], ctx: Context) -> RolePolicy:
-    """The external rotation role's inline policy. AWS's example (mes-security) grants the four
-    rotation actions on every secret of the account whose ``secretsmanager:resource/Type`` is
-    the partner's type; here one statement per type names exactly this manifest's secrets of
-    that type and keeps the type condition on top, so a secret deleted and re-created under
-    the same name with another type is not covered by a name pattern."""
-    from generator import external
+def external_requests(g: ExternalGrant) -> tuple[Request, ...]:
+    """Every request Secrets Manager makes as the external rotation role for one managed
+    external secret (AWS's example role, mes-security): the four rotation actions on the
+    secret, of its type; GetRandomPassword; reading the admin secret its metadata names;
+    and the KMS calls on the keys of both. ``external_policy`` is built from these, and
+    ``doctor``'s ``external-grants`` evaluates them."""
+    from generator import partners
 
+    on_secret = ((SECRET_ID, g.arn), (SECRET_TYPE, g.secret_type))
+    out = [Request(f"Rotate{g.secret_type}", a, g.arn, "secret", on_secret) for a in ROTATION_ACTIONS]
+    out.append(Request(aws_calls.RANDOM, "secretsmanager:GetRandomPassword", "*", "secret"))
+    if g.admin_arn:
+        out.append(Request(partners.ADMIN_SECRETS, "secretsmanager:GetSecretValue", g.admin_arn, "master", ((SECRET_ID, g.admin_arn),)))  # fmt: skip
+    if g.kms_key_arn:
+        out += [
+            Request(SECRET_KEY, a, g.kms_key_arn, "key", ((ENCRYPTION_CONTEXT, g.arn),)) for a in KMS_SECRET_ACTIONS
+        ]
+    if g.admin_arn and g.admin_kms_key_arn:
+        out += [Request(ADMIN_KEY, a, g.admin_kms_key_arn, "master", ((ENCRYPTION_CONTEXT, g.admin_arn),)) for a in KMS_MASTER_ACTIONS]  # fmt: skip
+    return tuple(out)
+
+
+def external_policy(grants: tuple[ExternalGrant, ...], ctx: Context) -> RolePolicy:
+    """The external rotation role's inline policy, built from :func:`external_requests`. AWS's
+    example (mes-security) grants the four rotation actions on every secret of the account whose
+    ``secretsmanager:resource/Type`` is the partner's type; here one statement per type names
+    exactly this manifest's secrets of that type and keeps the type condition on top, so a
+    secret deleted and re-created under the same name with another type is not covered by a
+    name pattern."""
+    from generator import partners
+
+    requests = [r for g in grants for r in external_requests(g)]
     statements = [
         Statement(
             sid=f"Rotate{secret_type}",
             actions=ROTATION_ACTIONS,
-            resources=_uniq([g.arn for g in grants if g.secret_type == secret_type]),
+            resources=_uniq([r.resource for r in requests if r.sid == f"Rotate{secret_type}"]),
             reason=f"rotate exactly this manifest's {secret_type} secrets (AWS's example: every secret of the type "
             "in the account)",
-            condition={"StringEquals": {"secretsmanager:resource/Type": secret_type}},
-            source=external.SECURITY_PAGE,
+            condition={"StringEquals": {SECRET_TYPE: secret_type}},
+            source=partners.SECURITY_PAGE,
         )
         for secret_type in sorted({g.secret_type for g in grants})
     ]
-    admins = _uniq([g.admin_arn for g in grants if g.admin_arn])
+    admins = _uniq([r.resource for r in requests if r.sid == partners.ADMIN_SECRETS])
     if admins:
         statements.append(
             Statement(
-                sid="ReadAdminSecrets",
+                sid=partners.ADMIN_SECRETS,
                 actions=("secretsmanager:GetSecretValue",),
                 resources=admins,
-                reason=f"read the admin secrets the metadata names ({external.ADMIN_SECRET_KEY}; read only)",
-                source=external.PARTNERS_PAGE,
+                reason=f"read the admin secrets the metadata names ({partners.ADMIN_SECRET_KEY}; read only)",
+                source=partners.PARTNERS_PAGE,
             )
         )
     statements.append(
         Statement(
-            sid="GetRandomPassword",
+            sid=aws_calls.RANDOM,
             actions=("secretsmanager:GetRandomPassword",),
             resources=("*",),
             reason="create new credentials (AWS's example; the action has no resource type)",
-            source=external.SECURITY_PAGE,
+            source=partners.SECURITY_PAGE,
         )
     )
-    kms = tuple(SecretGrant(g.arn, g.kms_key_arn, g.admin_arn, g.admin_kms_key_arn) for g in grants)
-    statements.extend(_kms_statements(kms, ctx, compact=False, reader=("ReadAdminSecretKey", "admin")))
+    statements.extend(_kms_statements(requests, ctx, compact=False, reader=(ADMIN_KEY, "admin")))
     return RolePolicy(EXPLICIT, tuple(statements))
 
 

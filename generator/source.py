@@ -1,4 +1,9 @@
-"""Stage 1: read a manifest file into plain Python data plus a map of source positions.
+"""Stage 1: read a manifest into plain Python data plus a map of source positions.
+
+:func:`load` reads a file; :func:`load_text` takes text that is not on disk (a ``git show``
+blob, discover's draft, init's starter). Both give the one :class:`Source` that every later
+stage reads: the text, its positions, and where relative paths in it start. Nothing reads
+the manifest again.
 
 PyYAML's C-accelerated composer builds the node graph (with line and column marks); this
 module turns nodes into values itself, so that it can
@@ -77,8 +82,10 @@ class Source:
     display_name: str
     data: Any
     positions: dict[Path, tuple[int, int]] = field(default_factory=dict)
-    base_dir: FsPath = field(default_factory=lambda: FsPath("."))
+    base_dir: FsPath = field(default_factory=lambda: FsPath("."))  # where relative paths (a package's zip) start
     key_positions: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    text: str = ""  # as read: decoded, without a byte order mark
+    file_name: str = ""  # in generated headers; its stem is the module name when the manifest sets none
 
     def where(self, path: Path, key: bool = False) -> tuple[int | None, int | None]:
         """Line and column of the value at ``path`` (of its key with ``key=True``), or of
@@ -229,12 +236,25 @@ def _indent_tab(text: str, line: int | None) -> tuple[int, int] | None:
     return None
 
 
+def _token_start(exc: yaml.MarkedYAMLError) -> yaml.Mark | None:
+    """Where the token that PyYAML could not finish starts, when its error names one: a
+    quoted scalar, key, anchor or tag being scanned ("while scanning ..."), or a flow
+    collection being parsed. A quote left open on line 6 fails at the end of the stream;
+    the user's mistake is on line 6. For a block mapping or sequence PyYAML's context is
+    where the enclosing block starts (often line 1): the problem's own mark is closer."""
+    context = exc.context or ""
+    if exc.context_mark is not None and context.startswith(("while scanning", "while parsing a flow")):
+        return exc.context_mark
+    return None
+
+
 def load(path: FsPath, display_name: str | None = None) -> Source:
-    """Load ``path``; raise :class:`Failed` with diagnostics when it is not a usable manifest."""
+    """Load the manifest file ``path``; raise :class:`Failed` with diagnostics when it is not
+    a usable manifest. Relative paths in it start at the file's folder."""
     name = display_name or str(path)
 
-    def fail(message: str, line: int | None = None, col: int | None = None) -> Failed:
-        return Failed([Diagnostic(name, line, col, (), message)])
+    def fail(message: str) -> Failed:
+        return Failed([Diagnostic(name, None, None, (), message)])
 
     if not path.exists():
         raise fail("no such file")
@@ -243,20 +263,49 @@ def load(path: FsPath, display_name: str | None = None) -> Source:
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
-            raise fail(f"file is {size:,} bytes; manifests are limited to {MAX_BYTES:,} bytes")
+            raise fail(_too_big(size))
         raw = path.read_bytes()
     except OSError as exc:
         raise fail(f"cannot read file: {exc.strerror or exc}") from None
     if len(raw) > MAX_BYTES:  # pragma: no cover - file grew between stat and read
         raise fail(f"file is larger than {MAX_BYTES:,} bytes")
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise fail("the file is UTF-16 (it starts with a UTF-16 byte order mark); save it as UTF-8", 1, 1)
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise fail(f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})", line, col) from None
+    return load_text(raw, name, path.parent, path.name)
+
+
+def _too_big(size: int) -> str:
+    return f"file is {size:,} bytes; manifests are limited to {MAX_BYTES:,} bytes"
+
+
+def load_text(
+    text: str | bytes, display_name: str, base_dir: FsPath = FsPath("."), file_name: str | None = None
+) -> Source:
+    """Load a manifest that is not on disk, with the same checks and messages as a file's
+    (bytes are decoded as a file's are). ``display_name`` names it in messages; relative
+    paths in it start at ``base_dir``; ``file_name`` (default: the last part of
+    ``display_name``) gives the module name when the manifest sets none."""
+    name = display_name
+    if file_name is None:
+        file_name = name.replace("\\", "/").rsplit("/", 1)[-1]
+
+    def fail(message: str, line: int | None = None, col: int | None = None) -> Failed:
+        return Failed([Diagnostic(name, line, col, (), message)])
+
+    if isinstance(text, bytes):
+        raw = text
+        if len(raw) > MAX_BYTES:
+            raise fail(_too_big(len(raw)))
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise fail("the file is UTF-16 (it starts with a UTF-16 byte order mark); save it as UTF-8", 1, 1)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = raw.count(b"\n", 0, exc.start) + 1
+            col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+            raise fail(f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})", line, col) from None
+    elif len(text) > MAX_BYTES // 4:  # fewer characters cannot take MAX_BYTES in UTF-8
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > MAX_BYTES:
+            raise fail(_too_big(size))
     if text.startswith("\ufeff"):
         text = text[1:]
     if not text.strip():
@@ -271,8 +320,11 @@ def load(path: FsPath, display_name: str | None = None) -> Source:
         problem = exc.problem or "invalid YAML"
         if exc.context:
             problem = f"{exc.context}: {problem}" if exc.context not in problem else problem
-        if mark is not None:
-            raise fail(f"YAML syntax error: {problem}", mark.line + 1, mark.column + 1) from None
+        at = _token_start(exc) or mark
+        if at is not None and mark is not None and (at.line, at.column) != (mark.line, mark.column):
+            problem += f" (at {mark.line + 1}:{mark.column + 1})"
+        if at is not None:
+            raise fail(f"YAML syntax error: {problem}", at.line + 1, at.column + 1) from None
         raise fail(f"YAML syntax error: {problem}") from None
     except yaml.YAMLError as exc:
         raise fail(f"YAML error: {exc}") from None
@@ -303,4 +355,4 @@ def load(path: FsPath, display_name: str | None = None) -> Source:
     if not isinstance(data, dict):
         kind = "a list" if isinstance(data, list) else f"a single value ({type(data).__name__})"
         raise fail(f"the manifest must be a mapping of fields, not {kind}", 1, 1)
-    return Source(name, data, builder.positions, path.parent, builder.key_positions)
+    return Source(name, data, builder.positions, base_dir, builder.key_positions, text, file_name)

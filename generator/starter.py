@@ -90,7 +90,7 @@ def write(path: FsPath, *, engine: str, strategy: str, account_id: str | None, r
     Every value init cannot know (the account without ``account_id``: :data:`ACCOUNT_PLACEHOLDER`)
     is a placeholder, so that the file cannot validate (nor generate) until the user fills
     it in; everything else in it is checked here with the placeholders' examples in place."""
-    from generator import model
+    from generator import api, source
 
     if os.path.lexists(path):
         raise Failed(
@@ -107,17 +107,11 @@ def write(path: FsPath, *, engine: str, strategy: str, account_id: str | None, r
         os.chmod(tmp, 0o644)
         # Once its placeholders are filled in, the starter must pass the same validation as
         # any manifest (its module name comes from the target's file name, so validate under
-        # that name); here they are filled with examples.
+        # that name, in its folder); here they are filled with examples.
         filled = body
         for placeholder, (_what, example) in PLACEHOLDERS.items():
             filled = filled.replace(placeholder, example)
-        cfd, check = tempfile.mkstemp(prefix="rotation-tf-init-", suffix=path.suffix or ".yaml", dir=folder)
-        try:
-            with os.fdopen(cfd, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write(filled)
-            model.load(FsPath(check), display_name=str(path))  # raises Failed
-        finally:
-            os.unlink(check)
+        api.load(source.load_text(filled, str(path), folder, path.name))  # raises Failed
         try:
             os.link(tmp, path)
         except FileExistsError:

@@ -4,24 +4,51 @@ Writing renders nothing: it receives every file's text, writes them into a stagi
 beside the target, and swaps the folder in with one ``renameat2(RENAME_EXCHANGE)`` call,
 so a run killed at any moment leaves the old module or the new one, never a mix. Runs on
 the same output folder are serialised with ``flock`` on the folder itself (no lock file
-to commit). A file without the tool's header is never overwritten or deleted.
+to commit). A file without the tool's header (:func:`is_generated`) is never overwritten
+or deleted.
+
+What the module folder holds before a write is read here too: :func:`dropped_created_secrets`
+warns of the created secrets that the next apply would delete.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import re
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
+from typing import TYPE_CHECKING
 
-from generator.errors import NOT_GENERATED, Diagnostic, Failed
-from generator.render import is_generated
+from generator.errors import NOT_GENERATED, Diagnostic, Failed, Level
+
+if TYPE_CHECKING:
+    from generator.model import Module
+
+MARKER = "DO NOT EDIT"
+TOOL = "rotation-tf"
+"""Every generated file's header names the tool and carries the marker (render.header)."""
 
 STAGING_PREFIX = ".rotation-tf-staging-"
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
+
+
+def is_generated(text: str) -> bool:
+    """True when the file carries the tool's header: on its first line, or for JSON
+    (which has no comments) in a "_comment" member on its second line."""
+    head = text.split("\n", 2)
+    if TOOL in head[0] and MARKER in head[0]:
+        return True
+    return (
+        head[0] == "{"
+        and len(head) > 1
+        and head[1].lstrip().startswith('"_comment"')
+        and TOOL in head[1]
+        and MARKER in head[1]
+    )
 
 
 @dataclass
@@ -240,3 +267,45 @@ def write(files: dict[str, str], target: FsPath) -> None:
             _fsync_dir(out_dir)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+
+_CREATED_SECRET = re.compile(
+    r'^resource "aws_secretsmanager_secret" "[^"]+" \{\n  name += "([^"\\]*)"\n(.*?)^\}', re.M | re.S
+)
+_RECOVERY = re.compile(r"recovery_window_in_days += ([0-9]+)")
+
+
+def dropped_created_secrets(manifest: FsPath, target: FsPath, module: Module) -> list[Diagnostic]:
+    """A warning for each secret that the module folder's current ``secrets.tf`` creates and
+    the manifest no longer does: the next apply deletes it. Secrets Manager cannot rename a
+    secret, so a renamed created secret is one of these, and its successor gets a new random
+    password. The old ``secrets.tf`` is the tool's own output (names need no unescaping:
+    created secret names hold only letters, digits and /_+=.@-)."""
+    path = target / "secrets.tf"
+    try:
+        old = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    if not is_generated(old):
+        return []
+    kept = {s.name for s in module.managed}
+    out = []
+    for m in _CREATED_SECRET.finditer(old):
+        name = m.group(1)
+        if name in kept:
+            continue
+        days = _RECOVERY.search(m.group(2))
+        restore = f"restorable for {days.group(1)} days" if days and days.group(1) != "0" else "without recovery"
+        out.append(
+            Diagnostic(
+                str(manifest),
+                None,
+                None,
+                ("secrets",),
+                f"created secret {name!r} is in {path} but no longer in the manifest: the next apply deletes it "
+                f"and its password ({restore}). Secrets Manager cannot rename a secret, so a new name is a new "
+                "secret with a new random password; put the entry back to keep it",
+                level=Level.WARNING,
+            )
+        )
+    return out

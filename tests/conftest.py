@@ -20,6 +20,9 @@ from harness import MotoServer, terraform_or_skip  # noqa: E402
 # that a snapshot does not change the day Lambda deprecates a runtime. Subprocesses inherit it.
 PINNED_TODAY = "2026-11-29"
 os.environ.setdefault("ROTATION_TF_TODAY", PINNED_TODAY)
+# A doctor check that reads the account through a method it did not declare (its ``reads``)
+# is an error in tests (generator/live/checks/check.py); subprocesses inherit it too.
+os.environ.setdefault("ROTATION_TF_STRICT_READS", "1")
 
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 # What terraform init/plan/apply can run here: a module with managed external secrets needs
@@ -58,28 +61,34 @@ def _in(cwd: Path, env: dict[str, str] | None) -> Iterator[None]:
         os.environ.update(saved_env)
 
 
-def cli(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> Run:
+def cli(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None, internal_error_ok: bool = False) -> Run:
     """Run ``rotation-tf ARGS`` in this process, dispatched as :func:`generator.main.main`
     does (the hook's fast path for a plain generate/validate, typer for the rest): the fast
-    way to test the CLI. stdout is not a terminal. An exception other than the exit is
-    raised, so that a traceback fails the test. Use :func:`cli_process` where the process
-    itself matters."""
+    way to test the CLI. stdout is not a terminal. An internal error (an exception no
+    command expects: exit 4, generator.crash) fails the test with its traceback, which
+    ROTATION_TF_DEBUG=1 puts on stderr, unless ``internal_error_ok``. Use
+    :func:`cli_process` where the process itself matters."""
     from typer.testing import CliRunner
 
     from generator import commands
     from generator.cli import app
+    from generator.exits import Exit
 
     runner = CliRunner()
-    with _in(cwd, env):
+    with _in(cwd, {"ROTATION_TF_DEBUG": "1", **(env or {})}):
         with runner.isolation() as streams:
             code = commands.fast_path(list(args))
             out, err = streams[0].getvalue().decode(), streams[1].getvalue().decode()
         if code is not None:
-            return Run(code, out, err)
-        result = runner.invoke(app, list(args), prog_name="rotation-tf")
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return Run(result.exit_code, result.stdout, result.stderr)
+            run = Run(code, out, err)
+        else:
+            result = runner.invoke(app, list(args), prog_name="rotation-tf")
+            if result.exception is not None and not isinstance(result.exception, SystemExit):
+                raise result.exception
+            run = Run(result.exit_code, result.stdout, result.stderr)
+    if run.returncode == Exit.INTERNAL and not internal_error_ok:
+        raise AssertionError(f"rotation-tf {' '.join(args)}: internal error (exit 4)\n{run.stderr}")
+    return run
 
 
 def cli_process(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> Run:

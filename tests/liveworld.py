@@ -247,3 +247,20 @@ def manifest(w: World, **overrides: Any) -> dict[str, Any]:
 
 def dump(data: dict[str, Any]) -> str:
     return yaml.safe_dump(data, sort_keys=False)
+
+
+def placeholder_messages(path: Any) -> list[str]:
+    """validate's errors for a manifest discover wrote: every one must be a FILL-IN placeholder
+    it left (naming discover --read-values), or the test fails; [] when it validates."""
+    from generator import api
+
+    result = api.validate(path)
+    messages = [f"{'.'.join(map(str, d.path))}: {d.message}" for d in result.diagnostics if d.level.name == "ERROR"]
+    assert all("replace the placeholder FILL-IN-" in m and "discover --read-values" in m for m in messages), messages
+    return messages
+
+
+def fill_in(text: str, strategy: str = "single_user", engine: str = "postgresql", master: str = "") -> str:
+    """A discovered manifest with its FILL-IN placeholders replaced, as its user would."""
+    out = text.replace("FILL-IN-STRATEGY", strategy).replace("FILL-IN-ENGINE", engine)
+    return out.replace("FILL-IN-MASTER-SECRET-ARN", json.dumps(master)) if master else out

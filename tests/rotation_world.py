@@ -37,6 +37,13 @@ moto limits worked around (besides the proxy's ASSUME_ROLE, ENFORCEMENT, KMS, RD
 * ``CODE``: moto stores a function's code but cannot hand it back; the runner runs the zip
   the function was created from, after the test checks that the function's ``CodeSha256``
   is that zip's.
+* ``HOSTS``: the replica cases name the PostgreSQL server by RDS endpoint names that moto made
+  up (a read replica's, an Aurora cluster's writer and reader endpoints), which are in no DNS.
+  AWS's PostgreSQL functions connect through libpq, which takes the address to connect to
+  from ``PGHOSTADDR`` and keeps the name for everything else: the function's process gets
+  the server's loopback address there, so every name reaches the one server, as the
+  replica's and the reader's endpoints reach their cluster's data on AWS. (Not a moto limit:
+  names without DNS.)
 """
 
 from __future__ import annotations
@@ -194,10 +201,11 @@ class Rotator:
     """Drives rotations of secrets through AWS's code under a role's credentials: one runner
     process per function, started at its first rotation and ended with the Rotator."""
 
-    def __init__(self, moto, proxy, region: str):
+    def __init__(self, moto, proxy, region: str, pg_hostaddr: str | None = None):
         self.moto = moto
         self.proxy = proxy
         self.region = region
+        self.pg_hostaddr = pg_hostaddr  # HOSTS
         self.sm = moto.client("secretsmanager", region)
         self._runners: dict[str, _Runner] = {}
         self._logs = Path(tempfile.mkdtemp(prefix="rotation-runner-"))
@@ -223,6 +231,8 @@ class Rotator:
             AWS_SHARED_CREDENTIALS_FILE=os.devnull,
             AWS_EC2_METADATA_DISABLED="true",
         )
+        if self.pg_hostaddr:
+            env["PGHOSTADDR"] = self.pg_hostaddr  # HOSTS
         return env
 
     def _runner(self, fn: Function) -> _Runner:

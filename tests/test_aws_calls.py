@@ -21,7 +21,7 @@ from aws_functions import environment_reads, function_files, read_calls, shared_
 from conftest import cli
 from hclparse import load_module, resources
 
-from generator import aws_calls, model
+from generator import api, aws_calls
 from generator.engines import ENGINES
 from generator.live import policy_eval
 from generator.manifest import Strategy
@@ -32,25 +32,27 @@ MASTERS = {
     aws_calls.PLAIN: f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:app/db-admin-Mst456",
     aws_calls.RDS_MANAGED_DB: f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-0d72c586-d9ba-46f5-aced-dd0fc6eb6ba4-fGbVUQ",
     aws_calls.RDS_MANAGED_CLUSTER: f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!cluster-3c1a6f1e-44d8-4b5e-9f0a-2b7c9d1e8f00-Hk2LmN",
+    aws_calls.REDSHIFT_MANAGED_CLUSTER: f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:redshift!orders-awsuser-Rs1234",
+    aws_calls.REDSHIFT_MANAGED_NAMESPACE: f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:redshift!analytics-admin-Ns5678",
 }
+MANAGED_BY = {v: k for k, v in aws_calls.MANAGED_BY.items()}
+REPLICAS = {aws_calls.REPLICA_INSTANCE: "orders-replica-1", aws_calls.REPLICA_CLUSTER: "orders-aurora"}
 # What each target is, as an ARN the function's request would name.
 RESOURCE = {
     aws_calls.SECRET: SECRET_ARN,
     aws_calls.NO_RESOURCE: "*",
     aws_calls.RDS_DB: f"arn:aws:rds:{REGION}:{ACCOUNT}:db:orders-primary",
     aws_calls.RDS_CLUSTER: f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:orders-aurora",
-    "redshift:cluster": f"arn:aws:redshift:{REGION}:{ACCOUNT}:cluster:orders",
-    "redshift-serverless:*": "*",
+    aws_calls.REDSHIFT_CLUSTER: f"arn:aws:redshift:{REGION}:{ACCOUNT}:cluster:orders",
+    aws_calls.REDSHIFT_SERVERLESS: "*",
+}
+# The replica a replica check describes (what replica_of_master names).
+REPLICA_RESOURCE = {
+    aws_calls.RDS_DB: f"arn:aws:rds:{REGION}:{ACCOUNT}:db:orders-replica-1",
+    aws_calls.RDS_CLUSTER: f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:orders-aurora",
 }
 STRATEGIES = get_args(Strategy)
-TABLE_DRIVEN = {
-    aws_calls.ROTATE,
-    aws_calls.READ_MASTER,
-    aws_calls.DESCRIBE_MASTER,
-    aws_calls.RANDOM,
-    aws_calls.RDS_INSTANCES,
-    aws_calls.RDS_CLUSTERS,
-}
+TABLE_DRIVEN = set(aws_calls.TABLE_SIDS)
 
 
 def _shared() -> Path:
@@ -135,10 +137,14 @@ def test_clone_limits_are_the_code_s() -> None:
             assert aws_calls.CLONE_LIMITS.get(name, (None,))[0] == int(m.group(1)), name
 
 
-def _manifest(engine: str, strategy: str, master: str | None) -> dict:
+def _manifest(engine: str, strategy: str, master: str | None, replica: str | None = None) -> dict:
     secret: dict = {"function": "fn", "arn": SECRET_ARN, "schedule": {"every_days": 30}}
     if master is not None:
         secret["master_secret"] = {"arn": MASTERS[master]}
+        if master in MANAGED_BY:
+            secret["master_secret"]["managed_by"] = MANAGED_BY[master]
+    if replica is not None:
+        secret["replica_of_master"] = {replica: REPLICAS[replica]}
     return {
         "version": 1,
         "account_id": ACCOUNT,
@@ -154,41 +160,49 @@ def _manifest(engine: str, strategy: str, master: str | None) -> dict:
     }
 
 
-def _cases():
-    for engine in ENGINES:
-        for strategy in STRATEGIES:
-            function = aws_calls.function_for(engine, strategy)
-            if not aws_calls.reads_master(engine, strategy):
-                yield engine, strategy, None
-                continue
-            yield engine, strategy, aws_calls.PLAIN
-            for kind in aws_calls.RDS_MASTER_KINDS.get(function, ()):
-                yield engine, strategy, kind
+def test_the_paths_are_every_engine_strategy_master_and_replica() -> None:
+    """aws_calls.paths(), the table of the path tests here and in test_doctor_grants.py:
+    each engine and strategy; each master kind a function reads; each replica it accepts."""
+    paths = list(aws_calls.paths())
+    assert len(paths) == len(set(paths))
+    assert {(p.engine, p.strategy) for p in paths} == {(e, s) for e in ENGINES for s in STRATEGIES}
+    for p in paths:
+        assert (p.master is not None) == aws_calls.reads_master(p.engine, p.strategy), p
+        supported = (aws_calls.PLAIN, *aws_calls.RDS_MASTER_KINDS.get(p.function, ()),
+                     *aws_calls.REDSHIFT_MASTER_KINDS.get(p.function, ()))  # fmt: skip
+        assert p.master is None or p.master in supported, p
+        assert p.replica is None or p.replica in aws_calls.REPLICA_PATHS.get(p.function, ()), p
+    for function, kinds in aws_calls.REPLICA_PATHS.items():
+        assert {p.replica for p in paths if p.function == function} == {None, *kinds}, function
 
 
-@pytest.mark.parametrize(("engine", "strategy", "master"), list(_cases()), ids=lambda v: str(v))
-def test_every_call_is_granted_on_its_resource_or_says_why_not(
-    tmp_path: Path, engine: str, strategy: str, master: str | None
-) -> None:
-    path = tmp_path / "m.yaml"
-    path.write_text(yaml.safe_dump(_manifest(engine, strategy, master)))
-    module, _ = model.load(path)
+@pytest.mark.parametrize("path", list(aws_calls.paths()), ids=str)
+def test_every_call_is_granted_on_its_resource_or_says_why_not(tmp_path: Path, path: aws_calls.Path) -> None:
+    engine, strategy, master = path.engine, path.strategy, path.master
+    file = tmp_path / "m.yaml"
+    file.write_text(yaml.safe_dump(_manifest(engine, strategy, master, path.replica)))
+    module, _ = api.load(file)
     (fn,) = module.functions
     assert fn.policy is not None
     doc = fn.policy.document()
     resource = dict(RESOURCE, master=MASTERS[master] if master else "")
-    masters = frozenset({master}) if master else frozenset()
-    uses = aws_calls.uses(engine, strategy, masters)
+    uses = aws_calls.uses(engine, strategy, path.masters, path.replicas)
     assert uses, "every function makes calls"
     for use in uses:
         target = resource[use.call[2]]
+        if use.sid in (aws_calls.REPLICA_INSTANCES, aws_calls.REPLICA_CLUSTERS):
+            target = REPLICA_RESOURCE[use.call[2]]
         verdict = policy_eval.evaluate([doc], policy_eval.Request(use.action, target, {}))
         if use.sid is not None:
             assert verdict == policy_eval.ALLOWED, (use, verdict)
-            (st,) = [s for s in fn.policy.statements if s.sid == use.sid]
+            covered = [s for s in fn.policy.statements if s.sid == use.sid]
+            if not covered:  # a replica's grant, folded into the RDS-managed master's on every database
+                assert use.sid in (aws_calls.REPLICA_INSTANCES, aws_calls.REPLICA_CLUSTERS), use
+                continue
+            (st,) = covered
             assert use.action in st.actions
             assert st.code[0] == use.function and use.cite in st.code
-        else:
+        elif not any(u.call == use.call and u.sid for u in uses):  # the same call granted for another path
             assert use.reason, use
             assert verdict != policy_eval.ALLOWED, f"{use} says it is not granted, yet the policy allows it"
     # Least: what the table drives is exactly what some call needs.
@@ -199,10 +213,91 @@ def test_every_call_is_granted_on_its_resource_or_says_why_not(
             assert set(st.actions) == {u.action for u in uses if u.sid == st.sid}, st.sid
 
 
+def test_redshift_admin_secrets_are_described_and_their_databases_looked_up(tmp_path: Path) -> None:
+    """The Redshift multi-user function reads every admin secret's tags (DescribeSecret), and
+    a Redshift-managed one's cluster (DescribeClusters) or namespace (the Serverless lists)."""
+    sids = {}
+    for kind in (aws_calls.PLAIN, *aws_calls.REDSHIFT_MANAGED_KINDS):
+        path = tmp_path / f"{kind.replace('!', '-')}.yaml"
+        path.write_text(yaml.safe_dump(_manifest("redshift", "alternating_users", kind)))
+        module, _ = api.load(path)
+        sids[kind] = {s.sid: s for s in module.functions[0].policy.statements}
+        assert sids[kind][aws_calls.DESCRIBE_ADMIN].actions == ("secretsmanager:DescribeSecret",)
+        assert sids[kind][aws_calls.DESCRIBE_ADMIN].resources == (MASTERS[kind],)
+    assert aws_calls.REDSHIFT_CLUSTERS not in sids[aws_calls.PLAIN]
+    assert aws_calls.REDSHIFT_NAMESPACES not in sids[aws_calls.PLAIN]
+    cluster = sids[aws_calls.REDSHIFT_MANAGED_CLUSTER][aws_calls.REDSHIFT_CLUSTERS]
+    assert cluster.actions == ("redshift:DescribeClusters",)
+    assert cluster.resources == (f"arn:aws:redshift:{REGION}:{ACCOUNT}:cluster:*",)
+    assert cluster.source == aws_calls.REDSHIFT_ACTIONS_PAGE
+    serverless = sids[aws_calls.REDSHIFT_MANAGED_NAMESPACE][aws_calls.REDSHIFT_NAMESPACES]
+    assert serverless.actions == ("redshift-serverless:ListNamespaces", "redshift-serverless:ListWorkgroups")
+    assert serverless.resources == ("*",)
+    assert aws_calls.REDSHIFT_CLUSTERS not in sids[aws_calls.REDSHIFT_MANAGED_NAMESPACE]
+
+
+def test_redshift_master_kinds_are_the_tags_the_code_reads() -> None:
+    for name, path in function_files(_shared()).items():
+        text = path.read_text(encoding="utf-8")
+        kinds = []
+        if "'aws:redshift:primaryclusterarn'" in text and "describe_clusters(" in text:
+            kinds.append(aws_calls.REDSHIFT_MANAGED_CLUSTER)
+        if "'aws:redshift-serverless:namespacearn'" in text and "list_workgroups(" in text:
+            kinds.append(aws_calls.REDSHIFT_MANAGED_NAMESPACE)
+        assert tuple(kinds) == aws_calls.REDSHIFT_MASTER_KINDS.get(name, ()), name
+        for kind, tag in aws_calls.MASTER_TAGS.items():  # the tag names, as the code spells them
+            if kind in aws_calls.RDS_MASTER_KINDS.get(name, ()) + aws_calls.REDSHIFT_MASTER_KINDS.get(name, ()):
+                assert f"'{tag}'" in text, (name, tag)
+
+
+def test_which_functions_describe_every_master() -> None:
+    """A function that calls DescribeSecret on its master only for an RDS-managed one guards
+    it on a secret holding just username and password; those in DESCRIBES_EVERY_MASTER do not."""
+    for name, path in function_files(_shared()).items():
+        if ("secretsmanager", "describe_secret", aws_calls.MASTER) not in aws_calls.CALLS[name]:
+            assert name not in aws_calls.DESCRIBES_EVERY_MASTER
+            continue
+        guarded = "set(secret_dict.keys()) == set(['username', 'password'])" in path.read_text(encoding="utf-8")
+        assert guarded == (name not in aws_calls.DESCRIBES_EVERY_MASTER), name
+
+
+def test_replica_paths_are_the_code_s() -> None:
+    """is_rds_replica_database: a read replica of the master's instance; the Aurora reader path
+    (get_cluster_info_from_master_host) in the functions that have it."""
+    for name, path in function_files(_shared()).items():
+        text = path.read_text(encoding="utf-8")
+        kinds = []
+        if "def is_rds_replica_database(" in text:
+            assert "current_dict['host'] != master_dict['host'] and not is_rds_replica_database(" in text, name
+            kinds.append(aws_calls.REPLICA_INSTANCE)
+        if "def get_cluster_info_from_master_host(" in text:
+            kinds.append(aws_calls.REPLICA_CLUSTER)
+        assert tuple(kinds) == aws_calls.REPLICA_PATHS.get(name, ()), name
+
+
+def test_a_replica_is_granted_its_own_instance_or_cluster(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(
+        yaml.safe_dump(_manifest("postgresql", "alternating_users", aws_calls.PLAIN, aws_calls.REPLICA_INSTANCE))
+    )
+    module, _ = api.load(path)
+    sts = {s.sid: s for s in module.functions[0].policy.statements}
+    assert sts[aws_calls.REPLICA_INSTANCES].actions == ("rds:DescribeDBInstances",)
+    assert sts[aws_calls.REPLICA_INSTANCES].resources == (REPLICA_RESOURCE[aws_calls.RDS_DB],)
+    assert sts[aws_calls.REPLICA_INSTANCES].source == aws_calls.RDS_ACTIONS_PAGE
+    assert aws_calls.RDS_INSTANCES not in sts and aws_calls.DESCRIBE_MASTER not in sts
+    path.write_text(yaml.safe_dump(_manifest("mysql", "alternating_users", aws_calls.PLAIN, aws_calls.REPLICA_CLUSTER)))
+    module, _ = api.load(path)
+    sts = {s.sid: s for s in module.functions[0].policy.statements}
+    assert sts[aws_calls.REPLICA_CLUSTERS].actions == ("rds:DescribeDBClusters",)
+    assert sts[aws_calls.REPLICA_CLUSTERS].resources == (REPLICA_RESOURCE[aws_calls.RDS_CLUSTER],)
+    assert aws_calls.REPLICA_INSTANCES not in sts
+
+
 def test_rds_describes_are_scoped_to_the_account_and_region(tmp_path: Path) -> None:
     path = tmp_path / "m.yaml"
     path.write_text(yaml.safe_dump(_manifest("postgresql", "alternating_users", aws_calls.RDS_MANAGED_CLUSTER)))
-    module, _ = model.load(path)
+    module, _ = api.load(path)
     sts = {s.sid: s for s in module.functions[0].policy.statements}
     assert sts[aws_calls.RDS_CLUSTERS].resources == (f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:*",)
     assert aws_calls.RDS_INSTANCES not in sts  # a cluster's master: DescribeDBClusters only
@@ -351,7 +446,7 @@ def test_engine_other_keeps_the_seed_s_master_grant(tmp_path: Path) -> None:
     other still needs one and gets the permissions page's GetSecretValue on it."""
     path = tmp_path / "m.yaml"
     path.write_text(yaml.safe_dump(_manifest("other", "alternating_users", aws_calls.PLAIN)))
-    module, _ = model.load(path)
+    module, _ = api.load(path)
     sts = {s.sid: s for s in module.functions[0].policy.statements}
     assert sts[aws_calls.READ_MASTER].actions == ("secretsmanager:GetSecretValue",)
     assert sts[aws_calls.READ_MASTER].resources == (MASTERS[aws_calls.PLAIN],)

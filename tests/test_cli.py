@@ -151,3 +151,26 @@ def test_bad_manifest_names_file_line_field_and_writes_nothing(workdir: Path) ->
     assert "Traceback" not in proc.stderr
     assert not (workdir / "out").exists()
     assert cli("validate", "bad.yaml", cwd=workdir).returncode == 2
+
+
+def test_imports_address_the_module_generate_writes(workdir: Path) -> None:
+    """imports defaults to module.<the manifest's module>, the folder generate writes (issue
+    25 §4: a manifest of module adopted got module.rotation.* addresses)."""
+    text = (workdir / "examples" / "hardened.yaml").read_text(encoding="utf-8")
+    (workdir / "examples" / "adopted.yaml").write_text(text, encoding="utf-8")  # module: the file name
+    (workdir / "examples" / "named.yaml").write_text("module: payments\n" + text, encoding="utf-8")
+    for manifest, module in (("adopted.yaml", "adopted"), ("named.yaml", "payments"), ("hardened.yaml", "hardened")):
+        generated = cli("generate", f"examples/{manifest}", "--out", "out", cwd=workdir)
+        assert generated.returncode == 0 and (workdir / "out" / module).is_dir(), generated.stderr
+        run = cli("imports", f"examples/{manifest}", cwd=workdir)
+        assert run.returncode == 0, run.stderr
+        addresses = [line.split("=", 1)[1].strip() for line in run.stdout.splitlines() if line.startswith("  to ")]
+        assert addresses and all(a.startswith(f"module.{module}.") for a in addresses), run.stdout
+    given = cli("imports", "examples/adopted.yaml", "--module-address", 'module.rotation["eu"]', cwd=workdir)
+    assert 'to = module.rotation["eu"].aws_lambda_permission.ledger' in given.stdout
+    bad = cli("imports", "examples/adopted.yaml", "--module-address", "rotation", cwd=workdir)
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr == "rotation-tf: 'rotation' is not a module address such as module.adopted\n"
+    (workdir / "examples" / "2024.yaml").write_text(text, encoding="utf-8")
+    unnamed = cli("imports", "examples/2024.yaml", cwd=workdir)
+    assert unnamed.returncode == 2 and "give --module-address" in unnamed.stderr and unnamed.stdout == ""

@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 from conftest import ROOT
 
-from generator import grants, model
+from generator import api, model, other_policies
 
 SERVICES = {
     "IAM": "iam",
@@ -70,13 +70,13 @@ def _module(tmp_path: Path) -> tuple[Path, model.Module]:
     manifest.write_text(yaml.safe_dump(data))
     (tmp_path / "build").mkdir(exist_ok=True)
     (tmp_path / "build" / "rotator.zip").write_bytes((ROOT / "examples" / "build" / "rotator.zip").read_bytes())
-    module, _ = model.load(manifest)
+    module, _ = api.load(manifest)
     return manifest, module
 
 
 def test_refuses_roles_without_the_boundary(tmp_path: Path) -> None:
     _, m = _module(tmp_path)
-    policy = grants.deployer_policy(m)
+    policy = other_policies.deployer_policy(m)
     assert policy is not None
     role = next(f.role_arn for f in m.functions if f.creates_role)
     boundary = m.roles.permissions_boundary
@@ -108,8 +108,8 @@ def test_refuses_roles_without_the_boundary(tmp_path: Path) -> None:
 
 
 def test_pass_role_only_to_lambda() -> None:
-    m, _ = model.load(ROOT / "examples" / "rotation.yaml")
-    assert grants.deployer_policy(m) is None, "no boundary configured, no deployer policy"
+    m, _ = api.load(ROOT / "examples" / "rotation.yaml")
+    assert other_policies.deployer_policy(m) is None, "no boundary configured, no deployer policy"
     data = yaml.safe_load((ROOT / "examples" / "rotation.yaml").read_text())
     data["roles"] = {"permissions_boundary": "arn:aws:iam::111122223333:policy/boundary"}
     data["functions"]["pg-single"]["execution_role_arn"] = "arn:aws:iam::111122223333:role/pg-rotator-exec"
@@ -120,8 +120,8 @@ def test_pass_role_only_to_lambda() -> None:
     (ROOT / ".tf-work" / "build" / "rotator.zip").write_bytes(
         (ROOT / "examples" / "build" / "rotator.zip").read_bytes()
     )
-    m, _ = model.load(path)
-    policy = grants.deployer_policy(m)
+    m, _ = api.load(path)
+    policy = other_policies.deployer_policy(m)
     role = next(f.role_arn for f in m.functions if f.package)
     assert allowed(policy, "iam:PassRole", role, {"iam:PassedToService": "lambda.amazonaws.com"})
     assert not allowed(policy, "iam:PassRole", role, {"iam:PassedToService": "ec2.amazonaws.com"})

@@ -12,7 +12,7 @@ from conftest import EXAMPLES, ROOT
 from conftest import shuffled as _shuffled
 
 from generator import api
-from generator.render import is_generated
+from generator.writer import is_generated
 
 
 def _render(manifest: Path, out: Path) -> dict[str, str]:

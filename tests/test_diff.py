@@ -502,3 +502,32 @@ def test_an_existing_function_gaining_a_vpc_shows_its_network_rows(work: Path) -
     }
     md = diff(work, base, new, "--format", "markdown").stdout
     assert "<details>" not in md and "| `pg-single` | `ec2:CreateNetworkInterface` |" in md
+
+
+EXTERNAL = ROOT / "examples" / "external-secrets.yaml"
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "json"])
+def test_adding_or_removing_the_external_secrets_role_is_a_row_of_its_own(fmt: str) -> None:
+    """The role Secrets Manager assumes for managed external secrets belongs to no function:
+    its creation and destruction are rows of their own in every format (issue 25: text and
+    markdown raised KeyError 'function', exit 1 with an empty stdout)."""
+    from conftest import cli as cli_in_process
+
+    role = "acme-external-secrets-external-rotation-use1"
+    for base, new, change in (
+        ("/dev/null", str(EXTERNAL), "created"),
+        (str(EXTERNAL), "/dev/null", "destroyed"),
+    ):
+        run = cli_in_process("diff", base, new, "--format", fmt)
+        assert run.returncode == 1, run.stderr
+        assert run.stdout and not run.stderr
+        if fmt == "json":
+            rows = [c for c in json.loads(run.stdout)["changes"] if c["kind"] == "resource" and c["type"] == "role"]
+            assert rows == [{"kind": "resource", "change": change, "type": "role", "name": role}]
+        elif fmt == "text":
+            sign = "+" if change == "created" else "-"
+            assert f"  {sign} role managed external secrets: {change}: {role}\n" in run.stdout
+        else:
+            sign = "+" if change == "created" else "-"
+            assert f"| {sign} | role | `managed external secrets` | {change}: {role} |" in run.stdout

@@ -17,6 +17,7 @@ from lifecycle import ROTATION_ACTIONS, role_allows
 
 from generator import api
 from generator.live import commands
+from generator.manifest import PLACEHOLDERS
 
 pytestmark = [pytest.mark.moto]
 
@@ -57,9 +58,17 @@ def discover(
     return path, yaml.safe_load(path.read_text())
 
 
-def test_manifest_validates_as_written_and_imports_everything(world, tmp_path):
+def test_manifest_validates_once_filled_in_and_imports_everything(world, tmp_path):
     path, data = discover(world, tmp_path)
-    result = api.validate(path)
+    # issue 25: without --read-values the engine and strategy of a custom function cannot be
+    # known; they are FILL-IN placeholders that validate rejects, naming the flag that fills them
+    assert lw.placeholder_messages(path) == [
+        f"functions.{fn}.{field}: replace the placeholder FILL-IN-{field.upper()} with {PLACEHOLDERS[f'FILL-IN-{field.upper()}'][0]}"
+        for fn in (lw.ALT_FUNCTION, lw.FUNCTION) for field in ("strategy", "engine")
+    ]  # fmt: skip
+    filled = tmp_path / "filled.yaml"
+    filled.write_text(lw.fill_in(path.read_text()))
+    result = api.validate(filled)
     assert result.exit == api.Exit.OK, [d.render() for d in result.diagnostics]
     assert set(data["secrets"]) == {*lw.SECRETS, lw.ALT_SECRET}  # not the master, not the unrotated secret
     text = path.read_text()
@@ -76,9 +85,14 @@ def test_manifest_validates_as_written_and_imports_everything(world, tmp_path):
         "subnet_ids": sorted([world.ids["subnet-a"], world.ids["subnet-b"]]),
         "security_group_ids": [world.ids["fn-sg"]],
     }
-    # what cannot be known without a value is said next to the field
-    assert "engine: other  # UNKNOWN without reading a value" in text
-    assert "strategy: single_user  # UNKNOWN" in text
+    # what cannot be known without a value is said above the field
+    assert data["functions"][lw.FUNCTION]["strategy"] == "FILL-IN-STRATEGY"
+    assert data["functions"][lw.FUNCTION]["engine"] == "FILL-IN-ENGINE"
+    assert (
+        "    # strategy: no value read: alternating_users if its secrets' values hold masterarn (rotation-tf discover "
+        "--read-values reads them, or set it)\n    strategy: FILL-IN-STRATEGY\n" in text
+    )
+    assert "master_secret" not in text  # no guess: the strategy decides, and no value was read
 
 
 def test_no_get_secret_value_without_read_values(world, tmp_path, monkeypatch):
@@ -112,7 +126,9 @@ def test_read_values_takes_engine_and_masterarn_only(world, tmp_path):
         assert secret not in text
 
 
-def test_alternating_without_values_says_master_is_unknown(world, tmp_path):
+def test_alternating_without_values_leaves_the_master_to_fill_in(world, tmp_path):
+    """It was an UNKNOWN-master-secret ARN that validated: a GetSecretValue grant on a secret
+    that does not exist. It is a placeholder validate rejects."""
     world.client("lambda").tag_resource(
         Resource=world.ids["alt-function"],
         Tags={
@@ -121,9 +137,19 @@ def test_alternating_without_values_says_master_is_unknown(world, tmp_path):
         },
     )
     path, data = discover(world, tmp_path)
-    assert api.validate(path).exit == api.Exit.OK
-    text = path.read_text()
-    assert "UNKNOWN-master-secret" in text and "set it to the value's masterarn" in text
+    assert data["secrets"][lw.ALT_SECRET]["master_secret"] == {"arn": "FILL-IN-MASTER-SECRET-ARN"}
+    assert (
+        "      # no value read: the masterarn in this secret's value (rotation-tf discover --read-values reads them, "
+        "or set it)\n      arn: FILL-IN-MASTER-SECRET-ARN\n" in path.read_text()
+    )
+    assert (
+        f'secrets["{lw.ALT_SECRET}"].master_secret.arn: replace the placeholder FILL-IN-MASTER-SECRET-ARN'
+        in "\n".join(d.render() for d in api.validate(path).diagnostics)
+    )
+    assert "UNKNOWN" not in path.read_text()
+    filled = tmp_path / "filled.yaml"
+    filled.write_text(lw.fill_in(path.read_text(), master=world.secret_arns[lw.MASTER]))
+    assert api.validate(filled).exit == api.Exit.OK
 
 
 def test_rotation_application_is_recognised(world, tmp_path):
@@ -135,7 +161,10 @@ def test_rotation_application_is_recognised(world, tmp_path):
               "aws:cloudformation:stack-name": "serverlessrepo-pg-rotator"},
     )  # fmt: skip
     path, data = discover(world, tmp_path)
-    assert api.validate(path).exit == api.Exit.OK
+    assert [m.split(":")[0] for m in lw.placeholder_messages(path)] == [  # the custom function's only
+        f"functions.{lw.ALT_FUNCTION}.strategy",
+        f"functions.{lw.ALT_FUNCTION}.engine",
+    ]
     fn = data["functions"]["postgresql-single"]
     assert fn["rotation_app"] == {"semantic_version": "1.1.600"}
     assert (fn["engine"], fn["strategy"]) == ("postgresql", "single_user")
@@ -149,7 +178,7 @@ def test_an_entry_that_would_not_validate_is_left_out_with_the_reason(world, tmp
         Resource=world.ids["function"],
         Tags={"serverlessrepo:applicationId": APP_ID, "serverlessrepo:semanticVersion": "1.1.600"},
     )
-    path, data = discover(world, tmp_path)  # its two secrets use two keys: an application takes one
+    path, data = discover(world, tmp_path, read_values=True)  # its two secrets use two keys: an application takes one
     assert api.validate(path).exit == api.Exit.OK
     assert set(data["secrets"]) == {lw.ALT_SECRET}
     assert "#   functions.postgresql-single: AWS's rotation application takes one kms_key_arn" in path.read_text()
@@ -269,7 +298,7 @@ def test_managed_rotation_becomes_managed_true(world, tmp_path):
     )["DBInstance"]["MasterUserSecret"]["SecretArn"]  # fmt: skip
     sm.rotate_secret(SecretId=arn, RotationRules={"AutomaticallyAfterDays": 7})
     name = sm.describe_secret(SecretId=arn)["Name"]
-    path, data = discover(world, tmp_path)
+    path, data = discover(world, tmp_path, read_values=True)
     assert api.validate(path).exit == api.Exit.OK
     assert data["secrets"][name] == {"managed": True, "arn": arn, "schedule": {"every_days": 7}, "import": True}
     assert "rotated by rds (managed rotation)" in path.read_text()
@@ -297,3 +326,174 @@ def test_only_managed_secrets_give_a_manifest_without_functions(server, env, tmp
     path, data = discover(w, tmp_path)
     assert api.validate(path).exit == api.Exit.OK
     assert "functions" not in data and list(data["secrets"].values())[0]["managed"] is True
+
+
+def test_read_values_sets_replica_of_master(world, tmp_path):
+    """A secret whose host is not its master's: replica_of_master names what AWS's function
+    will ask RDS about (is_rds_replica_database), and the manifest validates; no host is written."""
+    sm = world.client("secretsmanager")
+    alt = json.loads(sm.get_secret_value(SecretId=world.secret_arns[lw.ALT_SECRET])["SecretString"])
+    replica = "orders-replica-1.abc123.us-east-1.rds.amazonaws.com"
+    sm.put_secret_value(SecretId=world.secret_arns[lw.ALT_SECRET], SecretString=json.dumps(dict(alt, host=replica)))
+    path, data = discover(world, tmp_path, read_values=True)
+    assert api.validate(path).exit == api.Exit.OK
+    assert data["secrets"][lw.ALT_SECRET]["replica_of_master"] == {"db_instance": "orders-replica-1"}
+    assert "replica_of_master" not in data["secrets"][lw.SECRETS[0]]
+    assert replica not in path.read_text()
+    # an Aurora master: the reader of its cluster, named by the master's (writer) endpoint
+    master = json.loads(sm.get_secret_value(SecretId=world.secret_arns[lw.MASTER])["SecretString"])
+    writer = "orders-aurora.cluster-abc123.us-east-1.rds.amazonaws.com"
+    sm.put_secret_value(SecretId=world.secret_arns[lw.MASTER],
+                        SecretString=json.dumps(dict(master, engine="aurora-postgresql", host=writer)))  # fmt: skip
+    sm.put_secret_value(SecretId=world.secret_arns[lw.ALT_SECRET],
+                        SecretString=json.dumps(dict(alt, host=writer.replace("cluster-", "cluster-ro-"))))  # fmt: skip
+    path, data = discover(world, tmp_path, read_values=True, name="aurora.yaml")
+    assert api.validate(path).exit == api.Exit.OK
+    assert data["secrets"][lw.ALT_SECRET]["replica_of_master"] == {"db_cluster": "orders-aurora"}
+
+
+def test_what_discover_cannot_write_is_its_own_error_not_exit_0(world, tmp_path, monkeypatch, capsys):
+    """issue 26: a manifest discover generated that does not parse (a YAML syntax error, as an
+    account string once made) wrote nothing and exited 0. It is exit 4, saying why."""
+    from generator.live.discover import Discoverer
+
+    real = Discoverer._render
+    monkeypatch.setattr(Discoverer, "_render", lambda self, *a, **kw: real(self, *a, **kw) + 'broken: "open\n')
+    path = tmp_path / "found.yaml"
+    code = commands.discover(
+        commands.Connection(region=world.region, endpoint_url=world.server.url, max_attempts=2), out_path=path
+    )
+    err = capsys.readouterr().err
+    assert code == 4 and not path.exists()
+    assert err.startswith("rotation-tf: discover wrote nothing: discovered.yaml:") and "please report it" in err
+    assert len(err.splitlines()) == 1
+
+
+# ---- a value never silently chooses a grant (issue 26, section 3) ------------------------------
+
+
+def _rotated(w: lw.World, function: str, values: dict[str, dict[str, str]]) -> dict[str, str]:
+    """Secrets with these values, rotated by a new custom function (its role: the world's)."""
+    lam, sm = w.client("lambda"), w.client("secretsmanager")
+    fn_arn = lam.create_function(
+        FunctionName=function, Runtime="python3.12", Role=w.ids["role"], Handler="lambda_function.lambda_handler",
+        Code={"ZipFile": lw.dummy_zip()},
+    )["FunctionArn"]  # fmt: skip
+    arns = {}
+    for name, value in values.items():
+        arns[name] = sm.create_secret(Name=name, SecretString=json.dumps(value))["ARN"]
+        sm.rotate_secret(SecretId=arns[name], RotationLambdaARN=fn_arn, RotationRules={"AutomaticallyAfterDays": 30},
+                         RotateImmediately=False)  # fmt: skip
+        w.secret_arns[name] = arns[name]
+        lw.finish_rotation(w, name)
+    return arns
+
+
+VALUE = {"engine": "postgres", "host": "db.example.internal", "username": "app", "password": "pw"}
+SIBLINGS = [f"fleet/app-{i:02d}" for i in range(15)]
+
+
+def _discovered(w: lw.World, tmp_path: Path, name: str) -> tuple[Path, dict, str]:
+    path = tmp_path / name
+    code = commands.discover(
+        commands.Connection(region=w.region, endpoint_url=w.server.url, max_attempts=2), out_path=path, read_values=True
+    )
+    assert code == 0
+    return path, yaml.safe_load(path.read_text()), path.read_text()
+
+
+def test_one_secrets_masterarn_never_changes_its_siblings(world, tmp_path, capsys):
+    """issue 26: one single-user secret with a masterarn switched its whole function to
+    alternating_users, and its 15 siblings got an UNKNOWN master. Now the function's strategy
+    is FILL-IN with the evidence, the siblings' entries are what they are without that value,
+    and the one secret's master is its own, said where it came from and listed in the summary."""
+    master = world.secret_arns[lw.MASTER]
+    _rotated(world, "fleet-rotator", {**dict.fromkeys(SIBLINGS, VALUE), "fleet/odd": dict(VALUE, masterarn=master)})
+    path, data, text = _discovered(world, tmp_path, "odd.yaml")
+    err = capsys.readouterr().err
+    fn = data["functions"]["fleet-rotator"]
+    assert (fn["strategy"], fn["engine"]) == ("FILL-IN-STRATEGY", "postgresql")
+    assert (
+        "    # strategy: the values do not agree: 1 of 16 name a masterarn (fleet/odd); 15 of 16 do not "
+        "(fleet/app-00, fleet/app-01, fleet/app-02 and 12 more)\n    strategy: FILL-IN-STRATEGY\n" in text
+    )
+    assert "UNKNOWN" not in text
+    # the odd secret: its own master, from its own value, said so
+    assert data["secrets"]["fleet/odd"]["master_secret"]["arn"] == master
+    assert (
+        "      # from the values: masterarn in this secret's own value names secret prod/users/db-admin of account "
+        f"111122223333, us-east-1, which discover listed; review it: the function's role may read it\n      arn: {json.dumps(master)}"
+    ) in text
+    # validate rejects the manifest at the strategy only, naming the flag
+    assert [m.split(":")[0] for m in lw.placeholder_messages(path)] == ["functions.fleet-rotator.strategy"]
+    # the summary lists the grant that came from a value
+    assert (
+        f'  secrets."fleet/odd".master_secret.arn: {master} (masterarn in its own value): function fleet-rotator\'s '
+        "role may read it (secretsmanager:GetSecretValue)"
+    ) in err
+    assert (
+        "FILL-IN placeholders to replace (validate rejects them; the comment above each says why): functions.fleet-rotator.strategy"
+        in err
+    )
+
+    # the control: the same account without that masterarn; every sibling's entry is the same
+    world.client("secretsmanager").put_secret_value(
+        SecretId=world.secret_arns["fleet/odd"], SecretString=json.dumps(VALUE)
+    )
+    _, plain, _ = _discovered(world, tmp_path, "plain.yaml")
+    assert plain["functions"]["fleet-rotator"]["strategy"] == "single_user"
+    for name in SIBLINGS:
+        assert data["secrets"][name] == plain["secrets"][name] and "master_secret" not in plain["secrets"][name]
+
+
+def test_a_master_from_a_value_is_written_only_when_discover_listed_it_here(world, tmp_path, capsys):
+    """An alternating function whose values all name a masterarn: only the one that names a
+    secret of this account and region that discover listed becomes a grant; every other is
+    FILL-IN with the reason, never a grant on whatever the value names."""
+    here = world.secret_arns[lw.MASTER]
+    other_account = here.replace(lw.ACCOUNT, "999999999999")
+    other_region = here.replace("us-east-1", "eu-west-1")
+    unlisted = here.replace("prod/users/db-admin", "prod/gone/admin")
+    hostile = here.replace("prod/users/db-admin", "x\u2028name_prefix: pwned-\u0085tags: {injected: pwned}\rz")
+    masters = {"alt/here": here, "alt/other-account": other_account, "alt/other-region": other_region,
+               "alt/unlisted": unlisted, "alt/hostile": hostile, "alt/not-an-arn": "prod/users/db-admin-typo",
+               "alt/empty": ""}  # fmt: skip
+    _rotated(world, "alt-rotator", {n: dict(VALUE, masterarn=m) for n, m in masters.items()})
+    path, data, text = _discovered(world, tmp_path, "alt.yaml")
+    err = capsys.readouterr().err
+    assert data["functions"]["alt-rotator"]["strategy"] == "alternating_users"
+    arns = {n: data["secrets"][n]["master_secret"]["arn"] for n in masters}
+    assert arns == {n: (here if n == "alt/here" else "FILL-IN-MASTER-SECRET-ARN") for n in masters}
+    assert set(data) == {"version", "account_id", "region", "functions", "secrets"}  # nothing injected
+    assert "pwned" not in json.dumps(data)
+    assert "names a secret of account 999999999999, region us-east-1, not this account and region" in text
+    assert "names a secret of account 111122223333, region eu-west-1, not this account and region" in text
+    assert "names secret 'prod/gone/admin', which discover did not list in account 111122223333, us-east-1" in text
+    # the hostile name stays inside its one comment line, its line breaks escaped
+    assert not {"\u2028", "\x85", "\r"} & set(text)
+    [line] = [line for line in text.splitlines() if "name_prefix: pwned-" in line]
+    assert line.startswith("      # its value's masterarn names secret 'x\\u2028name_prefix: pwned-\\x85tags:")
+    assert "its value's masterarn is not the ARN of a secret" in text
+    assert "its value's masterarn is empty or not text" in text
+    # the summary lists the one grant from a value, and no other
+    grants = [line for line in err.splitlines() if ".master_secret.arn: arn:" in line and "alt/" in line]
+    assert grants == [f'  secrets."alt/here".master_secret.arn: {here} (masterarn in its own value): function '
+                      "alt-rotator's role may read it (secretsmanager:GetSecretValue)"]  # fmt: skip
+    assert {m.split(":")[0] for m in lw.placeholder_messages(path)} == {
+        f"secrets.{n}.master_secret.arn" for n in masters if n != "alt/here"
+    }
+
+
+def test_a_fill_in_strategy_never_drops_an_entry(world, tmp_path):
+    """Db2 needs a master in both strategies: with the strategy FILL-IN, discover's own check
+    of the manifest must not leave out the secrets that name none (it judges the rest of each
+    entry, not a placeholder's consequences)."""
+    db2 = dict(VALUE, engine="db2")
+    _rotated(world, "db2-rotator", {"db2/a": dict(db2, masterarn=world.secret_arns[lw.MASTER]), "db2/b": db2})
+    path, data, text = _discovered(world, tmp_path, "db2.yaml")
+    assert (data["functions"]["db2-rotator"]["strategy"], data["functions"]["db2-rotator"]["engine"]) == (
+        "FILL-IN-STRATEGY",
+        "db2",
+    )
+    assert {"db2/a", "db2/b"} <= set(data["secrets"]) and "Left out" not in text
+    assert "master_secret" not in data["secrets"]["db2/b"]  # db2/a's value decides nothing for db2/b

@@ -40,3 +40,17 @@ def test_relative_links_resolve(doc) -> None:
 def test_readme_fits_in_a_head() -> None:
     size = len((ROOT / "README.md").read_bytes())
     assert size < README_LIMIT, f"README.md is {size} bytes; move reference material to docs/"
+
+
+def test_the_readme_manifest_validates(tmp_path) -> None:
+    """The manifest a newcomer copies from the README is a valid one."""
+    from generator import api
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## A manifest", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "rotator.zip").write_bytes((ROOT / "examples" / "build" / "rotator.zip").read_bytes())
+    path = tmp_path / "rotation.yaml"
+    path.write_text(block, encoding="utf-8")
+    result = api.validate(path)
+    assert result.exit == 0, [d.render() for d in result.diagnostics]

@@ -22,6 +22,7 @@ import pytest
 import yaml
 from harness import free_port
 
+from generator import terminal
 from generator.live import commands
 
 pytestmark = [pytest.mark.moto]
@@ -54,7 +55,7 @@ def run_doctor(
         path, commands.Connection(endpoint_url=world.server.url, max_attempts=2), fmt="json", out=out, **kw
     )
     findings = json.loads(out.getvalue())["findings"]
-    keys = {"account", "region", "subject", "subjects", "check", "status", "message", "fix", "cause"}
+    keys = {"account", "region", "subject", "subjects", "check", "status", "message", "fix", "cause", "details"}
     assert all(set(f) == keys for f in findings)
     assert all(f["subject"] == f["subjects"][0] for f in findings)
     return code, findings
@@ -242,6 +243,21 @@ CAUSED: dict[str, dict[tuple[str, str], tuple[str, str]]] = {
     "master secret missing": {(USERS, "grants"): (USERS, "master-secret")},
 }
 
+# A rotation that did not finish sends last-rotation to the function's log, which this world's
+# functions never wrote: the log group does not exist, and last-rotation says so (unknown:
+# doctor cannot say why the rotation failed). The logs of AWS's code failing for real are read
+# in the rotation tier (tests/rotation_diagnosis.py).
+UNREAD: dict[str, set[tuple[str, str]]] = {"unfinished rotation (AWSPENDING)": {(BILLING, "last-rotation")}}
+
+
+def _unread(findings: list[dict[str, Any]], fault: str) -> set[tuple[str, str]]:
+    for subject, check in UNREAD.get(fault, set()):
+        f = finding(findings, subject, check)
+        assert "log group /aws/lambda/legacy-rotator does not exist" in f["message"], f
+        assert "AWSPENDING" in f["message"] and "logs:PutLogEvents" in f["fix"], f
+        assert f["details"]["log_group"] == "/aws/lambda/legacy-rotator", f
+    return UNREAD.get(fault, set())
+
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_each_fault_is_found_once_with_a_fix(world, tmp_path, fault):
@@ -255,7 +271,7 @@ def test_each_fault_is_found_once_with_a_fix(world, tmp_path, fault):
     assert len(fails) == 1, fails
     assert fails[0]["fix"].strip()
     caused = CAUSED.get(fault, {})
-    assert with_status(findings, "unknown") == set(caused)
+    assert with_status(findings, "unknown") == set(caused) | _unread(findings, fault)
     for (subject, check), (cause_subject, cause_check) in caused.items():
         f = finding(findings, subject, check)
         assert f["cause"] == {"subject": cause_subject, "check": cause_check}, f
@@ -540,7 +556,7 @@ def test_get_secret_value_is_never_called_without_read_values(world, tmp_path, m
     assert code == 0
 
 
-def test_access_denied_is_unknown_and_names_the_action(server, world, tmp_path, monkeypatch):
+def test_access_denied_is_unknown_and_names_the_action(server, world, tmp_path, monkeypatch, capsys):
     """moto enforces IAM when INITIAL_NO_AUTH_ACTION_COUNT is reached (POST /moto-api/reset-auth).
 
     moto limit LAMBDA_AUTH: with IAM enforced, moto rejects every Lambda request with
@@ -550,9 +566,9 @@ def test_access_denied_is_unknown_and_names_the_action(server, world, tmp_path, 
     """
     iam = world.client("iam")
     iam.create_user(UserName="auditor")
-    from generator.live import permissions
+    from generator.live import caller_policy
 
-    policy = permissions.policy("doctor")
+    policy = caller_policy.policy("doctor")
     policy["Statement"].append({"Effect": "Deny", "Action": "kms:GetKeyPolicy", "Resource": "*"})
     iam.put_user_policy(UserName="auditor", PolicyName="doctor", PolicyDocument=json.dumps(policy))
     key = iam.create_access_key(UserName="auditor")["AccessKey"]
@@ -561,6 +577,10 @@ def test_access_denied_is_unknown_and_names_the_action(server, world, tmp_path, 
     server._post_raw("/moto-api/reset-auth", b"0")
     try:
         code, findings = run_doctor(world, tmp_path)
+        summary = capsys.readouterr().err
+        unseen = ["function", "grants", "key-policy", "master-secret"]
+        accepted, _ = run_doctor(world, tmp_path, allow_unknown=unseen)
+        partly, _ = run_doctor(world, tmp_path, allow_unknown=unseen[1:])
     finally:
         server._post_raw("/moto-api/reset-auth", b"inf")
     by = {(f["subject"], f["check"]): f for f in findings}
@@ -572,8 +592,16 @@ def test_access_denied_is_unknown_and_names_the_action(server, world, tmp_path, 
     # What IAM allowed still ran and passed; nothing the caller could not see passed.
     assert by[(lw.SECRETS[0], "secret")]["status"] == "pass" and by[(lw.SECRETS[0], "key-state")]["status"] == "pass"
     assert by[("legacy", "function")]["status"] == "unknown"  # moto limit LAMBDA_AUTH
-    assert not failing(findings) and code == 0
     assert {f["status"] for f in findings} <= {"pass", "unknown"}
+    # Nothing fails, but not everything was seen: exit 3, with what was not seen and the
+    # permission that lets doctor see it, as caller-policy prints it (stderr: stdout is JSON).
+    assert not failing(findings) and code == 3
+    assert "not seen: function (2 subjects), grants (3 subjects), key-policy (1 subject), master-secret (1" in summary
+    assert "let the caller call kms:GetKeyPolicy, as `rotation-tf caller-policy doctor` prints it" in summary
+    assert "kms:GetKeyPolicy" in caller_policy.policy("doctor")["Statement"][0]["Action"]
+    assert "--allow-unknown function,grants,key-policy,master-secret" in summary
+    # accepted by name: exit 0; one of them not accepted: exit 3 still
+    assert accepted == 0 and partly == 3
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -711,7 +739,7 @@ def test_read_values_notices_a_master_secret_on_a_single_user_function(server, t
     monkeypatch.setenv("ROTATION_TF_TODAY", "2026-11-29")
     value = {
         "engine": "postgres",
-        "host": "h",
+        "host": "db.example.internal",  # the master's (else the alternating secret fails `replica`)
         "username": "u",
         "password": "p",
         "masterarn": "arn:aws:secretsmanager:us-east-1:111122223333:secret:m-AbCdEf",
@@ -1103,7 +1131,7 @@ def test_before_apply_fails_what_the_apply_cannot_fix(world, tmp_path, fault):
     # before the module, the role lacks the grants on the key the secret really uses: they
     # follow from kms-key (the module grants the key the manifest names)
     caused = CAUSED.get(fault, {}) or ({(ORDERS, "grants"): (ORDERS, "kms-key")} if fault == "KMS key differs" else {})
-    assert with_status(findings, "unknown") == set(caused)
+    assert with_status(findings, "unknown") == set(caused) | _unread(findings, fault)
     for (subject, check), cause in caused.items():
         assert finding(findings, subject, check)["cause"] == {"subject": cause[0], "check": cause[1]}
     code, _ = run_doctor(world, tmp_path, data)
@@ -1187,5 +1215,5 @@ def test_piped_text_is_at_most_100_columns_and_a_terminal_its_width(world, tmp_p
             return True
 
     monkeypatch.setenv("COLUMNS", "72")
-    assert commands.text_width(Tty()) == 72
-    assert commands.text_width(io.StringIO()) == 100
+    assert terminal.text_width(Tty()) == 72
+    assert terminal.text_width(io.StringIO()) == 100

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from conftest import ROOT
 
-from generator import api, external, grants
+from generator import api, other_policies, partners
 from generator.errors import Failed
 from generator.live.policy_eval import ALLOWED, IMPLICIT, Request, evaluate
 
@@ -125,13 +125,13 @@ def _write(tmp_path: Path, secrets: str, extra: str = "") -> Path:
 def test_one_role_per_manifest_whatever_the_partners(tmp_path: Path) -> None:
     body = "".join(
         f"  prod/{t.lower()}:\n    external: {{type: {t}}}\n    schedule: {{every_days: 10}}\n"
-        for t in external.TYPES
-        if not external.partner(t).required
+        for t in partners.TYPES
+        if not partners.partner(t).required
     )
     m = _module(_write(tmp_path, body))
     assert m.external_role is not None
     types = {st.sid for st in m.external_role.policy.statements if st.sid.startswith("Rotate")}
-    assert types == {f"Rotate{t}" for t in external.TYPES if not external.partner(t).required}
+    assert types == {f"Rotate{t}" for t in partners.TYPES if not partners.partner(t).required}
     roles = [n for kind, n, _p in m.global_names if kind == "IAM role"]
     assert roles == ["m-external-rotation-use1"]
 
@@ -149,7 +149,7 @@ def test_a_long_list_of_secrets_falls_back_to_the_trust_aws_shows(tmp_path: Path
     assert len(rotate.resources) == 40, "the inline policy still names each secret"
 
 
-@pytest.mark.parametrize("length,ok", [(external.METADATA_VALUE_MAX, True), (external.METADATA_VALUE_MAX + 1, False)])
+@pytest.mark.parametrize("length,ok", [(partners.METADATA_VALUE_MAX, True), (partners.METADATA_VALUE_MAX + 1, False)])
 def test_metadata_value_limit_at_its_boundary(tmp_path: Path, length: int, ok: bool) -> None:
     body = f'  prod/p:\n    external:\n      type: PaddleApiKey\n      metadata: {{gracePeriodSeconds: "{"9" * length}"}}\n    schedule: {{every_days: 10}}\n'
     path = _write(tmp_path, body)
@@ -163,12 +163,12 @@ def test_metadata_value_limit_at_its_boundary(tmp_path: Path, length: int, ok: b
 
 def test_the_deployer_passes_the_role_to_secrets_manager_only() -> None:
     m = _module()
-    doc = grants.deployer_policy(m)
+    doc = other_policies.deployer_policy(m)
     assert doc is not None
     (st,) = [s for s in doc["Statement"] if s["Sid"] == "PassExternalRotationRoleToSecretsManagerOnly"]
     assert st["Resource"] == m.external_role.role_arn
     assert st["Condition"] == {"StringEquals": {"iam:PassedToService": "secretsmanager.amazonaws.com"}}
-    roles = grants.role_pattern(m)
+    roles = other_policies.role_pattern(m)
     import fnmatch
 
     assert fnmatch.fnmatchcase(m.external_role.role_arn, roles), "the boundary statements cover the external role"
@@ -176,7 +176,7 @@ def test_the_deployer_passes_the_role_to_secrets_manager_only() -> None:
 
 def test_key_policy_statements_name_the_external_role() -> None:
     m = _module()
-    keys = grants.key_policy_statements(m)
+    keys = other_policies.key_policy_statements(m)
     (stmts,) = keys.values()
     assert all(s["Principal"] == {"AWS": [m.external_role.role_arn]} for s in stmts)
 

@@ -154,7 +154,7 @@ def manifests(draw) -> dict:
         },
         "secrets": {
             name: {"function": draw(st.sampled_from(["packaged", "existing"])), "schedule": {"every_days": 7}}
-            # distinct Terraform names: two names that share one are a manifest error (checks/renames.py)
+            # distinct Terraform names: two names that share one are a manifest error (rules/renames.py)
             for name in draw(st.lists(secret_name, min_size=1, max_size=4, unique_by=secret_ident))
         },
     }

@@ -84,7 +84,7 @@ def checkov_results(checkov: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     example generated with the options of BY_OPTION set (OPTIONS), from one checkov run."""
     tree = tmp_path_factory.mktemp("checkov")
     for example in EXAMPLES:
-        m, _ = model.load(example)
+        m, _ = api.load(example)
         shutil.copytree(GOLDEN / m.name, tree / m.name)
     work = tmp_path_factory.mktemp("checkov-options")
     data = yaml.safe_load((ROOT / "examples" / "rotation.yaml").read_text())
@@ -103,7 +103,7 @@ def checkov_results(checkov: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def _module_for(example: Path) -> tuple[model.Module, Path]:
-    m, _ = model.load(example)
+    m, _ = api.load(example)
     return m, GOLDEN / m.name
 
 
@@ -186,7 +186,7 @@ def _findings(doc: dict) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
 def test_parliament_role_policies_have_no_findings(example: Path) -> None:
-    m, _ = model.load(example)
+    m, _ = api.load(example)
     for fn in m.functions:
         if fn.policy is None:  # a rotation application brings its own role and policy
             continue

@@ -177,3 +177,31 @@ def test_policy_evaluation():
         evaluate([key_policy], Request("kms:Decrypt", "k", {}), principals=["arn:aws:iam::111122223333:role/r"])
         == IMPLICIT
     )
+
+
+def test_an_optional_call_that_fails_stops_nothing_and_clears_nothing(fake):
+    """call_optional (doctor's read of CloudTrail, its probe of IAM's simulator): a 5xx on it
+    is raised without being latched, so the calls in flight beside it carry on; a failure
+    another call latched is raised by it too, and stays latched."""
+    from generator.live.client import ServiceFailure
+
+    aws = Aws(region="us-east-1", endpoint_url=fake, max_attempts=3, connect_timeout=2, read_timeout=5,
+              services=("secretsmanager", "cloudtrail"))  # fmt: skip
+    try:
+        _Fake.script = [(500, {"__type": "InternalFailure", "message": "no"})]
+        with pytest.raises(ServiceFailure):
+            aws.call_optional("cloudtrail", "LookupEvents", "lookup_events")
+        assert len(_Fake.seen) == 1  # CloudTrail is optional: one attempt, no backoff
+        assert aws.failure is None
+        assert aws.call("secretsmanager", "DescribeSecret", "describe_secret", SecretId="x")["ARN"] == "arn:x"
+        _Fake.script = [(503, {"__type": "ServiceUnavailable", "message": "no"})] * 3
+        with pytest.raises(ServiceFailure):
+            aws.call("secretsmanager", "DescribeSecret", "describe_secret", SecretId="x")
+        latched = aws.failure
+        assert latched is not None
+        with pytest.raises(ServiceFailure) as exc:
+            aws.call_optional("cloudtrail", "LookupEvents", "lookup_events")
+        assert exc.value is latched and aws.failure is latched  # still latched: the run stops
+    finally:
+        aws.close()
+    assert aws.calls["cloudtrail:LookupEvents"] == 1

@@ -16,8 +16,9 @@ import pytest
 from conftest import ROOT
 from harness import ACCOUNT, Root
 
-from generator import api, explain, model
+from generator import api, explain
 from generator.errors import Failed
+from generator.formats import explain as explain_formats
 from generator.live import client, doctor
 
 EXAMPLE = ROOT / "examples" / "managed-rotation.yaml"
@@ -28,12 +29,12 @@ def _errors(tmp_path: Path, body: str) -> list[str]:
     path = tmp_path / "m.yaml"
     path.write_text(HEAD + body)
     with pytest.raises(Failed) as caught:
-        model.load(path)
+        api.load(path)
     return [f"{'.'.join(map(str, d.path))}: {d.message}" for d in caught.value.diagnostics]
 
 
 def test_the_example_writes_a_schedule_only() -> None:
-    m, _ = model.load(EXAMPLE)
+    m, _ = api.load(EXAMPLE)
     assert [s.name for s in m.service_rotated] == [
         "rds!cluster-7e2b1a90-5c1d-4e8f-9a3b-2c4d6e8f0a1b",
         "rds!db-0d72c586-d9ba-46f5-aced-dd0fc6eb6ba4",
@@ -58,14 +59,14 @@ def test_the_example_writes_a_schedule_only() -> None:
     doc = json.dumps(fn.policy.document())
     assert "rds!cluster" not in doc
     assert [s.name for s in fn.secrets] == ["analytics/app"]
-    assert "2 secrets rotated by their own service" in explain.summary_line(explain.facts(m))
+    assert "2 secrets rotated by their own service" in explain_formats.summary_line(explain.facts(m))
     assert "managed by its service" in files["README.md"]
 
 
 def test_only_managed_secrets_need_no_function(tmp_path: Path) -> None:
     path = tmp_path / "only.yaml"
     path.write_text(HEAD + "secrets:\n  rds!db-1234:\n    managed: true\n    schedule: {every_days: 7}\n")
-    m, _ = model.load(path)
+    m, _ = api.load(path)
     files = api.render(path, tmp_path / "out").files
     assert m.functions == () and "aws_lambda_permission" not in files["lambda.tf"]
     assert "aws_iam_role" not in files["iam.tf"]

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from generator import api, grants
+from generator import api, other_policies
 from generator.errors import Failed
 
 MASTER_KEY = "arn:aws:kms:us-east-1:111122223333:key/abcd1234-ab12-cd34-ef56-abcdef123456"
@@ -47,7 +47,7 @@ def test_a_master_by_name_is_granted_by_its_partial_arn(tmp_path: Path) -> None:
         "secretsmanager:GetSecretValue",
     )
     assert st["ReadMasterSecretKey1"].condition == {"StringLike": {"kms:EncryptionContext:SecretARN": PATTERN}}
-    key_policy = grants.key_policy_statements(module)[MASTER_KEY]
+    key_policy = other_policies.key_policy_statements(module)[MASTER_KEY]
     assert any(PATTERN in str(s.get("Condition")) for s in key_policy)
 
 

@@ -12,7 +12,7 @@ import pytest
 from conftest import EXAMPLES, GOLDEN, ROOT
 from hclparse import Expr, expr_value, load_module, normalise, resources, role_policy_statements
 
-from generator import model, policies
+from generator import api, policies
 from generator.model import FunctionPlan, SecretPlan
 from generator.render import EXTERNAL_BLOCK
 
@@ -35,7 +35,7 @@ def _function_ref(fn: FunctionPlan) -> str:
 
 
 def _load(example: Path):
-    module, _ = model.load(example)
+    module, _ = api.load(example)
     return module, load_module(GOLDEN / module.name)
 
 

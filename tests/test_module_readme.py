@@ -11,7 +11,7 @@ import pytest
 from conftest import EXAMPLES, GOLDEN, ROOT
 from hclparse import load_module
 
-from generator import model
+from generator import api
 
 
 def _table(readme: str, heading: str) -> list[list[str]]:
@@ -22,10 +22,24 @@ def _table(readme: str, heading: str) -> list[list[str]]:
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
 def test_module_readme_matches_the_tf_files(example: Path) -> None:
-    module, _ = model.load(example)
+    module, _ = api.load(example)
     folder = GOLDEN / module.name
     readme = (folder / "README.md").read_text(encoding="utf-8")
     parsed = load_module(folder)
+
+    # who rotates what, each secret counted once (issue 25 §4: an external secret was counted as a function's)
+    by_function = sum(len(f.secrets) for f in module.functions)
+    said = {
+        "function": re.search(r"\b(\d+) rotation function\(s\) rotate (\d+) secret\(s\)", readme),
+        "external": re.search(r"Secrets Manager rotates (\d+) managed external secret\(s\)", readme),
+        "service": re.search(r"(\d+) secret\(s\) are rotated by their own service", readme),
+    }
+    assert (said["function"] and said["function"].groups()) == (
+        (str(len(module.functions)), str(by_function)) if module.functions else None
+    )
+    assert (said["external"] and said["external"][1]) == (str(len(module.externals)) if module.externals else None)
+    service = module.service_rotated
+    assert (said["service"] and said["service"][1]) == (str(len(service)) if service else None)
 
     headings = re.findall(r"^## (.+)$", readme, re.M)
     assert headings[:7] == [
@@ -124,8 +138,11 @@ def test_the_readme_draws_who_may_touch_what(tmp_path) -> None:
     block = block[: block.index("```")]
     lines = block.splitlines()
     assert lines[0] == "flowchart LR" and lines == explain.diagram(module)
+    assert "None" not in block
     for fn in module.functions:
-        assert f'["function {fn.key}<br/>role {fn.role_name}"]' in block
+        # an existing function without execution_role_arn: its role is read at plan time (issue 25 §4: "role None")
+        role = f"role {fn.role_name}" if fn.role_name else f"the role {fn.function_name} runs as (read at plan time)"
+        assert f'["function {fn.key}<br/>{role}"]' in block
         for s in fn.secrets:
             assert f'["{s.name}"]' in block
     assert sum(1 for line in lines if "-->|rotates|" in line) == len(module.secrets)
@@ -149,7 +166,7 @@ def test_the_readme_draws_who_may_touch_what(tmp_path) -> None:
         else:
             assert lines == [
                 "flowchart LR",
-                f'  f0["function rotator<br/>role {big.functions[0].role_name}"]',
+                '  f0["function rotator<br/>the role SecretsManagerRotator runs as (read at plan time)"]',
                 '  f0_s["51 secrets"]',
                 "  f0 -->|rotates| f0_s",
             ], lines

@@ -27,7 +27,7 @@ import pytest
 from harness import MotoServer
 
 from generator import api
-from generator.live import commands, permissions
+from generator.live import caller_policy, commands
 from generator.live.accounts import AssumeRole
 
 pytestmark = [pytest.mark.moto]
@@ -116,6 +116,9 @@ def test_doctor_reads_each_account_through_the_assumed_role(env, tmp_path):
         (A, "account", "fail"),
         (B, "account", "fail"),
     }
+    # issue 25: the fix names both ways in: a profile for that account, or the assumed role
+    fix = doc["findings"][0]["fix"]
+    assert "(--profile)" in fix and "--assume-role NAME" in fix
 
 
 def test_a_failure_in_one_account_is_that_accounts(env, tmp_path):
@@ -130,18 +133,18 @@ def test_a_failure_in_one_account_is_that_accounts(env, tmp_path):
 def test_a_denied_account_is_unknown_and_the_rest_still_run(env, tmp_path, monkeypatch):
     worlds = {A: _world(env, A), B: _world(env, B)}
     paths = _manifests(tmp_path, worlds)
-    policies = permissions.cross_account("doctor", ROLE)
+    policies = caller_policy.cross_account("doctor", ROLE)
     for account in (A, B):  # the read-only role, with the policy caller-policy prints for it
         iam = Account(env, account).client("iam")
         iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(lw.TRUST))
         iam.put_role_policy(RoleName=ROLE, PolicyName="read", PolicyDocument=json.dumps(policies["role"]))
     iam = env.client("iam")
     iam.create_user(UserName="auditor")
-    caller_policy = policies["caller"]
-    caller_policy["Statement"].append(  # DENY: the caller may not enter B
+    caller_doc = policies["caller"]
+    caller_doc["Statement"].append(  # DENY: the caller may not enter B
         {"Effect": "Deny", "Action": "sts:AssumeRole", "Resource": f"arn:aws:iam::{B}:role/{ROLE}"}
     )
-    iam.put_user_policy(UserName="auditor", PolicyName="caller", PolicyDocument=json.dumps(caller_policy))
+    iam.put_user_policy(UserName="auditor", PolicyName="caller", PolicyDocument=json.dumps(caller_doc))
     key = iam.create_access_key(UserName="auditor")["AccessKey"]
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
@@ -207,7 +210,14 @@ def test_discover_organization_writes_one_valid_manifest_per_account_and_region(
     # the management account (the caller) and eu-west-1 have nothing that rotates; the closed one is not listed
     assert written == sorted(f"{a}-us-east-1.yaml" for a in (orders, billing))
     for name in written:
-        result = api.validate(out / name)
+        # without --read-values only the functions' engine and strategy are left to fill in
+        assert {m.split(": ")[1].split(" with ")[0] for m in lw.placeholder_messages(out / name)} == {
+            "replace the placeholder FILL-IN-STRATEGY",
+            "replace the placeholder FILL-IN-ENGINE",
+        }
+        filled = out.parent / f"filled-{name}"
+        filled.write_text(lw.fill_in((out / name).read_text()))
+        result = api.validate(filled)
         assert result.module is not None, [d.render() for d in result.diagnostics]
         assert result.module.account_id == name.split("-")[0]
         assert {s.name for s in result.module.secrets} == {*lw.SECRETS, lw.ALT_SECRET}
@@ -230,11 +240,11 @@ def test_discover_names_an_account_it_cannot_enter_and_runs_the_rest(env, tmp_pa
         iam.put_role_policy(
             RoleName=ROLE,
             PolicyName="read",
-            PolicyDocument=json.dumps(permissions.cross_account("discover", ROLE)["role"]),
+            PolicyDocument=json.dumps(caller_policy.cross_account("discover", ROLE)["role"]),
         )
     iam = env.client("iam")
     iam.create_user(UserName="auditor")
-    policy = permissions.cross_account("discover", ROLE)["caller"]
+    policy = caller_policy.cross_account("discover", ROLE)["caller"]
     policy["Statement"].append(
         {"Effect": "Deny", "Action": "sts:AssumeRole", "Resource": f"arn:aws:iam::{B}:role/{ROLE}"}
     )
@@ -272,9 +282,15 @@ def test_sarif_result_sits_on_the_secrets_line(env, tmp_path):
     )  # fmt: skip
     assert code == 1
     [result] = json.loads(out.getvalue())["runs"][0]["results"]
-    line = next(i for i, t in enumerate(path.read_text().splitlines(), 1) if t.strip().startswith(f"{lw.SECRETS[1]}:"))
+    lines = path.read_text().splitlines()
+    entry = next(i for i, t in enumerate(lines) if t.strip().startswith(f"{lw.SECRETS[1]}:"))
+    # the exact field: the secret's function: (rotation is off with it), not the secret's key
+    line = next(i for i in range(entry, len(lines)) if lines[i].strip().startswith("function:"))
     assert result["ruleId"] == "rotation" and result["level"] == "error"
-    assert result["locations"][0]["physicalLocation"]["region"] == {"startLine": line}
+    assert result["locations"][0]["physicalLocation"]["region"] == {
+        "startLine": line + 1,
+        "startColumn": lines[line].index("function:") + 1,
+    }
     assert result["properties"]["account"] == A
 
 
@@ -297,6 +313,33 @@ def test_security_hub_round_trip_in_each_audited_account(env, tmp_path, capsys):
             assert f["AwsAccountId"] == account and f["Compliance"]["RelatedRequirements"] == ["SecretsManager.1"]
             assert f["Resources"][0]["Type"] == "AwsSecretsManagerSecret"
             assert f["Resources"][0]["Id"] == worlds[account].secret_arns[lw.SECRETS[1]]
+
+
+def test_security_hub_archives_a_fixed_finding_as_passed(env, tmp_path, capsys):
+    """fail -> fix -> run again: GetFindings shows the finding ARCHIVED and PASSED, in place
+    (same Id). moto's GetFindings ignores filters: securityhub.earlier judges each finding."""
+    worlds = {A: _world(env, A)}
+    secret = lw.SECRETS[1]
+    acct = Account(env, A)
+    acct.client("secretsmanager").cancel_rotate_secret(SecretId=worlds[A].secret_arns[secret])
+    paths = _manifests(tmp_path, worlds)
+    code, _ = _doctor(env, paths, assume=AssumeRole(ROLE), to_security_hub=True)
+    assert code == 1, capsys.readouterr().err
+    [f] = acct.client("securityhub").get_findings()["Findings"]
+    assert (f["RecordState"], f["Compliance"]["Status"]) == ("ACTIVE", "FAILED")
+    lw.rotate(worlds[A], secret)  # the fix: rotation on again
+    code, _ = _doctor(env, paths, assume=AssumeRole(ROLE), to_security_hub=True)
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert f"security hub: account {A}, us-east-1: 1 finding(s) imported (1 of them archived" in err, err
+    [g] = acct.client("securityhub").get_findings()["Findings"]
+    assert g["Id"] == f["Id"] == f"rotation-tf/{A}/us-east-1/rotation/{secret}"
+    assert (g["RecordState"], g["Compliance"]["Status"]) == ("ARCHIVED", "PASSED")
+    assert g["Compliance"]["RelatedRequirements"] == ["SecretsManager.1"]
+    # nothing is left to archive, and nothing new fails: the next run sends nothing
+    code, _ = _doctor(env, paths, assume=AssumeRole(ROLE), to_security_hub=True)
+    assert code == 0 and "nothing to send" in capsys.readouterr().err
+    assert acct.client("securityhub").get_findings()["Findings"] == [g]
 
 
 def test_security_hub_account_gets_every_finding(env, tmp_path, capsys):

@@ -15,7 +15,7 @@ from harness import Root, tf_env
 from lifecycle import World
 from test_deployer import _CALL, _SERVICE, SERVICES, _module, allowed
 
-from generator import api, grants
+from generator import api, other_policies
 
 pytestmark = [pytest.mark.moto, pytest.mark.terraform]
 
@@ -54,7 +54,7 @@ def test_deployer_policy_covers_every_call_terraform_makes(terraform, moto, tmp_
         "secretsmanager:RotateSecret",
         "iam:DeleteRole",
     } <= calls
-    policy = grants.deployer_policy(m)
+    policy = other_policies.deployer_policy(m)
     granted = {a for st in policy["Statement"] if st["Effect"] == "Allow" for a in st["Action"]}
     missing = sorted(c for c in calls if not any(fnmatch.fnmatchcase(c, a) for a in granted))
     assert not missing, f"the deployer policy lacks {missing}"

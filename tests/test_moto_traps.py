@@ -31,7 +31,7 @@ import yaml
 from harness import MotoServer, Root, tf_env
 from lifecycle import World
 
-from generator import api, errors, model
+from generator import api, errors
 
 # One worker builds the traps root and runs every test that reads it (pytest -n 2 runs with
 # --dist loadgroup, pyproject.toml).
@@ -181,7 +181,7 @@ def test_qualified_function_name_replaces_forever(traps, tmp_path: Path) -> None
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump(data))
     with pytest.raises(errors.Failed) as exc:
-        model.load(bad)
+        api.load(bad)
     assert "is qualified (:live)" in str([d.message for d in exc.value.diagnostics])
 
 
@@ -232,7 +232,7 @@ def test_days_and_expression_both_set(terraform, tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump(data))
     with pytest.raises(errors.Failed) as exc:
-        model.load(bad)
+        api.load(bad)
     assert "not both" in str([d.message for d in exc.value.diagnostics])
 
 

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from conftest import ROOT, cli
 
-from generator.live import permissions
+from generator.live import caller_policy
 from generator.live.accounts import AssumeRole
 
 DOC = ROOT / "docs" / "organization.md"
@@ -34,7 +34,7 @@ def test_stackset_template_grants_what_caller_policy_prints_for_the_role():
     [policy] = role["Policies"]
     printed = json.loads(cli("caller-policy", "all", "--assume-role", "RotationTfReadOnly").stdout)
     assert policy["PolicyDocument"] == printed["role"]
-    assert printed["role"] == permissions.policy("all")
+    assert printed["role"] == caller_policy.policy("all")
     [trust] = role["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Action"] == "sts:AssumeRole" and trust["Principal"] == {"AWS": {"Ref": "AuditPrincipal"}}
 

@@ -22,7 +22,7 @@ import yaml
 from conftest import Run, cli
 from hclparse import expr_value, load_module, resources
 
-from generator import aws, model, policies
+from generator import api, aws, model, policies
 
 ACCOUNT = "111122223333"
 FN_ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:rotator"
@@ -71,7 +71,7 @@ def write(tmp: Path, data: dict, name: str = "scale.yaml") -> Path:
 
 
 def load(tmp: Path, data: dict) -> model.Module:
-    m, _notes = model.load(write(tmp, data))
+    m, _notes = api.load(write(tmp, data))
     return m
 
 
@@ -241,7 +241,7 @@ def test_masters_that_overflow_even_the_compact_form_are_an_error(tmp_path: Path
 
 def test_lambda_resource_policy_size_is_computed() -> None:
     for example in sorted((Path(__file__).parent.parent / "examples").glob("*.yaml")):
-        m, _ = model.load(example)
+        m, _ = api.load(example)
         for fn in m.functions:
             doc = policies.permission_document(
                 function_arn=fn.function_arn, account=m.account_id, statement_id=fn.statement_id

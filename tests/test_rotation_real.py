@@ -52,6 +52,8 @@ class Case:
     master: str | None = None  # secret name of the master
     cmk: bool = False
     by_name: bool = False  # the manifest names the secret without its ARN
+    host: str | None = None  # World.hosts key: another name of the server (a replica's), not db.host
+    replica: tuple[str, str] | None = None  # replica_of_master: (field, identifier)
 
     @property
     def rotations(self) -> int:
@@ -66,8 +68,13 @@ FUNCTIONS = {
     "mysql_alt": ("mysql", "alternating_users", False),
     "mariadb_single": ("mariadb", "single_user", False),
     "mariadb_alt": ("mariadb", "alternating_users", False),
+    "pg_replica": ("postgresql", "alternating_users", False),  # users of a read replica and an Aurora reader
 }
 RDS_MASTER = "rds!db-0d72c586-d9ba-46f5-aced-dd0fc6eb6ba4"
+# The PostgreSQL server under other names (HOSTS, tests/rotation_world.py), each registered in
+# moto: the primary instance, its read replica, and an Aurora cluster's writer and reader endpoints.
+PRIMARY, READ_REPLICA, WRITER, READER = "primary", "read-replica", "writer", "reader"
+REPLICA_ID, CLUSTER_ID = "rotation-pg-replica", "rotation-aurora"
 CASES = [
     Case("pg/single", "pg_single", "pg", "app_single"),
     Case("pg/cmk", "pg_single", "pg", "app_cmk", cmk=True),
@@ -78,7 +85,11 @@ CASES = [
     Case("mysql/alt", "mysql_alt", "my", "my_alt", master="mysql/master"),
     Case("mariadb/single", "mariadb_single", "my", "maria_single"),
     Case("mariadb/alt", "mariadb_alt", "my", "maria_alt", master="mariadb/master"),
-]
+    Case("pg/replica", "pg_replica", "pg", "app_replica", master="pg/primary-master", host=READ_REPLICA,
+         replica=("db_instance", REPLICA_ID)),
+    Case("pg/reader", "pg_replica", "pg", "app_reader", master="pg/aurora-master", host=READER,
+         replica=("db_cluster", CLUSTER_ID)),
+]  # fmt: skip
 CMK_MASTERS = {"mysql/master"}  # a master secret encrypted with the customer managed key
 SECRET_ENGINE = {"pg": "postgres", "mysql": "mysql", "mariadb": "mariadb"}
 # Granted to every function for Lambda itself (its log stream), never called by AWS's code.
@@ -136,6 +147,7 @@ class World:
         self.zips: dict[str, bytes] = {}
         self.functions: dict[str, Function] = {}
         self.timings: dict[str, float] = {}
+        self.hosts: dict[str, str] = {}  # PRIMARY, READ_REPLICA, WRITER, READER -> the name moto gave it
 
     def db(self, case: Case):
         return self.pg if case.db == "pg" else self.my
@@ -175,6 +187,17 @@ class World:
         address = rds.describe_db_instances(DBInstanceIdentifier="rotation-pg")["DBInstances"][0]["Endpoint"]
         assert address["Port"] == self.pg.port, address
         self.proxy.map_endpoint(address["Address"], self.pg.host, self.pg.port)  # moto limit RDS_ENDPOINT
+        # The same server as a read replica of that instance, and as an Aurora cluster (writer and reader).
+        self.hosts[PRIMARY] = address["Address"]
+        self.hosts[READ_REPLICA] = rds.create_db_instance_read_replica(
+            DBInstanceIdentifier=REPLICA_ID, SourceDBInstanceIdentifier="rotation-pg"
+        )["DBInstance"]["Endpoint"]["Address"]
+        cluster = rds.create_db_cluster(DBClusterIdentifier=CLUSTER_ID, Engine="aurora-postgresql", Port=self.pg.port,
+                                        MasterUsername=self.pg.superuser, MasterUserPassword=self.pg.password)["DBCluster"]  # fmt: skip
+        for n in (1, 2):  # a writer and a reader instance
+            rds.create_db_instance(DBInstanceIdentifier=f"{CLUSTER_ID}-{n}", Engine="aurora-postgresql",
+                                   DBInstanceClass="db.t3.medium", DBClusterIdentifier=CLUSTER_ID)  # fmt: skip
+        self.hosts[WRITER], self.hosts[READER] = cluster["Endpoint"], cluster["ReaderEndpoint"]
         masters = {
             "pg/master": {"engine": "postgres", "host": self.pg.host, "port": self.pg.port,
                           "username": self.pg.superuser, "password": self.pg.password},
@@ -182,6 +205,11 @@ class World:
                              "username": self.my.superuser, "password": self.my.password, "ssl": False},
             "mariadb/master": {"engine": "mariadb", "host": self.my.host, "port": self.my.port,
                                "username": self.my.superuser, "password": self.my.password, "ssl": False},
+            # masters named by their endpoints (HOSTS): the primary instance's, the Aurora cluster's writer
+            "pg/primary-master": {"engine": "postgres", "host": self.hosts[PRIMARY], "port": self.pg.port,
+                                  "username": self.pg.superuser, "password": self.pg.password},
+            "pg/aurora-master": {"engine": "aurora-postgresql", "host": self.hosts[WRITER], "port": self.pg.port,
+                                 "username": self.pg.superuser, "password": self.pg.password},
         }  # fmt: skip
         for name, value in masters.items():
             self._secret(name, value, **({"KmsKeyId": self.key_arn} if name in CMK_MASTERS else {}))
@@ -196,8 +224,8 @@ class World:
         )
         for case in CASES:
             db = self.db(case)
-            value = {"engine": _engine_of(case), "host": db.host, "port": db.port, "username": case.user,
-                     "password": self.passwords[case.secret]}  # fmt: skip
+            value = {"engine": _engine_of(case), "host": self.hosts[case.host] if case.host else db.host,
+                     "port": db.port, "username": case.user, "password": self.passwords[case.secret]}  # fmt: skip
             if case.db == "pg":
                 value["dbname"] = "postgres"
             else:
@@ -251,6 +279,8 @@ class World:
                 s["master_secret"] = {"arn": self.arns[case.master]}
                 if case.master in CMK_MASTERS:
                     s["master_secret"]["kms_key_arn"] = self.key_arn
+            if case.replica:
+                s["replica_of_master"] = {case.replica[0]: case.replica[1]}
             secrets[case.secret] = s
         return {"version": 1, "account_id": ACCOUNT, "region": REGION, "functions": functions, "secrets": secrets}
 
@@ -356,7 +386,7 @@ def _rotate_case(w: World, rot: Rotator, case: Case, calls: list) -> list[str]:
 
 def test_rotation_under_the_enforced_grants(world: World):
     w = world
-    rot = Rotator(w.moto, w.proxy, REGION)
+    rot = Rotator(w.moto, w.proxy, REGION, pg_hostaddr=w.pg.host)
     failures: dict[str, list[str]] = {}
     uses: dict[str, dict[str, list]] = {key: {} for key in FUNCTIONS}
     started = time.monotonic()
@@ -375,11 +405,24 @@ def test_rotation_under_the_enforced_grants(world: World):
     assert all(d.allowed for d in w.proxy.log), [d for d in w.proxy.log if not d.allowed]
 
     problems = check_conditions_enforced(w, rot)
+    more, ran = check_without_replica_of_master(w, rot)
+    problems += more
+    print("\n".join(ran))
     started = time.monotonic()
     more, ran = check_each_grant_needed(w, rot, uses)
     problems += more
     w.timings["grants"] = time.monotonic() - started
     print("\n".join(ran))
+    # Why did the rotation fail? doctor reads AWS's code failing for real (tests/rotation_diagnosis.py)
+    from rotation_diagnosis import check_failures_diagnosed
+
+    started = time.monotonic()
+    more, measured = check_failures_diagnosed(w, rot)
+    problems += more
+    w.timings["diagnosis"] = time.monotonic() - started
+    shown = measured.pop("shown")
+    print(f"{shown['text']}\n{shown['json']}\n{shown['after']}")
+    print(f"diagnosis: {measured}")
     print(f"timings: {w.timings}")
     assert not problems, "\n".join(problems)
 
@@ -474,6 +517,49 @@ def check_each_grant_needed(w: World, rot: Rotator, uses: dict[str, dict[str, li
                     _, value = _current(w.sm, arn)
                     if not w.db(case).login(value["username"], value["password"]):
                         problems.append(f"{key}: after the retry, {secret}'s AWSCURRENT does not log in")
+    return problems, ran
+
+
+def check_without_replica_of_master(w: World, rot: Rotator) -> tuple[list[str], list[str]]:
+    """Without replica_of_master a replica's rotation fails: the role holds the policy the
+    module generates from the same manifest without that secret's field, and the rotation
+    must fail in setSecret, denied the RDS call of is_rds_replica_database that the table of
+    AWS's calls names (generator/aws_calls.py), on the replica's instance or the cluster."""
+    from generator import api, aws_calls
+
+    problems, ran = [], []
+    function = aws_calls.function_for("postgresql", "alternating_users")
+    for case in [c for c in CASES if c.replica]:
+        data = w.manifest()
+        del data["secrets"][case.secret]["replica_of_master"]
+        path = w.tmp / "without-replica.yaml"
+        path.write_text(yaml.safe_dump(data, sort_keys=True))
+        module, _ = api.load(path)
+        (plan,) = [f for f in module.functions if f.key == case.function]
+        assert plan.policy is not None
+        fn = w.functions[case.function]
+        role = fn.role_arn.rsplit("/", 1)[1]
+        (pname,) = w.iam.list_role_policies(RoleName=role)["PolicyNames"]
+        applied = w.iam.get_role_policy(RoleName=role, PolicyName=pname)["PolicyDocument"]
+        kind, ident = case.replica
+        target = aws_calls.RDS_DB if kind == aws_calls.REPLICA_INSTANCE else aws_calls.RDS_CLUSTER
+        (call,) = [c for c in aws_calls.CALLS[function] if c[0] == "rds" and c[2] == target]
+        action = aws_calls.ACTIONS[call[:2]]
+        resource = f"arn:aws:rds:{REGION}:{ACCOUNT}:{'db' if target == aws_calls.RDS_DB else 'cluster'}:{ident}"
+        w.iam.put_role_policy(RoleName=role, PolicyName=pname, PolicyDocument=json.dumps(plan.policy.document()))
+        try:
+            arn = w.arns[case.secret]
+            token = rot.start(arn, fn)
+            out = rot.run(arn, fn, token)
+        finally:
+            w.iam.put_role_policy(RoleName=role, PolicyName=pname, PolicyDocument=json.dumps(applied))
+        rot.abandon(arn, token)
+        denied = [(d.action, d.resource) for d in out.denied]
+        ran.append(f"{case.secret} without replica_of_master: failed at {out.failed}, denied {denied} "
+                   f"({function} {call[1]}, lines {aws_calls.CALLS[function][call]})")  # fmt: skip
+        if out.failed != "setSecret" or denied != [(action, resource)]:
+            problems.append(f"{case.secret} without replica_of_master: {out.failed} ({out.error}), denied {denied}; "
+                            f"expected setSecret with {action} on {resource} denied")  # fmt: skip
     return problems, ran
 
 

@@ -15,8 +15,9 @@ import jsonschema
 import pytest
 from conftest import ROOT
 
-from generator.live import asff, commands, registry, sarif
-from generator.live.findings import Finding
+from generator.formats import asff, sarif
+from generator.live import commands, registry
+from generator.live.findings import Audit, Finding
 
 SCHEMA = json.loads((ROOT / "tests" / "data" / "sarif" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
 ACCOUNT, REGION = "111122223333", "us-east-1"
@@ -139,3 +140,127 @@ def test_an_unreachable_account_is_still_a_valid_document(fmt, tmp_path: Path):
         finding, _ = doc
         assert finding["Compliance"]["Status"] == "NOT_AVAILABLE"
         assert finding["Resources"][0]["Type"] == "AwsAccount"
+
+
+# ---- where a result is (issue 25, section 4): rooted at the repository, the exact field -------
+
+
+def _repo(tmp_path: Path) -> Path:
+    """A repository (a folder with .git) holding infra/my rotation.yaml, the example manifest."""
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "infra").mkdir()
+    (repo / "out").mkdir()
+    manifest = repo / "infra" / "my rotation.yaml"
+    text = (ROOT / "examples" / "rotation.yaml").read_text(encoding="utf-8")
+    manifest.write_text(text.replace("version: 1\n", "version: 1\nmodule: rotation\n"), encoding="utf-8")
+    return manifest
+
+
+def _audit(manifest: Path, *findings: Finding) -> Audit:
+    from generator import api
+    from generator.live.findings import Report
+
+    module = api.validate(manifest).module
+    assert module is not None
+    return Audit(manifest, module, Report(ACCOUNT, REGION, list(findings)))
+
+
+def _key(manifest: Path, text: str, after: str = "") -> tuple[int, int]:
+    """1-based line and column of the first key ``text`` (after the line holding ``after``)."""
+    lines = manifest.read_text().splitlines()
+    start = next(i for i, t in enumerate(lines) if after in t) if after else 0
+    i = next(i for i in range(start, len(lines)) if lines[i].lstrip().startswith(f"{text}:"))
+    return i + 1, lines[i].index(text) + 1
+
+
+def _at(manifest: Path, text: str, after: str = "") -> dict[str, int]:
+    line, column = _key(manifest, text, after)
+    return {"startLine": line, "startColumn": column}
+
+
+def test_results_sit_on_the_exact_field_rooted_at_the_repository(tmp_path, monkeypatch):
+    manifest = _repo(tmp_path)
+    monkeypatch.chdir(manifest.parent.parent / "out")  # run from out/: the URI must not be ../infra/...
+    audit = _audit(
+        manifest,
+        Finding("prod/orders/db", "schedule", "fail", "window 2h, not 3h", "set it", field=("schedule", "window")),
+        Finding("prod/orders/db", "key-state", "fail", "key ... is disabled", "enable it"),
+        Finding("prod/orders/db", "grants", "fail", "role r may not rotate it", "apply"),
+        Finding("mysql-alt", "runtime", "warn", "python3.12 ends soon", "upgrade"),
+        Finding("mysql-alt", "egress", "unknown", "could not check", "allow it"),
+    )
+    commands._stamped(audit)
+    doc = sarif.render(audit.report.findings)
+    assert not list(jsonschema.Draft4Validator(SCHEMA).iter_errors(doc))
+    run = doc["runs"][0]
+    repo = manifest.parent.parent.resolve()
+    assert run["originalUriBaseIds"] == {"%SRCROOT%": {"uri": f"file://{repo.as_posix()}/"}}
+    where = [r["locations"][0]["physicalLocation"] for r in run["results"]]
+    assert {json.dumps(w["artifactLocation"]) for w in where} == {
+        json.dumps({"uri": "infra/my%20rotation.yaml", "uriBaseId": "%SRCROOT%"})
+    }
+    line, col = _key(manifest, "window", after="prod/orders/db:")  # window:, not the secret's key
+    assert where[0]["region"] == {"startLine": line, "startColumn": col}
+    assert where[1]["region"] == _at(manifest, "kms_key_arn", "prod/orders/db:")
+    assert where[2]["region"] == _at(manifest, "prod/orders/db")
+    assert where[3]["region"] == _at(manifest, "runtime", "mysql-alt:")
+    assert where[4]["region"] == _at(manifest, "security_group_ids", "mysql-alt:")
+    # ASFF names the same file, relative to the repository
+    [finding, *_] = asff.render(audit.report.findings, NOW)
+    assert finding["ProductFields"]["rotation-tf/manifest"] == f"infra/my rotation.yaml:{line}"
+
+
+def test_outside_a_repository_the_root_is_the_working_directory(tmp_path, monkeypatch):
+    folder = tmp_path / "plain"
+    folder.mkdir()
+    manifest = folder / "rotation.yaml"
+    manifest.write_text((ROOT / "examples" / "rotation.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.chdir(folder)
+    audit = _audit(manifest, Finding("prod/orders/db", "rotation", "fail", "rotation is off", "apply"))
+    commands._stamped(audit)
+    run = sarif.render(audit.report.findings)["runs"][0]
+    assert run["originalUriBaseIds"] == {"%SRCROOT%": {"uri": f"file://{folder.resolve().as_posix()}/"}}
+    [result] = run["results"]
+    location = result["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"] == {"uri": "rotation.yaml", "uriBaseId": "%SRCROOT%"}
+    assert location["region"] == _at(manifest, "function", "prod/orders/db:")
+    # a manifest under neither the repository nor the working directory: an absolute file: URI
+    monkeypatch.chdir(tmp_path)
+    elsewhere = tmp_path / "x" / "rotation.yaml"
+    elsewhere.parent.mkdir()
+    elsewhere.write_text(manifest.read_text())
+    monkeypatch.chdir(folder)
+    audit = _audit(elsewhere, Finding("prod/orders/db", "rotation", "fail", "rotation is off", "apply"))
+    commands._stamped(audit)
+    run = sarif.render(audit.report.findings)["runs"][0]
+    assert "originalUriBaseIds" not in run
+    uri = run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert uri == {"uri": f"file://{elsewhere.resolve().as_posix()}"}
+
+
+def test_no_message_starts_with_a_rule_id():
+    """A common SARIF viewer takes a message that starts with its rule id ('rotation is off')
+    for a description; every message starts with what it is about."""
+    account = Finding(
+        ACCOUNT, "account", "unknown", "could not read the account", "fix", account=ACCOUNT, region=REGION
+    )
+    results = sarif.render([*FINDINGS, account])["runs"][0]["results"]
+    ids = [c.id for c in registry.CHECKS]
+    for r in results:
+        text = r["message"]["text"]
+        assert not any(text.lower().startswith(i) for i in ids), text
+    assert results[1]["message"]["text"] == (
+        f"The secret prod/orders/db in account {ACCOUNT} ({REGION}): rotation is off. Fix: do this"
+    )
+    assert results[-1]["message"]["text"].startswith(f"The account {ACCOUNT} ({REGION}): could not read")
+
+
+def test_the_schedule_check_names_the_field_that_differs():
+    from generator import model as model_mod
+    from generator.live.checks.rotation import schedule_field
+
+    schedule = model_mod.Schedule(every_days=30, expression=None, window="3h")
+    assert schedule_field(schedule, {"AutomaticallyAfterDays": 30, "Duration": "2h"}) == ("schedule", "window")
+    assert schedule_field(schedule, {"AutomaticallyAfterDays": 7, "Duration": "2h"}) == ("schedule", "every_days")
+    assert schedule_field(schedule, {"AutomaticallyAfterDays": 30, "Duration": "3h"}) == ("schedule",)

@@ -77,7 +77,7 @@ def test_a_renamed_secret_is_another_secret(terraform, moto, tmp_path: Path) -> 
         {"prod/orders/db-v2": {"function": "pg", "previous_names": ["prod/orders/db"], "schedule": {"every_days": 30}}}
     )
     refused = _generate(tmp_path, renamed)
-    assert refused.exit == api.Exit.ERROR
+    assert refused.exit == api.Exit.USAGE
     (msg,) = [d.render() for d in refused.diagnostics]
     assert 'secrets["prod/orders/db-v2"].previous_names: Secrets Manager cannot rename a secret' in msg, msg
 
@@ -114,7 +114,7 @@ def test_renaming_a_created_secret_deletes_it_loudly(terraform, moto, tmp_path: 
     first = json.loads(sm.get_secret_value(SecretId="app/one")["SecretString"])["password"]
 
     refused = _generate(tmp_path, _data({"app/two": dict(created, previous_names=["app/one"])}))
-    assert refused.exit == api.Exit.ERROR
+    assert refused.exit == api.Exit.USAGE
     (msg,) = [d.render() for d in refused.diagnostics]
     assert "this module created 'app/one': the apply deletes it (restorable for 7 days)" in msg, msg
 

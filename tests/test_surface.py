@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator import api, model
+from generator import api
 from generator.errors import Failed
 
 BASE = {
@@ -34,7 +34,7 @@ def _write(tmp_path: Path, data: dict, name: str = "rotation.yaml") -> Path:
 
 def _errors(tmp_path: Path, data: dict) -> list[str]:
     with pytest.raises(Failed) as exc:
-        model.load(_write(tmp_path, data))
+        api.load(_write(tmp_path, data))
     return [d.render() for d in exc.value.diagnostics]
 
 
@@ -49,7 +49,7 @@ def test_lock_to_secret_needs_exactly_one_secret(tmp_path: Path) -> None:
         for e in errs
     ), errs
     del data["secrets"]["prod/b"]
-    m, _ = model.load(_write(tmp_path, data))
+    m, _ = api.load(_write(tmp_path, data))
     assert m.functions[0].lock_secret == "prod/a"
 
 
@@ -84,7 +84,7 @@ def test_secret_renames_are_refused_with_the_reason(tmp_path: Path) -> None:
     assert 'secrets["prod/b"].previous_names: Secrets Manager cannot rename a secret' in err
     assert "the plan deletes the rotation of 'prod/a' and creates one for 'prod/b'" in err
     del data["secrets"]["prod/b"]["previous_names"]
-    m, _ = model.load(_write(tmp_path, data))
+    m, _ = api.load(_write(tmp_path, data))
     assert m.moves == ()
     out = tmp_path / "out"
     assert api.generate(_write(tmp_path, data), out).exit == api.Exit.OK
@@ -101,14 +101,14 @@ def test_created_alternating_secret_without_rotate_immediately_warns(tmp_path: P
         "master_secret": {"arn": "arn:aws:secretsmanager:eu-west-1:111122223333:secret:app/admin-Adm123"},
         "schedule": {"every_days": 7},
     }
-    _m, notes = model.load(_write(tmp_path, data))
+    _m, notes = api.load(_write(tmp_path, data))
     assert [d.render().split(": ", 1)[1] for d in notes if d.level.value == "warning"] == [
         'warning: secrets["app/reporting"].rotate_immediately: without rotate_immediately, Secrets Manager tests '
         "the new rotation with the secret's current version (the testSecret step), whose random password the "
         "database does not know; rotate_immediately: true lets the master secret set the password first"
     ]
     data["secrets"]["app/reporting"]["rotate_immediately"] = True
-    _m, notes = model.load(_write(tmp_path, data))
+    _m, notes = api.load(_write(tmp_path, data))
     assert not [d for d in notes if d.level.value == "warning"]
 
 

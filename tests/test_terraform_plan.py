@@ -18,14 +18,14 @@ from conftest import EXAMPLES, GOLDEN, PLANNABLE
 from harness import tf_env
 from lifecycle import HARNESS_ROLE
 
-from generator import model
+from generator import api
 
 pytestmark = pytest.mark.terraform
 
 
 def _example_case(example: Path) -> plans.Builder:
     def build(folder: Path, worlds: plans.Worlds) -> plans.Case:
-        m, _ = model.load(example)
+        m, _ = api.load(example)
         for fn in m.functions:  # the plan reads each existing function's role (data.aws_lambda_function)
             if fn.existing:
                 worlds.function(m.region, fn.function_arn, fn.role_arn)
@@ -41,7 +41,7 @@ for _example in PLANNABLE:
 
 def test_fmt_check_on_every_golden_module(terraform) -> None:
     for example in EXAMPLES:
-        m, _ = model.load(example)
+        m, _ = api.load(example)
         proc = subprocess.run(
             [terraform.binary, "fmt", "-check", "-diff", "-recursive", str(GOLDEN / m.name)],
             capture_output=True,
@@ -55,7 +55,7 @@ def test_fmt_check_on_every_golden_module(terraform) -> None:
 @plans.GROUP
 @pytest.mark.parametrize("example", PLANNABLE, ids=lambda p: p.stem)
 def test_init_validate_plan(example: Path, planned: plans.Results) -> None:
-    m, _ = model.load(example)
+    m, _ = api.load(example)
     case = planned[example.stem]
     plan, looked_up = case.plan, case.info["looked_up"]
 

@@ -19,8 +19,9 @@ import pytest
 import yaml
 from conftest import EXAMPLES, ROOT, cli
 
-from generator import explain, model
+from generator import api, explain
 from generator import schema as schema_mod
+from generator.formats import explain as explain_formats
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -133,7 +134,7 @@ def test_explain_json_lists_every_statement_with_reason() -> None:
     proc = cli("explain", "examples/rotation.yaml", "--format", "json")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    module, _ = model.load(ROOT / "examples" / "rotation.yaml")
+    module, _ = api.load(ROOT / "examples" / "rotation.yaml")
     assert [f["function"] for f in data["functions"]] == [f.key for f in module.functions]
     for role, fn in zip(data["roles"], module.functions, strict=True):
         assert role["role_name"] == fn.role_name
@@ -152,9 +153,9 @@ def test_explain_plain_when_piped() -> None:
     assert not ANSI.search(out) and "┃" not in out
     assert out.splitlines()[0].startswith("Module rotation (from rotation.yaml)")
     # every action and every resource of every role appears, with its reason
-    module, _ = model.load(ROOT / "examples" / "rotation.yaml")
+    module, _ = api.load(ROOT / "examples" / "rotation.yaml")
     for fn in module.functions:
-        assert explain.role_title(explain.facts(module)["roles"][module.functions.index(fn)]) in out
+        assert explain_formats.role_title(explain.facts(module)["roles"][module.functions.index(fn)]) in out
         for st in fn.policy.statements:
             assert st.reason in out
             for item in (*st.actions, *st.resources):
@@ -467,7 +468,7 @@ def test_explain_shows_schedules_and_windows() -> None:
 
 
 def test_explain_on_a_narrow_terminal_breaks_arns_only_between_parts() -> None:
-    module, _ = model.load(ROOT / "examples" / "rotation.yaml")
+    module, _ = api.load(ROOT / "examples" / "rotation.yaml")
     arns = {r for fn in module.functions for st in fn.policy.statements for r in st.resources if r.startswith("arn:")}
     for columns in (60, 80):
         out = ANSI.sub("", cli_tty("explain", "examples/rotation.yaml", columns=columns))
@@ -566,3 +567,28 @@ def test_fast_path_and_typer_agree(workdir: Path) -> None:
         shutil.rmtree(workdir / "out", ignore_errors=True)
         slow = subprocess.run(typer_cmd + args, cwd=workdir, capture_output=True, text=True, timeout=120)
         assert (fast.returncode, fast.stdout, fast.stderr) == (slow.returncode, slow.stdout, slow.stderr), args
+
+
+@pytest.mark.parametrize("columns", [80, 100])
+def test_help_never_cuts_an_option_name_short(columns: int) -> None:
+    """At 80 columns rich shrank every column of typer's options table alike and printed
+    `--role-session-n…` (issue 25 §4): every option name of every command is whole, and no
+    word of any help ends in an ellipsis."""
+    import typer.main
+
+    from generator.cli import app
+
+    group = typer.main.get_command(app)
+    commands = {"": group, **group.commands}  # type: ignore[attr-defined]
+    for name, command in commands.items():
+        run = cli(*([name] if name else []), "--help", env={"COLUMNS": str(columns), "TERM": "dumb", "NO_COLOR": "1"})
+        assert run.returncode == 0, run.stderr
+        assert "…" not in run.stdout, f"{name} --help at {columns} columns cuts a word:\n{run.stdout}"
+        width = max(len(line) for line in run.stdout.splitlines())
+        assert width <= columns, f"{name} --help is {width} columns wide"
+        for param in command.params:
+            for opt in [*param.opts, *param.secondary_opts]:
+                if opt.startswith("-"):
+                    assert re.search(rf"(?<![\w-]){re.escape(opt)}(?![\w-])", run.stdout), (
+                        f"{name} --help at {columns} columns does not show {opt} whole:\n{run.stdout}"
+                    )

@@ -151,5 +151,6 @@ def test_docs_list_what_the_module_grants() -> None:
     text = (ROOT / "docs" / "rotation-surface.md").read_text()
     for sid in ("CreateNetworkInterfaces", "ManageNetworkInterfaces", "DetachNetworkInterfaces", "DescribeNetworking"):
         assert f"| `{sid}` |" in text
-    assert "(docs/rotation-surface.md#functions-in-a-vpc)" in (ROOT / "README.md").read_text()
+    assert "(docs/rotation-surface.md#the-statements-of-a-role)" in (ROOT / "README.md").read_text()
+    assert "[details](#functions-in-a-vpc)" in text.split("## The statements of a role", 1)[1]
     assert Path(GOLDEN / "rotation" / "iam.tf").read_text().count('Sid    = "ManageNetworkInterfaces"') == 1

@@ -10,12 +10,15 @@
   what ``bench/live.py`` reports and what the tests assert on.
 * Errors are sorted into what the commands need: :class:`Denied` (the caller lacks an
   action; the check becomes ``unknown`` and names it), :class:`NotFound`,
-  :class:`Unreachable` (AWS could not be reached or would not take the credentials at
-  all: exit 3), :class:`ApiError` for any other answer, and :class:`ServiceFailure` (not a
-  :class:`LiveError`, so no check turns it into ``unknown``) for an answer that the retries
-  did not cure: a 5xx, or a body that is not what the API speaks (an HTML page from a proxy).
-  After the first :class:`ServiceFailure` every further call fails at once with it, so that the
-  command stops within one call's retries (exit 3).
+  :class:`ApiError` for any other answer, and :class:`ServiceFailure` (not a
+  :class:`LiveError`, so no check turns it into one more ``unknown`` among passes) for an
+  answer that the retries did not cure: a 5xx, or a body that is not what the API speaks (an
+  HTML page from a proxy). Its subclass :class:`Unreachable` is a transport failure: AWS could
+  not be reached, the connection was refused, closed, reset or timed out (before the first
+  call or in the middle of the run), an answer came cut short (or garbled), or AWS would not take the
+  credentials at all. After the first :class:`ServiceFailure` every further call fails at once
+  with it, so that the command stops within one call's retries (exit 3): a verdict never rests
+  on half the account.
 * :class:`Memo` makes sure no function, role, policy, key or VPC is fetched twice, even
   when two threads ask for it at the same moment.
 """
@@ -37,7 +40,14 @@ T = TypeVar("T")
 # IAM action prefix of each boto3 service name (they differ for a few services only).
 _PREFIX = {"lambda": "lambda", "secretsmanager": "secretsmanager", "kms": "kms", "iam": "iam", "ec2": "ec2",
            "rds": "rds", "redshift": "redshift", "sts": "sts", "organizations": "organizations",
-           "securityhub": "securityhub"}  # fmt: skip
+           "securityhub": "securityhub", "logs": "logs", "cloudtrail": "cloudtrail"}  # fmt: skip
+# botocore's service id in event names, where it is not the IAM prefix ("cloudwatch-logs").
+_SERVICE_ID_PREFIX = {"cloudwatchlogs": "logs"}
+# Attempts for an optional service, whose answer a command can do without (doctor reads
+# CloudTrail's rotation events where it may, and says so where it may not): one, so that an
+# endpoint without it (moto answers LookupEvents with an HTML 500) costs no retry and no backoff;
+# the reader paces its calls and tries a throttled one once more itself.
+OPTIONAL_ATTEMPTS = {"cloudtrail": 1}
 
 DENIED_CODES = frozenset(
     {
@@ -77,12 +87,11 @@ NOT_FOUND_CODES = frozenset(
 )
 
 
+DOCTOR_SERVICES = ("sts", "lambda", "secretsmanager", "kms", "iam", "ec2", "rds", "redshift", "logs", "cloudtrail")
+
+
 class LiveError(Exception):
     status: int | None = None  # the HTTP status of AWS's answer, where there was one
-
-
-class Unreachable(LiveError):
-    """AWS could not be reached at all, or refused the credentials (exit 3)."""
 
 
 class Denied(LiveError):
@@ -124,6 +133,19 @@ class ServiceFailure(Exception):
         super().__init__(f"{action} answered {answered}{tries}")
 
 
+class Unreachable(ServiceFailure):
+    """A transport failure (exit 3, with one line "cannot reach AWS at ..."): AWS could not be
+    reached, the connection was closed, reset or timed out (also after the run started), an
+    answer was cut short, or AWS refused the credentials. ``action``: the call, where there was one."""
+
+    def __init__(self, reason: str, action: str = ""):
+        Exception.__init__(self, reason)
+        self.action = action
+        self.status = None
+        self.what = reason
+        self.attempts = None
+
+
 class _NotAws(Exception):
     """Raised from botocore's before-parse event (Aws._check_body); becomes :class:`ServiceFailure`."""
 
@@ -131,6 +153,12 @@ class _NotAws(Exception):
         super().__init__(what)
         self.status = status
         self.what = what
+
+
+class _Cut(Exception):
+    """Raised from botocore's before-parse event (Aws._check_body): the answer is not whole (a
+    transport failure, :class:`Unreachable`). botocore reads a body without enforcing its
+    Content-Length, and its JSON parser reads a body that is not JSON as an empty answer."""
 
 
 def _phrase(status: int) -> str:
@@ -176,7 +204,7 @@ class Aws:
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
         workers: int = 8,
-        services: Iterable[str] = ("sts", "lambda", "secretsmanager", "kms", "iam", "ec2", "rds", "redshift"),
+        services: Iterable[str] = DOCTOR_SERVICES,
         credentials: Credentials | None = None,
     ):
         import botocore.config
@@ -209,8 +237,16 @@ class Aws:
         self._clients: dict[str, Any] = {}
         try:
             for name in services:
+                own = config
+                if name in OPTIONAL_ATTEMPTS:
+                    own = config.merge(
+                        botocore.config.Config(
+                            retries={"mode": "standard",
+                                     "total_max_attempts": min(max_attempts, OPTIONAL_ATTEMPTS[name])}
+                        )
+                    )  # fmt: skip
                 self._clients[name] = session.create_client(
-                    name, region_name=region, endpoint_url=endpoint_url, config=config
+                    name, region_name=region, endpoint_url=endpoint_url, config=own
                 )
         except ValueError as exc:  # botocore: "Invalid endpoint: ..."
             raise Unreachable(f"{exc}") from None
@@ -224,20 +260,37 @@ class Aws:
         parts = event_name.split(".", 2)
         with self._lock:
             # event names carry botocore's service id ("secrets-manager"); count by IAM prefix
-            self.calls[f"{parts[1].replace('-', '')}:{parts[2]}" if len(parts) == 3 else event_name] += 1
+            if len(parts) == 3:
+                service = parts[1].replace("-", "")
+                self.calls[f"{_SERVICE_ID_PREFIX.get(service, service)}:{parts[2]}"] += 1
+            else:
+                self.calls[event_name] += 1
 
     def _count_attempt(self, **_: Any) -> None:
         with self._lock:
             self.attempts += 1
 
     def _check_body(self, operation_model: Any = None, response_dict: dict[str, Any] | None = None, **_: Any) -> None:
-        """A success status with a body that is not the API's (a proxy's or portal's HTML page):
-        botocore would parse it into an empty answer (JSON APIs) or a KeyError (XML APIs).
-        Error statuses are left to botocore, which retries 5xx and reads an HTML page as a
-        generic error."""
+        """An answer that is not whole, or not AWS's, never reaches botocore's parser.
+
+        * Cut short (:class:`_Cut`, a transport failure, never retried: botocore parses after
+          its retry loop): more or fewer bytes than its Content-Length, whatever the status
+          (botocore reads without enforcing it), or, with a success status, a body that is not
+          whole JSON or XML, as the API speaks (botocore's JSON parser reads a broken body as
+          an empty answer: a ListSecrets page cut in half would list no secret, a
+          GetSecretValue answer no value).
+        * Not AWS's (:class:`_NotAws`): a success status with a body that is not the API's (a
+          proxy's or portal's HTML page): botocore would parse it into an empty answer (JSON
+          APIs) or a KeyError (XML APIs). Error statuses are left to botocore, which retries
+          5xx and reads an HTML page as a generic error."""
         response = response_dict or {}
         status, body = response.get("status_code"), response.get("body")
-        if not isinstance(status, int) or status >= 300 or not isinstance(body, bytes) or not body.strip():
+        if not isinstance(status, int) or not isinstance(body, bytes):
+            return
+        declared = str((response.get("headers") or {}).get("content-length", "")).strip()
+        if declared.isdigit() and int(declared) != len(body):
+            raise _Cut(f"the answer was cut short ({len(body)} of {int(declared)} bytes)")
+        if status >= 300 or not body.strip():
             return
         start = body.lstrip()[:15].lower()
         protocol = getattr(operation_model, "metadata", {}).get("protocol", "")
@@ -245,6 +298,14 @@ class Aws:
         if html or (start[:1] not in (b"{", b"[") if "json" in protocol else start[:1] != b"<"):
             shown = " ".join(body.decode("utf-8", "replace").split())[:60]
             raise _NotAws(status, f"{'an HTML page' if html else 'a body'} that is not an AWS answer: {shown!r}")
+        try:
+            if "json" in protocol:
+                json.loads(body)
+            else:  # query, ec2, rest-xml
+                _xml_parse(body)
+        except (ValueError, RecursionError, SyntaxError):  # ElementTree's ParseError is a SyntaxError
+            kind = "JSON" if "json" in protocol else "XML"
+            raise _Cut(f"the answer is not whole {kind} ({len(body)} bytes): cut short or garbled") from None
 
     @property
     def total_calls(self) -> int:
@@ -255,8 +316,9 @@ class Aws:
         return f"{_PREFIX.get(service, service)}:{op}"
 
     @contextmanager
-    def _sorted_errors(self, action: str) -> Iterator[None]:
-        """Turn botocore's exceptions into Denied / NotFound / Unreachable / ApiError / ServiceFailure."""
+    def _sorted_errors(self, action: str, latch: bool = True) -> Iterator[None]:
+        """Turn botocore's exceptions into Denied / NotFound / Unreachable / ApiError / ServiceFailure.
+        ``latch=False`` (an optional call): a ServiceFailure is raised but does not stop later calls."""
         import botocore.exceptions
         import botocore.parsers
 
@@ -265,24 +327,23 @@ class Aws:
         try:
             yield
         except botocore.exceptions.ClientError as exc:
-            raise self._classify(action, exc) from None
+            raise self._classify(action, exc, latch) from None
         except _NotAws as exc:
-            raise self._failed(ServiceFailure(action, exc.status, exc.what)) from None
-        except botocore.parsers.ResponseParserError as exc:  # a body botocore could not read
+            raise self._failed(ServiceFailure(action, exc.status, exc.what), latch) from None
+        except _Cut as exc:
+            raise self._failed(Unreachable(f"{action}: {exc}", action)) from None
+        except botocore.parsers.ResponseParserError as exc:  # an error's body botocore could not read
             raise self._failed(
-                ServiceFailure(action, None, f"an answer botocore could not read: {_short(exc)[:100]}")
+                ServiceFailure(action, None, f"an answer botocore could not read: {_short(exc)[:100]}"), latch
             ) from None
         except (
-            botocore.exceptions.EndpointConnectionError,
-            botocore.exceptions.ConnectTimeoutError,
-            botocore.exceptions.ReadTimeoutError,
-            botocore.exceptions.ConnectionClosedError,
+            # refused, reset, closed, timed out, TLS or proxy: the first call or any later one
+            botocore.exceptions.ConnectionError,
+            botocore.exceptions.HTTPClientError,
             botocore.exceptions.NoCredentialsError,
             botocore.exceptions.NoRegionError,
-            botocore.exceptions.SSLError,
-            botocore.exceptions.ProxyConnectionError,
         ) as exc:
-            raise Unreachable(_short(exc)) from None
+            raise self._failed(Unreachable(f"{action}: {_short(exc)}", action)) from None
         except botocore.exceptions.BotoCoreError as exc:
             raise ApiError(action, type(exc).__name__, _short(exc)) from None
 
@@ -292,16 +353,19 @@ class Aws:
             return getattr(self._clients[service], method)(**kwargs)  # type: ignore[no-any-return]
 
     def call_optional(self, service: str, op: str, method: str, **kwargs: Any) -> dict[str, Any]:
-        """:meth:`call` for an optional feature (doctor's probe of IAM's policy simulator): a
-        server failure raises :class:`ServiceFailure` here but does not end the command, since
-        the endpoint may simply not implement it (moto has no simulator)."""
-        try:
-            return self.call(service, op, method, **kwargs)
-        except ServiceFailure as exc:
-            with self._lock:
-                if self.failure is exc:
-                    self.failure = None
-            raise
+        """:meth:`call` for an optional feature (doctor's probe of IAM's policy simulator, its
+        read of CloudTrail's rotation events): a server failure raises :class:`ServiceFailure`
+        here but does not end the command, since the endpoint may simply not implement it (moto
+        has neither). It is never latched, so no other call in flight sees it; a failure that
+        another call latched before is raised as for :meth:`call`, and an endpoint that raises
+        NotImplementedError (moto in the same process) is such a server failure. A transport
+        failure (:class:`Unreachable`) is latched and ends the command wherever it happens."""
+        action = self.action(service, op)
+        with self._sorted_errors(action, latch=False):
+            try:
+                return getattr(self._clients[service], method)(**kwargs)  # type: ignore[no-any-return]
+            except NotImplementedError as exc:  # moto in the process: an action it has not written
+                raise ServiceFailure(action, None, f"not implemented by the endpoint ({_short(exc)[:100]})") from None
 
     def call_or_none(self, service: str, op: str, method: str, **kwargs: Any) -> dict[str, Any] | None:
         """:meth:`call`, or None where AWS says the thing does not exist."""
@@ -318,13 +382,14 @@ class Aws:
                 out.extend(page.get(key, []))
         return out
 
-    def _failed(self, failure: ServiceFailure) -> ServiceFailure:
-        with self._lock:
-            if self.failure is None:
-                self.failure = failure
+    def _failed(self, failure: ServiceFailure, latch: bool = True) -> ServiceFailure:
+        if latch:
+            with self._lock:
+                if self.failure is None:
+                    self.failure = failure
         return failure
 
-    def _classify(self, action: str, exc: Any) -> LiveError | ServiceFailure:
+    def _classify(self, action: str, exc: Any, latch: bool = True) -> LiveError | ServiceFailure:
         err = exc.response.get("Error", {})
         code = str(err.get("Code", ""))
         message = str(err.get("Message", ""))
@@ -335,12 +400,12 @@ class Aws:
             retries = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
             # AWS's own error code; for a page that is not AWS's, the status's reason phrase
             what = code if re.fullmatch(r"[A-Za-z][A-Za-z0-9.]*", code) else _phrase(status)
-            return self._failed(ServiceFailure(action, status, what, int(retries) + 1))
+            return self._failed(ServiceFailure(action, status, what, int(retries) + 1), latch)
         found: LiveError
         if code in DENIED_CODES or "not authorized to perform" in message:
             found = Denied(action, message)
-        elif code in CREDENTIAL_CODES:
-            found = Unreachable(f"AWS refused the credentials ({code}): {message}")
+        elif code in CREDENTIAL_CODES:  # nothing will work, before the first check or after the fortieth
+            return self._failed(Unreachable(f"AWS refused the credentials ({code}): {message}", action))
         elif _is_not_found(code):
             found = NotFound(action, message)
         else:
@@ -388,6 +453,13 @@ def _session(profile: str | None) -> Any:
     return session
 
 
+def _xml_parse(body: bytes) -> None:
+    """Parse ``body`` as XML (raises ElementTree's ParseError), as botocore's parsers do."""
+    from xml.etree import ElementTree
+
+    ElementTree.fromstring(body)
+
+
 def _short(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
@@ -428,22 +500,74 @@ def failure_line(exc: LiveError | ServiceFailure) -> str:
     return _short(exc) + (f" (HTTP {exc.status})" if isinstance(exc, LiveError) and exc.status is not None else "")
 
 
-def current_value_fields(aws: Aws, arn: str, wanted: tuple[str, ...]) -> tuple[frozenset[str], dict[str, str]] | None:
+# What a secret value may be before it is parsed. AWS caps SecretString at 65,536 characters
+# (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetSecretValue.html); a
+# database secret is one flat JSON object of strings
+# (https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_secret_json_structure.html).
+# Python's json parser recurses once per level, so depth is bounded before it runs: a value
+# nested 20,000 deep would end the process with a RecursionError.
+MAX_VALUE_CHARS = 65_536
+MAX_VALUE_DEPTH = 32
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]")
+_INNERMOST = re.compile(r"\[\]|\{\}")
+
+
+@dataclass(frozen=True)
+class ValueShape:
+    """What :func:`current_value_fields` hands out of a value: its top-level keys (None when it
+    is not a JSON object doctor can read, ``why`` says why) and the string values of the fields
+    asked for. Nothing else of the value."""
+
+    keys: frozenset[str] | None
+    fields: dict[str, str]
+    why: str = ""
+
+
+def _too_deep(text: str, limit: int) -> bool:
+    """Whether JSON ``text`` nests more than ``limit`` levels (or is so unbalanced that a
+    recursive parser would descend without end), found without recursion: the brackets outside
+    strings, innermost pairs removed once per level."""
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    for _ in range(limit):
+        if not brackets:
+            return False
+        brackets = _INNERMOST.sub("", brackets)
+    return bool(brackets) and (_INNERMOST.search(brackets) is not None or len(brackets) > limit)
+
+
+def value_shape_of(text: Any, wanted: tuple[str, ...]) -> ValueShape:
+    """The shape of a SecretString, parsed within bounds (size and depth); never raises."""
+    if not isinstance(text, str):
+        return ValueShape(None, {}, "it is binary (SecretBinary), not a JSON object")
+    if len(text) > MAX_VALUE_CHARS:
+        return ValueShape(
+            None, {}, f"it is longer than {MAX_VALUE_CHARS:,} characters, the most Secrets Manager stores"
+        )
+    if _too_deep(text, MAX_VALUE_DEPTH):
+        return ValueShape(None, {}, f"it is JSON nested deeper than {MAX_VALUE_DEPTH} levels (or unbalanced), not one flat object")  # fmt: skip
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return ValueShape(None, {}, "it is not JSON")
+    if not isinstance(data, dict):
+        kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(type(data), "a number")
+        return ValueShape(None, {}, f"it is JSON but {kind}, not an object")
+    keys = frozenset(str(k) for k in data)
+    fields = {k: v for k in wanted if isinstance(v := data.get(k), str)}
+    data.clear()
+    return ValueShape(keys, fields)
+
+
+def current_value_fields(aws: Aws, arn: str, wanted: tuple[str, ...]) -> ValueShape:
     """The one place a secret's value is read (``--read-values`` only): the top-level keys of
-    its AWSCURRENT value and the string values of the ``wanted`` fields, or None when the value
-    is not a JSON object. Nothing else of the value leaves this function, and none of it is kept."""
+    its AWSCURRENT value and the string values of the ``wanted`` fields, or why it is not a JSON
+    object doctor can read. Nothing else of the value leaves this function, and none of it is
+    kept. A failed call raises (a transport failure never becomes a verdict on the value)."""
     got = aws.call("secretsmanager", "GetSecretValue", "get_secret_value", SecretId=arn, VersionStage="AWSCURRENT")
     text = got.pop("SecretString", None)
     got.clear()
     try:
-        data = json.loads(text) if isinstance(text, str) else None
-    except ValueError:
-        return None
+        return value_shape_of(text, wanted)
     finally:
         text = None
-    if not isinstance(data, dict):
-        return None
-    keys = frozenset(str(k) for k in data)
-    fields = {k: v for k in wanted if isinstance(v := data.get(k), str)}
-    data.clear()
-    return keys, fields

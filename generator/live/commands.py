@@ -1,6 +1,13 @@
 """What the CLI's ``doctor``, ``discover`` and ``caller-policy`` commands do, apart from
-parsing options. Exit codes: 0 nothing fails, 1 something fails, 2 bad manifest or usage,
-3 AWS could not be reached at all (or refused the credentials)."""
+parsing options: open the AWS sessions, enter the accounts, run the audits and say what
+could not be read. (The manifest commands' bodies are in :mod:`generator.commands`; how
+doctor's findings are laid out, in :mod:`generator.formats.doctor`.)
+
+Exit codes: 0 every check judged and none fails (``discover``: the manifest was written, or
+nothing rotates), 1 something fails, 2 bad manifest or usage, 3 something was not seen: AWS
+could not be reached, or stopped answering mid-run (refused, closed, reset, timed out, an
+answer cut short), or refused the credentials, or a check is ``unknown`` that
+``--allow-unknown`` does not accept; 4 ``discover`` wrote nothing because of its own error."""
 
 from __future__ import annotations
 
@@ -12,10 +19,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from generator import formats, terminal
+from generator.exits import Exit
+from generator.live.findings import Audit
+from generator.terminal import Screen, text_width
+
 if TYPE_CHECKING:  # boto3 is imported only when a command talks to AWS
     from generator.live.client import LiveError, ServiceFailure
+    from generator.source import Source
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+# the codes of generator.exits, under this module's earlier names
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_UNREACHABLE = Exit.OK, Exit.CHANGED, Exit.USAGE, Exit.UNREADABLE
+EXIT_INTERNAL = Exit.INTERNAL
 
 
 @dataclass(frozen=True)
@@ -28,17 +43,23 @@ class Connection:
 
 
 def _err(text: str) -> None:
-    sys.stderr.write(f"rotation-tf: {text}\n")
+    _say(f"rotation-tf: {text}")
+
+
+def _say(text: str) -> None:
+    """A line on stderr: the one way these commands write one, so that no string from the
+    account or a log becomes a terminal escape (generator.terminal)."""
+    sys.stderr.write(terminal.safe(text) + "\n")
 
 
 DISCOVER_SERVICES = ("sts", "secretsmanager", "lambda", "kms", "iam")
 
 
 def _open(conn: Connection, region: str, services: tuple[str, ...] | None = None, credentials: Any = None) -> Any:
-    from generator.live.client import Aws
+    from generator.live.client import DOCTOR_SERVICES, Aws
 
     return Aws(
-        services=services or ("sts", "lambda", "secretsmanager", "kms", "iam", "ec2", "rds", "redshift"),
+        services=services or DOCTOR_SERVICES,
         region=region,
         profile=conn.profile,
         endpoint_url=conn.endpoint_url,
@@ -73,126 +94,6 @@ def _failed(exc: LiveError | ServiceFailure, conn: Connection, region: str) -> i
 
 # ---- doctor ------------------------------------------------------------------------------
 
-_COLOURS = {"pass": "\x1b[32m", "warn": "\x1b[33m", "fail": "\x1b[31;1m", "unknown": "\x1b[35m"}
-PIPE_WIDTH = 100  # columns of text output that is not going to a terminal
-MIN_WIDTH = 40  # narrower terminals get 40 columns: below that no row's head fits
-
-
-def text_width(stream: IO[str]) -> int:
-    """The terminal's width (``COLUMNS`` first, as ``shutil.get_terminal_size``) when
-    ``stream`` is a terminal; otherwise 100 columns."""
-    import shutil
-
-    if getattr(stream, "isatty", lambda: False)():
-        return max(MIN_WIDTH, shutil.get_terminal_size((PIPE_WIDTH, 24)).columns)
-    return PIPE_WIDTH
-
-
-def wrap(text: str, head: str, cont: str, width: int) -> list[str]:
-    """``text`` after ``head`` on lines of at most ``width`` columns, continued after ``cont``.
-    Lines break at spaces; a word wider than a line (an ARN) is broken after a ':' or '/'
-    (:func:`generator.explain.break_token_wise`), and only where it has none, anywhere."""
-    from generator.explain import break_token_wise
-
-    if width - len(cont) < 40:  # a narrow terminal: continue near the left edge instead
-        cont = " " * min(len(cont), 4)
-    lines: list[str] = []
-    prefix, current = head, ""
-    for word in text.split(" "):
-        if not word:
-            continue
-        candidate = f"{current} {word}" if current else word
-        if len(prefix) + len(candidate) <= width:
-            current = candidate
-            continue
-        if current or len(prefix) + 1 > width:  # a head too wide for even one character: alone
-            lines.append((prefix + current).rstrip())
-            prefix, current = cont, ""
-        pieces = break_token_wise(word, width - len(prefix))
-        for piece in pieces[:-1]:
-            lines.append(prefix + piece)
-            prefix = cont
-        current = pieces[-1]
-    lines.append((prefix + current).rstrip())
-    return lines
-
-
-def render_text(report: Any, module: Any, colour: bool, width: int = PIPE_WIDTH) -> str:
-    """A table grouped by function: each function's own checks, then each of its secrets'.
-    No line is wider than ``width``. A finding about several subjects (one cause, one fix)
-    is shown once, under its first subject, naming the others; a heading with nothing under
-    it is left out (an account-level failure prints no function headings)."""
-    from generator.live.findings import STATUSES
-
-    width = max(width, MIN_WIDTH)
-    by_subject: dict[str, list[Any]] = {}
-    for f in report.findings:
-        by_subject.setdefault(f.subject, []).append(f)
-    check_w = max((len(f.check) for f in report.findings), default=8)
-
-    def paint(status: str, line: str, indent: str) -> str:
-        word = status.upper()
-        if not colour:
-            return line
-        return f"{indent}{_COLOURS[status]}{word}\x1b[0m{line[len(indent) + len(word) :]}"
-
-    def rows(findings: list[Any], indent: str) -> list[str]:
-        out = []
-        body = " " * (8 + check_w + 2)
-        for f in findings:
-            head = f"{indent}{f.status.upper().ljust(7)} {f.check.ljust(check_w)}  "
-            lines = wrap(f.message, head, indent + body, width)
-            out.append(paint(f.status, lines[0], indent))
-            out += lines[1:]
-            others = [s for s in f.subjects if s != f.subject]
-            if others:
-                out += wrap(", ".join(others), f"{indent}{body}also: ", f"{indent}{body}      ", width)
-            if f.fix and f.status != "pass":
-                out += wrap(f.fix, f"{indent}{body}fix: ", f"{indent}{body}     ", width)
-        return out
-
-    def heading(text: str, indent: str = "") -> list[str]:
-        return wrap(text, indent, indent + "  ", width)
-
-    title = f"rotation-tf doctor{' --before-apply' if report.before_apply else ''}: account {report.account}, region {report.region}"
-    lines = heading(title)
-    if report.before_apply:
-        lines += heading("what terraform apply will do is a warning; what it cannot fix fails")
-    lines.append("")
-    grouped = {fn.key for fn in module.functions} | {s.name for s in module.secrets}
-    for s in (s for s in by_subject if s not in grouped):
-        lines += heading(s) + rows(by_subject[s], "  ") + [""]
-    for fn in module.functions:
-        block = rows(by_subject.get(fn.key, []), "  ")
-        for sec in fn.secrets:
-            if sec.name in by_subject:
-                block += heading(f"secret {sec.name}", "  ") + rows(by_subject[sec.name], "    ")
-        if block:
-            lines += heading(f"function {fn.key} ({fn.function_name})") + block + [""]
-    own = [s for s in module.secrets if s.function is None and s.name in by_subject]
-    if own:  # managed: true
-        lines += heading("secrets rotated by their own service")
-        for sec in own:
-            lines += heading(f"secret {sec.name}", "  ") + rows(by_subject[sec.name], "    ")
-        lines.append("")
-    counts = report.counts()
-    lines += heading(
-        ", ".join(f"{counts[s]} {s}" for s in STATUSES)
-        + f" ({len(report.findings)} checks, {sum(report.calls.values())} API calls)"
-    )
-    return "\n".join(lines) + "\n"
-
-
-@dataclass
-class Audit:
-    """One manifest's run: its report, or why its account could not be read."""
-
-    manifest: Path
-    module: Any
-    report: Any
-    unreadable: str = ""  # the reason, when the account could not be read (exit 3)
-    error: Any = None  # the LiveError or ServiceFailure behind it
-
 
 def _unreadable_report(module: Any, reason: str, fix: str) -> Any:
     from generator.live.doctor import UNKNOWN, Finding, Report
@@ -201,25 +102,68 @@ def _unreadable_report(module: Any, reason: str, fix: str) -> Any:
     return Report(module.account_id, module.region, [finding])
 
 
-def _entry_lines(path: Path) -> dict[tuple[str, ...], int]:
-    """The line of each function's and secret's key, and of ``account_id``, in the manifest."""
-    from generator import source as source_mod
-    from generator.errors import Failed
+# Where in its entry a finding of each check sits (SARIF's region): the first of these fields
+# the entry has; a check that knows better sets Finding.field (schedule: the field that
+# differs). A check not here, or an entry without the field, sits on the entry's key.
+_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "function": (("existing_function_arn",), ("rotation_app",), ("package",)),
+    "runtime": (("package", "runtime"), ("existing_function_arn",), ("rotation_app",)),
+    "vpc-config": (("vpc",),),
+    "network": (("vpc",),),
+    "egress": (("vpc", "security_group_ids"), ("vpc",)),
+    "permission": (("existing_function_arn",),),
+    "role": (("execution_role_arn",), ("existing_function_arn",)),
+    "secret": (("arn",),),
+    "kms-key": (("kms_key_arn",), ("arn",)),
+    "key-state": (("kms_key_arn",),),
+    "key-policy": (("kms_key_arn",),),
+    "master-secret": (("master_secret", "arn"), ("master_secret", "name"), ("master_secret",)),
+    "rotation": (("function",), ("managed",), ("external",)),
+    "schedule": (("schedule",),),
+    "overdue": (("schedule",),),
+    "secret-type": (("external", "type"), ("external",)),
+    "external-trust": (("external",),),
+    "external-grants": (("external",),),
+    "external-rotation": (("external", "metadata"), ("external",)),
+    "database": (("connection", "host"), ("connection",)),
+}
 
+
+class _Places:
+    """Line and column of the manifest's entries and their fields (1-based, of the key), from
+    its :class:`generator.source.Source` as the module keeps it."""
+
+    def __init__(self, src: Source):
+        self.src = src
+
+    def of(self, entry: tuple[str, ...], fields: tuple[tuple[str, ...], ...]) -> tuple[int, int]:
+        for field in fields:
+            got = self.src.key_positions.get(entry + field)
+            if got and got[0]:
+                return got[0], got[1] or 0
+        line, col = self.src.where(entry, key=True)
+        return line or 0, col or 0
+
+
+def repository_root(path: Path) -> Path:
+    """What code scanning resolves a SARIF URI against: the git repository holding ``path``
+    (the nearest folder above it with a ``.git``, a worktree's file included), else the
+    working directory."""
+    here = path.resolve().parent
+    for folder in (here, *here.parents):
+        if (folder / ".git").exists():
+            return folder
+    return Path.cwd().resolve()
+
+
+def _where_file(path: Path) -> tuple[str, str]:
+    """(the manifest relative to its root, with forward slashes; the root as an absolute
+    POSIX path), or (its absolute path, '') when it is not under the root."""
+    root = repository_root(path)
     try:
-        src = source_mod.load(path)
-    except Failed:  # pragma: no cover - the manifest was valid a moment ago
-        return {}
-    out: dict[tuple[str, ...], int] = {}
-    for section in ("functions", "secrets"):
-        for key in src.data.get(section) or {}:
-            line, _ = src.where((section, key), key=True)
-            if line:
-                out[(section, key)] = line
-    line, _ = src.where(("account_id",), key=True)
-    if line:
-        out[("account_id",)] = line
-    return out
+        return path.resolve().relative_to(root).as_posix(), root.as_posix()
+    except ValueError:
+        return path.resolve().as_posix(), ""
 
 
 def _resource(module: Any, f: Any) -> str:
@@ -248,40 +192,34 @@ def _resource(module: Any, f: Any) -> str:
 
 
 def _stamped(audit: Audit) -> None:
-    """Every finding carries where it is: the account and region, the manifest entry's file
-    and line (SARIF), and the ARN of its resource (ASFF). Renderers read findings only."""
+    """Every finding carries where it is: the account and region, the manifest's file (relative
+    to the repository's root) and the line and column of the exact field it is about (SARIF),
+    and the ARN of its resource (ASFF). Renderers read findings only."""
     from dataclasses import replace
 
     from generator.live import registry
 
     report, module = audit.report, audit.module
-    lines = _entry_lines(audit.manifest)
+    places = _Places(module.source)
     functions = {fn.key for fn in module.functions}
     secrets = {s.name for s in module.secrets}
-    file = _display_path(audit.manifest)
+    file, root = _where_file(audit.manifest)
 
-    def line(f: Any) -> int:
+    def place(f: Any) -> tuple[int, int]:
         about = registry.BY_ID[f.check].about if f.check in registry.BY_ID else ""
+        fields = ((f.field,) if f.field else ()) + _FIELDS.get(f.check, ())
         if f.subject in functions and about != registry.SECRET:
-            return lines.get(("functions", f.subject), 0)
+            return places.of(("functions", f.subject), fields)
         if f.subject in secrets and about != registry.FUNCTION:
-            return lines.get(("secrets", f.subject), 0)
-        return lines.get(("account_id",), 0)
+            return places.of(("secrets", f.subject), fields)
+        return places.of(("account_id",), ())
 
-    report.findings = [
-        replace(f, account=report.account, region=report.region, file=file, line=line(f),
-                resource=_resource(module, f))
-        for f in report.findings
-    ]  # fmt: skip
-
-
-def _display_path(path: Path) -> str:
-    """The manifest as code scanning names it: relative to the working directory when it is
-    under it (the repository root in CI), with forward slashes."""
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
+    stamped = []
+    for f in report.findings:
+        line, column = place(f)
+        stamped.append(replace(f, account=report.account, region=report.region, file=file, root=root, line=line,
+                               column=column, resource=_resource(module, f), module=module.name))  # fmt: skip
+    report.findings = stamped
 
 
 def doctor(
@@ -299,10 +237,16 @@ def doctor(
     before_apply: bool = False,
     simulate: bool = True,
     width: int | None = None,
+    allow_unknown: Sequence[str] = (),
 ) -> int:
-    """``width``: of the text output (default: :func:`text_width` of ``out``). Exit 3 when any account could not be read, else 1 when any check fails, else 0 (2: bad
-    manifest or usage, before any call). With ``assume`` (an accounts.AssumeRole), each
-    manifest whose account is not the caller's is read through that role in its account."""
+    """``width``: of the text output (default: :func:`text_width` of ``out``).
+
+    Exit 3 when any account could not be read (or stopped answering), a finding could not be
+    sent to Security Hub, or a check is ``unknown`` (not judged, and no failure explains it)
+    and ``allow_unknown`` does not name it; else 1 when any check fails; else 0: every check was
+    judged and none fails (2: bad manifest or usage, before any call). With ``assume`` (an
+    accounts.AssumeRole), each manifest whose account is not the caller's is read through that
+    role in its account."""
     from generator import api
     from generator.api import Exit
     from generator.live.accounts import Caller
@@ -317,7 +261,7 @@ def doctor(
     for path in paths:
         result = api.validate(path)
         for d in result.diagnostics:
-            sys.stderr.write(d.render() + "\n")
+            _say(d.render())
         if result.exit is not Exit.OK:
             bad = True
             continue
@@ -330,6 +274,9 @@ def doctor(
             continue
         audits.append(Audit(path, result.module, None))
     problems = assume.problems() if assume is not None else []
+    problems += allow_unknown_problems(allow_unknown)
+    if fmt not in formats.names("doctor"):
+        problems.append(f"--format: {fmt!r} is not one of: {', '.join(formats.names('doctor'))}")
     if security_hub_account is not None:
         from generator.live.accounts import account_problems
 
@@ -418,22 +365,76 @@ def doctor(
         delivered = True
         if to_security_hub:
             delivered = _to_security_hub(audits, conn, caller, assume, security_hub_account)
-    out.write(render(audits, fmt, colour, width or text_width(out)))
+    from generator.formats.doctor import unseen_lines
+
+    accepted = frozenset(allow_unknown)
+    width = width or text_width(out)
+    text = formats.render("doctor", fmt, audits, Screen(colour=colour, width=width))
+    notes = unseen_lines(audits, accepted, read_values=read_values, assume=assume, width=width)
+    if not formats.get("doctor", fmt).document:
+        out.write(text + "".join(f"{line}\n" for line in notes))
+    else:  # stdout is a document: the summary goes to stderr
+        out.write(text)
+        for line in notes:
+            _say(line)
+    return doctor_exit(audits, accepted, delivered)
+
+
+def doctor_exit(audits: list[Audit], accepted: frozenset[str], delivered: bool = True) -> int:
+    """3 when anything was not seen: an account not read, a finding not delivered, or an
+    ``unknown`` (:func:`generator.live.findings.unseen`) not accepted; else 1 when a check
+    fails; else 0. An unknown that a failure explains (``cause``) leaves the exit to that failure."""
+    from generator.live.findings import unseen
+
     if any(a.unreadable for a in audits) or not delivered:
         return EXIT_UNREACHABLE
+    if any(unseen(a.report.findings, accepted) for a in audits):
+        return EXIT_UNREACHABLE
     return EXIT_FAIL if any(a.report.failed for a in audits) else EXIT_OK
+
+
+def allow_unknown_problems(names: Sequence[str]) -> list[str]:
+    """``--allow-unknown``: each name must be a check of the registry (exit 2 otherwise, before
+    any call). ``account`` is never accepted: an account doctor could not read is exit 3."""
+    import difflib
+
+    from generator.live import registry
+
+    problems = []
+    for name in names:
+        if name == "account":
+            problems.append("--allow-unknown: 'account' cannot be accepted: an account doctor could not read is exit 3")
+        elif name not in registry.BY_ID:
+            near = difflib.get_close_matches(name, list(registry.BY_ID), n=1)
+            hint = (
+                f"did you mean {near[0]!r}?"
+                if near
+                else "the checks: " + ", ".join(c for c in registry.BY_ID if c != "account")
+            )
+            problems.append(f"--allow-unknown: {name!r} is not a doctor check; {hint}")
+    return problems
 
 
 def _to_security_hub(audits: list[Audit], conn: Connection, caller: Any, assume: Any, hub_account: str | None) -> bool:
     """Send the ASFF findings (generator.live.securityhub); False when any was not imported."""
     from generator import aws as aws_mod
-    from generator.live import asff, securityhub
+    from generator.formats import asff
+    from generator.live import securityhub
     from generator.live.checks.context import now
     from generator.live.client import LiveError, ServiceFailure
 
-    findings = asff.render([f for a in audits for f in a.report.findings], now(), hub_account=hub_account)
-    if not findings:
-        sys.stderr.write("security hub: nothing to send (no check fails or is unknown)\n")
+    stamp = now()
+    findings = asff.render([f for a in audits for f in a.report.findings], stamp, hub_account=hub_account)
+    scopes = [
+        securityhub.Scope(
+            a.module.account_id, a.module.region, a.module.name,
+            frozenset(fn.key for fn in a.module.functions) | frozenset(s.name for s in a.module.secrets),
+            judged=not a.unreadable and not any(f.status == "unknown" for f in a.report.findings),
+        )
+        for a in audits
+    ]  # fmt: skip
+    if not findings and not any(s.judged for s in scopes):
+        _say("security hub: nothing to send (no check fails, and no account was judged whole)")
         return True
     try:
         if not caller.account:
@@ -450,47 +451,35 @@ def _to_security_hub(audits: list[Audit], conn: Connection, caller: Any, assume:
             credentials = caller.credentials(assume, aws_mod.partition_of(region), account)
         return _open(conn, region, ("securityhub",), credentials)
 
-    results = securityhub.send(findings, open_aws)
+    results = securityhub.send(findings, open_aws, scopes=scopes, now=stamp, hub_account=hub_account)
+    if not results:
+        _say("security hub: nothing to send (no check fails, and nothing sent earlier is left to archive)")
     for r in results:
-        sys.stderr.write(r.line() + "\n")
+        _say(r.line())
     return not any(r.failed for r in results)
 
 
-def render(audits: list[Audit], fmt: str, colour: bool = False, width: int = PIPE_WIDTH) -> str:
-    """The findings of every audited manifest in ``fmt``: text, json, sarif or asff."""
-    from generator.live.doctor import STATUSES
+# ---- caller-policy -----------------------------------------------------------------------
 
-    findings = [f for a in audits for f in a.report.findings]
-    if fmt == "sarif":
-        from generator.live import sarif
 
-        return json.dumps(sarif.render(findings), indent=2) + "\n"
-    if fmt == "asff":
-        from generator.live import asff
-        from generator.live.checks.context import now
+def caller_policy(which: str, read_values: bool, to_security_hub: bool, assume_role: str | None) -> int:
+    """The IAM policy (JSON) that lets the caller run doctor and/or discover
+    (:mod:`generator.live.caller_policy`); with ``assume_role``, the read-only role's policy and
+    the caller's. 2 when ``assume_role`` is not a role name."""
+    from generator.live.caller_policy import cross_account, policy
 
-        return json.dumps(asff.render(findings, now()), indent=2) + "\n"
-    if fmt == "json":
-        doc = {
-            "findings": [f.to_json() for f in findings],
-            "accounts": [
-                {"manifest": str(a.manifest), "account": a.module.account_id, "region": a.module.region,
-                 "read": not a.unreadable}
-                for a in audits
-            ],
-        }  # fmt: skip
-        return json.dumps(doc, indent=2) + "\n"
-    texts = [render_text(a.report, a.module, colour, width) for a in audits]
-    if len(audits) == 1:
-        return texts[0]
-    counts = {s: sum(a.report.counts()[s] for a in audits) for s in STATUSES}
-    unread = sorted({a.module.account_id for a in audits if a.unreadable})
-    total = (
-        f"{len(audits)} manifests, {len({a.module.account_id for a in audits})} accounts: "
-        + ", ".join(f"{counts[s]} {s}" for s in STATUSES)
-        + (f"; could not read account(s) {', '.join(unread)}" if unread else "")
-    )
-    return "\n".join(texts) + "\n" + total + "\n"
+    if assume_role is None:
+        doc = policy(which, read_values, to_security_hub)
+    else:
+        from generator.live.accounts import AssumeRole
+
+        problems = AssumeRole(assume_role).problems()
+        if problems:
+            _err(problems[0])
+            return EXIT_USAGE
+        doc = cross_account(which, assume_role, read_values, to_security_hub)
+    sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    return EXIT_OK
 
 
 # ---- discover ----------------------------------------------------------------------------
@@ -498,7 +487,7 @@ def render(audits: list[Audit], fmt: str, colour: bool = False, width: int = PIP
 
 def discover(conn: Connection, *, out_path: Path | None, read_values: bool = False, out: IO[str] | None = None) -> int:
     from generator.live.client import LiveError, ServiceFailure, Unreachable
-    from generator.live.discover import Discoverer, NothingToWrite
+    from generator.live.discover import CannotWrite, Discoverer, NothingToWrite
 
     out = out or sys.stdout
     assert conn.region
@@ -517,6 +506,9 @@ def discover(conn: Connection, *, out_path: Path | None, read_values: bool = Fal
     except NothingToWrite as exc:
         _err(f"discover: {exc}")
         return EXIT_OK
+    except CannotWrite as exc:
+        _err(f"discover wrote nothing: {_one_line(str(exc))} (rotation-tf's own error: please report it)")
+        return EXIT_INTERNAL
     except (ServiceFailure, LiveError) as exc:
         return _failed(exc, conn, conn.region)
     finally:
@@ -530,8 +522,8 @@ def discover(conn: Connection, *, out_path: Path | None, read_values: bool = Fal
         tmp = out_path.with_name(f".{out_path.name}.tmp")
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(out_path)
-        sys.stderr.write(f"wrote {out_path}; next: rotation-tf validate {out_path}\n")
-    sys.stderr.write(summary + "\n")
+        _say(f"wrote {out_path}; next: rotation-tf validate {out_path}")
+    _say(summary)
     return EXIT_OK
 
 
@@ -554,7 +546,7 @@ def discover_accounts(
     from generator import aws as aws_mod
     from generator.live.accounts import Caller, account_problems, bounded
     from generator.live.client import LiveError, ServiceFailure, Unreachable
-    from generator.live.discover import Discoverer, NothingToWrite
+    from generator.live.discover import CannotWrite, Discoverer, NothingToWrite
 
     problems = []
     if assume is None:
@@ -600,10 +592,11 @@ def discover_accounts(
         lock = threading.Lock()
         written: list[Path] = []
         failed: list[str] = []
+        broken: list[str] = []  # discover's own error: nothing written for that account and region
 
         def say(text: str) -> None:
             with lock:
-                sys.stderr.write(text + "\n")
+                _say(text)
 
         def run_account(account: str) -> None:
             credentials = None
@@ -629,6 +622,12 @@ def discover_accounts(
                 except NothingToWrite as exc:
                     say(f"discover: account {account}, {region}: {exc}")
                     continue
+                except CannotWrite as exc:
+                    say(f"rotation-tf: account {account}, {region}: discover wrote nothing: {_one_line(str(exc))} "
+                        "(rotation-tf's own error: please report it)")  # fmt: skip
+                    with lock:
+                        broken.append(f"{account} {region}")
+                    continue
                 except (LiveError, ServiceFailure) as exc:
                     say(f"rotation-tf: account {account}, {region}: could not read: {exc}")
                     with lock:
@@ -650,10 +649,14 @@ def discover_accounts(
                 say(f"wrote {path}: {summary.removeprefix('discover: ')}")
 
         bounded(run_account, accounts, max_accounts)
-    sys.stderr.write(
+    _say(
         f"discover: {len(written)} manifest(s) written for {len(accounts)} account(s) x {len(regions)} region(s)"
         + (f"; could not read account(s) {', '.join(sorted(set(failed)))}" if failed else "")
+        + (f"; wrote nothing for {', '.join(sorted(broken))} (its own error)" if broken else "")
         + (f"; next: rotation-tf validate {out_dir}/*.yaml" if written else "")
-        + "\n"
     )
-    return EXIT_UNREACHABLE if failed else EXIT_OK
+    return EXIT_INTERNAL if broken else EXIT_UNREACHABLE if failed else EXIT_OK
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

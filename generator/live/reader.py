@@ -2,11 +2,13 @@
 region, each thing fetched once (:class:`generator.live.client.Memo`, safe when two checks
 ask at the same moment), behind one interface.
 
-The checks (:mod:`generator.live.checks`) see AWS only through :class:`AccountReader`: a
-check is added without touching this file, and a change to how something is fetched
-(listing instead of describing, caching, another account) does not touch the checks.
-Each method returns what AWS returned (``None`` where AWS says the thing does not exist)
-or raises :class:`~generator.live.client.LiveError` (``Denied`` names the action).
+The checks (:mod:`generator.live.checks`) see AWS only through :class:`Reader`, the
+interface :class:`AccountReader` implements (and tests/fake_account.py, from dicts): a check
+is added without touching this file, and a change to how something is fetched (listing
+instead of describing, caching, another account) does not touch the checks. A check declares
+the methods it calls (``reads=(Reader.secret, ...)``). Each method returns what AWS returned
+(``None`` where AWS says the thing does not exist) or raises
+:class:`~generator.live.client.LiveError` (``Denied`` names the action).
 """
 
 from __future__ import annotations
@@ -14,10 +16,60 @@ from __future__ import annotations
 import functools
 import json
 import threading
-from collections.abc import Callable, Iterable
-from typing import Any
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
 
-from generator.live.client import Aws, Denied, LiveError, Memo, NotFound, ServiceFailure, current_value_fields
+from generator.live.client import (
+    ApiError,
+    Aws,
+    Denied,
+    LiveError,
+    Memo,
+    NotFound,
+    ServiceFailure,
+    Unreachable,
+    ValueShape,
+    current_value_fields,
+)
+
+TRAIL_PAGES = 10  # pages of CloudTrail events read per event name, 50 events each
+TRAIL_PACE = 0.5  # seconds between two LookupEvents calls
+THROTTLED = frozenset({"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"})
+
+T = TypeVar("T")
+
+
+class Reader(Protocol):
+    """What a check may read of one account and region (every method: what AWS returned, None
+    where it says the thing does not exist, or :class:`~generator.live.client.LiveError`)."""
+
+    def caller_account(self) -> str | None: ...
+    def function_conf(self, name: str) -> dict[str, Any] | None: ...
+    def function_policy(self, name: str) -> dict[str, Any] | None: ...
+    def role_documents(self, role_name: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None: ...
+    def role(self, role_name: str) -> dict[str, Any] | None: ...
+    def secret(self, secret_id: str) -> dict[str, Any] | None: ...
+    def key(self, key_id: str) -> dict[str, Any] | None: ...
+    def key_policy(self, key_arn: str) -> dict[str, Any]: ...
+    def subnets(self, ids: tuple[str, ...]) -> dict[str, dict[str, Any]]: ...
+    def security_groups(self, ids: Iterable[str]) -> dict[str, dict[str, Any] | None]: ...
+    def route_tables(self, vpc_id: str) -> list[dict[str, Any]]: ...
+    def endpoints(self, vpc_id: str) -> list[dict[str, Any]]: ...
+    def nat_gateway(self, nat_id: str) -> dict[str, Any] | None: ...
+    def databases(self) -> list[tuple[str, str, int | None, list[str]]]: ...
+    def simulate(
+        self, role_arn: str, requests: list[tuple[str, str, dict[str, str]]]
+    ) -> dict[tuple[str, str], str] | None: ...
+    def simulator_status(self) -> str: ...
+    def value_fields(self, arn: str, wanted: tuple[str, ...]) -> ValueShape: ...
+    def value_shape(self, arn: str) -> ValueShape: ...
+    def rotation_events(
+        self, names: tuple[str, ...], start: datetime, end: datetime
+    ) -> tuple[list[dict[str, Any]], str]: ...
+    def rotation_log(self, request: Mapping[str, Any]) -> tuple[list[dict[str, Any]], bool] | None: ...
 
 
 class AccountReader:
@@ -41,6 +93,10 @@ class AccountReader:
     def map(self, fn: Any, items: Iterable[Any]) -> list[Any]:
         """``fn`` over ``items`` on the client's bounded pool, results in order."""
         return self.aws.map(fn, items)
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        """``fn(*args)`` on the client's bounded pool."""
+        return self.aws.submit(fn, *args)
 
     def caller_account(self) -> str | None:
         return self.aws.call("sts", "GetCallerIdentity", "get_caller_identity").get("Account")
@@ -334,6 +390,8 @@ class AccountReader:
             why = f"IAM's policy simulator: access denied to {exc.action}"
         except LiveError as exc:
             why = f"IAM's policy simulator did not answer: {exc}"
+        except Unreachable:
+            raise  # the connection failed: the run ends, as it would on any other call
         except ServiceFailure:  # a server error or no IAM answer at all (moto: an HTML 500 page, no simulator)
             why = "IAM's policy simulator did not answer (the endpoint returned no IAM response)"
         else:
@@ -370,14 +428,89 @@ class AccountReader:
                 break
         return out
 
-    def value_shape(self, arn: str) -> tuple[frozenset[str] | None, Any]:
-        """(the top-level keys of the current value if it is a JSON object, its ``engine``):
-        ``--read-values`` only. The value itself never leaves :func:`current_value_fields`."""
-        shape = current_value_fields(self.aws, arn, ("engine",))
-        if shape is None:
-            return None, None
-        keys, fields = shape
-        return keys, fields.get("engine")
+    # ---- why a rotation failed: CloudTrail's rotation events, the function's log ----------
+    def rotation_events(
+        self, names: tuple[str, ...], start: datetime, end: datetime
+    ) -> tuple[list[dict[str, Any]], str]:
+        """(CloudTrail's events named ``names`` between ``start`` and ``end``, why not all of
+        them were read: "" when they were). Once a run whatever the window (the first caller's),
+        by ``cloudtrail:LookupEvents``, one event name a call
+        (https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html):
+        50 events a page, at most :data:`TRAIL_PAGES` pages a name, one call every half second
+        (LookupEvents takes two a second per account and Region; a throttled call is tried once
+        more a second later). Optional: denied, failing or not implemented (moto), it says why
+        instead of raising, and the names after a failed one are not asked."""
+
+        def fetch() -> tuple[list[dict[str, Any]], str]:
+            events: list[dict[str, Any]] = []
+            calls = 0
+            for name in names:
+                token: str | None = None
+                for _page in range(TRAIL_PAGES):
+                    if calls:
+                        time.sleep(TRAIL_PACE)
+                    calls += 1
+                    kwargs: dict[str, Any] = {
+                        "LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": name}],
+                        "StartTime": start,
+                        "EndTime": end,
+                        "MaxResults": 50,
+                    }
+                    if token:
+                        kwargs["NextToken"] = token
+                    try:
+                        try:
+                            got = self.aws.call_optional("cloudtrail", "LookupEvents", "lookup_events", **kwargs)
+                        except ApiError as exc:
+                            if exc.code not in THROTTLED:
+                                raise
+                            time.sleep(2 * TRAIL_PACE)  # two a second per account and Region: once more, later
+                            got = self.aws.call_optional("cloudtrail", "LookupEvents", "lookup_events", **kwargs)
+                    except Denied as exc:
+                        return events, f"access denied to {exc.action}"
+                    except Unreachable:
+                        raise  # a transport failure ends the command wherever it happens
+                    except (LiveError, ServiceFailure) as exc:
+                        return events, " ".join(str(exc).split())[:200]
+                    events.extend(e for e in got.get("Events") or () if isinstance(e, dict))
+                    token = got.get("NextToken")
+                    if not token:
+                        break
+                else:
+                    return events, f"more than {TRAIL_PAGES * 50} {name} events in the window: the newest were read"
+            return events, ""
+
+        return self._memo.get(("rotation-events", names), fetch)
+
+    def rotation_log(self, request: Mapping[str, Any]) -> tuple[list[dict[str, Any]], bool] | None:
+        """The events of a FilterLogEvents request (:func:`generator.rotation_logs.request`) and
+        whether they are all of them (:func:`generator.rotation_logs.read_pages`); None when the
+        log group does not exist. Once per group and filter pattern (one secret's) a run."""
+        from generator import rotation_logs
+
+        def fetch() -> tuple[list[dict[str, Any]], bool] | None:
+            def page(**kwargs: Any) -> dict[str, Any]:
+                return self.aws.call("logs", "FilterLogEvents", "filter_log_events", **kwargs)
+
+            try:
+                return rotation_logs.read_pages(page, request)
+            except NotFound:
+                return None
+
+        return self._memo.get(("rotation-log", request.get("logGroupName"), request.get("filterPattern")), fetch)
+
+    def value_fields(self, arn: str, wanted: tuple[str, ...]) -> ValueShape:
+        """The top-level keys of the current value and the string values of the ``wanted``
+        fields (or why the value could not be read): ``--read-values`` only, for fields such as
+        ``host`` and ``engine``, read once per secret and fields."""
+        shape: ValueShape = self._memo.get(("value", arn, wanted), lambda: current_value_fields(self.aws, arn, wanted))
+        return shape
+
+    def value_shape(self, arn: str) -> ValueShape:
+        """The top-level keys of the current value if it is a JSON object doctor can read (else
+        why not) and its ``engine``: ``--read-values`` only. The value itself never leaves
+        :func:`current_value_fields`."""
+        return current_value_fields(self.aws, arn, ("engine",))
 
 
 def _as_description(entry: dict[str, Any]) -> dict[str, Any]:

@@ -1,81 +1,106 @@
 """Managed external secrets (subject: the secret's name): ``secret-type`` (the secret has the
 manifest's type), ``external-trust`` (Secrets Manager may assume the module's role for this
 secret, only from this account), ``external-grants`` (the role may rotate it, evaluated like
-``grants``), ``external-rotation`` (on, with the role and the metadata, no function), then
-``schedule`` and ``overdue`` as for any rotation
+``grants``) and ``external-rotation`` (on, with the role and the metadata, no function);
+``schedule`` and ``overdue`` judge it as any rotation (:mod:`.rotation`)
 (https://docs.aws.amazon.com/secretsmanager/latest/userguide/mes-security.html)."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from generator import model as model_mod
+from generator import policies
 from generator.live import policy_eval as pe
-from generator.live.checks import rotation as rotation_checks
-from generator.live.checks.context import Context, Findings, secret_id
-from generator.live.client import LiveError
-from generator.live.findings import FAIL, PASS, WARN, Finding
+from generator.live.checks.check import ASFF_ROLE, ASFF_SECRET, BY_PARTNER, SM_GUIDE, SecretSubject, secret_check
+from generator.live.checks.context import or_else, secret_id
+from generator.live.checks.secret import SECRET_EXISTS
+from generator.live.findings import FAIL, PASS, WARN
+from generator.live.reader import Reader
 
 SERVICE = "secretsmanager.amazonaws.com"
-ROTATION_ACTIONS = (
-    "secretsmanager:DescribeSecret",
-    "secretsmanager:GetSecretValue",
-    "secretsmanager:PutSecretValue",
-    "secretsmanager:UpdateSecretVersionStage",
-)
+
+SECRET_TYPE = secret_check(
+    "secret-type", "A managed external secret has the manifest's type", "HIGH",
+    "external: Secrets Manager sets a secret's type at CreateSecret; rotation with a partner needs the type the "
+    "manifest names.",
+    f"{SM_GUIDE}/mes-partners.html", ASFF_SECRET,
+    kinds=(BY_PARTNER,), needs=(SECRET_EXISTS,),
+)  # fmt: skip
 
 
-def check(ctx: Context, s: model_mod.SecretPlan) -> list[Finding]:
-    out = Findings()
-    n = s.name
-    x = s.external
-    xr = ctx.m.external_role
-    assert x is not None and xr is not None
-    try:
-        d = ctx.read.secret(s.arn or s.name)
-    except LiveError as exc:
-        out.unknown(n, "secret", exc)
-        return out
-    if d is None:
-        if s.managed is not None:
-            out.add(n, "secret", WARN, "does not exist yet; terraform apply creates it with its type",
-                    "run terraform apply, put the partner's fields in it, then doctor again")  # fmt: skip
-        else:
-            out.add(n, "secret", FAIL, f"secret {s.arn or s.name} does not exist in {ctx.m.region}",
-                    f"create it as a {x.secret_type} secret with the partner's fields ({x.page}), or fix its name or arn")  # fmt: skip
-        return out
-    arn = d["ARN"]
-    out.add(n, "secret", PASS, f"{arn} exists")
-    got_type = d.get("Type")
+@SECRET_TYPE.judged_by
+def secret_type(on: SecretSubject) -> None:
+    x = on.s.external
+    assert x is not None
+    got_type = on.d.get("Type")
     if got_type != x.secret_type:
         what = f"its type is {got_type}" if got_type else "it has no type"
-        out.add(n, "secret-type", FAIL, f"{what}, not {x.secret_type}",
-                f"Secrets Manager sets a secret's type only when it is created: create a {x.secret_type} secret "
-                f"({x.page}), move the fields there and point the manifest at it")  # fmt: skip
+        on.add(SECRET_TYPE, FAIL, f"{what}, not {x.secret_type}",
+               f"Secrets Manager sets a secret's type only when it is created: create a {x.secret_type} secret "
+               f"({x.page}), move the fields there and point the manifest at it")  # fmt: skip
     else:
-        out.add(n, "secret-type", PASS, f"type {got_type}")
-    try:
-        role = ctx.read.role(xr.role_name)
-        docs = ctx.read.role_documents(xr.role_name) if role is not None else None
-    except LiveError as exc:
-        out.unknown(n, "external-trust", exc)
-        out.unknown(n, "external-grants", exc)
-    else:
-        out += _trust(ctx, s, arn, role)
-        out += _grants(ctx, s, arn, docs, d)
-    out += _rotation(ctx, s, d)
-    return out
+        on.add(SECRET_TYPE, PASS, f"type {got_type}")
 
 
-def _trust(ctx: Context, s: model_mod.SecretPlan, arn: str, role: dict[str, Any] | None) -> list[Finding]:
-    out = Findings()
-    n = s.name
+def _role(on: SecretSubject) -> tuple[dict[str, Any] | None, Any]:
+    """The module's external role and its (identity, boundary) policies; None, None: it does not
+    exist yet. Both checks of the role read both: either unreadable leaves both unknown."""
+    xr = on.ctx.m.external_role
+    assert xr is not None
+    role = on.read.role(xr.role_name)
+    return role, (on.read.role_documents(xr.role_name) if role is not None else None)
+
+
+EXTERNAL_TRUST = secret_check(
+    "external-trust", "Secrets Manager may assume the external rotation role, only for this account and these secrets",
+    "HIGH",
+    "external: the role trusts secretsmanager.amazonaws.com for this secret, guarded by aws:SourceAccount and "
+    "aws:SourceArn (the confused deputy).",
+    f"{SM_GUIDE}/mes-security.html", ASFF_ROLE,
+    kinds=(BY_PARTNER,), needs=(SECRET_EXISTS,), reads=(Reader.role, Reader.role_documents),
+)  # fmt: skip
+
+
+@EXTERNAL_TRUST.judged_by
+def external_trust(on: SecretSubject) -> None:
+    role, _docs = _role(on)
+    _trust(on, on.d["ARN"], role)
+
+
+EXTERNAL_GRANTS = secret_check(
+    "external-grants", "The external rotation role may rotate the secret", "HIGH",
+    "external: the role's inline, attached and boundary policies allow the rotation actions on the secret, "
+    "its key and its admin secret.",
+    f"{SM_GUIDE}/mes-security.html", ASFF_ROLE,
+    kinds=(BY_PARTNER,), needs=(SECRET_EXISTS,),
+    reads=(Reader.role, Reader.role_documents, Reader.secret, Reader.key, Reader.key_policy),
+)  # fmt: skip
+
+
+@EXTERNAL_GRANTS.judged_by
+def external_grants(on: SecretSubject) -> None:
+    _role_, docs = _role(on)
+    _grants(on, on.d["ARN"], docs, on.d)
+
+
+EXTERNAL_ROTATION = secret_check(
+    "external-rotation", "Rotation is on with the manifest's role and metadata", "MEDIUM",
+    "external: rotation is enabled with ExternalSecretRotationRoleArn the module's role, the manifest's "
+    "metadata, and no Lambda function.",
+    f"{SM_GUIDE}/mes-partners.html", ASFF_SECRET,
+    kinds=(BY_PARTNER,), needs=(SECRET_EXISTS,), controls=("SecretsManager.1",),
+)  # fmt: skip
+
+
+def _trust(on: SecretSubject, arn: str, role: dict[str, Any] | None) -> None:
+    ctx = on.ctx
     xr = ctx.m.external_role
     assert xr is not None
     if role is None:
-        out.add(n, "external-trust", WARN, f"role {xr.role_name} does not exist yet; terraform apply creates it",
-                "run terraform apply, then doctor again")  # fmt: skip
-        return out
+        on.add(EXTERNAL_TRUST, WARN, f"role {xr.role_name} does not exist yet; terraform apply creates it",
+               "run terraform apply, then doctor again")  # fmt: skip
+        return
     trust = role.get("AssumeRolePolicyDocument") or {}
 
     def may(account: str, source: str) -> str:
@@ -86,9 +111,9 @@ def _trust(ctx: Context, s: model_mod.SecretPlan, arn: str, role: dict[str, Any]
     mine = may(ctx.m.account_id, arn)
     if mine != pe.ALLOWED:
         why = "under conditions doctor cannot evaluate" if mine == pe.UNSURE else "not"
-        out.add(n, "external-trust", FAIL if mine != pe.UNSURE else WARN,
-                f"role {xr.role_name} trusts {SERVICE} {why} for this secret ({arn})", fix)  # fmt: skip
-        return out
+        on.add(EXTERNAL_TRUST, FAIL if mine != pe.UNSURE else WARN,
+               f"role {xr.role_name} trusts {SERVICE} {why} for this secret ({arn})", fix)  # fmt: skip
+        return
     problems = []
     other_account = "000000000000" if ctx.m.account_id != "000000000000" else "111111111111"
     if may(other_account, arn) != pe.IMPLICIT:  # the trust must check the account itself
@@ -99,56 +124,40 @@ def _trust(ctx: Context, s: model_mod.SecretPlan, arn: str, role: dict[str, Any]
     if not xr.trust_wide and may(ctx.m.account_id, stranger) != pe.IMPLICIT:
         problems.append("for secrets the manifest does not name (aws:SourceArn)")
     if problems:
-        out.add(n, "external-trust", FAIL, f"role {xr.role_name} trusts {SERVICE} " + " and ".join(problems), fix)
+        on.add(EXTERNAL_TRUST, FAIL, f"role {xr.role_name} trusts {SERVICE} " + " and ".join(problems), fix)
     else:
-        out.add(
-            n, "external-trust", PASS, f"role {xr.role_name} trusts {SERVICE} for this secret, from this account only"
-        )
-    return out
+        on.add(EXTERNAL_TRUST, PASS, f"role {xr.role_name} trusts {SERVICE} for this secret, from this account only")
 
 
-def _grants(ctx: Context, s: model_mod.SecretPlan, arn: str, docs: Any, d: dict[str, Any]) -> list[Finding]:
-    out = Findings()
-    n = s.name
+def _grants(on: SecretSubject, arn: str, docs: Any, d: dict[str, Any]) -> None:
+    ctx, s = on.ctx, on.s
     x = s.external
     xr = ctx.m.external_role
     assert x is not None and xr is not None
     if docs is None:
-        out.add(n, "external-grants", WARN, f"role {xr.role_name} does not exist yet; terraform apply creates it with the grants",
-                "run terraform apply, then doctor again")  # fmt: skip
-        return out
+        on.add(EXTERNAL_GRANTS, WARN, f"role {xr.role_name} does not exist yet; terraform apply creates it with the grants",
+               "run terraform apply, then doctor again")  # fmt: skip
+        return
     identity, boundary = docs
-    base = {"aws:PrincipalAccount": ctx.m.account_id}
-    wanted: list[tuple[str, str, dict[str, str]]] = [
-        (a, arn, {**base, "secretsmanager:SecretId": arn, "secretsmanager:resource/Type": x.secret_type})
-        for a in ROTATION_ACTIONS
-    ]
-    wanted.append(("secretsmanager:GetRandomPassword", "*", base))
-    kms: list[tuple[str, str, dict[str, str]]] = []
+    # The requests the module's external_policy is built from, on what the account holds:
+    # the secret's real ARN and key, the admin secret's key.
     key_arn = ctx.secret_key(s, d)
-    if key_arn:
-        kms += [
-            (a, key_arn, ctx.kms_context({"kms:EncryptionContext:SecretARN": arn}))
-            for a in ("kms:Decrypt", "kms:GenerateDataKey")
-        ]
+    admin_key = x.admin_kms_key_arn
     if x.admin_arn:
         admin = x.admin_arn
-        wanted.append(("secretsmanager:GetSecretValue", admin, {**base, "secretsmanager:SecretId": admin}))
-        try:
+
+        def read_admin_key() -> str | None:
             ad = ctx.read.secret(secret_id(admin))
-            admin_key = ctx.resolve_key(ad.get("KmsKeyId"))[0] if ad else x.admin_kms_key_arn
-        except LiveError:
-            admin_key = x.admin_kms_key_arn
-        if admin_key:
-            kms.append(("kms:Decrypt", admin_key, ctx.kms_context({"kms:EncryptionContext:SecretARN": admin})))
+            return ctx.resolve_key(ad.get("KmsKeyId"))[0] if ad else x.admin_kms_key_arn
+
+        admin_key = or_else(x.admin_kms_key_arn, read_admin_key)
+    grant = policies.ExternalGrant(arn, x.secret_type, key_arn, x.admin_arn, admin_key)
+    wanted = [(r.action, r.resource, ctx.request_context(r)) for r in policies.external_requests(grant)]
     missing: list[str] = []
     unsure: list[str] = []
-    for action, resource, req_ctx in wanted + kms:
+    for action, resource, req_ctx in wanted:
         if action.startswith("kms:"):
-            try:
-                verdict, _ = ctx.key_allows(resource, xr.role_arn, (action,), req_ctx)
-            except LiveError:
-                verdict = "iam"
+            verdict, _ = or_else(("iam", ""), partial(ctx.key_allows, resource, xr.role_arn, (action,), req_ctx))
             if verdict == "role":
                 continue
             if verdict in ("no", "deny"):
@@ -165,31 +174,28 @@ def _grants(ctx: Context, s: model_mod.SecretPlan, arn: str, docs: Any, d: dict[
         elif result == pe.UNSURE:
             unsure.append(f"{action} on {resource}")
     if missing:
-        out.add(n, "external-grants", FAIL, f"role {xr.role_name} may not: " + "; ".join(missing),
+        on.add(EXTERNAL_GRANTS, FAIL, f"role {xr.role_name} may not: " + "; ".join(missing),
                 f"run terraform apply: the module puts policy {xr.policy_name} with these grants on {xr.role_name}")  # fmt: skip
     elif unsure:
-        out.add(n, "external-grants", WARN, f"role {xr.role_name} allows these only under conditions doctor cannot evaluate: "
+        on.add(EXTERNAL_GRANTS, WARN, f"role {xr.role_name} allows these only under conditions doctor cannot evaluate: "
                 + "; ".join(unsure), "check the conditions of the role's policies")  # fmt: skip
     else:
-        out.add(
-            n, "external-grants", PASS, f"role {xr.role_name} may rotate it ({len(wanted) + len(kms)} actions checked)"
-        )
-    return out
+        on.add(EXTERNAL_GRANTS, PASS, f"role {xr.role_name} may rotate it ({len(wanted)} requests checked)")
 
 
-def _rotation(ctx: Context, s: model_mod.SecretPlan, d: dict[str, Any]) -> list[Finding]:
-    out = Findings()
-    n = s.name
+@EXTERNAL_ROTATION.judged_by
+def external_rotation(on: SecretSubject) -> None:
+    ctx, s, d = on.ctx, on.s, on.d
     x = s.external
     xr = ctx.m.external_role
     assert x is not None and xr is not None
     resource = f"aws_secretsmanager_secret_rotation.{s.ident}"
     if not s.rotates:
-        out.add(n, "external-rotation", PASS, "rotation stays off until external.credentials_stored is true")
-        return out
+        on.add(EXTERNAL_ROTATION, PASS, "rotation stays off until external.credentials_stored is true")
+        return
     if not d.get("RotationEnabled"):
-        out.add(n, "external-rotation", FAIL, "rotation is off", f"run terraform apply ({resource} turns it on)")
-        return out
+        on.add(EXTERNAL_ROTATION, FAIL, "rotation is off", f"run terraform apply ({resource} turns it on)")
+        return
     problems = []
     if d.get("RotationLambdaARN"):
         problems.append(f"it uses the Lambda function {d['RotationLambdaARN']}")
@@ -200,14 +206,7 @@ def _rotation(ctx: Context, s: model_mod.SecretPlan, d: dict[str, Any]) -> list[
         want = ", ".join(k for k, _ in x.metadata) or "none"
         problems.append(f"its metadata ({', '.join(k for k, _ in got) or 'none'}) is not the manifest's ({want})")
     if problems:
-        out.add(n, "external-rotation", FAIL, "rotation is on, but " + "; ".join(problems),
-                f"run terraform apply ({resource} sets the role and the metadata)")  # fmt: skip
+        on.add(EXTERNAL_ROTATION, FAIL, "rotation is on, but " + "; ".join(problems),
+               f"run terraform apply ({resource} sets the role and the metadata)")  # fmt: skip
     else:
-        out.add(n, "external-rotation", PASS, f"rotation is on with {xr.role_arn} and the manifest's metadata")
-    problems = rotation_checks._schedule_problems(s.schedule, d.get("RotationRules") or {})
-    if problems:
-        out.add(n, "schedule", FAIL, "; ".join(problems), rotation_checks._schedule_fix(resource, s.schedule, problems))
-    else:
-        out.add(n, "schedule", PASS, f"schedule {rotation_checks._describe_schedule(s.schedule)}")
-    out += rotation_checks.overdue(ctx, s, d)
-    return out
+        on.add(EXTERNAL_ROTATION, PASS, f"rotation is on with {xr.role_arn} and the manifest's metadata")

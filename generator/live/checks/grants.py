@@ -1,81 +1,92 @@
-"""``grants`` (subject: the secret's name): the function's real role allows the rotation
-actions on the secret (and on its key and master secret), by evaluating the role's inline,
-attached and boundary policies (:mod:`generator.live.policy_eval`) and the key policies
-(https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets-required-permissions-function.html)."""
+"""``grants`` (subject: the secret's name): the function's real role allows every request
+the rotation makes for the secret on its path, by evaluating the role's inline, attached and
+boundary policies (:mod:`generator.live.policy_eval`) and the key policies
+(https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets-required-permissions-function.html).
+
+The requests are the module's own (:func:`generator.policies.secret_requests`, from the table
+of AWS's calls): the statements the module writes are built from them, so what ``grants``
+checks is exactly what the module grants, on the account's real ARNs and keys (and, for an
+RDS- or Redshift-managed master, on the database its tag names). There is no second list."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from generator import model as model_mod
 from generator.live import policy_eval as pe
-from generator.live.checks.context import APPLY_DOES, Context, Findings
-from generator.live.client import LiveError
-from generator.live.findings import FAIL, PASS, UNKNOWN, WARN, Finding
+from generator.live.checks.check import APPLY_DOES, ASFF_ROLE, BY_FUNCTION, SM_GUIDE, SecretSubject, secret_check
+from generator.live.checks.context import or_else
+from generator.live.checks.function import FUNCTION_EXISTS
+from generator.live.checks.invocation import ROLE
+from generator.live.checks.keys import KEY_POLICY, KMS_KEY, MASTER_SECRET
+from generator.live.checks.secret import SECRET_EXISTS
+from generator.live.findings import FAIL, PASS, UNKNOWN, WARN
+from generator.live.reader import Reader
 
-ROTATION_ACTIONS = (
-    "secretsmanager:DescribeSecret",
-    "secretsmanager:GetSecretValue",
-    "secretsmanager:PutSecretValue",
-    "secretsmanager:UpdateSecretVersionStage",
-)
+GRANTS = secret_check(
+    "grants", "The function's real role may rotate the secret", "HIGH",
+    "The role's inline, attached and boundary policies allow every request the rotation makes for the secret "
+    "on its path, the module's own list: on the secret, its key, its master secret and the master's key and "
+    "database, and a replica host's instance or cluster.",
+    f"{SM_GUIDE}/rotating-secrets-required-permissions-function.html", ASFF_ROLE,
+    kinds=(BY_FUNCTION,), needs=(SECRET_EXISTS,),
+    # whose grants, on which role, and what the role lacks on a key or a master secret that is not the manifest's
+    follows_from=(FUNCTION_EXISTS, ROLE, KMS_KEY, KEY_POLICY, MASTER_SECRET),
+    reads=(Reader.function_conf, Reader.role_documents, Reader.secret, Reader.key, Reader.key_policy, Reader.simulate,
+           Reader.simulator_status),
+)  # fmt: skip
+GRANTS_JUDGES = secret_check(
+    "grants-judges", "IAM's policy simulator and doctor's evaluator agree on the grants", "LOW",
+    "Where the caller may call iam:SimulatePrincipalPolicy, grants follows IAM's answer; doctor's own evaluator "
+    "judges too, and a disagreement is reported with both answers.",
+    "https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulatePrincipalPolicy.html", ASFF_ROLE,
+    kinds=(BY_FUNCTION,), reported_by=GRANTS,
+)  # fmt: skip
 
 
-def grants(ctx: Context, s: model_mod.SecretPlan, fn: model_mod.FunctionPlan, arn: str, key_arn: str | None, master_key: str | None,
-            role_arn: str | None, role_name: str | None, d: dict[str, Any], *, key_differs: bool = False,
-            master_failed: bool = False) -> list[Finding]:  # fmt: skip
-    """``key_differs``: the kms-key check failed (the secret's key is not the manifest's), so
-    what the role lacks on that key follows from it; ``master_failed``: the master-secret
-    check failed, so what the role lacks on the master secret and its key follows from it."""
-    out = Findings()
+@GRANTS.judged_by
+def grants(on: SecretSubject) -> None:
+    """What the role lacks on a key that is not the manifest's (kms-key fails), or on a master
+    secret that is not (master-secret fails), follows from that check."""
+    s, fn, d, ctx = on.s, on.fn, on.d, on.ctx
     n = s.name
-    cause = ctx.function_cause(fn, "function", "role")
+    arn = d["ARN"]
+    role_arn, role_name = ctx.role_of(fn)
+    key_arn = ctx.secret_key(s, d)
+    master_key = ctx.master_key(s)
+    cause = on.cause(FUNCTION_EXISTS, ROLE)
     if cause:  # whose grants, on which role: the function or role check says what is wrong
-        out.caused(n, "grants", cause)
-        return out
+        on.caused(GRANTS, cause)
+        return
     if role_name is None or role_arn is None:
-        out.add(n, "grants", UNKNOWN, "could not check: the function's role is unknown (the function could not be read, or does not exist)",
-                 "make the function readable (lambda:GetFunctionConfiguration), or fix its ARN")  # fmt: skip
-        return out
-    try:
-        docs = ctx.read.role_documents(role_name)
-    except LiveError as exc:
-        out.unknown(n, "grants", exc)
-        return out
+        on.add(GRANTS, UNKNOWN, "could not check: the function's role is unknown (the function could not be read, or does not exist)",
+               "make the function readable (lambda:GetFunctionConfiguration), or fix its ARN")  # fmt: skip
+        return
+    key_differs = on.status(KMS_KEY) == FAIL
+    master_failed = on.status(MASTER_SECRET) == FAIL
+    docs = ctx.read.role_documents(role_name)
     if docs is None:
         if not fn.existing and role_name == fn.role_name:
             if ctx.before_apply:
-                out.add(n, "grants", WARN, f"{APPLY_DOES}creates role {role_name} with policy {fn.policy_name}, which grants the rotation",
-                        "run terraform apply, then doctor again without --before-apply")  # fmt: skip
+                on.add(GRANTS, WARN, f"{APPLY_DOES}creates role {role_name} with policy {fn.policy_name}, which grants the rotation",
+                       "run terraform apply, then doctor again without --before-apply")  # fmt: skip
             else:
-                out.add(n, "grants", WARN, f"role {role_name} does not exist yet; terraform apply creates it with the grants",
-                        "run terraform apply, then doctor again")  # fmt: skip
+                on.add(GRANTS, WARN, f"role {role_name} does not exist yet; terraform apply creates it with the grants",
+                       "run terraform apply, then doctor again")  # fmt: skip
         else:
-            out.add(n, "grants", FAIL, f"role {role_name} does not exist", "give the function an existing role")
-        return out
+            on.add(GRANTS, FAIL, f"role {role_name} does not exist", "give the function an existing role")
+        return
     identity, boundary = docs
     # The module's inline policy goes on the module's role, or on the role an existing
     # function runs as: what it grants, the apply grants.
     module_doc = fn.policy.document() if fn.policy is not None and (fn.existing or role_name == fn.role_name) else None
     rotation_fn = d.get("RotationLambdaARN") or fn.function_arn
-    sm_ctx = {"secretsmanager:resource/AllowRotationLambdaArn": rotation_fn, "aws:PrincipalAccount": ctx.m.account_id,
-              "secretsmanager:SecretId": arn}  # fmt: skip
-    # (what it is for, action, resource, request context)
-    wanted: list[tuple[str, str, str, dict[str, str]]] = [("secret", a, arn, sm_ctx) for a in ROTATION_ACTIONS]
-    wanted.append(("secret", "secretsmanager:GetRandomPassword", "*", {"aws:PrincipalAccount": ctx.m.account_id}))
-    if key_arn:
-        wanted += [
-            ("key", a, key_arn, ctx.kms_context({"kms:EncryptionContext:SecretARN": arn}))
-            for a in ("kms:Decrypt", "kms:GenerateDataKey")
-        ]
-    if s.master_arn:
-        master = ctx.master_arn(s.master_arn)  # the real ARN when the manifest gives a name
-        wanted.append(("master", "secretsmanager:GetSecretValue", master,
-                       {"aws:PrincipalAccount": ctx.m.account_id, "secretsmanager:SecretId": master}))  # fmt: skip
-        if master_key:
-            wanted.append(
-                ("master", "kms:Decrypt", master_key, ctx.kms_context({"kms:EncryptionContext:SecretARN": master}))
-            )
+    # The module's requests for this secret's path, on what the account holds: the secret's
+    # real ARN and key, its master's real ARN and key, the database a managed master's tag names.
+    wanted = [
+        (r.about, r.action, r.resource, ctx.request_context(r))
+        for r in ctx.m.requests(fn, ctx.account_grant(s, arn, key_arn, master_key), function_arn=rotation_fn)
+    ]
     by_apply: list[str] = []  # missing now; the module's policy grants them
     stuck: list[str] = []  # missing, and the apply does not change that
     stuck_why: set[str] = set()
@@ -85,14 +96,12 @@ def grants(ctx: Context, s: model_mod.SecretPlan, fn: model_mod.FunctionPlan, ar
     judged: list[tuple[str, str, str, dict[str, str], str]] = []
     for what, action, resource, rctx in wanted:
         if action.startswith("kms:"):
-            try:
-                verdict, _ = ctx.key_allows(resource, role_arn, (action,), rctx)
-            except LiveError:
-                verdict = "iam"  # unreadable key policy: reported by key-policy; judge IAM alone
+            # an unreadable key policy is key-policy's to report: judge IAM alone
+            verdict, _ = or_else(("iam", ""), partial(ctx.key_allows, resource, role_arn, (action,), rctx))
             if verdict == "role":
                 continue  # the key policy alone lets the role (same account)
             if verdict in ("no", "deny"):  # the key-policy (or master-secret) check fails, with the statement
-                caused_by.append((n, "master-secret" if what == "master" else "key-policy"))
+                caused_by.append((n, MASTER_SECRET.id if what == "master" else KEY_POLICY.id))
                 continue
         result = pe.evaluate(identity, pe.Request(action, resource, rctx))
         if result == pe.ALLOWED and boundary:
@@ -115,7 +124,7 @@ def grants(ctx: Context, s: model_mod.SecretPlan, fn: model_mod.FunctionPlan, ar
                 disagree.append(f"{action} on {resource}: IAM's simulator says {theirs or 'nothing'}, doctor's evaluator "
                                 f"{_SAYS[ours]}")  # fmt: skip
         if result == pe.IMPLICIT and ((what == "key" and key_differs) or (what == "master" and master_failed)):
-            caused_by.append((n, "kms-key" if what == "key" else "master-secret"))
+            caused_by.append((n, KMS_KEY.id if what == "key" else MASTER_SECRET.id))
             continue
         request = pe.Request(action, resource, rctx)
         if result == pe.IMPLICIT and module_doc is not None:
@@ -138,12 +147,12 @@ def grants(ctx: Context, s: model_mod.SecretPlan, fn: model_mod.FunctionPlan, ar
             unsure.append(item)
     if simulated is not None and judged:
         if disagree:
-            out.add(n, "grants-judges", WARN, "IAM's policy simulator and doctor's own evaluator disagree (the grants check "
+            on.add(GRANTS_JUDGES, WARN, "IAM's policy simulator and doctor's own evaluator disagree (the grants check "
                     "follows the simulator): " + "; ".join(disagree),
                     "the simulator is IAM's own answer; if the role's policies are what you expect, report the case to "
                     "rotation-tf with the policies, so that its evaluator learns it")  # fmt: skip
         else:
-            out.add(n, "grants-judges", PASS, f"IAM's policy simulator and doctor's own evaluator agree on {len(judged)} "
+            on.add(GRANTS_JUDGES, PASS, f"IAM's policy simulator and doctor's own evaluator agree on {len(judged)} "
                     "request(s)")  # fmt: skip
     policy = f"policy {fn.policy_name}"
     if stuck:
@@ -162,20 +171,23 @@ def grants(ctx: Context, s: model_mod.SecretPlan, fn: model_mod.FunctionPlan, ar
             )
         if by_apply:
             fixes.append(f"then run terraform apply ({policy} grants the rest)")
-        out.add(n, "grants", FAIL, f"role {role_name} may not: " + "; ".join(stuck) + judge, "; ".join(fixes))
+        on.add(GRANTS, FAIL, f"role {role_name} may not: " + "; ".join(stuck) + judge, "; ".join(fixes))
     elif caused_by:
-        out.caused(n, "grants", caused_by[0])
+        on.caused(GRANTS, caused_by[0])
     elif by_apply:
-        out.by_apply(ctx, n, "grants", f"role {role_name} may not: " + "; ".join(by_apply) + judge,
-                     f"puts {policy} on role {role_name}, granting the {len(by_apply)} it lacks: "
-                     + ", ".join(dict.fromkeys(i.split(" on ", 1)[0] for i in by_apply)),
+        on.by_apply(GRANTS, f"role {role_name} may not: " + "; ".join(by_apply) + judge,
+                     f"puts {policy} on role {role_name}, granting the {_count(by_apply)} it lacks: " + "; ".join(by_apply),
                      f"run terraform apply: the module puts {policy} with these grants on role {role_name}")  # fmt: skip
     elif unsure:
-        out.add(n, "grants", WARN, f"role {role_name} allows these only under conditions doctor cannot evaluate: " + "; ".join(unsure) + judge,
+        on.add(GRANTS, WARN, f"role {role_name} allows these only under conditions doctor cannot evaluate: " + "; ".join(unsure) + judge,
                  "check the conditions of the role's policies")  # fmt: skip
     else:
-        out.add(n, "grants", PASS, f"role {role_name} may rotate it ({len(wanted)} actions checked){judge}")
-    return out
+        on.add(GRANTS, PASS, f"role {role_name} may rotate it ({_count(wanted)} checked){judge}")
+
+
+def _count(items: list[Any]) -> str:
+    """How many requests, as the message lists them (one per action and resource)."""
+    return f"{len(items)} request{'s' if len(items) != 1 else ''}"
 
 
 BOUNDARY = "boundary"  # allowed by the role's policies, not by its permissions boundary

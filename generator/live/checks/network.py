@@ -16,66 +16,84 @@ from collections.abc import Iterable
 from ipaddress import ip_network
 from typing import Any
 
-from generator.live.checks.context import Context, Findings
-from generator.live.client import LiveError
-from generator.live.findings import FAIL, PASS, Finding
+from generator.live.checks.check import ASFF_FUNCTION, SM_GUIDE, FunctionSubject, function_check
+from generator.live.checks.function import FUNCTION_EXISTS, in_vpc
+from generator.live.findings import FAIL, PASS
+from generator.live.reader import Reader
+
+NETWORK = function_check(
+    "network", "The function reaches Secrets Manager", "HIGH",
+    "From its subnets: an interface endpoint with private DNS whose security groups admit 443 from the "
+    "function's, or a 0.0.0.0/0 route to a public NAT gateway. A function in a VPC has no public IP address.",
+    f"{SM_GUIDE}/vpc-endpoint-overview.html", ASFF_FUNCTION,
+    needs=(FUNCTION_EXISTS,),
+    reads=(Reader.subnets, Reader.security_groups, Reader.endpoints, Reader.route_tables, Reader.nat_gateway),
+)  # fmt: skip
 
 
-def network(ctx: Context, k: str, subnet_ids: tuple[str, ...], group_ids: tuple[str, ...]) -> list[Finding]:
-    out = Findings()
-    try:
-        subs = ctx.read.subnets(subnet_ids)
-        groups = ctx.read.security_groups(group_ids)
-    except LiveError as exc:
-        out.unknown(k, "network", exc)
-        return out
+EGRESS = function_check(
+    "egress", "The function's security groups allow outbound 443", "HIGH",
+    "Without outbound TCP 443 the function cannot call Secrets Manager; rotation times out.",
+    "https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc-internet.html", ASFF_FUNCTION,
+    reported_by=NETWORK,  # from the security groups network reads, once they exist
+)  # fmt: skip
+
+
+@NETWORK.judged_by
+def network(on: FunctionSubject) -> None:
+    """The deployed function's subnets; before it exists, the manifest's (none: nothing to judge)."""
+    conf = on.conf
+    if conf is not None:
+        subnet_ids, group_ids = in_vpc(conf)
+        if not subnet_ids:
+            on.add(NETWORK, PASS, "not in a VPC: Lambda reaches the public Secrets Manager endpoint")
+            return
+    elif on.fn.in_vpc:
+        subnet_ids, group_ids = tuple(on.fn.subnet_ids), tuple(on.fn.security_group_ids)
+    else:
+        return
+    _network(on, subnet_ids, group_ids)
+
+
+def _network(on: FunctionSubject, subnet_ids: tuple[str, ...], group_ids: tuple[str, ...]) -> None:
+    ctx = on.ctx
+    subs = ctx.read.subnets(subnet_ids)
+    groups = ctx.read.security_groups(group_ids)
     missing = [s for s in subnet_ids if s not in subs]
     if missing:
-        out.add(k, "network", FAIL, f"subnets {', '.join(missing)} do not exist", "fix the function's subnets")
-        return out
+        on.add(NETWORK, FAIL, f"subnets {', '.join(missing)} do not exist", "fix the function's subnets")
+        return
     missing_g = [g for g, v in groups.items() if v is None]
     if missing_g:
-        out.add(
-            k,
-            "network",
-            FAIL,
-            f"security groups {', '.join(missing_g)} do not exist",
-            "fix the function's security groups",
+        on.add(
+            NETWORK, FAIL, f"security groups {', '.join(missing_g)} do not exist", "fix the function's security groups"
         )
-        return out
-    out += egress(ctx, k, groups)
+        return
+    _egress(on, groups)
     vpcs = sorted({s["VpcId"] for s in subs.values()})
     vpc_id = vpcs[0]
     cidrs = [s["CidrBlock"] for s in subs.values() if s.get("CidrBlock")]
-    try:
-        endpoints = [e for e in ctx.read.endpoints(vpc_id) if e.get("VpcEndpointType", "Interface") == "Interface"
-                     and str(e.get("State", "")).lower() == "available"]  # fmt: skip
-    except LiveError as exc:
-        out.unknown(k, "network", exc)
-        return out
+    endpoints = [e for e in ctx.read.endpoints(vpc_id) if e.get("VpcEndpointType", "Interface") == "Interface"
+                 and str(e.get("State", "")).lower() == "available"]  # fmt: skip
     service = f"com.amazonaws.{ctx.m.region}.secretsmanager"
     endpoint_note = dns_fix = ""
     for ep in endpoints:
         ep_groups_ids = [g["GroupId"] for g in ep.get("Groups", [])]
-        try:
-            ep_groups = ctx.read.security_groups(ep_groups_ids)
-        except LiveError as exc:
-            out.unknown(k, "network", exc)
-            return out
+        ep_groups = ctx.read.security_groups(ep_groups_ids)
         admits = any(ingress_admits(g, 443, group_ids, cidrs) for g in ep_groups.values() if g)
         if ep.get("PrivateDnsEnabled") and admits:
-            out.add(k, "network", PASS, f"reaches Secrets Manager through interface endpoint {ep['VpcEndpointId']} "
-                     "(private DNS on; its security groups admit 443 from the function's)")  # fmt: skip
-            return out
+            on.add(NETWORK, PASS, f"reaches Secrets Manager through interface endpoint {ep['VpcEndpointId']} "
+                   "(private DNS on; its security groups admit 443 from the function's)")  # fmt: skip
+            return
         if ep.get("PrivateDnsEnabled") and not admits:
             # Private DNS sends every call to the endpoint, so a NAT route does not help.
-            out.add(k, "network", FAIL,
-                     f"interface endpoint {ep['VpcEndpointId']} has private DNS on, so the function's calls go to it, "
-                     f"but its security groups ({', '.join(ep_groups_ids) or 'none'}) do not admit TCP 443 from the function's "
-                     f"({', '.join(group_ids)}); rotation times out",
-                     f"add an inbound rule to {ep_groups_ids[0] if ep_groups_ids else 'the endpoint security group'}: "
-                     f"TCP 443 from {', '.join(group_ids)}")  # fmt: skip
-            return out
+            on.add(NETWORK, FAIL,
+                   f"interface endpoint {ep['VpcEndpointId']} has private DNS on, so the function's calls go to it, "
+                   f"but its security groups ({', '.join(ep_groups_ids) or 'none'}) do not admit TCP 443 from the function's "
+                   f"({', '.join(group_ids)}); rotation times out",
+                   f"add an inbound rule to {ep_groups_ids[0] if ep_groups_ids else 'the endpoint security group'}: "
+                   f"TCP 443 from {', '.join(group_ids)}")  # fmt: skip
+            return
         endpoint_note = (f"; interface endpoint {ep['VpcEndpointId']} exists but has private DNS off, so "
                          f"secretsmanager.{ctx.m.region}.amazonaws.com does not resolve to it")  # fmt: skip
         # The fix for this endpoint: private DNS on and, if its groups do not admit the
@@ -86,11 +104,7 @@ def network(ctx: Context, k: str, subnet_ids: tuple[str, ...], group_ids: tuple[
                    f"--vpc-endpoint-id {ep['VpcEndpointId']} --private-dns-enabled (the VPC needs DNS hostnames and DNS resolution on)"
                    + ("" if admits else f", and add an inbound rule to {ep_groups_ids[0] if ep_groups_ids else 'its security group'}: "
                       f"TCP 443 from {', '.join(group_ids)}"))  # fmt: skip
-    try:
-        tables = ctx.read.route_tables(vpc_id)
-    except LiveError as exc:
-        out.unknown(k, "network", exc)
-        return out
+    tables = ctx.read.route_tables(vpc_id)
     problems: dict[str, list[str]] = {}  # reason -> subnets
     nat_ok: list[str] = []
     for sid in subnet_ids:
@@ -103,11 +117,7 @@ def network(ctx: Context, k: str, subnet_ids: tuple[str, ...], group_ids: tuple[
         if route is None:
             problems.setdefault(f"no 0.0.0.0/0 route ({table['RouteTableId']})", []).append(sid)
         elif route.get("NatGatewayId"):
-            try:
-                nat = ctx.read.nat_gateway(route["NatGatewayId"])
-            except LiveError as exc:
-                out.unknown(k, "network", exc)
-                return out
+            nat = ctx.read.nat_gateway(route["NatGatewayId"])
             if nat is None or nat.get("State") != "available":
                 problems.setdefault(f"0.0.0.0/0 goes to NAT gateway {route['NatGatewayId']}, which is "
                                     + ("missing" if nat is None else str(nat.get("State"))), []).append(sid)  # fmt: skip
@@ -132,23 +142,16 @@ def network(ctx: Context, k: str, subnet_ids: tuple[str, ...], group_ids: tuple[
                 f"0.0.0.0/0 goes to {target}, which doctor cannot follow (a NAT instance or a transit gateway?)", []
             ).append(sid)
     if not problems:
-        out.add(
-            k,
-            "network",
-            PASS,
-            f"every subnet routes 0.0.0.0/0 to a NAT gateway ({', '.join(nat_ok)}){endpoint_note}",
-        )
-        return out
-    out.add(k, "network", FAIL,
+        on.add(NETWORK, PASS, f"every subnet routes 0.0.0.0/0 to a NAT gateway ({', '.join(nat_ok)}){endpoint_note}")
+        return
+    on.add(NETWORK, FAIL,
              f"the function cannot reach Secrets Manager from VPC {vpc_id}: no interface endpoint for {service} with private DNS"
              f"{endpoint_note}; " + "; ".join(f"{', '.join(subs)}: {why}" for why, subs in problems.items()),
              (dns_fix or f"create an interface VPC endpoint for {service} in {vpc_id} with private DNS on and a security group "
               f"that admits TCP 443 from {', '.join(group_ids)}") + "; or route 0.0.0.0/0 of every function subnet to a NAT gateway")  # fmt: skip
-    return out
 
 
-def egress(ctx: Context, k: str, groups: dict[str, dict[str, Any] | None]) -> list[Finding]:
-    out = Findings()
+def _egress(on: FunctionSubject, groups: dict[str, dict[str, Any] | None]) -> None:
     for g in groups.values():
         if g is None:
             continue
@@ -160,16 +163,10 @@ def egress(ctx: Context, k: str, groups: dict[str, dict[str, Any] | None]) -> li
                     + [p["PrefixListId"] for p in rule.get("PrefixListIds", [])]
                     + [r["CidrIpv6"] for r in rule.get("Ipv6Ranges", [])]
                 )
-                out.add(
-                    k,
-                    "egress",
-                    PASS,
-                    f"{g['GroupId']} allows outbound TCP 443 to {', '.join(dests) or 'somewhere'}",
-                )
-                return out
-    out.add(k, "egress", FAIL, f"no security group of the function ({', '.join(groups)}) allows outbound TCP 443",
-             f"add an outbound rule to {next(iter(groups))}: TCP 443 to 0.0.0.0/0 (NAT) or to the endpoint's security group")  # fmt: skip
-    return out
+                on.add(EGRESS, PASS, f"{g['GroupId']} allows outbound TCP 443 to {', '.join(dests) or 'somewhere'}")
+                return
+    on.add(EGRESS, FAIL, f"no security group of the function ({', '.join(groups)}) allows outbound TCP 443",
+           f"add an outbound rule to {next(iter(groups))}: TCP 443 to 0.0.0.0/0 (NAT) or to the endpoint's security group")  # fmt: skip
 
 
 def _rule_covers(rule: dict[str, Any], port: int) -> bool:

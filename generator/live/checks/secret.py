@@ -1,63 +1,62 @@
-"""Every check of one secret, in order (subject: the secret's name): ``secret`` (it exists),
-then its keys, grants, rotation, database and value."""
+"""``secret`` (subject: the secret's name): the secret exists. Every other check of a secret
+needs it: they judge the description it reads (``on.d``: DescribeSecret's shape, from
+ListSecrets where the secret was listed), and do not run where the secret is missing or
+cannot be read."""
 
 from __future__ import annotations
 
-from generator import model as model_mod
-from generator.live.checks import database, external, grants, keys, rotation, value
-from generator.live.checks.context import APPLY_DOES, Context, Findings
-from generator.live.client import LiveError
-from generator.live.findings import FAIL, PASS, WARN, Finding
+from generator.live.checks.check import (
+    APPLY_DOES,
+    ASFF_SECRET,
+    BY_PARTNER,
+    BY_SERVICE,
+    SM_GUIDE,
+    SecretSubject,
+    secret_check,
+)
+from generator.live.findings import FAIL, PASS, WARN
+from generator.live.reader import Reader
+
+SECRET_EXISTS = secret_check(
+    "secret", "The secret exists", "HIGH",
+    "The secret the manifest names exists in the region (a secret the module creates may not, before apply).",
+    f"{SM_GUIDE}/manage_search-secret.html", ASFF_SECRET,
+    reads=(Reader.secret,),
+)  # fmt: skip
 
 
-def check(ctx: Context, s: model_mod.SecretPlan) -> list[Finding]:
-    out = Findings()
-    n = s.name
-    if s.external is not None:  # Secrets Manager rotates it as the module's external role
-        out += external.check(ctx, s)
-        return out
-    if s.function is None:
-        out += rotation.service_rotated(ctx, s)
-        return out
-    fn = ctx.fn_by_key[s.function]
-    try:
-        d = ctx.read.secret(s.arn or s.name)
-    except LiveError as exc:
-        out.unknown(n, "secret", exc)
-        return out
-    if d is None:
-        if s.managed is not None and ctx.before_apply:
-            out.add(
-                n,
-                "secret",
-                WARN,
-                f"{APPLY_DOES}creates the secret",
-                "run terraform apply, then doctor again without --before-apply",
-            )
-        elif s.managed is not None:
-            out.add(
-                n,
-                "secret",
-                WARN,
-                "does not exist yet; terraform apply creates it",
-                "run terraform apply, then doctor again",
-            )
+@SECRET_EXISTS.judged_by
+def secret(on: SecretSubject) -> None:
+    s, ctx = on.s, on.ctx
+    d = on.read.secret(s.arn or s.name)
+    if d is not None:
+        on.d = d
+        owner = f" (owned by {d['OwningService']})" if on.kind == BY_SERVICE and d.get("OwningService") else ""
+        on.add(SECRET_EXISTS, PASS, f"{d['ARN']} exists{owner}")
+        return
+    on.stop()
+    missing = f"secret {s.arn or s.name} does not exist in {ctx.m.region}"
+    if on.kind == BY_SERVICE:
+        on.add(SECRET_EXISTS, FAIL, missing,
+               "a managed secret exists once its database has manage_master_user_password; fix the name or arn")  # fmt: skip
+    elif on.kind == BY_PARTNER:
+        x = s.external
+        assert x is not None
+        if s.managed is not None:
+            on.add(SECRET_EXISTS, WARN, "does not exist yet; terraform apply creates it with its type",
+                   "run terraform apply, put the partner's fields in it, then doctor again")  # fmt: skip
         else:
-            out.add(n, "secret", FAIL, f"secret {s.arn or s.name} does not exist in {ctx.m.region}",
-                     "fix the secret's name or arn in the manifest, or create the secret")  # fmt: skip
-        return out
-    out.add(n, "secret", PASS, f"{d['ARN']} exists")
-    arn = d["ARN"]
-    role_arn, role_name = ctx.role_of(fn)
-    out += keys.kms(ctx, s, d, role_arn)
-    out += keys.master(ctx, s, role_arn)
-    key_arn = ctx.secret_key(s, d)
-    master_key = ctx.master_key(s)
-    out += grants.grants(ctx, s, fn, arn, key_arn, master_key, role_arn, role_name, d,
-                         key_differs=out.status(n, "kms-key") == FAIL, master_failed=out.status(n, "master-secret") == FAIL)  # fmt: skip
-    out += rotation.rotation(ctx, s, fn, d)
-    if s.managed is not None:
-        out += database.database(ctx, s, fn)
-    if ctx.read_values:
-        out += value.value(ctx, s, fn, arn)
-    return out
+            on.add(SECRET_EXISTS, FAIL, missing,
+                   f"create it as a {x.secret_type} secret with the partner's fields ({x.page}), or fix its name or arn")  # fmt: skip
+    elif s.managed is not None and ctx.before_apply:
+        on.add(SECRET_EXISTS, WARN, f"{APPLY_DOES}creates the secret",
+               "run terraform apply, then doctor again without --before-apply")  # fmt: skip
+    elif s.managed is not None:
+        on.add(
+            SECRET_EXISTS,
+            WARN,
+            "does not exist yet; terraform apply creates it",
+            "run terraform apply, then doctor again",
+        )
+    else:
+        on.add(SECRET_EXISTS, FAIL, missing, "fix the secret's name or arn in the manifest, or create the secret")
