@@ -241,12 +241,15 @@ class Diagnosis:
         invokes them (it stops at the first step that fails); its log is shipped to the
         function's group in a stream of its own."""
         fn = self.function_of(secret)
+        # a cold environment of its own, under new credentials of the function's role (the
+        # rotation runner takes them per request; the emulator, as Lambda, at start)
         rids = {str(uuid.uuid4()): step for step in steps}
         spec = {"format": fmt, "timeout": 30, "stop": True,
                 "invocations": [{"SecretId": self.w.arns[secret], "ClientRequestToken": token, "Step": step,
                                  "RequestId": rid} for rid, step in rids.items()]}  # fmt: skip
         proc = subprocess.run([sys.executable, "-I", str(EMULATOR), str(fn.code_dir)], input=json.dumps(spec),
-                              env={**self.rot.env(fn), "PATH": os.environ.get("PATH", "")}, capture_output=True,
+                              env={**self.rot.env(fn), **self.rot.proxy.issue(fn.role_arn),  # moto limit ASSUME_ROLE
+                                   "PATH": os.environ.get("PATH", "")}, capture_output=True,
                               text=True, timeout=120)  # fmt: skip
         if proc.returncode != 0:
             raise AssertionError(f"the emulator crashed ({proc.returncode}):\n{proc.stderr[-3000:]}")
