@@ -117,7 +117,8 @@ def test_a_rotation_left_pending_fails_even_with_rotation_off(tmp_path: Path) ->
     account.secrets[ORDERS_ARN]["VersionIdsToStages"] = {"v1": ["AWSCURRENT"], "v2": ["AWSPENDING"]}
     f = rotation(tmp_path, account, data)["pending"]
     assert f.status == "fail" and f.message.startswith("version v2 holds AWSPENDING without AWSCURRENT")
-    assert "--version-stage AWSPENDING --remove-from-version-id v2" in f.fix
+    drop, rotate = "--version-stage AWSPENDING --remove-from-version-id v2", "rotate-secret --secret-id"
+    assert drop in f.fix and f.fix.index(drop) < f.fix.index(rotate)  # RotateSecret errors while AWSPENDING is there
     account.secrets[ORDERS_ARN]["RotationEnabled"] = False
     assert rotation(tmp_path, account, data)["pending"].status == "fail"
 

@@ -146,7 +146,11 @@ PENDING = secret_check(
 
 @PENDING.judged_by
 def pending(on: SecretSubject) -> None:
-    """Whether or not rotation is on: a version left pending fails the first rotation too."""
+    """Whether or not rotation is on: a version left pending fails the first rotation too.
+    The fix drops it before rotating again: "If the AWSPENDING staging label is present but not
+    attached to the same version as AWSCURRENT, then any later invocation of RotateSecret assumes
+    that a previous rotation request is still in progress and returns an error"
+    (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotateSecret.html)."""
     fn, d = on.fn, on.d
     stuck = sorted(
         v
@@ -162,9 +166,10 @@ def pending(on: SecretSubject) -> None:
              "\"A previous rotation isn't complete\". The usual causes: the function could not reach Secrets Manager or the "
              "database (a timeout: no endpoint or NAT route, or a security group), the role or key policy lacks a grant, or "
              "the database refused the new password",
-             f"read the function's logs (/aws/lambda/{fn.function_name}) and fix the cause; then rotate again "
-             f"(aws secretsmanager rotate-secret --secret-id {d['ARN']}), or drop the pending version: aws secretsmanager "
-             f"update-secret-version-stage --secret-id {d['ARN']} --version-stage AWSPENDING --remove-from-version-id {v} ({TROUBLESHOOT})")  # fmt: skip
+             f"read the function's logs (/aws/lambda/{fn.function_name}) and fix the cause; then drop the pending version "
+             f"(aws secretsmanager update-secret-version-stage --secret-id {d['ARN']} --version-stage AWSPENDING "
+             f"--remove-from-version-id {v}), since RotateSecret returns an error while it is there, and rotate again "
+             f"(aws secretsmanager rotate-secret --secret-id {d['ARN']}) ({TROUBLESHOOT})")  # fmt: skip
 
 
 def allowed(schedule: model_mod.Schedule) -> timedelta:
