@@ -62,10 +62,14 @@ def test_what_the_log_cannot_say_follows_from_the_failure_that_sent_doctor_there
     f = fa.one(judge(tmp_path, account, data), fa.BILLING, "last-rotation")
     assert (f.status, f.cause) == ("unknown", (fa.BILLING, "pending")), f
     assert f"the function's log group {GROUP} does not exist" in f.message
+    # RotateSecret returns an error while v2 holds AWSPENDING: the fix drops it first
+    drop = "--version-stage AWSPENDING --remove-from-version-id v2) and rotate again: aws secretsmanager rotate-secret"
+    assert drop in f.fix, f.fix
     account, data = fa.healthy()
     account.secrets[BILLING_ARN]["LastRotatedDate"] = fa.NOW - timedelta(days=40)  # overdue, and no log group
     f = fa.one(judge(tmp_path, account, data), fa.BILLING, "last-rotation")
     assert (f.status, f.cause) == ("unknown", (fa.BILLING, "overdue")), f
+    assert "update-secret-version-stage" not in f.fix and f.fix.endswith(f"rotate-secret --secret-id {BILLING_ARN}")
 
 
 def test_a_next_rotation_long_past_due_is_a_sign(tmp_path: Path) -> None:
