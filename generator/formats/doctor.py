@@ -7,9 +7,10 @@ what doctor did not see.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
-from generator.live.findings import STATUSES, Audit
+from generator.live.findings import STATUSES, Audit, Finding
 from generator.terminal import MIN_WIDTH, PIPE_WIDTH, Screen, wrap
 
 _COLOURS = {"pass": "\x1b[32m", "warn": "\x1b[33m", "fail": "\x1b[31;1m", "unknown": "\x1b[35m"}
@@ -138,8 +139,6 @@ def unseen_lines(
     """doctor's summary of what it did not see (the accounts it read): each unknown check and
     how many subjects, why, the caller permissions that would let it see them (the actions as
     ``rotation-tf caller-policy`` prints them), and the flag that accepts them as unknown."""
-    from collections import Counter
-
     from generator.live.caller_policy import READ_VALUES
     from generator.live.findings import UNKNOWN, unseen
 
@@ -148,9 +147,7 @@ def unseen_lines(
     taken = [f for f in findings if f.status == UNKNOWN and f.cause is None and f.check in accepted]
     lines: list[str] = []
     if missing:
-        checks = Counter[str]()
-        for f in missing:
-            checks[f.check] += len(f.subjects)
+        checks = _subjects_per_check(missing)
         listed = ", ".join(f"{c} ({n} subject{'s' if n != 1 else ''})" for c, n in sorted(checks.items()))
         lines += wrap(f"not seen: {listed}; doctor exits 3, since exit 0 needs every check judged", "", "  ", width)
         denied = sorted({f.denied for f in missing if f.denied})
@@ -172,9 +169,14 @@ def unseen_lines(
             lines += wrap(f"not seen because: {shown}", "  ", "    ", width)
         lines += wrap(f"to accept them unseen: --allow-unknown {','.join(sorted(checks))}", "  ", "    ", width)
     if taken:
-        counted = Counter[str]()
-        for f in taken:
-            counted[f.check] += len(f.subjects)
+        counted = _subjects_per_check(taken)
         listed = ", ".join(f"{c} ({n})" for c, n in sorted(counted.items()))
         lines += wrap(f"accepted as unknown (--allow-unknown): {listed}", "", "  ", width)
     return lines
+
+
+def _subjects_per_check(findings: list[Finding]) -> Counter[str]:
+    counted = Counter[str]()
+    for f in findings:
+        counted[f.check] += len(f.subjects)
+    return counted
