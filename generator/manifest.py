@@ -250,7 +250,7 @@ class Function(_Strict):
 
 SOURCES: tuple[str, ...] = ("existing_function_arn", "package", "rotation_app")
 """The fields of :class:`Function` that say where the function comes from: exactly one is
-given (rules.functions). The one list of function sources (tests/kinds.py reads it)."""
+given (rules.functions). The one list of function sources (tests/helpers/kinds.py reads it)."""
 assert set(SOURCES) <= set(Function.model_fields)
 
 

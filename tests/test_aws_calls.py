@@ -1,7 +1,7 @@
 """The module's grants come from what AWS's rotation functions call (generator/aws_calls.py).
 
 * The table in the package is exactly what the code in ../shared/aws-rotation-functions calls
-  (read with ``ast`` by tests/aws_functions.py): a new AWS version that adds, moves or drops a
+  (read with ``ast`` by tests/helpers/aws_functions.py): a new AWS version that adds, moves or drops a
   call fails here until the table and the grants follow.
 * For every engine x strategy (generator/engines.py) and every kind of master secret, each
   call maps to a statement that allows its action on its resource in the generated policy,
@@ -17,9 +17,9 @@ from typing import get_args
 
 import pytest
 import yaml
-from aws_functions import environment_reads, function_files, read_calls, shared_copy
-from conftest import cli
-from hclparse import load_module, resources
+from helpers.aws_functions import environment_reads, function_files, read_calls, shared_copy
+from helpers.cli import cli
+from helpers.hclparse import load_module, resources
 
 from generator import api, aws_calls
 from generator.engines import ENGINES

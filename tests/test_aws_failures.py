@@ -1,7 +1,7 @@
 """The failures AWS's rotation functions report come from their code (generator/aws_failures.py).
 
 * The tables of generator/aws_failure_sites.py are exactly what the code in
-  ../shared/aws-rotation-functions says (read with ``ast`` by tests/aws_messages.py): a new
+  ../shared/aws-rotation-functions says (read with ``ast`` by tests/helpers/aws_messages.py): a new
   AWS version that adds, moves or rewords a failure fails here until the tables follow, and
   a new message fails until it has a cause.
 * Every message maps to a cause with a fix; every rule is used.
@@ -16,8 +16,8 @@ import socket
 from pathlib import Path
 
 import pytest
-from aws_functions import function_files, shared_copy
-from aws_messages import Folder, connect_timeout, dq, drivers, keys, literal_rows
+from helpers.aws_functions import function_files, shared_copy
+from helpers.aws_messages import Folder, connect_timeout, dq, drivers, keys, literal_rows
 
 from generator import aws_calls, aws_failure_sites, aws_failures
 from generator.aws_failures import CAUSES, RULES

@@ -8,7 +8,7 @@ pydantic models, so a new field is covered without touching this file. Each mani
 through ``validate``, ``generate --check``, ``diff`` (against the sound base) and ``explain``,
 in this process. Each run either exits 2, naming file:line:col for every error, or the
 manifest is valid, and then all four commands agree and exit as each defines (0, or 1 for
-``--check`` drift and ``diff`` changes). A traceback fails the test (``conftest.cli`` raises).
+``--check`` drift and ``diff`` changes). A traceback fails the test (``helpers.cli.cli`` raises).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any, get_args, get_origin
 
 import pytest
 import yaml
-from conftest import cli
+from helpers.cli import cli
 from pydantic import BaseModel
 
 from generator.manifest import ACCOUNT_PLACEHOLDER, Function, Manifest, Secret, _unwrap

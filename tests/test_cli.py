@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import cli, cli_process
+from helpers.cli import cli, cli_process
 
 from generator import __version__
 

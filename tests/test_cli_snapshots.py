@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from helpers.paths import ROOT
 
 SNAPSHOTS = ROOT / "tests" / "snapshots" / "cli"
 REGENERATE = "pytest tests/test_cli_snapshots.py --update-snapshots"

@@ -14,7 +14,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, cli
+from helpers.cli import cli
+from helpers.paths import ROOT
 
 from generator import crash
 from generator.exits import Exit

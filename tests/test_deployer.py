@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 import yaml
-from conftest import ROOT
+from helpers.paths import ROOT
 
 from generator import api, model, other_policies
 

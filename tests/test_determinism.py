@@ -8,8 +8,8 @@ import shutil
 from pathlib import Path
 
 import yaml
-from conftest import EXAMPLES, ROOT
-from conftest import shuffled as _shuffled
+from helpers.paths import EXAMPLES, ROOT
+from helpers.shuffle import shuffled as _shuffled
 
 from generator import api
 from generator.writer import is_generated

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT
+from helpers.paths import ROOT
 
 KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 ROTATE = [
@@ -512,7 +512,7 @@ def test_adding_or_removing_the_external_secrets_role_is_a_row_of_its_own(fmt: s
     """The role Secrets Manager assumes for managed external secrets belongs to no function:
     its creation and destruction are rows of their own in every format (issue 25: text and
     markdown raised KeyError 'function', exit 1 with an empty stdout)."""
-    from conftest import cli as cli_in_process
+    from helpers.cli import cli as cli_in_process
 
     role = "acme-external-secrets-external-rotation-use1"
     for base, new, change in (

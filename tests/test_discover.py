@@ -9,11 +9,11 @@ import io
 import json
 from pathlib import Path
 
-import liveworld as lw
 import pytest
 import yaml
-from harness import Root
-from lifecycle import ROTATION_ACTIONS, role_allows
+from helpers import liveworld as lw
+from helpers.harness import Root
+from helpers.lifecycle import ROTATION_ACTIONS, role_allows
 
 from generator import api
 from generator.live import commands

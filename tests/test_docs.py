@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import ROOT
+from helpers.paths import ROOT
 
 from generator import schema as schema_mod
 

@@ -1,7 +1,7 @@
 """`rotation-tf doctor` against worlds in moto: the healthy world passes every check, and
 each fault, planted alone, is found on the right subject with a fix.
 
-The worlds are built by tests/liveworld.py (moto limits PENDING, NO_DOCKER and CLOCK are
+The worlds are built by tests/helpers/liveworld.py (moto limits PENDING, NO_DOCKER and CLOCK are
 worked around there). No terraform is needed: the worlds are made with boto3.
 """
 
@@ -17,10 +17,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import liveworld as lw
 import pytest
 import yaml
-from harness import free_port
+from helpers import liveworld as lw
+from helpers.harness import free_port
 
 from generator import terminal
 from generator.live import commands
@@ -246,7 +246,7 @@ CAUSED: dict[str, dict[tuple[str, str], tuple[str, str]]] = {
 # A rotation that did not finish sends last-rotation to the function's log, which this world's
 # functions never wrote: the log group does not exist, and last-rotation says so (unknown:
 # doctor cannot say why the rotation failed). The logs of AWS's code failing for real are read
-# in the rotation tier (tests/rotation_diagnosis.py).
+# in the rotation tier (tests/helpers/rotation_diagnosis.py).
 UNREAD: dict[str, set[tuple[str, str]]] = {"unfinished rotation (AWSPENDING)": {(BILLING, "last-rotation")}}
 
 

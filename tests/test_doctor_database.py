@@ -1,12 +1,12 @@
 """doctor's ``database`` (generator/live/checks/database.py): a created secret whose host is an
 RDS or Redshift endpoint of the account: its security groups admit the function's on the port.
-In-process (tests/fake_account.py)."""
+In-process (tests/helpers/fake_account.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import fake_account as fa
+from helpers import fake_account as fa
 
 from generator.live.client import Denied
 

@@ -1,16 +1,16 @@
 """doctor's checks of managed external secrets (generator/live/checks/external.py):
 ``secret-type``, ``external-trust``, ``external-grants``, ``external-rotation``, and their
 ``schedule`` and ``overdue``, for examples/external-secrets.yaml in an account held in dicts
-(tests/fake_account.py). Against moto: tests/test_moto_external.py."""
+(tests/helpers/fake_account.py). Against moto: tests/test_moto_external.py."""
 
 from __future__ import annotations
 
 import copy
 from pathlib import Path
 
-import fake_account as fa
 import pytest
-from conftest import ROOT
+from helpers import fake_account as fa
+from helpers.paths import ROOT
 
 from generator import api, model
 from generator.live.client import Denied

@@ -1,14 +1,14 @@
 """doctor's checks of the function itself (generator/live/checks/function.py): ``function``,
-``runtime`` and ``vpc-config``, in-process on an account held in dicts (tests/fake_account.py).
+``runtime`` and ``vpc-config``, in-process on an account held in dicts (tests/helpers/fake_account.py).
 The same checks against moto: tests/test_doctor.py."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import fake_account as fa
 import pytest
-from conftest import ROOT
+from helpers import fake_account as fa
+from helpers.paths import ROOT
 
 from generator import api
 from generator.live.client import Denied

@@ -4,7 +4,7 @@ The requests a rotation function makes for a secret (action, resource, condition
 are enumerated once, by :func:`generator.policies.secret_requests` from the table of AWS's
 calls (generator/aws_calls.py); the module's policy statements are built from them and
 doctor's ``grants`` check evaluates them. These tests hold the two to each other for every
-path the module can emit (tests/fake_account.py holds the account in dicts):
+path the module can emit (tests/helpers/fake_account.py holds the account in dicts):
 
 * issue 25's reproduction: without DescribeRdsManagedMasters and DescribeRdsInstances on the
   role, grants passed; it fails, naming both requests;
@@ -24,8 +24,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import fake_account as gw
 import pytest
+from helpers import fake_account as gw
 
 from generator import aws_calls, policies
 from generator.live import policy_eval
@@ -278,7 +278,7 @@ def test_taking_away_each_granted_action_fails_grants(tmp_path: Path, case: Case
     assert f.status == "fail" and f.fix.startswith("run terraform apply: the module puts policy"), f
 
 
-# ---- the rules of grants, in the healthy world (tests/fake_account.py) ------------------------
+# ---- the rules of grants, in the healthy world (tests/helpers/fake_account.py) ------------------------
 
 
 def _judge(tmp_path: Path, account: gw.FakeAccount, data: dict, **kw: bool) -> gw.Report:

@@ -1,13 +1,13 @@
 """doctor's ``permission`` and ``role`` (generator/live/checks/invocation.py): Secrets Manager
 may invoke the function only for this account (the confused deputy), and the role the function
 really runs as exists and is the manifest's; a secret's ``grants`` follows from a failing
-``role``. In-process on an account held in dicts (tests/fake_account.py)."""
+``role``. In-process on an account held in dicts (tests/helpers/fake_account.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import fake_account as fa
+from helpers import fake_account as fa
 
 from generator.live.client import Denied
 

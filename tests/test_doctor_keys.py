@@ -1,13 +1,13 @@
 """doctor's key checks (generator/live/checks/keys.py): ``kms-key`` (the manifest's key),
 ``key-state`` (enabled), ``key-policy`` (delegates to IAM or names the role) and
 ``master-secret`` (it exists with the manifest's key, which lets the role decrypt); a secret's
-``grants`` follows from a failing ``key-policy``. In-process (tests/fake_account.py)."""
+``grants`` follows from a failing ``key-policy``. In-process (tests/helpers/fake_account.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import fake_account as fa
+from helpers import fake_account as fa
 
 from generator.live.client import Denied
 

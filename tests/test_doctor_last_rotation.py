@@ -5,7 +5,7 @@ log's words stay words in every format.
 The logs here are the committed captures of AWS's code failing for real
 (tests/data/rotation_logs/), moved onto this world's secret and to the last minutes, and
 shipped to moto's CloudWatch Logs with PutLogEvents. The same faults planted and run for real,
-then read by doctor, are in the rotation tier (tests/rotation_diagnosis.py).
+then read by doctor, are in the rotation tier (tests/helpers/rotation_diagnosis.py).
 
 moto limit CLOUDTRAIL: moto answers LookupEvents with HTTP 500, which doctor reports as
 CloudTrail not read; where a test needs CloudTrail's answer (or IAM's refusal of
@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-import liveworld as lw
 import pytest
+from helpers import liveworld as lw
 
 from generator.live import commands
 

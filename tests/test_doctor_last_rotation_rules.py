@@ -1,5 +1,5 @@
 """doctor's ``last-rotation`` rules in-process (generator/live/checks/last_rotation.py), on an
-account held in dicts (tests/fake_account.py) with the committed captures of AWS's code failing
+account held in dicts (tests/helpers/fake_account.py) with the committed captures of AWS's code failing
 for real (tests/data/rotation_logs/) as the function's log: which secrets send doctor to the
 log, what it says when the log cannot, and the causes it names. The same against moto, and
 every format: tests/test_doctor_last_rotation.py."""
@@ -10,7 +10,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-import fake_account as fa
+from helpers import fake_account as fa
 
 from generator.live.client import Denied
 

@@ -1,14 +1,14 @@
 """doctor's ``network`` and ``egress`` (generator/live/checks/network.py): from the function's
 subnets, Secrets Manager through an interface endpoint with private DNS whose security groups
 admit 443 from the function's, or a 0.0.0.0/0 route to a public NAT gateway; in-process on an
-account held in dicts (tests/fake_account.py). Against moto: tests/test_doctor.py."""
+account held in dicts (tests/helpers/fake_account.py). Against moto: tests/test_doctor.py."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import fake_account as fa
 import pytest
+from helpers import fake_account as fa
 
 from generator.live.client import Denied
 

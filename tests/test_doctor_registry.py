@@ -14,8 +14,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-import fake_account as fa
 import pytest
+from helpers import fake_account as fa
 
 from generator.live import registry
 from generator.live.checks import check as declare

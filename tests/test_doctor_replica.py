@@ -1,13 +1,13 @@
 """doctor's ``replica`` check (``--read-values``), in-process (issue 25, section 3): the host
 in a secret's value is its master's, or ``replica_of_master`` says what AWS's function will
-find (tests/fake_account.py holds the account in dicts; generator/live/checks/replica.py)."""
+find (tests/helpers/fake_account.py holds the account in dicts; generator/live/checks/replica.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import fake_account as gw
 import pytest
+from helpers import fake_account as gw
 
 from generator.live.findings import Finding
 

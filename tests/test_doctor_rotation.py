@@ -1,14 +1,14 @@
 """doctor's rotation checks (generator/live/checks/rotation.py): ``rotation`` (on, with the
 manifest's function), ``schedule`` (the manifest's, field by field), ``overdue`` (within the
-schedule) and ``pending`` (no rotation left unfinished). In-process (tests/fake_account.py)."""
+schedule) and ``pending`` (no rotation left unfinished). In-process (tests/helpers/fake_account.py)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
 
-import fake_account as fa
 import pytest
+from helpers import fake_account as fa
 
 ORDERS_ARN = fa.SECRET_ARNS[fa.ORDERS]
 RESOURCE = "aws_secretsmanager_secret_rotation.prod_orders_db"

@@ -1,13 +1,13 @@
 """doctor's ``secret`` (generator/live/checks/secret.py): the secret exists, for each kind of
 secret (rotated by a function, by its own service, or a managed external secret); every other
 check of a secret needs it, so none is judged where it is missing or cannot be read.
-In-process on an account held in dicts (tests/fake_account.py)."""
+In-process on an account held in dicts (tests/helpers/fake_account.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import fake_account as fa
+from helpers import fake_account as fa
 
 from generator.live.client import Denied
 

@@ -1,13 +1,13 @@
 """doctor's ``value`` (generator/live/checks/value.py, ``--read-values`` only): the current value
 is JSON with the keys the engine's function reads; the value itself is never shown.
-In-process (tests/fake_account.py)."""
+In-process (tests/helpers/fake_account.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import fake_account as fa
 import pytest
+from helpers import fake_account as fa
 
 from generator.live.client import Denied
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import typer.main
-from conftest import ROOT
+from helpers.paths import ROOT
 
 from generator import engines, rotation_apps, schema
 from generator.cli import app

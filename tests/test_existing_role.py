@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from harness import Root
-from lifecycle import (
+from helpers.harness import Root
+from helpers.lifecycle import (
     HARNESS_ROLE,
     HARNESS_ROLE_PATH,
     ROTATION_ACTIONS,

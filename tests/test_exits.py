@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 
 import typer.main
-from conftest import ROOT, cli
+from helpers.cli import cli
+from helpers.paths import ROOT
 
 from generator import exits
 from generator.cli import app

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT
+from helpers.paths import ROOT
 
 from generator import api, other_policies, partners
 from generator.errors import Failed

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, cli
+from helpers.cli import cli
+from helpers.paths import ROOT
 
 from generator import api, aws
 
@@ -200,8 +201,8 @@ def test_every_clash_between_manifests_is_reported_in_both_files(tmp_path: Path)
 
 
 def _apply_both(terraform, moto, tmp_path: Path, in_names: bool, together: bool) -> list:
-    from harness import Root
-    from lifecycle import World
+    from helpers.harness import Root
+    from helpers.lifecycle import World
 
     roots = []
     modules = {}

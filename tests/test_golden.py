@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, GOLDEN, REGENERATE, ROOT
+from helpers.paths import EXAMPLES, GOLDEN, REGENERATE, ROOT
 
 from generator import api
 

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, Wheelhouse
+from helpers.paths import ROOT
+from helpers.wheelhouse import Wheelhouse
 
 HOOKS = {h["id"]: h for h in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
 

@@ -22,7 +22,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, Run, cli, cli_process
+from helpers.cli import Run, cli, cli_process
+from helpers.paths import ROOT
 
 HOSTILE = ROOT / "tests" / "hostile"
 REGENERATE = "pytest tests/test_hostile.py --update-hostile"

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import hostile_world as hw
 import pytest
 import yaml
-from conftest import cli
+from helpers import hostile_world as hw
+from helpers.cli import cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -242,7 +242,7 @@ def test_safe_shows_every_hidden_character_and_keeps_the_rest(value: str) -> Non
 @pytest.fixture(scope="module")
 def filled(discovered: Discovered, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The manifest with its FILL-IN placeholders filled in, as its user would."""
-    import liveworld as lw
+    from helpers import liveworld as lw
 
     path = tmp_path_factory.mktemp("filled") / "hostile.yaml"
     path.write_text(lw.fill_in(discovered.text), encoding="utf-8")
@@ -327,7 +327,7 @@ def test_the_filled_manifest_generates_a_module_where_no_account_string_is_live(
     account: hw.World, filled: Path, tmp_path: Path
 ) -> None:
     import hcl2
-    from hclparse import decode_string, load_module, resources
+    from helpers.hclparse import decode_string, load_module, resources
 
     assert api.validate(filled).exit == api.Exit.OK
     module = generated(filled, tmp_path / "out")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import hcl2
 import yaml
-from hclparse import decode_string, load_module, resources
+from helpers.hclparse import decode_string, load_module, resources
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

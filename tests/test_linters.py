@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import EXAMPLES, GOLDEN, ROOT
+from helpers.paths import EXAMPLES, GOLDEN, ROOT
 from parliament import analyze_policy_string
 
 from generator import api, model, render

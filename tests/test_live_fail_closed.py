@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, cli
-from harness import free_port
+from helpers.cli import cli
+from helpers.harness import free_port
+from helpers.paths import ROOT
 
 from generator import api
 from generator.formats import doctor as doctor_formats

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from conftest import ROOT, cli
+from helpers.cli import cli
+from helpers.paths import ROOT
 
 from generator import api
 

@@ -4,7 +4,7 @@ middle of the run, is exit 3 with the one line a refused connection gives; never
 built from half the answers, never a verdict on a value that did not arrive whole, never a
 manifest written from half the account.
 
-The faults come from a bounded loopback proxy in front of moto (tests/fault_proxy.py). The
+The faults come from a bounded loopback proxy in front of moto (tests/helpers/fault_proxy.py). The
 moto servers and worlds are this module's own and built once (the commands only read), and
 every run has short timeouts (--timeout 0.5, --max-attempts 2) so that a stall costs a
 second, not thirty.
@@ -19,12 +19,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import harness
-import liveworld as lw
 import pytest
 import yaml
-from fault_proxy import KINDS, Fault, FaultProxy
-from harness import MotoServer
+from helpers import harness
+from helpers import liveworld as lw
+from helpers.fault_proxy import KINDS, Fault, FaultProxy
+from helpers.harness import MotoServer
 
 from generator.live import commands
 from generator.live.accounts import AssumeRole

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT
+from helpers.paths import ROOT
 
 from generator import api, source
 from generator.errors import Failed

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import hcl2
 import pytest
-from conftest import ROOT
-from harness import ACCOUNT, Root
+from helpers.harness import ACCOUNT, Root
+from helpers.paths import ROOT
 
 from generator import api, explain
 from generator.errors import Failed

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT
+from helpers.paths import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt

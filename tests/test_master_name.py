@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT
+from helpers.paths import ROOT
 
 from generator import api, other_policies
 from generator.errors import Failed

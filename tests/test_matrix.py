@@ -1,8 +1,8 @@
 """Every command x every kind of secret x every format (issue 25 §2).
 
-The kinds come from the model's own tables (tests/kinds.py says from which): each kind
+The kinds come from the model's own tables (tests/helpers/kinds.py says from which): each kind
 alone, a few mixes, and the example manifests. Each manifest goes through every command
-that takes one, in this process (conftest.cli, typer's runner): validate; generate and
+that takes one, in this process (helpers.cli.cli, typer's runner): validate; generate and
 generate --check; explain in every format (and rich tables); diff against /dev/null both
 ways in every format; imports; deployer-policy; doctor and doctor --before-apply against an
 empty AWS account (moto's in-process mock, no server; a format per manifest, in turn). Pairs
@@ -23,10 +23,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
-import kinds as K
 import pytest
 import yaml
-from conftest import ROOT, Run, cli
+from helpers import kinds as K
+from helpers.cli import Run, cli
+from helpers.paths import ROOT
 
 from generator import api, aws, aws_calls, exits
 from generator import formats as format_table
@@ -270,7 +271,7 @@ def test_the_enumeration_is_complete() -> None:
                 missing.append(f"no manifest has a function from {source} with strategy {strategy}")
     # every partition
     assert {aws.partition_of(d["region"]) for d in everything} >= set(K.PARTITIONS)
-    assert missing == [], "\n".join(missing) + "\nadd a kind in tests/kinds.py (or an example manifest)"
+    assert missing == [], "\n".join(missing) + "\nadd a kind in tests/helpers/kinds.py (or an example manifest)"
 
 
 def _master_kind(secret: dict[str, Any]) -> str | None:

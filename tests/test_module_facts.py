@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLES, GOLDEN, ROOT
-from hclparse import Expr, expr_value, load_module, normalise, resources, role_policy_statements
+from helpers.hclparse import Expr, expr_value, load_module, normalise, resources, role_policy_statements
+from helpers.paths import EXAMPLES, GOLDEN, ROOT
 
 from generator import api, policies
 from generator.model import FunctionPlan, SecretPlan

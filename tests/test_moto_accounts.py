@@ -21,10 +21,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-import harness
-import liveworld as lw
 import pytest
-from harness import MotoServer
+from helpers import harness
+from helpers import liveworld as lw
+from helpers.harness import MotoServer
 
 from generator import api
 from generator.live import caller_policy, commands

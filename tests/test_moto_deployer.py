@@ -11,8 +11,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from harness import Root, tf_env
-from lifecycle import World
+from helpers.harness import Root, tf_env
+from helpers.lifecycle import World
 from test_deployer import _CALL, _SERVICE, SERVICES, _module, allowed
 
 from generator import api, other_policies

@@ -1,6 +1,6 @@
 """The fixes that are ``terraform apply`` are proven by applying the module (moto, real terraform).
 
-An account before this module (tests/liveworld.py ``before_the_module``: no grants for the
+An account before this module (tests/helpers/liveworld.py ``before_the_module``: no grants for the
 secrets on the functions' role, no invoke permission for Secrets Manager, one rotation off,
 one schedule other than the manifest's) fails doctor as it is, and passes ``doctor
 --before-apply`` with each of those a warning "the apply does this". A secret then re-encrypted
@@ -19,10 +19,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-import liveworld as lw
 import pytest
 import yaml
-from harness import Root
+from helpers import liveworld as lw
+from helpers.harness import Root
 
 from generator import api
 from generator.live import commands

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 import yaml
-from harness import ACCOUNT, Root
+from helpers.harness import ACCOUNT, Root
 
 from generator import api, aws_calls, policies, render
 from generator.live import commands
@@ -97,7 +97,7 @@ class World:
 
     def build(self) -> dict:
         lam = self.moto.client("lambda", REGION)
-        from lifecycle import dummy_zip
+        from helpers.lifecycle import dummy_zip
 
         masters_with_key = 0
         for i, path in enumerate(self.paths):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import ROOT
+from helpers.paths import ROOT
 
 from generator import api
 from generator.live.policy_eval import ALLOWED, IMPLICIT, Request, evaluate
@@ -52,7 +52,7 @@ def test_the_external_role_reads_back_from_iam_as_the_model_says(aws_server) -> 
     for s in module.externals:
         assert s.external is not None
         kwargs = {}
-        if s.arn is not None:  # moto's random suffix otherwise: its _custom_id_ tag (tests/lifecycle.py)
+        if s.arn is not None:  # moto's random suffix otherwise: its _custom_id_ tag (tests/helpers/lifecycle.py)
             kwargs["Tags"] = [{"Key": "_custom_id_", "Value": s.arn.rsplit("-", 1)[1]}]
         created = sm.create_secret(Name=s.name, SecretString="{}", Type=s.external.secret_type, **kwargs)
         assert s.arn is None or created["ARN"] == s.arn

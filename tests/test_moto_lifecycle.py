@@ -9,12 +9,12 @@ re-plan) -> destroy -> nothing left in moto.
 Every example takes the same steps, so all of them go through one root, each module with a
 provider of its own talking to a moto server of its own (its own account: nothing one
 example creates is seen by another): one terraform command per step for all the examples
-instead of one per example (each command loads the provider; tests/harness.py). The run is
+instead of one per example (each command loads the provider; tests/helpers/harness.py). The run is
 a session fixture on one xdist worker (group ``lifecycle``); each example's test reads what
 happened to its module. A failed check of one example stops the checks of that example
 only; a terraform command that fails fails every example.
 
-The moto limits worked around are described in tests/lifecycle.py (SUFFIX, VERSION,
+The moto limits worked around are described in tests/helpers/lifecycle.py (SUFFIX, VERSION,
 SCHEDULE, FUNCTION). Expression schedules and windows are not applied here (moto limit
 SCHEDULE); they are covered by plan in test_terraform_plan.py and test_moto_traps.py.
 """
@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import GOLDEN, PLANNABLE
-from harness import Module, MotoServer, Root
-from lifecycle import Workspace, World, expected_actions, verify_applied, verify_destroyed
+from helpers.harness import Module, MotoServer, Root
+from helpers.lifecycle import Workspace, World, expected_actions, verify_applied, verify_destroyed
+from helpers.paths import GOLDEN, PLANNABLE
 
 from generator import model
 

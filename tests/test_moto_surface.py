@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from harness import Root, seed_moto
+from helpers.harness import Root, seed_moto
 from test_surface import BASE, _write
 
 from generator import api

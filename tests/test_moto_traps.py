@@ -28,8 +28,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from harness import MotoServer, Root, tf_env
-from lifecycle import World
+from helpers.harness import MotoServer, Root, tf_env
+from helpers.lifecycle import World
 
 from generator import api, errors
 

@@ -10,8 +10,8 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, GOLDEN, ROOT
-from hclparse import load_module
+from helpers.hclparse import load_module
+from helpers.paths import EXAMPLES, GOLDEN, ROOT
 
 from generator import api, hcl
 

@@ -11,7 +11,8 @@ import re
 import hcl2
 import pytest
 import yaml
-from conftest import ROOT, cli
+from helpers.cli import cli
+from helpers.paths import ROOT
 
 from generator.live import caller_policy
 from generator.live.accounts import AssumeRole

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT
+from helpers.paths import ROOT
 
 from generator import api, writer
 from generator.errors import Failed

@@ -19,7 +19,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import GOLDEN, ROOT, Wheelhouse
+from helpers.paths import GOLDEN, ROOT
+from helpers.wheelhouse import Wheelhouse
 
 pytestmark = [pytest.mark.packaging, pytest.mark.xdist_group("packaging")]  # one worker builds the wheelhouse
 

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 import yaml
-from conftest import ROOT
-from conftest import shuffled as _shuffled
+from helpers.paths import ROOT
+from helpers.shuffle import shuffled as _shuffled
 
 ENVIRONMENTS = [
     {"PYTHONHASHSEED": "0", "LC_ALL": "C.UTF-8", "TZ": "UTC"},

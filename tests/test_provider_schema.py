@@ -24,8 +24,8 @@ from typing import Any
 
 import hcl2
 import pytest
-from conftest import EXAMPLES, ROOT
-from harness import tf_env, work_dir
+from helpers.harness import tf_env, work_dir
+from helpers.paths import EXAMPLES, ROOT
 
 from generator import api
 from generator.errors import Failed

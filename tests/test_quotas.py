@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import Run, cli
-from hclparse import expr_value, load_module, resources
+from helpers.cli import Run, cli
+from helpers.hclparse import expr_value, load_module, resources
 
 from generator import api, aws, model, policies
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import cli
+from helpers.cli import cli
 
 ACCOUNT, REGION = "111122223333", "us-east-1"
 SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:app/reader-AbCdEf"

@@ -1,4 +1,4 @@
-"""The rotation tier's IAM evaluation (tests/iam_strict.py), held to a table of cases, and
+"""The rotation tier's IAM evaluation (tests/helpers/iam_strict.py), held to a table of cases, and
 doctor's evaluator (generator/live/policy_eval.py) held to the same table.
 
 Each moto defect that would make the rotation proof hollow (issue 18) has rows here, both
@@ -11,8 +11,8 @@ CannotEvaluate (the proxy denies those calls); doctor's evaluator answers UNSURE
 from __future__ import annotations
 
 import pytest
-from iam_strict import Call, CannotEvaluate, decide
-from rotation_proxy import KMS_KEYS, SECRETS_KEYS
+from helpers.iam_strict import Call, CannotEvaluate, decide
+from helpers.rotation_proxy import KMS_KEYS, SECRETS_KEYS
 
 from generator.live import policy_eval
 

@@ -1,7 +1,7 @@
 """Reading a secret's last rotation from its function's log (generator/rotation_logs.py).
 
 The fixtures in tests/data/rotation_logs/ are AWS's rotation functions failing for real
-(tests/capture_rotation_logs.py: real PostgreSQL and MariaDB, moto, the rotation tier's
+(tests/helpers/capture_rotation_logs.py: real PostgreSQL and MariaDB, moto, the rotation tier's
 enforcing proxy, AWS's unmodified code, each fault planted as issue 27 lists them), in both of
 Lambda's log formats. What each must show is written here from the fault, not read from the
 output: the step, the cause, who the failing invocation is attributed to, how many times the

@@ -3,7 +3,7 @@
 One manifest holds every case. It is generated and applied with terraform against moto;
 then each secret rotates two times (three for alternating users) through AWS's unmodified
 function, under the role its function runs as, every call judged by the enforcing proxy
-(tests/rotation_proxy.py, tests/iam_strict.py). Afterwards every action the module grants
+(tests/helpers/rotation_proxy.py, tests/helpers/iam_strict.py). Afterwards every action the module grants
 to a function is removed from the role policy in moto, one at a time, and the rotation
 must fail at the step whose call needs it.
 
@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from harness import ACCOUNT, MotoServer, Root, terraform_or_skip
-from rotation_world import (
+from helpers.harness import ACCOUNT, MotoServer, Root, terraform_or_skip
+from helpers.rotation_world import (
     AWS_FUNCTION,
     STEPS,
     Function,
@@ -71,7 +71,7 @@ FUNCTIONS = {
     "pg_replica": ("postgresql", "alternating_users", False),  # users of a read replica and an Aurora reader
 }
 RDS_MASTER = "rds!db-0d72c586-d9ba-46f5-aced-dd0fc6eb6ba4"
-# The PostgreSQL server under other names (HOSTS, tests/rotation_world.py), each registered in
+# The PostgreSQL server under other names (HOSTS, tests/helpers/rotation_world.py), each registered in
 # moto: the primary instance, its read replica, and an Aurora cluster's writer and reader endpoints.
 PRIMARY, READ_REPLICA, WRITER, READER = "primary", "read-replica", "writer", "reader"
 REPLICA_ID, CLUSTER_ID = "rotation-pg-replica", "rotation-aurora"
@@ -98,7 +98,7 @@ LAMBDA_SERVICE_ACTIONS = ("logs:",)
 
 @pytest.fixture(scope="session")
 def postgres():
-    from databases import Postgres
+    from helpers.databases import Postgres
 
     if (why := Postgres.missing()) is not None:
         skip_or_fail(why)
@@ -111,7 +111,7 @@ def postgres():
 
 @pytest.fixture(scope="session")
 def mariadb():
-    from databases import MariaDB
+    from helpers.databases import MariaDB
 
     if (why := MariaDB.missing()) is not None:
         skip_or_fail(why)
@@ -317,7 +317,7 @@ def world(request, tmp_path):
     _imports_or_fail()
     functions_dir()
     tf = terraform_or_skip()
-    from rotation_proxy import EnforcingProxy
+    from helpers.rotation_proxy import EnforcingProxy
 
     started = time.monotonic()
     postgres = request.getfixturevalue("postgres")
@@ -413,8 +413,8 @@ def test_rotation_under_the_enforced_grants(world: World):
     problems += more
     w.timings["grants"] = time.monotonic() - started
     print("\n".join(ran))
-    # Why did the rotation fail? doctor reads AWS's code failing for real (tests/rotation_diagnosis.py)
-    from rotation_diagnosis import check_failures_diagnosed
+    # Why did the rotation fail? doctor reads AWS's code failing for real (tests/helpers/rotation_diagnosis.py)
+    from helpers.rotation_diagnosis import check_failures_diagnosed
 
     started = time.monotonic()
     more, measured = check_failures_diagnosed(w, rot)
@@ -449,7 +449,7 @@ def _without(doc: dict, index: int, action: str) -> dict:
 
 def _first_step(uses, action: str, resources: list[str]) -> tuple[str, str] | None:
     """(case, step) of the first call that used ``action`` on one of ``resources``."""
-    from iam_strict import wildcard
+    from helpers.iam_strict import wildcard
 
     for secret, calls in uses.items():
         for step in STEPS:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import ROOT
+from helpers.paths import ROOT
 
 from generator.formats import asff, sarif
 from generator.live import commands, registry

@@ -25,7 +25,7 @@ from pathlib import Path
 import hcl2
 import pytest
 import yaml
-from hclparse import decode_string
+from helpers.hclparse import decode_string
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from harness import Root
-from lifecycle import World
+from helpers.harness import Root
+from helpers.lifecycle import World
 
 from generator import api
 from generator.naming import secret_ident

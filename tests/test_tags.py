@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT
+from helpers.paths import ROOT
 
 from generator import api, render
 from generator.errors import Failed

@@ -8,9 +8,9 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import hostile_world as hw
-import liveworld as lw
-from harness import Root
+from helpers import hostile_world as hw
+from helpers import liveworld as lw
+from helpers.harness import Root
 
 from generator import api
 from generator.live import commands

@@ -9,10 +9,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import plans
 import pytest
-from conftest import ROOT
-from harness import tf_env
+from helpers import plans
+from helpers.harness import tf_env
+from helpers.paths import ROOT
 from test_injection import FIXED, _hostile_samples, _write_manifest, assert_module_says
 
 from generator import api

@@ -2,7 +2,7 @@
 
 The plan runs against a moto server on 127.0.0.1: secrets given by name are looked up
 through the API, so moto holds them (with a first version) as they would exist in AWS.
-Every example is a plan-only case of tests/plans.py: one root validates and plans them all,
+Every example is a plan-only case of tests/helpers/plans.py: one root validates and plans them all,
 and each test reads its module's part of the plan.
 """
 
@@ -12,11 +12,11 @@ import json
 import subprocess
 from pathlib import Path
 
-import plans
 import pytest
-from conftest import EXAMPLES, GOLDEN, PLANNABLE
-from harness import tf_env
-from lifecycle import HARNESS_ROLE
+from helpers import plans
+from helpers.harness import tf_env
+from helpers.lifecycle import HARNESS_ROLE
+from helpers.paths import EXAMPLES, GOLDEN, PLANNABLE
 
 from generator import api
 

@@ -1,6 +1,6 @@
 """2,000 secrets on one function through terraform plan (moto): the compact form as the
 provider plans it covers every secret exactly. The boundary itself is tested without
-terraform in test_quotas.py. The plan is a plan-only case of tests/plans.py (one root for
+terraform in test_quotas.py. The plan is a plan-only case of tests/helpers/plans.py (one root for
 all of them)."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import json
 import time
 from pathlib import Path
 
-import plans
 import pytest
+from helpers import plans
 from test_quotas import FN_ARN, assert_exact_coverage, generate, iam_size, load, manifest, write
 
 from generator import aws

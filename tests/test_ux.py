@@ -17,7 +17,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from conftest import EXAMPLES, ROOT, cli
+from helpers.cli import cli
+from helpers.paths import EXAMPLES, ROOT
 
 from generator import api, explain
 from generator import schema as schema_mod

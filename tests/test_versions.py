@@ -8,7 +8,7 @@ from pathlib import Path
 
 import hcl2
 import pytest
-from conftest import EXAMPLES, ROOT
+from helpers.paths import EXAMPLES, ROOT
 
 from generator import api, versions
 

@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import GOLDEN, ROOT
-from hclparse import load_module, role_policy_statements
+from helpers.hclparse import load_module, role_policy_statements
+from helpers.paths import GOLDEN, ROOT
 
 from generator import policies
 

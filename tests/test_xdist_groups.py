@@ -1,5 +1,5 @@
 """The test suite's own machinery: an xdist_group runs on one worker, so that the fixture its
-tests share is built once (tests/xdist_groups.py; pyproject.toml runs --dist loadgroup)."""
+tests share is built once (tests/helpers/xdist_groups.py; pyproject.toml runs --dist loadgroup)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 TESTS = Path(__file__).resolve().parent
 
 CONFTEST = """
-import xdist_groups
+from helpers import xdist_groups
 
 
 def pytest_configure(config):

@@ -16,13 +16,13 @@ faults are planted on six secrets of the six functions, as issue 27 lists them:
 
 Each rotation runs as the tier runs it (moto's RotateSecret for the AWSPENDING placeholder,
 AWS's unmodified code under the role's credentials through the proxy), one attempt per Lambda
-execution environment of tests/lambda_emulator.py, whose log (START, END, REPORT, the
+execution environment of tests/helpers/lambda_emulator.py, whose log (START, END, REPORT, the
 ``[ERROR]`` lines with their time and request id, the traceback; Text or JSON) is shipped to
 moto's CloudWatch Logs with PutLogEvents, into the function's group and a stream of its own,
 as Lambda ships it. doctor then runs in this process against moto and must name each fault's
 step, cause and fix, with the log line and the request id, in every format (text, JSON, SARIF,
 ASFF), and read the same as tests/test_rotation_logs.py requires of the committed fixtures of
-the same faults (tests/data/rotation_logs, captured by tests/capture_rotation_logs.py). Then each
+the same faults (tests/data/rotation_logs, captured by tests/helpers/capture_rotation_logs.py). Then each
 fault is fixed as its finding says, the rotation runs again for real (the same version, as the
 service reattempts it; or, where the fix puts a new value, a new rotation after the service
 abandons the old one), and doctor passes.
@@ -53,8 +53,8 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from harness import ACCOUNT
-from rotation_world import STEPS, Function, Rotator
+from helpers.harness import ACCOUNT
+from helpers.rotation_world import STEPS, Function, Rotator
 
 EMULATOR = Path(__file__).resolve().parent / "lambda_emulator.py"
 REGION = "us-east-1"

@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from lifecycle import dummy_zip
+from helpers.lifecycle import dummy_zip
 
 ACCOUNT = "111122223333"
 REGION = "us-east-1"
@@ -135,7 +135,7 @@ def _secret(w: World, name: str, function_arn: str | None, value: dict[str, str]
     sm.rotate_secret(SecretId=arn, RotationLambdaARN=function_arn, RotationRules={"AutomaticallyAfterDays": 30},
                      RotateImmediately=False)  # fmt: skip
     stages = sm.describe_secret(SecretId=arn).get("VersionIdsToStages", {})
-    for version, labels in stages.items():  # moto limit PENDING (tests/liveworld.py)
+    for version, labels in stages.items():  # moto limit PENDING (tests/helpers/liveworld.py)
         if "AWSPENDING" in labels and "AWSCURRENT" not in labels:
             sm.update_secret_version_stage(SecretId=arn, VersionStage="AWSPENDING", RemoveFromVersionId=version)
 

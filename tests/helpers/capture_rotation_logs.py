@@ -1,7 +1,7 @@
 """Capture the logs of AWS's rotation functions failing for real: the fixtures of
 tests/test_rotation_logs.py (tests/data/rotation_logs/).
 
-    .venv/bin/python tests/capture_rotation_logs.py tests/data/rotation_logs [scenario ...]
+    .venv/bin/python tests/helpers/capture_rotation_logs.py tests/data/rotation_logs [scenario ...]
 
 Needs what the rotation tier needs (PostgreSQL 15, MariaDB, PyGreSQL, PyMySQL, AWS's functions
 in ../shared/aws-rotation-functions). Starts a moto server and the two database servers, plants
@@ -11,8 +11,8 @@ enforced), a closed port, a grant removed,
 a field missing, a wrong engine, a host that is not the master's, no network path to Secrets
 Manager, a package without its driver), and rotates as Secrets Manager does: the AWSPENDING
 placeholder (moto's RotateSecret), then the steps in order, each a Lambda invocation of AWS's
-unmodified code in tests/lambda_emulator.py, retried as the service retries. Grants are
-enforced by the rotation tier's proxy (tests/rotation_proxy.py) with the policy rotation-tf
+unmodified code in tests/helpers/lambda_emulator.py, retried as the service retries. Grants are
+enforced by the rotation tier's proxy (tests/helpers/rotation_proxy.py) with the policy rotation-tf
 generates for the function. Each scenario is written in both of Lambda's log formats (Text
 and JSON) as FilterLogEvents returns events: ``logStreamName``, ``timestamp``, ``message``,
 ``ingestionTime``, ``eventId``; with the manifest that plans the function, the secret's ARN
@@ -32,12 +32,12 @@ import uuid
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))  # tests/, for the helpers package
 
-from databases import MariaDB, Postgres  # noqa: E402
-from harness import ACCOUNT, MotoServer  # noqa: E402
-from rotation_proxy import EnforcingProxy  # noqa: E402
-from rotation_world import functions_dir  # noqa: E402
+from helpers.databases import MariaDB, Postgres  # noqa: E402
+from helpers.harness import ACCOUNT, MotoServer  # noqa: E402
+from helpers.rotation_proxy import EnforcingProxy  # noqa: E402
+from helpers.rotation_world import functions_dir  # noqa: E402
 
 REGION = "us-east-1"
 EMULATOR = HERE / "lambda_emulator.py"
@@ -89,7 +89,7 @@ class Capture:
         self.hole = BlackHole()
         # moto keeps the AWSPENDING placeholder only when RotateSecret names a function
         # (without one it moves AWSCURRENT itself): a stored function that moto never runs.
-        from rotation_world import function_zip
+        from helpers.rotation_world import function_zip
 
         trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
                                                          "Action": "sts:AssumeRole"}]}  # fmt: skip

@@ -84,7 +84,7 @@ def terraform_or_skip(tmp_root: Path | None = None) -> Terraform:
             pytest.fail(f"{problem}, and {REQUIRE_ENV}=1 makes terraform tests mandatory")
         pytest.skip(problem)
     assert binary is not None and mirror is not None
-    base = Path(os.environ.get("ROTATION_TF_WORK", Path(__file__).resolve().parent.parent / ".tf-work"))
+    base = Path(os.environ.get("ROTATION_TF_WORK", Path(__file__).resolve().parents[2] / ".tf-work"))
     base.mkdir(parents=True, exist_ok=True)
     cfg = base / "terraform.tfrc"
     cfg.write_text(cli_config_text(mirror))
@@ -96,7 +96,7 @@ CHECKOV_SPEC = "checkov>=3.2,<4"  # .ci/run reads this line (sed) to build the v
 
 
 def work_dir() -> Path:
-    base = Path(os.environ.get("ROTATION_TF_WORK", Path(__file__).resolve().parent.parent / ".tf-work"))
+    base = Path(os.environ.get("ROTATION_TF_WORK", Path(__file__).resolve().parents[2] / ".tf-work"))
     base.mkdir(parents=True, exist_ok=True)
     return base
 

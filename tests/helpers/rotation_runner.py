@@ -1,6 +1,6 @@
 """Run rotations of an AWS rotation function, as Lambda would: ``python rotation_runner.py CODE_DIR``.
 
-Started by tests/rotation_world.py, once per function, in a process whose environment holds
+Started by tests/helpers/rotation_world.py, once per function, in a process whose environment holds
 only the function's configured environment, the region and the endpoints. It imports
 ``lambda_function`` from CODE_DIR (AWS's code, unmodified) once, as a warm Lambda execution
 environment does, then serves one rotation per line of stdin:

@@ -5,7 +5,7 @@ Secrets Manager calls against resource ``*`` (so an exact ARN or a ``name-??????
 is denied), crashes on ``?`` in a resource, matches actions case-sensitively, ignores
 ``NotResource`` and the conditions of an Allow, applies a Deny whatever its condition, and
 does not enforce KMS at all. The rotation tier therefore never turns moto's enforcement on:
-its proxy (tests/rotation_proxy.py) asks :func:`decide` about every call a rotation function
+its proxy (tests/helpers/rotation_proxy.py) asks :func:`decide` about every call a rotation function
 makes, with the role's policies as IAM holds them in moto.
 
 This follows IAM's policy evaluation logic for one account

@@ -50,7 +50,7 @@ from pydantic.fields import FieldInfo
 from generator import aws, aws_calls, engines, partners, rotation_apps
 from generator.manifest import SOURCES, Function, Partition, Secret, Strategy
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 ACCOUNT = "111122223333"
 REGION = "us-east-1"
@@ -91,7 +91,7 @@ class At:
             if aws_calls.master_kind(name, managed_by) == kind:
                 return {"name": name, **({"managed_by": managed_by} if managed_by else {})}
         raise AssertionError(
-            f"aws_calls has the master kind {kind!r}: add a name of that kind to tests/kinds.py MASTER_NAMES"
+            f"aws_calls has the master kind {kind!r}: add a name of that kind to tests/helpers/kinds.py MASTER_NAMES"
         )
 
 
@@ -154,7 +154,9 @@ def _source_value(source: str, at: At) -> Any:
     if source == "rotation_app":
         return {}
     found = example_values("functions", source)
-    assert found, f"manifest.SOURCES has {source!r}: give it a value in tests/kinds.py _source_value or an example"
+    assert found, (
+        f"manifest.SOURCES has {source!r}: give it a value in tests/helpers/kinds.py _source_value or an example"
+    )
     return copy.deepcopy(found[0])
 
 

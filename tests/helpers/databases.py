@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import free_port
+from helpers.harness import free_port
 
 PG_BIN = Path(os.environ.get("ROTATION_TF_PG_BIN", "/usr/lib/postgresql/15/bin"))
 

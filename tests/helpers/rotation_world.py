@@ -1,11 +1,11 @@
 """The rotation tier's harness: AWS's rotation functions, run for real under the generated grants.
 
-One world per test session: real PostgreSQL 15 and MariaDB servers (tests/databases.py),
-a moto server, the enforcing proxy (tests/rotation_proxy.py), and one manifest holding
+One world per test session: real PostgreSQL 15 and MariaDB servers (tests/helpers/databases.py),
+a moto server, the enforcing proxy (tests/helpers/rotation_proxy.py), and one manifest holding
 every case, generated and applied with terraform against moto. A rotation is then driven as
 Secrets Manager drives it (:meth:`World.rotate`): the AWSPENDING placeholder, then
 createSecret, setSecret, testSecret and finishSecret with one client request token, run by
-AWS's function (tests/rotation_runner.py) in a process of that function's own, which stays
+AWS's function (tests/helpers/rotation_runner.py) in a process of that function's own, which stays
 up between rotations as a warm Lambda execution environment does, whose environment holds
 only the function's configured environment, the region and the endpoints, and which runs
 each rotation under new credentials of the role the function runs as (read from the
@@ -66,7 +66,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS_ENV = "ROTATION_TF_AWS_FUNCTIONS"
 RUNNER = Path(__file__).resolve().parent / "rotation_runner.py"
 
@@ -147,7 +147,7 @@ class Function:
 
 
 class _Runner:
-    """tests/rotation_runner.py serving one function: one rotation per request line."""
+    """tests/helpers/rotation_runner.py serving one function: one rotation per request line."""
 
     def __init__(self, code_dir: Path, env: dict[str, str], log: Path):
         self.log = log

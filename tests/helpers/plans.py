@@ -1,6 +1,6 @@
 """Plan-only cases in one root: one ``terraform validate``, ``plan`` and ``show -json`` for
 all of them, instead of one of each per case (each command loads the provider and its
-schema, which costs more than planning the cases themselves; tests/harness.py).
+schema, which costs more than planning the cases themselves; tests/helpers/harness.py).
 
 A test file registers a case with :func:`case`: a function that writes its module into a
 scratch folder and puts into moto what its plan reads (existing functions, secrets looked
@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import Module, MotoServer, Root, Terraform
-from lifecycle import World
+
+from helpers.harness import Module, MotoServer, Root, Terraform
+from helpers.lifecycle import World
 
 GROUP = pytest.mark.xdist_group("plans")
 

@@ -41,7 +41,7 @@ def shared_copy() -> Path | None:
     """The unmodified copy of AWS's functions: $ROTATION_TF_AWS_FUNCTIONS, else
     ../shared/aws-rotation-functions beside the checkout (or beside its worktree folder)."""
     given = os.environ.get(FUNCTIONS_ENV)
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     candidates = [Path(given)] if given else [p / "shared" / "aws-rotation-functions" for p in root.parents[:2]]
     return next(
         (c for c in candidates if (c / "SecretsManagerRotationTemplate" / "lambda_function.py").is_file()), None

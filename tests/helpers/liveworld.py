@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
-from lifecycle import dummy_zip
+
+from helpers.lifecycle import dummy_zip
 
 __all__ = ["dummy_zip"]
 

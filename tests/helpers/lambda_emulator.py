@@ -1,5 +1,5 @@
 """One Lambda execution environment for AWS's rotation functions, writing its log as Lambda
-does: ``python lambda_emulator.py CODE_DIR`` (tests/capture_rotation_logs.py starts it).
+does: ``python lambda_emulator.py CODE_DIR`` (tests/helpers/capture_rotation_logs.py starts it).
 
 Reads on stdin ``{"invocations": [{"SecretId", "ClientRequestToken", "Step", "RequestId"}],
 "format": "Text" | "JSON", "timeout": seconds, "block": [modules], "stop": bool}``, imports

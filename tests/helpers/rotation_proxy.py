@@ -25,7 +25,7 @@ moto limits worked around here, each named where it is handled:
   ``lambda.amazonaws.com`` fails with HTTP 500, and Lambda's own credential vending does not
   exist in moto. The proxy issues the role's temporary credentials itself (as Lambda would
   hand them to the function) and knows which role each access key belongs to.
-* ``ENFORCEMENT``: moto's IAM enforcement is wrong (see tests/iam_strict.py); it stays off,
+* ``ENFORCEMENT``: moto's IAM enforcement is wrong (see tests/helpers/iam_strict.py); it stays off,
   and this proxy enforces instead.
 * ``KMS``: moto does not model the KMS calls Secrets Manager makes for a customer managed
   key; the proxy evaluates them (step 3).
@@ -48,7 +48,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import iam_strict
+from helpers import iam_strict
 
 SECRET_ARN_RE = re.compile(r"^arn:[^:]+:secretsmanager:[^:]+:\d{12}:secret:")
 # The context keys the proxy can supply (iam_strict fails closed on any other).

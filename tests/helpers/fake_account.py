@@ -7,7 +7,7 @@ here in order; no listing, so every secret is described), so :func:`judge` runs 
 command reports them. Any stored value that is an exception (``Denied("kms:GetKeyPolicy")``)
 is raised where it is read: an AWS error at that read. ``calls`` counts the reads by method.
 
-:func:`healthy` builds the account ``tests/liveworld.py`` builds in moto (two functions in a
+:func:`healthy` builds the account ``tests/helpers/liveworld.py`` builds in moto (two functions in a
 VPC reaching Secrets Manager through an endpoint, their role granted the rotation, a customer
 managed key, an alternating-users secret and its master secret, rotation on every 30 days)
 and the manifest that describes it: every check passes, and a test breaks one thing. moto
@@ -249,7 +249,7 @@ def policy_with_role(doc: dict[str, Any]) -> tuple[list[dict[str, Any]], list[di
     return [json.loads(json.dumps(doc))], []
 
 
-# ---- the healthy world (tests/liveworld.py's, in dicts) ----------------------------------------
+# ---- the healthy world (tests/helpers/liveworld.py's, in dicts) ----------------------------------------
 FUNCTION, ALT_FUNCTION = "legacy-rotator", "legacy-alt-rotator"
 FUNCTION_ARN, ALT_FUNCTION_ARN = arn("lambda", f"function:{FUNCTION}"), arn("lambda", f"function:{ALT_FUNCTION}")
 VPC, ENDPOINT = "vpc-0a1b2c3d4e5f60718", "vpce-0c3d4e5f607182a1b"
