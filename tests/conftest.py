@@ -66,7 +66,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--update-hostile",
         action="store_true",
         default=False,
-        help="Rewrite the expected messages of the hostile corpus (tests/hostile/*.expected).",
+        help="Rewrite the expected messages of the hostile corpus (tests/data/hostile/*.expected).",
     )
 
 

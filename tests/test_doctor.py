@@ -21,13 +21,12 @@ import pytest
 import yaml
 from helpers import liveworld as lw
 from helpers.harness import free_port
+from helpers.paths import ROOT
 
 from generator import terminal
 from generator.live import commands
 
 pytestmark = [pytest.mark.moto]
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture

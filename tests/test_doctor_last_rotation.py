@@ -27,12 +27,13 @@ from unittest import mock
 
 import pytest
 from helpers import liveworld as lw
+from helpers import paths
 
 from generator.live import commands
 
 pytestmark = [pytest.mark.moto]
 
-DATA = Path(__file__).parent / "data" / "rotation_logs"
+DATA = paths.DATA / "rotation_logs"
 ORDERS, BILLING = lw.SECRETS
 GROUP = f"/aws/lambda/{lw.FUNCTION}"
 

@@ -11,10 +11,11 @@ from datetime import timedelta
 from pathlib import Path
 
 from helpers import fake_account as fa
+from helpers import paths
 
 from generator.live.client import Denied
 
-DATA = Path(__file__).parent / "data" / "rotation_logs"
+DATA = paths.DATA / "rotation_logs"
 BILLING_ARN = fa.SECRET_ARNS[fa.BILLING]
 GROUP = f"/aws/lambda/{fa.FUNCTION}"
 

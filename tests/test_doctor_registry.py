@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from helpers import fake_account as fa
+from helpers.paths import ROOT
 
 from generator.live import registry
 from generator.live.checks import check as declare
@@ -26,7 +27,6 @@ from generator.live.checks.secret import SECRET_EXISTS
 from generator.live.findings import PASS
 from generator.live.reader import Reader
 
-ROOT = Path(__file__).resolve().parent.parent
 CHECKS = ROOT / "generator" / "live" / "checks"
 # What a check's code sees of other checks: methods whose first argument is a check.
 CHECK_ARGUMENT = {"add", "caused", "by_apply", "status", "cause"}

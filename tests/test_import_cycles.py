@@ -18,8 +18,8 @@ import functools
 from pathlib import Path
 
 import pytest
+from helpers.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "generator"
 
 Graph = dict[str, dict[str, tuple[str, int]]]  # module -> {module it imports: (file, line)}

@@ -3,7 +3,7 @@ none fails; an ``unknown`` that no failure explains is exit 3 unless ``--allow-u
 names its check; the names are the registry's, checked before any call: exit 2), the bounds
 on a secret value, and the escaping of discover's comments. The runs against moto (a denied
 caller, a dropped connection, a value nested 20,000 deep, a masterarn from a value) are in
-tests/test_doctor.py, tests/test_live_faults.py and tests/test_discover.py."""
+tests/test_doctor.py, tests/hostile/test_live_faults.py and tests/test_discover.py."""
 
 from __future__ import annotations
 

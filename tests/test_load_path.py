@@ -26,7 +26,7 @@ from generator import api, source
 from generator.errors import Failed
 
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
-HOSTILE = sorted(p for p in (ROOT / "tests" / "hostile").glob("*.yaml") if p.is_file())
+HOSTILE = sorted(p for p in (ROOT / "tests" / "data" / "hostile").glob("*.yaml") if p.is_file())
 
 
 def _outcome(load: Any) -> Any:

@@ -94,7 +94,7 @@ def _run(command: str, *args: str, cwd: Path, expect: set[int] | None = None, fm
 def _one_click_command() -> Iterator[None]:
     """typer builds the click command from the app on every invoke (two thirds of a small
     run here); the matrix makes some 2,000 runs of one unchanging app, so it builds it once
-    (as tests/test_bad_input_corpus.py does)."""
+    (as tests/hostile/test_bad_input_corpus.py does)."""
     import functools
 
     import typer.main

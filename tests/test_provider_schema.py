@@ -40,7 +40,7 @@ REGENERATE = "add the type to TYPES in tests/data/provider-schema/regenerate.py 
 
 def _manifests() -> list[Path]:
     out = [*EXAMPLES, EVERY_OPTION]
-    for path in sorted((ROOT / "tests" / "hostile").glob("*.yaml")):
+    for path in sorted((ROOT / "tests" / "data" / "hostile").glob("*.yaml")):
         if path.is_file():
             try:
                 api.render(path, Path("/nonexistent"))

@@ -21,6 +21,7 @@ import pytest
 import yaml
 from helpers.cli import Run, cli
 from helpers.hclparse import expr_value, load_module, resources
+from helpers.paths import ROOT
 
 from generator import api, aws, model, policies
 
@@ -240,7 +241,7 @@ def test_masters_that_overflow_even_the_compact_form_are_an_error(tmp_path: Path
 
 
 def test_lambda_resource_policy_size_is_computed() -> None:
-    for example in sorted((Path(__file__).parent.parent / "examples").glob("*.yaml")):
+    for example in sorted((ROOT / "examples").glob("*.yaml")):
         m, _ = api.load(example)
         for fn in m.functions:
             doc = policies.permission_document(

@@ -18,11 +18,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers import paths
 
 from generator import api, aws_failures, rotation_logs
 from generator.rotation_logs import Plan
 
-DATA = Path(__file__).parent / "data" / "rotation_logs"
+DATA = paths.DATA / "rotation_logs"
 FORMATS = ("text", "json")
 
 

@@ -2,7 +2,7 @@
 
 * Accepted expressions, through the real CLI: ``validate`` exits 0 and ``generate`` writes
   each expression unchanged into the rotation block. (Rejected ones are in the hostile
-  corpus: tests/hostile/schedule_*.yaml with their exact messages.)
+  corpus: tests/data/hostile/schedule_*.yaml with their exact messages.)
 * A property test: for random cron expressions, the shortest gap that
   ``generator.schedules`` computes equals the one found by walking the calendar hour by
   hour with an independent matcher over a *different* 28-year stretch (2030-2058). Minutes

@@ -1,7 +1,7 @@
 """The hostile account's module through terraform itself (issue 26 §2): discover (moto's
 in-process mock) -> fill in the placeholders -> generate -> ``terraform init``, ``validate``
 and ``fmt -check``, in one root. The fast part of the path, and what every string becomes on
-the way, is tests/test_hostile_account.py."""
+the way, is tests/hostile/test_hostile_account.py."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ import jsonschema
 import pytest
 import yaml
 from helpers.cli import cli
-from helpers.paths import EXAMPLES, ROOT
+from helpers.paths import EXAMPLES, ROOT, SNAPSHOTS
 
 from generator import api, explain
 from generator import schema as schema_mod
@@ -527,14 +527,14 @@ def test_init_suggests_the_region_like_validate(tmp_path: Path) -> None:
 
 
 def test_tab_indentation_is_named() -> None:
-    expected = (ROOT / "tests" / "hostile" / "yaml_syntax_tab_indent.expected").read_text()
+    expected = (ROOT / "tests" / "data" / "hostile" / "yaml_syntax_tab_indent.expected").read_text()
     assert "yaml_syntax_tab_indent.yaml:10:1: error: tabs are not allowed for indentation in YAML" in expected
     # a tab deeper in a block, after valid lines
     from generator import source
     from generator.errors import Failed
 
     text = (ROOT / "examples" / "minimal.yaml").read_text().replace("    engine: postgresql", "  \tengine: postgresql")
-    path = Path(__file__).parent / "snapshots" / "_tab.yaml"
+    path = SNAPSHOTS / "_tab.yaml"
     try:
         path.write_text(text)
         with pytest.raises(Failed) as info:

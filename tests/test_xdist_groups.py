@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-TESTS = Path(__file__).resolve().parent
+from helpers.paths import TESTS
 
 CONFTEST = """
 from helpers import xdist_groups

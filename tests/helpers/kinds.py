@@ -523,7 +523,7 @@ def hand_kinds() -> list[Kind]:
 
 # Fields that no kind sets, on purpose, and why (test_matrix fails on any other).
 NOT_KINDS: dict[tuple[str, str], str] = {
-    ("secrets", "previous_names"): "always an error (Secrets Manager cannot rename a secret): tests/hostile",
+    ("secrets", "previous_names"): "always an error (Secrets Manager cannot rename a secret): tests/data/hostile",
 }
 
 

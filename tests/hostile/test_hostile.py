@@ -1,6 +1,6 @@
 """The hostile corpus: bad manifests, each with a snapshot of what the CLI says.
 
-Every case under ``tests/hostile/`` is ``<case>.yaml`` (the input, copied byte for byte)
+Every case under ``tests/data/hostile/`` is ``<case>.yaml`` (the input, copied byte for byte)
 plus ``<case>.expected`` (the exit code on the first line, then the exact stderr). Two
 cases have no committed input: ``missing_path`` (the path does not exist) and
 ``huge_file`` (a 33 MiB manifest made at run time). ``a_directory.yaml`` is a folder.
@@ -12,7 +12,7 @@ line, column and field. A few cases also run as a real process (``python -m gene
 to show the process itself exits 2 with the same stderr and nothing on stdout. After an
 intended wording change, regenerate with:
 
-    pytest tests/test_hostile.py --update-hostile
+    pytest tests/hostile/test_hostile.py --update-hostile
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ import pytest
 from helpers.cli import Run, cli, cli_process
 from helpers.paths import ROOT
 
-HOSTILE = ROOT / "tests" / "hostile"
-REGENERATE = "pytest tests/test_hostile.py --update-hostile"
+HOSTILE = ROOT / "tests" / "data" / "hostile"
+REGENERATE = "pytest tests/hostile/test_hostile.py --update-hostile"
 GENERATED = {"missing_path", "huge_file"}  # inputs made at run time, not committed
 # Problems with the file itself (not inside the document) have no line to name.
 FILE_LEVEL = {"missing_path", "huge_file", "a_directory", "empty_file", "only_comments", "utf16_bom"}
