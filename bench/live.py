@@ -200,7 +200,7 @@ def marginal(small: Path, large: Path) -> int:
 
 # ---- across accounts (issue 20 section 3: 20 accounts x 500 secrets through assumed roles) ----
 #
-# moto workaround MULTI_ACCOUNT (as in tests/test_moto_accounts.py): the server runs without
+# moto workaround MULTI_ACCOUNT (as in tests/moto/test_moto_accounts.py): the server runs without
 # MOTO_ACCOUNT_ID, so the plain test keys act in moto's default account (the caller's own) and
 # the credentials sts:AssumeRole returns act in the role's account. moto does not require the
 # role to exist: the worlds are built through SETUP_ROLE, and read through READ_ROLE, the

@@ -6,7 +6,7 @@ function and the calls behind each statement.
 ``CALLS`` lists, for each function of aws-samples/aws-secrets-manager-rotation-lambdas at
 :data:`SOURCE_COMMIT` (the code behind AWS's Serverless Application Repository rotation
 applications), every boto3 call it can make on any path: (service, operation, target) and
-the lines of ``lambda_function.py`` that make it. ``tests/test_aws_calls.py`` reads the
+the lines of ``lambda_function.py`` that make it. ``tests/rotation/test_aws_calls.py`` reads the
 unmodified copy of that code with Python's ``ast`` (tests/helpers/aws_functions.py) and fails when
 the code makes a call this table does not list, so a new AWS version that adds a call
 cannot pass silently; it also proves that every call of every engine and strategy maps to a
@@ -611,7 +611,7 @@ def paths() -> Iterator[Path]:
     """Every path the module can emit grants for: each engine and strategy; with a master
     secret, each kind of master the function can read; and each kind of replica host the
     function accepts, with each of those masters. A new engine, master kind or replica path
-    in the tables joins by itself (tests/test_aws_calls.py, tests/test_doctor_grants.py)."""
+    in the tables joins by itself (tests/rotation/test_aws_calls.py, tests/unit/test_doctor_grants.py)."""
     for engine in engines.ENGINES:
         for strategy in strategies():
             function = function_for(engine, strategy)

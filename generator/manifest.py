@@ -699,7 +699,7 @@ class Head:
     shape error has its default; either way the path is in :attr:`Partial.dropped` or the
     shape error was reported, and the rules that need the value skip it.
 
-    tests/test_partial_manifest.py holds the fields to :class:`Manifest`'s."""
+    tests/unit/test_partial_manifest.py holds the fields to :class:`Manifest`'s."""
 
     version: Literal[1] | None
     account_id: str | None

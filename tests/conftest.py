@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +9,6 @@ import pytest
 # tests/ is on sys.path through pyproject.toml's pythonpath: the helpers package.
 from helpers.harness import MotoServer, terraform_or_skip
 from helpers.paths import ROOT
-from helpers.wheelhouse import Wheelhouse
 
 # Runtime deprecation warnings are relative to "today" (generator/runtimes.py): pin it, so
 # that a snapshot does not change the day Lambda deprecates a runtime. Subprocesses inherit it.
@@ -118,56 +115,6 @@ def planned(terraform, tmp_path_factory):
 def moto(moto_server):
     moto_server.reset()
     return moto_server
-
-
-@pytest.fixture(scope="session")
-def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Wheelhouse:
-    """The package built by ``python -m build`` (the wheel from the sdist), and a wheelhouse
-    holding that wheel, everything it depends on, its build system's requirements, pip,
-    setuptools and wheel (for pipx's and pre-commit's environments): filled from the index
-    once, so that the installs of the packaging tests ask no index (each used to resolve
-    every dependency against PyPI). Tests that use it are one xdist group ("packaging")."""
-    import build
-
-    dist = tmp_path_factory.mktemp("dist")
-    house = tmp_path_factory.mktemp("wheelhouse")
-
-    def run(*args: str | Path) -> None:
-        proc = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=900)
-        assert proc.returncode == 0, f"{args}\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
-
-    run(sys.executable, "-m", "build", "--outdir", dist, ROOT)
-    wheel = next(dist.glob("rotation_tf-*.whl"))
-    requires = sorted(build.ProjectBuilder(ROOT).build_system_requires)
-    run(
-        sys.executable,
-        "-m",
-        "pip",
-        "wheel",
-        "--quiet",
-        "--wheel-dir",
-        house,
-        wheel,
-        *requires,
-        "pip",
-        "setuptools",
-        "wheel",
-    )
-    return Wheelhouse(dist, {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(house)})
-
-
-@pytest.fixture(scope="session")
-def checkov() -> Path:
-    """The checkov executable from its own virtual environment (never the project's).
-
-    checkov pins a fork of python-hcl2 under the same import name, which breaks the
-    project's python-hcl2 8.x; so it lives in .tf-work/checkov-venv, built once (under a
-    file lock, for parallel workers) and reused. Skipped with the reason where it cannot be
-    built, unless ROTATION_TF_REQUIRE_TERRAFORM=1.
-    """
-    from helpers.harness import checkov_or_skip
-
-    return checkov_or_skip()
 
 
 _COST = {

@@ -1,7 +1,7 @@
 """Read AWS's rotation functions (the unmodified copy in ../shared/aws-rotation-functions/)
 with Python's ``ast`` and list every failure each one reports itself: every ``logger.error``
 and every ``raise``, where it is and which rotation steps reach it. The tables in
-generator/aws_failures.py are checked against what this reads (tests/test_aws_failures.py).
+generator/aws_failures.py are checked against what this reads (tests/rotation/test_aws_failures.py).
 
 * **Scopes.** Each function (``def``, and each method of a class) of a file is a scope, with
   its first and last line. ``lambda_handler`` is split further: the body of each

@@ -1,5 +1,5 @@
 """Capture the logs of AWS's rotation functions failing for real: the fixtures of
-tests/test_rotation_logs.py (tests/data/rotation_logs/).
+tests/rotation/test_rotation_logs.py (tests/data/rotation_logs/).
 
     .venv/bin/python tests/helpers/capture_rotation_logs.py tests/data/rotation_logs [scenario ...]
 
@@ -16,7 +16,7 @@ enforced by the rotation tier's proxy (tests/helpers/rotation_proxy.py) with the
 generates for the function. Each scenario is written in both of Lambda's log formats (Text
 and JSON) as FilterLogEvents returns events: ``logStreamName``, ``timestamp``, ``message``,
 ``ingestionTime``, ``eventId``; with the manifest that plans the function, the secret's ARN
-and the fault. What a scenario is expected to show is asserted by tests/test_rotation_logs.py,
+and the fault. What a scenario is expected to show is asserted by tests/rotation/test_rotation_logs.py,
 not here.
 """
 

@@ -11,7 +11,7 @@ is raised where it is read: an AWS error at that read. ``calls`` counts the read
 VPC reaching Secrets Manager through an endpoint, their role granted the rotation, a customer
 managed key, an alternating-users secret and its master secret, rotation on every 30 days)
 and the manifest that describes it: every check passes, and a test breaks one thing. moto
-stays for the end-to-end proofs (tests/test_doctor.py, tests/test_moto_*.py).
+stays for the end-to-end proofs (tests/moto/test_doctor.py, tests/moto/test_moto_*.py).
 """
 
 from __future__ import annotations

@@ -181,7 +181,7 @@ class MotoServer:
         """``account=None`` leaves MOTO_ACCOUNT_ID unset: requests signed with the plain test
         keys then act in moto's default account 123456789012, and credentials returned by
         sts:AssumeRole act in the assumed role's own account (moto's multi-account mode;
-        tests/test_moto_accounts.py)."""
+        tests/moto/test_moto_accounts.py)."""
         self.account = account
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"

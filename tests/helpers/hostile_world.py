@@ -234,7 +234,7 @@ class _Mock:
 
 @contextlib.contextmanager
 def in_process() -> Iterator[World]:
-    """The world in moto's in-process mock (as tests/test_matrix.py's account): the
+    """The world in moto's in-process mock (as tests/cli/test_matrix.py's account): the
     environment set for it, and put back after."""
     from moto import mock_aws
 

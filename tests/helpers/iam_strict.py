@@ -19,7 +19,7 @@ a key absent from the request makes a positive operator false and a negated one 
 ``...IfExists`` true, and ``Null`` tests presence.
 
 It is written independently of ``generator/live/policy_eval.py`` (doctor's evaluator), and
-tests/test_rotation_eval.py holds both to the same table of cases.
+tests/rotation/test_rotation_eval.py holds both to the same table of cases.
 
 Fails closed: :class:`CannotEvaluate` is raised for an operator it does not implement, a
 multi-valued (``ForAnyValue``/``ForAllValues``) condition, a condition key the caller did

@@ -1,5 +1,5 @@
 """Every kind of secret rotation-tf knows, enumerated from the model's own tables, and the
-small manifests built from them that ``tests/test_matrix.py`` runs through every command.
+small manifests built from them that ``tests/cli/test_matrix.py`` runs through every command.
 
 Where each axis comes from (nothing here restates a table of the package):
 
@@ -271,7 +271,7 @@ def database_paths() -> list[aws_calls.Path]:
     """The paths of aws_calls.paths() that are database kinds alone: every engine x strategy
     with every kind of master secret its function reads, and every kind of replica host it
     accepts, once, with its first master (your own); the product of masters and replicas is
-    the grants' business (tests/test_aws_calls.py), not a command's."""
+    the grants' business (tests/rotation/test_aws_calls.py), not a command's."""
     out = []
     for p in aws_calls.paths():
         if p.replica is None or p.master == master_kinds(p.engine, p.strategy)[0]:

@@ -14,7 +14,7 @@ around, each named where it is handled:
   expression), so an applied expression schedule or window reads back empty and plans a
   change forever. The applied variant of a manifest turns ``expression`` into
   ``every_days`` and drops ``window``; expression schedules and windows stay covered by
-  ``terraform plan`` (tests/test_terraform_plan.py, tests/test_moto_traps.py).
+  ``terraform plan`` (tests/terraform/test_terraform_plan.py, tests/moto/test_moto_traps.py).
 * ``FUNCTION``: an ``existing_function_arn`` must exist; the harness creates it with a
   dummy zip (use_docker is off: moto stores it, never runs it) and a role of its own that
   the module must find: the manifest's ``execution_role_arn`` when given, otherwise

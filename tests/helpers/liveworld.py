@@ -82,7 +82,7 @@ def build(
     server: Any, *, runtime: str = "python3.12", value: dict[str, str] | None = None, account: str = ACCOUNT
 ) -> World:
     """``server`` is anything with ``client(service, region)``; ``account`` is the account its
-    clients act in (tests/test_moto_accounts.py builds worlds in several)."""
+    clients act in (tests/moto/test_moto_accounts.py builds worlds in several)."""
     w = World(server, account=account)
     ec2 = w.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]

@@ -14,4 +14,4 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 # which lacks its arguments. Those are checked without terraform (docs/rotation-surface.md).
 PLANNABLE = [e for e in EXAMPLES if "\n    external:" not in e.read_text()]
 GOLDEN = TESTS / "golden"
-REGENERATE = "pytest tests/test_golden.py --update-golden"
+REGENERATE = "pytest tests/cli/test_golden.py --update-golden"

@@ -1,6 +1,6 @@
 """Why did the rotation fail? doctor reads AWS's code failing for real (issue 27, section 3).
 
-A phase of the rotation tier (tests/test_rotation_real.py), in its world: the applied module,
+A phase of the rotation tier (tests/rotation/test_rotation_real.py), in its world: the applied module,
 its real roles, the enforcing proxy, the running PostgreSQL and MariaDB servers and moto. Six
 faults are planted on six secrets of the six functions, as issue 27 lists them:
 
@@ -21,7 +21,7 @@ execution environment of tests/helpers/lambda_emulator.py, whose log (START, END
 moto's CloudWatch Logs with PutLogEvents, into the function's group and a stream of its own,
 as Lambda ships it. doctor then runs in this process against moto and must name each fault's
 step, cause and fix, with the log line and the request id, in every format (text, JSON, SARIF,
-ASFF), and read the same as tests/test_rotation_logs.py requires of the committed fixtures of
+ASFF), and read the same as tests/rotation/test_rotation_logs.py requires of the committed fixtures of
 the same faults (tests/data/rotation_logs, captured by tests/helpers/capture_rotation_logs.py). Then each
 fault is fixed as its finding says, the rotation runs again for real (the same version, as the
 service reattempts it; or, where the fix puts a new value, a new rotation after the service
@@ -64,7 +64,7 @@ RESTART = "restart"  # the fix puts a new value: the service abandons the versio
 
 @dataclass
 class Fault:
-    scenario: str  # its name in tests/test_rotation_logs.py's EXPECTED (what the reading must say)
+    scenario: str  # its name in tests/rotation/test_rotation_logs.py's EXPECTED (what the reading must say)
     secret: str
     fmt: str  # Lambda's log format: Text or JSON
     plant: Callable[[Diagnosis], None]

@@ -7,7 +7,7 @@ suffix ``@name`` that pytest-xdist adds to each test's node id on the workers. p
 reads a node id from a structured id (``Node._id``), which pytest-xdist 3.8 does not set, so
 the suffix is lost and each group is split between the workers (each then builds the shared
 fixture: correct, but twice). This carries the suffix over until pytest-xdist does; where
-either has changed, it does nothing. tests/test_xdist_groups.py checks that a group stays
+either has changed, it does nothing. tests/unit/test_xdist_groups.py checks that a group stays
 on one worker with the installed versions.
 """
 

@@ -53,7 +53,7 @@ def one(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[MotoServer, 
 
 @pytest.fixture(scope="module")
 def two(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[MotoServer, list[Path]]]:
-    """Two accounts read through an assumed role (moto workaround MULTI_ACCOUNT, tests/test_moto_accounts.py)."""
+    """Two accounts read through an assumed role (moto workaround MULTI_ACCOUNT, tests/moto/test_moto_accounts.py)."""
     server = MotoServer(account=None).start()
     try:
         folder = tmp_path_factory.mktemp("two")
