@@ -46,8 +46,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
-from harness import Account, MotoServer  # noqa: E402
-from lifecycle import dummy_zip  # noqa: E402
+from helpers.harness import Account, MotoServer  # noqa: E402
+from helpers.lifecycle import dummy_zip  # noqa: E402
 
 ACCOUNT = "111122223333"
 REGION = "us-east-1"
@@ -107,7 +107,7 @@ def build(c: Callable[[str], Any], secrets: int, functions: int, keys: int, acco
             RotateImmediately=False,
         )
         for version, stages in sm.describe_secret(SecretId=arn).get("VersionIdsToStages", {}).items():
-            if "AWSPENDING" in stages and "AWSCURRENT" not in stages:  # moto limit PENDING (tests/liveworld.py)
+            if "AWSPENDING" in stages and "AWSCURRENT" not in stages:  # moto limit PENDING (tests/helpers/liveworld.py)
                 sm.update_secret_version_stage(SecretId=arn, VersionStage="AWSPENDING", RemoveFromVersionId=version)
         entry: dict[str, Any] = {"function": f"f{fn}", "arn": arn, "schedule": {"every_days": 30}}
         if key:
@@ -200,7 +200,7 @@ def marginal(small: Path, large: Path) -> int:
 
 # ---- across accounts (issue 20 section 3: 20 accounts x 500 secrets through assumed roles) ----
 #
-# moto workaround MULTI_ACCOUNT (as in tests/test_moto_accounts.py): the server runs without
+# moto workaround MULTI_ACCOUNT (as in tests/moto/test_moto_accounts.py): the server runs without
 # MOTO_ACCOUNT_ID, so the plain test keys act in moto's default account (the caller's own) and
 # the credentials sts:AssumeRole returns act in the role's account. moto does not require the
 # role to exist: the worlds are built through SETUP_ROLE, and read through READ_ROLE, the

@@ -14,7 +14,7 @@ and the runs of the commands being compared are interleaved so that load on the 
 hits them alike. Peak memory is the child's ``ru_maxrss`` from ``wait4``.
 
 Needs the ``terraform`` CLI and the offline provider mirror that the tests use (see
-tests/harness.py); without them the plan section is skipped and says so.
+tests/helpers/harness.py); without them the plan section is skipped and says so.
 """
 
 from __future__ import annotations
@@ -167,7 +167,7 @@ class Tf:
 
 def find_terraform(work: Path) -> Tf | None:
     try:
-        from harness import cli_config_text, find_mirror, terraform_env
+        from helpers.harness import cli_config_text, find_mirror, terraform_env
     except Exception:  # pragma: no cover - harness needs pytest (the test extra)
         return None
     binary = shutil.which("terraform")
@@ -183,7 +183,7 @@ def find_terraform(work: Path) -> Tf | None:
 
 def provider_block() -> str:
     try:
-        from harness import provider_block as pb
+        from helpers.harness import provider_block as pb
 
         return pb(synth.REGION, None)
     except Exception:  # pragma: no cover

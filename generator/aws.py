@@ -29,7 +29,7 @@ def region_short(region: str) -> str:
     eu-central-1 -> euc1, ap-southeast-2 -> apse2, us-gov-west-1 -> usgovw1. IAM role and
     managed-policy names are global to the account, Lambda function names are regional: the
     region in the IAM names keeps two regions of one account apart. Distinct for every
-    region in REGIONS (tests/test_global_names.py); an unknown direction word is kept whole."""
+    region in REGIONS (tests/unit/test_global_names.py); an unknown direction word is kept whole."""
     parts = region.split("-")
     return "".join(_DIRECTIONS.get(p, p) for p in parts)
 

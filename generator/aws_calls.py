@@ -6,8 +6,8 @@ function and the calls behind each statement.
 ``CALLS`` lists, for each function of aws-samples/aws-secrets-manager-rotation-lambdas at
 :data:`SOURCE_COMMIT` (the code behind AWS's Serverless Application Repository rotation
 applications), every boto3 call it can make on any path: (service, operation, target) and
-the lines of ``lambda_function.py`` that make it. ``tests/test_aws_calls.py`` reads the
-unmodified copy of that code with Python's ``ast`` (tests/aws_functions.py) and fails when
+the lines of ``lambda_function.py`` that make it. ``tests/rotation/test_aws_calls.py`` reads the
+unmodified copy of that code with Python's ``ast`` (tests/helpers/aws_functions.py) and fails when
 the code makes a call this table does not list, so a new AWS version that adds a call
 cannot pass silently; it also proves that every call of every engine and strategy maps to a
 statement the module emits, on that resource, or to a reason here why not.
@@ -93,7 +93,7 @@ REPLICA_INSTANCE = "db_instance"  # a read replica of the master's DB instance
 REPLICA_CLUSTER = "db_cluster"  # an Aurora reader endpoint or reader instance of the master's cluster
 REPLICA_KINDS = (REPLICA_INSTANCE, REPLICA_CLUSTER)
 
-# Every call of every function, on any path, with its lines (read from the code by tests/aws_functions.py).
+# Every call of every function, on any path, with its lines (read from the code by tests/helpers/aws_functions.py).
 CALLS: dict[str, dict[Call, tuple[int, ...]]] = {  # fmt: skip
     "SecretsManagerActiveDirectoryAndKeytabRotationSingleUser": {
         ("ds", "describe_directories", "ds:directory"): (143,),
@@ -611,7 +611,7 @@ def paths() -> Iterator[Path]:
     """Every path the module can emit grants for: each engine and strategy; with a master
     secret, each kind of master the function can read; and each kind of replica host the
     function accepts, with each of those masters. A new engine, master kind or replica path
-    in the tables joins by itself (tests/test_aws_calls.py, tests/test_doctor_grants.py)."""
+    in the tables joins by itself (tests/rotation/test_aws_calls.py, tests/unit/test_doctor_grants.py)."""
     for engine in engines.ENGINES:
         for strategy in strategies():
             function = function_for(engine, strategy)

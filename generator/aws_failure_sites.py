@@ -2,7 +2,7 @@
 
 Read from the unmodified code of aws-samples/aws-secrets-manager-rotation-lambdas at
 :data:`generator.aws_calls.SOURCE_COMMIT` (the copy in ``../shared/aws-rotation-functions``)
-with Python's ``ast`` by ``tests/aws_messages.py``; ``tests/test_aws_failures.py`` fails when
+with Python's ``ast`` by ``tests/helpers/aws_messages.py``; ``tests/rotation/test_aws_failures.py`` fails when
 the code says anything else, so a new AWS version that adds, moves or rewords a failure
 cannot pass silently. Keys are the function's folder (its ``lambda_function.py``) or
 ``<folder>/<file>`` for its other files.

@@ -4,7 +4,7 @@ the failures their calls bring, each mapped to a cause and a fix.
 The failures a function reports itself (every ``logger.error`` and ``raise``, with its line,
 the function of the code it is in and the rotation steps that reach it) are the tables of
 :mod:`generator.aws_failure_sites`, read from the code at :data:`aws_calls.SOURCE_COMMIT` and
-checked against it by ``tests/test_aws_failures.py``. :data:`RULES` maps each message to a
+checked against it by ``tests/rotation/test_aws_failures.py``. :data:`RULES` maps each message to a
 :class:`Cause`; the same test fails when a message has none.
 
 What the calls bring, beyond the code's own messages:
@@ -258,7 +258,7 @@ CAUSES: dict[str, Cause] = {c.id: c for c in _CAUSES}
 
 # Each message the code reports (its template, without a "<step>: " prefix) -> its cause.
 # The first pattern that matches wins; every message of MESSAGES must match one
-# (tests/test_aws_failures.py).
+# (tests/rotation/test_aws_failures.py).
 RULES: tuple[tuple[str, str], ...] = (
     (r"is not enabled for rotation", "rotation-disabled"),
     (r"^Secret version .* (has no stage for rotation|not set as AWSPENDING)", "version-not-pending"),
@@ -518,7 +518,7 @@ def denial(text: str) -> Denial | None:
 
 # Driver errors, by the module the function imports. The texts are those of the client
 # libraries (libpq for PyGreSQL, the MySQL protocol's error numbers for PyMySQL, FreeTDS for
-# pymssql, Oracle's ORA-/DPY- codes, Db2's SQLCODEs, pymongo's); tests/test_aws_failures.py
+# pymssql, Oracle's ORA-/DPY- codes, Db2's SQLCODEs, pymongo's); tests/rotation/test_aws_failures.py
 # produces the PyGreSQL and PyMySQL ones for real.
 DRIVER_ERRORS: dict[str, tuple[tuple[str, str], ...]] = {  # fmt: skip
     "pg": (

@@ -50,7 +50,7 @@ def _whole_option_names() -> Iterator[None]:
     shrinks every column alike and cuts long names (``--role-session-n…`` at 80 columns);
     here only the last two columns (the metavar and the help text) wrap, and a word longer
     than its column is folded onto the next line instead of cut. Swapped in for the call
-    only; tests/test_ux.py renders every command's help at 80 columns."""
+    only; tests/cli/test_ux.py renders every command's help at 80 columns."""
     import rich.columns
     import rich.table
     import rich.text

@@ -27,7 +27,7 @@ import traceback
 from generator.exits import Exit
 
 ISSUES_URL = "https://github.com/rotation-tf/rotation-tf/issues"
-"""pyproject.toml's [project.urls] Issues (tests/test_crash.py holds them equal)."""
+"""pyproject.toml's [project.urls] Issues (tests/cli/test_crash.py holds them equal)."""
 DEBUG_ENV = "ROTATION_TF_DEBUG"
 LINE_MAX = 300  # characters of the exception's own words in the one line
 

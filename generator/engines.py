@@ -3,7 +3,7 @@
 Everything that names engines reads them from here: the manifest model (and so the JSON
 Schema and the README's manifest reference), ``rotation-tf init --engine``, the checks,
 the first version of a created secret and AWS's published rotation applications.
-``tests/test_engines.py`` fails when a second list appears anywhere in the package,
+``tests/unit/test_engines.py`` fails when a second list appears anywhere in the package,
 the templates or the README.
 
 Sources: the ``engine`` values that AWS's rotation functions read from a secret are those

@@ -250,7 +250,7 @@ class Function(_Strict):
 
 SOURCES: tuple[str, ...] = ("existing_function_arn", "package", "rotation_app")
 """The fields of :class:`Function` that say where the function comes from: exactly one is
-given (rules.functions). The one list of function sources (tests/kinds.py reads it)."""
+given (rules.functions). The one list of function sources (tests/helpers/kinds.py reads it)."""
 assert set(SOURCES) <= set(Function.model_fields)
 
 
@@ -699,7 +699,7 @@ class Head:
     shape error has its default; either way the path is in :attr:`Partial.dropped` or the
     shape error was reported, and the rules that need the value skip it.
 
-    tests/test_partial_manifest.py holds the fields to :class:`Manifest`'s."""
+    tests/unit/test_partial_manifest.py holds the fields to :class:`Manifest`'s."""
 
     version: Literal[1] | None
     account_id: str | None

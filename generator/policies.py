@@ -43,7 +43,7 @@ from typing import Any
 from generator import aws, aws_calls
 
 # What every AWS function does to the secret it rotates (the same four for all of them:
-# tests/test_aws_calls.py); a function's statement takes its own from the table.
+# tests/rotation/test_aws_calls.py); a function's statement takes its own from the table.
 ROTATION_ACTIONS = aws_calls.actions(aws_calls.ROTATE, engine="other", strategy="single_user")
 # Network interfaces of a function in a VPC. Sources: the seed's four actions; Lambda's
 # guide (LAMBDA_VPC_GUIDE) adds Assign/UnassignPrivateIpAddresses; the managed policy
@@ -243,7 +243,7 @@ def secret_requests(
             add(use.sid, use.action, g.master_resource or redshift, "master")
         elif target == aws_calls.REDSHIFT_SERVERLESS:
             add(use.sid, use.action, "*", "master")
-        else:  # pragma: no cover - tests/test_aws_calls.py: every granted call has a known target
+        else:  # pragma: no cover - tests/rotation/test_aws_calls.py: every granted call has a known target
             raise AssertionError(f"no resource for {use}")
     if master and not any(r.sid == aws_calls.READ_MASTER for r in out.values()):
         # engine other: AWS's generic template reads no master, but your alternating-users

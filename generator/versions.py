@@ -3,7 +3,7 @@ features it uses: a module asks only for what its own blocks need.
 
 Each feature names the release that brought it and where that is written down. The upper
 bound of the provider is the newest major whose schema the tests check
-(tests/test_provider_schema.py: 5.100.0 from the mirror, 6.69.1 from the vendored schema).
+(tests/terraform/test_provider_schema.py: 5.100.0 from the mirror, 6.69.1 from the vendored schema).
 """
 
 from __future__ import annotations

@@ -2,19 +2,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from harness import MotoServer, terraform_or_skip  # noqa: E402
+# tests/ is on sys.path through pyproject.toml's pythonpath: the helpers package.
+from helpers.harness import MotoServer, terraform_or_skip
+from helpers.paths import ROOT
 
 # Runtime deprecation warnings are relative to "today" (generator/runtimes.py): pin it, so
 # that a snapshot does not change the day Lambda deprecates a runtime. Subprocesses inherit it.
@@ -24,99 +18,12 @@ os.environ.setdefault("ROTATION_TF_TODAY", PINNED_TODAY)
 # is an error in tests (generator/live/checks/check.py); subprocesses inherit it too.
 os.environ.setdefault("ROTATION_TF_STRICT_READS", "1")
 
-EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
-# What terraform init/plan/apply can run here: a module with managed external secrets needs
-# hashicorp/aws 6.x (generator/versions.py EXTERNAL), and the provider mirror has 5.100.0,
-# which lacks its arguments. Those are checked without terraform (docs/rotation-surface.md).
-PLANNABLE = [e for e in EXAMPLES if "\n    external:" not in e.read_text()]
-GOLDEN = ROOT / "tests" / "golden"
-REGENERATE = "pytest tests/test_golden.py --update-golden"
-
-
-@dataclass
-class Run:
-    """What a CLI run left: exit code, stdout and stderr (as subprocess.CompletedProcess)."""
-
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-# Variables that change the CLI's output; a run starts without them unless it sets them.
-_OUTPUT_ENV = ("NO_COLOR", "FORCE_COLOR", "COLUMNS")
-
-
-@contextmanager
-def _in(cwd: Path, env: dict[str, str] | None) -> Iterator[None]:
-    saved_env, saved_cwd = dict(os.environ), os.getcwd()
-    try:
-        for name in _OUTPUT_ENV:
-            os.environ.pop(name, None)
-        os.environ.update(env or {})
-        os.chdir(cwd)
-        yield
-    finally:
-        os.chdir(saved_cwd)
-        os.environ.clear()
-        os.environ.update(saved_env)
-
-
-def cli(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None, internal_error_ok: bool = False) -> Run:
-    """Run ``rotation-tf ARGS`` in this process, dispatched as :func:`generator.main.main`
-    does (the hook's fast path for a plain generate/validate, typer for the rest): the fast
-    way to test the CLI. stdout is not a terminal. An internal error (an exception no
-    command expects: exit 4, generator.crash) fails the test with its traceback, which
-    ROTATION_TF_DEBUG=1 puts on stderr, unless ``internal_error_ok``. Use
-    :func:`cli_process` where the process itself matters."""
-    from typer.testing import CliRunner
-
-    from generator import commands
-    from generator.cli import app
-    from generator.exits import Exit
-
-    runner = CliRunner()
-    with _in(cwd, {"ROTATION_TF_DEBUG": "1", **(env or {})}):
-        with runner.isolation() as streams:
-            code = commands.fast_path(list(args))
-            out, err = streams[0].getvalue().decode(), streams[1].getvalue().decode()
-        if code is not None:
-            run = Run(code, out, err)
-        else:
-            result = runner.invoke(app, list(args), prog_name="rotation-tf")
-            if result.exception is not None and not isinstance(result.exception, SystemExit):
-                raise result.exception
-            run = Run(result.exit_code, result.stdout, result.stderr)
-    if run.returncode == Exit.INTERNAL and not internal_error_ok:
-        raise AssertionError(f"rotation-tf {' '.join(args)}: internal error (exit 4)\n{run.stderr}")
-    return run
-
-
-def cli_process(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> Run:
-    """Run ``python -m generator ARGS`` as its own process (what the console script runs)."""
-    full_env = {k: v for k, v in os.environ.items() if k not in _OUTPUT_ENV}
-    full_env.update(env or {})
-    proc = subprocess.run(
-        [sys.executable, "-m", "generator", *args], cwd=cwd, capture_output=True, text=True, timeout=120, env=full_env
-    )
-    return Run(proc.returncode, proc.stdout, proc.stderr)
-
 
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
     """A scratch folder holding a copy of examples/, as a user's infra repository would."""
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
     return tmp_path
-
-
-def shuffled(data, rng):
-    """``data`` with every mapping's keys in a random (seeded) order: same meaning."""
-    if isinstance(data, dict):
-        items = list(data.items())
-        rng.shuffle(items)
-        return {k: shuffled(v, rng) for k, v in items}
-    if isinstance(data, list):
-        return [shuffled(v, rng) for v in data]
-    return data
 
 
 # The fast tier is `pytest -m "not slow"`: everything that needs neither terraform, moto,
@@ -134,7 +41,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
     if "ROTATION_TF_CACHE_DIR" not in os.environ:
         os.environ["ROTATION_TF_CACHE_DIR"] = tempfile.mkdtemp(prefix="rotation-tf-test-cache-")
-    import xdist_groups
+    from helpers import xdist_groups
 
     config.pluginmanager.register(xdist_groups, "xdist-groups")
 
@@ -156,7 +63,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--update-hostile",
         action="store_true",
         default=False,
-        help="Rewrite the expected messages of the hostile corpus (tests/hostile/*.expected).",
+        help="Rewrite the expected messages of the hostile corpus (tests/data/hostile/*.expected).",
     )
 
 
@@ -192,10 +99,10 @@ def aws_server():
 
 @pytest.fixture(scope="session")
 def planned(terraform, tmp_path_factory):
-    """Every plan-only case registered with tests/plans.py, validated and planned in one root
+    """Every plan-only case registered with tests/helpers/plans.py, validated and planned in one root
     against a moto server of its own: {case name: plans.Planned}. Tests that read it carry
     ``plans.GROUP``, so that one xdist worker makes the plan."""
-    from plans import plan_all
+    from helpers.plans import plan_all
 
     server = MotoServer().start()
     try:
@@ -208,62 +115,6 @@ def planned(terraform, tmp_path_factory):
 def moto(moto_server):
     moto_server.reset()
     return moto_server
-
-
-@dataclass
-class Wheelhouse:
-    dist: Path  # the sdist and the wheel built from it
-    env: dict[str, str]  # for pip: find everything in the wheelhouse, ask no index
-
-
-@pytest.fixture(scope="session")
-def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Wheelhouse:
-    """The package built by ``python -m build`` (the wheel from the sdist), and a wheelhouse
-    holding that wheel, everything it depends on, its build system's requirements, pip,
-    setuptools and wheel (for pipx's and pre-commit's environments): filled from the index
-    once, so that the installs of the packaging tests ask no index (each used to resolve
-    every dependency against PyPI). Tests that use it are one xdist group ("packaging")."""
-    import build
-
-    dist = tmp_path_factory.mktemp("dist")
-    house = tmp_path_factory.mktemp("wheelhouse")
-
-    def run(*args: str | Path) -> None:
-        proc = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=900)
-        assert proc.returncode == 0, f"{args}\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
-
-    run(sys.executable, "-m", "build", "--outdir", dist, ROOT)
-    wheel = next(dist.glob("rotation_tf-*.whl"))
-    requires = sorted(build.ProjectBuilder(ROOT).build_system_requires)
-    run(
-        sys.executable,
-        "-m",
-        "pip",
-        "wheel",
-        "--quiet",
-        "--wheel-dir",
-        house,
-        wheel,
-        *requires,
-        "pip",
-        "setuptools",
-        "wheel",
-    )
-    return Wheelhouse(dist, {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(house)})
-
-
-@pytest.fixture(scope="session")
-def checkov() -> Path:
-    """The checkov executable from its own virtual environment (never the project's).
-
-    checkov pins a fork of python-hcl2 under the same import name, which breaks the
-    project's python-hcl2 8.x; so it lives in .tf-work/checkov-venv, built once (under a
-    file lock, for parallel workers) and reused. Skipped with the reason where it cannot be
-    built, unless ROTATION_TF_REQUIRE_TERRAFORM=1.
-    """
-    from harness import checkov_or_skip
-
-    return checkov_or_skip()
 
 
 _COST = {

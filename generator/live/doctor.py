@@ -61,7 +61,7 @@ class Doctor:
     ):  # fmt: skip
         """``list_secrets=False`` describes every secret one by one (the bench's "before");
         ``simulate=False`` (``--no-simulate``) never asks IAM's policy simulator. ``reader``:
-        the account as read already (tests: one held in dicts, tests/fake_account.py),
+        the account as read already (tests: one held in dicts, tests/helpers/fake_account.py),
         instead of ``aws``'s."""
         self.m = module
         self.list_secrets = list_secrets

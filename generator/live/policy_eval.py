@@ -15,7 +15,7 @@ the key, or a prefix ending in ``/``, in ``Request.known_keys``. An absent known
 follows IAM (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html):
 a positive operator does not match, a negated one (``StringNotEquals``, ``ArnNotLike``, ...)
 matches, and ``...IfExists`` matches. The rotation tier's strict evaluator
-(tests/iam_strict.py) holds this module to a shared table (tests/test_rotation_eval.py).
+(tests/helpers/iam_strict.py) holds this module to a shared table (tests/rotation/test_rotation_eval.py).
 """
 
 from __future__ import annotations

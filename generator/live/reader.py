@@ -3,7 +3,7 @@ region, each thing fetched once (:class:`generator.live.client.Memo`, safe when 
 ask at the same moment), behind one interface.
 
 The checks (:mod:`generator.live.checks`) see AWS only through :class:`Reader`, the
-interface :class:`AccountReader` implements (and tests/fake_account.py, from dicts): a check
+interface :class:`AccountReader` implements (and tests/helpers/fake_account.py, from dicts): a check
 is added without touching this file, and a change to how something is fetched (listing
 instead of describing, caching, another account) does not touch the checks. A check declares
 the methods it calls (``reads=(Reader.secret, ...)``). Each method returns what AWS returned

@@ -17,7 +17,7 @@ templates can emit, read from two registry packages generated from that schema.
   ``_inputs.py`` for nested blocks). Pulumi has no ephemeral resources: those are checked
   for names and types only.
 
-Only the types in TYPES are kept. tests/test_provider_schema.py fails when a template emits
+Only the types in TYPES are kept. tests/terraform/test_provider_schema.py fails when a template emits
 a type that is not here: add it to TYPES and run this script again.
 """
 
