@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-FUNCTIONS_ENV = "ROTATION_TF_AWS_FUNCTIONS"  # the same variable as the rotation tier's
+FUNCTIONS_ENV = "ROTATION_TF_AWS_FUNCTIONS"  # the rotation tier and the tables of AWS's calls read it
 
 
 def shared_copy() -> Path | None:
@@ -46,6 +46,17 @@ def shared_copy() -> Path | None:
     return next(
         (c for c in candidates if (c / "SecretsManagerRotationTemplate" / "lambda_function.py").is_file()), None
     )
+
+
+def required_copy() -> Path:
+    """:func:`shared_copy`, or the test skips (fails under CI) saying where it looked."""
+    from helpers.harness import skip_or_fail
+
+    found = shared_copy()
+    if found is None:
+        skip_or_fail(f"AWS's rotation functions not found (../shared/aws-rotation-functions; set {FUNCTIONS_ENV})")
+        raise AssertionError("unreachable")
+    return found
 
 
 RESOURCE_OF = {

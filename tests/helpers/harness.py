@@ -39,6 +39,19 @@ import pytest
 ACCOUNT = "111122223333"
 REQUIRE_ENV = "ROTATION_TF_REQUIRE_TERRAFORM"
 MIRROR_ENV = "ROTATION_TF_PROVIDER_MIRROR"
+
+
+def required() -> bool:
+    """CI (``CI=true``, or ``.ci/run``'s REQUIRE_ENV): a missing part fails, never skips."""
+    return os.environ.get("CI", "").lower() == "true" or os.environ.get(REQUIRE_ENV) == "1"
+
+
+def skip_or_fail(reason: str) -> None:
+    if required():
+        pytest.fail(f"{reason}; mandatory under CI=true / {REQUIRE_ENV}=1")
+    pytest.skip(reason)
+
+
 _MIRROR_CANDIDATES = (
     "/opt/tf-plugins",
     "~/.terraform.d/plugins",

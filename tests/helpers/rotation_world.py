@@ -64,10 +64,9 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
+from helpers.aws_functions import required_copy
 
 ROOT = Path(__file__).resolve().parents[2]
-FUNCTIONS_ENV = "ROTATION_TF_AWS_FUNCTIONS"
 RUNNER = Path(__file__).resolve().parent / "rotation_runner.py"
 
 # (engine, strategy) -> AWS's function folder
@@ -82,26 +81,9 @@ AWS_FUNCTION = {
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 
 
-def required() -> bool:
-    return os.environ.get("CI", "").lower() == "true" or os.environ.get("ROTATION_TF_REQUIRE_TERRAFORM") == "1"
-
-
-def skip_or_fail(reason: str) -> None:
-    if required():
-        pytest.fail(f"{reason}; the rotation tier is mandatory under CI=true / ROTATION_TF_REQUIRE_TERRAFORM=1")
-    pytest.skip(reason)
-
-
 def functions_dir() -> Path:
-    """AWS's published rotation functions: ``shared/aws-rotation-functions`` beside the checkout
-    (CI: ``../shared``) or beside a folder above it (a git worktree under ``wt/``)."""
-    given = os.environ.get(FUNCTIONS_ENV)
-    candidates = [Path(given)] if given else [p / "shared" / "aws-rotation-functions" for p in ROOT.parents]
-    for path in candidates:
-        if (path / AWS_FUNCTION[("postgresql", "single_user")] / "lambda_function.py").exists():
-            return path
-    skip_or_fail(f"AWS's rotation functions not found at {candidates[0]} (set {FUNCTIONS_ENV})")
-    raise AssertionError("unreachable")
+    """AWS's published rotation functions (helpers.aws_functions.shared_copy)."""
+    return required_copy()
 
 
 def function_zip(folder: Path) -> bytes:

@@ -17,7 +17,7 @@ from typing import get_args
 
 import pytest
 import yaml
-from helpers.aws_functions import environment_reads, function_files, read_calls, shared_copy
+from helpers.aws_functions import environment_reads, function_files, read_calls, required_copy
 from helpers.cli import cli
 from helpers.hclparse import load_module, resources
 
@@ -55,24 +55,12 @@ STRATEGIES = get_args(Strategy)
 TABLE_DRIVEN = set(aws_calls.TABLE_SIDS)
 
 
-def _shared() -> Path:
-    found = shared_copy()
-    if found is None:
-        import os
-
-        reason = "AWS's rotation functions not found (../shared/aws-rotation-functions; set ROTATION_TF_AWS_FUNCTIONS)"
-        if os.environ.get("CI", "").lower() == "true" or os.environ.get("ROTATION_TF_REQUIRE_TERRAFORM") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return found
-
-
 def _literal(calls: dict[tuple[str, str, str], tuple[int, ...]]) -> str:
     return "\n".join(f"        {k!r}: {v!r}," for k, v in calls.items()).replace("'", '"')
 
 
 def test_the_table_is_what_the_code_calls() -> None:
-    files = function_files(_shared())
+    files = function_files(required_copy())
     assert set(files) == set(aws_calls.CALLS), "a function was added to or removed from AWS's repository"
     for name, path in files.items():
         found = read_calls(path)
@@ -96,7 +84,7 @@ def test_every_function_is_used_or_says_why_not() -> None:
 
 
 def test_rds_master_kinds_are_the_tags_the_code_reads() -> None:
-    for name, path in function_files(_shared()).items():
+    for name, path in function_files(required_copy()).items():
         text = path.read_text(encoding="utf-8")
         kinds = []
         if "'aws:rds:primarydbinstancearn'" in text:
@@ -109,7 +97,7 @@ def test_rds_master_kinds_are_the_tags_the_code_reads() -> None:
 def test_environment_the_code_reads_is_known() -> None:
     """Every environment variable a function rotation-tf uses reads is one the module sets
     (SECRETS_MANAGER_ENDPOINT), a password option the manifest can set, or a clone limit."""
-    files = function_files(_shared())
+    files = function_files(required_copy())
     used = {aws_calls.function_for(e, s) for e in ENGINES for s in STRATEGIES}
     known = {"SECRETS_MANAGER_ENDPOINT", *aws_calls.PASSWORD_OPTIONS}
     for name in sorted(used):
@@ -125,7 +113,7 @@ def test_environment_the_code_reads_is_known() -> None:
 
 
 def test_clone_limits_are_the_code_s() -> None:
-    files = function_files(_shared())
+    files = function_files(required_copy())
     for name, (limit, env) in aws_calls.CLONE_LIMITS.items():
         text = files[name].read_text(encoding="utf-8")
         if env is None:
@@ -237,7 +225,7 @@ def test_redshift_admin_secrets_are_described_and_their_databases_looked_up(tmp_
 
 
 def test_redshift_master_kinds_are_the_tags_the_code_reads() -> None:
-    for name, path in function_files(_shared()).items():
+    for name, path in function_files(required_copy()).items():
         text = path.read_text(encoding="utf-8")
         kinds = []
         if "'aws:redshift:primaryclusterarn'" in text and "describe_clusters(" in text:
@@ -253,7 +241,7 @@ def test_redshift_master_kinds_are_the_tags_the_code_reads() -> None:
 def test_which_functions_describe_every_master() -> None:
     """A function that calls DescribeSecret on its master only for an RDS-managed one guards
     it on a secret holding just username and password; those in DESCRIBES_EVERY_MASTER do not."""
-    for name, path in function_files(_shared()).items():
+    for name, path in function_files(required_copy()).items():
         if ("secretsmanager", "describe_secret", aws_calls.MASTER) not in aws_calls.CALLS[name]:
             assert name not in aws_calls.DESCRIBES_EVERY_MASTER
             continue
@@ -264,7 +252,7 @@ def test_which_functions_describe_every_master() -> None:
 def test_replica_paths_are_the_code_s() -> None:
     """is_rds_replica_database: a read replica of the master's instance; the Aurora reader path
     (get_cluster_info_from_master_host) in the functions that have it."""
-    for name, path in function_files(_shared()).items():
+    for name, path in function_files(required_copy()).items():
         text = path.read_text(encoding="utf-8")
         kinds = []
         if "def is_rds_replica_database(" in text:
@@ -336,7 +324,7 @@ def test_a_cluster_master_needs_a_function_that_reads_its_tag(tmp_path: Path) ->
 
 def test_a_new_call_in_aws_code_fails_the_table(tmp_path: Path) -> None:
     """The guard works: the same code with one more call (a new AWS version) no longer matches."""
-    source = function_files(_shared())["SecretsManagerRDSPostgreSQLRotationMultiUser"].read_text(encoding="utf-8")
+    source = function_files(required_copy())["SecretsManagerRDSPostgreSQLRotationMultiUser"].read_text(encoding="utf-8")
     changed = source.replace(
         "    rds_client = boto3.client('rds')\n",
         "    rds_client = boto3.client('rds')\n    rds_client.describe_db_proxies()\n",

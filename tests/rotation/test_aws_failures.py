@@ -16,27 +16,15 @@ import socket
 from pathlib import Path
 
 import pytest
-from helpers.aws_functions import function_files, shared_copy
+from helpers.aws_functions import function_files, required_copy
 from helpers.aws_messages import Folder, connect_timeout, dq, drivers, keys, literal_rows
 
 from generator import aws_calls, aws_failure_sites, aws_failures
 from generator.aws_failures import CAUSES, RULES
 
 
-def _shared() -> Path:
-    found = shared_copy()
-    if found is None:
-        import os
-
-        reason = "AWS's rotation functions not found (../shared/aws-rotation-functions; set ROTATION_TF_AWS_FUNCTIONS)"
-        if os.environ.get("CI", "").lower() == "true" or os.environ.get("ROTATION_TF_REQUIRE_TERRAFORM") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return found
-
-
 def _folders() -> list[Path]:
-    return [p.parent for p in function_files(_shared()).values()]
+    return [p.parent for p in function_files(required_copy()).values()]
 
 
 def test_the_tables_are_what_the_code_says() -> None:
@@ -93,7 +81,7 @@ def test_a_new_message_in_aws_code_fails_the_table(tmp_path: Path) -> None:
     longer matches the table, and its message has no cause until someone gives it one."""
     name = "SecretsManagerRDSPostgreSQLRotationMultiUser"
     copy = tmp_path / name
-    shutil.copytree(_shared() / name, copy)
+    shutil.copytree(required_copy() / name, copy)
     path = copy / "lambda_function.py"
     source = path.read_text(encoding="utf-8")
     changed = source.replace(

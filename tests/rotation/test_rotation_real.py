@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers.harness import ACCOUNT, MotoServer, Root, terraform_or_skip
+from helpers.harness import ACCOUNT, MotoServer, Root, skip_or_fail, terraform_or_skip
 from helpers.rotation_world import (
     AWS_FUNCTION,
     STEPS,
@@ -32,7 +32,6 @@ from helpers.rotation_world import (
     code_sha256,
     function_zip,
     functions_dir,
-    skip_or_fail,
 )
 
 from generator import api, render
