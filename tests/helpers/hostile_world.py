@@ -35,10 +35,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from helpers import liveworld
 from helpers.lifecycle import dummy_zip
 
-ACCOUNT = "111122223333"
-REGION = "us-east-1"
+ACCOUNT, REGION = liveworld.ACCOUNT, liveworld.REGION
 APP_ID = "arn:aws:serverlessrepo:us-east-1:297356227824:applications/SecretsManagerRDSPostgreSQLRotationSingleUser"
 TRUST = {
     "Version": "2012-10-17",
@@ -85,19 +85,13 @@ HOSTILE_VALUE = {"engine": ALL, "host": ALL, "masterarn": ALL, "username": "app"
 
 
 @dataclass
-class World:
-    server: Any
-    region: str = REGION
-    account: str = ACCOUNT
-    ids: dict[str, str] = field(default_factory=dict)
-    secret_arns: dict[str, str] = field(default_factory=dict)
+class World(liveworld.World):
+    """liveworld's account (its region, account, ids and ARNs), and what discover must do with it."""
+
     rotated: dict[str, str] = field(default_factory=dict)  # secret name -> the key of the function rotating it
     kept_functions: dict[str, set[str]] = field(default_factory=dict)  # key -> its fields, as discover writes them
     left_out: set[str] = field(default_factory=set)  # secret names discover must leave out (rotated, invalid)
     unrotated: set[str] = field(default_factory=set)
-
-    def client(self, service: str) -> Any:
-        return self.server.client(service, self.region)
 
 
 CUSTOM_FIELDS = {"strategy", "engine", "existing_function_arn", "execution_role_arn", "import"}
