@@ -86,6 +86,17 @@ def moto_server(terraform):
         server.stop()
 
 
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What boto3 in a live command reads in a test: moto's test keys, no profile or session
+    token from the engineer's shell, and the pinned today."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.setenv("ROTATION_TF_TODAY", PINNED_TODAY)
+
+
 @pytest.fixture(scope="session")
 def aws_server():
     """A moto server for boto3 alone (doctor, discover): unlike moto_server it needs no

@@ -69,12 +69,8 @@ def two(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[MotoServer, 
 
 
 @pytest.fixture(autouse=True)
-def env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
-    monkeypatch.setenv("ROTATION_TF_TODAY", "2026-11-29")
+def env(aws_env: None) -> None:
+    """Every test here runs doctor or discover in this process (conftest's aws_env)."""
 
 
 def conn(url: str, region: str | None = None) -> commands.Connection:
@@ -164,7 +160,7 @@ def reads_per_account(two) -> int:
     checks read (the value check, the replica check's hosts, ...)."""
     server, paths = two
     with pytest.MonkeyPatch.context() as mp, FaultProxy(server.url) as probe:
-        mp.setenv("AWS_ACCESS_KEY_ID", "testing")  # the autouse env fixture is per test; this one is per module
+        mp.setenv("AWS_ACCESS_KEY_ID", "testing")  # the autouse aws_env is per test; this one is per module
         mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
         mp.delenv("AWS_PROFILE", raising=False)
         mp.delenv("AWS_SESSION_TOKEN", raising=False)

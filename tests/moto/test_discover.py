@@ -30,15 +30,7 @@ def server(aws_server):
 
 
 @pytest.fixture
-def env(monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setenv("ROTATION_TF_TODAY", "2026-11-29")
-
-
-@pytest.fixture
-def world(server, env):
+def world(server, aws_env):
     server.reset()
     w = lw.build(server)
     w.client("secretsmanager").create_secret(Name="plain/never-rotated", SecretString="{}")
@@ -202,7 +194,7 @@ def test_calls_per_secret_and_no_refetch(world, tmp_path):
 
 
 @pytest.mark.terraform
-def test_adopt_an_account_that_already_rotates(terraform, server, env, tmp_path):
+def test_adopt_an_account_that_already_rotates(terraform, server, aws_env, tmp_path):
     """The story of the issue, in moto: discover -> generate -> imports -> plan -> apply -> doctor.
 
     The grants must land on the role the functions really run as (read back from
@@ -304,7 +296,7 @@ def test_managed_rotation_becomes_managed_true(world, tmp_path):
     assert "rotated by rds (managed rotation)" in path.read_text()
 
 
-def test_empty_account_writes_nothing(server, env, tmp_path, capsys):
+def test_empty_account_writes_nothing(server, aws_env, tmp_path, capsys):
     server.reset()
     path = tmp_path / "none.yaml"
     code = commands.discover(
@@ -314,7 +306,7 @@ def test_empty_account_writes_nothing(server, env, tmp_path, capsys):
     assert "no secret in account 111122223333, region us-east-1 rotates" in capsys.readouterr().err
 
 
-def test_only_managed_secrets_give_a_manifest_without_functions(server, env, tmp_path):
+def test_only_managed_secrets_give_a_manifest_without_functions(server, aws_env, tmp_path):
     server.reset()
     rds, sm = server.client("rds"), server.client("secretsmanager")
     arn = rds.create_db_instance(

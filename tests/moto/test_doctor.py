@@ -35,12 +35,8 @@ def server(aws_server):
 
 
 @pytest.fixture
-def world(server, monkeypatch):
+def world(server, aws_env):
     server.reset()
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setenv("ROTATION_TF_TODAY", "2026-11-29")
     return lw.build(server)
 
 
@@ -527,11 +523,8 @@ def test_key_policy_fix_is_the_statement(world, tmp_path):
     assert world.ids["role"] in f["fix"] and "kms-key-policy-statements.json" in f["fix"]
 
 
-def test_read_values_checks_keys_without_showing_values(server, tmp_path, monkeypatch):
+def test_read_values_checks_keys_without_showing_values(server, tmp_path, aws_env):
     server.reset()
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("ROTATION_TF_TODAY", "2026-11-29")
     w = lw.build(server, value={"engine": "postgres", "username": "app", "password": "s3cr3t-Value-Never-Shown"})
     code, findings = run_doctor(w, tmp_path, read_values=True)
     assert code == 1

@@ -39,12 +39,8 @@ GROUP = f"/aws/lambda/{lw.FUNCTION}"
 
 
 @pytest.fixture
-def world(aws_server, monkeypatch):
+def world(aws_server, aws_env):
     aws_server.reset()
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setenv("ROTATION_TF_TODAY", "2026-11-29")
     return lw.build(aws_server)
 
 

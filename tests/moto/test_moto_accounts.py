@@ -58,13 +58,8 @@ class Account(harness.Account):
 
 
 @pytest.fixture
-def env(org_server, monkeypatch):
+def env(org_server, aws_env):
     org_server.reset()
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
-    monkeypatch.setenv("ROTATION_TF_TODAY", "2026-11-29")
     return org_server
 
 

@@ -45,11 +45,7 @@ def with_status(findings: list[dict[str, Any]], status: str) -> set[tuple[str, s
     return {(s, f["check"]) for f in findings if f["status"] == status for s in f["subjects"]}
 
 
-def test_what_before_apply_warns_of_the_apply_does(terraform, aws_server, tmp_path, monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setenv("ROTATION_TF_TODAY", "2026-11-29")
+def test_what_before_apply_warns_of_the_apply_does(terraform, aws_server, tmp_path, aws_env):
     aws_server.reset()
     w = lw.build(aws_server)
     lw.before_the_module(w)

@@ -164,10 +164,7 @@ def _without(doc: dict, sid: str, action: str | None) -> dict:
     return out
 
 
-def test_doctor_judges_what_the_applied_module_grants(terraform, moto, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+def test_doctor_judges_what_the_applied_module_grants(terraform, moto, tmp_path, aws_env, monkeypatch, capsys):
     started = time.monotonic()
     timings: dict[str, float] = {}
     w = World(moto, tmp_path)
