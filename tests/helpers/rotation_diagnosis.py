@@ -54,6 +54,7 @@ from typing import Any
 from unittest import mock
 
 from helpers.harness import ACCOUNT
+from helpers.log_readings import EXPECTED
 from helpers.rotation_world import STEPS, Function, Rotator
 
 EMULATOR = Path(__file__).resolve().parent / "lambda_emulator.py"
@@ -64,7 +65,7 @@ RESTART = "restart"  # the fix puts a new value: the service abandons the versio
 
 @dataclass
 class Fault:
-    scenario: str  # its name in tests/rotation/test_rotation_logs.py's EXPECTED (what the reading must say)
+    scenario: str  # its name in helpers/log_readings.py's EXPECTED (what the reading must say)
     secret: str
     fmt: str  # Lambda's log format: Text or JSON
     plant: Callable[[Diagnosis], None]
@@ -217,8 +218,9 @@ class Attempt:
 
 
 class Diagnosis:
-    def __init__(self, w: Any, rot: Rotator):
+    def __init__(self, w: Any, rot: Rotator, function_keys: dict[str, str]):
         self.w = w
+        self.function_keys = function_keys  # secret -> the key of the function that rotates it (the tier's cases)
         self.rot = rot
         self.sm = w.moto.client("secretsmanager", REGION)
         self.iam = w.moto.client("iam", REGION)
@@ -232,9 +234,7 @@ class Diagnosis:
     # -- Lambda: run AWS's code, ship its log ---------------------------------------------
 
     def function_of(self, secret: str) -> Function:
-        from test_rotation_real import CASES
-
-        return self.w.functions[next(c.function for c in CASES if c.secret == secret)]
+        return self.w.functions[self.function_keys[secret]]
 
     def attempt(self, secret: str, token: str, steps: tuple[str, ...], fmt: str) -> Attempt:
         """One Lambda execution environment running ``steps`` of a rotation, as Secrets Manager
@@ -357,18 +357,16 @@ def _by(audit: Any) -> dict[tuple[str, str], Any]:
     return {(s, f.check): f for f in audit.report.findings for s in f.subjects}
 
 
-def check_failures_diagnosed(w: Any, rot: Rotator) -> tuple[list[str], dict[str, Any]]:
+def check_failures_diagnosed(w: Any, rot: Rotator, function_keys: dict[str, str]) -> tuple[list[str], dict[str, Any]]:
     """The phase: (problems, timings and what doctor showed: ``shown``, the text and the failing
     last-rotation findings in JSON with the faults in, the text after the fixes; printed by the
     tier under ``-s``, and the source of docs/live-account.md's walk-through). Runs last: it
     leaves the faults fixed and every secret rotated, with other versions than before."""
-    from test_rotation_logs import EXPECTED
-
     from generator import formats
     from generator.terminal import Screen
 
     started = time.monotonic()
-    d = Diagnosis(w, rot)
+    d = Diagnosis(w, rot, function_keys)
     problems: list[str] = []
     before = d.doctor()
     baseline = {k: f.status for k, f in _by(before).items() if f.status != "pass"}

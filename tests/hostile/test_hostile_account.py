@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 from helpers import hostile_world as hw
+from helpers import rendered
 from helpers.cli import cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -356,8 +357,6 @@ def test_the_filled_manifest_generates_a_module_where_no_account_string_is_live(
 def test_the_diff_comment_and_the_readme_render_no_foreign_structure(
     account: hw.World, filled: Path, tmp_path: Path
 ) -> None:
-    from test_markdown_safety import _parse
-
     module = generated(filled, tmp_path / "out")
     readme = (module / "README.md").read_text(encoding="utf-8")
     run = cli("diff", "/dev/null", str(filled), "--format", "markdown", cwd=tmp_path)
@@ -366,7 +365,7 @@ def test_the_diff_comment_and_the_readme_render_no_foreign_structure(
                               "table", "thead", "tbody", "tr", "th", "td", "br", "hr", "blockquote"}),
                     (run.stdout, {"h3", "h4", "p", "strong", "code", "table", "thead", "tbody", "tr", "th", "td",
                                   "br", "details", "summary", "sub"})):  # fmt: skip
-        p = _parse(md)  # also: no invisible mark is rendered
+        p = rendered.parse(md)  # also: no invisible mark is rendered
         assert {t for t, _ in p.tags} <= own, {t for t, _ in p.tags} - own
         hrefs = {a.get("href") or "" for t, a in p.tags if t == "a"}
         assert all(re.match(r"https://(docs\.aws\.amazon\.com|registry\.terraform\.io|github\.com)/", h) for h in hrefs)
@@ -374,5 +373,5 @@ def test_the_diff_comment_and_the_readme_render_no_foreign_structure(
             rows = [r for r in block.splitlines() if r.startswith("|")]
             if rows:
                 assert len({len(re.split(r"(?<!\\)\|", r)) for r in rows}) == 1, rows
-    assert account.ids["role"] in _parse(readme).code  # the role path, whole, as code
+    assert account.ids["role"] in rendered.parse(readme).code  # the role path, whole, as code
     assert "`kw/null`" in run.stdout and "`f-null`" in run.stdout

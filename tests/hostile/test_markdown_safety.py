@@ -7,20 +7,16 @@ code element holding the value itself."""
 from __future__ import annotations
 
 import re
-from html import unescape
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 import yaml
 from helpers.paths import ROOT
+from helpers.rendered import parse as _parse
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from markdown_it import MarkdownIt
 
-from generator import api, markdown, render, terminal
-
-MD = MarkdownIt("commonmark").enable("table")
+from generator import api, markdown, render
 
 HOSTILE = [
     "/`|[click](https:evil.example)|`/",  # issue 26: a role path that rendered as a link
@@ -45,37 +41,6 @@ HOSTILE = [
     "",
     "x" * 2000,
 ]
-
-
-class _Tags(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.code: list[str] = []
-        self._in_code = 0
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
-        if tag == "code":
-            self._in_code += 1
-            self.code.append("")
-
-    def handle_endtag(self, tag):
-        if tag == "code":
-            self._in_code -= 1
-
-    def handle_data(self, data):
-        if self._in_code:
-            self.code[-1] += data
-
-
-def _parse(text: str) -> _Tags:
-    html = MD.render(text)
-    shown = unescape(html)  # what a browser shows: character references decoded
-    assert not [c for c in shown if c not in "\n\t" and terminal.hidden(c)], f"an invisible mark is rendered: {html!r}"
-    p = _Tags()
-    p.feed(html)
-    return p
 
 
 def _shown(value: str) -> str:

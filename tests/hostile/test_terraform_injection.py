@@ -1,7 +1,7 @@
 """Injection through terraform itself: ``hcl.align`` agrees with ``terraform fmt`` on
 hostile (unicode) keys, and ``terraform plan`` against moto shows the hostile values
 exactly. The escaping and the parsed output are tested without terraform in
-test_injection.py."""
+tests/hostile/test_injection.py (helpers/injection.py holds the manifests)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from helpers import plans
 from helpers.harness import tf_env
+from helpers.injection import FIXED, assert_module_says, hostile_samples, write_manifest
 from helpers.paths import ROOT
-from test_injection import FIXED, _hostile_samples, _write_manifest, assert_module_says
 
 from generator import api
 from generator.naming import secret_ident
@@ -23,12 +23,12 @@ pytestmark = pytest.mark.terraform
 
 def test_align_agrees_with_terraform_fmt(terraform, tmp_path: Path) -> None:
     """Many modules with unicode and punctuation in tag keys: terraform fmt changes nothing."""
-    samples = [FIXED] + _hostile_samples(25)
+    samples = [FIXED] + hostile_samples(25)
     for i, data in enumerate(samples):
         data = dict(data, module=f"m{i}")
         work = tmp_path / f"w{i}"
         work.mkdir()
-        assert api.generate(_write_manifest(work, data), tmp_path / "out").exit == api.Exit.OK
+        assert api.generate(write_manifest(work, data), tmp_path / "out").exit == api.Exit.OK
     proc = subprocess.run(
         [terraform.binary, "fmt", "-check", "-diff", "-recursive", str(tmp_path / "out")],
         capture_output=True,
@@ -47,7 +47,7 @@ def _hostile_case(folder: Path, worlds: plans.Worlds) -> plans.Case:
     shutil.copyfile(
         ROOT / "examples" / "build" / "rotator.zip", work / data["functions"]["packaged"]["package"]["filename"]
     )
-    manifest = _write_manifest(work, data)
+    manifest = write_manifest(work, data)
     assert api.generate(manifest, work / "out").exit == api.Exit.OK
     module_dir = work / "out" / "hostile"
     for fn in data["functions"].values():  # the plan reads each existing function (data.aws_lambda_function)

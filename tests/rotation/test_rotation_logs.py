@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 from helpers import paths
+from helpers.log_readings import EXPECTED
 
 from generator import api, aws_failures, rotation_logs
 from generator.rotation_logs import Plan
@@ -48,33 +49,6 @@ def _selected(doc: dict, secret_arn: str | None = None) -> list[dict]:
     terms = re.findall(r'\?"([^"]*)"', pattern)
     assert " ".join(f'?"{t}"' for t in terms) == pattern
     return [e for e in doc["events"] if any(t in e["message"] for t in terms)]
-
-
-# (scenario, step, cause, attribution, failed invocations, a text of the failing line)
-EXPECTED = [
-    ("password-changed", "setSecret", "no-version-logs-in", "secret", 3,
-     "Unable to log into database with previous, current, or pending secret"),
-    ("mariadb-password-changed", "setSecret", "no-version-logs-in", "secret", 1,
-     "Unable to log into database with previous, current, or pending secret"),
-    ("master-password-wrong", "setSecret", "master-login", "master", 1,
-     "Unable to log into database using credentials in master secret"),
-    ("username-too-long", "createSecret", "clone-too-long", "unnamed", 1,
-     "username length with _clone appended would exceed 63 characters"),
-    ("master-missing", "setSecret", "master-not-found", "sequence", 1, "ResourceNotFoundException"),
-    # the same under the module's grants: the role may read the manifest's master only
-    ("master-elsewhere", "setSecret", "master-elsewhere", "sequence", 1, "secretsmanager:GetSecretValue"),
-    ("database-closed", "setSecret", "no-version-logs-in", "secret", 1,
-     "Unable to log into database with previous, current, or pending secret"),
-    ("grant-removed", "createSecret", "denied", "secret", 1, "PutSecretValue"),
-    ("master-read-removed", "setSecret", "denied", "master", 1, "GetSecretValue"),
-    ("host-missing", "createSecret", "missing-field", "unnamed", 1, "host key is missing from secret JSON"),
-    ("wrong-engine", "createSecret", "wrong-engine", "unnamed", 1, "Database engine must be set to 'postgres'"),
-    ("not-master-host", "setSecret", "not-replica", "sequence", 1, "DescribeDBInstances"),
-    ("no-network", "", "timeout", "unnamed", 1, ""),
-    ("no-driver", "", "import-error", "function", 1, "No module named 'pg'"),
-    ("interleaved", "setSecret", "master-login", "master", 2,
-     "Unable to log into database using credentials in master secret"),
-]  # fmt: skip
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

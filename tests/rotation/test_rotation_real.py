@@ -416,7 +416,7 @@ def test_rotation_under_the_enforced_grants(world: World):
     from helpers.rotation_diagnosis import check_failures_diagnosed
 
     started = time.monotonic()
-    more, measured = check_failures_diagnosed(w, rot)
+    more, measured = check_failures_diagnosed(w, rot, {c.secret: c.function for c in CASES})
     problems += more
     w.timings["diagnosis"] = time.monotonic() - started
     shown = measured.pop("shown")

@@ -192,3 +192,35 @@ def test_a_planted_cycle_inside_a_subpackage_is_found() -> None:
     planted = "\n\ndef _planted() -> None:\n    from generator.live import commands  # noqa\n"
     found = cycles(import_graph(PACKAGE, {"generator.live.findings": planted}))
     assert any({"generator.live.findings", "generator.live.commands"} <= set(c) for c in found), found
+
+
+def _test_module_imports(source: str) -> list[tuple[str, int]]:
+    """The imports in ``source`` of a test module (``test_*``), top-level or lazy."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        found += [(n, node.lineno) for n in names if n.split(".")[-1].startswith("test_")]
+    return found
+
+
+def test_no_test_module_imports_another() -> None:
+    """tests/README.md: what two test files share lives in tests/helpers/. A test module that
+    imports another works only while pytest happens to have put that file's folder on
+    sys.path first, and it runs the other module's tests' imports and fixtures with it."""
+    found = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in sorted((ROOT / "tests").rglob("*.py"))
+        for name, line in _test_module_imports(path.read_text(encoding="utf-8"))
+    ]
+    assert not found, found
+
+
+def test_an_import_of_a_test_module_is_found() -> None:
+    lazy = "def f():\n    from test_markdown_safety import _parse\n"
+    assert _test_module_imports(lazy) == [("test_markdown_safety", 2)]
+    assert _test_module_imports("import helpers.injection\nfrom helpers import testing\n") == []
