@@ -560,7 +560,7 @@ def _raw_first_line(ln: Line) -> str:
 
 def _denied_fix(d: aws_failures.Denial, plan: Plan, step: str, secret_arn: str) -> tuple[str, str]:
     """(what was denied, the fix) of a denied call, by the grant that covers it."""
-    from generator.live import policy_eval
+    from generator import policy_eval
 
     if d.kms:
         c = CAUSES["kms-denied"]

@@ -18,7 +18,7 @@ Conditions follow https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_pol
 a key absent from the request makes a positive operator false and a negated one true,
 ``...IfExists`` true, and ``Null`` tests presence.
 
-It is written independently of ``generator/live/policy_eval.py`` (doctor's evaluator), and
+It is written independently of ``generator/policy_eval.py`` (doctor's evaluator), and
 tests/rotation/test_rotation_eval.py holds both to the same table of cases.
 
 Fails closed: :class:`CannotEvaluate` is raised for an operator it does not implement, a

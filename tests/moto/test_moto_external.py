@@ -19,7 +19,7 @@ import json
 from helpers.paths import ROOT
 
 from generator import api
-from generator.live.policy_eval import ALLOWED, IMPLICIT, Request, evaluate
+from generator.policy_eval import ALLOWED, IMPLICIT, Request, evaluate
 
 EXAMPLE = ROOT / "examples" / "external-secrets.yaml"
 

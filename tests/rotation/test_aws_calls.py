@@ -21,9 +21,8 @@ from helpers.aws_functions import environment_reads, function_files, read_calls,
 from helpers.cli import cli
 from helpers.hclparse import load_module, resources
 
-from generator import api, aws_calls
+from generator import api, aws_calls, policy_eval
 from generator.engines import ENGINES
-from generator.live import policy_eval
 from generator.manifest import Strategy
 
 ACCOUNT, REGION = "111122223333", "us-east-1"

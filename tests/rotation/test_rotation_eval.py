@@ -1,5 +1,5 @@
 """The rotation tier's IAM evaluation (tests/helpers/iam_strict.py), held to a table of cases, and
-doctor's evaluator (generator/live/policy_eval.py) held to the same table.
+doctor's evaluator (generator/policy_eval.py) held to the same table.
 
 Each moto defect that would make the rotation proof hollow (issue 18) has rows here, both
 ways (allowed and denied), so that a pass of the rotation tier cannot come from a check that
@@ -14,7 +14,7 @@ import pytest
 from helpers.iam_strict import Call, CannotEvaluate, decide
 from helpers.rotation_proxy import KMS_KEYS, SECRETS_KEYS
 
-from generator.live import policy_eval
+from generator import policy_eval
 
 ACCT = "111122223333"
 SECRET = f"arn:aws:secretsmanager:us-east-1:{ACCT}:secret:prod/orders/db-AbCdEf"

@@ -10,7 +10,7 @@ path the module can emit (tests/helpers/fake_account.py holds the account in dic
   role, grants passed; it fails, naming both requests;
 * for every path of aws_calls.paths() (the enumeration tests/rotation/test_aws_calls.py uses, so a new
   path joins by itself) with each combination of customer managed keys: the module's policy,
-  explicit and compact, allows every request (self-consistency, generator/live/policy_eval.py);
+  explicit and compact, allows every request (self-consistency, generator/policy_eval.py);
   taking away each statement, and each action of each statement, fails grants naming exactly
   the requests it granted; --before-apply says the apply grants them and counts what it lists.
 
@@ -27,8 +27,7 @@ from pathlib import Path
 import pytest
 from helpers import fake_account as gw
 
-from generator import aws_calls, policies
-from generator.live import policy_eval
+from generator import aws_calls, policies, policy_eval
 from generator.live.client import Denied
 
 RDS_MASTER = (

@@ -1,5 +1,5 @@
 """Managed external secrets (``external:``): the role Secrets Manager assumes, compared with
-AWS's example on mes-security, under the evaluator doctor uses (generator/live/policy_eval.py);
+AWS's example on mes-security, under the evaluator doctor uses (generator/policy_eval.py);
 the metadata limits at their exact boundaries; one role per manifest; the deployer's PassRole."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from helpers.paths import ROOT
 
 from generator import api, other_policies, partners
 from generator.errors import Failed
-from generator.live.policy_eval import ALLOWED, IMPLICIT, Request, evaluate
+from generator.policy_eval import ALLOWED, IMPLICIT, Request, evaluate
 
 EXAMPLE = ROOT / "examples" / "external-secrets.yaml"
 ACCOUNT, REGION = "111122223333", "us-east-1"

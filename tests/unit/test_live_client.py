@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from generator.live.client import Aws, Denied, NotFound, Unreachable
-from generator.live.policy_eval import ALLOWED, DENIED, IMPLICIT, UNSURE, Request, evaluate
+from generator.policy_eval import ALLOWED, DENIED, IMPLICIT, UNSURE, Request, evaluate
 
 
 class _Fake(BaseHTTPRequestHandler):

@@ -9,7 +9,7 @@ and the order they run in are built from the declarations (:mod:`generator.live.
 * :mod:`.secret` -- ``secret`` (it exists; every other check of a secret needs it);
 * :mod:`.keys` -- ``kms-key``, ``key-state``, ``key-policy``, ``master-secret``;
 * :mod:`.grants` -- ``grants``, ``grants-judges`` (the function's real role,
-  :mod:`generator.live.policy_eval`);
+  :mod:`generator.policy_eval`);
 * :mod:`.rotation` -- ``rotation``, ``schedule``, ``overdue``, ``pending``;
 * :mod:`.last_rotation` -- ``last-rotation`` (why a rotation failed, from its function's log);
 * :mod:`.external` -- managed external secrets: ``secret-type``, ``external-trust``,

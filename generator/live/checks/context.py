@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from generator import aws_calls, policies
 from generator import model as model_mod
-from generator.live import policy_eval as pe
+from generator import policy_eval as pe
 from generator.live.client import LiveError
 from generator.live.reader import Reader
 

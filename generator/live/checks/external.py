@@ -11,7 +11,7 @@ from functools import partial
 from typing import Any
 
 from generator import policies
-from generator.live import policy_eval as pe
+from generator import policy_eval as pe
 from generator.live.checks.check import ASFF_ROLE, ASFF_SECRET, BY_PARTNER, SM_GUIDE, SecretSubject, secret_check
 from generator.live.checks.context import or_else, secret_id
 from generator.live.checks.secret import SECRET_EXISTS

@@ -1,6 +1,6 @@
 """``grants`` (subject: the secret's name): the function's real role allows every request
 the rotation makes for the secret on its path, by evaluating the role's inline, attached and
-boundary policies (:mod:`generator.live.policy_eval`) and the key policies
+boundary policies (:mod:`generator.policy_eval`) and the key policies
 (https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotating-secrets-required-permissions-function.html).
 
 The requests are the module's own (:func:`generator.policies.secret_requests`, from the table
@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from generator.live import policy_eval as pe
+from generator import policy_eval as pe
 from generator.live.checks.check import APPLY_DOES, ASFF_ROLE, BY_FUNCTION, SM_GUIDE, SecretSubject, secret_check
 from generator.live.checks.context import or_else
 from generator.live.checks.function import FUNCTION_EXISTS
