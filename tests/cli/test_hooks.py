@@ -144,9 +144,9 @@ def test_pre_commit_try_repo(infra: Path, tmp_path: Path, wheelhouse: Wheelhouse
     env.update(wheelhouse.env)
     env["PRE_COMMIT_HOME"] = str(tmp_path / "pre-commit-home")
 
-    def try_repo(hook_id: str) -> subprocess.CompletedProcess:
+    def try_repo(*hook_id: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [pre_commit, "try-repo", str(ROOT), hook_id, "--all-files", "--color", "never"],
+            [pre_commit, "try-repo", str(ROOT), *hook_id, "--all-files", "--color", "never"],
             cwd=infra,
             capture_output=True,
             text=True,
@@ -154,14 +154,17 @@ def test_pre_commit_try_repo(infra: Path, tmp_path: Path, wheelhouse: Wheelhouse
             env=env,
         )
 
-    proc = try_repo("rotation-tf-check")
+    # Each try-repo installs the hook environment anew (in a store of its own), so the first
+    # run runs every hook of the repository, in the order .pre-commit-hooks.yaml lists them:
+    # the check on the missing modules, then the generate hook.
+    proc = try_repo()
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "MISSING: out/rotation/versions.tf" in proc.stdout
+    check, generate = proc.stdout.split("rotation-tf regenerates modules..", 1)
+    assert "- hook id: rotation-tf-check\n- exit code: 1\n" in check, proc.stdout
+    assert "MISSING: out/rotation/versions.tf" in check
     assert "docker-compose" not in proc.stdout
-
-    proc = try_repo("rotation-tf-generate")
-    assert proc.returncode == 1, proc.stdout + proc.stderr  # new files: the hook itself fails
-    assert "files changed; review and stage them" in proc.stdout
+    assert "- hook id: rotation-tf-generate\n- exit code: 1\n" in generate, proc.stdout  # new files: it fails
+    assert "files changed; review and stage them" in generate
     assert (infra / "out" / "payments-rotation" / "iam.tf").is_file()
 
     git(infra, "add", "-A")

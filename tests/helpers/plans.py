@@ -1,6 +1,10 @@
-"""Plan-only cases in one root: one ``terraform validate``, ``plan`` and ``show -json`` for
-all of them, instead of one of each per case (each command loads the provider and its
-schema, which costs more than planning the cases themselves; tests/helpers/harness.py).
+"""Plan-only cases in one root: one ``terraform plan`` and ``show -json`` for all of them,
+instead of one of each per case (each command loads the provider and its schema, which costs
+more than planning the cases themselves; tests/helpers/harness.py). The plan validates the
+configuration first (its implied validation check: the same checks as ``terraform
+validate``, which adds only that it ignores variable values, and these roots have none;
+https://developer.hashicorp.com/terraform/cli/commands/validate), so no separate validate
+runs.
 
 A test file registers a case with :func:`case`: a function that writes its module into a
 scratch folder and puts into moto what its plan reads (existing functions, secrets looked
@@ -112,7 +116,6 @@ def plan_all(tf: Terraform, moto: MotoServer, base: Path) -> Results:
     root = Root(tf, base / "root", modules=modules)
     try:
         root.init()
-        root.run("validate", "-no-color")
         root.run("plan", "-input=false", "-no-color", "-lock=false", "-out=tfplan", timeout=900)
         plan = json.loads(root.run("show", "-json", "tfplan", timeout=900).stdout)
     except AssertionError as exc:  # a terraform command failed: every case did

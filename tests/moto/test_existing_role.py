@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers.harness import Root
+from helpers.harness import Module, MotoServer, Root
 from helpers.lifecycle import (
     HARNESS_ROLE,
     HARNESS_ROLE_PATH,
@@ -85,15 +85,16 @@ def _apply(terraform, moto, tmp_path: Path, manifest: Path) -> tuple[Root, objec
     return root, result.module
 
 
-@pytest.mark.parametrize("mode", ["execution_role_arn", "read_at_plan_time"])
-def test_grants_land_on_the_role_the_function_runs_as(terraform, moto, tmp_path: Path, mode: str) -> None:
-    world, managed = _world(moto)
-    manifest = _manifest(tmp_path, world, ROLE_ARN if mode == "execution_role_arn" else None)
-    root, m = _apply(terraform, moto, tmp_path, manifest)
-    files = {p.name: p.read_text() for p in (tmp_path / "out" / "orders").iterdir()}
-    assert 'resource "aws_iam_role"' not in files["iam.tf"] and "aws_iam_role_policies_exclusive" not in files["iam.tf"]
-    root.run("apply", "-auto-approve", "-input=false", "-no-color", "-lock=false")
+# The cases that apply take the same steps, so they share one root (one terraform command
+# per step for all): each case's module has a provider and a moto server of its own, so no
+# case sees another's roles or policies.
+GRANT_MODES = ("execution_role_arn", "read_at_plan_time")
+NEW_ROLE = "new_role"  # without execution_role_arn, as read_at_plan_time; its function changes role
 
+
+def _check_granted(world: World, m, managed: str, outputs: dict) -> None:
+    """The role the function runs as allows the four actions on each of its secrets and on
+    nothing else; the role's own policy and attachment are untouched; no role was made."""
     iam, lam, sm = world.client("iam"), world.client("lambda"), world.client("secretsmanager")
     role_arn = lam.get_function(FunctionName=FUNCTION)["Configuration"]["Role"]
     assert role_arn == ROLE_ARN
@@ -115,16 +116,67 @@ def test_grants_land_on_the_role_the_function_runs_as(terraform, moto, tmp_path:
     assert iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"] == render._trust_policy()
     # No made-up role: the account holds exactly the role the harness made.
     assert {r["RoleName"] for r in iam.list_roles()["Roles"]} == {HARNESS_ROLE}
-    outputs = json.loads(root.run("output", "-json").stdout)["rotation"]["value"]
     assert outputs["role_arns"] == {"orders": ROLE_ARN} and outputs["role_names"] == {"orders": HARNESS_ROLE}
 
-    code, planned = root.plan_changes()
-    assert code == 0, f"second plan is not empty: {planned}"
 
-    root.run("destroy", "-auto-approve", "-input=false", "-no-color", "-lock=false")
-    assert iam.list_role_policies(RoleName=role)["PolicyNames"] == ["legacy-app-own"]
-    assert [a["PolicyArn"] for a in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]] == [managed]
-    assert len(role_policies(iam, role)) == 2
+def test_grants_land_on_the_role_the_function_runs_as_and_follow_a_new_one(terraform, tmp_path: Path) -> None:
+    """With execution_role_arn and with the role read at plan time, the grants land on the
+    role the function runs as (checked in the account), the re-plan is empty, and destroy
+    leaves the role as it was before the module. Without execution_role_arn the module
+    follows the function: after someone gives the function another role, the next plan
+    replaces the policy onto that role, and the apply leaves the old role as it was."""
+    servers: dict[str, MotoServer] = {}
+    try:
+        cases: dict[str, tuple[World, str, object]] = {}
+        modules = []
+        for case in (*GRANT_MODES, NEW_ROLE):
+            servers[case] = server = MotoServer().start()
+            world, managed = _world(server)
+            (tmp_path / case).mkdir()
+            manifest = _manifest(tmp_path / case, world, ROLE_ARN if case == "execution_role_arn" else None)
+            result = api.generate(manifest, tmp_path / case / "out")
+            assert result.exit == api.Exit.OK, [str(d) for d in result.diagnostics]
+            iam_tf = (result.target / "iam.tf").read_text()
+            assert 'resource "aws_iam_role"' not in iam_tf and "aws_iam_role_policies_exclusive" not in iam_tf
+            cases[case] = (world, managed, result.module)
+            modules.append(Module(case, result.target, REGION, server.url))
+        root = Root(terraform, tmp_path / "root", modules=modules)
+        root.init()
+        root.apply()
+        outputs = json.loads(root.run("output", "-json").stdout)
+        for case in GRANT_MODES:
+            world, managed, m = cases[case]
+            _check_granted(world, m, managed, outputs[case]["value"])
+
+        world, _, m = cases[NEW_ROLE]
+        other = world.role(f"arn:aws:iam::{ACCOUNT}:role/some/path/other-exec")
+        world.client("lambda").update_function_configuration(FunctionName=FUNCTION, Role=other)
+        _code, planned = root.plan_changes(out="tfplan")
+        for case in GRANT_MODES:
+            assert Root.of_module(planned, case) == {}, f"{case}: second plan is not empty: {planned}"
+        assert Root.of_module(planned, NEW_ROLE) == {
+            "module.rotation.aws_iam_role_policy.orders": ["delete", "create"]
+        }, planned
+        root.apply_plan()
+        iam = world.client("iam")
+        (fn,) = m.functions
+        assert iam.list_role_policies(RoleName="other-exec")["PolicyNames"] == [fn.policy_name]
+        assert iam.list_role_policies(RoleName=HARNESS_ROLE)["PolicyNames"] == ["legacy-app-own"]
+        for name in SECRETS:
+            assert role_allows(iam, "other-exec", "secretsmanager:PutSecretValue", world.secret_arns[name])
+
+        root.run("destroy", "-auto-approve", "-input=false", "-no-color", "-lock=false")
+        for case in GRANT_MODES:
+            world, managed, _m = cases[case]
+            iam = world.client("iam")
+            assert iam.list_role_policies(RoleName=HARNESS_ROLE)["PolicyNames"] == ["legacy-app-own"], case
+            assert [
+                a["PolicyArn"] for a in iam.list_attached_role_policies(RoleName=HARNESS_ROLE)["AttachedPolicies"]
+            ] == [managed], case
+            assert len(role_policies(iam, HARNESS_ROLE)) == 2, case
+    finally:
+        for server in servers.values():
+            server.stop()
 
 
 def test_plan_fails_when_the_function_runs_as_another_role(terraform, moto, tmp_path: Path) -> None:
@@ -140,23 +192,3 @@ def test_plan_fails_when_the_function_runs_as_another_role(terraform, moto, tmp_
     text = " ".join((plan.stdout + plan.stderr).split())
     assert f"Function {FUNCTION} runs as {other}, not as {ROLE_ARN}" in text, text
     assert "Set execution_role_arn to the role the function runs as" in text, text
-
-
-def test_a_new_role_on_the_function_moves_the_grants(terraform, moto, tmp_path: Path) -> None:
-    """Without execution_role_arn the module follows the function: after someone gives the
-    function another role, the next plan replaces the policy onto that role, and the apply
-    leaves the old role as it was before the module."""
-    world, _ = _world(moto)
-    root, m = _apply(terraform, moto, tmp_path, _manifest(tmp_path, world, None))
-    root.run("apply", "-auto-approve", "-input=false", "-no-color", "-lock=false")
-    other = world.role(f"arn:aws:iam::{ACCOUNT}:role/some/path/other-exec")
-    world.client("lambda").update_function_configuration(FunctionName=FUNCTION, Role=other)
-    code, planned = root.plan_changes(out="tfplan")
-    assert code == 2 and planned == {"module.rotation.aws_iam_role_policy.orders": ["delete", "create"]}, planned
-    root.apply_plan()
-    iam = world.client("iam")
-    (fn,) = m.functions
-    assert iam.list_role_policies(RoleName="other-exec")["PolicyNames"] == [fn.policy_name]
-    assert iam.list_role_policies(RoleName=HARNESS_ROLE)["PolicyNames"] == ["legacy-app-own"]
-    for name in SECRETS:
-        assert role_allows(iam, "other-exec", "secretsmanager:PutSecretValue", world.secret_arns[name])

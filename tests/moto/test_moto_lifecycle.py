@@ -1,6 +1,6 @@
 """The whole life of every example's module against real Terraform and moto.
 
-generate -> init (offline mirror) -> fmt -check -> validate -> apply -> verify what the API
+generate -> init (offline mirror) -> fmt -check -> apply (which validates first) -> verify what the API
 holds against the model -> plan -detailed-exitcode (empty) -> the CI regeneration flow
 (add a secret, change a schedule, move a secret to another function, remove a secret; each
 plan touches exactly the resources the model change implies; apply that plan; empty
@@ -224,7 +224,6 @@ def _run(terraform, path: Path, live: list[Case], modules: list[Module]) -> None
             assert run.returncode == 0, run.stdout + run.stderr
 
         case.check(fmt)
-    root.run("validate", "-no-color")
     root.apply()
     for case in live:
 

@@ -2,7 +2,8 @@
 
 The plan runs against a moto server on 127.0.0.1: secrets given by name are looked up
 through the API, so moto holds them (with a first version) as they would exist in AWS.
-Every example is a plan-only case of tests/helpers/plans.py: one root validates and plans them all,
+Every example is a plan-only case of tests/helpers/plans.py: one root plans them all (the plan
+validates the configuration first),
 and each test reads its module's part of the plan.
 """
 

@@ -4,12 +4,13 @@
   length check counts it; one ``generate`` run refuses two manifests of one account that
   would create the same IAM name, naming both manifests.
 * Apply tier: one manifest per region for one account, with the same function keys, both
-  applied to the same moto server (one account, two provider regions). Both applies
-  succeed, IAM holds both roles, each function runs as its own region's role, and both
-  re-plans are empty. The negative control applies the same two manifests with
-  ``roles.region_in_names: false`` (generated in two separate runs, as two repositories
-  would): the second apply fails with EntityAlreadyExists, so the positive case is a real
-  proof and not a setup that could never collide.
+  applied to the same moto server (one account, two provider regions; both modules in one
+  root, one terraform command per step for both). The apply succeeds, IAM holds both roles,
+  each function runs as its own region's role, and both modules' re-plans are empty. The
+  negative control applies the same two manifests with ``roles.region_in_names: false``
+  (generated in two separate runs, as two repositories would): one of the two role
+  creations fails with EntityAlreadyExists, so the positive case is a real proof and not a
+  setup that could never collide.
 """
 
 from __future__ import annotations
@@ -200,11 +201,12 @@ def test_every_clash_between_manifests_is_reported_in_both_files(tmp_path: Path)
 # Apply tier: two regions of one account in one moto server
 
 
-def _apply_both(terraform, moto, tmp_path: Path, in_names: bool, together: bool) -> list:
-    from helpers.harness import Root
+def _apply_both(terraform, moto, tmp_path: Path, in_names: bool, together: bool) -> tuple:
+    """Both manifests' modules in one root, each with a provider of its own region on the same
+    moto server (one account): one terraform command applies both, as two applies would."""
+    from helpers.harness import Module, Root
     from helpers.lifecycle import World
 
-    roots = []
     modules = {}
     for region in REGIONS:
         path = _write(tmp_path / "repo", f"{region}.yaml", _manifest(region, in_names=in_names))
@@ -218,41 +220,45 @@ def _apply_both(terraform, moto, tmp_path: Path, in_names: bool, together: bool)
         m = api.validate(tmp_path / "repo" / f"{region}.yaml").module
         modules[region] = m
         World(moto, region).provide(m)
-        root = Root(
-            terraform, tmp_path / f"root-{region}", tmp_path / "repo" / "out" / region, region=region, endpoint=moto.url
-        )
-        root.init()
-        roots.append((region, m, root))
-    return roots
+    root = Root(
+        terraform,
+        tmp_path / "root",
+        modules=[Module(region, tmp_path / "repo" / "out" / region, region, moto.url) for region in REGIONS],
+    )
+    root.init()
+    return root, modules
 
 
 @pytest.mark.moto
 @pytest.mark.terraform
 def test_two_regions_of_one_account_apply_side_by_side(terraform, moto, tmp_path: Path) -> None:
-    roots = _apply_both(terraform, moto, tmp_path, in_names=True, together=True)
-    for _region, _m, root in roots:
-        root.run("apply", "-auto-approve", "-input=false", "-no-color", "-lock=false")
+    root, modules = _apply_both(terraform, moto, tmp_path, in_names=True, together=True)
+    root.apply()
     iam = moto.client("iam")
     held = {r["RoleName"] for r in iam.list_roles()["Roles"]}
     assert {"team-pg-rotation-use1", "team-pg-rotation-euw1"} <= held, held
-    for region, m, root in roots:
+    code, planned = root.plan_changes()
+    for region, m in modules.items():
         fn = m.functions[0]
         config = moto.client("lambda", region).get_function_configuration(FunctionName=fn.function_name)
         assert config["Role"].endswith(f":role/team-pg-rotation-{aws.region_short(region)}"), config["Role"]
         policy = iam.get_role_policy(RoleName=fn.role_name, PolicyName=fn.policy_name)["PolicyDocument"]
         assert f":{region}:" in str(policy) and f":{REGIONS[1 - REGIONS.index(region)]}:" not in str(policy)
-        code, planned = root.plan_changes()
-        assert code == 0, f"{region}: second plan is not empty: {planned}"
+        assert root.of_module(planned, region) == {}, f"{region}: second plan is not empty: {planned}"
+    assert code == 0, planned
 
 
 @pytest.mark.moto
 @pytest.mark.terraform
 def test_negative_control_without_the_region_the_second_apply_fails(terraform, moto, tmp_path: Path) -> None:
-    roots = _apply_both(terraform, moto, tmp_path, in_names=False, together=False)
-    (_r1, _m1, first), (_r2, _m2, second) = roots
-    first.run("apply", "-auto-approve", "-input=false", "-no-color", "-lock=false")
-    run = second.run("apply", "-auto-approve", "-input=false", "-no-color", "-lock=false", check=False)
+    """The same two modules without the region in their role names, generated in two separate
+    runs as two repositories would: one of the two role creations fails (which one is the
+    "second" is the order the apply reaches them)."""
+    root, _modules = _apply_both(terraform, moto, tmp_path, in_names=False, together=False)
+    run = root.apply(check=False)
     assert run.returncode != 0 and "EntityAlreadyExists" in run.stdout + run.stderr, run.stdout + run.stderr
+    held = [r["RoleName"] for r in moto.client("iam").list_roles()["Roles"]]
+    assert held.count("team-pg-rotation") == 1, held
 
 
 # --------------------------------------------------------------------------------------
