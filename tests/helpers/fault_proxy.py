@@ -13,7 +13,7 @@ from then on each request the fault matches gets the fault instead of moto's ans
 * ``close``: the connection is closed (FIN) without an answer.
 
 ``after``: how many answers of matching requests go through before the fault starts (0: at
-the first); ``match``: the operation the fault is about (``GetSecretValue``; empty: every
+the first; botocore's retries are not counted); ``match``: the operation the fault is about (``GetSecretValue``; empty: every
 request); ``times``: how many requests it hits (None: every one from then on, as an endpoint
 that died).
 
@@ -78,6 +78,7 @@ class FaultProxy:
     max_requests: int = 2000
     lifetime: float = 120.0
     requests: list[str] = field(default_factory=list)  # the operation of every request, in order
+    first_attempts: list[str] = field(default_factory=list)  # the same without botocore's retries
     faulted: list[str] = field(default_factory=list)  # the operation of every request that got the fault
     url: str = ""
 
@@ -105,14 +106,21 @@ class FaultProxy:
         self._server.server_close()
         self._thread.join(timeout=5)
 
-    def decide(self, op: str) -> str | None:
-        """Record the request; the fault it gets, or None (forwarded)."""
+    def decide(self, op: str, attempt: int = 1) -> str | None:
+        """Record the request; the fault it gets, or None (forwarded). A retry (botocore's
+        ``amz-sdk-request: attempt=N``, N > 1) does not count towards ``after``: a read
+        timeout on a loaded machine makes botocore send one, which would otherwise move the
+        fault to an earlier call than the test placed it at; once the fault has started, a
+        retry gets it as the first attempt did."""
         with self._lock:
             self.requests.append(op)
+            if attempt == 1:
+                self.first_attempts.append(op)
             f = self.fault
             if f is None or (f.match and f.match != op):
                 return None
-            self._matched += 1
+            if attempt == 1:
+                self._matched += 1
             if self._matched <= f.after:
                 return None
             if f.times is not None and len(self.faulted) >= f.times:
@@ -136,6 +144,12 @@ class FaultProxy:
             conn.close()
 
 
+def attempt(headers: Any) -> int:
+    """Which attempt of a call a request is, from botocore's ``amz-sdk-request`` header."""
+    m = re.search(r"attempt=(\d+)", headers.get("amz-sdk-request") or "")
+    return int(m.group(1)) if m else 1
+
+
 def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -145,7 +159,7 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             if len(proxy.requests) >= proxy.max_requests:
                 self.close_connection = True
                 return
-            kind = proxy.decide(operation(self.headers, self.path, body))
+            kind = proxy.decide(operation(self.headers, self.path, body), attempt(self.headers))
             if kind in ("stall", "close", "reset"):
                 if kind == "stall":
                     proxy._stop.wait(proxy.stall)

@@ -167,8 +167,8 @@ def reads_per_account(two) -> int:
         mp.setenv("ROTATION_TF_TODAY", "2026-11-29")
         code, _ = doctor(probe.url, paths, assume=AssumeRole(ROLE), max_accounts=1)
     assert code == 0
-    total = probe.requests.count("GetSecretValue")
-    assert total and total % 2 == 0, probe.requests
+    total = probe.first_attempts.count("GetSecretValue")
+    assert total and total % 2 == 0, probe.first_attempts
     return total // 2
 
 
@@ -246,3 +246,23 @@ def test_a_deep_value_is_judged_alone_and_every_other_secret_still_read(one, tmp
     )
     assert "nested deeper than 32 levels" in found.read_text() and "it is not JSON" in found.read_text()
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_retry_does_not_move_the_fault() -> None:
+    """On a loaded machine a slow answer makes botocore retry (read timeout): the retry must not
+    count towards ``after``, or the mid-run fault lands on an earlier call (A's last read
+    instead of B's second, as a CI run once saw); once the fault started, retries get it too."""
+    proxy = FaultProxy("http://127.0.0.1:9", Fault("stall", after=2, match="GetSecretValue"))
+    try:
+        decisions = [
+            proxy.decide("GetSecretValue", 1),
+            proxy.decide("GetSecretValue", 2),  # a retry of the first: not counted
+            proxy.decide("ListSecrets", 1),  # another operation: not counted
+            proxy.decide("GetSecretValue", 1),
+            proxy.decide("GetSecretValue", 1),  # the third answer: the fault starts
+            proxy.decide("GetSecretValue", 2),  # its retry gets it too
+        ]
+    finally:
+        proxy._server.server_close()
+    assert decisions == [None, None, None, None, "stall", "stall"]
+    assert proxy.first_attempts == ["GetSecretValue", "ListSecrets", "GetSecretValue", "GetSecretValue"]
