@@ -31,8 +31,8 @@ from generator.live.accounts import AssumeRole
 
 pytestmark = [pytest.mark.moto]
 
-TIMEOUT, ATTEMPTS = 0.5, 2
-STALL = 2.0  # the proxy's stall: longer than TIMEOUT, on every attempt
+TIMEOUT, ATTEMPTS = 1.0, 2  # a second: moto on a loaded 2-core CI machine answers well within it
+STALL = 2.5  # the proxy's stall: longer than TIMEOUT, on every attempt
 A, B = "111111111111", "222222222222"
 ROLE = "RotationTfReadOnly"
 DEEP = "[" * 20_000 + "]" * 20_000  # a value nested 20,000 deep (issue 26: RecursionError in json.loads)
