@@ -44,6 +44,7 @@ def report(result: Result) -> None:
 
 def generate(manifests: list[Path], out: Path, check: bool, fail_on_change: bool, color: str) -> int:
     from generator import hookcache
+    from generator.exits import Exit
 
     if check:
         hits = [hookcache.checked(m, out) for m in manifests]
@@ -57,10 +58,9 @@ def generate(manifests: list[Path], out: Path, check: bool, fail_on_change: bool
                     echo(message, err=True)
             for folder in folders:
                 echo(f"{folder} is up to date.", err=True)
-            return 0
+            return Exit.OK
 
     from generator import api
-    from generator.exits import Exit
 
     results = api.generate_many(manifests, out, check=check)
     for manifest, result in zip(manifests, results, strict=True):
