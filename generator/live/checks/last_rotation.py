@@ -136,7 +136,7 @@ def last_rotation(on: SecretSubject) -> None:
                f"{_shown(signs)}; the function's log group {group} does not exist: the function has never logged there "
                "(Secrets Manager never invoked it, or its role may not write logs), or it logs to another group",
                f"see the permission check (Secrets Manager must be allowed to invoke {fn.function_name}); let its role "
-               f"call logs:CreateLogGroup, logs:CreateLogStream and logs:PutLogEvents; {_again(arn, pending)}",
+               f"call logs:CreateLogGroup, logs:CreateLogStream and logs:PutLogEvents; {rotation.rotate_again(arn, pending)}",
                cause=explained, details=base)  # fmt: skip
         return
     events, complete = got
@@ -162,18 +162,8 @@ def last_rotation(on: SecretSubject) -> None:
         message = (f"{_shown(signs)}; {group} holds no invocation for the secret since {since}: Secrets Manager did not "
                    "invoke the function for it, or the log's retention dropped them")  # fmt: skip
     on.add(LAST_ROTATION, UNKNOWN, message,
-           f"see the permission check and the function's log retention; {_again(arn, pending)}", cause=explained,
+           f"see the permission check and the function's log retention; {rotation.rotate_again(arn, pending)}", cause=explained,
            details={**base, "invocations": reading.invocations})  # fmt: skip
-
-
-def _again(arn: str, pending: str) -> str:
-    """How to rotate again: RotateSecret returns an error while a version other than AWSCURRENT's
-    holds AWSPENDING (API_RotateSecret), so that version is dropped first."""
-    rotate = f"aws secretsmanager rotate-secret --secret-id {arn}"
-    if not pending:
-        return f"then rotate again: {rotate}"
-    return (f"then drop the pending version (aws secretsmanager update-secret-version-stage --secret-id {arn} "
-            f"--version-stage AWSPENDING --remove-from-version-id {pending}) and rotate again: {rotate}")  # fmt: skip
 
 
 def _failed(on: SecretSubject, f: rotation_logs.Failure, arn: str, group: str, base: dict[str, Any], pending: str,
@@ -192,7 +182,7 @@ def _failed(on: SecretSubject, f: rotation_logs.Failure, arn: str, group: str, b
     elif "rotate again" in f.fix:
         again = ""
     else:
-        again = "; " + _again(arn, "")
+        again = "; " + rotation.rotate_again(arn, "")
     details = {
         **base,
         "step": f.step,

@@ -146,11 +146,8 @@ PENDING = secret_check(
 
 @PENDING.judged_by
 def pending(on: SecretSubject) -> None:
-    """Whether or not rotation is on: a version left pending fails the first rotation too.
-    The fix drops it before rotating again: "If the AWSPENDING staging label is present but not
-    attached to the same version as AWSCURRENT, then any later invocation of RotateSecret assumes
-    that a previous rotation request is still in progress and returns an error"
-    (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotateSecret.html)."""
+    """Whether or not rotation is on: a version left pending fails the first rotation too; the
+    fix drops it before rotating again (:func:`rotate_again`)."""
     fn, d = on.fn, on.d
     stuck = sorted(
         v
@@ -166,10 +163,21 @@ def pending(on: SecretSubject) -> None:
              "\"A previous rotation isn't complete\". The usual causes: the function could not reach Secrets Manager or the "
              "database (a timeout: no endpoint or NAT route, or a security group), the role or key policy lacks a grant, or "
              "the database refused the new password",
-             f"read the function's logs (/aws/lambda/{fn.function_name}) and fix the cause; then drop the pending version "
-             f"(aws secretsmanager update-secret-version-stage --secret-id {d['ARN']} --version-stage AWSPENDING "
-             f"--remove-from-version-id {v}), since RotateSecret returns an error while it is there, and rotate again "
-             f"(aws secretsmanager rotate-secret --secret-id {d['ARN']}) ({TROUBLESHOOT})")  # fmt: skip
+             f"read the function's logs (/aws/lambda/{fn.function_name}) and fix the cause; "
+             f"{rotate_again(d['ARN'], v)} ({TROUBLESHOOT})")  # fmt: skip
+
+
+def rotate_again(arn: str, pending: str) -> str:
+    """How to rotate again (``pending``: the version left holding AWSPENDING, or ""): "If the
+    AWSPENDING staging label is present but not attached to the same version as AWSCURRENT, then
+    any later invocation of RotateSecret assumes that a previous rotation request is still in
+    progress and returns an error" (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_RotateSecret.html),
+    so that version is dropped first."""
+    rotate = f"aws secretsmanager rotate-secret --secret-id {arn}"
+    if not pending:
+        return f"then rotate again: {rotate}"
+    return (f"then drop the pending version (aws secretsmanager update-secret-version-stage --secret-id {arn} "
+            f"--version-stage AWSPENDING --remove-from-version-id {pending}) and rotate again: {rotate}")  # fmt: skip
 
 
 def allowed(schedule: model_mod.Schedule) -> timedelta:
