@@ -33,6 +33,7 @@ import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -46,7 +47,7 @@ def required() -> bool:
     return os.environ.get("CI", "").lower() == "true" or os.environ.get(REQUIRE_ENV) == "1"
 
 
-def skip_or_fail(reason: str) -> None:
+def skip_or_fail(reason: str) -> NoReturn:
     if required():
         pytest.fail(f"{reason}; mandatory under CI=true / {REQUIRE_ENV}=1")
     pytest.skip(reason)
