@@ -28,10 +28,6 @@ if TYPE_CHECKING:  # boto3 is imported only when a command talks to AWS
     from generator.live.client import LiveError, ServiceFailure
     from generator.source import Source
 
-# the codes of generator.exits, under this module's earlier names
-EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_UNREACHABLE = Exit.OK, Exit.CHANGED, Exit.USAGE, Exit.UNREADABLE
-EXIT_INTERNAL = Exit.INTERNAL
-
 
 @dataclass(frozen=True)
 class Connection:
@@ -89,7 +85,7 @@ def _failed(exc: LiveError | ServiceFailure, conn: Connection, region: str) -> i
     from generator.live.client import failure_line
 
     _err(f"AWS failed at {_where(conn, region)}: {failure_line(exc)}; nothing was reported")
-    return EXIT_UNREACHABLE
+    return Exit.UNREADABLE
 
 
 # ---- doctor ------------------------------------------------------------------------------
@@ -254,7 +250,7 @@ def doctor(
 
     out = out or sys.stdout
     if _bad_region(conn):
-        return EXIT_USAGE
+        return Exit.USAGE
     paths = [manifests] if isinstance(manifests, Path) else list(manifests)
     audits: list[Audit] = []
     bad = False
@@ -286,7 +282,7 @@ def doctor(
     for problem in problems:
         _err(problem)
     if bad or problems or not audits:
-        return EXIT_USAGE
+        return Exit.USAGE
     from generator.live.doctor import Doctor
 
     classic = len(audits) == 1 and assume is None
@@ -297,7 +293,7 @@ def doctor(
                 caller.identify()
             except Unreachable as exc:
                 _err(f"cannot reach AWS at {_where(conn, first_region)}: {exc}")
-                return EXIT_UNREACHABLE
+                return Exit.UNREADABLE
             except (ServiceFailure, LiveError) as exc:
                 return _failed(exc, conn, first_region)
 
@@ -358,7 +354,7 @@ def doctor(
             error = audits[0].error
             if isinstance(error, Unreachable):
                 _err(f"cannot reach AWS at {_where(conn, first_region)}: {error}")
-                return EXIT_UNREACHABLE
+                return Exit.UNREADABLE
             return _failed(error, conn, first_region)
         for audit in audits:
             _stamped(audit)
@@ -387,10 +383,10 @@ def doctor_exit(audits: list[Audit], accepted: frozenset[str], delivered: bool =
     from generator.live.findings import unseen
 
     if any(a.unreadable for a in audits) or not delivered:
-        return EXIT_UNREACHABLE
+        return Exit.UNREADABLE
     if any(unseen(a.report.findings, accepted) for a in audits):
-        return EXIT_UNREACHABLE
-    return EXIT_FAIL if any(a.report.failed for a in audits) else EXIT_OK
+        return Exit.UNREADABLE
+    return Exit.CHANGED if any(a.report.failed for a in audits) else Exit.OK
 
 
 def allow_unknown_problems(names: Sequence[str]) -> list[str]:
@@ -476,10 +472,10 @@ def caller_policy(which: str, read_values: bool, to_security_hub: bool, assume_r
         problems = AssumeRole(assume_role).problems()
         if problems:
             _err(problems[0])
-            return EXIT_USAGE
+            return Exit.USAGE
         doc = cross_account(which, assume_role, read_values, to_security_hub)
     sys.stdout.write(json.dumps(doc, indent=2) + "\n")
-    return EXIT_OK
+    return Exit.OK
 
 
 # ---- discover ----------------------------------------------------------------------------
@@ -492,23 +488,23 @@ def discover(conn: Connection, *, out_path: Path | None, read_values: bool = Fal
     out = out or sys.stdout
     assert conn.region
     if _bad_region(conn):
-        return EXIT_USAGE
+        return Exit.USAGE
     try:
         aws = _open(conn, conn.region, DISCOVER_SERVICES)
     except Unreachable as exc:
         _err(f"cannot reach AWS at {_where(conn, conn.region)}: {exc}")
-        return EXIT_UNREACHABLE
+        return Exit.UNREADABLE
     try:
         text, summary = Discoverer(aws, read_values=read_values).run()
     except Unreachable as exc:
         _err(f"cannot reach AWS at {_where(conn, conn.region)}: {exc}")
-        return EXIT_UNREACHABLE
+        return Exit.UNREADABLE
     except NothingToWrite as exc:
         _err(f"discover: {exc}")
-        return EXIT_OK
+        return Exit.OK
     except CannotWrite as exc:
         _err(f"discover wrote nothing: {_one_line(str(exc))} (rotation-tf's own error: please report it)")
-        return EXIT_INTERNAL
+        return Exit.INTERNAL
     except (ServiceFailure, LiveError) as exc:
         return _failed(exc, conn, conn.region)
     finally:
@@ -518,13 +514,13 @@ def discover(conn: Connection, *, out_path: Path | None, read_values: bool = Fal
     else:
         if out_path.exists():
             _err(f"{out_path} exists; discover never overwrites a file (choose another --out)")
-            return EXIT_USAGE
+            return Exit.USAGE
         tmp = out_path.with_name(f".{out_path.name}.tmp")
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(out_path)
         _say(f"wrote {out_path}; next: rotation-tf validate {out_path}")
     _say(summary)
-    return EXIT_OK
+    return Exit.OK
 
 
 def discover_accounts(
@@ -569,7 +565,7 @@ def discover_accounts(
     for problem in problems:
         _err(problem)
     if problems:
-        return EXIT_USAGE
+        return Exit.USAGE
     assert out_dir is not None and assume is not None
     regions = list(dict.fromkeys(regions))
     with Caller(lambda services: _open(conn, regions[0], services)) as caller:
@@ -580,14 +576,14 @@ def discover_accounts(
         except (LiveError, ServiceFailure) as exc:
             what = "list the organization's accounts" if caller.account else "reach AWS"
             _err(f"cannot {what} at {_where(conn, regions[0])}: {exc}")
-            return EXIT_UNREACHABLE
+            return Exit.UNREADABLE
         accounts = list(dict.fromkeys(accounts))
         targets = {(a, r): out_dir / f"{a}-{r}.yaml" for a in accounts for r in regions}
         taken = sorted(str(p) for p in targets.values() if p.exists())
         if taken:
             for p in taken:
                 _err(f"{p} exists; discover never overwrites a file (choose another --out)")
-            return EXIT_USAGE
+            return Exit.USAGE
         out_dir.mkdir(parents=True, exist_ok=True)
         lock = threading.Lock()
         written: list[Path] = []
@@ -655,7 +651,7 @@ def discover_accounts(
         + (f"; wrote nothing for {', '.join(sorted(broken))} (its own error)" if broken else "")
         + (f"; next: rotation-tf validate {out_dir}/*.yaml" if written else "")
     )
-    return EXIT_INTERNAL if broken else EXIT_UNREACHABLE if failed else EXIT_OK
+    return Exit.INTERNAL if broken else Exit.UNREADABLE if failed else Exit.OK
 
 
 def _one_line(text: str) -> str:
